@@ -1,0 +1,305 @@
+//! The Rust client of the HTTP API.
+//!
+//! Every method maps one endpoint. Errors the server sent come back as
+//! [`ClientError::Api`] with the server's [`Problem`], so callers can match on
+//! [`ErrorCode`](crate::ErrorCode) and [`Problem::retryable`].
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+use crate::compression::Compression;
+use crate::error::Problem;
+use crate::paths;
+use crate::stream::Subscriber;
+use crate::types::{
+    AckIdsRequest, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health,
+    ListSubscriptionsResponse, ListTopicsResponse, ModifyAckDeadlineRequest, PublishRequest,
+    PublishResponse, PullRequest, PullResponse, Subscription, Topic,
+};
+
+/// Why a client call failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The server answered with a problem body.
+    #[error("{0}")]
+    Api(Problem),
+    /// The server answered with an error that is not a problem body.
+    #[error("unexpected HTTP {status} from server: {body}")]
+    UnexpectedResponse { status: u16, body: String },
+    /// The request did not reach the server, or its answer did not arrive.
+    #[error("cannot reach {url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("server answer is not the expected JSON: {0}")]
+    Decode(#[source] serde_json::Error),
+    #[error("WebSocket: {0}")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+}
+
+impl ClientError {
+    /// Whether sending the same request again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Api(p) => p.retryable,
+            ClientError::Transport { .. } | ClientError::WebSocket(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The server's problem, when it sent one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ClientError::Api(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Options of one publish call.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    /// Makes retries safe: a repeat within the topic's dedup window stores nothing new.
+    pub idempotency_key: Option<String>,
+    /// Compress the request body.
+    pub compression: Option<Compression>,
+}
+
+/// A handle to one PubSubGo server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `http://localhost:8081`) with a per-request timeout.
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::InvalidUrl {
+                url: base_url.to_owned(),
+                reason: "must start with http:// or https://".to_owned(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|source| ClientError::Transport {
+                url: base.clone(),
+                source,
+            })?;
+        Ok(Self { base, http })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        request: &CreateTopicRequest,
+    ) -> Result<Topic, ClientError> {
+        self.send_json(Method::PUT, &paths::topic(name), request)
+            .await
+    }
+
+    pub async fn list_topics(
+        &self,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<ListTopicsResponse, ClientError> {
+        let request = self
+            .request(Method::GET, paths::TOPICS)
+            .query(&page_query(page_size, page_token));
+        self.execute(request).await
+    }
+
+    pub async fn get_topic(&self, name: &str) -> Result<Topic, ClientError> {
+        self.execute(self.request(Method::GET, &paths::topic(name)))
+            .await
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<Empty, ClientError> {
+        self.execute(self.request(Method::DELETE, &paths::topic(name)))
+            .await
+    }
+
+    pub async fn publish(
+        &self,
+        topic: &str,
+        request: &PublishRequest,
+        options: &PublishOptions,
+    ) -> Result<PublishResponse, ClientError> {
+        let body = serde_json::to_vec(request).map_err(ClientError::Decode)?;
+        let mut builder = self
+            .request(Method::POST, &paths::topic_verb(topic, "publish"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(key) = &options.idempotency_key {
+            builder = builder.header(paths::IDEMPOTENCY_KEY_HEADER, key);
+        }
+        let body = match options.compression {
+            Some(codec) => {
+                builder = builder.header(reqwest::header::CONTENT_ENCODING, codec.header_value());
+                codec.compress(&body)
+            }
+            None => body,
+        };
+        self.execute(builder.body(body)).await
+    }
+
+    pub async fn create_subscription(
+        &self,
+        name: &str,
+        request: &CreateSubscriptionRequest,
+    ) -> Result<Subscription, ClientError> {
+        self.send_json(Method::PUT, &paths::subscription(name), request)
+            .await
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<ListSubscriptionsResponse, ClientError> {
+        let request = self
+            .request(Method::GET, paths::SUBSCRIPTIONS)
+            .query(&page_query(page_size, page_token));
+        self.execute(request).await
+    }
+
+    pub async fn get_subscription(&self, name: &str) -> Result<Subscription, ClientError> {
+        self.execute(self.request(Method::GET, &paths::subscription(name)))
+            .await
+    }
+
+    pub async fn delete_subscription(&self, name: &str) -> Result<Empty, ClientError> {
+        self.execute(self.request(Method::DELETE, &paths::subscription(name)))
+            .await
+    }
+
+    pub async fn pull(
+        &self,
+        subscription: &str,
+        request: &PullRequest,
+    ) -> Result<PullResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "pull");
+        self.send_json(Method::POST, &path, request).await
+    }
+
+    pub async fn acknowledge(
+        &self,
+        subscription: &str,
+        ack_ids: Vec<String>,
+    ) -> Result<Empty, ClientError> {
+        let path = paths::subscription_verb(subscription, "acknowledge");
+        self.send_json(Method::POST, &path, &AckIdsRequest { ack_ids })
+            .await
+    }
+
+    pub async fn nack(
+        &self,
+        subscription: &str,
+        ack_ids: Vec<String>,
+    ) -> Result<Empty, ClientError> {
+        let path = paths::subscription_verb(subscription, "nack");
+        self.send_json(Method::POST, &path, &AckIdsRequest { ack_ids })
+            .await
+    }
+
+    pub async fn modify_ack_deadline(
+        &self,
+        subscription: &str,
+        ack_ids: Vec<String>,
+        ack_deadline_seconds: u32,
+    ) -> Result<Empty, ClientError> {
+        let path = paths::subscription_verb(subscription, "modifyAckDeadline");
+        let body = ModifyAckDeadlineRequest {
+            ack_ids,
+            ack_deadline_seconds,
+        };
+        self.send_json(Method::POST, &path, &body).await
+    }
+
+    /// Opens a WebSocket stream; send a credit frame to start receiving.
+    pub async fn stream(&self, subscription: &str) -> Result<Subscriber, ClientError> {
+        let ws_base = self
+            .base
+            .replacen("http://", "ws://", 1)
+            .replacen("https://", "wss://", 1);
+        Subscriber::connect(&format!(
+            "{ws_base}{}",
+            paths::subscription_verb(subscription, "stream")
+        ))
+        .await
+    }
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.execute(self.request(Method::GET, paths::HEALTHZ))
+            .await
+    }
+
+    pub async fn ready(&self) -> Result<Health, ClientError> {
+        self.execute(self.request(Method::GET, paths::READYZ)).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.execute(self.request(method, path).json(body)).await
+    }
+
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let transport = |source: reqwest::Error| ClientError::Transport {
+            url: self.base.clone(),
+            source,
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport)?;
+        decode_response(status, &bytes)
+    }
+}
+
+fn page_query(page_size: Option<u32>, page_token: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(size) = page_size {
+        query.push(("pageSize", size.to_string()));
+    }
+    if let Some(token) = page_token {
+        query.push(("pageToken", token.to_owned()));
+    }
+    query
+}
+
+fn decode_response<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, ClientError> {
+    if status.is_success() {
+        return serde_json::from_slice(body).map_err(ClientError::Decode);
+    }
+    match serde_json::from_slice::<Problem>(body) {
+        Ok(problem) => Err(ClientError::Api(problem)),
+        Err(_) => Err(ClientError::UnexpectedResponse {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        }),
+    }
+}

@@ -1,0 +1,89 @@
+//! WebSocket frames of `GET /v1/subscriptions/{sub}:stream`, JSON text both ways.
+//!
+//! Flow control: the client sends `{"type":"credit","messages":N}`; the server then
+//! keeps at most N messages outstanding (delivered, neither acked nor nacked).
+//! Each ack or nack frees one slot; a new credit frame replaces the window; credit
+//! 0 pauses delivery. A new stream starts with credit 0, so nothing arrives before
+//! the first credit frame. Leases of a closed stream expire and are redelivered.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Problem;
+use crate::types::{Message, ReceivedMessage};
+
+/// A frame the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerFrame {
+    /// One delivered message.
+    #[serde(rename_all = "camelCase")]
+    Message {
+        ack_id: String,
+        message: Message,
+        delivery_attempt: u32,
+    },
+    /// A client frame was rejected; the stream stays open.
+    Error { problem: Problem },
+}
+
+impl From<ReceivedMessage> for ServerFrame {
+    fn from(m: ReceivedMessage) -> Self {
+        ServerFrame::Message {
+            ack_id: m.ack_id,
+            message: m.message,
+            delivery_attempt: m.delivery_attempt,
+        }
+    }
+}
+
+/// A frame the client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientFrame {
+    #[serde(rename_all = "camelCase")]
+    Ack { ack_ids: Vec<String> },
+    #[serde(rename_all = "camelCase")]
+    Nack { ack_ids: Vec<String> },
+    #[serde(rename_all = "camelCase")]
+    ModifyAckDeadline {
+        ack_ids: Vec<String>,
+        ack_deadline_seconds: u32,
+    },
+    /// The most messages the client may hold outstanding from now on.
+    Credit { messages: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_use_documented_json() {
+        let credit: ClientFrame =
+            serde_json::from_str(r#"{"type":"credit","messages":5}"#).expect("credit");
+        assert_eq!(credit, ClientFrame::Credit { messages: 5 });
+        let ack: ClientFrame =
+            serde_json::from_str(r#"{"type":"ack","ackIds":["a"]}"#).expect("ack");
+        assert_eq!(
+            ack,
+            ClientFrame::Ack {
+                ack_ids: vec!["a".into()]
+            }
+        );
+        let modify: ClientFrame = serde_json::from_str(
+            r#"{"type":"modifyAckDeadline","ackIds":["a"],"ackDeadlineSeconds":30}"#,
+        )
+        .expect("modify");
+        assert!(matches!(
+            modify,
+            ClientFrame::ModifyAckDeadline {
+                ack_deadline_seconds: 30,
+                ..
+            }
+        ));
+        assert!(
+            serde_json::from_str::<ClientFrame>(r#"{"type":"credit","messages":5,"x":1}"#).is_err()
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! The public contract of PubSubGo, shared by the server, the CLI and the tests.
+//!
+//! # Modules
+//! - [`types`]: JSON request and response bodies (lowerCamelCase, unknown fields rejected).
+//! - [`duration`], [`timestamp`], [`data`]: the JSON encodings of durations (`"10s"`),
+//!   times (RFC 3339) and payloads (base64).
+//! - [`error`]: [`ErrorCode`] and the RFC 9457 [`Problem`] body every error uses.
+//! - [`frames`]: WebSocket frames of the `:stream` endpoint.
+//! - [`paths`]: the URL of every endpoint.
+//! - [`compression`]: the `Content-Encoding` codecs a publish body may use.
+//! - [`limits`]: the documented request limits.
+//! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
+//! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket).
+//!
+//! A publish travels `client::Client::publish` → `paths::topic_verb` → the server's
+//! `:publish` route, which decodes [`types::PublishRequest`] and answers
+//! [`types::PublishResponse`] or a [`Problem`].
+
+pub mod client;
+pub mod compression;
+pub mod data;
+pub mod duration;
+pub mod error;
+pub mod frames;
+pub mod limits;
+pub mod openapi;
+pub mod paths;
+pub mod stream;
+pub mod timestamp;
+pub mod types;
+
+pub use client::{Client, ClientError, PublishOptions};
+pub use error::{ErrorCode, Problem};

@@ -1,0 +1,34 @@
+//! Request limits. They are part of the contract and documented in the README.
+
+/// Most messages in one publish request.
+pub const MAX_BATCH_MESSAGES: usize = 1000;
+/// Most bytes of message data and attributes in one publish request (decoded).
+pub const MAX_BATCH_BYTES: usize = 10 * 1024 * 1024;
+/// Largest request body after decompression (JSON with base64 inflates data by 4/3).
+pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most attributes on one message.
+pub const MAX_ATTRIBUTES: usize = 100;
+/// Longest attribute key, in bytes.
+pub const MAX_ATTRIBUTE_KEY_BYTES: usize = 256;
+/// Longest attribute value, in bytes.
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
+/// Longest ordering key, in bytes.
+pub const MAX_ORDERING_KEY_BYTES: usize = 1024;
+/// Highest message priority; 0 is the lowest.
+pub const MAX_PRIORITY: u8 = 9;
+/// Priority of a message that states none.
+pub const DEFAULT_PRIORITY: u8 = 4;
+/// Most messages one pull may return.
+pub const MAX_PULL_MESSAGES: u32 = 1000;
+/// Messages one pull returns when `maxMessages` is not given.
+pub const DEFAULT_PULL_MESSAGES: u32 = 100;
+/// Longest long-poll wait of one pull, in seconds.
+pub const MAX_PULL_WAIT_SECONDS: u32 = 60;
+/// Most ack ids in one acknowledge, nack or modifyAckDeadline request.
+pub const MAX_ACK_IDS: usize = 2500;
+/// Largest page of a list request.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Page size when `pageSize` is not given.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Most messages a WebSocket client may hold outstanding (its credit).
+pub const MAX_STREAM_CREDIT: u32 = 10_000;

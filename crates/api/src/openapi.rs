@@ -1,0 +1,162 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the types.
+//!
+//! The `:verb` endpoints cannot be axum routes of their own (axum allows one
+//! parameter per segment), so operations are declared here, next to the types
+//! they use, rather than on the server's handlers.
+
+use utoipa::OpenApi;
+
+use crate::error::Problem;
+use crate::frames::{ClientFrame, ServerFrame};
+use crate::types::*;
+
+/// Declarations of each operation, read by `utoipa`; never called.
+#[allow(
+    dead_code,
+    reason = "these functions exist only to carry #[utoipa::path] attributes"
+)]
+mod operations {
+    use super::*;
+
+    #[utoipa::path(put, path = "/v1/topics/{topic}", tag = "topics",
+        params(("topic" = String, Path, description = "[A-Za-z][A-Za-z0-9._-]{2,254}")),
+        request_body = CreateTopicRequest,
+        responses((status = 200, body = Topic), (status = 400, body = Problem), (status = 409, body = Problem)))]
+    fn create_topic() {}
+
+    #[utoipa::path(get, path = "/v1/topics", tag = "topics",
+        params(("pageSize" = Option<u32>, Query), ("pageToken" = Option<String>, Query)),
+        responses((status = 200, body = ListTopicsResponse)))]
+    fn list_topics() {}
+
+    #[utoipa::path(get, path = "/v1/topics/{topic}", tag = "topics",
+        params(("topic" = String, Path)),
+        responses((status = 200, body = Topic), (status = 404, body = Problem)))]
+    fn get_topic() {}
+
+    #[utoipa::path(delete, path = "/v1/topics/{topic}", tag = "topics",
+        params(("topic" = String, Path)),
+        responses((status = 200, body = Empty), (status = 404, body = Problem)))]
+    fn delete_topic() {}
+
+    #[utoipa::path(post, path = "/v1/topics/{topic}:publish", tag = "topics",
+        params(("topic" = String, Path),
+            ("Idempotency-Key" = Option<String>, Header, description = "retries within the topic's dedup window store nothing new"),
+            ("Content-Encoding" = Option<String>, Header, description = "identity, snappy (raw block) or lz4 (frame)")),
+        request_body = PublishRequest,
+        responses((status = 200, body = PublishResponse), (status = 400, body = Problem),
+            (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+    fn publish() {}
+
+    #[utoipa::path(put, path = "/v1/subscriptions/{subscription}", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = CreateSubscriptionRequest,
+        responses((status = 200, body = Subscription), (status = 400, body = Problem),
+            (status = 404, body = Problem), (status = 409, body = Problem)))]
+    fn create_subscription() {}
+
+    #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
+        params(("pageSize" = Option<u32>, Query), ("pageToken" = Option<String>, Query)),
+        responses((status = 200, body = ListSubscriptionsResponse)))]
+    fn list_subscriptions() {}
+
+    #[utoipa::path(get, path = "/v1/subscriptions/{subscription}", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        responses((status = 200, body = Subscription), (status = 404, body = Problem)))]
+    fn get_subscription() {}
+
+    #[utoipa::path(delete, path = "/v1/subscriptions/{subscription}", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        responses((status = 200, body = Empty), (status = 404, body = Problem)))]
+    fn delete_subscription() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:pull", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = PullRequest,
+        responses((status = 200, body = PullResponse), (status = 404, body = Problem)))]
+    fn pull() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:acknowledge", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = AckIdsRequest,
+        responses((status = 200, body = Empty), (status = 400, body = Problem)))]
+    fn acknowledge() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:nack", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = AckIdsRequest,
+        responses((status = 200, body = Empty), (status = 400, body = Problem)))]
+    fn nack() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:modifyAckDeadline", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = ModifyAckDeadlineRequest,
+        responses((status = 200, body = Empty), (status = 400, body = Problem)))]
+    fn modify_ack_deadline() {}
+
+    #[utoipa::path(get, path = "/v1/subscriptions/{subscription}:stream", tag = "subscriptions",
+        description = "WebSocket upgrade. Client frames: ClientFrame; server frames: ServerFrame.",
+        params(("subscription" = String, Path)),
+        responses((status = 101, description = "switching to WebSocket"), (status = 404, body = Problem)))]
+    fn stream() {}
+
+    #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+    fn healthz() {}
+
+    #[utoipa::path(get, path = "/readyz", tag = "health",
+        responses((status = 200, body = Health), (status = 503, body = Problem)))]
+    fn readyz() {}
+}
+
+/// The whole API description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "PubSubGo",
+        description = "Message broker API (Google Pub/Sub v1 shapes; errors are RFC 9457 problem+json)."
+    ),
+    paths(
+        operations::create_topic,
+        operations::list_topics,
+        operations::get_topic,
+        operations::delete_topic,
+        operations::publish,
+        operations::create_subscription,
+        operations::list_subscriptions,
+        operations::get_subscription,
+        operations::delete_subscription,
+        operations::pull,
+        operations::acknowledge,
+        operations::nack,
+        operations::modify_ack_deadline,
+        operations::stream,
+        operations::healthz,
+        operations::readyz,
+    ),
+    components(schemas(ClientFrame, ServerFrame))
+)]
+pub struct ApiDoc;
+
+/// The document as JSON text.
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| unreachable!("the OpenAPI document always serializes: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_lists_every_verb_endpoint() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for path in [
+            "/v1/topics/{topic}:publish",
+            "/v1/subscriptions/{subscription}:pull",
+            "/v1/subscriptions/{subscription}:stream",
+        ] {
+            assert!(paths.contains_key(path), "missing {path}");
+        }
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+    }
+}

@@ -1,0 +1,23 @@
+//! JSON bodies of the HTTP API, grouped by resource.
+//!
+//! Requests reject unknown fields, so a typo is an error instead of a silent
+//! default. Responses omit empty optional fields.
+
+mod delivery;
+mod health;
+mod publish;
+mod subscriptions;
+mod topics;
+
+pub use delivery::*;
+pub use health::*;
+pub use publish::*;
+pub use subscriptions::*;
+pub use topics::*;
+
+/// The empty JSON object `{}`, answered by acknowledge, nack and delete.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}

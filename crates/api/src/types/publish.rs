@@ -1,0 +1,63 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::data::Data;
+
+/// One message in a publish request. It needs non-empty `data` or at least one attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishMessage {
+    /// The payload, base64-encoded.
+    #[serde(default, skip_serializing_if = "Data::is_empty")]
+    #[schema(value_type = String, format = Byte)]
+    pub data: Data,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Messages with the same key go to the same partition and, on subscriptions with
+    /// ordering enabled, are delivered in publish order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
+    /// 0 (lowest) to 9 (highest); 4 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+}
+
+/// Body of `POST /v1/topics/{topic}:publish`: 1 to 1,000 messages, at most 10 MiB.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishRequest {
+    pub messages: Vec<PublishMessage>,
+}
+
+/// How durable a publish was when it was acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AckLevel {
+    /// Held in the broker's memory: lost if the process dies (memory storage).
+    Memory,
+}
+
+impl fmt::Display for AckLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AckLevel::Memory => f.write_str("memory"),
+        }
+    }
+}
+
+/// Answer of a publish. The lists are parallel to the request's `messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishResponse {
+    pub message_ids: Vec<String>,
+    pub partitions: Vec<u32>,
+    pub offsets: Vec<u64>,
+    pub ack_level: AckLevel,
+    /// True when this is the stored answer to an earlier request with the same
+    /// `Idempotency-Key`: nothing new was stored.
+    #[serde(default)]
+    pub deduplicated: bool,
+}

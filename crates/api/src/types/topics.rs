@@ -1,0 +1,98 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::duration::Duration;
+use crate::timestamp::Timestamp;
+
+/// Retention bounds of a topic; a message goes when either is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// Oldest message age kept, e.g. `"604800s"` (the default, 7 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "604800s")]
+    pub max_age: Option<Duration>,
+    /// Most payload bytes kept per partition; unbounded when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes_per_partition: Option<u64>,
+}
+
+/// Body of `PUT /v1/topics/{topic}`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTopicRequest {
+    /// Number of partitions, 1 to 1024 (default 1). Fixed at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionSpec>,
+    /// Largest message accepted (data plus attributes), up to 10 MiB (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u32>,
+    /// How long an `Idempotency-Key` is remembered (default `"600s"`, `"0s"` turns it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "600s")]
+    pub dedup_window: Option<Duration>,
+}
+
+/// A topic, with statistics when fetched alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Topic {
+    pub name: String,
+    pub partitions: u32,
+    pub retention: RetentionSpec,
+    pub max_message_bytes: u32,
+    #[schema(value_type = String)]
+    pub dedup_window: Duration,
+    /// RFC 3339.
+    pub create_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<TopicStats>,
+}
+
+/// What a topic has seen, from the storage's point of view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicStats {
+    /// Messages accepted since the topic was created (deduplicated retries not counted).
+    pub messages_published: u64,
+    /// Bytes of data and attributes accepted since the topic was created.
+    pub bytes_published: u64,
+    pub partitions: Vec<PartitionStats>,
+    pub subscriptions: Vec<SubscriptionBacklog>,
+}
+
+/// Offsets of one partition: messages `[startOffset, endOffset)` are retained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionStats {
+    pub partition: u32,
+    pub start_offset: u64,
+    pub end_offset: u64,
+}
+
+/// How far one subscription is behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionBacklog {
+    pub name: String,
+    /// Retained messages not yet acknowledged by this subscription.
+    pub backlog_messages: u64,
+}
+
+/// Answer of `GET /v1/topics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTopicsResponse {
+    pub topics: Vec<Topic>,
+    /// Pass as `pageToken` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+impl Topic {
+    pub fn create_timestamp(millis: u64) -> String {
+        Timestamp(millis).to_string()
+    }
+}

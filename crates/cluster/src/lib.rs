@@ -1,0 +1,31 @@
+//! The replicated metadata model of PubSubGo.
+//!
+//! Everything here is pure: no I/O, no clock, no randomness. Time arrives inside
+//! commands, so applying the same commands in the same order gives the same state
+//! on every node. That is what lets the `raft` crate replicate [`Metadata`] later
+//! without changing callers: every change is a [`Command`] applied through one
+//! `propose` interface (today the node applies it locally).
+//!
+//! # Modules
+//! - [`names`]: validating newtypes for topic and subscription names.
+//! - [`topic`]: a topic's configuration and limits.
+//! - [`subscription`]: a subscription's configuration and limits.
+//! - [`command`]: the [`Command`] and [`Reply`] enums, the only way to change metadata.
+//! - [`metadata`]: [`Metadata`] and its deterministic [`Metadata::apply`].
+//! - [`partitioning`]: which partition an ordering key maps to (xxh3, stable).
+//! - [`error`]: [`MetadataError`], the one error type of this crate.
+
+pub mod command;
+pub mod error;
+pub mod metadata;
+pub mod names;
+pub mod partitioning;
+pub mod subscription;
+pub mod topic;
+
+pub use command::{Command, Reply};
+pub use error::MetadataError;
+pub use metadata::Metadata;
+pub use names::{SubscriptionName, TopicName};
+pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
+pub use topic::{Retention, Topic, TopicConfig};
