@@ -1,1 +1,36 @@
-//! placeholder
+//! One running PubSubGo broker.
+//!
+//! # Modules
+//! - [`config`]: settings from flags, `PUBSUB_*` environment variables and a YAML file.
+//! - [`server`]: binds the client and metrics ports and runs until shutdown; [`TestNode`]
+//!   starts one on ephemeral ports for tests.
+//! - [`http`]: the axum router: routes, JSON and compressed bodies, problem+json errors,
+//!   the WebSocket stream.
+//! - [`broker`]: the publish, pull and ack paths, independent of HTTP.
+//! - [`metadata_store`]: the one `propose` interface every metadata change goes through.
+//! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
+//!   the in-memory backend and the conformance suite every backend passes.
+//! - [`telemetry`]: metric definitions and log set-up.
+//! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
+//!
+//! # The path of a publish
+//! `http::router` → `http::topics::post` (decompress, decode JSON) →
+//! `broker::Broker::publish` (validate, deduplicate, choose partitions) →
+//! `storage::MessageLog::append` → waiting pulls and streams are woken.
+//!
+//! # The path of a delivery
+//! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
+//! `lease_batch` → `storage::SubscriptionState::lease` → an ack id per message;
+//! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
+
+pub mod broker;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod metadata_store;
+pub mod server;
+pub mod storage;
+pub mod telemetry;
+mod test_node;
+
+pub use test_node::TestNode;

@@ -2,7 +2,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::duration::Duration;
-use crate::timestamp::Timestamp;
 
 /// Retention bounds of a topic; a message goes when either is reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -89,10 +88,4 @@ pub struct ListTopicsResponse {
     /// Pass as `pageToken` to get the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
-}
-
-impl Topic {
-    pub fn create_timestamp(millis: u64) -> String {
-        Timestamp(millis).to_string()
-    }
 }

@@ -1,0 +1,373 @@
+//! The broker's operations, independent of HTTP: topics, subscriptions,
+//! publish, pull and ack.
+//!
+//! - [`publish`]: validation, deduplication, partition choice, append.
+//! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
+//! - [`ack_id`], [`dedup`], [`convert`], [`error`]: their supporting types.
+
+pub mod ack_id;
+mod convert;
+pub mod dedup;
+mod delivery;
+pub mod error;
+mod publish;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api::types::{
+    CreateSubscriptionRequest, CreateTopicRequest, ListSubscriptionsResponse, ListTopicsResponse,
+    PartitionBacklog, PartitionStats, Subscription as ApiSubscription, SubscriptionBacklog,
+    SubscriptionStats, Topic as ApiTopic, TopicStats,
+};
+use cluster::{Command, Reply, Subscription, SubscriptionName, Topic, TopicName};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use self::dedup::IdempotencyCache;
+pub use self::error::BrokerError;
+use crate::clock::Clock;
+use crate::metadata_store::MetadataStore;
+use crate::storage::{Backlog, Epoch, PartitionRef, Storage};
+use crate::telemetry::Metrics;
+
+/// The owner epoch a single node writes with. The cluster work replaces it with
+/// the epoch committed for each partition.
+pub const SINGLE_NODE_EPOCH: Epoch = 1;
+
+/// How often retention and the idempotency cache are swept.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// One broker: metadata, storage, and the wake-ups between publishers and consumers.
+#[derive(Debug)]
+pub struct Broker {
+    metadata: MetadataStore,
+    storage: Arc<dyn Storage>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    idempotency: IdempotencyCache,
+    /// Spreads messages without an ordering key: each request's unkeyed messages
+    /// go together to the next partition in turn (sticky per batch, like Kafka's
+    /// default partitioner), so a batch costs one append.
+    round_robin: AtomicU32,
+    /// Woken when a topic may have new deliverable messages.
+    wakers: Mutex<HashMap<TopicName, Arc<Notify>>>,
+    shutdown: CancellationToken,
+}
+
+impl Broker {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            metadata: MetadataStore::new(),
+            storage,
+            clock,
+            metrics,
+            idempotency: IdempotencyCache::default(),
+            round_robin: AtomicU32::new(0),
+            wakers: Mutex::default(),
+            shutdown,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        request: CreateTopicRequest,
+    ) -> Result<ApiTopic, BrokerError> {
+        let name = TopicName::new(name)?;
+        let config = convert::topic_config(request);
+        config.validate()?;
+        // Storage first (idempotent), so a committed topic always has its partitions.
+        self.storage.create_topic(&name, config.partitions).await?;
+        let command = Command::CreateTopic {
+            name,
+            config,
+            at_millis: self.clock.now_millis(),
+        };
+        match self.metadata.propose(command).await? {
+            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, None)),
+            other => unreachable!("CreateTopic replied {other:?}"),
+        }
+    }
+
+    pub fn list_topics(
+        &self,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<ListTopicsResponse, BrokerError> {
+        let (limit, after) = page(page_size, page_token, TopicName::new)?;
+        let topics: Vec<Topic> = self.metadata.read(|md| {
+            md.topics_after(after.as_ref(), limit)
+                .into_iter()
+                .cloned()
+                .collect()
+        });
+        let next_page_token = (topics.len() == limit)
+            .then(|| topics.last().map(|t| t.name.to_string()))
+            .flatten();
+        Ok(ListTopicsResponse {
+            topics: topics.iter().map(|t| convert::topic(t, None)).collect(),
+            next_page_token,
+        })
+    }
+
+    pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
+        let topic = self.topic(&TopicName::new(name)?)?;
+        let mut partitions = Vec::new();
+        let (mut messages, mut bytes) = (0, 0);
+        for at in partition_refs(&topic) {
+            let offsets = self.storage.offsets(&at).await?;
+            messages += offsets.end;
+            bytes += offsets.bytes_appended;
+            partitions.push(PartitionStats {
+                partition: at.partition,
+                start_offset: offsets.start,
+                end_offset: offsets.end,
+            });
+        }
+        let subscriptions: Vec<Subscription> = self
+            .metadata
+            .read(|md| md.subscriptions_of(&topic.name).cloned().collect());
+        let mut backlogs = Vec::new();
+        for sub in &subscriptions {
+            let (total, _) = self.backlog(sub, &topic).await?;
+            backlogs.push(SubscriptionBacklog {
+                name: sub.name.to_string(),
+                backlog_messages: total.unacked,
+            });
+        }
+        let stats = TopicStats {
+            messages_published: messages,
+            bytes_published: bytes,
+            partitions,
+            subscriptions: backlogs,
+        };
+        Ok(convert::topic(&topic, Some(stats)))
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
+        let name = TopicName::new(name)?;
+        self.metadata
+            .propose(Command::DeleteTopic { name: name.clone() })
+            .await?;
+        self.storage.delete_topic(&name).await?;
+        if let Some(waker) = self.lock_wakers().remove(&name) {
+            waker.notify_waiters();
+        }
+        Ok(())
+    }
+
+    pub async fn create_subscription(
+        &self,
+        name: &str,
+        request: CreateSubscriptionRequest,
+    ) -> Result<ApiSubscription, BrokerError> {
+        let name = SubscriptionName::new(name)?;
+        let config = convert::subscription_config(request)?;
+        config.validate()?;
+        let topic = self.topic(&config.topic)?;
+        // Storage first (idempotent: an existing subscription's state is kept).
+        self.storage
+            .create_subscription(
+                &name,
+                &topic.name,
+                topic.config.partitions,
+                config.start_position,
+            )
+            .await?;
+        let command = Command::CreateSubscription {
+            name,
+            config,
+            at_millis: self.clock.now_millis(),
+        };
+        match self.metadata.propose(command).await? {
+            Reply::SubscriptionCreated(sub) => Ok(convert::subscription(&sub, None)),
+            other => unreachable!("CreateSubscription replied {other:?}"),
+        }
+    }
+
+    pub fn list_subscriptions(
+        &self,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<ListSubscriptionsResponse, BrokerError> {
+        let (limit, after) = page(page_size, page_token, SubscriptionName::new)?;
+        let subs: Vec<Subscription> = self.metadata.read(|md| {
+            md.subscriptions_after(after.as_ref(), limit)
+                .into_iter()
+                .cloned()
+                .collect()
+        });
+        let next_page_token = (subs.len() == limit)
+            .then(|| subs.last().map(|s| s.name.to_string()))
+            .flatten();
+        Ok(ListSubscriptionsResponse {
+            subscriptions: subs
+                .iter()
+                .map(|s| convert::subscription(s, None))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
+        let sub = self.subscription(&SubscriptionName::new(name)?)?;
+        let topic = self.topic(&sub.config.topic)?;
+        let (total, partitions) = self.backlog(&sub, &topic).await?;
+        let stats = SubscriptionStats {
+            backlog_messages: total.unacked,
+            outstanding_messages: total.outstanding,
+            partitions,
+        };
+        Ok(convert::subscription(&sub, Some(stats)))
+    }
+
+    pub async fn delete_subscription(&self, name: &str) -> Result<(), BrokerError> {
+        let name = SubscriptionName::new(name)?;
+        let reply = self
+            .metadata
+            .propose(Command::DeleteSubscription { name: name.clone() })
+            .await?;
+        if let Reply::SubscriptionDeleted(sub) = reply {
+            self.storage
+                .delete_subscription(&name, &sub.config.topic)
+                .await?;
+            self.wake(&sub.config.topic);
+        }
+        Ok(())
+    }
+
+    /// Applies retention to every partition and forgets expired idempotency keys.
+    pub async fn maintain(&self) {
+        let now = self.clock.now_millis();
+        let topics: Vec<Topic> = self.metadata.read(|md| {
+            md.topics_after(None, usize::MAX)
+                .into_iter()
+                .cloned()
+                .collect()
+        });
+        for topic in &topics {
+            for at in partition_refs(topic) {
+                match self.storage.trim(&at, &topic.config.retention, now).await {
+                    Ok(0) => {}
+                    Ok(dropped) => {
+                        tracing::debug!(topic = %at.topic, partition = at.partition, dropped, "retention trimmed messages")
+                    }
+                    Err(error) => {
+                        tracing::warn!(topic = %at.topic, partition = at.partition, %error, "retention trim failed")
+                    }
+                }
+            }
+        }
+        self.idempotency
+            .sweep(now, |t| self.metadata.read(|md| md.topic(t).is_some()));
+    }
+
+    fn topic(&self, name: &TopicName) -> Result<Topic, BrokerError> {
+        self.metadata
+            .read(|md| md.topic(name).cloned())
+            .ok_or_else(|| {
+                cluster::MetadataError::TopicNotFound {
+                    name: name.to_string(),
+                }
+                .into()
+            })
+    }
+
+    fn subscription(&self, name: &SubscriptionName) -> Result<Subscription, BrokerError> {
+        self.metadata
+            .read(|md| md.subscription(name).cloned())
+            .ok_or_else(|| {
+                cluster::MetadataError::SubscriptionNotFound {
+                    name: name.to_string(),
+                }
+                .into()
+            })
+    }
+
+    async fn backlog(
+        &self,
+        sub: &Subscription,
+        topic: &Topic,
+    ) -> Result<(Backlog, Vec<PartitionBacklog>), BrokerError> {
+        let now = self.clock.now_millis();
+        let mut total = Backlog::default();
+        let mut partitions = Vec::new();
+        for at in partition_refs(topic) {
+            let backlog = self.storage.backlog(&sub.name, &at, now).await?;
+            total.unacked += backlog.unacked;
+            total.outstanding += backlog.outstanding;
+            partitions.push(PartitionBacklog {
+                partition: at.partition,
+                backlog_messages: backlog.unacked,
+                outstanding_messages: backlog.outstanding,
+            });
+        }
+        Ok((total, partitions))
+    }
+
+    fn lock_wakers(&self) -> std::sync::MutexGuard<'_, HashMap<TopicName, Arc<Notify>>> {
+        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn waker(&self, topic: &TopicName) -> Arc<Notify> {
+        self.lock_wakers().entry(topic.clone()).or_default().clone()
+    }
+
+    fn wake(&self, topic: &TopicName) {
+        if let Some(waker) = self.lock_wakers().get(topic) {
+            waker.notify_waiters();
+        }
+    }
+}
+
+fn partition_refs(topic: &Topic) -> impl Iterator<Item = PartitionRef> + '_ {
+    (0..topic.config.partitions).map(|partition| PartitionRef {
+        topic: topic.name.clone(),
+        partition,
+    })
+}
+
+/// Page size and the name to continue after. The page token is the last name of
+/// the previous page: names are unique and ordered, so paging is stable while
+/// resources come and go.
+fn page<N>(
+    page_size: Option<u32>,
+    page_token: Option<&str>,
+    parse: impl Fn(String) -> Result<N, cluster::MetadataError>,
+) -> Result<(usize, Option<N>), BrokerError> {
+    let size = page_size.unwrap_or(api::limits::DEFAULT_PAGE_SIZE);
+    if !(1..=api::limits::MAX_PAGE_SIZE).contains(&size) {
+        return Err(BrokerError::invalid(format!(
+            "pageSize must be between 1 and {}, got {size}",
+            api::limits::MAX_PAGE_SIZE
+        )));
+    }
+    let after = match page_token.filter(|t| !t.is_empty()) {
+        Some(token) => Some(
+            parse(token.to_owned())
+                .map_err(|_| BrokerError::invalid(format!("invalid pageToken {token:?}")))?,
+        ),
+        None => None,
+    };
+    Ok((size as usize, after))
+}

@@ -1,0 +1,231 @@
+//! The publish path: validate, deduplicate, choose partitions, append, wake.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use api::limits;
+use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
+use cluster::partitioning::partition_for_key;
+use cluster::{Topic, TopicName};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::dedup::Claim;
+use super::{Broker, BrokerError, SINGLE_NODE_EPOCH};
+use crate::storage::{NewMessage, PartitionRef};
+
+impl Broker {
+    /// Stores a batch and reports where each message went.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        request: PublishRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<PublishResponse, BrokerError> {
+        let topic = self.topic(&TopicName::new(topic)?)?;
+        validate_batch(&topic, &request)?;
+        let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
+        let Some(key) = dedup else {
+            return self.append_batch(&topic, request).await;
+        };
+        validate_idempotency_key(key)?;
+        let fingerprint = fingerprint(&request);
+        let now = self.clock.now_millis();
+        match self.idempotency.claim(&topic.name, key, fingerprint, now) {
+            Claim::Replay(response) => return Ok(response),
+            Claim::InProgress => {
+                return Err(BrokerError::IdempotencyKeyInUse {
+                    key: key.to_owned(),
+                });
+            }
+            Claim::BodyMismatch => {
+                return Err(BrokerError::IdempotencyKeyReused {
+                    key: key.to_owned(),
+                });
+            }
+            Claim::New => {}
+        }
+        match self.append_batch(&topic, request).await {
+            Ok(response) => {
+                let expires = self.clock.now_millis() + topic.config.dedup_window_millis;
+                self.idempotency
+                    .complete(&topic.name, key, fingerprint, response.clone(), expires);
+                Ok(response)
+            }
+            Err(error) => {
+                self.idempotency.abandon(&topic.name, key);
+                Err(error)
+            }
+        }
+    }
+
+    async fn append_batch(
+        &self,
+        topic: &Topic,
+        request: PublishRequest,
+    ) -> Result<PublishResponse, BrokerError> {
+        let count = request.messages.len();
+        let now = self.clock.now_millis();
+        let partitions = topic.config.partitions;
+        let unkeyed_partition = self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions;
+        // Partition → (index in request, message), keeping request order inside each.
+        let mut groups: BTreeMap<u32, Vec<(usize, NewMessage)>> = BTreeMap::new();
+        for (index, message) in request.messages.into_iter().enumerate() {
+            let partition = message
+                .ordering_key
+                .as_deref()
+                .map_or(unkeyed_partition, |key| partition_for_key(key, partitions));
+            groups
+                .entry(partition)
+                .or_default()
+                .push((index, new_message(message, now)));
+        }
+        let mut placed = vec![(0u32, 0u64); count];
+        for (partition, group) in groups {
+            let at = PartitionRef {
+                topic: topic.name.clone(),
+                partition,
+            };
+            let (indexes, batch): (Vec<usize>, Vec<NewMessage>) = group.into_iter().unzip();
+            let offsets = self.storage.append(&at, SINGLE_NODE_EPOCH, batch).await?;
+            for (index, offset) in indexes.into_iter().zip(offsets) {
+                placed[index] = (partition, offset);
+            }
+        }
+        self.metrics.published.inc_by(count as u64);
+        self.metrics
+            .topic_messages
+            .get_or_create(&crate::telemetry::metrics::TopicLabel {
+                topic: topic.name.to_string(),
+            })
+            .inc_by(count as u64);
+        self.wake(&topic.name);
+        Ok(PublishResponse {
+            message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
+            partitions: placed.iter().map(|(p, _)| *p).collect(),
+            offsets: placed.iter().map(|(_, o)| *o).collect(),
+            ack_level: AckLevel::Memory,
+            deduplicated: false,
+        })
+    }
+}
+
+fn new_message(message: PublishMessage, now: u64) -> NewMessage {
+    NewMessage {
+        data: message.data.0,
+        attributes: message.attributes,
+        ordering_key: message.ordering_key.filter(|k| !k.is_empty()),
+        priority: message.priority.unwrap_or(limits::DEFAULT_PRIORITY),
+        publish_time_millis: now,
+    }
+}
+
+/// Hash of the request body that identifies a retry (attributes are ordered,
+/// so the JSON encoding is canonical).
+fn fingerprint(request: &PublishRequest) -> u64 {
+    xxh3_64(&serde_json::to_vec(request).unwrap_or_default())
+}
+
+fn validate_idempotency_key(key: &str) -> Result<(), BrokerError> {
+    if key.is_empty() || key.len() > 256 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(BrokerError::invalid(
+            "Idempotency-Key must be 1 to 256 visible ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every documented limit before anything is stored, so a bad batch is
+/// refused whole.
+fn validate_batch(topic: &Topic, request: &PublishRequest) -> Result<(), BrokerError> {
+    let count = request.messages.len();
+    if count == 0 {
+        return Err(BrokerError::invalid(
+            "messages must contain at least one message",
+        ));
+    }
+    if count > limits::MAX_BATCH_MESSAGES {
+        return Err(BrokerError::PayloadTooLarge {
+            detail: format!(
+                "a publish may carry at most {} messages, got {count}",
+                limits::MAX_BATCH_MESSAGES
+            ),
+        });
+    }
+    let mut total = 0usize;
+    for (i, message) in request.messages.iter().enumerate() {
+        total += validate_message(topic, i, message)?;
+    }
+    if total > limits::MAX_BATCH_BYTES {
+        return Err(BrokerError::PayloadTooLarge {
+            detail: format!(
+                "a publish may carry at most {} bytes of data and attributes, got {total}",
+                limits::MAX_BATCH_BYTES
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Returns the message's size (data plus attributes).
+fn validate_message(
+    topic: &Topic,
+    i: usize,
+    message: &PublishMessage,
+) -> Result<usize, BrokerError> {
+    let invalid = |what: String| Err(BrokerError::invalid(format!("messages[{i}]: {what}")));
+    if message.data.is_empty() && message.attributes.is_empty() {
+        return invalid("needs non-empty data or at least one attribute".to_owned());
+    }
+    if message.attributes.len() > limits::MAX_ATTRIBUTES {
+        return invalid(format!(
+            "at most {} attributes are allowed",
+            limits::MAX_ATTRIBUTES
+        ));
+    }
+    for (key, value) in &message.attributes {
+        if key.is_empty() || key.len() > limits::MAX_ATTRIBUTE_KEY_BYTES {
+            return invalid(format!(
+                "attribute keys must be 1 to {} bytes, got {:?}",
+                limits::MAX_ATTRIBUTE_KEY_BYTES,
+                key
+            ));
+        }
+        if value.len() > limits::MAX_ATTRIBUTE_VALUE_BYTES {
+            return invalid(format!(
+                "attribute {key:?} is longer than {} bytes",
+                limits::MAX_ATTRIBUTE_VALUE_BYTES
+            ));
+        }
+    }
+    if let Some(key) = &message.ordering_key
+        && key.len() > limits::MAX_ORDERING_KEY_BYTES
+    {
+        return invalid(format!(
+            "orderingKey is longer than {} bytes",
+            limits::MAX_ORDERING_KEY_BYTES
+        ));
+    }
+    if let Some(priority) = message.priority
+        && priority > limits::MAX_PRIORITY
+    {
+        return invalid(format!(
+            "priority must be 0 to {}, got {priority}",
+            limits::MAX_PRIORITY
+        ));
+    }
+    let size = message.data.len()
+        + message
+            .attributes
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+    if size > topic.config.max_message_bytes as usize {
+        return Err(BrokerError::PayloadTooLarge {
+            detail: format!(
+                "messages[{i}] is {size} bytes; topic {} accepts at most {} (maxMessageBytes)",
+                topic.name, topic.config.max_message_bytes
+            ),
+        });
+    }
+    Ok(size)
+}

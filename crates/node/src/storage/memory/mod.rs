@@ -1,0 +1,264 @@
+//! In-memory storage: fast, and gone when the process exits (ack level `memory`).
+//!
+//! Each partition sits behind its own mutex, holding its log, its owner epoch and
+//! every subscription's [`cursor::Cursor`] on it, so one lock covers a whole
+//! lease or ack step and partitions never contend with each other.
+
+mod cursor;
+mod partition_log;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use async_trait::async_trait;
+use cluster::subscription::StartPosition;
+use cluster::{Retention, SubscriptionName, TopicName};
+
+use self::cursor::Cursor;
+use self::partition_log::PartitionLog;
+use super::{
+    Backlog, DeliveryRef, Epoch, LeaseRequest, Leased, MessageLog, NewMessage, PartitionOffsets,
+    PartitionRef, StorageError, StoredMessage, SubscriptionState,
+};
+
+#[derive(Debug, Default)]
+struct Partition {
+    log: PartitionLog,
+    epoch: Epoch,
+    cursors: HashMap<SubscriptionName, Cursor>,
+}
+
+#[derive(Debug)]
+struct MemoryTopic {
+    partitions: Vec<Mutex<Partition>>,
+}
+
+/// Messages and subscription state in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    topics: RwLock<HashMap<TopicName, Arc<MemoryTopic>>>,
+}
+
+impl MemoryStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn topic(&self, name: &TopicName) -> Result<Arc<MemoryTopic>, StorageError> {
+        self.topics
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound {
+                what: format!("topic {name}"),
+            })
+    }
+
+    /// Runs `f` with the partition locked.
+    fn with_partition<T>(
+        &self,
+        at: &PartitionRef,
+        f: impl FnOnce(&mut Partition) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let topic = self.topic(&at.topic)?;
+        let cell =
+            topic
+                .partitions
+                .get(at.partition as usize)
+                .ok_or_else(|| StorageError::NotFound {
+                    what: format!("partition {} of topic {}", at.partition, at.topic),
+                })?;
+        f(&mut lock(cell))
+    }
+
+    /// Runs `f` with the subscription's cursor on one partition.
+    fn with_cursor<T>(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        f: impl FnOnce(&mut Cursor, &PartitionLog) -> T,
+    ) -> Result<T, StorageError> {
+        self.with_partition(at, |p| {
+            let cursor = p
+                .cursors
+                .get_mut(subscription)
+                .ok_or_else(|| StorageError::NotFound {
+                    what: format!("subscription {subscription}"),
+                })?;
+            Ok(f(cursor, &p.log))
+        })
+    }
+}
+
+/// Locks a partition. A panic while holding the lock cannot leave a partition
+/// half-updated in a way later calls would misread (each step either completes
+/// or unwinds before mutating), so poisoning is ignored.
+fn lock(cell: &Mutex<Partition>) -> MutexGuard<'_, Partition> {
+    cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl MessageLog for MemoryStorage {
+    async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        let memory_topic = MemoryTopic {
+            partitions: (0..partitions).map(|_| Mutex::default()).collect(),
+        };
+        self.topics
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(topic.clone())
+            .or_insert_with(|| Arc::new(memory_topic));
+        Ok(())
+    }
+
+    async fn delete_topic(&self, topic: &TopicName) -> Result<(), StorageError> {
+        self.topics
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(topic);
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StorageError> {
+        self.with_partition(at, |p| {
+            if epoch < p.epoch {
+                return Err(StorageError::Fenced {
+                    topic: at.topic.to_string(),
+                    partition: at.partition,
+                    attempted: epoch,
+                    current: p.epoch,
+                });
+            }
+            p.epoch = epoch;
+            Ok(p.log.append(messages))
+        })
+    }
+
+    async fn read(
+        &self,
+        at: &PartitionRef,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+        self.with_partition(at, |p| Ok(p.log.read(from, max)))
+    }
+
+    async fn offsets(&self, at: &PartitionRef) -> Result<PartitionOffsets, StorageError> {
+        self.with_partition(at, |p| Ok(p.log.offsets()))
+    }
+
+    async fn trim(
+        &self,
+        at: &PartitionRef,
+        retention: &Retention,
+        now_millis: u64,
+    ) -> Result<u64, StorageError> {
+        self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis)))
+    }
+}
+
+#[async_trait]
+impl SubscriptionState for MemoryStorage {
+    async fn create_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        topic: &TopicName,
+        partitions: u32,
+        start: StartPosition,
+    ) -> Result<(), StorageError> {
+        for partition in 0..partitions {
+            let at = PartitionRef {
+                topic: topic.clone(),
+                partition,
+            };
+            self.with_partition(&at, |p| {
+                let first = match start {
+                    StartPosition::Latest => p.log.end(),
+                    StartPosition::Earliest => p.log.start(),
+                };
+                p.cursors
+                    .entry(subscription.clone())
+                    .or_insert_with(|| Cursor::new(first));
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn delete_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        topic: &TopicName,
+    ) -> Result<(), StorageError> {
+        let Ok(memory_topic) = self.topic(topic) else {
+            return Ok(());
+        };
+        for cell in &memory_topic.partitions {
+            lock(cell).cursors.remove(subscription);
+        }
+        Ok(())
+    }
+
+    async fn lease(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        request: LeaseRequest,
+    ) -> Result<Vec<Leased>, StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| cursor.lease(log, request))
+    }
+
+    async fn ack(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        deliveries: &[DeliveryRef],
+    ) -> Result<u64, StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| cursor.ack(deliveries))
+    }
+
+    async fn extend(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        deliveries: &[DeliveryRef],
+        deadline_millis: u64,
+        now_millis: u64,
+    ) -> Result<(), StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| {
+            cursor.extend(deliveries, deadline_millis, now_millis)
+        })
+    }
+
+    async fn backlog(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        now_millis: u64,
+    ) -> Result<Backlog, StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| {
+            cursor.backlog(log, now_millis)
+        })
+    }
+
+    async fn next_expiry(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+    ) -> Result<Option<u64>, StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| cursor.next_expiry())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStorage;
+
+    crate::storage::conformance::suite!(MemoryStorage::new());
+}

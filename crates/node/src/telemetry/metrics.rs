@@ -1,0 +1,140 @@
+//! Every metric PubSubGo exports, in Prometheus text format at `/metrics` on the
+//! metrics port. Names are in base units and share the `pubsubgo_` prefix.
+//!
+//! | name | type | meaning |
+//! |---|---|---|
+//! | `pubsubgo_messages_published_total` | counter | messages stored by publishes (replayed duplicates not counted) |
+//! | `pubsubgo_messages_consumed_total` | counter | messages acknowledged by a subscriber (each message once per subscription) |
+//! | `pubsubgo_messages_delivered_total` | counter | deliveries to subscribers, redeliveries included |
+//! | `pubsubgo_messages_redelivered_total` | counter | deliveries with attempt > 1 |
+//! | `pubsubgo_message_latency_seconds` | histogram | publish time to first delivery, per message and subscription |
+//! | `pubsubgo_active_connections_total` | gauge, `transport` = `http` or `websocket` | open client connections |
+//! | `pubsubgo_errors_total` | counter, `code` | error responses by API error code |
+//! | `pubsubgo_topic_messages_total` | counter, `topic` | messages stored, per topic |
+//!
+//! The seed names end in `_total` even for the gauge; they are kept for
+//! dashboard compatibility.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    pub transport: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabel {
+    pub topic: String,
+}
+
+/// The broker's metrics and the registry that exports them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub published: Counter,
+    pub consumed: Counter,
+    pub delivered: Counter,
+    pub redelivered: Counter,
+    pub latency: Histogram,
+    pub active_connections: Family<TransportLabel, Gauge>,
+    pub errors: Family<CodeLabel, Counter>,
+    pub topic_messages: Family<TopicLabel, Counter>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let published = Counter::default();
+        let consumed = Counter::default();
+        let delivered = Counter::default();
+        let redelivered = Counter::default();
+        // 1 ms to ~65 s.
+        let latency = Histogram::new(exponential_buckets(0.001, 2.0, 17));
+        let active_connections = Family::<TransportLabel, Gauge>::default();
+        let errors = Family::<CodeLabel, Counter>::default();
+        let topic_messages = Family::<TopicLabel, Counter>::default();
+        // prometheus-client appends `_total` to counter names.
+        registry.register(
+            "pubsubgo_messages_published",
+            "Messages stored by publishes",
+            published.clone(),
+        );
+        registry.register(
+            "pubsubgo_messages_consumed",
+            "Messages acknowledged by subscribers",
+            consumed.clone(),
+        );
+        registry.register(
+            "pubsubgo_messages_delivered",
+            "Deliveries to subscribers, redeliveries included",
+            delivered.clone(),
+        );
+        registry.register(
+            "pubsubgo_messages_redelivered",
+            "Deliveries with attempt greater than 1",
+            redelivered.clone(),
+        );
+        registry.register(
+            "pubsubgo_message_latency_seconds",
+            "Time from publish to first delivery",
+            latency.clone(),
+        );
+        registry.register(
+            "pubsubgo_active_connections_total",
+            "Open client connections by transport",
+            active_connections.clone(),
+        );
+        registry.register(
+            "pubsubgo_errors",
+            "Error responses by API error code",
+            errors.clone(),
+        );
+        registry.register(
+            "pubsubgo_topic_messages",
+            "Messages stored, per topic",
+            topic_messages.clone(),
+        );
+        Self {
+            registry,
+            published,
+            consumed,
+            delivered,
+            redelivered,
+            latency,
+            active_connections,
+            errors,
+            topic_messages,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry)
+            .unwrap_or_else(|e| unreachable!("writing to a String cannot fail: {e}"));
+        text
+    }
+
+    pub fn connections(&self, transport: &'static str) -> Gauge {
+        self.active_connections
+            .get_or_create(&TransportLabel { transport })
+            .clone()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,11 @@
+//! Metrics and logs.
+//!
+//! - [`metrics`]: every metric the broker exports, defined in one place.
+//! - [`logging`]: the `tracing` subscriber (text or JSON).
+//! - [`connections`]: a listener wrapper that counts open client connections.
+
+pub mod connections;
+pub mod logging;
+pub mod metrics;
+
+pub use metrics::Metrics;

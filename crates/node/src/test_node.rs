@@ -1,0 +1,3 @@
+//! test node
+#[derive(Debug)]
+pub struct TestNode;
