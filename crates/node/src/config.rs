@@ -1,1 +1,277 @@
-//! config
+//! Settings of `pubsubgo-server`.
+//!
+//! Each setting comes from, in order of precedence: a command-line flag, a
+//! `PUBSUB_*` environment variable, the YAML file given with `-c/--config`, and
+//! the default. An unknown key in the file is an error naming the key.
+//!
+//! ```yaml
+//! server:  { host: 0.0.0.0, port: 8081, shutdown_grace_seconds: 30 }
+//! metrics: { enabled: true, port: 9092 }
+//! storage: { kind: memory }
+//! log:     { format: text, level: info }
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::telemetry::logging::LogFormat;
+
+/// Where messages are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// In this process's memory; lost on exit. For development and tests.
+    #[default]
+    Memory,
+    /// Redis Streams (not available in this build yet).
+    Redis,
+}
+
+/// Command-line flags; each also reads its environment variable.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "pubsubgo-server", version, about = "PubSubGo message broker")]
+pub struct Args {
+    /// YAML configuration file.
+    #[arg(short = 'c', long, env = "PUBSUB_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on for clients and metrics [default: 0.0.0.0].
+    #[arg(long, env = "PUBSUB_SERVER_HOST")]
+    pub host: Option<IpAddr>,
+    /// Client HTTP and WebSocket port [default: 8081].
+    #[arg(long, env = "PUBSUB_SERVER_PORT")]
+    pub port: Option<u16>,
+    /// Serve Prometheus metrics [default: true].
+    #[arg(long, env = "PUBSUB_METRICS_ENABLED")]
+    pub metrics_enabled: Option<bool>,
+    /// Metrics port [default: 9092].
+    #[arg(long, env = "PUBSUB_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
+    /// Message storage [default: memory].
+    #[arg(long, env = "PUBSUB_STORAGE")]
+    pub storage: Option<StorageKind>,
+    /// Log format [default: text].
+    #[arg(long, env = "PUBSUB_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `node=debug,info` [default: info].
+    #[arg(long, env = "PUBSUB_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Seconds to let requests and streams finish on shutdown [default: 30].
+    #[arg(long, env = "PUBSUB_SHUTDOWN_GRACE_SECONDS")]
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    metrics: MetricsSection,
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    host: Option<IpAddr>,
+    port: Option<u16>,
+    shutdown_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    enabled: Option<bool>,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    kind: Option<StorageKind>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    format: Option<LogFormat>,
+    level: Option<String>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub client_addr: SocketAddr,
+    /// `None` when metrics are disabled.
+    pub metrics_addr: Option<SocketAddr>,
+    pub storage: StorageKind,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Resolves flags (already merged with the environment by clap) over the file.
+    pub fn resolve(args: Args) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let host = args
+            .host
+            .or(file.server.host)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let port = args.port.or(file.server.port).unwrap_or(8081);
+        let metrics_enabled = args
+            .metrics_enabled
+            .or(file.metrics.enabled)
+            .unwrap_or(true);
+        let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
+        let storage = args.storage.or(file.storage.kind).unwrap_or_default();
+        if storage == StorageKind::Redis {
+            return Err(ConfigError::Invalid(
+                "storage 'redis' is not available in this build yet; use 'memory'".to_owned(),
+            ));
+        }
+        if metrics_enabled && metrics_port == port && port != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "the metrics port and the client port are both {port}; choose different ports"
+            )));
+        }
+        Ok(Self {
+            client_addr: SocketAddr::new(host, port),
+            metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
+            storage,
+            log_format: args.log_format.or(file.log.format).unwrap_or_default(),
+            log_level: args
+                .log_level
+                .or(file.log.level)
+                .unwrap_or_else(|| "info".to_owned()),
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace_seconds
+                    .or(file.server.shutdown_grace_seconds)
+                    .unwrap_or(30),
+            ),
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A YAML file in the temp dir, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("pubsubgo-{}-{name}.yaml", std::process::id()));
+            std::fs::write(&path, text).expect("write temp config");
+            Self(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn with_file(file: &TempFile) -> Args {
+        Args {
+            config: Some(file.0.clone()),
+            ..Args::default()
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_input() {
+        let config = Config::resolve(Args::default()).expect("defaults resolve");
+        assert_eq!(config.client_addr.port(), 8081);
+        assert_eq!(config.metrics_addr.map(|a| a.port()), Some(9092));
+        assert_eq!(config.storage, StorageKind::Memory);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let file = TempFile::new(
+            "precedence",
+            "server:\n  port: 7000\nmetrics:\n  port: 7001\nlog:\n  format: json\n",
+        );
+        let args = Args {
+            port: Some(6000),
+            ..with_file(&file)
+        };
+        let config = Config::resolve(args).expect("resolves");
+        assert_eq!(config.client_addr.port(), 6000, "flag wins over file");
+        assert_eq!(
+            config.metrics_addr.map(|a| a.port()),
+            Some(7001),
+            "file wins over default"
+        );
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let file = TempFile::new("unknown", "server:\n  prot: 7000\n");
+        let err = Config::resolve(with_file(&file)).expect_err("unknown key");
+        assert!(err.to_string().contains("prot"), "{err}");
+        let file = TempFile::new("unknown-section", "srever:\n  port: 7000\n");
+        let err = Config::resolve(with_file(&file)).expect_err("unknown section");
+        assert!(err.to_string().contains("srever"), "{err}");
+    }
+
+    #[test]
+    fn conflicting_or_unavailable_settings_are_refused() {
+        let same_ports = Args {
+            port: Some(9000),
+            metrics_port: Some(9000),
+            ..Args::default()
+        };
+        assert!(Config::resolve(same_ports).is_err());
+        let redis = Args {
+            storage: Some(StorageKind::Redis),
+            ..Args::default()
+        };
+        assert!(Config::resolve(redis).is_err());
+    }
+}

@@ -1,1 +1,96 @@
-//! server
+//! Running a broker: both listeners, background maintenance, graceful shutdown.
+//!
+//! [`run`] takes bound listeners and a shutdown token, so the binary, tests and
+//! embedders all drive the same code. On shutdown: stop accepting, let in-flight
+//! requests finish, end long polls, send WebSocket close frames, then wait up to
+//! the grace period for streams to end.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::broker::{Broker, MAINTENANCE_INTERVAL};
+use crate::clock::Clock;
+use crate::http::{self, AppState};
+use crate::storage::memory::MemoryStorage;
+use crate::telemetry::Metrics;
+use crate::telemetry::connections::CountingListener;
+
+/// Builds a single-node broker on memory storage.
+pub fn memory_broker(shutdown: CancellationToken) -> Arc<Broker> {
+    Arc::new(Broker::new(
+        Arc::new(MemoryStorage::new()),
+        Arc::new(Metrics::new()),
+        Clock::new(),
+        shutdown,
+    ))
+}
+
+/// Serves `broker` until `broker.shutdown_token()` is cancelled.
+pub async fn run(
+    client: TcpListener,
+    metrics: Option<TcpListener>,
+    broker: Arc<Broker>,
+    grace: Duration,
+) -> io::Result<()> {
+    let shutdown = broker.shutdown_token().clone();
+    let streams = TaskTracker::new();
+    let maintenance = tokio::spawn(maintain(broker.clone()));
+
+    let app = http::router(AppState {
+        broker: broker.clone(),
+        streams: streams.clone(),
+    });
+    let counted = CountingListener::new(client, broker.metrics().connections("http"));
+    let client_server =
+        axum::serve(counted, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+
+    let metrics_server = metrics.map(|listener| {
+        let registry = broker.metrics().clone();
+        let app = Router::new().route(
+            api::paths::METRICS,
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        registry.encode(),
+                    )
+                }
+            }),
+        );
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    });
+
+    let result = match metrics_server {
+        Some(metrics_server) => {
+            tokio::try_join!(client_server.into_future(), metrics_server.into_future()).map(|_| ())
+        }
+        None => client_server.await,
+    };
+    streams.close();
+    if tokio::time::timeout(grace, streams.wait()).await.is_err() {
+        tracing::warn!(?grace, "streams still open after the grace period");
+    }
+    maintenance.abort();
+    result
+}
+
+async fn maintain(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => broker.maintain().await,
+            () = broker.shutdown_token().cancelled() => return,
+        }
+    }
+}

@@ -8,7 +8,7 @@
 pub mod ack_id;
 mod convert;
 pub mod dedup;
-mod delivery;
+pub mod delivery;
 pub mod error;
 mod publish;
 

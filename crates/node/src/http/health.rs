@@ -1,0 +1,39 @@
+//! Liveness, readiness and the API description.
+
+use api::ErrorCode;
+use api::types::Health;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::AppState;
+use super::problem::ApiError;
+
+/// The process is alive and serving HTTP. Never depends on other components.
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The broker accepts work: not shutting down. (Storage and cluster checks join
+/// here as those components arrive.)
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    if state.broker.shutdown_token().is_cancelled() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "the broker is shutting down",
+        ));
+    }
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+    }))
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        api::openapi::document(),
+    )
+}

@@ -1,0 +1,243 @@
+//! `GET /v1/subscriptions/{sub}:stream`: deliveries over a WebSocket.
+//!
+//! The session keeps at most `credit` messages outstanding: delivered and not
+//! yet acked, nacked or expired (see `api::frames`). It starts with credit 0.
+//! Acks and nacks go through the same broker calls as the HTTP verbs, so the
+//! ack model is one. On shutdown the server sends a close frame (1001); when
+//! a client disappears, its leases simply expire and the messages redeliver.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::frames::{ClientFrame, ServerFrame};
+use api::limits::MAX_STREAM_CREDIT;
+use api::{ErrorCode, Problem};
+use axum::extract::ws::{
+    CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
+};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::broker::Broker;
+use crate::broker::delivery::DeliveryTarget;
+
+/// How often the server pings an idle client.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// Largest client frame accepted.
+const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
+
+/// Checks the subscription, then switches protocols.
+pub fn upgrade(
+    state: AppState,
+    name: &str,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let target = state.broker.delivery_target(name)?;
+    let broker = state.broker.clone();
+    let token = state.streams.token();
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let _alive = token;
+            Session::new(broker, target).run(socket).await;
+        }))
+}
+
+struct Session {
+    broker: Arc<Broker>,
+    target: DeliveryTarget,
+    credit: usize,
+    /// Ack id → lease deadline (Unix ms) of each message this client holds.
+    outstanding: HashMap<String, u64>,
+}
+
+impl Session {
+    fn new(broker: Arc<Broker>, target: DeliveryTarget) -> Self {
+        Self {
+            broker,
+            target,
+            credit: 0,
+            outstanding: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let gauge = self.broker.metrics().connections("websocket");
+        gauge.inc();
+        let name = self.target.subscription.name.to_string();
+        tracing::info!(subscription = %name, "stream opened");
+        let (mut tx, mut rx) = socket.split();
+        let shutdown = self.broker.shutdown_token().clone();
+        let mut ping = tokio::time::interval(PING_INTERVAL);
+        ping.reset();
+        loop {
+            if shutdown.is_cancelled() {
+                let close = CloseFrame {
+                    code: close_code::AWAY,
+                    reason: "server shutting down".into(),
+                };
+                let _ = tx.send(WsMessage::Close(Some(close))).await;
+                break;
+            }
+            let delivered = match self.deliver(&mut tx).await {
+                Ok(n) => n,
+                Err(()) => break,
+            };
+            if delivered > 0 {
+                continue;
+            }
+            let room = self.credit > self.outstanding.len();
+            let wait = self.wait(room);
+            tokio::select! {
+                frame = rx.next() => match frame {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        if let Some(problem) = self.handle(text.as_str()).await {
+                            self.broker.metrics().errors.get_or_create(&crate::telemetry::metrics::CodeLabel {
+                                code: problem.code.to_string(),
+                            }).inc();
+                            if send(&mut tx, &ServerFrame::Error { problem }).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        let problem = Problem::new(ErrorCode::InvalidArgument, "frames are JSON text, not binary");
+                        if send(&mut tx, &ServerFrame::Error { problem }).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {} // ping and pong: answered by axum
+                },
+                () = wait => {}
+                _ = ping.tick() => {
+                    if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+                () = shutdown.cancelled() => {}
+            }
+        }
+        gauge.dec();
+        tracing::info!(subscription = %name, outstanding = self.outstanding.len(), "stream closed");
+    }
+
+    /// Sends as many messages as the credit allows. `Err` when the socket is gone.
+    async fn deliver<S>(&mut self, tx: &mut S) -> Result<usize, ()>
+    where
+        S: SinkExt<WsMessage> + Unpin,
+    {
+        let now = self.broker.clock().now_millis();
+        self.outstanding.retain(|_, deadline| *deadline > now);
+        let room = self.credit.saturating_sub(self.outstanding.len());
+        if room == 0 {
+            return Ok(0);
+        }
+        let messages = match self.broker.lease_batch(&self.target, room).await {
+            Ok(messages) => messages,
+            Err(error) => {
+                let problem = ApiError::from(error).0;
+                let _ = send(tx, &ServerFrame::Error { problem }).await;
+                return Err(());
+            }
+        };
+        let deadline = now + u64::from(self.target.subscription.config.ack_deadline_seconds) * 1000;
+        let count = messages.len();
+        for message in messages {
+            self.outstanding.insert(message.ack_id.clone(), deadline);
+            send(tx, &ServerFrame::from(message)).await?;
+        }
+        Ok(count)
+    }
+
+    /// Waits for something that may let the session deliver: new messages (when
+    /// there is room), or the expiry of a message this client holds.
+    async fn wait(&self, room: bool) {
+        let held_expiry = self
+            .outstanding
+            .values()
+            .min()
+            .map(|millis| self.broker.clock().instant_at(*millis));
+        if room {
+            self.broker.wait_for_work(&self.target, held_expiry).await;
+        } else if let Some(at) = held_expiry {
+            tokio::time::sleep_until(at).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Applies one client frame; returns the problem to report, if any.
+    async fn handle(&mut self, text: &str) -> Option<Problem> {
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                return Some(Problem::new(
+                    ErrorCode::InvalidArgument,
+                    format!("invalid frame: {e}"),
+                ));
+            }
+        };
+        let name = self.target.subscription.name.to_string();
+        let result = match frame {
+            ClientFrame::Credit { messages } => {
+                if messages > MAX_STREAM_CREDIT {
+                    return Some(Problem::new(
+                        ErrorCode::InvalidArgument,
+                        format!("credit must be 0 to {MAX_STREAM_CREDIT}, got {messages}"),
+                    ));
+                }
+                self.credit = messages as usize;
+                Ok(())
+            }
+            ClientFrame::Ack { ack_ids } => self
+                .broker
+                .acknowledge(&name, &ack_ids)
+                .await
+                .map(|_| self.release(&ack_ids)),
+            ClientFrame::Nack { ack_ids } => self
+                .broker
+                .nack(&name, &ack_ids)
+                .await
+                .map(|()| self.release(&ack_ids)),
+            ClientFrame::ModifyAckDeadline {
+                ack_ids,
+                ack_deadline_seconds,
+            } => self
+                .broker
+                .modify_ack_deadline(&name, &ack_ids, ack_deadline_seconds)
+                .await
+                .map(|()| {
+                    if ack_deadline_seconds == 0 {
+                        self.release(&ack_ids);
+                    } else {
+                        let deadline = self.broker.clock().now_millis()
+                            + u64::from(ack_deadline_seconds) * 1000;
+                        for id in &ack_ids {
+                            if let Some(held) = self.outstanding.get_mut(id) {
+                                *held = deadline;
+                            }
+                        }
+                    }
+                }),
+        };
+        result.err().map(|error| ApiError::from(error).0)
+    }
+
+    fn release(&mut self, ack_ids: &[String]) {
+        for id in ack_ids {
+            self.outstanding.remove(id);
+        }
+    }
+}
+
+async fn send<S>(tx: &mut S, frame: &ServerFrame) -> Result<(), ()>
+where
+    S: SinkExt<WsMessage> + Unpin,
+{
+    let text = serde_json::to_string(frame).map_err(|_| ())?;
+    tx.send(WsMessage::Text(text.into())).await.map_err(|_| ())
+}

@@ -1,0 +1,146 @@
+//! `/v1/subscriptions` and `/v1/subscriptions/{sub}[:verb]`.
+
+use std::time::Duration;
+
+use api::ErrorCode;
+use api::limits::{DEFAULT_PULL_MESSAGES, MAX_PULL_MESSAGES, MAX_PULL_WAIT_SECONDS};
+use api::types::{
+    AckIdsRequest, CreateSubscriptionRequest, Empty, ListSubscriptionsResponse,
+    ModifyAckDeadlineRequest, PullRequest, PullResponse, Subscription,
+};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::body::JsonBody;
+use super::problem::ApiError;
+use super::topics::{ListParams, list_params};
+use super::{AppState, no_verb, split_verb, stream};
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<ListSubscriptionsResponse>, ApiError> {
+    let params = list_params(query)?;
+    Ok(Json(state.broker.list_subscriptions(
+        params.page_size,
+        params.page_token.as_deref(),
+    )?))
+}
+
+/// `GET /v1/subscriptions/{sub}`, or the WebSocket upgrade of `{sub}:stream`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    match split_verb(&segment) {
+        (name, Some("stream")) => {
+            let upgrade = upgrade.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        ":stream needs a WebSocket upgrade request: {}",
+                        e.body_text()
+                    ),
+                )
+            })?;
+            stream::upgrade(state, name, upgrade)
+        }
+        _ => {
+            let name = no_verb(&segment)?;
+            Ok(Json(state.broker.get_subscription(name).await?).into_response())
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<CreateSubscriptionRequest>,
+) -> Result<Json<Subscription>, ApiError> {
+    Ok(Json(
+        state
+            .broker
+            .create_subscription(no_verb(&name)?, request)
+            .await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Empty>, ApiError> {
+    state.broker.delete_subscription(no_verb(&name)?).await?;
+    Ok(Json(Empty {}))
+}
+
+/// `POST /v1/subscriptions/{sub}:pull|acknowledge|modifyAckDeadline|nack`.
+pub async fn post(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (name, verb) = split_verb(&segment);
+    let broker = &state.broker;
+    match verb {
+        Some("pull") => {
+            let body: PullRequest = decode(request, &state).await?;
+            let max = body.max_messages.unwrap_or(DEFAULT_PULL_MESSAGES);
+            if !(1..=MAX_PULL_MESSAGES).contains(&max) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("maxMessages must be 1 to {MAX_PULL_MESSAGES}, got {max}"),
+                ));
+            }
+            let wait = body.wait_seconds.unwrap_or(0);
+            if wait > MAX_PULL_WAIT_SECONDS {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("waitSeconds must be 0 to {MAX_PULL_WAIT_SECONDS}, got {wait}"),
+                ));
+            }
+            let received_messages = broker
+                .pull(name, max, Duration::from_secs(u64::from(wait)))
+                .await?;
+            Ok(Json(PullResponse { received_messages }).into_response())
+        }
+        Some("acknowledge") => {
+            let body: AckIdsRequest = decode(request, &state).await?;
+            broker.acknowledge(name, &body.ack_ids).await?;
+            Ok(Json(Empty {}).into_response())
+        }
+        Some("nack") => {
+            let body: AckIdsRequest = decode(request, &state).await?;
+            broker.nack(name, &body.ack_ids).await?;
+            Ok(Json(Empty {}).into_response())
+        }
+        Some("modifyAckDeadline") => {
+            let body: ModifyAckDeadlineRequest = decode(request, &state).await?;
+            broker
+                .modify_ack_deadline(name, &body.ack_ids, body.ack_deadline_seconds)
+                .await?;
+            Ok(Json(Empty {}).into_response())
+        }
+        Some(other) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "subscriptions have no :{other} verb (pull, acknowledge, nack, modifyAckDeadline)"
+            ),
+        )),
+        None => Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "POST needs a verb, e.g. /v1/subscriptions/{sub}:pull",
+        )),
+    }
+}
+
+async fn decode<T: DeserializeOwned>(request: Request, state: &AppState) -> Result<T, ApiError> {
+    JsonBody::<T>::from_request(request, state)
+        .await
+        .map(|JsonBody(body)| body)
+}

@@ -1,0 +1,108 @@
+//! `/v1/topics` and `/v1/topics/{topic}[:publish]`.
+
+use api::ErrorCode;
+use api::paths::IDEMPOTENCY_KEY_HEADER;
+use api::types::{
+    CreateTopicRequest, Empty, ListTopicsResponse, PublishRequest, PublishResponse, Topic,
+};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use serde::Deserialize;
+
+use super::body::JsonBody;
+use super::problem::ApiError;
+use super::{AppState, no_verb, split_verb};
+
+/// `?pageSize=&pageToken=` of list endpoints.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListParams {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// Turns a query-string error into a problem.
+pub fn list_params(
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<ListParams, ApiError> {
+    query
+        .map(|Query(params)| params)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<ListTopicsResponse>, ApiError> {
+    let params = list_params(query)?;
+    Ok(Json(state.broker.list_topics(
+        params.page_size,
+        params.page_token.as_deref(),
+    )?))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Topic>, ApiError> {
+    Ok(Json(state.broker.get_topic(no_verb(&name)?).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<CreateTopicRequest>,
+) -> Result<Json<Topic>, ApiError> {
+    Ok(Json(
+        state.broker.create_topic(no_verb(&name)?, request).await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Empty>, ApiError> {
+    state.broker.delete_topic(no_verb(&name)?).await?;
+    Ok(Json(Empty {}))
+}
+
+/// `POST /v1/topics/{topic}:publish`.
+pub async fn post(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    request: Request,
+) -> Result<Json<PublishResponse>, ApiError> {
+    let (name, verb) = split_verb(&segment);
+    match verb {
+        Some("publish") => {}
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("topics have no :{other} verb"),
+            ));
+        }
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "POST needs a verb: /v1/topics/{topic}:publish",
+            ));
+        }
+    }
+    let key = request
+        .headers()
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .map(|v| {
+            v.to_str().map(str::to_owned).map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    "Idempotency-Key must be visible ASCII",
+                )
+            })
+        })
+        .transpose()?;
+    let JsonBody(body) = JsonBody::<PublishRequest>::from_request(request, &state).await?;
+    Ok(Json(
+        state.broker.publish(name, body, key.as_deref()).await?,
+    ))
+}
