@@ -1,9 +1,9 @@
 //! The broker's operations, independent of HTTP: topics, subscriptions,
 //! publish, pull and ack.
 //!
-//! - [`publish`]: validation, deduplication, partition choice, append.
+//! - `publish`: validation, deduplication, partition choice, append.
 //! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
-//! - [`ack_id`], [`dedup`], [`convert`], [`error`]: their supporting types.
+//! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
 mod convert;

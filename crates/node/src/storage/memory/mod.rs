@@ -1,7 +1,7 @@
 //! In-memory storage: fast, and gone when the process exits (ack level `memory`).
 //!
 //! Each partition sits behind its own mutex, holding its log, its owner epoch and
-//! every subscription's [`cursor::Cursor`] on it, so one lock covers a whole
+//! every subscription's `Cursor` on it, so one lock covers a whole
 //! lease or ack step and partitions never contend with each other.
 
 mod cursor;

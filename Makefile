@@ -1,0 +1,20 @@
+.PHONY: verify fmt clippy test doc run
+
+# The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
+verify: fmt clippy test doc
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+test:
+	cargo test --workspace --locked
+
+doc:
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+# Single node, in-memory storage, clients on :8081, metrics on :9092.
+run:
+	cargo run --bin pubsubgo-server
