@@ -1,0 +1,277 @@
+//! The command line: global flags, nouns and verbs, and the parsers of flag values.
+//!
+//! Values are checked here, at the edge, so a bad `--attr` or `--priority` is a usage
+//! error (exit code 2) before any request is sent.
+
+use std::path::PathBuf;
+
+use api::compression::Compression;
+use api::duration::Duration;
+use api::types::StartPosition;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where clap lists the flags every command accepts.
+const GLOBAL: &str = "Global options";
+
+/// The command-line client of PubSubGo.
+#[derive(Debug, Parser)]
+#[command(name = "pubsub-cli", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Base URL of a PubSubGo server's client API.
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        env = "PUBSUB_SERVER",
+        default_value = "http://localhost:8081"
+    )]
+    pub server: String,
+    /// How results are printed: human tables, or the server's JSON for scripts.
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Seconds to wait for each HTTP request to complete.
+    #[arg(long, global = true, help_heading = GLOBAL, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Tables and short sentences for people.
+    Table,
+    /// Pretty-printed JSON as the server sends it (one compact object per line for `subscribe`).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, inspect and delete topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Publish messages to a topic.
+    Publish(PublishArgs),
+    /// Create, inspect and delete subscriptions.
+    #[command(subcommand)]
+    Subscriptions(SubscriptionsCommand),
+    /// Pull messages from a subscription once.
+    Pull(PullArgs),
+    /// Acknowledge messages, so they are not delivered again.
+    Ack(AckIdsArgs),
+    /// Negatively acknowledge messages, so they are delivered again.
+    Nack(AckIdsArgs),
+    /// Stream messages from a subscription over WebSocket until stopped.
+    Subscribe(SubscribeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// List every topic.
+    List(ListArgs),
+    /// Create a topic.
+    Create(CreateTopicArgs),
+    /// Show a topic's settings and statistics.
+    Get(NameArg),
+    /// Delete a topic.
+    Delete(NameArg),
+    /// Show what a topic has seen: messages, bytes, offsets and subscription backlogs.
+    Stats(NameArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionsCommand {
+    /// List every subscription.
+    List(ListArgs),
+    /// Create a subscription on a topic.
+    Create(CreateSubscriptionArgs),
+    /// Show a subscription's settings, backlog and outstanding messages.
+    Get(NameArg),
+    /// Delete a subscription.
+    Delete(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Name of the topic or subscription.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Items fetched per request; every page is listed.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(api::limits::MAX_PAGE_SIZE)))]
+    pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTopicArgs {
+    /// Name of the new topic: a letter, then 2 to 254 of `A-Za-z0-9._-`.
+    pub name: String,
+    /// Number of partitions (1 to 1024; the server's default is 1).
+    #[arg(long)]
+    pub partitions: Option<u32>,
+    /// Oldest message age kept, like `604800s`.
+    #[arg(long, value_name = "DURATION")]
+    pub retention: Option<Duration>,
+    /// Largest message accepted, data plus attributes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<u32>,
+    /// How long an idempotency key is remembered, like `600s` (`0s` turns it off).
+    #[arg(long, value_name = "DURATION")]
+    pub dedup_window: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The topic to publish to.
+    pub topic: String,
+    /// The payload, as text. Without --data or --file the payload is read from stdin.
+    #[arg(long, conflicts_with = "file")]
+    pub data: Option<String>,
+    /// Read the payload from this file.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// An attribute, `key=value`; repeat for more.
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attribute)]
+    pub attributes: Vec<(String, String)>,
+    /// Ordering key: messages with the same key keep their order.
+    #[arg(long = "key", value_name = "ORDERING_KEY")]
+    pub ordering_key: Option<String>,
+    /// 0 (lowest) to 9 (highest); the server's default is 4.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=i64::from(api::limits::MAX_PRIORITY)))]
+    pub priority: Option<u8>,
+    /// Makes a retry safe; with several batches, batch i uses `KEY-i`.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Compress request bodies.
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
+    /// How many copies of the message to publish.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+    /// Most messages per request.
+    #[arg(long = "batch", value_name = "N", default_value_t = api::limits::MAX_BATCH_MESSAGES as u64,
+          value_parser = clap::value_parser!(u64).range(1..=api::limits::MAX_BATCH_MESSAGES as u64))]
+    pub batch_size: u64,
+}
+
+/// A `Content-Encoding` for publish bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Snappy,
+    Lz4,
+}
+
+impl From<CompressionArg> for Compression {
+    fn from(arg: CompressionArg) -> Self {
+        match arg {
+            CompressionArg::Snappy => Compression::Snappy,
+            CompressionArg::Lz4 => Compression::Lz4,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateSubscriptionArgs {
+    /// Name of the new subscription.
+    pub name: String,
+    /// The topic to subscribe to.
+    #[arg(long)]
+    pub topic: String,
+    /// Seconds a delivered message stays leased before redelivery (10 to 600).
+    #[arg(long, value_name = "SECONDS")]
+    pub ack_deadline: Option<u32>,
+    /// Deliver messages with the same ordering key in publish order.
+    #[arg(long)]
+    pub ordering: bool,
+    /// Where the subscription starts reading.
+    #[arg(long, value_enum)]
+    pub start: Option<StartArg>,
+}
+
+/// Where a new subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartArg {
+    /// Only messages published from now on.
+    Latest,
+    /// Every message the topic still retains.
+    Earliest,
+}
+
+impl From<StartArg> for StartPosition {
+    fn from(arg: StartArg) -> Self {
+        match arg {
+            StartArg::Latest => StartPosition::Latest,
+            StartArg::Earliest => StartPosition::Earliest,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The subscription to pull from.
+    pub subscription: String,
+    /// Most messages to return (1 to 1000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(api::limits::MAX_PULL_MESSAGES)))]
+    pub max: Option<u32>,
+    /// Seconds to wait for a first message when none is ready (0 to 60).
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(api::limits::MAX_PULL_WAIT_SECONDS)))]
+    pub wait: Option<u32>,
+    /// Acknowledge the pulled messages after printing them.
+    #[arg(long)]
+    pub ack: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AckIdsArgs {
+    /// The subscription the messages were pulled from.
+    pub subscription: String,
+    /// Ack ids as printed by `pull`.
+    #[arg(required = true, num_args = 1.., value_name = "ACK_ID")]
+    pub ack_ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    /// The subscription to stream from.
+    pub subscription: String,
+    /// Most messages held unacknowledged at once (the stream's flow-control window).
+    #[arg(long, default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(api::limits::MAX_STREAM_CREDIT)))]
+    pub credit: u32,
+    /// Stop after this many messages.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_messages: Option<u64>,
+    /// Print messages without acknowledging them; they are redelivered after their deadline.
+    #[arg(long)]
+    pub no_ack: bool,
+}
+
+/// Parses one `--attr key=value`; the value may contain `=` and may be empty.
+pub fn parse_attribute(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    if key.is_empty() {
+        return Err(format!("attribute key is empty in {text:?}"));
+    }
+    if key.len() > api::limits::MAX_ATTRIBUTE_KEY_BYTES {
+        return Err(format!(
+            "attribute key is longer than {} bytes",
+            api::limits::MAX_ATTRIBUTE_KEY_BYTES
+        ));
+    }
+    if value.len() > api::limits::MAX_ATTRIBUTE_VALUE_BYTES {
+        return Err(format!(
+            "value of attribute {key:?} is longer than {} bytes",
+            api::limits::MAX_ATTRIBUTE_VALUE_BYTES
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! One file per noun; each runs its verbs against [`api::Client`] and prints the result
+//! in the chosen [`Format`].
+
+mod publish;
+mod pull;
+mod subscribe;
+mod subscriptions;
+mod topics;
+
+use std::time::Duration;
+
+use crate::args::{Cli, Command, Format};
+
+/// What every command needs: a client for the server and the output format.
+#[derive(Debug)]
+pub struct Context {
+    pub client: api::Client,
+    pub format: Format,
+    /// Per-request timeout, so a long-polling pull can extend it.
+    pub timeout: Duration,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> anyhow::Result<Self> {
+        let timeout = Duration::from_secs(cli.timeout);
+        let client = api::Client::new(&cli.server, timeout)?;
+        Ok(Self {
+            client,
+            format: cli.format,
+            timeout,
+        })
+    }
+}
+
+/// Runs the command line's command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        Command::Topics(command) => topics::run(&ctx, command).await,
+        Command::Publish(args) => publish::run(&ctx, args).await,
+        Command::Subscriptions(command) => subscriptions::run(&ctx, command).await,
+        Command::Pull(args) => pull::pull(&ctx, args).await,
+        Command::Ack(args) => pull::ack(&ctx, args).await,
+        Command::Nack(args) => pull::nack(&ctx, args).await,
+        Command::Subscribe(args) => subscribe::run(&ctx, args).await,
+    }
+}
+
+/// Follows `nextPageToken` until the last page and returns every item.
+///
+/// `fetch` gets the page token (none for the first page) and answers a page's items
+/// and the next token.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> anyhow::Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), api::ClientError>>,
+{
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (page, next) = fetch(token.clone()).await?;
+        items.extend(page);
+        match next.filter(|next| !next.is_empty()) {
+            // A server that hands back the same token would make this loop forever.
+            Some(next) if token.as_ref() == Some(&next) => {
+                anyhow::bail!("the server returned page token {next:?} twice")
+            }
+            Some(next) => token = Some(next),
+            None => return Ok(items),
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The real `pubsub-cli` binary against a real in-process broker (`node::TestNode`).
+//!
+//! Each test starts its own broker on ephemeral ports, runs the binary as a child
+//! process with `--server` pointing at it, and checks exit code, stdout and stderr.
+//! Children run under `tokio::process`, so the broker keeps serving on the test's
+//! runtime while a child waits for it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::process::Command;
+use tracing::info;
+
+/// Upper bound on one CLI run; a run that takes longer is a hang, not slowness.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn assert_ok(self) -> Self {
+        assert_eq!(self.code, Some(0), "expected success: {self:#?}");
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+fn command(server: &str, args: &[&str]) -> Command {
+    init_logs();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pubsub-cli"));
+    command
+        .arg("--server")
+        .arg(server)
+        .args(args)
+        .env_remove("PUBSUB_SERVER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+async fn cli(server: &str, args: &[&str]) -> Run {
+    let child = command(server, args).spawn().expect("pubsub-cli starts");
+    finish(child, args).await
+}
+
+async fn finish(child: tokio::process::Child, args: &[&str]) -> Run {
+    let output = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("pubsub-cli {args:?} did not finish within {RUN_LIMIT:?}"))
+        .expect("pubsub-cli output is readable");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn init_logs() {
+    let _already_set = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+}
+
+/// Pulls (and acks) until every one of `wanted` has been printed, or gives up at a deadline.
+async fn pull_until_seen(server: &str, subscription: &str, wanted: &[&str]) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut printed = String::new();
+    while !wanted.iter().all(|w| printed.contains(w)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only saw {printed:?}, wanted {wanted:?}"
+        );
+        let run = cli(
+            server,
+            &["pull", subscription, "--max", "10", "--wait", "1", "--ack"],
+        )
+        .await
+        .assert_ok();
+        printed.push_str(&run.stdout);
+    }
+    printed
+}
+
+/// Waits until the subscription's backlog is `expected`; acks sent over a stream are
+/// applied by the server after the client has moved on.
+async fn wait_for_backlog(server: &str, subscription: &str, expected: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let sub = cli(
+            server,
+            &["--format", "json", "subscriptions", "get", subscription],
+        )
+        .await
+        .assert_ok()
+        .json();
+        if sub["stats"]["backlogMessages"] == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "backlog never reached {expected}: {sub:#}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn published_messages_are_pulled_acked_and_gone() {
+    let node = node::TestNode::start().await.expect("broker starts");
+    let url = node.url.as_str();
+
+    info!("arrange: a topic with one subscription");
+    let run = cli(url, &["topics", "create", "orders", "--partitions", "2"]).await;
+    assert!(run.assert_ok().stdout.contains("created topic orders"));
+    cli(
+        url,
+        &["subscriptions", "create", "billing", "--topic", "orders"],
+    )
+    .await
+    .assert_ok();
+
+    info!("act: publish three messages, one with an ordering key and an attribute");
+    let first = cli(url, &["publish", "orders", "--data", "first"])
+        .await
+        .assert_ok();
+    assert!(
+        first.stdout.contains("published 1 message to orders"),
+        "{first:#?}"
+    );
+    cli(
+        url,
+        &[
+            "publish",
+            "orders",
+            "--data",
+            "second",
+            "--key",
+            "k1",
+            "--attr",
+            "color=red",
+        ],
+    )
+    .await
+    .assert_ok();
+    cli(
+        url,
+        &["publish", "orders", "--data", "third", "--priority", "7"],
+    )
+    .await
+    .assert_ok();
+
+    info!("assert: pull --ack prints all three with key and attribute");
+    let printed = pull_until_seen(url, "billing", &["first", "second", "third"]).await;
+    assert!(printed.contains("k1"), "{printed}");
+    assert!(printed.contains("color=red"), "{printed}");
+    assert!(printed.contains("acknowledged"), "{printed}");
+    assert!(
+        !printed.contains("ACK ID"),
+        "--ack hides ack ids: {printed}"
+    );
+
+    info!("assert: nothing is left, and the server agrees");
+    let again = cli(url, &["pull", "billing", "--wait", "0"])
+        .await
+        .assert_ok();
+    assert_eq!(again.stdout.trim(), "no messages", "{again:#?}");
+    let sub = cli(
+        url,
+        &["--format", "json", "subscriptions", "get", "billing"],
+    )
+    .await
+    .assert_ok()
+    .json();
+    assert_eq!(sub["stats"]["backlogMessages"], 0, "{sub:#}");
+    assert_eq!(sub["stats"]["outstandingMessages"], 0, "{sub:#}");
+    let stats = cli(url, &["--format", "json", "topics", "stats", "orders"])
+        .await
+        .assert_ok()
+        .json();
+    assert_eq!(stats["messagesPublished"], 3, "{stats:#}");
+    assert_eq!(
+        stats["partitions"].as_array().map(Vec::len),
+        Some(2),
+        "{stats:#}"
+    );
+
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn pulled_ack_ids_can_be_acked_and_nacked_by_hand() {
+    let node = node::TestNode::start().await.expect("broker starts");
+    let url = node.url.as_str();
+    cli(url, &["topics", "create", "events"]).await.assert_ok();
+    cli(
+        url,
+        &["subscriptions", "create", "audit", "--topic", "events"],
+    )
+    .await
+    .assert_ok();
+    cli(url, &["publish", "events", "--data", "a", "--count", "2"])
+        .await
+        .assert_ok();
+
+    info!("act: pull without --ack shows ack ids");
+    let table = cli(url, &["pull", "audit", "--max", "1", "--wait", "5"])
+        .await
+        .assert_ok();
+    assert!(table.stdout.contains("ACK ID"), "{table:#?}");
+    let pulled = cli(
+        url,
+        &[
+            "--format", "json", "pull", "audit", "--max", "1", "--wait", "5",
+        ],
+    )
+    .await
+    .assert_ok()
+    .json();
+    let ack_id = pulled["receivedMessages"][0]["ackId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ack id in {pulled:#}"))
+        .to_owned();
+
+    info!("assert: ack and nack take the ids pull printed");
+    let acked = cli(url, &["ack", "audit", &ack_id]).await.assert_ok();
+    assert_eq!(acked.stdout.trim(), "acknowledged 1 message");
+    let table_ack_id = table
+        .stdout
+        .lines()
+        .nth(1)
+        .and_then(|row| row.split_whitespace().last())
+        .expect("a message row")
+        .to_owned();
+    let nacked = cli(url, &["nack", "audit", &table_ack_id])
+        .await
+        .assert_ok();
+    assert!(nacked.stdout.starts_with("nacked 1 message"), "{nacked:#?}");
+
+    info!("assert: the nacked message comes back on its second attempt, the acked one not");
+    let redelivered = cli(
+        url,
+        &[
+            "--format", "json", "pull", "audit", "--max", "10", "--wait", "5",
+        ],
+    )
+    .await
+    .assert_ok()
+    .json();
+    let received = redelivered["receivedMessages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no receivedMessages in {redelivered:#}"));
+    assert_eq!(received.len(), 1, "{redelivered:#}");
+    assert_eq!(received[0]["deliveryAttempt"], 2, "{redelivered:#}");
+    assert_ne!(received[0]["ackId"], ack_id.as_str(), "{redelivered:#}");
+
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_topic_is_reported_in_words_with_exit_code_1() {
+    let node = node::TestNode::start().await.expect("broker starts");
+
+    let run = cli(&node.url, &["topics", "get", "nosuch"]).await;
+
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(run.stderr.starts_with("error: "), "{run:#?}");
+    assert!(run.stderr.contains("TOPIC_NOT_FOUND"), "{run:#?}");
+    assert!(!run.stderr.contains('{'), "no raw JSON: {run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn usage_errors_exit_with_code_2() {
+    // Usage errors stop before any request, so no broker is needed.
+    let url = "http://127.0.0.1:9";
+    for args in [
+        &["publish"][..],
+        &["publish", "orders", "--attr", "novalue"],
+        &["topics", "frobnicate"],
+        &["pull", "s", "--max", "0"],
+    ] {
+        let run = cli(url, args).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {run:#?}");
+        assert!(run.stderr.contains("error:"), "{args:?}: {run:#?}");
+    }
+}
+
+#[tokio::test]
+async fn json_topic_list_follows_every_page() {
+    let node = node::TestNode::start().await.expect("broker starts");
+    let url = node.url.as_str();
+    for name in ["alpha", "bravo", "charlie"] {
+        cli(url, &["topics", "create", name]).await.assert_ok();
+    }
+
+    let listed = cli(
+        url,
+        &["--format", "json", "topics", "list", "--page-size", "2"],
+    )
+    .await
+    .assert_ok()
+    .json();
+
+    let mut names: Vec<&str> = listed["topics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no topics array in {listed:#}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alpha", "bravo", "charlie"]);
+    assert!(listed.get("nextPageToken").is_none(), "{listed:#}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn subscribe_prints_streamed_messages_and_stops_at_the_limit() {
+    let node = node::TestNode::start().await.expect("broker starts");
+    let url = node.url.as_str();
+    cli(url, &["topics", "create", "chat"]).await.assert_ok();
+    cli(
+        url,
+        &["subscriptions", "create", "reader", "--topic", "chat"],
+    )
+    .await
+    .assert_ok();
+
+    info!("act: start the stream, then publish two messages");
+    let args = [
+        "subscribe",
+        "reader",
+        "--max-messages",
+        "2",
+        "--credit",
+        "1",
+    ];
+    let subscriber = command(url, &args).spawn().expect("pubsub-cli starts");
+    cli(url, &["publish", "chat", "--data", "hello"])
+        .await
+        .assert_ok();
+    cli(
+        url,
+        &["publish", "chat", "--data", "world", "--attr", "lang=en"],
+    )
+    .await
+    .assert_ok();
+
+    info!("assert: both arrive, each on its line, and the stream ends by itself");
+    let run = finish(subscriber, &args).await.assert_ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert!(lines.iter().any(|l| l.ends_with("data=hello")), "{run:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("attrs=lang=en") && l.ends_with("data=world")),
+        "{run:#?}"
+    );
+
+    info!("assert: the stream acked them, so the backlog empties");
+    wait_for_backlog(url, "reader", 0).await;
+
+    info!("assert: --format json prints one message frame per line");
+    cli(url, &["publish", "chat", "--data", "again"])
+        .await
+        .assert_ok();
+    let run = cli(
+        url,
+        &[
+            "--format",
+            "json",
+            "subscribe",
+            "reader",
+            "--max-messages",
+            "1",
+        ],
+    )
+    .await
+    .assert_ok();
+    let frame: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
+    assert_eq!(frame["type"], "message", "{frame:#}");
+    assert_eq!(frame["message"]["data"], "YWdhaW4=", "{frame:#}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_gets_a_hint_to_start_it() {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("has an address"));
+    drop(listener);
+
+    let run = cli(&url, &["topics", "list"]).await;
+
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("is the server running at {url}?")),
+        "{run:#?}"
+    );
+}
