@@ -17,8 +17,10 @@ use crate::paths;
 use crate::stream::Subscriber;
 use crate::types::{
     AckIdsRequest, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health,
-    ListSubscriptionsResponse, ListTopicsResponse, ModifyAckDeadlineRequest, PublishRequest,
-    PublishResponse, PullRequest, PullResponse, Subscription, Topic,
+    ListDeadLettersResponse, ListSubscriptionsResponse, ListTopicsResponse,
+    ModifyAckDeadlineRequest, NackRequest, PublishRequest, PublishResponse, PullRequest,
+    PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest, ResumeKeyResponse,
+    SeekRequest, Subscription, Topic,
 };
 
 /// Why a client call failed.
@@ -206,14 +208,71 @@ impl Client {
             .await
     }
 
+    /// Nacks for redelivery after the subscription's backoff.
     pub async fn nack(
         &self,
         subscription: &str,
         ack_ids: Vec<String>,
     ) -> Result<Empty, ClientError> {
+        let request = NackRequest {
+            ack_ids,
+            ..Default::default()
+        };
+        self.nack_with(subscription, &request).await
+    }
+
+    /// Nacks with an explicit delay or a reason.
+    pub async fn nack_with(
+        &self,
+        subscription: &str,
+        request: &NackRequest,
+    ) -> Result<Empty, ClientError> {
         let path = paths::subscription_verb(subscription, "nack");
-        self.send_json(Method::POST, &path, &AckIdsRequest { ack_ids })
-            .await
+        self.send_json(Method::POST, &path, request).await
+    }
+
+    pub async fn seek(
+        &self,
+        subscription: &str,
+        request: &SeekRequest,
+    ) -> Result<Empty, ClientError> {
+        let path = paths::subscription_verb(subscription, "seek");
+        self.send_json(Method::POST, &path, request).await
+    }
+
+    /// Up to `max` dead letters of the subscription.
+    pub async fn dead_letters(
+        &self,
+        subscription: &str,
+        max: Option<u32>,
+    ) -> Result<ListDeadLettersResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "deadLetters");
+        let mut request = self.request(Method::GET, &path);
+        if let Some(max) = max {
+            request = request.query(&[("maxMessages", max)]);
+        }
+        self.execute(request).await
+    }
+
+    pub async fn redrive(
+        &self,
+        subscription: &str,
+        request: &RedriveRequest,
+    ) -> Result<RedriveResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "redrive");
+        self.send_json(Method::POST, &path, request).await
+    }
+
+    pub async fn resume_ordering_key(
+        &self,
+        subscription: &str,
+        key: &str,
+    ) -> Result<ResumeKeyResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "resumeOrderingKey");
+        let body = ResumeKeyRequest {
+            ordering_key: key.to_owned(),
+        };
+        self.send_json(Method::POST, &path, &body).await
     }
 
     pub async fn modify_ack_deadline(

@@ -56,6 +56,9 @@ error_codes! {
     MethodNotAllowed = (405, false, "Method not allowed"),
     /// The resource exists already.
     AlreadyExists = (409, false, "Already exists"),
+    /// Exactly-once: the ack ids in `detail` belong to expired leases or old
+    /// attempts and were not acknowledged; the others in the request were.
+    AckExpired = (409, false, "Ack expired"),
     /// A request with the same idempotency key is still being processed.
     IdempotencyKeyInUse = (409, true, "Idempotency key in use"),
     /// A message or a whole request is larger than allowed.

@@ -44,7 +44,13 @@ pub enum ClientFrame {
     #[serde(rename_all = "camelCase")]
     Ack { ack_ids: Vec<String> },
     #[serde(rename_all = "camelCase")]
-    Nack { ack_ids: Vec<String> },
+    Nack {
+        ack_ids: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_seconds: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     #[serde(rename_all = "camelCase")]
     ModifyAckDeadline {
         ack_ids: Vec<String>,

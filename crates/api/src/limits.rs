@@ -32,3 +32,5 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Most messages a WebSocket client may hold outstanding (its credit).
 pub const MAX_STREAM_CREDIT: u32 = 10_000;
+/// Longest delivery delay (`deliverAfter`): 7 days, in seconds.
+pub const MAX_DELIVER_AFTER_SECONDS: u64 = 7 * 24 * 60 * 60;

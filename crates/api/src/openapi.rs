@@ -84,9 +84,32 @@ mod operations {
 
     #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:nack", tag = "subscriptions",
         params(("subscription" = String, Path)),
-        request_body = AckIdsRequest,
+        request_body = NackRequest,
         responses((status = 200, body = Empty), (status = 400, body = Problem)))]
     fn nack() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:seek", tag = "subscriptions",
+        params(("subscription" = String, Path)),
+        request_body = SeekRequest,
+        responses((status = 200, body = Empty), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    fn seek() {}
+
+    #[utoipa::path(get, path = "/v1/subscriptions/{subscription}:deadLetters", tag = "dead letters",
+        params(("subscription" = String, Path), ("maxMessages" = Option<u32>, Query)),
+        responses((status = 200, body = ListDeadLettersResponse), (status = 404, body = Problem)))]
+    fn dead_letters() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:redrive", tag = "dead letters",
+        params(("subscription" = String, Path)),
+        request_body = RedriveRequest,
+        responses((status = 200, body = RedriveResponse), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    fn redrive() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:resumeOrderingKey", tag = "dead letters",
+        params(("subscription" = String, Path)),
+        request_body = ResumeKeyRequest,
+        responses((status = 200, body = ResumeKeyResponse), (status = 404, body = Problem)))]
+    fn resume_ordering_key() {}
 
     #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:modifyAckDeadline", tag = "subscriptions",
         params(("subscription" = String, Path)),

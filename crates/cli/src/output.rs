@@ -192,6 +192,8 @@ mod tests {
                 ordering_key: key.map(str::to_owned),
                 priority: 4,
                 publish_time: "2026-11-25T17:42:02.123Z".to_owned(),
+                deliver_time: None,
+                expire_time: None,
                 partition: 0,
                 offset: 7,
             },

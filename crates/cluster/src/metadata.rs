@@ -65,6 +65,13 @@ impl Metadata {
                         name: config.topic.into(),
                     });
                 }
+                if let Some(dead) = &config.dead_letter_policy
+                    && !self.topics.contains_key(&dead.dead_letter_topic)
+                {
+                    return Err(MetadataError::TopicNotFound {
+                        name: dead.dead_letter_topic.to_string(),
+                    });
+                }
                 if self.subscriptions.contains_key(&name) {
                     return Err(MetadataError::SubscriptionAlreadyExists { name: name.into() });
                 }

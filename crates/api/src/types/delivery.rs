@@ -21,6 +21,12 @@ pub struct Message {
     pub priority: u8,
     /// RFC 3339.
     pub publish_time: String,
+    /// RFC 3339; present on delayed messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_time: Option<String>,
+    /// RFC 3339; present on messages with a TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
     pub partition: u32,
     pub offset: u64,
 }
@@ -56,7 +62,7 @@ pub struct PullResponse {
     pub received_messages: Vec<ReceivedMessage>,
 }
 
-/// Body of `:acknowledge` and `:nack`. Acking twice is not an error.
+/// Body of `:acknowledge`. Acking twice is not an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AckIdsRequest {
@@ -70,4 +76,94 @@ pub struct ModifyAckDeadlineRequest {
     pub ack_ids: Vec<String>,
     /// 0 to 600: the new deadline, counted from now.
     pub ack_deadline_seconds: u32,
+}
+
+/// Body of `:nack`: deliver again after the retry policy's backoff, or after
+/// `delaySeconds` when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NackRequest {
+    pub ack_ids: Vec<String>,
+    /// 0 to 600: wait this long instead of the backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<u32>,
+    /// Why processing failed (up to 1,024 bytes); kept in the dead-letter lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Body of `:seek`: exactly one of `time` and `position`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeekRequest {
+    /// RFC 3339: messages published before it count as acknowledged, the rest as new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// `earliest` or `latest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<crate::types::StartPosition>,
+}
+
+/// One dead-lettered message of a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub message: Message,
+    /// Deliveries made before it was dead-lettered.
+    pub delivery_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339.
+    pub dead_letter_time: String,
+}
+
+/// Answer of `GET /v1/subscriptions/{sub}:deadLetters`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListDeadLettersResponse {
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// Body of `:redrive`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedriveRequest {
+    /// Most messages to redrive (1 to 10,000; default 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u32>,
+    /// Only messages dead-lettered after at least this many attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_attempts: Option<u32>,
+    /// RFC 3339: only messages published at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_after: Option<String>,
+    /// RFC 3339: only messages published before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_before: Option<String>,
+    /// Redelivery rate limit, messages per second per partition (1 to 10,000; default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_second: Option<u32>,
+}
+
+/// Answer of `:redrive`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveResponse {
+    /// Messages made deliverable again to this subscription.
+    pub redriven: u64,
+}
+
+/// Body of `:resumeOrderingKey`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResumeKeyRequest {
+    pub ordering_key: String,
+}
+
+/// Answer of `:resumeOrderingKey`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeKeyResponse {
+    /// False when the key was not parked.
+    pub resumed: bool,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::data::Data;
+use crate::duration::Duration;
 
 /// One message in a publish request. It needs non-empty `data` or at least one attribute.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -23,6 +24,14 @@ pub struct PublishMessage {
     /// 0 (lowest) to 9 (highest); 4 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
+    /// Hold the message back this long before its first delivery (up to 7 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "30s")]
+    pub deliver_after: Option<Duration>,
+    /// Never deliver the message once this long has passed since publishing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "3600s")]
+    pub ttl: Option<Duration>,
 }
 
 /// Body of `POST /v1/topics/{topic}:publish`: 1 to 1,000 messages, at most 10 MiB.

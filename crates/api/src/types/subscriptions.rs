@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::duration::Duration;
+
 /// How the consumers of one subscription share its messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -21,6 +23,44 @@ pub enum StartPosition {
     Earliest,
 }
 
+/// Exponential backoff between redeliveries of a nacked or expired message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryPolicySpec {
+    /// Wait after the first failure (default `"10s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "10s")]
+    pub minimum_backoff: Option<Duration>,
+    /// Longest wait, at most `"600s"` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "600s")]
+    pub maximum_backoff: Option<Duration>,
+}
+
+/// Where messages go after too many failed deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadLetterPolicySpec {
+    /// An existing topic, not the subscription's own.
+    pub dead_letter_topic: String,
+    /// 5 to 100 (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delivery_attempts: Option<u32>,
+}
+
+/// What an acknowledgement promises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryMode {
+    /// Acknowledged on delivery; never redelivered.
+    AtMostOnce,
+    /// Redelivered until acknowledged.
+    #[default]
+    AtLeastOnce,
+    /// Acks of expired leases or old attempts are refused with `ACK_EXPIRED`.
+    ExactlyOnce,
+}
+
 /// Body of `PUT /v1/subscriptions/{sub}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -36,10 +76,17 @@ pub struct CreateSubscriptionRequest {
     pub enable_message_ordering: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_position: Option<StartPosition>,
+    /// Without one, nacked and expired messages are redelivered at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_policy: Option<DeadLetterPolicySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_mode: Option<DeliveryMode>,
 }
 
 /// A subscription, with statistics when fetched alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub name: String,
@@ -49,6 +96,11 @@ pub struct Subscription {
     pub ack_deadline_seconds: u32,
     pub enable_message_ordering: bool,
     pub start_position: StartPosition,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_policy: Option<DeadLetterPolicySpec>,
+    pub delivery_mode: DeliveryMode,
     /// RFC 3339.
     pub create_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,27 +108,39 @@ pub struct Subscription {
 }
 
 /// How far a subscription is behind, per partition and in total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionStats {
     /// Retained messages not yet acknowledged.
     pub backlog_messages: u64,
     /// Messages delivered and still leased.
     pub outstanding_messages: u64,
+    /// Age of the oldest unacknowledged message; absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_unacked_age_seconds: Option<f64>,
+    /// Messages never delivered because their TTL passed.
+    pub expired_messages: u64,
+    /// Messages dead-lettered and not redriven.
+    pub dead_lettered_messages: u64,
+    /// Ordering keys held back since one of their messages was dead-lettered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parked_ordering_keys: Vec<String>,
     pub partitions: Vec<PartitionBacklog>,
 }
 
 /// Backlog of one partition for one subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartitionBacklog {
     pub partition: u32,
     pub backlog_messages: u64,
     pub outstanding_messages: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_unacked_age_seconds: Option<f64>,
 }
 
 /// Answer of `GET /v1/subscriptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListSubscriptionsResponse {
     pub subscriptions: Vec<Subscription>,

@@ -23,6 +23,7 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> anyhow::Result<()> {
         attributes: args.attributes.into_iter().collect(),
         ordering_key: args.ordering_key,
         priority: args.priority,
+        ..Default::default()
     };
     if message.data.is_empty() && message.attributes.is_empty() {
         anyhow::bail!("nothing to publish: give --data, --file or stdin, or at least one --attr");

@@ -51,6 +51,7 @@ async fn create(ctx: &Context, args: CreateSubscriptionArgs) -> anyhow::Result<(
         ack_deadline_seconds: args.ack_deadline,
         enable_message_ordering: args.ordering.then_some(true),
         start_position: args.start.map(Into::into),
+        ..Default::default()
     };
     let subscription = ctx.client.create_subscription(&args.name, &request).await?;
     match ctx.format {
@@ -176,14 +177,22 @@ mod tests {
             ack_deadline_seconds: 30,
             enable_message_ordering: true,
             start_position: StartPosition::Earliest,
+            retry_policy: None,
+            dead_letter_policy: None,
+            delivery_mode: Default::default(),
             create_time: "2026-11-25T17:42:02.123Z".to_owned(),
             stats: Some(SubscriptionStats {
                 backlog_messages: 5,
                 outstanding_messages: 1,
+                oldest_unacked_age_seconds: Some(1.5),
+                expired_messages: 0,
+                dead_lettered_messages: 0,
+                parked_ordering_keys: Vec::new(),
                 partitions: vec![PartitionBacklog {
                     partition: 0,
                     backlog_messages: 5,
                     outstanding_messages: 1,
+                    oldest_unacked_age_seconds: Some(1.5),
                 }],
             }),
         }

@@ -3,12 +3,18 @@
 use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{self, CreateSubscriptionRequest, CreateTopicRequest, RetentionSpec};
-use cluster::subscription::{DEFAULT_ACK_DEADLINE_SECONDS, StartPosition};
+use cluster::subscription::{
+    DEFAULT_ACK_DEADLINE_SECONDS, DeadLetterPolicy, DeliveryMode, MAX_BACKOFF_MILLIS,
+    MIN_DELIVERY_ATTEMPTS, RetryPolicy, StartPosition,
+};
 use cluster::{
     Retention, Subscription, SubscriptionConfig, SubscriptionType, Topic, TopicConfig, TopicName,
 };
 
 use super::BrokerError;
+
+/// Minimum backoff when a retry policy leaves it out (as in Google Pub/Sub).
+const DEFAULT_MIN_BACKOFF_MILLIS: u64 = 10_000;
 
 pub(super) fn topic_config(request: CreateTopicRequest) -> TopicConfig {
     let defaults = TopicConfig::default();
@@ -68,6 +74,30 @@ pub(super) fn subscription_config(
             types::StartPosition::Latest => StartPosition::Latest,
             types::StartPosition::Earliest => StartPosition::Earliest,
         },
+        retry_policy: request.retry_policy.map(|r| RetryPolicy {
+            minimum_backoff_millis: r
+                .minimum_backoff
+                .map_or(DEFAULT_MIN_BACKOFF_MILLIS, |d| d.as_millis()),
+            maximum_backoff_millis: r
+                .maximum_backoff
+                .map_or(MAX_BACKOFF_MILLIS, |d| d.as_millis()),
+        }),
+        dead_letter_policy: request
+            .dead_letter_policy
+            .map(|d| -> Result<DeadLetterPolicy, BrokerError> {
+                Ok(DeadLetterPolicy {
+                    dead_letter_topic: TopicName::new(d.dead_letter_topic).map_err(|e| {
+                        BrokerError::invalid(format!("deadLetterPolicy.deadLetterTopic: {e}"))
+                    })?,
+                    max_delivery_attempts: d.max_delivery_attempts.unwrap_or(MIN_DELIVERY_ATTEMPTS),
+                })
+            })
+            .transpose()?,
+        delivery_mode: match request.delivery_mode.unwrap_or_default() {
+            types::DeliveryMode::AtMostOnce => DeliveryMode::AtMostOnce,
+            types::DeliveryMode::AtLeastOnce => DeliveryMode::AtLeastOnce,
+            types::DeliveryMode::ExactlyOnce => DeliveryMode::ExactlyOnce,
+        },
     })
 }
 
@@ -87,6 +117,21 @@ pub(super) fn subscription(
         start_position: match config.start_position {
             StartPosition::Latest => types::StartPosition::Latest,
             StartPosition::Earliest => types::StartPosition::Earliest,
+        },
+        retry_policy: config.retry_policy.map(|r| types::RetryPolicySpec {
+            minimum_backoff: Some(Duration::from_millis(r.minimum_backoff_millis)),
+            maximum_backoff: Some(Duration::from_millis(r.maximum_backoff_millis)),
+        }),
+        dead_letter_policy: config.dead_letter_policy.as_ref().map(|d| {
+            types::DeadLetterPolicySpec {
+                dead_letter_topic: d.dead_letter_topic.to_string(),
+                max_delivery_attempts: Some(d.max_delivery_attempts),
+            }
+        }),
+        delivery_mode: match config.delivery_mode {
+            DeliveryMode::AtMostOnce => types::DeliveryMode::AtMostOnce,
+            DeliveryMode::AtLeastOnce => types::DeliveryMode::AtLeastOnce,
+            DeliveryMode::ExactlyOnce => types::DeliveryMode::ExactlyOnce,
         },
         create_time: Timestamp(sub.created_at_millis).to_string(),
         stats,

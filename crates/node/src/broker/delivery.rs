@@ -1,4 +1,5 @@
-//! The delivery path: lease messages to pulls and streams, and take acks back.
+//! The delivery path: lease messages to pulls and streams, and take acks,
+//! nacks and deadline changes back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,13 +7,20 @@ use std::time::Duration;
 
 use api::timestamp::Timestamp;
 use api::types::{Message, ReceivedMessage};
-use cluster::subscription::{MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
+use cluster::subscription::{DeliveryMode, MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
 use cluster::{Subscription, SubscriptionName, Topic};
 use tokio::sync::Notify;
 
 use super::ack_id::AckId;
 use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
-use crate::storage::{DeliveryRef, LeaseRequest, Leased, PartitionRef};
+use crate::storage::{
+    DeliveryPolicy, DeliveryRef, LeaseRequest, Leased, Nack, PartitionRef, StoredMessage,
+};
+
+/// Longest explicit nack delay, in seconds.
+pub const MAX_NACK_DELAY_SECONDS: u32 = 600;
+/// Longest nack reason kept, in bytes.
+pub const MAX_NACK_REASON_BYTES: usize = 1024;
 
 /// A subscription resolved for delivery: its config, its topic, and the waker
 /// that fires when the topic may have something new.
@@ -21,6 +29,33 @@ pub struct DeliveryTarget {
     pub subscription: Subscription,
     pub topic: Topic,
     waker: Arc<Notify>,
+}
+
+impl DeliveryTarget {
+    /// The settings storage needs to deliver this subscription's messages.
+    pub fn policy(&self) -> DeliveryPolicy {
+        let config = &self.subscription.config;
+        DeliveryPolicy {
+            ordered: config.enable_message_ordering,
+            retry: config.retry_policy,
+            max_attempts: config
+                .dead_letter_policy
+                .as_ref()
+                .map(|d| d.max_delivery_attempts),
+            mode: config.delivery_mode,
+        }
+    }
+
+    pub(super) fn partition(&self, partition: u32) -> PartitionRef {
+        PartitionRef {
+            topic: self.topic.name.clone(),
+            partition,
+        }
+    }
+
+    pub(super) fn wake(&self) {
+        self.waker.notify_waiters();
+    }
 }
 
 impl Broker {
@@ -53,7 +88,7 @@ impl Broker {
             if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
                 return Ok(messages);
             }
-            let wake_at = match self.next_expiry(&target).await? {
+            let wake_at = match self.next_wakeup(&target).await? {
                 Some(millis) => self.clock.instant_at(millis).min(give_up),
                 None => give_up,
             };
@@ -66,41 +101,39 @@ impl Broker {
     }
 
     /// Leases up to `max` deliverable messages now, visiting partitions from a
-    /// rotating start so no partition is always served last.
+    /// rotating start so no partition is always served last. `max` 0 only
+    /// processes expired leases (dead-lettering those out of attempts).
     pub async fn lease_batch(
         &self,
         target: &DeliveryTarget,
         max: usize,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let now = self.clock.now_millis();
-        let request = LeaseRequest {
-            max_messages: max,
-            now_millis: now,
-            deadline_millis: now
-                + u64::from(target.subscription.config.ack_deadline_seconds) * 1000,
-            ordered: target.subscription.config.enable_message_ordering,
-        };
+        let deadline_seconds = u64::from(target.subscription.config.ack_deadline_seconds);
         let partitions = target.topic.config.partitions;
         let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) % partitions;
         let mut out = Vec::new();
         for step in 0..partitions {
-            if out.len() >= max {
+            if max > 0 && out.len() >= max {
                 break;
             }
-            let at = PartitionRef {
-                topic: target.topic.name.clone(),
-                partition: (first + step) % partitions,
-            };
+            let at = target.partition((first + step) % partitions);
             let request = LeaseRequest {
                 max_messages: max - out.len(),
-                ..request
+                now_millis: now,
+                deadline_millis: now + deadline_seconds * 1000,
+                policy: target.policy(),
             };
-            let leased = self
+            let outcome = self
                 .storage
                 .lease(&target.subscription.name, &at, request)
                 .await?;
+            self.metrics.expired.inc_by(outcome.expired);
+            self.publish_dead_letters(target, at.partition, outcome.dead_lettered)
+                .await;
             out.extend(
-                leased
+                outcome
+                    .leased
                     .into_iter()
                     .map(|l| self.received(at.partition, l, now)),
             );
@@ -108,13 +141,15 @@ impl Broker {
         Ok(out)
     }
 
-    /// The earliest lease expiry of the subscription, in Unix milliseconds.
-    pub async fn next_expiry(&self, target: &DeliveryTarget) -> Result<Option<u64>, BrokerError> {
+    /// The earliest future time something of the subscription may become
+    /// deliverable (lease expiry, backoff, delay), in Unix milliseconds.
+    pub async fn next_wakeup(&self, target: &DeliveryTarget) -> Result<Option<u64>, BrokerError> {
+        let now = self.clock.now_millis();
         let mut earliest: Option<u64> = None;
         for at in partition_refs(&target.topic) {
             if let Some(t) = self
                 .storage
-                .next_expiry(&target.subscription.name, &at)
+                .next_wakeup(&target.subscription.name, &at, now)
                 .await?
             {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
@@ -124,7 +159,7 @@ impl Broker {
     }
 
     /// Waits until the subscription's topic may have new deliverable messages,
-    /// a lease expires, or `until` passes.
+    /// a lease expires, a backoff ends, or `until` passes.
     pub async fn wait_for_work(
         &self,
         target: &DeliveryTarget,
@@ -133,8 +168,8 @@ impl Broker {
         let woken = target.waker.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        let expiry = self.next_expiry(target).await.ok().flatten();
-        let wake_at = [expiry.map(|millis| self.clock.instant_at(millis)), until]
+        let wakeup = self.next_wakeup(target).await.ok().flatten();
+        let wake_at = [wakeup.map(|millis| self.clock.instant_at(millis)), until]
             .into_iter()
             .flatten()
             .min();
@@ -152,94 +187,170 @@ impl Broker {
     }
 
     /// Acknowledges deliveries; returns how many messages were newly acked.
+    /// In exactly-once mode, acks for expired leases or old attempts fail with
+    /// [`BrokerError::AckExpired`] naming them (the rest are acked).
     pub async fn acknowledge(&self, name: &str, ack_ids: &[String]) -> Result<u64, BrokerError> {
         let target = self.delivery_target(name)?;
+        let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
+        let now = self.clock.now_millis();
         let mut newly = 0;
+        let mut stale = Vec::new();
         for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
-            let at = PartitionRef {
-                topic: target.topic.name.clone(),
-                partition,
-            };
-            newly += self
+            let outcome = self
                 .storage
-                .ack(&target.subscription.name, &at, &deliveries)
+                .ack(
+                    &target.subscription.name,
+                    &target.partition(partition),
+                    &deliveries,
+                    now,
+                    exact,
+                )
                 .await?;
+            newly += outcome.newly_acked;
+            stale.extend(outcome.stale.iter().map(|d| {
+                AckId {
+                    partition,
+                    offset: d.offset,
+                    attempt: d.attempt,
+                    epoch: SINGLE_NODE_EPOCH,
+                }
+                .to_string()
+            }));
         }
         self.metrics.consumed.inc_by(newly);
         // Acks free ordering keys, which may make held-back messages deliverable.
         if target.subscription.config.enable_message_ordering {
-            target.waker.notify_waiters();
+            target.wake();
         }
-        Ok(newly)
+        if stale.is_empty() {
+            Ok(newly)
+        } else {
+            Err(BrokerError::AckExpired { ack_ids: stale })
+        }
     }
 
-    /// Sets a new deadline, counted from now; 0 makes the messages deliverable at once.
+    /// Sets a new deadline, counted from now; 0 nacks.
     pub async fn modify_ack_deadline(
         &self,
         name: &str,
         ack_ids: &[String],
         seconds: u32,
     ) -> Result<(), BrokerError> {
-        if seconds != 0 {
-            validate_ack_deadline(seconds).map_err(|_| {
-                BrokerError::invalid(format!(
-                    "ackDeadlineSeconds must be 0 (nack) or 10 to {MAX_ACK_DEADLINE_SECONDS}, got {seconds}"
-                ))
-            })?;
+        if seconds == 0 {
+            return self.nack(name, ack_ids, None, None).await;
         }
+        validate_ack_deadline(seconds).map_err(|_| {
+            BrokerError::invalid(format!(
+                "ackDeadlineSeconds must be 0 (nack) or 10 to {MAX_ACK_DEADLINE_SECONDS}, got {seconds}"
+            ))
+        })?;
         let target = self.delivery_target(name)?;
         let now = self.clock.now_millis();
         let deadline = now + u64::from(seconds) * 1000;
         for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
-            let at = PartitionRef {
-                topic: target.topic.name.clone(),
-                partition,
-            };
             self.storage
-                .extend(&target.subscription.name, &at, &deliveries, deadline, now)
+                .extend(
+                    &target.subscription.name,
+                    &target.partition(partition),
+                    &deliveries,
+                    deadline,
+                    now,
+                )
                 .await?;
-        }
-        if seconds == 0 {
-            target.waker.notify_waiters();
         }
         Ok(())
     }
 
-    /// Makes the messages deliverable again at once.
-    pub async fn nack(&self, name: &str, ack_ids: &[String]) -> Result<(), BrokerError> {
-        self.modify_ack_deadline(name, ack_ids, 0).await
+    /// Ends the leases: the messages are delivered again after `delay_seconds`,
+    /// or the retry policy's backoff, or dead-lettered when out of attempts.
+    pub async fn nack(
+        &self,
+        name: &str,
+        ack_ids: &[String],
+        delay_seconds: Option<u32>,
+        reason: Option<String>,
+    ) -> Result<(), BrokerError> {
+        if let Some(delay) = delay_seconds
+            && delay > MAX_NACK_DELAY_SECONDS
+        {
+            return Err(BrokerError::invalid(format!(
+                "delaySeconds must be 0 to {MAX_NACK_DELAY_SECONDS}, got {delay}"
+            )));
+        }
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_NACK_REASON_BYTES)
+        {
+            return Err(BrokerError::invalid(format!(
+                "reason must be at most {MAX_NACK_REASON_BYTES} bytes"
+            )));
+        }
+        let target = self.delivery_target(name)?;
+        let nack = Nack {
+            delay_millis: delay_seconds.map(|s| u64::from(s) * 1000),
+            reason,
+        };
+        let now = self.clock.now_millis();
+        for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
+            let dead = self
+                .storage
+                .nack(
+                    &target.subscription.name,
+                    &target.partition(partition),
+                    &deliveries,
+                    &nack,
+                    now,
+                    target.policy(),
+                )
+                .await?;
+            self.publish_dead_letters(&target, partition, dead).await;
+        }
+        target.wake();
+        Ok(())
     }
 
     fn received(&self, partition: u32, leased: Leased, now: u64) -> ReceivedMessage {
-        let stored = &leased.message;
-        let message = &stored.message;
         self.metrics.delivered.inc();
         if leased.attempt == 1 {
-            let age = now.saturating_sub(message.publish_time_millis);
-            self.metrics.latency.observe(age as f64 / 1000.0);
+            let ready_since = leased
+                .message
+                .message
+                .deliver_at_millis
+                .unwrap_or(leased.message.message.publish_time_millis);
+            self.metrics
+                .latency
+                .observe(now.saturating_sub(ready_since) as f64 / 1000.0);
         } else {
             self.metrics.redelivered.inc();
         }
         let ack_id = AckId {
             partition,
-            offset: stored.offset,
+            offset: leased.message.offset,
             attempt: leased.attempt,
             epoch: SINGLE_NODE_EPOCH,
         };
         ReceivedMessage {
             ack_id: ack_id.to_string(),
-            message: Message {
-                message_id: format!("{partition}-{}", stored.offset),
-                data: api::data::Data(message.data.clone()),
-                attributes: message.attributes.clone(),
-                ordering_key: message.ordering_key.clone(),
-                priority: message.priority,
-                publish_time: Timestamp(message.publish_time_millis).to_string(),
-                partition,
-                offset: stored.offset,
-            },
+            message: api_message(partition, &leased.message),
             delivery_attempt: leased.attempt,
         }
+    }
+}
+
+/// A stored message as the API shows it.
+pub(super) fn api_message(partition: u32, stored: &StoredMessage) -> Message {
+    let message = &stored.message;
+    Message {
+        message_id: format!("{partition}-{}", stored.offset),
+        data: api::data::Data(message.data.clone()),
+        attributes: message.attributes.clone(),
+        ordering_key: message.ordering_key.clone(),
+        priority: message.priority,
+        publish_time: Timestamp(message.publish_time_millis).to_string(),
+        deliver_time: message.deliver_at_millis.map(|t| Timestamp(t).to_string()),
+        expire_time: message.expire_at_millis.map(|t| Timestamp(t).to_string()),
+        partition,
+        offset: stored.offset,
     }
 }
 

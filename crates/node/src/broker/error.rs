@@ -28,6 +28,8 @@ pub enum BrokerError {
     IdempotencyKeyReused { key: String },
     #[error("the broker is shutting down")]
     ShuttingDown,
+    #[error("not acknowledged, their leases expired or were redelivered: {}", ack_ids.join(", "))]
+    AckExpired { ack_ids: Vec<String> },
 }
 
 impl BrokerError {
@@ -63,6 +65,7 @@ impl BrokerError {
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             BrokerError::ShuttingDown => ErrorCode::Unavailable,
+            BrokerError::AckExpired { .. } => ErrorCode::AckExpired,
         }
     }
 }

@@ -3,14 +3,19 @@
 //!
 //! - `publish`: validation, deduplication, partition choice, append.
 //! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
+//! - [`dead_letters`]: dead-letter publishing with lineage, listing, redrive,
+//!   parked ordering keys.
+//! - `seek`: moving a subscription to a time or an end.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
 mod convert;
+pub mod dead_letters;
 pub mod dedup;
 pub mod delivery;
 pub mod error;
 mod publish;
+mod seek;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;
@@ -30,7 +35,7 @@ use self::dedup::IdempotencyCache;
 pub use self::error::BrokerError;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
-use crate::storage::{Backlog, Epoch, PartitionRef, Storage};
+use crate::storage::{Epoch, PartitionRef, Storage};
 use crate::telemetry::Metrics;
 
 /// The owner epoch a single node writes with. The cluster work replaces it with
@@ -149,10 +154,10 @@ impl Broker {
             .read(|md| md.subscriptions_of(&topic.name).cloned().collect());
         let mut backlogs = Vec::new();
         for sub in &subscriptions {
-            let (total, _) = self.backlog(sub, &topic).await?;
+            let stats = self.subscription_stats(sub, &topic).await?;
             backlogs.push(SubscriptionBacklog {
                 name: sub.name.to_string(),
-                backlog_messages: total.unacked,
+                backlog_messages: stats.backlog_messages,
             });
         }
         let stats = TopicStats {
@@ -232,12 +237,7 @@ impl Broker {
     pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
         let sub = self.subscription(&SubscriptionName::new(name)?)?;
         let topic = self.topic(&sub.config.topic)?;
-        let (total, partitions) = self.backlog(&sub, &topic).await?;
-        let stats = SubscriptionStats {
-            backlog_messages: total.unacked,
-            outstanding_messages: total.outstanding,
-            partitions,
-        };
+        let stats = self.subscription_stats(&sub, &topic).await?;
         Ok(convert::subscription(&sub, Some(stats)))
     }
 
@@ -248,6 +248,7 @@ impl Broker {
             .propose(Command::DeleteSubscription { name: name.clone() })
             .await?;
         if let Reply::SubscriptionDeleted(sub) = reply {
+            self.metrics.forget_subscription(name.as_str());
             self.storage
                 .delete_subscription(&name, &sub.config.topic)
                 .await?;
@@ -256,14 +257,22 @@ impl Broker {
         Ok(())
     }
 
-    /// Applies retention to every partition and forgets expired idempotency keys.
+    /// Periodic upkeep: applies retention, dead-letters messages whose last
+    /// lease expired even if nobody pulls, refreshes the lag gauges, and forgets
+    /// expired idempotency keys.
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
-        let topics: Vec<Topic> = self.metadata.read(|md| {
-            md.topics_after(None, usize::MAX)
-                .into_iter()
-                .cloned()
-                .collect()
+        let (topics, subscriptions): (Vec<Topic>, Vec<Subscription>) = self.metadata.read(|md| {
+            (
+                md.topics_after(None, usize::MAX)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+                md.subscriptions_after(None, usize::MAX)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+            )
         });
         for topic in &topics {
             for at in partition_refs(topic) {
@@ -278,8 +287,25 @@ impl Broker {
                 }
             }
         }
+        for sub in &subscriptions {
+            if let Err(error) = self.refresh_subscription(sub).await {
+                tracing::warn!(subscription = %sub.name, %error, "subscription upkeep failed");
+            }
+        }
         self.idempotency
             .sweep(now, |t| self.metadata.read(|md| md.topic(t).is_some()));
+    }
+
+    async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
+        let target = self.delivery_target(sub.name.as_str())?;
+        self.lease_batch(&target, 0).await?;
+        let stats = self.subscription_stats(sub, &target.topic).await?;
+        self.metrics.record_lag(
+            sub.name.as_str(),
+            stats.backlog_messages,
+            stats.oldest_unacked_age_seconds.unwrap_or(0.0),
+        );
+        Ok(())
     }
 
     fn topic(&self, name: &TopicName) -> Result<Topic, BrokerError> {
@@ -304,25 +330,44 @@ impl Broker {
             })
     }
 
-    async fn backlog(
+    async fn subscription_stats(
         &self,
         sub: &Subscription,
         topic: &Topic,
-    ) -> Result<(Backlog, Vec<PartitionBacklog>), BrokerError> {
+    ) -> Result<SubscriptionStats, BrokerError> {
         let now = self.clock.now_millis();
-        let mut total = Backlog::default();
-        let mut partitions = Vec::new();
+        let age = |publish: Option<u64>| publish.map(|t| now.saturating_sub(t) as f64 / 1000.0);
+        let mut stats = SubscriptionStats {
+            backlog_messages: 0,
+            outstanding_messages: 0,
+            oldest_unacked_age_seconds: None,
+            expired_messages: 0,
+            dead_lettered_messages: 0,
+            parked_ordering_keys: Vec::new(),
+            partitions: Vec::new(),
+        };
+        let mut oldest: Option<u64> = None;
         for at in partition_refs(topic) {
             let backlog = self.storage.backlog(&sub.name, &at, now).await?;
-            total.unacked += backlog.unacked;
-            total.outstanding += backlog.outstanding;
-            partitions.push(PartitionBacklog {
+            stats.backlog_messages += backlog.unacked;
+            stats.outstanding_messages += backlog.outstanding;
+            stats.expired_messages += backlog.expired;
+            stats.dead_lettered_messages += backlog.dead_lettered;
+            stats
+                .parked_ordering_keys
+                .extend(self.storage.parked_keys(&sub.name, &at).await?);
+            if let Some(t) = backlog.oldest_unacked_publish_millis {
+                oldest = Some(oldest.map_or(t, |o| o.min(t)));
+            }
+            stats.partitions.push(PartitionBacklog {
                 partition: at.partition,
                 backlog_messages: backlog.unacked,
                 outstanding_messages: backlog.outstanding,
+                oldest_unacked_age_seconds: age(backlog.oldest_unacked_publish_millis),
             });
         }
-        Ok((total, partitions))
+        stats.oldest_unacked_age_seconds = age(oldest);
+        Ok(stats)
     }
 
     fn lock_wakers(&self) -> std::sync::MutexGuard<'_, HashMap<TopicName, Arc<Notify>>> {

@@ -58,7 +58,7 @@ impl Broker {
         }
     }
 
-    async fn append_batch(
+    pub(super) async fn append_batch(
         &self,
         topic: &Topic,
         request: PublishRequest,
@@ -116,6 +116,8 @@ fn new_message(message: PublishMessage, now: u64) -> NewMessage {
         ordering_key: message.ordering_key.filter(|k| !k.is_empty()),
         priority: message.priority.unwrap_or(limits::DEFAULT_PRIORITY),
         publish_time_millis: now,
+        deliver_at_millis: message.deliver_after.map(|d| now + d.as_millis()),
+        expire_at_millis: message.ttl.map(|d| now + d.as_millis()),
     }
 }
 
@@ -204,6 +206,18 @@ fn validate_message(
             "orderingKey is longer than {} bytes",
             limits::MAX_ORDERING_KEY_BYTES
         ));
+    }
+    if message
+        .deliver_after
+        .is_some_and(|d| d.as_millis() > limits::MAX_DELIVER_AFTER_SECONDS * 1000)
+    {
+        return invalid(format!(
+            "deliverAfter must be at most {}s",
+            limits::MAX_DELIVER_AFTER_SECONDS
+        ));
+    }
+    if message.ttl.is_some_and(|d| d.as_millis() == 0) {
+        return invalid("ttl must be positive".to_owned());
     }
     if let Some(priority) = message.priority
         && priority > limits::MAX_PRIORITY

@@ -198,9 +198,13 @@ impl Session {
                 .acknowledge(&name, &ack_ids)
                 .await
                 .map(|_| self.release(&ack_ids)),
-            ClientFrame::Nack { ack_ids } => self
+            ClientFrame::Nack {
+                ack_ids,
+                delay_seconds,
+                reason,
+            } => self
                 .broker
-                .nack(&name, &ack_ids)
+                .nack(&name, &ack_ids, delay_seconds, reason)
                 .await
                 .map(|()| self.release(&ack_ids)),
             ClientFrame::ModifyAckDeadline {

@@ -6,7 +6,8 @@ use api::ErrorCode;
 use api::limits::{DEFAULT_PULL_MESSAGES, MAX_PULL_MESSAGES, MAX_PULL_WAIT_SECONDS};
 use api::types::{
     AckIdsRequest, CreateSubscriptionRequest, Empty, ListSubscriptionsResponse,
-    ModifyAckDeadlineRequest, PullRequest, PullResponse, Subscription,
+    ModifyAckDeadlineRequest, NackRequest, PullRequest, PullResponse, RedriveRequest,
+    RedriveResponse, ResumeKeyRequest, ResumeKeyResponse, SeekRequest, Subscription,
 };
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -32,13 +33,32 @@ pub async fn list(
     )?))
 }
 
-/// `GET /v1/subscriptions/{sub}`, or the WebSocket upgrade of `{sub}:stream`.
+/// `?maxMessages=` of `:deadLetters`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadLetterParams {
+    pub max_messages: Option<u32>,
+}
+
+/// `GET /v1/subscriptions/{sub}`, `{sub}:deadLetters`, or the WebSocket upgrade of `{sub}:stream`.
 pub async fn get(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    query: Result<Query<DeadLetterParams>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     match split_verb(&segment) {
+        (name, Some("deadLetters")) => {
+            let Query(params) =
+                query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
+            Ok(Json(
+                state
+                    .broker
+                    .list_dead_letters(name, params.max_messages)
+                    .await?,
+            )
+            .into_response())
+        }
         (name, Some("stream")) => {
             let upgrade = upgrade.map_err(|e| {
                 ApiError::new(
@@ -115,9 +135,26 @@ pub async fn post(
             Ok(Json(Empty {}).into_response())
         }
         Some("nack") => {
-            let body: AckIdsRequest = decode(request, &state).await?;
-            broker.nack(name, &body.ack_ids).await?;
+            let body: NackRequest = decode(request, &state).await?;
+            broker
+                .nack(name, &body.ack_ids, body.delay_seconds, body.reason)
+                .await?;
             Ok(Json(Empty {}).into_response())
+        }
+        Some("seek") => {
+            let body: SeekRequest = decode(request, &state).await?;
+            broker.seek(name, body).await?;
+            Ok(Json(Empty {}).into_response())
+        }
+        Some("redrive") => {
+            let body: RedriveRequest = decode(request, &state).await?;
+            let redriven = broker.redrive(name, body).await?;
+            Ok(Json(RedriveResponse { redriven }).into_response())
+        }
+        Some("resumeOrderingKey") => {
+            let body: ResumeKeyRequest = decode(request, &state).await?;
+            let resumed = broker.resume_ordering_key(name, &body.ordering_key).await?;
+            Ok(Json(ResumeKeyResponse { resumed }).into_response())
         }
         Some("modifyAckDeadline") => {
             let body: ModifyAckDeadlineRequest = decode(request, &state).await?;

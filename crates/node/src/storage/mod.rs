@@ -16,9 +16,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cluster::subscription::StartPosition;
+use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
 use cluster::{Retention, SubscriptionName, TopicName};
 use thiserror::Error;
+
+/// One delivery in this many ignores priority and takes the oldest deliverable
+/// message, so a stream of high-priority messages cannot starve the rest.
+pub const FAIRNESS_PERIOD: u64 = 4;
+
+/// How many deliverable messages a lease considers when ordering by priority.
+pub const PRIORITY_WINDOW: usize = 1000;
 
 /// Owner epoch of a partition. Appends carry the writer's epoch; storage rejects
 /// an epoch older than the newest it has seen (fencing a stale owner).
@@ -39,6 +46,10 @@ pub struct NewMessage {
     pub ordering_key: Option<String>,
     pub priority: u8,
     pub publish_time_millis: u64,
+    /// Not delivered before this time (delayed delivery).
+    pub deliver_at_millis: Option<u64>,
+    /// Never delivered at or after this time (TTL).
+    pub expire_at_millis: Option<u64>,
 }
 
 impl NewMessage {
@@ -71,15 +82,82 @@ pub struct PartitionOffsets {
     pub bytes_appended: u64,
 }
 
+/// The subscription settings that shape delivery, passed with each call so
+/// storage never needs the metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryPolicy {
+    /// Deliver one message per ordering key at a time, in offset order.
+    pub ordered: bool,
+    /// Wait before redelivery; `None` redelivers at once.
+    pub retry: Option<RetryPolicy>,
+    /// Dead-letter a message whose delivery number `max_attempts` failed.
+    pub max_attempts: Option<u32>,
+    pub mode: DeliveryMode,
+}
+
 /// What a lease request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseRequest {
+    /// 0 only processes expired leases (and reports dead letters).
     pub max_messages: usize,
     pub now_millis: u64,
     /// When the new leases expire.
     pub deadline_millis: u64,
-    /// Deliver one message per ordering key at a time, in offset order.
-    pub ordered: bool,
+    pub policy: DeliveryPolicy,
+}
+
+/// What a lease call did.
+#[derive(Debug, Default)]
+pub struct LeaseOutcome {
+    pub leased: Vec<Leased>,
+    /// Messages skipped because their TTL passed.
+    pub expired: u64,
+    /// Messages that exceeded their attempts while this call processed expiries.
+    pub dead_lettered: Vec<DeadLetter>,
+}
+
+/// A message moved out of delivery after too many failed attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub message: Arc<StoredMessage>,
+    pub attempts: u32,
+    /// The last nack reason the client gave, or why the lease ended.
+    pub reason: Option<String>,
+    pub dead_at_millis: u64,
+}
+
+/// What an ack call did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AckOutcome {
+    pub newly_acked: u64,
+    /// Exactly-once only: deliveries whose lease was not current; not acked.
+    pub stale: Vec<DeliveryRef>,
+}
+
+/// A negative acknowledgement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nack {
+    /// Wait this long before redelivery instead of the retry policy's backoff.
+    pub delay_millis: Option<u64>,
+    /// Why the client gave up; kept for the dead-letter lineage.
+    pub reason: Option<String>,
+}
+
+/// Which dead letters a redrive takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedriveFilter {
+    pub min_attempts: Option<u32>,
+    pub published_after_millis: Option<u64>,
+    pub published_before_millis: Option<u64>,
+}
+
+/// Where a seek moves a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeekTarget {
+    Earliest,
+    Latest,
+    /// The first message published at or after this time.
+    Time(u64),
 }
 
 /// One leased message.
@@ -100,10 +178,16 @@ pub struct DeliveryRef {
 /// How far a subscription is behind in one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
-    /// Retained messages not yet acknowledged.
+    /// Retained messages not yet acknowledged (dead letters and expired excluded).
     pub unacked: u64,
     /// Messages leased right now.
     pub outstanding: u64,
+    /// Publish time of the oldest unacknowledged message.
+    pub oldest_unacked_publish_millis: Option<u64>,
+    /// Messages never delivered because their TTL passed (since creation or seek).
+    pub expired: u64,
+    /// Messages currently dead-lettered (redrivable).
+    pub dead_lettered: u64,
 }
 
 /// Why a storage operation failed. Says whether the write happened.
@@ -165,15 +249,20 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
     ) -> Result<u64, StorageError>;
 }
 
-/// Per-subscription delivery state: cursor, leases, redeliveries, acks.
+/// Per-subscription delivery state: cursor, leases, redeliveries, acks, dead letters.
 ///
-/// Semantics every implementation keeps:
-/// - a message is leased to one consumer at a time; a lease past its deadline
-///   makes the message deliverable again with the attempt count increased;
-/// - an ack is final: an acked message is never leased again; acking a message
-///   that is already acked, or whose lease expired, still acks it (at-least-once);
-/// - `ordered` leasing never has two messages of one ordering key leased at once
-///   and leases each key's messages in offset order.
+/// Semantics every implementation keeps (the conformance suite checks them):
+/// - a message is leased to one consumer at a time; a lease past its deadline,
+///   or nacked, makes the message deliverable again after the retry backoff, with
+///   the attempt count increased; past `max_attempts` it is dead-lettered instead;
+/// - an ack is final: an acked message is never leased again; outside
+///   exactly-once, acking a message whose lease expired still acks it;
+/// - `ordered` leasing never has two messages of one ordering key out at once and
+///   leases each key's messages in offset order; a key whose message is
+///   dead-lettered is parked until resumed or redriven;
+/// - among deliverable messages higher priority goes first, except that every
+///   [`FAIRNESS_PERIOD`]th delivery takes the oldest, so low priorities never starve;
+/// - a message is not delivered before its `deliver_at`, nor at or after its `expire_at`.
 #[async_trait]
 pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
     /// Starts tracking `subscription` on `partitions` partitions of `topic`.
@@ -197,18 +286,19 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         subscription: &SubscriptionName,
         partition: &PartitionRef,
         request: LeaseRequest,
-    ) -> Result<Vec<Leased>, StorageError>;
+    ) -> Result<LeaseOutcome, StorageError>;
 
-    /// Acks each delivery; returns how many were newly acked.
+    /// Acks each delivery. With `exact`, only current leases are acked.
     async fn ack(
         &self,
         subscription: &SubscriptionName,
         partition: &PartitionRef,
         deliveries: &[DeliveryRef],
-    ) -> Result<u64, StorageError>;
+        now_millis: u64,
+        exact: bool,
+    ) -> Result<AckOutcome, StorageError>;
 
-    /// Moves the deadline of leases that are still current (same attempt).
-    /// A deadline at or before `now_millis` releases them for redelivery now.
+    /// Moves the deadline (later than now) of leases that are still current.
     async fn extend(
         &self,
         subscription: &SubscriptionName,
@@ -218,6 +308,17 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         now_millis: u64,
     ) -> Result<(), StorageError>;
 
+    /// Ends current leases for redelivery (or dead-lettering).
+    async fn nack(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        deliveries: &[DeliveryRef],
+        nack: &Nack,
+        now_millis: u64,
+        policy: DeliveryPolicy,
+    ) -> Result<Vec<DeadLetter>, StorageError>;
+
     async fn backlog(
         &self,
         subscription: &SubscriptionName,
@@ -225,12 +326,58 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         now_millis: u64,
     ) -> Result<Backlog, StorageError>;
 
-    /// The earliest time a current lease expires, to wake waiting consumers.
-    async fn next_expiry(
+    /// The earliest future time something may become deliverable: a lease
+    /// expiry, a backoff or a delay ending.
+    async fn next_wakeup(
         &self,
         subscription: &SubscriptionName,
         partition: &PartitionRef,
+        now_millis: u64,
     ) -> Result<Option<u64>, StorageError>;
+
+    /// Up to `max` dead letters, oldest offset first.
+    async fn dead_letters(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError>;
+
+    /// Makes up to `max` matching dead letters deliverable again (attempts start
+    /// over), the i-th at `now + i * spacing_millis`; returns how many.
+    async fn redrive(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        filter: RedriveFilter,
+        max: usize,
+        now_millis: u64,
+        spacing_millis: u64,
+    ) -> Result<u64, StorageError>;
+
+    /// Ordering keys held back because one of their messages was dead-lettered.
+    async fn parked_keys(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+    ) -> Result<Vec<String>, StorageError>;
+
+    /// Lets a parked key flow again; false if it was not parked.
+    async fn resume_key(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        key: &str,
+    ) -> Result<bool, StorageError>;
+
+    /// Moves the subscription: messages before the target count as acked, the
+    /// rest as never delivered. Leases, retries and dead letters are dropped.
+    async fn seek(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        target: SeekTarget,
+    ) -> Result<(), StorageError>;
 }
 
 /// A complete storage backend.

@@ -11,6 +11,11 @@
 //! | `pubsubgo_active_connections_total` | gauge, `transport` = `http` or `websocket` | open client connections |
 //! | `pubsubgo_errors_total` | counter, `code` | error responses by API error code |
 //! | `pubsubgo_topic_messages_total` | counter, `topic` | messages stored, per topic |
+//! | `pubsubgo_messages_expired_total` | counter | messages never delivered because their TTL passed |
+//! | `pubsubgo_messages_dead_lettered_total` | counter | messages moved out of delivery after their last attempt |
+//! | `pubsubgo_dead_letter_publish_failures_total` | counter | dead letters that could not be copied to the dead-letter topic |
+//! | `pubsubgo_subscription_backlog_messages` | gauge, `subscription` | unacknowledged messages (refreshed every 5 s) |
+//! | `pubsubgo_subscription_oldest_unacked_age_seconds` | gauge, `subscription` | age of the oldest unacknowledged message (refreshed every 5 s) |
 //!
 //! The seed names end in `_total` even for the gauge; they are kept for
 //! dashboard compatibility.
@@ -22,6 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
@@ -31,6 +37,11 @@ pub struct TransportLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabel {
     pub code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubscriptionLabel {
+    pub subscription: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,6 +61,11 @@ pub struct Metrics {
     pub active_connections: Family<TransportLabel, Gauge>,
     pub errors: Family<CodeLabel, Counter>,
     pub topic_messages: Family<TopicLabel, Counter>,
+    pub expired: Counter,
+    pub dead_lettered: Counter,
+    pub dead_letter_failures: Counter,
+    pub backlog: Family<SubscriptionLabel, Gauge>,
+    pub oldest_unacked_age: Family<SubscriptionLabel, Gauge<f64, AtomicU64>>,
 }
 
 impl Metrics {
@@ -64,6 +80,11 @@ impl Metrics {
         let active_connections = Family::<TransportLabel, Gauge>::default();
         let errors = Family::<CodeLabel, Counter>::default();
         let topic_messages = Family::<TopicLabel, Counter>::default();
+        let expired = Counter::default();
+        let dead_lettered = Counter::default();
+        let dead_letter_failures = Counter::default();
+        let backlog = Family::<SubscriptionLabel, Gauge>::default();
+        let oldest_unacked_age = Family::<SubscriptionLabel, Gauge<f64, AtomicU64>>::default();
         // prometheus-client appends `_total` to counter names.
         registry.register(
             "pubsubgo_messages_published",
@@ -105,6 +126,31 @@ impl Metrics {
             "Messages stored, per topic",
             topic_messages.clone(),
         );
+        registry.register(
+            "pubsubgo_messages_expired",
+            "Messages never delivered because their TTL passed",
+            expired.clone(),
+        );
+        registry.register(
+            "pubsubgo_messages_dead_lettered",
+            "Messages moved out of delivery after their last attempt",
+            dead_lettered.clone(),
+        );
+        registry.register(
+            "pubsubgo_dead_letter_publish_failures",
+            "Dead letters that could not be copied to the dead-letter topic",
+            dead_letter_failures.clone(),
+        );
+        registry.register(
+            "pubsubgo_subscription_backlog_messages",
+            "Unacknowledged messages per subscription",
+            backlog.clone(),
+        );
+        registry.register(
+            "pubsubgo_subscription_oldest_unacked_age_seconds",
+            "Age of the oldest unacknowledged message per subscription",
+            oldest_unacked_age.clone(),
+        );
         Self {
             registry,
             published,
@@ -115,7 +161,34 @@ impl Metrics {
             active_connections,
             errors,
             topic_messages,
+            expired,
+            dead_lettered,
+            dead_letter_failures,
+            backlog,
+            oldest_unacked_age,
         }
+    }
+
+    /// Sets a subscription's lag gauges.
+    pub fn record_lag(&self, subscription: &str, backlog: u64, oldest_age_seconds: f64) {
+        let label = SubscriptionLabel {
+            subscription: subscription.to_owned(),
+        };
+        self.backlog
+            .get_or_create(&label)
+            .set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        self.oldest_unacked_age
+            .get_or_create(&label)
+            .set(oldest_age_seconds);
+    }
+
+    /// Drops a deleted subscription's gauges.
+    pub fn forget_subscription(&self, subscription: &str) {
+        let label = SubscriptionLabel {
+            subscription: subscription.to_owned(),
+        };
+        self.backlog.remove(&label);
+        self.oldest_unacked_age.remove(&label);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -17,8 +17,9 @@ use cluster::{Retention, SubscriptionName, TopicName};
 use self::cursor::Cursor;
 use self::partition_log::PartitionLog;
 use super::{
-    Backlog, DeliveryRef, Epoch, LeaseRequest, Leased, MessageLog, NewMessage, PartitionOffsets,
-    PartitionRef, StorageError, StoredMessage, SubscriptionState,
+    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, LeaseOutcome,
+    LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef, RedriveFilter,
+    SeekTarget, StorageError, StoredMessage, SubscriptionState,
 };
 
 #[derive(Debug, Default)]
@@ -210,7 +211,7 @@ impl SubscriptionState for MemoryStorage {
         subscription: &SubscriptionName,
         at: &PartitionRef,
         request: LeaseRequest,
-    ) -> Result<Vec<Leased>, StorageError> {
+    ) -> Result<LeaseOutcome, StorageError> {
         self.with_cursor(subscription, at, |cursor, log| cursor.lease(log, request))
     }
 
@@ -219,8 +220,12 @@ impl SubscriptionState for MemoryStorage {
         subscription: &SubscriptionName,
         at: &PartitionRef,
         deliveries: &[DeliveryRef],
-    ) -> Result<u64, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.ack(deliveries))
+        now_millis: u64,
+        exact: bool,
+    ) -> Result<AckOutcome, StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| {
+            cursor.ack(deliveries, now_millis, exact)
+        })
     }
 
     async fn extend(
@@ -236,6 +241,20 @@ impl SubscriptionState for MemoryStorage {
         })
     }
 
+    async fn nack(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        deliveries: &[DeliveryRef],
+        nack: &Nack,
+        now_millis: u64,
+        policy: DeliveryPolicy,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| {
+            cursor.nack(log, deliveries, nack, now_millis, policy)
+        })
+    }
+
     async fn backlog(
         &self,
         subscription: &SubscriptionName,
@@ -247,12 +266,64 @@ impl SubscriptionState for MemoryStorage {
         })
     }
 
-    async fn next_expiry(
+    async fn next_wakeup(
         &self,
         subscription: &SubscriptionName,
         at: &PartitionRef,
+        now_millis: u64,
     ) -> Result<Option<u64>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.next_expiry())
+        self.with_cursor(subscription, at, |cursor, _| cursor.next_wakeup(now_millis))
+    }
+
+    async fn dead_letters(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| {
+            cursor.dead_letters(log, max)
+        })
+    }
+
+    async fn redrive(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        filter: RedriveFilter,
+        max: usize,
+        now_millis: u64,
+        spacing_millis: u64,
+    ) -> Result<u64, StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| {
+            cursor.redrive(log, filter, max, now_millis, spacing_millis)
+        })
+    }
+
+    async fn parked_keys(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+    ) -> Result<Vec<String>, StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| cursor.parked_keys())
+    }
+
+    async fn resume_key(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        key: &str,
+    ) -> Result<bool, StorageError> {
+        self.with_cursor(subscription, at, |cursor, _| cursor.resume_key(key))
+    }
+
+    async fn seek(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        target: SeekTarget,
+    ) -> Result<(), StorageError> {
+        self.with_cursor(subscription, at, |cursor, log| cursor.seek(log, target))
     }
 }
 

@@ -46,6 +46,15 @@ impl PartitionLog {
         self.messages.get(index)
     }
 
+    /// The first offset published at or after `millis` (the end if none).
+    /// Publish times never decrease within a partition.
+    pub(crate) fn first_published_at_or_after(&self, millis: u64) -> u64 {
+        self.start
+            + self
+                .messages
+                .partition_point(|m| m.message.publish_time_millis < millis) as u64
+    }
+
     pub(crate) fn read(&self, from: u64, max: usize) -> Vec<Arc<StoredMessage>> {
         let from = from.max(self.start);
         (from..self.end())
