@@ -1,14 +1,21 @@
-//! The command line: global flags, nouns and verbs, and the parsers of flag values.
+//! The command line: global flags, nouns and verbs; the parsers of flag values are in
+//! [`values`].
 //!
-//! Values are checked here, at the edge, so a bad `--attr` or `--priority` is a usage
-//! error (exit code 2) before any request is sent.
+//! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
+//! a usage error (exit code 2) before any request is sent. Bounds that only the server
+//! knows (backoff and attempt limits, nack delay) are left to it.
+
+mod values;
 
 use std::path::PathBuf;
 
 use api::compression::Compression;
 use api::duration::Duration;
-use api::types::StartPosition;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use api::timestamp::Timestamp;
+use api::types::{DeliveryMode, SeekRequest, StartPosition};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
 
 /// Where clap lists the flags every command accepts.
 const GLOBAL: &str = "Global options";
@@ -61,9 +68,12 @@ pub enum Command {
     /// Acknowledge messages, so they are not delivered again.
     Ack(AckIdsArgs),
     /// Negatively acknowledge messages, so they are delivered again.
-    Nack(AckIdsArgs),
+    Nack(NackArgs),
     /// Stream messages from a subscription over WebSocket until stopped.
     Subscribe(SubscribeArgs),
+    /// List and redrive a subscription's dead-lettered messages.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +100,18 @@ pub enum SubscriptionsCommand {
     Get(NameArg),
     /// Delete a subscription.
     Delete(NameArg),
+    /// Move a subscription to a point in time, or to the start or end of its topic.
+    Seek(SeekArgs),
+    /// Let an ordering key parked behind a dead-lettered message flow again.
+    ResumeKey(ResumeKeyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List the messages a subscription dead-lettered, oldest partition and offset first.
+    List(DlqListArgs),
+    /// Deliver dead-lettered messages again, to this subscription only, from attempt 1.
+    Redrive(RedriveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,14 +134,14 @@ pub struct CreateTopicArgs {
     /// Number of partitions (1 to 1024; the server's default is 1).
     #[arg(long)]
     pub partitions: Option<u32>,
-    /// Oldest message age kept, like `604800s`.
-    #[arg(long, value_name = "DURATION")]
+    /// Oldest message age kept, in seconds like `604800s` (7 days).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub retention: Option<Duration>,
     /// Largest message accepted, data plus attributes.
     #[arg(long, value_name = "BYTES")]
     pub max_message_bytes: Option<u32>,
     /// How long an idempotency key is remembered, like `600s` (`0s` turns it off).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub dedup_window: Option<Duration>,
 }
 
@@ -142,6 +164,14 @@ pub struct PublishArgs {
     /// 0 (lowest) to 9 (highest); the server's default is 4.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=i64::from(api::limits::MAX_PRIORITY)))]
     pub priority: Option<u8>,
+    /// Hold the message back this long before its first delivery, in seconds like `30s`
+    /// (at most `604800s`, 7 days).
+    #[arg(long, value_name = "DURATION", value_parser = parse_deliver_after)]
+    pub deliver_after: Option<Duration>,
+    /// Never deliver the message once this long has passed since publishing, in seconds
+    /// (one hour is `3600s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub ttl: Option<Duration>,
     /// Makes a retry safe; with several batches, batch i uses `KEY-i`.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
@@ -189,6 +219,121 @@ pub struct CreateSubscriptionArgs {
     /// Where the subscription starts reading.
     #[arg(long, value_enum)]
     pub start: Option<StartArg>,
+    /// Wait after a message's first failure (nack or expired deadline), like `10s`; the
+    /// wait doubles per attempt up to --max-backoff. Without either flag, failed messages
+    /// are delivered again at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub min_backoff: Option<Duration>,
+    /// Longest wait between deliveries of a failing message, like `600s`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_backoff: Option<Duration>,
+    /// Existing topic that receives a copy of each message that failed too often.
+    #[arg(long, value_name = "TOPIC")]
+    pub dead_letter_topic: Option<String>,
+    /// Deliveries before a message is dead-lettered (the server allows 5 to 100, default 5).
+    #[arg(long, value_name = "N", requires = "dead_letter_topic")]
+    pub max_delivery_attempts: Option<u32>,
+    /// What an acknowledgement promises.
+    #[arg(long, value_enum)]
+    pub delivery_mode: Option<DeliveryModeArg>,
+}
+
+/// What an acknowledgement promises, by the server's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "clap derives the flag values from the variants: at-most-once and so on"
+)]
+pub enum DeliveryModeArg {
+    /// Acknowledged on delivery; never delivered again.
+    AtMostOnce,
+    /// Delivered again until acknowledged (the default).
+    AtLeastOnce,
+    /// Like at-least-once, and an ack of an expired lease or an old attempt is refused.
+    ExactlyOnce,
+}
+
+impl From<DeliveryModeArg> for DeliveryMode {
+    fn from(arg: DeliveryModeArg) -> Self {
+        match arg {
+            DeliveryModeArg::AtMostOnce => DeliveryMode::AtMostOnce,
+            DeliveryModeArg::AtLeastOnce => DeliveryMode::AtLeastOnce,
+            DeliveryModeArg::ExactlyOnce => DeliveryMode::ExactlyOnce,
+        }
+    }
+}
+
+/// Exactly one of `--time`, `--earliest` and `--latest`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["time", "earliest", "latest"])))]
+pub struct SeekArgs {
+    /// The subscription to move.
+    pub subscription: String,
+    /// Messages published before this RFC 3339 time count as acknowledged, later ones as
+    /// never delivered.
+    #[arg(long, value_name = "RFC3339")]
+    pub time: Option<Timestamp>,
+    /// Deliver every message the topic still retains again.
+    #[arg(long)]
+    pub earliest: bool,
+    /// Skip everything published so far.
+    #[arg(long)]
+    pub latest: bool,
+}
+
+impl SeekArgs {
+    /// The request body; clap's group guarantees exactly one target is set.
+    pub fn request(&self) -> SeekRequest {
+        let position = if self.earliest {
+            Some(StartPosition::Earliest)
+        } else if self.latest {
+            Some(StartPosition::Latest)
+        } else {
+            None
+        };
+        SeekRequest {
+            time: self.time.map(|time| time.to_string()),
+            position,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeKeyArgs {
+    /// The subscription whose ordering key is parked.
+    pub subscription: String,
+    /// The parked ordering key, as `subscriptions get` lists it.
+    pub ordering_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DlqListArgs {
+    /// The subscription whose dead letters to list.
+    pub subscription: String,
+    /// Most dead letters to show (the server's default is 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// The subscription the messages were dead-lettered from.
+    pub subscription: String,
+    /// Most messages to redrive (the server's default is 1000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
+    /// Only messages dead-lettered after at least this many attempts.
+    #[arg(long, value_name = "N")]
+    pub min_attempts: Option<u32>,
+    /// Only messages published at or after this RFC 3339 time.
+    #[arg(long, value_name = "RFC3339")]
+    pub published_after: Option<Timestamp>,
+    /// Only messages published before this RFC 3339 time.
+    #[arg(long, value_name = "RFC3339")]
+    pub published_before: Option<Timestamp>,
+    /// Most messages made deliverable per second per partition (the server's default is 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
 }
 
 /// Where a new subscription starts.
@@ -235,6 +380,18 @@ pub struct AckIdsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NackArgs {
+    #[command(flatten)]
+    pub messages: AckIdsArgs,
+    /// Seconds to wait before delivering them again, instead of the subscription's backoff.
+    #[arg(long, value_name = "SECONDS")]
+    pub delay: Option<u32>,
+    /// Why processing failed; kept with a message that is dead-lettered.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SubscribeArgs {
     /// The subscription to stream from.
     pub subscription: String,
@@ -248,29 +405,6 @@ pub struct SubscribeArgs {
     /// Print messages without acknowledging them; they are redelivered after their deadline.
     #[arg(long)]
     pub no_ack: bool,
-}
-
-/// Parses one `--attr key=value`; the value may contain `=` and may be empty.
-pub fn parse_attribute(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
-    if key.is_empty() {
-        return Err(format!("attribute key is empty in {text:?}"));
-    }
-    if key.len() > api::limits::MAX_ATTRIBUTE_KEY_BYTES {
-        return Err(format!(
-            "attribute key is longer than {} bytes",
-            api::limits::MAX_ATTRIBUTE_KEY_BYTES
-        ));
-    }
-    if value.len() > api::limits::MAX_ATTRIBUTE_VALUE_BYTES {
-        return Err(format!(
-            "value of attribute {key:?} is longer than {} bytes",
-            api::limits::MAX_ATTRIBUTE_VALUE_BYTES
-        ));
-    }
-    Ok((key.to_owned(), value.to_owned()))
 }
 
 #[cfg(test)]

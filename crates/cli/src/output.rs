@@ -167,7 +167,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// Keeps a table row on one line: control characters are shown escaped.
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {
             '\n' => vec!['\\', 'n'],

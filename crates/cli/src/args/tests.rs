@@ -1,4 +1,8 @@
 //! Parsing of the command line, including the usage errors that exit with code 2.
+//! The flags of delivery semantics (delay, TTL, policies, nack, seek, dead letters) are
+//! tested in [`delivery`].
+
+mod delivery;
 
 use clap::error::ErrorKind;
 
@@ -193,9 +197,11 @@ fn subscriptions_and_delivery_verbs_parse() {
         })
     ));
     let cli = parse(&["nack", "s1", "a", "b"]).expect("nack");
-    assert!(
-        matches!(cli.command, Command::Nack(AckIdsArgs { ref ack_ids, .. }) if ack_ids.len() == 2)
-    );
+    assert!(matches!(
+        cli.command,
+        Command::Nack(NackArgs { ref messages, delay: None, reason: None })
+            if messages.ack_ids.len() == 2
+    ));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One file per noun; each runs its verbs against [`api::Client`] and prints the result
 //! in the chosen [`Format`].
 
+mod dlq;
 mod publish;
 mod pull;
 mod subscribe;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ack(args) => pull::ack(&ctx, args).await,
         Command::Nack(args) => pull::nack(&ctx, args).await,
         Command::Subscribe(args) => subscribe::run(&ctx, args).await,
+        Command::Dlq(command) => dlq::run(&ctx, command).await,
     }
 }
 

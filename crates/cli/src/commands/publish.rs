@@ -23,7 +23,8 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> anyhow::Result<()> {
         attributes: args.attributes.into_iter().collect(),
         ordering_key: args.ordering_key,
         priority: args.priority,
-        ..Default::default()
+        deliver_after: args.deliver_after,
+        ttl: args.ttl,
     };
     if message.data.is_empty() && message.attributes.is_empty() {
         anyhow::bail!("nothing to publish: give --data, --file or stdin, or at least one --attr");
@@ -60,6 +61,9 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> anyhow::Result<()> {
         Format::Json => print_json(&response),
         Format::Table => {
             print_text(&publish_text(&args.topic, &response));
+            if let Some(timing) = timing_text(&message) {
+                print_text(&timing);
+            }
             Ok(())
         }
     }
@@ -186,8 +190,24 @@ fn publish_text(topic: &str, response: &PublishResponse) -> String {
     text
 }
 
+/// When a delayed or expiring message will and will not be delivered.
+fn timing_text(message: &PublishMessage) -> Option<String> {
+    let delay = message
+        .deliver_after
+        .map(|delay| format!("first delivery in {delay}"));
+    let ttl = message
+        .ttl
+        .map(|ttl| format!("never delivered after {ttl} from publishing"));
+    match (delay, ttl) {
+        (Some(delay), Some(ttl)) => Some(format!("{delay}; {ttl}")),
+        (one, None) | (None, one) => one,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use api::duration::Duration;
+
     use super::*;
 
     fn response(ids: &[&str]) -> PublishResponse {
@@ -242,6 +262,22 @@ mod tests {
         let json = serde_json::to_value(&merged).expect("serializes");
         assert_eq!(json["ackLevel"], "memory");
         assert_eq!(json["messageIds"][2], "0-2");
+    }
+
+    #[test]
+    fn delay_and_ttl_are_told_when_set() {
+        let mut message = PublishMessage::default();
+        assert_eq!(timing_text(&message), None);
+        message.deliver_after = Some(Duration::from_secs(30));
+        assert_eq!(
+            timing_text(&message).as_deref(),
+            Some("first delivery in 30s")
+        );
+        message.ttl = Some(Duration::from_secs(3600));
+        assert_eq!(
+            timing_text(&message).as_deref(),
+            Some("first delivery in 30s; never delivered after 3600s from publishing")
+        );
     }
 
     #[test]
