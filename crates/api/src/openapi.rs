@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 
 use crate::error::Problem;
 use crate::frames::{ClientFrame, ServerFrame};
+use crate::push::PushRequest;
 use crate::types::*;
 
 /// Declarations of each operation, read by `utoipa`; never called.
@@ -133,7 +134,7 @@ mod operations {
         operations::healthz,
         operations::readyz,
     ),
-    components(schemas(ClientFrame, ServerFrame))
+    components(schemas(ClientFrame, ServerFrame, PushRequest))
 )]
 pub struct ApiDoc;
 

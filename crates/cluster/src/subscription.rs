@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MetadataError, SubscriptionName, TopicName};
+use crate::{MetadataError, PushConfig, SubscriptionName, TopicName};
 
 /// Shortest ack deadline, in seconds (as in Google Pub/Sub).
 pub const MIN_ACK_DEADLINE_SECONDS: u32 = 10;
@@ -41,6 +41,11 @@ pub struct SubscriptionConfig {
     /// Deliver messages with the same ordering key one at a time, in publish order.
     pub enable_message_ordering: bool,
     pub start_position: StartPosition,
+    /// Set for a push subscription: the broker POSTs each message to an endpoint
+    /// instead of serving pulls and streams. Defaults to `None` when decoding
+    /// metadata written before the field existed.
+    #[serde(default)]
+    pub push: Option<PushConfig>,
 }
 
 impl SubscriptionConfig {
@@ -52,12 +57,17 @@ impl SubscriptionConfig {
             ack_deadline_seconds: DEFAULT_ACK_DEADLINE_SECONDS,
             enable_message_ordering: false,
             start_position: StartPosition::default(),
+            push: None,
         }
     }
 
     /// Checks every bound; the error names the field.
     pub fn validate(&self) -> Result<(), MetadataError> {
-        validate_ack_deadline(self.ack_deadline_seconds)
+        validate_ack_deadline(self.ack_deadline_seconds)?;
+        if let Some(push) = &self.push {
+            push.validate()?;
+        }
+        Ok(())
     }
 }
 

@@ -1,3 +1,5 @@
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,6 +38,46 @@ pub struct CreateSubscriptionRequest {
     pub enable_message_ordering: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_position: Option<StartPosition>,
+    /// Makes this a push subscription: the broker POSTs each message to an endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_config: Option<PushConfig>,
+}
+
+/// Push delivery settings, as sent when creating a subscription.
+///
+/// `Debug` never prints the secret.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushConfig {
+    /// An `http://` or `https://` URL that receives one POST per message.
+    pub endpoint: String,
+    /// Most requests in flight at once, 1 to 1,000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_outstanding: Option<u32>,
+    /// Signs each request (HMAC-SHA256 of the body, see `api::push`); at most
+    /// 256 bytes. Never returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushConfig")
+            .field("endpoint", &self.endpoint)
+            .field("max_outstanding", &self.max_outstanding)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Push delivery settings, as returned: the secret stays in the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushConfigInfo {
+    pub endpoint: String,
+    pub max_outstanding: u32,
+    /// Whether requests are signed.
+    pub secret_set: bool,
 }
 
 /// A subscription, with statistics when fetched alone.
@@ -53,6 +95,9 @@ pub struct Subscription {
     pub create_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<SubscriptionStats>,
+    /// Present on push subscriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_config: Option<PushConfigInfo>,
 }
 
 /// How far a subscription is behind, per partition and in total.

@@ -3,6 +3,7 @@
 //!
 //! - `publish`: validation, deduplication, partition choice, append.
 //! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
+//! - `push`: what the push dispatchers (`crate::push`) need from the broker.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
@@ -11,6 +12,7 @@ pub mod dedup;
 pub mod delivery;
 pub mod error;
 mod publish;
+mod push;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;

@@ -11,6 +11,7 @@
 //! | `pubsubgo_active_connections_total` | gauge, `transport` = `http` or `websocket` | open client connections |
 //! | `pubsubgo_errors_total` | counter, `code` | error responses by API error code |
 //! | `pubsubgo_topic_messages_total` | counter, `topic` | messages stored, per topic |
+//! | `pubsubgo_push_requests_total` | counter, `outcome` = `success` or `failure` | POSTs to push endpoints: `success` is a 2xx answer (the message is acked); `failure` is any other status, a connection error or a timeout (the message is nacked). Requests abandoned at shutdown or deletion are not counted |
 //!
 //! The seed names end in `_total` even for the gauge; they are kept for
 //! dashboard compatibility.
@@ -38,6 +39,17 @@ pub struct TopicLabel {
     pub topic: String,
 }
 
+/// How a push request ended: [`PUSH_SUCCESS`] or [`PUSH_FAILURE`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// `outcome` of a push request answered with a 2xx status.
+pub const PUSH_SUCCESS: &str = "success";
+/// `outcome` of a push request answered otherwise, or not answered in time.
+pub const PUSH_FAILURE: &str = "failure";
+
 /// The broker's metrics and the registry that exports them.
 #[derive(Debug)]
 pub struct Metrics {
@@ -50,6 +62,7 @@ pub struct Metrics {
     pub active_connections: Family<TransportLabel, Gauge>,
     pub errors: Family<CodeLabel, Counter>,
     pub topic_messages: Family<TopicLabel, Counter>,
+    pub push_requests: Family<OutcomeLabel, Counter>,
 }
 
 impl Metrics {
@@ -64,6 +77,7 @@ impl Metrics {
         let active_connections = Family::<TransportLabel, Gauge>::default();
         let errors = Family::<CodeLabel, Counter>::default();
         let topic_messages = Family::<TopicLabel, Counter>::default();
+        let push_requests = Family::<OutcomeLabel, Counter>::default();
         // prometheus-client appends `_total` to counter names.
         registry.register(
             "pubsubgo_messages_published",
@@ -105,6 +119,11 @@ impl Metrics {
             "Messages stored, per topic",
             topic_messages.clone(),
         );
+        registry.register(
+            "pubsubgo_push_requests",
+            "Requests to push endpoints by outcome",
+            push_requests.clone(),
+        );
         Self {
             registry,
             published,
@@ -115,6 +134,7 @@ impl Metrics {
             active_connections,
             errors,
             topic_messages,
+            push_requests,
         }
     }
 
@@ -124,6 +144,13 @@ impl Metrics {
         encode(&mut text, &self.registry)
             .unwrap_or_else(|e| unreachable!("writing to a String cannot fail: {e}"));
         text
+    }
+
+    /// Counts one finished push request; `outcome` is [`PUSH_SUCCESS`] or [`PUSH_FAILURE`].
+    pub fn push_request(&self, outcome: &'static str) {
+        self.push_requests
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     pub fn connections(&self, transport: &'static str) -> Gauge {

@@ -1,0 +1,116 @@
+//! Keeps one [`Dispatcher`] running per push subscription in the metadata.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cluster::{Subscription, SubscriptionName};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::Dispatcher;
+use super::sender::Sender;
+use crate::broker::Broker;
+
+/// Reconciles running dispatchers with the metadata after every change.
+#[derive(Debug)]
+pub struct Supervisor {
+    broker: Arc<Broker>,
+    sender: Sender,
+    running: HashMap<SubscriptionName, Running>,
+}
+
+/// A dispatcher task and what it was started for.
+#[derive(Debug)]
+struct Running {
+    /// Compared with the metadata: a subscription deleted and created again
+    /// under the same name differs (creation time, config) and gets a new dispatcher.
+    subscription: Subscription,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Supervisor {
+    pub fn new(broker: Arc<Broker>) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            broker,
+            sender: Sender::new()?,
+            running: HashMap::new(),
+        })
+    }
+
+    /// Runs until the broker shuts down, then stops every dispatcher and waits for them.
+    pub async fn run(mut self) {
+        let shutdown = self.broker.shutdown_token().clone();
+        let mut changes = self.broker.metadata_changes();
+        loop {
+            // Seen before reading, so a change during the pass triggers another one.
+            changes.borrow_and_update();
+            self.reconcile().await;
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { break },
+                () = shutdown.cancelled() => break,
+            }
+        }
+        let all: Vec<SubscriptionName> = self.running.keys().cloned().collect();
+        self.stop(all).await;
+    }
+
+    /// Stops dispatchers of deleted, changed or ended subscriptions, then
+    /// starts one for every push subscription without one.
+    async fn reconcile(&mut self) {
+        let mut wanted: HashMap<SubscriptionName, Subscription> = self
+            .broker
+            .push_subscriptions()
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect();
+        let stale: Vec<SubscriptionName> = self
+            .running
+            .iter()
+            .filter(|(name, running)| {
+                running.task.is_finished() || wanted.get(*name) != Some(&running.subscription)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        // Stopped before any successor starts, so a re-created subscription
+        // never has two dispatchers (and twice maxOutstanding) at once.
+        self.stop(stale).await;
+        wanted.retain(|name, _| !self.running.contains_key(name));
+        for (name, subscription) in wanted {
+            let cancel = self.broker.shutdown_token().child_token();
+            let Some(dispatcher) = Dispatcher::new(
+                self.broker.clone(),
+                self.sender.clone(),
+                subscription.clone(),
+                cancel.clone(),
+            ) else {
+                continue;
+            };
+            let task = tokio::spawn(dispatcher.run());
+            self.running.insert(
+                name,
+                Running {
+                    subscription,
+                    cancel,
+                    task,
+                },
+            );
+        }
+    }
+
+    /// Cancels the named dispatchers, then waits until each has ended.
+    async fn stop(&mut self, names: Vec<SubscriptionName>) {
+        let stopping: Vec<Running> = names
+            .iter()
+            .filter_map(|name| self.running.remove(name))
+            .collect();
+        for running in &stopping {
+            running.cancel.cancel();
+        }
+        for running in stopping {
+            if let Err(error) = running.task.await {
+                tracing::warn!(subscription = %running.subscription.name, %error, "push dispatcher failed");
+            }
+        }
+    }
+}
