@@ -231,7 +231,7 @@ async fn at_most_max_outstanding_requests_are_in_flight() {
 
     tracing::info!("act: 10 messages against an endpoint that holds every request");
     publish(&client, (0..10).map(|i| text(&format!("m{i}"))).collect()).await;
-    hook.wait_for("3 requests held", |log| log.in_flight == 3)
+    hook.wait_for("3 requests held", |log| log.in_flight >= 3)
         .await;
 
     tracing::info!("assert: only 3 messages are leased, so no 4th request can come");
@@ -324,7 +324,7 @@ async fn shutdown_abandons_requests_in_flight_and_hands_their_messages_back() {
     )
     .await;
     publish(&client, vec![text("a"), text("b")]).await;
-    hook.wait_for("2 requests held", |log| log.in_flight == 2)
+    hook.wait_for("2 requests held", |log| log.in_flight >= 2)
         .await;
 
     tracing::info!("act: shut down while both requests are held");
