@@ -114,3 +114,65 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use api::types::{CreateSubscriptionRequest, CreateTopicRequest, PushConfig};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::server::memory_broker;
+
+    async fn create(broker: &Broker, endpoint: &str) {
+        let request = CreateSubscriptionRequest {
+            topic: "events".into(),
+            push_config: Some(PushConfig {
+                endpoint: endpoint.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        broker
+            .create_subscription("hooks", request)
+            .await
+            .expect("subscription");
+    }
+
+    fn endpoint_of(supervisor: &Supervisor) -> Option<String> {
+        let name = SubscriptionName::new("hooks").expect("name");
+        let running = supervisor.running.get(&name)?;
+        Some(running.subscription.config.push.as_ref()?.endpoint.clone())
+    }
+
+    /// Changes can coalesce between two passes (the watch keeps only the
+    /// latest version): a delete and a re-create under the same name must still
+    /// replace the dispatcher.
+    #[tokio::test]
+    async fn a_pass_replaces_the_dispatcher_of_a_recreated_subscription() {
+        let broker = memory_broker(CancellationToken::new());
+        broker
+            .create_topic("events", CreateTopicRequest::default())
+            .await
+            .expect("topic");
+        let mut supervisor = Supervisor::new(broker.clone()).expect("client");
+        create(&broker, "http://127.0.0.1:9/old").await;
+        supervisor.reconcile().await;
+        assert_eq!(
+            endpoint_of(&supervisor).as_deref(),
+            Some("http://127.0.0.1:9/old")
+        );
+
+        broker.delete_subscription("hooks").await.expect("delete");
+        create(&broker, "http://127.0.0.1:9/new").await;
+        supervisor.reconcile().await;
+        assert_eq!(
+            endpoint_of(&supervisor).as_deref(),
+            Some("http://127.0.0.1:9/new")
+        );
+
+        broker.delete_subscription("hooks").await.expect("delete");
+        supervisor.reconcile().await;
+        assert_eq!(endpoint_of(&supervisor), None);
+        assert!(supervisor.running.is_empty());
+    }
+}

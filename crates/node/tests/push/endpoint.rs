@@ -61,6 +61,19 @@ impl Log {
             .count()
     }
 
+    /// Counts and the last few requests, short enough for a failure message.
+    pub fn summary(&self) -> String {
+        let last = &self.requests[self.requests.len().saturating_sub(3)..];
+        format!(
+            "{} requests, {} answered, {} in flight (max {}), {} bad signatures; last: {last:?}",
+            self.requests.len(),
+            self.answered(),
+            self.in_flight,
+            self.max_in_flight,
+            self.bad_signatures
+        )
+    }
+
     /// The `message.data` (base64) of every request, in arrival order.
     pub fn data(&self) -> Vec<String> {
         self.requests
@@ -116,7 +129,7 @@ impl Endpoint {
         let mut log = self.shared.log.subscribe();
         match tokio::time::timeout(WAIT, log.wait_for(condition)).await {
             Ok(Ok(log)) => log.clone(),
-            _ => panic!("endpoint: {what} did not happen; log: {:?}", self.log()),
+            _ => panic!("endpoint: {what} did not happen; {}", self.log().summary()),
         }
     }
 
