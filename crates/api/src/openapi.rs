@@ -159,5 +159,6 @@ mod tests {
             assert!(paths.contains_key(path), "missing {path}");
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+        assert!(doc["components"]["schemas"]["PushRequest"].is_object());
     }
 }

@@ -142,6 +142,7 @@ async fn failed_pushes_are_retried_until_the_endpoint_accepts_and_every_request_
         ordering_key: Some("user-7".into()),
         ..text("hello")
     };
+    let published = tokio::time::Instant::now();
     let ids = publish(&client, vec![message]).await;
     let log = hook
         .wait_for("a 2xx answer or a bad signature", |log| {
@@ -159,6 +160,13 @@ async fn failed_pushes_are_retried_until_the_endpoint_accepts_and_every_request_
     assert_eq!(log.requests.len(), 3, "{}", log.summary());
     let statuses: Vec<_> = log.requests.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [Some(500), Some(500), Some(200)]);
+    // Each failure is nacked, which makes the message deliverable at once; a
+    // dispatcher that left retries to lease expiry would need 2 x 10 s.
+    assert!(
+        published.elapsed() < Duration::from_secs(10),
+        "retries came from nacks, not from the 10 s ack deadline: {:?}",
+        published.elapsed()
+    );
     let attempts: Vec<_> = log
         .requests
         .iter()

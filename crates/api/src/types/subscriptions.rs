@@ -44,8 +44,6 @@ pub struct CreateSubscriptionRequest {
 }
 
 /// Push delivery settings, as sent when creating a subscription.
-///
-/// `Debug` never prints the secret.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PushConfig {
@@ -54,12 +52,13 @@ pub struct PushConfig {
     /// Most requests in flight at once, 1 to 1,000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_outstanding: Option<u32>,
-    /// Signs each request (HMAC-SHA256 of the body, see `api::push`); at most
-    /// 256 bytes. Never returned.
+    /// Key of the `X-PubSubGo-Signature` header (HMAC-SHA256 of the body) sent
+    /// with each request; 1 to 256 bytes. Never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
 
+/// Never prints the secret.
 impl fmt::Debug for PushConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PushConfig")

@@ -67,6 +67,14 @@ impl Dispatcher {
             max_outstanding = self.push.max_outstanding,
             "push dispatcher started"
         );
+        let https = self.push.endpoint.get(..8);
+        if https.is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")) {
+            // reqwest is built without a TLS backend (default features off).
+            tracing::warn!(
+                subscription = %name,
+                "this build has no TLS support: every request to an https:// endpoint fails and is nacked"
+            );
+        }
         let slots = Arc::new(Semaphore::new(self.push.max_outstanding as usize));
         let in_flight = TaskTracker::new();
         let this = Arc::new(self);
@@ -86,7 +94,7 @@ impl Dispatcher {
             permit = slots.clone().acquire_owned() => permit.ok()?,
         };
         let mut batch = vec![first];
-        // Only this loop takes slots, so the free ones cannot be taken meanwhile.
+        // Every free slot, so one lease call can fill them all.
         while let Ok(permit) = slots.clone().try_acquire_owned() {
             batch.push(permit);
         }
