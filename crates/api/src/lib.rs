@@ -11,6 +11,7 @@
 //! - [`limits`]: the documented request limits.
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
 //! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket).
+//! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
 //!
 //! A publish travels `client::Client::publish` → `paths::topic_verb` → the server's
 //! `:publish` route, which decodes [`types::PublishRequest`] and answers
@@ -25,6 +26,7 @@ pub mod frames;
 pub mod limits;
 pub mod openapi;
 pub mod paths;
+pub mod push;
 pub mod stream;
 pub mod timestamp;
 pub mod types;

@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 
 use crate::error::Problem;
 use crate::frames::{ClientFrame, ServerFrame};
+use crate::push::PushRequest;
 use crate::types::*;
 
 /// Declarations of each operation, read by `utoipa`; never called.
@@ -156,7 +157,7 @@ mod operations {
         operations::healthz,
         operations::readyz,
     ),
-    components(schemas(ClientFrame, ServerFrame))
+    components(schemas(ClientFrame, ServerFrame, PushRequest))
 )]
 pub struct ApiDoc;
 
@@ -181,5 +182,6 @@ mod tests {
             assert!(paths.contains_key(path), "missing {path}");
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+        assert!(doc["components"]["schemas"]["PushRequest"].is_object());
     }
 }

@@ -10,6 +10,7 @@
 //! - [`names`]: validating newtypes for topic and subscription names.
 //! - [`topic`]: a topic's configuration and limits.
 //! - [`subscription`]: a subscription's configuration and limits.
+//! - [`push`]: a push subscription's endpoint, concurrency and signing secret.
 //! - [`command`]: the [`Command`] and [`Reply`] enums, the only way to change metadata.
 //! - [`metadata`]: [`Metadata`] and its deterministic [`Metadata::apply`].
 //! - [`partitioning`]: which partition an ordering key maps to (xxh3, stable).
@@ -20,6 +21,7 @@ pub mod error;
 pub mod metadata;
 pub mod names;
 pub mod partitioning;
+pub mod push;
 pub mod subscription;
 pub mod topic;
 
@@ -27,5 +29,6 @@ pub use command::{Command, Reply};
 pub use error::MetadataError;
 pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
+pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
 pub use topic::{Retention, Topic, TopicConfig};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MetadataError, SubscriptionName, TopicName};
+use crate::{MetadataError, PushConfig, SubscriptionName, TopicName};
 
 /// Shortest ack deadline, in seconds (as in Google Pub/Sub).
 pub const MIN_ACK_DEADLINE_SECONDS: u32 = 10;
@@ -86,6 +86,11 @@ pub struct SubscriptionConfig {
     pub retry_policy: Option<RetryPolicy>,
     pub dead_letter_policy: Option<DeadLetterPolicy>,
     pub delivery_mode: DeliveryMode,
+    /// Set for a push subscription: the broker POSTs each message to an endpoint
+    /// instead of serving pulls and streams. Defaults to `None` when decoding
+    /// metadata written before the field existed.
+    #[serde(default)]
+    pub push: Option<PushConfig>,
 }
 
 impl SubscriptionConfig {
@@ -100,6 +105,7 @@ impl SubscriptionConfig {
             retry_policy: None,
             dead_letter_policy: None,
             delivery_mode: DeliveryMode::default(),
+            push: None,
         }
     }
 
@@ -139,6 +145,9 @@ impl SubscriptionConfig {
                     "must differ from the subscription's own topic".to_owned(),
                 );
             }
+        }
+        if let Some(push) = &self.push {
+            push.validate()?;
         }
         Ok(())
     }

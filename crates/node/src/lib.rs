@@ -8,6 +8,8 @@
 //!   the WebSocket stream.
 //! - [`broker`]: the publish, pull and ack paths, independent of HTTP.
 //! - [`metadata_store`]: the one `propose` interface every metadata change goes through.
+//! - [`push`]: push subscriptions: a supervisor keeps one dispatcher per push
+//!   subscription, which POSTs each message to the endpoint and acks or nacks it.
 //! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
 //!   the in-memory backend and the conformance suite every backend passes.
 //! - [`telemetry`]: metric definitions and log set-up.
@@ -22,12 +24,15 @@
 //! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
 //! `lease_batch` → `storage::SubscriptionState::lease` → an ack id per message;
 //! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
+//! A push subscription is served by `push::Dispatcher` instead, which calls the
+//! same `lease_batch`, POSTs each message (`push::Sender`) and acks or nacks it.
 
 pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod http;
 pub mod metadata_store;
+pub mod push;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

@@ -3,7 +3,8 @@
 //! [`run`] takes bound listeners and a shutdown token, so the binary, tests and
 //! embedders all drive the same code. On shutdown: stop accepting, let in-flight
 //! requests finish, end long polls, send WebSocket close frames, then wait up to
-//! the grace period for streams to end.
+//! the grace period for streams to end. The push supervisor (see
+//! [`crate::push`]) runs beside the listeners and stops on the same token.
 
 use std::io;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
 use crate::http::{self, AppState};
+use crate::push;
 use crate::storage::memory::MemoryStorage;
 use crate::telemetry::Metrics;
 use crate::telemetry::connections::CountingListener;
@@ -41,7 +43,9 @@ pub async fn run(
 ) -> io::Result<()> {
     let shutdown = broker.shutdown_token().clone();
     let streams = TaskTracker::new();
+    let supervisor = push::Supervisor::new(broker.clone()).map_err(io::Error::other)?;
     let maintenance = tokio::spawn(maintain(broker.clone()));
+    let mut push = tokio::spawn(supervisor.run());
 
     let app = http::router(AppState {
         broker: broker.clone(),
@@ -80,6 +84,13 @@ pub async fn run(
     streams.close();
     if tokio::time::timeout(grace, streams.wait()).await.is_err() {
         tracing::warn!(?grace, "streams still open after the grace period");
+    }
+    if tokio::time::timeout(grace, &mut push).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "push dispatchers still running after the grace period"
+        );
+        push.abort();
     }
     maintenance.abort();
     result

@@ -1,3 +1,5 @@
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,6 +85,45 @@ pub struct CreateSubscriptionRequest {
     pub dead_letter_policy: Option<DeadLetterPolicySpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_mode: Option<DeliveryMode>,
+    /// Makes this a push subscription: the broker POSTs each message to an endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_config: Option<PushConfig>,
+}
+
+/// Push delivery settings, as sent when creating a subscription.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushConfig {
+    /// An `http://` or `https://` URL that receives one POST per message.
+    pub endpoint: String,
+    /// Most requests in flight at once, 1 to 1,000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_outstanding: Option<u32>,
+    /// Key of the `X-PubSubGo-Signature` header (HMAC-SHA256 of the body) sent
+    /// with each request; 1 to 256 bytes. Never returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Never prints the secret.
+impl fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushConfig")
+            .field("endpoint", &self.endpoint)
+            .field("max_outstanding", &self.max_outstanding)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Push delivery settings, as returned: the secret stays in the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushConfigInfo {
+    pub endpoint: String,
+    pub max_outstanding: u32,
+    /// Whether requests are signed.
+    pub secret_set: bool,
 }
 
 /// A subscription, with statistics when fetched alone.
@@ -105,6 +146,9 @@ pub struct Subscription {
     pub create_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<SubscriptionStats>,
+    /// Present on push subscriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_config: Option<PushConfigInfo>,
 }
 
 /// How far a subscription is behind, per partition and in total.

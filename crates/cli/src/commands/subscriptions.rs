@@ -90,6 +90,7 @@ fn create_request(args: CreateSubscriptionArgs) -> CreateSubscriptionRequest {
         retry_policy,
         dead_letter_policy,
         delivery_mode: args.delivery_mode.map(Into::into),
+        push_config: None,
     }
 }
 
@@ -312,6 +313,7 @@ mod tests {
             retry_policy: None,
             dead_letter_policy: None,
             delivery_mode: Default::default(),
+            push_config: None,
             create_time: "2026-11-25T17:42:02.123Z".to_owned(),
             stats: Some(SubscriptionStats {
                 backlog_messages: 5,

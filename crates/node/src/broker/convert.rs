@@ -3,12 +3,14 @@
 use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{self, CreateSubscriptionRequest, CreateTopicRequest, RetentionSpec};
+use cluster::push::DEFAULT_PUSH_MAX_OUTSTANDING;
 use cluster::subscription::{
     DEFAULT_ACK_DEADLINE_SECONDS, DeadLetterPolicy, DeliveryMode, MAX_BACKOFF_MILLIS,
     MIN_DELIVERY_ATTEMPTS, RetryPolicy, StartPosition,
 };
 use cluster::{
-    Retention, Subscription, SubscriptionConfig, SubscriptionType, Topic, TopicConfig, TopicName,
+    PushConfig, Retention, Subscription, SubscriptionConfig, SubscriptionType, Topic, TopicConfig,
+    TopicName,
 };
 
 use super::BrokerError;
@@ -98,7 +100,28 @@ pub(super) fn subscription_config(
             types::DeliveryMode::AtLeastOnce => DeliveryMode::AtLeastOnce,
             types::DeliveryMode::ExactlyOnce => DeliveryMode::ExactlyOnce,
         },
+        push: request.push_config.map(push_config).transpose()?,
     })
+}
+
+/// The cluster checks the endpoint's shape without a URL library (it must stay
+/// pure); here it must also parse as the URL the push client will call.
+fn push_config(request: types::PushConfig) -> Result<PushConfig, BrokerError> {
+    let push = PushConfig {
+        endpoint: request.endpoint,
+        max_outstanding: request
+            .max_outstanding
+            .unwrap_or(DEFAULT_PUSH_MAX_OUTSTANDING),
+        secret: request.secret,
+    };
+    push.validate()?;
+    reqwest::Url::parse(&push.endpoint).map_err(|e| {
+        BrokerError::invalid(format!(
+            "invalid pushConfig.endpoint: {e}, got {:?}",
+            push.endpoint
+        ))
+    })?;
+    Ok(push)
 }
 
 pub(super) fn subscription(
@@ -135,5 +158,10 @@ pub(super) fn subscription(
         },
         create_time: Timestamp(sub.created_at_millis).to_string(),
         stats,
+        push_config: config.push.as_ref().map(|push| types::PushConfigInfo {
+            endpoint: push.endpoint.clone(),
+            max_outstanding: push.max_outstanding,
+            secret_set: push.secret.is_some(),
+        }),
     }
 }

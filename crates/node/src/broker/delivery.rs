@@ -79,6 +79,7 @@ impl Broker {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let target = self.delivery_target(name)?;
+        target.check_pull_allowed()?;
         let give_up = tokio::time::Instant::now() + wait;
         loop {
             let woken = target.waker.notified();

@@ -6,6 +6,7 @@
 //! - [`dead_letters`]: dead-letter publishing with lineage, listing, redrive,
 //!   parked ordering keys.
 //! - `seek`: moving a subscription to a time or an end.
+//! - `push`: what the push dispatchers (`crate::push`) need from the broker.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
@@ -15,6 +16,7 @@ pub mod dedup;
 pub mod delivery;
 pub mod error;
 mod publish;
+mod push;
 mod seek;
 
 use std::collections::HashMap;

@@ -36,6 +36,7 @@ pub fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let target = state.broker.delivery_target(name)?;
+    target.check_pull_allowed()?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     Ok(upgrade

@@ -16,6 +16,7 @@
 //! | `pubsubgo_dead_letter_publish_failures_total` | counter | dead letters that could not be copied to the dead-letter topic |
 //! | `pubsubgo_subscription_backlog_messages` | gauge, `subscription` | unacknowledged messages (refreshed every 5 s) |
 //! | `pubsubgo_subscription_oldest_unacked_age_seconds` | gauge, `subscription` | age of the oldest unacknowledged message (refreshed every 5 s) |
+//! | `pubsubgo_push_requests_total` | counter, `outcome` = `success` or `failure` | POSTs to push endpoints: `success` is a 2xx answer (the message is acked); `failure` is any other status, a connection error or a timeout (the message is nacked). Requests abandoned at shutdown or deletion are not counted |
 //!
 //! The seed names end in `_total` even for the gauge; they are kept for
 //! dashboard compatibility.
@@ -49,6 +50,17 @@ pub struct TopicLabel {
     pub topic: String,
 }
 
+/// How a push request ended: [`PUSH_SUCCESS`] or [`PUSH_FAILURE`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// `outcome` of a push request answered with a 2xx status.
+pub const PUSH_SUCCESS: &str = "success";
+/// `outcome` of a push request answered otherwise, or not answered in time.
+pub const PUSH_FAILURE: &str = "failure";
+
 /// The broker's metrics and the registry that exports them.
 #[derive(Debug)]
 pub struct Metrics {
@@ -66,6 +78,7 @@ pub struct Metrics {
     pub dead_letter_failures: Counter,
     pub backlog: Family<SubscriptionLabel, Gauge>,
     pub oldest_unacked_age: Family<SubscriptionLabel, Gauge<f64, AtomicU64>>,
+    pub push_requests: Family<OutcomeLabel, Counter>,
 }
 
 impl Metrics {
@@ -85,6 +98,7 @@ impl Metrics {
         let dead_letter_failures = Counter::default();
         let backlog = Family::<SubscriptionLabel, Gauge>::default();
         let oldest_unacked_age = Family::<SubscriptionLabel, Gauge<f64, AtomicU64>>::default();
+        let push_requests = Family::<OutcomeLabel, Counter>::default();
         // prometheus-client appends `_total` to counter names.
         registry.register(
             "pubsubgo_messages_published",
@@ -151,6 +165,11 @@ impl Metrics {
             "Age of the oldest unacknowledged message per subscription",
             oldest_unacked_age.clone(),
         );
+        registry.register(
+            "pubsubgo_push_requests",
+            "Requests to push endpoints by outcome",
+            push_requests.clone(),
+        );
         Self {
             registry,
             published,
@@ -166,6 +185,7 @@ impl Metrics {
             dead_letter_failures,
             backlog,
             oldest_unacked_age,
+            push_requests,
         }
     }
 
@@ -197,6 +217,13 @@ impl Metrics {
         encode(&mut text, &self.registry)
             .unwrap_or_else(|e| unreachable!("writing to a String cannot fail: {e}"));
         text
+    }
+
+    /// Counts one finished push request; `outcome` is [`PUSH_SUCCESS`] or [`PUSH_FAILURE`].
+    pub fn push_request(&self, outcome: &'static str) {
+        self.push_requests
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     pub fn connections(&self, transport: &'static str) -> Gauge {
