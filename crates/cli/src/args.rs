@@ -236,6 +236,15 @@ pub struct CreateSubscriptionArgs {
     /// What an acknowledgement promises.
     #[arg(long, value_enum)]
     pub delivery_mode: Option<DeliveryModeArg>,
+    /// Make it a push subscription: the broker POSTs each message to this http:// URL.
+    #[arg(long, value_name = "URL")]
+    pub push_endpoint: Option<String>,
+    /// Most push requests in flight at once (the server allows 1 to 1000, default 100).
+    #[arg(long, value_name = "N", requires = "push_endpoint")]
+    pub push_max_outstanding: Option<u32>,
+    /// Key of the X-PubSubGo-Signature header (HMAC-SHA256 of each request body).
+    #[arg(long, value_name = "SECRET", requires = "push_endpoint")]
+    pub push_secret: Option<String>,
 }
 
 /// What an acknowledgement promises, by the server's names.

@@ -1,8 +1,8 @@
 //! `subscriptions list|create|get|delete|seek|resume-key`.
 
 use api::types::{
-    CreateSubscriptionRequest, DeadLetterPolicySpec, ListSubscriptionsResponse, RetryPolicySpec,
-    SeekRequest, StartPosition, Subscription, SubscriptionStats,
+    CreateSubscriptionRequest, DeadLetterPolicySpec, ListSubscriptionsResponse, PushConfig,
+    RetryPolicySpec, SeekRequest, StartPosition, Subscription, SubscriptionStats,
 };
 use serde::Serialize;
 
@@ -90,7 +90,11 @@ fn create_request(args: CreateSubscriptionArgs) -> CreateSubscriptionRequest {
         retry_policy,
         dead_letter_policy,
         delivery_mode: args.delivery_mode.map(Into::into),
-        push_config: None,
+        push_config: args.push_endpoint.map(|endpoint| PushConfig {
+            endpoint,
+            max_outstanding: args.push_max_outstanding,
+            secret: args.push_secret,
+        }),
     }
 }
 
@@ -204,6 +208,7 @@ fn subscription_text(s: &Subscription) -> String {
             "dead letters",
             dead_letter_text(s.dead_letter_policy.as_ref()),
         ),
+        ("push", push_text(s)),
         ("created", s.create_time.clone()),
     ];
     let Some(stats) = &s.stats else {
@@ -216,6 +221,22 @@ fn subscription_text(s: &Subscription) -> String {
     rows.push(("dead-lettered", stats.dead_lettered_messages.to_string()));
     rows.push(("parked keys", parked_text(&stats.parked_ordering_keys)));
     format!("{}\n\n{}", fields(&rows), partitions_table(stats))
+}
+
+fn push_text(s: &Subscription) -> String {
+    match &s.push_config {
+        None => "no (pull and stream)".to_owned(),
+        Some(push) => format!(
+            "{} (max {} in flight, {})",
+            push.endpoint,
+            push.max_outstanding,
+            if push.secret_set {
+                "signed"
+            } else {
+                "unsigned"
+            }
+        ),
+    }
 }
 
 fn partitions_table(stats: &SubscriptionStats) -> String {

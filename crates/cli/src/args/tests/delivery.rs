@@ -322,3 +322,45 @@ fn resume_key_and_dlq_verbs_parse() {
         );
     }
 }
+
+#[test]
+fn push_flags_make_a_push_subscription_and_need_an_endpoint() {
+    let cli = parse(&[
+        "subscriptions",
+        "create",
+        "hooks",
+        "--topic",
+        "orders",
+        "--push-endpoint",
+        "http://127.0.0.1:9000/hook",
+        "--push-max-outstanding",
+        "10",
+        "--push-secret",
+        "s3cret",
+    ])
+    .expect("parses");
+    let Command::Subscriptions(SubscriptionsCommand::Create(args)) = cli.command else {
+        panic!("expected subscriptions create, got {:?}", cli.command);
+    };
+    assert_eq!(
+        args.push_endpoint.as_deref(),
+        Some("http://127.0.0.1:9000/hook")
+    );
+    assert_eq!(
+        (args.push_max_outstanding, args.push_secret.as_deref()),
+        (Some(10), Some("s3cret"))
+    );
+    let without_endpoint = parse(&[
+        "subscriptions",
+        "create",
+        "hooks",
+        "--topic",
+        "orders",
+        "--push-secret",
+        "x",
+    ]);
+    assert!(
+        without_endpoint.is_err(),
+        "a secret without an endpoint is a usage error"
+    );
+}
