@@ -22,6 +22,8 @@
 //! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
 //! `lease_batch` → `storage::SubscriptionState::lease` → an ack id per message;
 //! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
+//! On a partitioned subscription `lease_batch` asks `broker::groups` which of the
+//! partitions the pulling member owns in the current generation.
 
 pub mod broker;
 pub mod clock;

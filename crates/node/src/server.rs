@@ -1,4 +1,5 @@
-//! Running a broker: both listeners, background maintenance, graceful shutdown.
+//! Running a broker: both listeners, background maintenance (retention, and
+//! expiry of consumer-group members), graceful shutdown.
 //!
 //! [`run`] takes bound listeners and a shutdown token, so the binary, tests and
 //! embedders all drive the same code. On shutdown: stop accepting, let in-flight
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::broker::groups::run_group_expiry;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
 use crate::http::{self, AppState};
@@ -42,6 +44,7 @@ pub async fn run(
     let shutdown = broker.shutdown_token().clone();
     let streams = TaskTracker::new();
     let maintenance = tokio::spawn(maintain(broker.clone()));
+    let group_expiry = tokio::spawn(run_group_expiry(broker.clone()));
 
     let app = http::router(AppState {
         broker: broker.clone(),
@@ -82,6 +85,7 @@ pub async fn run(
         tracing::warn!(?grace, "streams still open after the grace period");
     }
     maintenance.abort();
+    group_expiry.abort();
     result
 }
 

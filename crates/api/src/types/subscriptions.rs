@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ConsumerGroup;
+
 /// How the consumers of one subscription share its messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -8,6 +10,9 @@ pub enum SubscriptionType {
     /// Competing consumers; each message is leased to one consumer at a time.
     #[default]
     Shared,
+    /// A consumer group: members join, and each partition is delivered to exactly
+    /// one member per generation.
+    Partitioned,
 }
 
 /// Where a new subscription starts.
@@ -53,6 +58,9 @@ pub struct Subscription {
     pub create_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<SubscriptionStats>,
+    /// The consumer group, for a `partitioned` subscription fetched alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<ConsumerGroup>,
 }
 
 /// How far a subscription is behind, per partition and in total.

@@ -59,6 +59,7 @@ pub(super) fn subscription_config(
         topic,
         kind: match request.kind.unwrap_or_default() {
             types::SubscriptionType::Shared => SubscriptionType::Shared,
+            types::SubscriptionType::Partitioned => SubscriptionType::Partitioned,
         },
         ack_deadline_seconds: request
             .ack_deadline_seconds
@@ -81,6 +82,7 @@ pub(super) fn subscription(
         topic: config.topic.to_string(),
         kind: match config.kind {
             SubscriptionType::Shared => types::SubscriptionType::Shared,
+            SubscriptionType::Partitioned => types::SubscriptionType::Partitioned,
         },
         ack_deadline_seconds: config.ack_deadline_seconds,
         enable_message_ordering: config.enable_message_ordering,
@@ -90,5 +92,6 @@ pub(super) fn subscription(
         },
         create_time: Timestamp(sub.created_at_millis).to_string(),
         stats,
+        group: None,
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use api::timestamp::Timestamp;
 use api::types::{Message, ReceivedMessage};
 use cluster::subscription::{MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
-use cluster::{Subscription, SubscriptionName, Topic};
+use cluster::{MemberId, Subscription, SubscriptionName, Topic};
 use tokio::sync::Notify;
 
 use super::ack_id::AckId;
@@ -20,6 +20,8 @@ use crate::storage::{DeliveryRef, LeaseRequest, Leased, PartitionRef};
 pub struct DeliveryTarget {
     pub subscription: Subscription,
     pub topic: Topic,
+    /// On a partitioned subscription, the group member served (see `groups`).
+    pub member: Option<MemberId>,
     waker: Arc<Notify>,
 }
 
@@ -32,6 +34,7 @@ impl Broker {
         Ok(DeliveryTarget {
             subscription,
             topic,
+            member: None,
             waker,
         })
     }
@@ -44,16 +47,26 @@ impl Broker {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let target = self.delivery_target(name)?;
+        self.pull_target(&target, max, wait).await
+    }
+
+    /// Leases up to `max` messages of `target`, waiting up to `wait` for the first one.
+    pub async fn pull_target(
+        &self,
+        target: &DeliveryTarget,
+        max: u32,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let give_up = tokio::time::Instant::now() + wait;
         loop {
             let woken = target.waker.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let messages = self.lease_batch(&target, max as usize).await?;
+            let messages = self.lease_batch(target, max as usize).await?;
             if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
                 return Ok(messages);
             }
-            let wake_at = match self.next_expiry(&target).await? {
+            let wake_at = match self.next_expiry(target).await? {
                 Some(millis) => self.clock.instant_at(millis).min(give_up),
                 None => give_up,
             };
@@ -65,8 +78,9 @@ impl Broker {
         }
     }
 
-    /// Leases up to `max` deliverable messages now, visiting partitions from a
-    /// rotating start so no partition is always served last.
+    /// Leases up to `max` deliverable messages now from the partitions of the
+    /// target's [`DeliveryScope`](super::groups::DeliveryScope), visiting them
+    /// from a rotating start so no partition is always served last.
     pub async fn lease_batch(
         &self,
         target: &DeliveryTarget,
@@ -80,8 +94,9 @@ impl Broker {
                 + u64::from(target.subscription.config.ack_deadline_seconds) * 1000,
             ordered: target.subscription.config.enable_message_ordering,
         };
-        let partitions = target.topic.config.partitions;
-        let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) % partitions;
+        let scope = self.delivery_scope(target)?;
+        let partitions = scope.partitions.len();
+        let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
         let mut out = Vec::new();
         for step in 0..partitions {
             if out.len() >= max {
@@ -89,7 +104,7 @@ impl Broker {
             }
             let at = PartitionRef {
                 topic: target.topic.name.clone(),
-                partition: (first + step) % partitions,
+                partition: scope.partitions[(first + step) % partitions],
             };
             let request = LeaseRequest {
                 max_messages: max - out.len(),
@@ -105,6 +120,7 @@ impl Broker {
                     .map(|l| self.received(at.partition, l, now)),
             );
         }
+        scope.stamp(&mut out);
         Ok(out)
     }
 
@@ -239,6 +255,7 @@ impl Broker {
                 offset: stored.offset,
             },
             delivery_attempt: leased.attempt,
+            generation: None,
         }
     }
 }

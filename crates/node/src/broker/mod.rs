@@ -3,6 +3,8 @@
 //!
 //! - `publish`: validation, deduplication, partition choice, append.
 //! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
+//! - [`groups`]: consumer groups of partitioned subscriptions (join, heartbeat,
+//!   leave, expiry) and the partitions each member may lease from.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
@@ -10,6 +12,7 @@ mod convert;
 pub mod dedup;
 pub mod delivery;
 pub mod error;
+pub mod groups;
 mod publish;
 
 use std::collections::HashMap;
@@ -28,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::dedup::IdempotencyCache;
 pub use self::error::BrokerError;
+use self::groups::MemberIds;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
 use crate::storage::{Backlog, Epoch, PartitionRef, Storage};
@@ -54,6 +58,8 @@ pub struct Broker {
     round_robin: AtomicU32,
     /// Woken when a topic may have new deliverable messages.
     wakers: Mutex<HashMap<TopicName, Arc<Notify>>>,
+    /// Ids for members joining consumer groups through this node.
+    member_ids: MemberIds,
     shutdown: CancellationToken,
 }
 
@@ -72,6 +78,7 @@ impl Broker {
             idempotency: IdempotencyCache::default(),
             round_robin: AtomicU32::new(0),
             wakers: Mutex::default(),
+            member_ids: MemberIds::new(),
             shutdown,
         }
     }
@@ -238,7 +245,9 @@ impl Broker {
             outstanding_messages: total.outstanding,
             partitions,
         };
-        Ok(convert::subscription(&sub, Some(stats)))
+        let mut subscription = convert::subscription(&sub, Some(stats));
+        subscription.group = self.group_view(&sub);
+        Ok(subscription)
     }
 
     pub async fn delete_subscription(&self, name: &str) -> Result<(), BrokerError> {
