@@ -549,6 +549,22 @@ async fn group_requests_are_validated_with_documented_codes() {
     pull_as(&app, SUB, Some(&member_id)).await.ok();
 }
 
+#[tokio::test]
+async fn a_lease_of_nothing_needs_no_member() {
+    let (app, broker) = app();
+    partitioned(&app, 2).await;
+    join_member(&app, 30).await;
+    publish_everywhere(&app, 2, 0).await;
+    let target = broker.delivery_target(SUB).expect("target");
+    let leased = broker
+        .lease_batch(&target, 0)
+        .await
+        .expect("upkeep works on partitioned subscriptions");
+    assert!(leased.is_empty());
+    let refused = broker.lease_batch(&target, 1).await;
+    assert!(refused.is_err(), "delivering needs a member");
+}
+
 #[test]
 fn unknown_member_is_a_documented_non_retryable_404() {
     assert_eq!(ErrorCode::UnknownMember.status(), 404);

@@ -94,7 +94,7 @@ impl Broker {
                 + u64::from(target.subscription.config.ack_deadline_seconds) * 1000,
             ordered: target.subscription.config.enable_message_ordering,
         };
-        let scope = self.delivery_scope(target)?;
+        let scope = self.delivery_scope(target, max)?;
         let partitions = scope.partitions.len();
         let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
         let mut out = Vec::new();

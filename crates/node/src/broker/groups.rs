@@ -231,16 +231,24 @@ impl Broker {
         self.pull_target(&target, max, wait).await
     }
 
-    /// Which partitions a delivery to `target` may lease from now. A shared
-    /// subscription serves every partition; a partitioned one only the current
-    /// partitions of the target's member, which must still be in the group.
-    pub fn delivery_scope(&self, target: &DeliveryTarget) -> Result<DeliveryScope, BrokerError> {
+    /// Which partitions a lease of up to `max` messages for `target` may use
+    /// now. A shared subscription serves every partition; a partitioned one only
+    /// the current partitions of the target's member, which must still be in
+    /// the group. A lease of 0 messages delivers nothing, so it needs no member
+    /// and covers every partition (upkeep such as processing expired leases).
+    pub fn delivery_scope(
+        &self,
+        target: &DeliveryTarget,
+        max: usize,
+    ) -> Result<DeliveryScope, BrokerError> {
         let sub = &target.subscription;
+        let every_partition = DeliveryScope {
+            partitions: (0..target.topic.config.partitions).collect(),
+            generation: None,
+        };
         match (sub.config.kind, &target.member) {
-            (SubscriptionType::Shared, _) => Ok(DeliveryScope {
-                partitions: (0..target.topic.config.partitions).collect(),
-                generation: None,
-            }),
+            (SubscriptionType::Shared, _) => Ok(every_partition),
+            (SubscriptionType::Partitioned, None) if max == 0 => Ok(every_partition),
             (SubscriptionType::Partitioned, None) => Err(BrokerError::invalid(format!(
                 "{} is a partitioned subscription: join its group (:join) and pass the memberId",
                 sub.name

@@ -47,7 +47,8 @@ pub fn upgrade(
         Some(member) => state.broker.member_target(name, member)?,
         None => state.broker.delivery_target(name)?,
     };
-    state.broker.delivery_scope(&target)?;
+    // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.
+    state.broker.delivery_scope(&target, 1)?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     Ok(upgrade
