@@ -16,7 +16,8 @@ use crate::error::Problem;
 use crate::paths;
 use crate::stream::Subscriber;
 use crate::types::{
-    AckIdsRequest, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health,
+    AckIdsRequest, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health, HeartbeatRequest,
+    HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
     ListDeadLettersResponse, ListSubscriptionsResponse, ListTopicsResponse,
     ModifyAckDeadlineRequest, NackRequest, PublishRequest, PublishResponse, PullRequest,
     PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest, ResumeKeyResponse,
@@ -291,15 +292,74 @@ impl Client {
 
     /// Opens a WebSocket stream; send a credit frame to start receiving.
     pub async fn stream(&self, subscription: &str) -> Result<Subscriber, ClientError> {
+        Subscriber::connect(&self.stream_url(subscription)).await
+    }
+
+    /// Joins the consumer group of a partitioned subscription.
+    pub async fn join_group(
+        &self,
+        subscription: &str,
+        request: &JoinGroupRequest,
+    ) -> Result<JoinGroupResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "join");
+        self.send_json(Method::POST, &path, request).await
+    }
+
+    /// Keeps a member's session alive; answers its current assignment.
+    pub async fn heartbeat(
+        &self,
+        subscription: &str,
+        member_id: &str,
+        generation: u64,
+    ) -> Result<HeartbeatResponse, ClientError> {
+        let path = paths::subscription_verb(subscription, "heartbeat");
+        let body = HeartbeatRequest {
+            member_id: member_id.to_owned(),
+            generation,
+        };
+        self.send_json(Method::POST, &path, &body).await
+    }
+
+    /// Leaves the group at once; the member's partitions go to the others.
+    pub async fn leave_group(
+        &self,
+        subscription: &str,
+        member_id: &str,
+    ) -> Result<Empty, ClientError> {
+        let path = paths::subscription_verb(subscription, "leave");
+        let body = LeaveGroupRequest {
+            member_id: member_id.to_owned(),
+        };
+        self.send_json(Method::POST, &path, &body).await
+    }
+
+    /// Opens a WebSocket stream as a member of a partitioned subscription's
+    /// group: only the member's partitions are delivered.
+    pub async fn stream_as_member(
+        &self,
+        subscription: &str,
+        member_id: &str,
+    ) -> Result<Subscriber, ClientError> {
+        let mut url = reqwest::Url::parse(&self.stream_url(subscription)).map_err(|e| {
+            ClientError::InvalidUrl {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        url.query_pairs_mut()
+            .append_pair(paths::MEMBER_ID_QUERY, member_id);
+        Subscriber::connect(url.as_str()).await
+    }
+
+    fn stream_url(&self, subscription: &str) -> String {
         let ws_base = self
             .base
             .replacen("http://", "ws://", 1)
             .replacen("https://", "wss://", 1);
-        Subscriber::connect(&format!(
+        format!(
             "{ws_base}{}",
             paths::subscription_verb(subscription, "stream")
-        ))
-        .await
+        )
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {

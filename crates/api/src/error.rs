@@ -51,6 +51,9 @@ error_codes! {
     InvalidAckId = (400, false, "Invalid ack id"),
     TopicNotFound = (404, false, "Topic not found"),
     SubscriptionNotFound = (404, false, "Subscription not found"),
+    /// The member id is not in the subscription's consumer group (it left, its
+    /// session expired, or it never joined): join again for a new id.
+    UnknownMember = (404, false, "Unknown member"),
     /// No such endpoint or verb.
     NotFound = (404, false, "Not found"),
     MethodNotAllowed = (405, false, "Method not allowed"),

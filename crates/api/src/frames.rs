@@ -22,6 +22,9 @@ pub enum ServerFrame {
         ack_id: String,
         message: Message,
         delivery_attempt: u32,
+        /// On a partitioned subscription: the generation of the assignment it was delivered under.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        generation: Option<u64>,
     },
     /// A client frame was rejected; the stream stays open.
     Error { problem: Problem },
@@ -33,6 +36,7 @@ impl From<ReceivedMessage> for ServerFrame {
             ack_id: m.ack_id,
             message: m.message,
             delivery_attempt: m.delivery_attempt,
+            generation: m.generation,
         }
     }
 }

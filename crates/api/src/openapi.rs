@@ -120,9 +120,31 @@ mod operations {
 
     #[utoipa::path(get, path = "/v1/subscriptions/{subscription}:stream", tag = "subscriptions",
         description = "WebSocket upgrade. Client frames: ClientFrame; server frames: ServerFrame.",
-        params(("subscription" = String, Path)),
-        responses((status = 101, description = "switching to WebSocket"), (status = 404, body = Problem)))]
+        params(("subscription" = String, Path),
+            ("memberId" = Option<String>, Query, description = "required on partitioned subscriptions: the consuming member")),
+        responses((status = 101, description = "switching to WebSocket"), (status = 400, body = Problem),
+            (status = 404, body = Problem)))]
     fn stream() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:join", tag = "consumer groups",
+        params(("subscription" = String, Path, description = "a partitioned subscription")),
+        request_body = JoinGroupRequest,
+        responses((status = 200, body = JoinGroupResponse), (status = 400, body = Problem),
+            (status = 404, body = Problem), (status = 429, body = Problem)))]
+    fn join_group() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:heartbeat", tag = "consumer groups",
+        params(("subscription" = String, Path)),
+        request_body = HeartbeatRequest,
+        responses((status = 200, body = HeartbeatResponse), (status = 400, body = Problem),
+            (status = 404, body = Problem, description = "UNKNOWN_MEMBER: join again")))]
+    fn heartbeat() {}
+
+    #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:leave", tag = "consumer groups",
+        params(("subscription" = String, Path)),
+        request_body = LeaveGroupRequest,
+        responses((status = 200, body = Empty), (status = 404, body = Problem)))]
+    fn leave_group() {}
 
     #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
     fn healthz() {}
@@ -154,6 +176,9 @@ mod operations {
         operations::nack,
         operations::modify_ack_deadline,
         operations::stream,
+        operations::join_group,
+        operations::heartbeat,
+        operations::leave_group,
         operations::healthz,
         operations::readyz,
     ),
@@ -178,6 +203,9 @@ mod tests {
             "/v1/topics/{topic}:publish",
             "/v1/subscriptions/{subscription}:pull",
             "/v1/subscriptions/{subscription}:stream",
+            "/v1/subscriptions/{subscription}:join",
+            "/v1/subscriptions/{subscription}:heartbeat",
+            "/v1/subscriptions/{subscription}:leave",
         ] {
             assert!(paths.contains_key(path), "missing {path}");
         }

@@ -8,6 +8,9 @@ pub const OPENAPI: &str = "/openapi.json";
 /// Served on the metrics port, not the client port.
 pub const METRICS: &str = "/metrics";
 
+/// The query parameter of `:stream` naming the consuming group member.
+pub const MEMBER_ID_QUERY: &str = "memberId";
+
 /// The header a publish uses to make retries safe.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 

@@ -198,6 +198,7 @@ mod tests {
                 offset: 7,
             },
             delivery_attempt: 2,
+            generation: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::group::{MemberAssignment, MemberId};
 use crate::{Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName};
 
 /// A change to the metadata. Carries its own timestamp so `apply` stays pure.
@@ -27,6 +28,33 @@ pub enum Command {
     DeleteSubscription {
         name: SubscriptionName,
     },
+    /// Adds a member to a partitioned subscription's group and rebalances.
+    /// The node chooses `member_id`, so applying stays deterministic.
+    JoinGroup {
+        subscription: SubscriptionName,
+        member_id: MemberId,
+        session_timeout_millis: u64,
+        at_millis: u64,
+    },
+    /// Keeps a member's session alive. `generation` is the newest the member
+    /// knows; an old one is fine, the reply carries the current assignment.
+    Heartbeat {
+        subscription: SubscriptionName,
+        member_id: MemberId,
+        generation: u64,
+        at_millis: u64,
+    },
+    /// Removes a member at its own request and rebalances.
+    LeaveGroup {
+        subscription: SubscriptionName,
+        member_id: MemberId,
+    },
+    /// Removes every member whose last heartbeat is at least its session
+    /// timeout older than `at_millis`, and rebalances if any went.
+    ExpireMembers {
+        subscription: SubscriptionName,
+        at_millis: u64,
+    },
 }
 
 /// What a successfully applied [`Command`] did.
@@ -40,4 +68,16 @@ pub enum Reply {
     },
     SubscriptionCreated(Subscription),
     SubscriptionDeleted(Subscription),
+    GroupJoined(MemberAssignment),
+    HeartbeatAccepted(MemberAssignment),
+    GroupLeft {
+        member_id: MemberId,
+        /// The group's generation after the member left.
+        generation: u64,
+    },
+    MembersExpired {
+        /// Removed members, in id order; empty when every session was alive.
+        expired: Vec<MemberId>,
+        generation: u64,
+    },
 }

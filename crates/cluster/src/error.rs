@@ -25,4 +25,22 @@ pub enum MetadataError {
     SubscriptionAlreadyExists { name: String },
     #[error("subscription {name} not found")]
     SubscriptionNotFound { name: String },
+    /// A consumer-group command on a subscription whose type is not `partitioned`.
+    #[error(
+        "subscription {name} is not partitioned; only partitioned subscriptions have consumer groups"
+    )]
+    NotPartitioned { name: String },
+    /// The member left, expired, or never joined; it must join again.
+    #[error("{member_id} is not a member of the consumer group of {subscription}; join again")]
+    UnknownMember {
+        subscription: String,
+        member_id: String,
+    },
+    #[error("{member_id} is already a member of the consumer group of {subscription}")]
+    MemberAlreadyExists {
+        subscription: String,
+        member_id: String,
+    },
+    #[error("the consumer group of {subscription} already has {max} members")]
+    GroupFull { subscription: String, max: usize },
 }

@@ -12,12 +12,17 @@
 //! - [`subscription`]: a subscription's configuration and limits.
 //! - [`push`]: a push subscription's endpoint, concurrency and signing secret.
 //! - [`command`]: the [`Command`] and [`Reply`] enums, the only way to change metadata.
+//! - [`group`]: consumer groups of `partitioned` subscriptions: members, sessions,
+//!   generations.
+//! - [`assignment`]: the sticky, balanced partition → member [`assignment::assign`].
 //! - [`metadata`]: [`Metadata`] and its deterministic [`Metadata::apply`].
 //! - [`partitioning`]: which partition an ordering key maps to (xxh3, stable).
 //! - [`error`]: [`MetadataError`], the one error type of this crate.
 
+pub mod assignment;
 pub mod command;
 pub mod error;
+pub mod group;
 pub mod metadata;
 pub mod names;
 pub mod partitioning;
@@ -27,6 +32,7 @@ pub mod topic;
 
 pub use command::{Command, Reply};
 pub use error::MetadataError;
+pub use group::{ConsumerGroup, Member, MemberAssignment, MemberId};
 pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
 pub use push::PushConfig;

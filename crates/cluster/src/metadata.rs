@@ -5,15 +5,23 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Command, MetadataError, Reply, Subscription, SubscriptionName, Topic, TopicName};
+use crate::{
+    Command, ConsumerGroup, MetadataError, Reply, Subscription, SubscriptionName, SubscriptionType,
+    Topic, TopicName,
+};
 
-/// Topics and subscriptions, as agreed by the cluster.
+/// Topics, subscriptions and consumer groups, as agreed by the cluster.
 ///
-/// Invariant: every subscription's topic exists.
+/// Invariants: every subscription's topic exists; every group belongs to an
+/// existing `partitioned` subscription. A group is created by its first join
+/// and kept (with its generation) until its subscription is deleted, so a
+/// generation number is never reused for the subscription.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     topics: BTreeMap<TopicName, Topic>,
     subscriptions: BTreeMap<SubscriptionName, Subscription>,
+    #[serde(default)]
+    groups: BTreeMap<SubscriptionName, ConsumerGroup>,
 }
 
 impl Metadata {
@@ -48,6 +56,7 @@ impl Metadata {
                     .collect();
                 for sub in &subscriptions {
                     self.subscriptions.remove(sub);
+                    self.groups.remove(sub);
                 }
                 Ok(Reply::TopicDeleted {
                     topic,
@@ -83,12 +92,96 @@ impl Metadata {
                 self.subscriptions.insert(name, subscription.clone());
                 Ok(Reply::SubscriptionCreated(subscription))
             }
-            Command::DeleteSubscription { name } => self
-                .subscriptions
-                .remove(&name)
-                .map(Reply::SubscriptionDeleted)
-                .ok_or_else(|| MetadataError::SubscriptionNotFound { name: name.into() }),
+            Command::DeleteSubscription { name } => {
+                self.groups.remove(&name);
+                self.subscriptions
+                    .remove(&name)
+                    .map(Reply::SubscriptionDeleted)
+                    .ok_or_else(|| MetadataError::SubscriptionNotFound { name: name.into() })
+            }
+            Command::JoinGroup {
+                subscription,
+                member_id,
+                session_timeout_millis,
+                at_millis,
+            } => self.with_group(&subscription, |group, partitions| {
+                group
+                    .join(
+                        &subscription,
+                        member_id,
+                        session_timeout_millis,
+                        at_millis,
+                        partitions,
+                    )
+                    .map(Reply::GroupJoined)
+            }),
+            Command::Heartbeat {
+                subscription,
+                member_id,
+                generation,
+                at_millis,
+            } => self.with_group(&subscription, |group, _| {
+                group
+                    .heartbeat(&subscription, &member_id, generation, at_millis)
+                    .map(Reply::HeartbeatAccepted)
+            }),
+            Command::LeaveGroup {
+                subscription,
+                member_id,
+            } => self.with_group(&subscription, |group, partitions| {
+                group.leave(&subscription, &member_id, partitions)?;
+                Ok(Reply::GroupLeft {
+                    member_id,
+                    generation: group.generation(),
+                })
+            }),
+            Command::ExpireMembers {
+                subscription,
+                at_millis,
+            } => self.with_group(&subscription, |group, partitions| {
+                let expired = group.expire(at_millis, partitions);
+                Ok(Reply::MembersExpired {
+                    expired,
+                    generation: group.generation(),
+                })
+            }),
         }
+    }
+
+    /// Runs a group command on the group of a partitioned subscription, passing
+    /// the topic's partition count. `f` must change nothing when it fails. A
+    /// group that is still empty after `f` is not stored (no state for no-ops).
+    fn with_group(
+        &mut self,
+        subscription: &SubscriptionName,
+        f: impl FnOnce(&mut ConsumerGroup, u32) -> Result<Reply, MetadataError>,
+    ) -> Result<Reply, MetadataError> {
+        let sub = self.subscriptions.get(subscription).ok_or_else(|| {
+            MetadataError::SubscriptionNotFound {
+                name: subscription.to_string(),
+            }
+        })?;
+        if sub.config.kind != SubscriptionType::Partitioned {
+            return Err(MetadataError::NotPartitioned {
+                name: subscription.to_string(),
+            });
+        }
+        let partitions = self
+            .topics
+            .get(&sub.config.topic)
+            .map(|t| t.config.partitions)
+            .ok_or_else(|| MetadataError::TopicNotFound {
+                name: sub.config.topic.to_string(),
+            })?;
+        if let Some(group) = self.groups.get_mut(subscription) {
+            return f(group, partitions);
+        }
+        let mut group = ConsumerGroup::default();
+        let reply = f(&mut group, partitions)?;
+        if group != ConsumerGroup::default() {
+            self.groups.insert(subscription.clone(), group);
+        }
+        Ok(reply)
     }
 
     pub fn topic(&self, name: &TopicName) -> Option<&Topic> {
@@ -123,6 +216,16 @@ impl Metadata {
             .collect()
     }
 
+    /// The consumer group of a partitioned subscription; `None` before its first join.
+    pub fn group(&self, subscription: &SubscriptionName) -> Option<&ConsumerGroup> {
+        self.groups.get(subscription)
+    }
+
+    /// Every consumer group, by subscription name.
+    pub fn groups(&self) -> impl Iterator<Item = (&SubscriptionName, &ConsumerGroup)> {
+        self.groups.iter()
+    }
+
     /// The subscriptions attached to `topic`, in name order.
     pub fn subscriptions_of<'a>(
         &'a self,
@@ -137,8 +240,9 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SubscriptionConfig, TopicConfig};
+    use crate::{MemberId, SubscriptionConfig, TopicConfig};
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     fn topic(name: &str) -> TopicName {
         TopicName::new(name).expect("valid name")
@@ -231,22 +335,173 @@ mod tests {
         assert_eq!(seen, expected);
     }
 
+    fn create_topic_with(name: &str, partitions: u32) -> Command {
+        Command::CreateTopic {
+            name: topic(name),
+            config: TopicConfig {
+                partitions,
+                ..TopicConfig::default()
+            },
+            at_millis: 1,
+        }
+    }
+    fn create_partitioned(name: &str, on: &str) -> Command {
+        let mut config = SubscriptionConfig::new(topic(on));
+        config.kind = SubscriptionType::Partitioned;
+        Command::CreateSubscription {
+            name: sub(name),
+            config,
+            at_millis: 2,
+        }
+    }
+    fn member(name: &str) -> MemberId {
+        MemberId::new(name).expect("valid member id")
+    }
+
+    #[test]
+    fn group_commands_need_a_partitioned_subscription() {
+        let mut md = Metadata::default();
+        md.apply(create_topic("orders")).expect("topic");
+        md.apply(create_sub("shared", "orders")).expect("sub");
+        let join = |s: &str| Command::JoinGroup {
+            subscription: sub(s),
+            member_id: member("m1"),
+            session_timeout_millis: 10_000,
+            at_millis: 5,
+        };
+        assert!(matches!(
+            md.apply(join("shared")),
+            Err(MetadataError::NotPartitioned { .. })
+        ));
+        assert!(matches!(
+            md.apply(join("missing")),
+            Err(MetadataError::SubscriptionNotFound { .. })
+        ));
+        assert!(md.group(&sub("shared")).is_none());
+    }
+
+    #[test]
+    fn a_group_lives_until_its_subscription_is_deleted() {
+        let mut md = Metadata::default();
+        md.apply(create_topic_with("orders", 4)).expect("topic");
+        md.apply(create_partitioned("workers", "orders"))
+            .expect("sub");
+        let expire = Command::ExpireMembers {
+            subscription: sub("workers"),
+            at_millis: 0,
+        };
+        md.apply(expire.clone()).expect("no-op expiry");
+        assert!(
+            md.group(&sub("workers")).is_none(),
+            "a no-op stores nothing"
+        );
+
+        let reply = md
+            .apply(Command::JoinGroup {
+                subscription: sub("workers"),
+                member_id: member("m1"),
+                session_timeout_millis: 10_000,
+                at_millis: 0,
+            })
+            .expect("join");
+        let Reply::GroupJoined(assignment) = reply else {
+            panic!("unexpected reply {reply:?}");
+        };
+        assert_eq!(
+            (assignment.generation, assignment.partitions),
+            (1, vec![0, 1, 2, 3])
+        );
+
+        md.apply(Command::ExpireMembers {
+            subscription: sub("workers"),
+            at_millis: 10_000,
+        })
+        .expect("expiry");
+        let group = md.group(&sub("workers")).expect("kept while empty");
+        assert_eq!((group.generation(), group.members().len()), (2, 0));
+        assert!(group.assignment().is_empty());
+
+        md.apply(Command::DeleteTopic {
+            name: topic("orders"),
+        })
+        .expect("delete");
+        assert!(md.group(&sub("workers")).is_none());
+    }
+
     fn arb_command() -> impl Strategy<Value = Command> {
         let names = prop::sample::select(vec!["aaa", "bbb", "ccc"]);
+        let members = prop::sample::select(vec!["m0", "m1", "m2", "m3", "m4"]);
+        let at = 0u64..60_000;
         prop_oneof![
-            names.clone().prop_map(create_topic),
-            names
+            1 => names.clone().prop_map(create_topic),
+            1 => (names.clone(), 1u32..8).prop_map(|(n, p)| create_topic_with(n, p)),
+            1 => names
                 .clone()
                 .prop_map(|n| Command::DeleteTopic { name: topic(n) }),
-            (names.clone(), names.clone()).prop_map(|(s, t)| create_sub(s, t)),
-            names.prop_map(|n| Command::DeleteSubscription { name: sub(n) }),
+            1 => (names.clone(), names.clone()).prop_map(|(s, t)| create_sub(s, t)),
+            1 => (names.clone(), names.clone()).prop_map(|(s, t)| create_partitioned(s, t)),
+            1 => names
+                .clone()
+                .prop_map(|n| Command::DeleteSubscription { name: sub(n) }),
+            3 => (names.clone(), members.clone(), 5_000u64..21_000, at.clone()).prop_map(
+                |(s, m, timeout, at)| Command::JoinGroup {
+                    subscription: sub(s),
+                    member_id: member(m),
+                    session_timeout_millis: timeout,
+                    at_millis: at,
+                }
+            ),
+            2 => (names.clone(), members.clone(), 0u64..8, at.clone()).prop_map(
+                |(s, m, generation, at)| Command::Heartbeat {
+                    subscription: sub(s),
+                    member_id: member(m),
+                    generation,
+                    at_millis: at,
+                }
+            ),
+            1 => (names.clone(), members).prop_map(|(s, m)| Command::LeaveGroup {
+                subscription: sub(s),
+                member_id: member(m),
+            }),
+            1 => (names, at).prop_map(|(s, at)| Command::ExpireMembers {
+                subscription: sub(s),
+                at_millis: at,
+            }),
         ]
     }
 
+    /// Every group belongs to a partitioned subscription and covers its topic's
+    /// partitions exactly once, balanced, while it has members.
+    fn check_groups(md: &Metadata) -> Result<(), TestCaseError> {
+        for (name, group) in md.groups() {
+            let s = md.subscription(name);
+            prop_assert!(s.is_some_and(|s| s.config.kind == SubscriptionType::Partitioned));
+            let partitions = s
+                .and_then(|s| md.topic(&s.config.topic))
+                .map_or(0, |t| t.config.partitions);
+            if group.members().is_empty() {
+                prop_assert!(group.assignment().is_empty());
+                continue;
+            }
+            let assigned: Vec<u32> = group.assignment().keys().copied().collect();
+            prop_assert_eq!(assigned, (0..partitions).collect::<Vec<_>>());
+            let counts: Vec<usize> = group
+                .members()
+                .keys()
+                .map(|m| group.partitions_of(m).len())
+                .collect();
+            let (min, max) = (counts.iter().min(), counts.iter().max());
+            prop_assert!(min.zip(max).is_some_and(|(lo, hi)| hi - lo <= 1));
+        }
+        Ok(())
+    }
+
     proptest! {
-        /// Any command sequence keeps the invariant, and replaying it gives the same state.
+        /// Any command sequence keeps the invariants, a failed command changes
+        /// nothing, generations move exactly when assignments do, the state
+        /// survives serialization, and replaying the commands gives the same state.
         #[test]
-        fn apply_is_deterministic_and_keeps_invariants(commands in prop::collection::vec(arb_command(), 0..40)) {
+        fn apply_is_deterministic_and_keeps_invariants(commands in prop::collection::vec(arb_command(), 0..60)) {
             let mut a = Metadata::default();
             let mut b = Metadata::default();
             for command in commands {
@@ -260,7 +515,18 @@ mod tests {
                 for s in a.subscriptions.values() {
                     prop_assert!(a.topics.contains_key(&s.config.topic));
                 }
+                check_groups(&a)?;
+                for (name, old) in before.groups() {
+                    if let Some(new) = a.group(name) {
+                        let expected = old.generation()
+                            + u64::from(new.assignment() != old.assignment());
+                        prop_assert_eq!(new.generation(), expected);
+                    }
+                }
             }
+            let json = serde_json::to_string(&a).expect("metadata serializes");
+            let back: Metadata = serde_json::from_str(&json).expect("metadata deserializes");
+            prop_assert_eq!(&back, &a);
             prop_assert_eq!(a, b);
         }
     }

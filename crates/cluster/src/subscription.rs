@@ -18,6 +18,9 @@ pub enum SubscriptionType {
     /// Competing consumers: each message is leased to one consumer at a time.
     #[default]
     Shared,
+    /// A consumer group: members join, each partition is consumed by exactly
+    /// one member per generation (see [`crate::group`]).
+    Partitioned,
 }
 
 /// Where a new subscription starts reading.

@@ -26,6 +26,8 @@
 //! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
 //! A push subscription is served by `push::Dispatcher` instead, which calls the
 //! same `lease_batch`, POSTs each message (`push::Sender`) and acks or nacks it.
+//! On a partitioned subscription `lease_batch` asks `broker::groups` which of the
+//! partitions the pulling member owns in the current generation.
 
 pub mod broker;
 pub mod clock;

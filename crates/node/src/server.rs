@@ -1,4 +1,5 @@
-//! Running a broker: both listeners, background maintenance, graceful shutdown.
+//! Running a broker: both listeners, background maintenance (retention, and
+//! expiry of consumer-group members), graceful shutdown.
 //!
 //! [`run`] takes bound listeners and a shutdown token, so the binary, tests and
 //! embedders all drive the same code. On shutdown: stop accepting, let in-flight
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::broker::groups::run_group_expiry;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
 use crate::http::{self, AppState};
@@ -46,6 +48,7 @@ pub async fn run(
     let supervisor = push::Supervisor::new(broker.clone()).map_err(io::Error::other)?;
     let maintenance = tokio::spawn(maintain(broker.clone()));
     let mut push = tokio::spawn(supervisor.run());
+    let group_expiry = tokio::spawn(run_group_expiry(broker.clone()));
 
     let app = http::router(AppState {
         broker: broker.clone(),
@@ -93,6 +96,7 @@ pub async fn run(
         push.abort();
     }
     maintenance.abort();
+    group_expiry.abort();
     result
 }
 

@@ -149,6 +149,7 @@ async fn pull_until_done(client: Client, seen: Arc<Mutex<Seen>>, expected: usize
         let request = PullRequest {
             max_messages: Some(50),
             wait_seconds: Some(1),
+            ..Default::default()
         };
         let pulled = client.pull("workers", &request).await.expect("pull");
         let mut ack_ids = Vec::new();

@@ -202,6 +202,7 @@ async fn failed_pushes_are_retried_until_the_endpoint_accepts_and_every_request_
             &PullRequest {
                 max_messages: Some(1),
                 wait_seconds: Some(5),
+                ..Default::default()
             },
         )
         .await

@@ -65,6 +65,7 @@ async fn next_message(stream: &mut Subscriber) -> (String, String, u32) {
             ack_id,
             message,
             delivery_attempt,
+            ..
         } => (
             ack_id,
             String::from_utf8(message.data.0.to_vec()).expect("utf-8"),
@@ -144,7 +145,7 @@ async fn credit_bounds_outstanding_messages() {
             "screen",
             &PullRequest {
                 max_messages: Some(100),
-                wait_seconds: None,
+                ..Default::default()
             },
         )
         .await

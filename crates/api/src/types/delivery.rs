@@ -40,6 +40,10 @@ pub struct ReceivedMessage {
     pub message: Message,
     /// 1 on first delivery, then one more for every redelivery.
     pub delivery_attempt: u32,
+    /// On a partitioned subscription: the group generation whose assignment
+    /// gave this message's partition to the receiving member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
 }
 
 /// Body of `POST /v1/subscriptions/{sub}:pull`.
@@ -52,6 +56,10 @@ pub struct PullRequest {
     /// Wait up to this long (0 to 60 s) for a first message when none is ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<u32>,
+    /// Required on a partitioned subscription: the pulling member, whose
+    /// partitions are the only ones served. Rejected on a shared subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
 }
 
 /// Answer of a pull; empty when nothing arrived within `waitSeconds`.

@@ -4,12 +4,14 @@
 //! default. Responses omit empty optional fields.
 
 mod delivery;
+mod groups;
 mod health;
 mod publish;
 mod subscriptions;
 mod topics;
 
 pub use delivery::*;
+pub use groups::*;
 pub use health::*;
 pub use publish::*;
 pub use subscriptions::*;

@@ -3,6 +3,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ConsumerGroup;
 use crate::duration::Duration;
 
 /// How the consumers of one subscription share its messages.
@@ -12,6 +13,9 @@ pub enum SubscriptionType {
     /// Competing consumers; each message is leased to one consumer at a time.
     #[default]
     Shared,
+    /// A consumer group: members join, and each partition is delivered to exactly
+    /// one member per generation.
+    Partitioned,
 }
 
 /// Where a new subscription starts.
@@ -149,6 +153,9 @@ pub struct Subscription {
     /// Present on push subscriptions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_config: Option<PushConfigInfo>,
+    /// The consumer group, for a `partitioned` subscription fetched alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<ConsumerGroup>,
 }
 
 /// How far a subscription is behind, per partition and in total.

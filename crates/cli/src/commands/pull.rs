@@ -15,6 +15,7 @@ pub async fn pull(ctx: &Context, args: PullArgs) -> anyhow::Result<()> {
     let request = PullRequest {
         max_messages: args.max,
         wait_seconds: args.wait,
+        member_id: None,
     };
     // A long poll may legitimately outlast --timeout; give it its wait plus a margin.
     let wait = Duration::from_secs(u64::from(args.wait.unwrap_or(0)));

@@ -64,6 +64,7 @@ async fn receive(
                 ack_id,
                 message,
                 delivery_attempt,
+                ..
             } => {
                 match ctx.format {
                     // One compact object per line, so a script can read the stream line by line.

@@ -335,6 +335,7 @@ mod tests {
             dead_letter_policy: None,
             delivery_mode: Default::default(),
             push_config: None,
+            group: None,
             create_time: "2026-11-25T17:42:02.123Z".to_owned(),
             stats: Some(SubscriptionStats {
                 backlog_messages: 5,

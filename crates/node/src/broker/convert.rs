@@ -67,6 +67,7 @@ pub(super) fn subscription_config(
         topic,
         kind: match request.kind.unwrap_or_default() {
             types::SubscriptionType::Shared => SubscriptionType::Shared,
+            types::SubscriptionType::Partitioned => SubscriptionType::Partitioned,
         },
         ack_deadline_seconds: request
             .ack_deadline_seconds
@@ -134,6 +135,7 @@ pub(super) fn subscription(
         topic: config.topic.to_string(),
         kind: match config.kind {
             SubscriptionType::Shared => types::SubscriptionType::Shared,
+            SubscriptionType::Partitioned => types::SubscriptionType::Partitioned,
         },
         ack_deadline_seconds: config.ack_deadline_seconds,
         enable_message_ordering: config.enable_message_ordering,
@@ -163,5 +165,6 @@ pub(super) fn subscription(
             max_outstanding: push.max_outstanding,
             secret_set: push.secret.is_some(),
         }),
+        group: None,
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use api::timestamp::Timestamp;
 use api::types::{Message, ReceivedMessage};
 use cluster::subscription::{DeliveryMode, MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
-use cluster::{Subscription, SubscriptionName, Topic};
+use cluster::{MemberId, Subscription, SubscriptionName, Topic};
 use tokio::sync::Notify;
 
 use super::ack_id::AckId;
@@ -28,6 +28,8 @@ pub const MAX_NACK_REASON_BYTES: usize = 1024;
 pub struct DeliveryTarget {
     pub subscription: Subscription,
     pub topic: Topic,
+    /// On a partitioned subscription, the group member served (see `groups`).
+    pub member: Option<MemberId>,
     waker: Arc<Notify>,
 }
 
@@ -67,6 +69,7 @@ impl Broker {
         Ok(DeliveryTarget {
             subscription,
             topic,
+            member: None,
             waker,
         })
     }
@@ -79,17 +82,27 @@ impl Broker {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let target = self.delivery_target(name)?;
+        self.pull_target(&target, max, wait).await
+    }
+
+    /// Leases up to `max` messages of `target`, waiting up to `wait` for the first one.
+    pub async fn pull_target(
+        &self,
+        target: &DeliveryTarget,
+        max: u32,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         target.check_pull_allowed()?;
         let give_up = tokio::time::Instant::now() + wait;
         loop {
             let woken = target.waker.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let messages = self.lease_batch(&target, max as usize).await?;
+            let messages = self.lease_batch(target, max as usize).await?;
             if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
                 return Ok(messages);
             }
-            let wake_at = match self.next_wakeup(&target).await? {
+            let wake_at = match self.next_wakeup(target).await? {
                 Some(millis) => self.clock.instant_at(millis).min(give_up),
                 None => give_up,
             };
@@ -101,9 +114,10 @@ impl Broker {
         }
     }
 
-    /// Leases up to `max` deliverable messages now, visiting partitions from a
-    /// rotating start so no partition is always served last. `max` 0 only
-    /// processes expired leases (dead-lettering those out of attempts).
+    /// Leases up to `max` deliverable messages now from the partitions of the
+    /// target's [`DeliveryScope`](super::groups::DeliveryScope), visiting them
+    /// from a rotating start so no partition is always served last. `max` 0
+    /// only processes expired leases (dead-lettering those out of attempts).
     pub async fn lease_batch(
         &self,
         target: &DeliveryTarget,
@@ -111,14 +125,15 @@ impl Broker {
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let now = self.clock.now_millis();
         let deadline_seconds = u64::from(target.subscription.config.ack_deadline_seconds);
-        let partitions = target.topic.config.partitions;
-        let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) % partitions;
+        let scope = self.delivery_scope(target, max)?;
+        let partitions = scope.partitions.len();
+        let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
         let mut out = Vec::new();
         for step in 0..partitions {
             if max > 0 && out.len() >= max {
                 break;
             }
-            let at = target.partition((first + step) % partitions);
+            let at = target.partition(scope.partitions[(first + step) % partitions]);
             let request = LeaseRequest {
                 max_messages: max - out.len(),
                 now_millis: now,
@@ -139,6 +154,7 @@ impl Broker {
                     .map(|l| self.received(at.partition, l, now)),
             );
         }
+        scope.stamp(&mut out);
         Ok(out)
     }
 
@@ -334,6 +350,7 @@ impl Broker {
             ack_id: ack_id.to_string(),
             message: api_message(partition, &leased.message),
             delivery_attempt: leased.attempt,
+            generation: None,
         }
     }
 }

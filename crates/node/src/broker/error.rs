@@ -50,6 +50,11 @@ impl BrokerError {
                 | MetadataError::SubscriptionAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 MetadataError::TopicNotFound { .. } => ErrorCode::TopicNotFound,
                 MetadataError::SubscriptionNotFound { .. } => ErrorCode::SubscriptionNotFound,
+                MetadataError::NotPartitioned { .. } => ErrorCode::InvalidArgument,
+                MetadataError::UnknownMember { .. } => ErrorCode::UnknownMember,
+                MetadataError::MemberAlreadyExists { .. } => ErrorCode::AlreadyExists,
+                // Members expire, so a full group may take a new member later.
+                MetadataError::GroupFull { .. } => ErrorCode::ResourceExhausted,
             },
             BrokerError::Storage(e) => match e {
                 // A stale owner's write was refused; the client may retry and reach the new owner.

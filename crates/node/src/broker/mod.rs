@@ -7,6 +7,8 @@
 //!   parked ordering keys.
 //! - `seek`: moving a subscription to a time or an end.
 //! - `push`: what the push dispatchers (`crate::push`) need from the broker.
+//! - [`groups`]: consumer groups of partitioned subscriptions (join, heartbeat,
+//!   leave, expiry) and the partitions each member may lease from.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
@@ -15,6 +17,7 @@ pub mod dead_letters;
 pub mod dedup;
 pub mod delivery;
 pub mod error;
+pub mod groups;
 mod publish;
 mod push;
 mod seek;
@@ -35,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::dedup::IdempotencyCache;
 pub use self::error::BrokerError;
+use self::groups::MemberIds;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
 use crate::storage::{Epoch, PartitionRef, Storage};
@@ -61,6 +65,8 @@ pub struct Broker {
     round_robin: AtomicU32,
     /// Woken when a topic may have new deliverable messages.
     wakers: Mutex<HashMap<TopicName, Arc<Notify>>>,
+    /// Ids for members joining consumer groups through this node.
+    member_ids: MemberIds,
     shutdown: CancellationToken,
 }
 
@@ -79,6 +85,7 @@ impl Broker {
             idempotency: IdempotencyCache::default(),
             round_robin: AtomicU32::new(0),
             wakers: Mutex::default(),
+            member_ids: MemberIds::new(),
             shutdown,
         }
     }
@@ -240,7 +247,9 @@ impl Broker {
         let sub = self.subscription(&SubscriptionName::new(name)?)?;
         let topic = self.topic(&sub.config.topic)?;
         let stats = self.subscription_stats(&sub, &topic).await?;
-        Ok(convert::subscription(&sub, Some(stats)))
+        let mut subscription = convert::subscription(&sub, Some(stats));
+        subscription.group = self.group_view(&sub);
+        Ok(subscription)
     }
 
     pub async fn delete_subscription(&self, name: &str) -> Result<(), BrokerError> {

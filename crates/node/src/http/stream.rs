@@ -5,6 +5,12 @@
 //! Acks and nacks go through the same broker calls as the HTTP verbs, so the
 //! ack model is one. On shutdown the server sends a close frame (1001); when
 //! a client disappears, its leases simply expire and the messages redeliver.
+//!
+//! On a partitioned subscription the stream is opened as a group member
+//! (`?memberId=`): only the member's current partitions are delivered, each
+//! frame carries the generation, and once the member has left the group the
+//! stream sends an `UNKNOWN_MEMBER` error frame and ends. Heartbeats still go
+//! over HTTP (`:heartbeat`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,14 +35,21 @@ const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Largest client frame accepted.
 const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
 
-/// Checks the subscription, then switches protocols.
+/// Checks the subscription (and, on a partitioned one, that `member` is in its
+/// group), then switches protocols.
 pub fn upgrade(
     state: AppState,
     name: &str,
+    member: Option<&str>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let target = state.broker.delivery_target(name)?;
+    let target = match member {
+        Some(member) => state.broker.member_target(name, member)?,
+        None => state.broker.delivery_target(name)?,
+    };
     target.check_pull_allowed()?;
+    // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.
+    state.broker.delivery_scope(&target, 1)?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     Ok(upgrade

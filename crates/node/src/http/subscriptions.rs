@@ -5,9 +5,10 @@ use std::time::Duration;
 use api::ErrorCode;
 use api::limits::{DEFAULT_PULL_MESSAGES, MAX_PULL_MESSAGES, MAX_PULL_WAIT_SECONDS};
 use api::types::{
-    AckIdsRequest, CreateSubscriptionRequest, Empty, ListSubscriptionsResponse,
-    ModifyAckDeadlineRequest, NackRequest, PullRequest, PullResponse, RedriveRequest,
-    RedriveResponse, ResumeKeyRequest, ResumeKeyResponse, SeekRequest, Subscription,
+    AckIdsRequest, CreateSubscriptionRequest, Empty, HeartbeatRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListSubscriptionsResponse, ModifyAckDeadlineRequest, NackRequest,
+    PullRequest, PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest,
+    ResumeKeyResponse, SeekRequest, Subscription,
 };
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -15,6 +16,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::body::JsonBody;
@@ -33,18 +35,20 @@ pub async fn list(
     )?))
 }
 
-/// `?maxMessages=` of `:deadLetters`.
-#[derive(Debug, serde::Deserialize)]
+/// Query parameters of `GET /v1/subscriptions/{sub}:verb`: `maxMessages` for
+/// `:deadLetters`, `memberId` for `:stream` (required on partitioned subscriptions).
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeadLetterParams {
+pub struct GetParams {
     pub max_messages: Option<u32>,
+    pub member_id: Option<String>,
 }
 
 /// `GET /v1/subscriptions/{sub}`, `{sub}:deadLetters`, or the WebSocket upgrade of `{sub}:stream`.
 pub async fn get(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-    query: Result<Query<DeadLetterParams>, QueryRejection>,
+    query: Result<Query<GetParams>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     match split_verb(&segment) {
@@ -60,6 +64,8 @@ pub async fn get(
             .into_response())
         }
         (name, Some("stream")) => {
+            let Query(params) =
+                query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
             let upgrade = upgrade.map_err(|e| {
                 ApiError::new(
                     ErrorCode::InvalidArgument,
@@ -69,7 +75,7 @@ pub async fn get(
                     ),
                 )
             })?;
-            stream::upgrade(state, name, upgrade)
+            stream::upgrade(state, name, params.member_id.as_deref(), upgrade)
         }
         _ => {
             let name = no_verb(&segment)?;
@@ -99,7 +105,7 @@ pub async fn delete(
     Ok(Json(Empty {}))
 }
 
-/// `POST /v1/subscriptions/{sub}:pull|acknowledge|modifyAckDeadline|nack`.
+/// `POST /v1/subscriptions/{sub}:pull|acknowledge|modifyAckDeadline|nack|join|heartbeat|leave`.
 pub async fn post(
     State(state): State<AppState>,
     Path(segment): Path<String>,
@@ -124,9 +130,11 @@ pub async fn post(
                     format!("waitSeconds must be 0 to {MAX_PULL_WAIT_SECONDS}, got {wait}"),
                 ));
             }
-            let received_messages = broker
-                .pull(name, max, Duration::from_secs(u64::from(wait)))
-                .await?;
+            let wait = Duration::from_secs(u64::from(wait));
+            let received_messages = match body.member_id.as_deref() {
+                Some(member) => broker.pull_as_member(name, member, max, wait).await?,
+                None => broker.pull(name, max, wait).await?,
+            };
             Ok(Json(PullResponse { received_messages }).into_response())
         }
         Some("acknowledge") => {
@@ -163,10 +171,26 @@ pub async fn post(
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
+        Some("join") => {
+            let body: JoinGroupRequest = decode(request, &state).await?;
+            Ok(Json(broker.join_group(name, body).await?).into_response())
+        }
+        Some("heartbeat") => {
+            let body: HeartbeatRequest = decode(request, &state).await?;
+            let reply = broker
+                .heartbeat(name, &body.member_id, body.generation)
+                .await?;
+            Ok(Json(reply).into_response())
+        }
+        Some("leave") => {
+            let body: LeaveGroupRequest = decode(request, &state).await?;
+            broker.leave_group(name, &body.member_id).await?;
+            Ok(Json(Empty {}).into_response())
+        }
         Some(other) => Err(ApiError::new(
             ErrorCode::NotFound,
             format!(
-                "subscriptions have no :{other} verb (pull, acknowledge, nack, modifyAckDeadline)"
+                "subscriptions have no :{other} verb (pull, acknowledge, nack, modifyAckDeadline, join, heartbeat, leave)"
             ),
         )),
         None => Err(ApiError::new(
