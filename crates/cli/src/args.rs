@@ -1,10 +1,11 @@
 //! The command line: global flags, nouns and verbs; the parsers of flag values are in
-//! [`values`].
+//! [`values`], the consumer-group verbs in [`groups`].
 //!
 //! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
 //! a usage error (exit code 2) before any request is sent. Bounds that only the server
 //! knows (backoff and attempt limits, nack delay) are left to it.
 
+mod groups;
 mod values;
 
 use std::path::PathBuf;
@@ -12,9 +13,10 @@ use std::path::PathBuf;
 use api::compression::Compression;
 use api::duration::Duration;
 use api::timestamp::Timestamp;
-use api::types::{DeliveryMode, SeekRequest, StartPosition};
+use api::types::{DeliveryMode, SeekRequest, StartPosition, SubscriptionType};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+pub use self::groups::{GroupsCommand, JoinGroupArgs};
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
 
 /// Where clap lists the flags every command accepts.
@@ -71,6 +73,9 @@ pub enum Command {
     Nack(NackArgs),
     /// Stream messages from a subscription over WebSocket until stopped.
     Subscribe(SubscribeArgs),
+    /// Inspect consumer groups (partitioned subscriptions) and consume as a member.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// List and redrive a subscription's dead-lettered messages.
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -210,6 +215,9 @@ pub struct CreateSubscriptionArgs {
     /// The topic to subscribe to.
     #[arg(long)]
     pub topic: String,
+    /// How consumers share the messages (the server's default is shared).
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub kind: Option<SubscriptionTypeArg>,
     /// Seconds a delivered message stays leased before redelivery (10 to 600).
     #[arg(long, value_name = "SECONDS")]
     pub ack_deadline: Option<u32>,
@@ -245,6 +253,25 @@ pub struct CreateSubscriptionArgs {
     /// Key of the X-PubSubGo-Signature header (HMAC-SHA256 of each request body).
     #[arg(long, value_name = "SECRET", requires = "push_endpoint")]
     pub push_secret: Option<String>,
+}
+
+/// How the consumers of a subscription share its messages, by the server's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubscriptionTypeArg {
+    /// Competing consumers: each message is leased to one of them at a time.
+    Shared,
+    /// A consumer group: members join (`groups join`) and each partition is delivered
+    /// to one member at a time, in order.
+    Partitioned,
+}
+
+impl From<SubscriptionTypeArg> for SubscriptionType {
+    fn from(arg: SubscriptionTypeArg) -> Self {
+        match arg {
+            SubscriptionTypeArg::Shared => SubscriptionType::Shared,
+            SubscriptionTypeArg::Partitioned => SubscriptionType::Partitioned,
+        }
+    }
 }
 
 /// What an acknowledgement promises, by the server's names.
@@ -377,6 +404,10 @@ pub struct PullArgs {
     /// Acknowledge the pulled messages after printing them.
     #[arg(long)]
     pub ack: bool,
+    /// Pull as this member of a partitioned subscription's group: only its partitions
+    /// are served. Required on a partitioned subscription, refused on a shared one.
+    #[arg(long = "member", value_name = "MEMBER_ID")]
+    pub member_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,10 @@ fn hint_for(code: ErrorCode, retryable: bool) -> Option<String> {
             "the write may or may not have happened; retry with the same --idempotency-key"
         }
         ErrorCode::IdempotencyKeyReused => "use a new --idempotency-key for a different message",
+        ErrorCode::UnknownMember => {
+            "a member is removed when it leaves or sends no heartbeat within its session \
+             timeout; join again with `pubsub-cli groups join SUBSCRIPTION` for a new member id"
+        }
         _ if retryable => "the server says retrying later may succeed",
         _ => return None,
     };
@@ -207,6 +211,24 @@ mod tests {
             Report::new(&error, SERVER, 30).render(),
             "error: publishing batch 2 of 3: message 3 is larger than 1024 bytes (PAYLOAD_TOO_LARGE)"
         );
+    }
+
+    #[test]
+    fn a_lost_member_is_told_to_join_again() {
+        let error = anyhow::Error::new(ClientError::Api(Problem::new(
+            ErrorCode::UnknownMember,
+            "m-1 is not a member of the consumer group of shards; join again",
+        )))
+        .context("the session of member m-1 in group shards expired");
+        let text = Report::new(&error, SERVER, 30).render();
+        assert!(
+            text.starts_with(
+                "error: the session of member m-1 in group shards expired: m-1 is not a member"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(UNKNOWN_MEMBER)\nhint: "), "{text}");
+        assert!(text.contains("groups join"), "{text}");
     }
 
     #[test]

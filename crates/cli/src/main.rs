@@ -3,7 +3,7 @@
 //! # Modules
 //! - [`args`]: the command line (clap derive): global flags, nouns and verbs, value parsers.
 //! - [`commands`]: one file per noun (`topics`, `publish`, `subscriptions`, `pull`,
-//!   `subscribe`, `dlq`); each calls [`api::Client`] and prints the answer.
+//!   `subscribe`, `groups`, `dlq`); each calls [`api::Client`] and prints the answer.
 //! - [`output`]: pretty JSON for scripts, borderless tables and message lines for people.
 //! - [`failure`]: how an error is told on stderr (sentence, code, hint) and the exit codes.
 //!

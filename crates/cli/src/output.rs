@@ -100,15 +100,14 @@ pub fn attributes_text(attributes: &BTreeMap<String, String>) -> String {
 }
 
 /// Delivered messages as a table; the ack id column is there when the caller still
-/// has to acknowledge them.
+/// has to acknowledge them, the generation column when a member of a group pulled them.
 pub fn received_messages_table(messages: &[ReceivedMessage], with_ack_ids: bool) -> String {
-    let mut header = vec![
-        "message id",
-        "attempt",
-        "ordering key",
-        "attributes",
-        "data",
-    ];
+    let with_generation = messages.iter().any(|m| m.generation.is_some());
+    let mut header = vec!["message id", "attempt"];
+    if with_generation {
+        header.push("generation");
+    }
+    header.extend(["ordering key", "attributes", "data"]);
     if with_ack_ids {
         header.push("ack id");
     }
@@ -118,10 +117,19 @@ pub fn received_messages_table(messages: &[ReceivedMessage], with_ack_ids: bool)
         let mut cells = vec![
             TextTable::text(&m.message_id),
             TextTable::number(received.delivery_attempt),
+        ];
+        if with_generation {
+            cells.push(TextTable::number(
+                received
+                    .generation
+                    .map_or_else(|| "-".to_owned(), |g| g.to_string()),
+            ));
+        }
+        cells.extend([
             TextTable::text(m.ordering_key.as_deref().unwrap_or("")),
             TextTable::text(attributes_text(&m.attributes)),
             TextTable::text(one_line(&data_text(&m.data))),
-        ];
+        ]);
         if with_ack_ids {
             cells.push(TextTable::text(&received.ack_id));
         }
@@ -130,9 +138,13 @@ pub fn received_messages_table(messages: &[ReceivedMessage], with_ack_ids: bool)
     table.render()
 }
 
-/// One delivered message on one line, for a stream.
-pub fn message_line(message: &Message, delivery_attempt: u32) -> String {
+/// One delivered message on one line, for a stream; `generation` is the group
+/// generation it was delivered under, on a partitioned subscription.
+pub fn message_line(message: &Message, delivery_attempt: u32, generation: Option<u64>) -> String {
     let mut line = format!("{} attempt={}", message.message_id, delivery_attempt);
+    if let Some(generation) = generation {
+        line.push_str(&format!(" generation={generation}"));
+    }
     if let Some(key) = &message.ordering_key {
         line.push_str(&format!(" key={key}"));
     }
@@ -141,6 +153,11 @@ pub fn message_line(message: &Message, delivery_attempt: u32) -> String {
     }
     line.push_str(&format!(" data={}", one_line(&data_text(&message.data))));
     line
+}
+
+/// `12.5s`, or `-` when nothing is unacknowledged.
+pub fn age_text(age_seconds: Option<f64>) -> String {
+    age_seconds.map_or_else(|| "-".to_owned(), |age| format!("{age:.1}s"))
 }
 
 /// Bytes with a binary unit, e.g. `1.5 KiB`.
@@ -234,12 +251,30 @@ mod tests {
     fn stream_lines_show_only_what_is_set() {
         let with_key = sample(b"hi", Some("k1"));
         assert_eq!(
-            message_line(&with_key.message, 1),
+            message_line(&with_key.message, 1, None),
             "0-7 attempt=1 key=k1 attrs=color=red data=hi"
         );
         let mut plain = sample(b"hi", None).message;
         plain.attributes.clear();
-        assert_eq!(message_line(&plain, 3), "0-7 attempt=3 data=hi");
+        assert_eq!(message_line(&plain, 3, None), "0-7 attempt=3 data=hi");
+        assert_eq!(
+            message_line(&plain, 1, Some(4)),
+            "0-7 attempt=1 generation=4 data=hi"
+        );
+    }
+
+    #[test]
+    fn messages_pulled_by_a_member_show_their_generation() {
+        let mut received = sample(b"hi", Some("k1"));
+        received.generation = Some(3);
+        let text = received_messages_table(&[received], false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("MESSAGE ID  ATTEMPT  GENERATION  ORDERING KEY"),
+            "{text}"
+        );
+        let row: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(row.get(..4), Some(&["0-7", "2", "3", "k1"][..]), "{text}");
     }
 
     #[test]
@@ -259,5 +294,7 @@ mod tests {
         assert_eq!(text, "name:        orders\npartitions:  4");
         assert_eq!(bytes_text(512), "512 B");
         assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(age_text(Some(1.25)), "1.2s");
+        assert_eq!(age_text(None), "-");
     }
 }

@@ -1,8 +1,9 @@
 //! Parsing of the command line, including the usage errors that exit with code 2.
 //! The flags of delivery semantics (delay, TTL, policies, nack, seek, dead letters) are
-//! tested in [`delivery`].
+//! tested in [`delivery`], those of consumer groups in [`groups`].
 
 mod delivery;
+mod groups;
 
 use clap::error::ErrorKind;
 

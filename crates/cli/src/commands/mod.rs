@@ -2,6 +2,7 @@
 //! in the chosen [`Format`].
 
 mod dlq;
+mod groups;
 mod publish;
 mod pull;
 mod subscribe;
@@ -11,6 +12,9 @@ mod topics;
 use std::time::Duration;
 
 use crate::args::{Cli, Command, Format};
+
+/// Time allowed for a pull's answer beyond its own long-poll wait.
+const PULL_ANSWER_MARGIN: Duration = Duration::from_secs(5);
 
 /// What every command needs: a client for the server and the output format.
 #[derive(Debug)]
@@ -31,6 +35,17 @@ impl Context {
             timeout,
         })
     }
+
+    /// A client for pulls that wait up to `wait_seconds`: a long poll may legitimately
+    /// outlast --timeout, so it gets its wait plus a margin.
+    pub fn long_poll_client(&self, wait_seconds: u32) -> anyhow::Result<api::Client> {
+        let needed = Duration::from_secs(u64::from(wait_seconds)) + PULL_ANSWER_MARGIN;
+        if needed > self.timeout {
+            Ok(api::Client::new(self.client.base_url(), needed)?)
+        } else {
+            Ok(self.client.clone())
+        }
+    }
 }
 
 /// Runs the command line's command to completion.
@@ -44,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ack(args) => pull::ack(&ctx, args).await,
         Command::Nack(args) => pull::nack(&ctx, args).await,
         Command::Subscribe(args) => subscribe::run(&ctx, args).await,
+        Command::Groups(command) => groups::run(&ctx, command).await,
         Command::Dlq(command) => dlq::run(&ctx, command).await,
     }
 }

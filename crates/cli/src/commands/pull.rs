@@ -1,29 +1,18 @@
 //! `pull SUB`, `ack SUB ACK_ID...` and `nack SUB ACK_ID...`: delivery over plain HTTP.
 
-use std::time::Duration;
-
 use api::types::{NackRequest, PullRequest};
 
 use super::Context;
 use crate::args::{AckIdsArgs, Format, NackArgs, PullArgs};
 use crate::output::{print_json, print_text, received_messages_table};
 
-/// Time allowed for the answer beyond the pull's own long-poll wait.
-const PULL_ANSWER_MARGIN: Duration = Duration::from_secs(5);
-
 pub async fn pull(ctx: &Context, args: PullArgs) -> anyhow::Result<()> {
     let request = PullRequest {
         max_messages: args.max,
         wait_seconds: args.wait,
-        member_id: None,
+        member_id: args.member_id,
     };
-    // A long poll may legitimately outlast --timeout; give it its wait plus a margin.
-    let wait = Duration::from_secs(u64::from(args.wait.unwrap_or(0)));
-    let client = if wait + PULL_ANSWER_MARGIN > ctx.timeout {
-        api::Client::new(ctx.client.base_url(), wait + PULL_ANSWER_MARGIN)?
-    } else {
-        ctx.client.clone()
-    };
+    let client = ctx.long_poll_client(args.wait.unwrap_or(0))?;
     let response = client.pull(&args.subscription, &request).await?;
     let ack_ids: Vec<String> = response
         .received_messages

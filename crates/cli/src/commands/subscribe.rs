@@ -64,12 +64,14 @@ async fn receive(
                 ack_id,
                 message,
                 delivery_attempt,
-                ..
+                generation,
             } => {
                 match ctx.format {
                     // One compact object per line, so a script can read the stream line by line.
                     Format::Json => print_text(&serde_json::to_string(&frame)?),
-                    Format::Table => print_text(&message_line(message, *delivery_attempt)),
+                    Format::Table => {
+                        print_text(&message_line(message, *delivery_attempt, *generation))
+                    }
                 }
                 if !args.no_ack {
                     stream.ack(vec![ack_id.clone()]).await?;

@@ -11,7 +11,7 @@ use crate::args::{
     CreateSubscriptionArgs, Format, ListArgs, NameArg, ResumeKeyArgs, SeekArgs,
     SubscriptionsCommand,
 };
-use crate::output::{TextTable, fields, print_json, print_text};
+use crate::output::{TextTable, age_text, fields, print_json, print_text};
 
 pub async fn run(ctx: &Context, command: SubscriptionsCommand) -> anyhow::Result<()> {
     match command {
@@ -83,7 +83,7 @@ fn create_request(args: CreateSubscriptionArgs) -> CreateSubscriptionRequest {
         });
     CreateSubscriptionRequest {
         topic: args.topic,
-        kind: None,
+        kind: args.kind.map(Into::into),
         ack_deadline_seconds: args.ack_deadline,
         enable_message_ordering: args.ordering.then_some(true),
         start_position: args.start.map(Into::into),
@@ -276,11 +276,6 @@ fn dead_letter_text(policy: Option<&DeadLetterPolicySpec>) -> String {
     }
 }
 
-/// `12.5s`, or `-` when nothing is unacknowledged.
-fn age_text(age_seconds: Option<f64>) -> String {
-    age_seconds.map_or_else(|| "-".to_owned(), |age| format!("{age:.1}s"))
-}
-
 fn parked_text(keys: &[String]) -> String {
     if keys.is_empty() {
         "none".to_owned()
@@ -461,6 +456,15 @@ mod tests {
                 minimum_backoff: None,
                 maximum_backoff: Some(Duration::from_secs(60)),
             })
+        );
+    }
+
+    #[test]
+    fn create_sends_the_type_only_when_given() {
+        let partitioned = create_request(create_args(&["--type", "partitioned"]));
+        assert_eq!(
+            serde_json::to_value(partitioned).expect("serializes"),
+            serde_json::json!({"topic": "orders", "type": "partitioned"})
         );
     }
 
