@@ -24,7 +24,11 @@ use crate::peer::client::{self, PeerCallError, PeerNetwork};
 use crate::peer::router::{self, read_index_locally, write_locally};
 use crate::peer::{ProposeOutcome, ReadIndexOutcome};
 use crate::state_machine::{AppliedMetadata, StateMachine};
+use crate::storage::{Storage, StorageClosed};
 use crate::types::{LogId, NodeId, Raft, TypeConfig};
+
+/// How long shutdown waits for openraft to release the storage.
+const STORAGE_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One node's membership in the metadata group. Cloning shares the node.
 #[derive(Debug, Clone)]
@@ -43,6 +47,8 @@ struct Inner {
     leader_wait: Duration,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Completes when openraft has dropped the log store and state machine.
+    storage_closed: StorageClosed,
 }
 
 /// A step of a proposal or read that did not reach a usable answer.
@@ -112,18 +118,17 @@ impl Consensus {
             source,
         };
         std::fs::create_dir_all(&config.data_dir).map_err(storage)?;
-        let path = config.data_dir.join("raft.redb");
-        let db = crate::log_store::blocking(move || {
-            redb::Database::create(path).map_err(std::io::Error::other)
-        })
-        .await
-        .map_err(storage)?;
-        let db = Arc::new(db);
+        let db = Storage::open(config.data_dir.join("raft.redb"))
+            .await
+            .map_err(storage)?;
+        let storage_closed = db.closed();
         let log_store = LogStore::new(db.clone()).await.map_err(storage)?;
         let state_machine = StateMachine::new(db).await.map_err(storage)?;
         let applied = state_machine.applied_metadata();
         let http = |what| {
+            // Peers are addressed directly; a proxy from the environment must not apply.
             reqwest::Client::builder()
+                .no_proxy()
                 .build()
                 .map_err(|e| ConsensusError::Config {
                     reason: format!("cannot build the {what} HTTP client: {e}"),
@@ -151,6 +156,7 @@ impl Consensus {
                 leader_wait: config.leader_wait,
                 stop: watch::Sender::new(false),
                 tasks: Mutex::default(),
+                storage_closed,
             }),
         })
     }
@@ -286,6 +292,33 @@ impl Consensus {
             task.abort();
             let _ = task.await;
         }
+        let closed = self.inner.storage_closed.clone().wait();
+        if tokio::time::timeout(STORAGE_CLOSE_TIMEOUT, closed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the Raft storage is still open after shutdown");
+        }
+    }
+
+    /// Waits until `condition` holds for this node's metrics, at most `timeout`.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&ConsensusMetrics) -> bool + Send + Sync,
+    ) -> Result<ConsensusMetrics, ConsensusError> {
+        self.inner
+            .raft
+            .wait(Some(timeout))
+            .metrics(
+                move |m| condition(&ConsensusMetrics::from(m)),
+                "a metrics condition",
+            )
+            .await
+            .map(|m| ConsensusMetrics::from(&m))
+            .map_err(|e| ConsensusError::Unavailable {
+                reason: e.to_string(),
+            })
     }
 
     fn raft_metrics(&self) -> RaftMetrics<TypeConfig> {

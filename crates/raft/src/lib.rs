@@ -9,6 +9,7 @@
 //! - [`formation`] (private): who initializes the group, and when.
 //! - [`peer`]: the peer protocol over HTTP: [`peer::client`] sends Raft RPCs
 //!   and forwarded commands, [`peer::router`] serves them.
+//! - [`storage`]: [`Storage`], the one redb file holding log and snapshots.
 //! - [`log_store`]: the Raft log, vote and committed id in redb.
 //! - [`state_machine`]: `cluster::Metadata` advanced by committed commands;
 //!   snapshots in the same redb file.
@@ -31,6 +32,7 @@ pub mod log_store;
 pub mod metrics;
 pub mod peer;
 pub mod state_machine;
+pub mod storage;
 pub mod types;
 
 pub use config::ConsensusConfig;
@@ -39,4 +41,5 @@ pub use error::ConsensusError;
 pub use log_store::LogStore;
 pub use metrics::{ConsensusMetrics, Role};
 pub use state_machine::{AppliedMetadata, StateMachine};
+pub use storage::Storage;
 pub use types::{ApplyResult, NodeId, Peer, Response, TypeConfig};

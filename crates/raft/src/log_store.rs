@@ -14,11 +14,12 @@ use std::sync::Arc;
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
+use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
 /// Log entries by index; values are [`codec`] encodings of [`Entry`].
@@ -34,7 +35,7 @@ const LAST_PURGED: &str = "last_purged";
 /// the clone is also the log reader.
 #[derive(Clone)]
 pub struct LogStore {
-    db: Arc<Database>,
+    db: Arc<Storage>,
 }
 
 impl Debug for LogStore {
@@ -45,7 +46,7 @@ impl Debug for LogStore {
 
 impl LogStore {
     /// Uses `db`, creating the log tables if they do not exist yet.
-    pub async fn new(db: Arc<Database>) -> io::Result<Self> {
+    pub async fn new(db: Arc<Storage>) -> io::Result<Self> {
         let store = Self { db };
         store
             .write(|tx| {
@@ -218,20 +219,4 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
         .await
     }
-}
-
-/// Runs blocking storage work off the async workers.
-pub(crate) async fn blocking<T, F>(f: F) -> io::Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(io::Error::other)?
-}
-
-/// redb's errors, as the `io::Error` openraft's storage traits return.
-pub(crate) fn storage_error(e: impl Into<redb::Error>) -> io::Error {
-    io::Error::other(e.into())
 }

@@ -15,11 +15,11 @@ use cluster::Metadata;
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{ReadableDatabase, TableDefinition};
 use tokio::sync::watch;
 
 use crate::codec;
-use crate::log_store::{blocking, storage_error};
+use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// The current snapshot under [`CURRENT`]: a [`codec`] encoding of
@@ -55,7 +55,7 @@ impl AppliedMetadata {
 
 /// openraft's state machine over [`cluster::Metadata`].
 pub struct StateMachine {
-    db: Arc<Database>,
+    db: Arc<Storage>,
     state: Arc<AppliedMetadata>,
     last_applied: Option<LogId>,
     last_membership: StoredMembership,
@@ -71,7 +71,7 @@ impl Debug for StateMachine {
 
 impl StateMachine {
     /// Uses `db` for snapshots and restores the last one, if any.
-    pub async fn new(db: Arc<Database>) -> io::Result<Self> {
+    pub async fn new(db: Arc<Storage>) -> io::Result<Self> {
         let setup = db.clone();
         blocking(move || {
             let tx = setup.begin_write().map_err(storage_error)?;
@@ -172,7 +172,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 /// Encodes and saves the metadata as it was when the builder was made.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
-    db: Arc<Database>,
+    db: Arc<Storage>,
     metadata: Metadata,
     meta: SnapshotMeta,
 }
@@ -190,7 +190,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     }
 }
 
-async fn load_snapshot(db: Arc<Database>) -> io::Result<Option<(SnapshotMeta, SnapshotData)>> {
+async fn load_snapshot(db: Arc<Storage>) -> io::Result<Option<(SnapshotMeta, SnapshotData)>> {
     blocking(move || {
         let tx = db.begin_read().map_err(storage_error)?;
         let table = tx.open_table(SNAPSHOT).map_err(storage_error)?;
@@ -204,11 +204,7 @@ async fn load_snapshot(db: Arc<Database>) -> io::Result<Option<(SnapshotMeta, Sn
 
 /// Saves a snapshot unless a newer one is already saved (a built snapshot and
 /// an installed one can race; the newer must win).
-async fn save_snapshot(
-    db: Arc<Database>,
-    meta: SnapshotMeta,
-    data: SnapshotData,
-) -> io::Result<()> {
+async fn save_snapshot(db: Arc<Storage>, meta: SnapshotMeta, data: SnapshotData) -> io::Result<()> {
     blocking(move || {
         let tx = db.begin_write().map_err(storage_error)?;
         {

@@ -2,12 +2,11 @@
 //! the metadata state machine.
 
 use std::io;
-use std::sync::Arc;
 
 use openraft::StorageError;
 use openraft::testing::log::{StoreBuilder, Suite};
 use openraft::type_config::TypeConfigExt;
-use raft::{LogStore, StateMachine, TypeConfig};
+use raft::{LogStore, StateMachine, Storage, TypeConfig};
 use tempfile::TempDir;
 
 struct RedbBuilder;
@@ -15,8 +14,7 @@ struct RedbBuilder;
 impl RedbBuilder {
     async fn open() -> io::Result<(TempDir, LogStore, StateMachine)> {
         let dir = TempDir::new()?;
-        let db = redb::Database::create(dir.path().join("raft.redb")).map_err(io::Error::other)?;
-        let db = Arc::new(db);
+        let db = Storage::open(dir.path().join("raft.redb")).await?;
         Ok((
             dir,
             LogStore::new(db.clone()).await?,
