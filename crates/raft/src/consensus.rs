@@ -337,9 +337,11 @@ impl Consensus {
         let mut hint = None;
         for tries_left in (0..2).rev() {
             let leader = self.await_leader(avoid, hint).await?;
-            let target = (leader != self.inner.node_id)
-                .then(|| self.address_of(leader))
-                .transpose()?;
+            let target = if leader == self.inner.node_id {
+                None
+            } else {
+                Some(self.address_of(leader).await?)
+            };
             match attempt(target).await {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Failed(e) => return Err(e),
@@ -383,15 +385,27 @@ impl Consensus {
         }
     }
 
-    fn address_of(&self, leader: NodeId) -> Result<String, ConsensusError> {
-        let metrics = self.raft_metrics();
-        metrics
-            .membership_config
-            .membership()
-            .get_node(&leader)
-            .map(|peer| peer.addr.clone())
+    /// The peer address of `leader`. A follower can learn who leads (from a
+    /// vote or heartbeat) before the membership entry naming the leader's
+    /// address reaches it, so wait briefly for that entry.
+    async fn address_of(&self, leader: NodeId) -> Result<String, ConsensusError> {
+        let address = |m: &RaftMetrics<TypeConfig>| {
+            m.membership_config
+                .membership()
+                .get_node(&leader)
+                .map(|peer| peer.addr.clone())
+        };
+        let known = self
+            .inner
+            .raft
+            .wait(Some(self.inner.leader_wait))
+            .metrics(|m| address(m).is_some(), "the leader's address")
+            .await;
+        known
+            .ok()
+            .and_then(|m| address(&m))
             .ok_or_else(|| ConsensusError::NoLeader {
-                reason: format!("leader {leader} is not in the membership"),
+                reason: format!("the address of leader {leader} is not known"),
             })
     }
 }
