@@ -163,7 +163,11 @@ impl Consensus {
 
     /// The peer routes of this node, to serve on its peer port.
     pub fn router(&self) -> axum::Router {
-        router::router(self.inner.raft.clone(), self.inner.node_id)
+        router::router(
+            self.inner.raft.clone(),
+            self.inner.node_id,
+            self.inner.forward_timeout,
+        )
     }
 
     pub fn node_id(&self) -> NodeId {
@@ -178,7 +182,9 @@ impl Consensus {
             let command = command.clone();
             async move {
                 let outcome = match leader {
-                    None => write_locally(&self.inner.raft, command).await,
+                    None => {
+                        write_locally(&self.inner.raft, command, self.inner.forward_timeout).await
+                    }
                     Some(addr) => {
                         let sent = client::propose(
                             &self.inner.forward_http,
@@ -218,7 +224,7 @@ impl Consensus {
         let read_id: LogId = self
             .with_leader(|leader| async move {
                 let outcome = match leader {
-                    None => read_index_locally(&self.inner.raft).await,
+                    None => read_index_locally(&self.inner.raft, self.inner.forward_timeout).await,
                     Some(addr) => {
                         let asked = client::read_index(
                             &self.inner.forward_http,

@@ -6,7 +6,7 @@
 //! - [`config`]: [`ConsensusConfig`]: node id, data dir, peers, timings.
 //! - [`error`]: [`ConsensusError`]: rejected (definite), no leader or
 //!   unavailable (retryable), outcome unknown.
-//! - [`formation`] (private): who initializes the group, and when.
+//! - `formation` (private): who initializes the group, and when.
 //! - [`peer`]: the peer protocol over HTTP: [`peer::client`] sends Raft RPCs
 //!   and forwarded commands, [`peer::router`] serves them.
 //! - [`storage`]: [`Storage`], the one redb file holding log and snapshots.

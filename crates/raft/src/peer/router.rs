@@ -2,6 +2,8 @@
 //! to the local Raft node and runs forwarded commands and read-index requests
 //! on it (when it leads).
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -30,10 +32,13 @@ const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 struct PeerService {
     raft: Raft,
     node_id: NodeId,
+    /// Bounds a forwarded command or read index, as the sender does.
+    timeout: Duration,
 }
 
-/// The peer routes of node `node_id`, served on its peer port.
-pub fn router(raft: Raft, node_id: NodeId) -> Router {
+/// The peer routes of node `node_id`, served on its peer port. `timeout`
+/// bounds a forwarded command or read-index request.
+pub fn router(raft: Raft, node_id: NodeId, timeout: Duration) -> Router {
     Router::new()
         .route(APPEND, post(append))
         .route(VOTE, post(vote))
@@ -42,12 +47,27 @@ pub fn router(raft: Raft, node_id: NodeId) -> Router {
         .route(READ_INDEX, post(read_index))
         .route(STATUS, post(status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(PeerService { raft, node_id })
+        .with_state(PeerService {
+            raft,
+            node_id,
+            timeout,
+        })
 }
 
-/// Appends `command` through the local Raft node, which must lead.
-pub(crate) async fn write_locally(raft: &Raft, command: Command) -> ProposeOutcome {
-    match raft.client_write(command).await {
+/// Appends `command` through the local Raft node, which must lead. A leader
+/// that cannot reach a quorum does not answer; after `timeout` the outcome is
+/// unknown (the entry may be appended and commit later).
+pub(crate) async fn write_locally(
+    raft: &Raft,
+    command: Command,
+    timeout: Duration,
+) -> ProposeOutcome {
+    let Ok(written) = tokio::time::timeout(timeout, raft.client_write(command)).await else {
+        return ProposeOutcome::Unknown {
+            reason: format!("not committed within {timeout:?}"),
+        };
+    };
+    match written {
         Ok(written) => match written.data {
             Some(result) => ProposeOutcome::Applied(result),
             // A normal entry always gets `Some` from the state machine.
@@ -76,8 +96,14 @@ pub(crate) async fn write_locally(raft: &Raft, command: Command) -> ProposeOutco
 
 /// Confirms leadership with a quorum (ReadIndex) and returns the log id a
 /// reader must have applied.
-pub(crate) async fn read_index_locally(raft: &Raft) -> ReadIndexOutcome {
-    match raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+pub(crate) async fn read_index_locally(raft: &Raft, timeout: Duration) -> ReadIndexOutcome {
+    let read = raft.ensure_linearizable(ReadPolicy::ReadIndex);
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        return ReadIndexOutcome::Unavailable {
+            reason: format!("no quorum confirmed leadership within {timeout:?}"),
+        };
+    };
+    match read {
         Ok(read) => ReadIndexOutcome::Ready(*read.log_id()),
         Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(forward))) => {
             ReadIndexOutcome::NotLeader {
@@ -116,11 +142,11 @@ async fn snapshot(
 }
 
 async fn propose(State(peer): State<PeerService>, Encoded(command): Encoded<Command>) -> Response {
-    encoded(&write_locally(&peer.raft, command).await)
+    encoded(&write_locally(&peer.raft, command, peer.timeout).await)
 }
 
 async fn read_index(State(peer): State<PeerService>) -> Response {
-    encoded(&read_index_locally(&peer.raft).await)
+    encoded(&read_index_locally(&peer.raft, peer.timeout).await)
 }
 
 async fn status(State(peer): State<PeerService>) -> Response {

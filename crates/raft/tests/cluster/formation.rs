@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use raft::Role;
 
-use crate::harness::{TestCluster, create_topic, init_tracing};
+use crate::harness::{TestCluster, WAIT, create_topic, init_tracing};
 
 /// Three pristine nodes: the lowest id initializes once all answer; one leads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,15 +14,25 @@ async fn three_nodes_form_a_group_and_elect_one_leader() -> anyhow::Result<()> {
     tracing::info!("--- they agree on one leader and on the voters");
     let leader = cluster.agreed_leader().await?;
     for node in cluster.running() {
-        let m = node.metrics();
-        assert_eq!(m.leader, Some(leader));
-        assert_eq!(m.voters, BTreeSet::from([1, 2, 3]));
         let expected = if node.node_id() == leader {
             Role::Leader
         } else {
             Role::Follower
         };
-        assert_eq!(m.role, expected, "node {}", node.node_id());
+        // A follower can know the leader before the membership entry reaches it.
+        let settled = node
+            .wait_until(WAIT, |m| {
+                m.leader == Some(leader)
+                    && m.voters == BTreeSet::from([1, 2, 3])
+                    && m.role == expected
+            })
+            .await;
+        assert!(
+            settled.is_ok(),
+            "node {}: {:?}",
+            node.node_id(),
+            node.metrics()
+        );
     }
     cluster.shutdown().await;
     Ok(())
