@@ -3,6 +3,8 @@
 //! New variants are only ever appended: commands are stored in logs that outlive
 //! a release, and positional encodings depend on variant order.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::group::{MemberAssignment, MemberId};
@@ -55,6 +57,35 @@ pub enum Command {
         subscription: SubscriptionName,
         at_millis: u64,
     },
+}
+
+/// A short form for logs: the command's kind and the resource it changes.
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::CreateTopic { name, .. } => write!(f, "CreateTopic({name})"),
+            Command::DeleteTopic { name } => write!(f, "DeleteTopic({name})"),
+            Command::CreateSubscription { name, .. } => write!(f, "CreateSubscription({name})"),
+            Command::DeleteSubscription { name } => write!(f, "DeleteSubscription({name})"),
+            Command::JoinGroup {
+                subscription,
+                member_id,
+                ..
+            } => write!(f, "JoinGroup({subscription}, {member_id})"),
+            Command::Heartbeat {
+                subscription,
+                member_id,
+                ..
+            } => write!(f, "Heartbeat({subscription}, {member_id})"),
+            Command::LeaveGroup {
+                subscription,
+                member_id,
+            } => write!(f, "LeaveGroup({subscription}, {member_id})"),
+            Command::ExpireMembers { subscription, .. } => {
+                write!(f, "ExpireMembers({subscription})")
+            }
+        }
+    }
 }
 
 /// What a successfully applied [`Command`] did.

@@ -1,22 +1,33 @@
 //! The one error type of the metadata model.
 
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Why a name, a configuration or a command was rejected.
 ///
 /// Every variant is a *definite* failure: the state did not change.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+///
+/// It is serializable because a command's outcome travels between nodes (a
+/// follower forwards a command to the leader and relays its reply); the fixed
+/// texts are `Cow` so a decoded error owns them and a constructed one does not
+/// allocate.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum MetadataError {
     /// A resource name does not match the documented syntax.
     #[error("invalid {kind} name {name:?}: {reason}")]
     InvalidName {
-        kind: &'static str,
+        kind: Cow<'static, str>,
         name: String,
-        reason: &'static str,
+        reason: Cow<'static, str>,
     },
     /// A configuration field is out of range or inconsistent.
     #[error("invalid {field}: {reason}")]
-    InvalidArgument { field: &'static str, reason: String },
+    InvalidArgument {
+        field: Cow<'static, str>,
+        reason: String,
+    },
     #[error("topic {name} already exists")]
     TopicAlreadyExists { name: String },
     #[error("topic {name} not found")]

@@ -49,7 +49,7 @@ impl MemberId {
             Ok(Self(id))
         } else {
             Err(MetadataError::InvalidArgument {
-                field: "memberId",
+                field: "memberId".into(),
                 reason: format!(
                     "{id:?} is not a member id (1 to {MAX_MEMBER_ID_LEN} of A-Z a-z 0-9 . _ -)"
                 ),
@@ -89,7 +89,7 @@ pub fn validate_session_timeout(millis: u64) -> Result<(), MetadataError> {
         Ok(())
     } else {
         Err(MetadataError::InvalidArgument {
-            field: "sessionTimeoutSeconds",
+            field: "sessionTimeoutSeconds".into(),
             reason: format!(
                 "must be between {MIN_SESSION_TIMEOUT_SECONDS} and {MAX_SESSION_TIMEOUT_SECONDS} seconds, got {}",
                 millis as f64 / 1000.0
@@ -232,7 +232,7 @@ impl ConsumerGroup {
             .ok_or_else(|| unknown(subscription, id))?;
         if generation > current {
             return Err(MetadataError::InvalidArgument {
-                field: "generation",
+                field: "generation".into(),
                 reason: format!("{generation} is newer than the group's generation {current}"),
             });
         }
@@ -360,10 +360,7 @@ mod tests {
             .expect_err("future generation");
         assert!(matches!(
             err,
-            MetadataError::InvalidArgument {
-                field: "generation",
-                ..
-            }
+            MetadataError::InvalidArgument { ref field, .. } if field == "generation"
         ));
         let before = group.member(&id("a")).copied();
         group

@@ -17,10 +17,10 @@ pub const MIN_NAME_LEN: usize = 3;
 pub const MAX_NAME_LEN: usize = 255;
 
 fn validate(kind: &'static str, name: &str) -> Result<(), MetadataError> {
-    let invalid = |reason| MetadataError::InvalidName {
-        kind,
+    let invalid = |reason: &'static str| MetadataError::InvalidName {
+        kind: kind.into(),
         name: name.to_owned(),
-        reason,
+        reason: reason.into(),
     };
     if name.len() < MIN_NAME_LEN {
         return Err(invalid("must be at least 3 characters long"));

@@ -41,7 +41,7 @@ impl PushConfig {
         validate_endpoint(&self.endpoint)?;
         if !(MIN_PUSH_MAX_OUTSTANDING..=MAX_PUSH_MAX_OUTSTANDING).contains(&self.max_outstanding) {
             return Err(MetadataError::InvalidArgument {
-                field: "pushConfig.maxOutstanding",
+                field: "pushConfig.maxOutstanding".into(),
                 reason: format!(
                     "must be between {MIN_PUSH_MAX_OUTSTANDING} and {MAX_PUSH_MAX_OUTSTANDING}, got {}",
                     self.max_outstanding
@@ -51,13 +51,13 @@ impl PushConfig {
         if let Some(secret) = &self.secret {
             if secret.is_empty() {
                 return Err(MetadataError::InvalidArgument {
-                    field: "pushConfig.secret",
+                    field: "pushConfig.secret".into(),
                     reason: "must not be empty; omit it to send unsigned requests".to_owned(),
                 });
             }
             if secret.len() > MAX_PUSH_SECRET_BYTES {
                 return Err(MetadataError::InvalidArgument {
-                    field: "pushConfig.secret",
+                    field: "pushConfig.secret".into(),
                     reason: format!(
                         "must be at most {MAX_PUSH_SECRET_BYTES} bytes, got {}",
                         secret.len()
@@ -85,12 +85,12 @@ impl fmt::Debug for PushConfig {
 /// control characters.
 fn validate_endpoint(endpoint: &str) -> Result<(), MetadataError> {
     let invalid = |reason: &str| MetadataError::InvalidArgument {
-        field: "pushConfig.endpoint",
+        field: "pushConfig.endpoint".into(),
         reason: format!("{reason}, got {endpoint:?}"),
     };
     if endpoint.len() > MAX_PUSH_ENDPOINT_BYTES {
         return Err(MetadataError::InvalidArgument {
-            field: "pushConfig.endpoint",
+            field: "pushConfig.endpoint".into(),
             reason: format!(
                 "must be at most {MAX_PUSH_ENDPOINT_BYTES} bytes, got {}",
                 endpoint.len()
@@ -197,10 +197,7 @@ mod tests {
             assert!(
                 matches!(
                     err,
-                    MetadataError::InvalidArgument {
-                        field: "pushConfig.endpoint",
-                        ..
-                    }
+                    MetadataError::InvalidArgument { ref field, .. } if field == "pushConfig.endpoint"
                 ),
                 "{bad}: {err}"
             );

@@ -115,7 +115,12 @@ impl SubscriptionConfig {
     /// Checks every bound; the error names the field.
     pub fn validate(&self) -> Result<(), MetadataError> {
         validate_ack_deadline(self.ack_deadline_seconds)?;
-        let invalid = |field, reason: String| Err(MetadataError::InvalidArgument { field, reason });
+        let invalid = |field: &'static str, reason: String| {
+            Err(MetadataError::InvalidArgument {
+                field: field.into(),
+                reason,
+            })
+        };
         if let Some(retry) = &self.retry_policy {
             if retry.maximum_backoff_millis > MAX_BACKOFF_MILLIS {
                 return invalid(
@@ -162,7 +167,7 @@ pub fn validate_ack_deadline(seconds: u32) -> Result<(), MetadataError> {
         Ok(())
     } else {
         Err(MetadataError::InvalidArgument {
-            field: "ackDeadlineSeconds",
+            field: "ackDeadlineSeconds".into(),
             reason: format!(
                 "must be between {MIN_ACK_DEADLINE_SECONDS} and {MAX_ACK_DEADLINE_SECONDS}, got {seconds}"
             ),

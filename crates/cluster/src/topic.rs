@@ -64,7 +64,12 @@ impl Default for TopicConfig {
 impl TopicConfig {
     /// Checks every bound; the error names the field.
     pub fn validate(&self) -> Result<(), MetadataError> {
-        let invalid = |field, reason: String| Err(MetadataError::InvalidArgument { field, reason });
+        let invalid = |field: &'static str, reason: String| {
+            Err(MetadataError::InvalidArgument {
+                field: field.into(),
+                reason,
+            })
+        };
         if !(1..=MAX_PARTITIONS).contains(&self.partitions) {
             return invalid(
                 "partitions",

@@ -1,0 +1,196 @@
+//! The serving half of the peer protocol: an axum router that hands Raft RPCs
+//! to the local Raft node and runs forwarded commands and read-index requests
+//! on it (when it leads).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use cluster::Command;
+use openraft::ReadPolicy;
+use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::raft::{AppendEntriesRequest, VoteRequest};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{
+    APPEND, PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
+    VOTE,
+};
+use crate::codec;
+use crate::types::{NodeId, Raft, Snapshot, SnapshotData, SnapshotMeta, TypeConfig, Vote};
+
+/// Snapshots of the metadata are small, but a cap far above axum's 2 MiB
+/// default keeps a large one from being refused mid-transfer.
+const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Clone)]
+struct PeerService {
+    raft: Raft,
+    node_id: NodeId,
+    /// Bounds a forwarded command or read index, as the sender does.
+    timeout: Duration,
+}
+
+/// The peer routes of node `node_id`, served on its peer port. `timeout`
+/// bounds a forwarded command or read-index request.
+pub fn router(raft: Raft, node_id: NodeId, timeout: Duration) -> Router {
+    Router::new()
+        .route(APPEND, post(append))
+        .route(VOTE, post(vote))
+        .route(SNAPSHOT, post(snapshot))
+        .route(PROPOSE, post(propose))
+        .route(READ_INDEX, post(read_index))
+        .route(STATUS, post(status))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(PeerService {
+            raft,
+            node_id,
+            timeout,
+        })
+}
+
+/// Appends `command` through the local Raft node, which must lead. A leader
+/// that cannot reach a quorum does not answer; after `timeout` the outcome is
+/// unknown (the entry may be appended and commit later).
+pub(crate) async fn write_locally(
+    raft: &Raft,
+    command: Command,
+    timeout: Duration,
+) -> ProposeOutcome {
+    let Ok(written) = tokio::time::timeout(timeout, raft.client_write(command)).await else {
+        return ProposeOutcome::Unknown {
+            reason: format!("not committed within {timeout:?}"),
+        };
+    };
+    match written {
+        Ok(written) => match written.data {
+            Some(result) => ProposeOutcome::Applied(result),
+            // A normal entry always gets `Some` from the state machine.
+            None => ProposeOutcome::Unknown {
+                reason: "the state machine gave no outcome for a command".to_owned(),
+            },
+        },
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+            ProposeOutcome::NotLeader {
+                leader: forward.leader_id,
+            }
+        }
+        Err(RaftError::APIError(e @ ClientWriteError::LogEntryDiscarded(_))) => {
+            ProposeOutcome::Unknown {
+                reason: e.to_string(),
+            }
+        }
+        Err(RaftError::APIError(e)) => ProposeOutcome::Unavailable {
+            reason: e.to_string(),
+        },
+        Err(RaftError::Fatal(fatal)) => ProposeOutcome::Unavailable {
+            reason: fatal.to_string(),
+        },
+    }
+}
+
+/// Confirms leadership with a quorum (ReadIndex) and returns the log id a
+/// reader must have applied.
+pub(crate) async fn read_index_locally(raft: &Raft, timeout: Duration) -> ReadIndexOutcome {
+    let read = raft.ensure_linearizable(ReadPolicy::ReadIndex);
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        return ReadIndexOutcome::Unavailable {
+            reason: format!("no quorum confirmed leadership within {timeout:?}"),
+        };
+    };
+    match read {
+        Ok(read) => ReadIndexOutcome::Ready(*read.log_id()),
+        Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(forward))) => {
+            ReadIndexOutcome::NotLeader {
+                leader: forward.leader_id,
+            }
+        }
+        Err(RaftError::APIError(e)) => ReadIndexOutcome::Unavailable {
+            reason: e.to_string(),
+        },
+        Err(RaftError::Fatal(fatal)) => ReadIndexOutcome::Unavailable {
+            reason: fatal.to_string(),
+        },
+    }
+}
+
+async fn append(
+    State(peer): State<PeerService>,
+    Encoded(request): Encoded<AppendEntriesRequest<TypeConfig>>,
+) -> Response {
+    reply(peer.raft.append_entries(request).await)
+}
+
+async fn vote(
+    State(peer): State<PeerService>,
+    Encoded(request): Encoded<VoteRequest<TypeConfig>>,
+) -> Response {
+    reply(peer.raft.vote(request).await)
+}
+
+async fn snapshot(
+    State(peer): State<PeerService>,
+    Encoded((vote, meta, snapshot)): Encoded<(Vote, SnapshotMeta, SnapshotData)>,
+) -> Response {
+    let snapshot = Snapshot { meta, snapshot };
+    reply(peer.raft.install_full_snapshot(vote, snapshot).await)
+}
+
+async fn propose(State(peer): State<PeerService>, Encoded(command): Encoded<Command>) -> Response {
+    encoded(&write_locally(&peer.raft, command, peer.timeout).await)
+}
+
+async fn read_index(State(peer): State<PeerService>) -> Response {
+    encoded(&read_index_locally(&peer.raft, peer.timeout).await)
+}
+
+async fn status(State(peer): State<PeerService>) -> Response {
+    match peer.raft.is_initialized().await {
+        Ok(has_state) => encoded(&PeerStatus {
+            node_id: peer.node_id,
+            has_state,
+        }),
+        Err(fatal) => refuse(StatusCode::SERVICE_UNAVAILABLE, fatal.to_string()),
+    }
+}
+
+/// A request body in the peer encoding; a body that does not decode is
+/// refused with 400.
+struct Encoded<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Encoded<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        codec::decode(&body)
+            .map(Encoded)
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))
+    }
+}
+
+/// A Raft call's result: the value, or 503 when the local Raft has stopped.
+fn reply<T: Serialize, E: std::fmt::Display>(result: Result<T, E>) -> Response {
+    match result {
+        Ok(value) => encoded(&value),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+fn encoded<T: Serialize>(value: &T) -> Response {
+    match codec::encode(value) {
+        Ok(bytes) => bytes.into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn refuse(status: StatusCode, reason: String) -> Response {
+    (status, reason).into_response()
+}

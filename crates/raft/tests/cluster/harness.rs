@@ -1,0 +1,160 @@
+//! A Raft group of in-process nodes on loopback ports, each with its own data
+//! directory, that tests can stop and restart.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cluster::{Command, TopicConfig, TopicName};
+use raft::{Consensus, ConsensusConfig, NodeId, Role};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+/// Long enough for elections on a loaded 2-core machine.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub struct TestCluster {
+    nodes: BTreeMap<NodeId, Option<Consensus>>,
+    dirs: BTreeMap<NodeId, TempDir>,
+    addrs: BTreeMap<NodeId, SocketAddr>,
+    snapshot_after_entries: u64,
+}
+
+impl TestCluster {
+    /// Starts nodes `1..=size` and waits until they agree on a leader.
+    pub async fn start(size: u64, snapshot_after_entries: u64) -> anyhow::Result<Self> {
+        let mut listeners = BTreeMap::new();
+        for id in 1..=size {
+            listeners.insert(id, TcpListener::bind("127.0.0.1:0").await?);
+        }
+        let mut cluster = Self {
+            nodes: BTreeMap::new(),
+            dirs: BTreeMap::new(),
+            addrs: listeners
+                .iter()
+                .map(|(&id, l)| Ok((id, l.local_addr()?)))
+                .collect::<std::io::Result<_>>()?,
+            snapshot_after_entries,
+        };
+        for (id, listener) in listeners {
+            cluster.dirs.insert(id, TempDir::new()?);
+            let node = Consensus::start_on(cluster.config(id), listener).await?;
+            cluster.nodes.insert(id, Some(node));
+        }
+        cluster.agreed_leader().await?;
+        Ok(cluster)
+    }
+
+    fn config(&self, id: NodeId) -> ConsensusConfig {
+        let mut config = ConsensusConfig::new(id, self.dirs[&id].path(), self.addrs[&id]);
+        if self.addrs.len() > 1 {
+            config.peers = self
+                .addrs
+                .iter()
+                .map(|(&id, addr)| (id, addr.to_string()))
+                .collect();
+        }
+        config.heartbeat = Duration::from_millis(100);
+        config.election_timeout = (Duration::from_millis(500), Duration::from_millis(1_000));
+        config.snapshot_after_entries = self.snapshot_after_entries;
+        config.log_entries_kept_after_snapshot = 0;
+        config
+    }
+
+    pub fn node(&self, id: NodeId) -> &Consensus {
+        self.nodes[&id].as_ref().expect("node is running")
+    }
+
+    pub fn running(&self) -> impl Iterator<Item = &Consensus> {
+        self.nodes.values().flatten()
+    }
+
+    /// Some running node other than the leader.
+    pub fn follower(&self, leader: NodeId) -> NodeId {
+        self.running()
+            .map(Consensus::node_id)
+            .find(|&id| id != leader)
+            .expect("a follower is running")
+    }
+
+    /// Waits until every running node names the same leader, which knows it leads.
+    pub async fn agreed_leader(&self) -> anyhow::Result<NodeId> {
+        let deadline = Instant::now() + WAIT;
+        let first = self.running().next().context("no node is running")?;
+        let mut candidate = first
+            .wait_until(remaining(deadline)?, |m| m.leader.is_some())
+            .await?
+            .leader
+            .context("leader vanished")?;
+        'settle: loop {
+            for node in self.running() {
+                let id = node.node_id();
+                let agrees = |m: &raft::ConsensusMetrics| {
+                    m.leader == Some(candidate) && (id != candidate || m.role == Role::Leader)
+                };
+                let patience = remaining(deadline)?.min(Duration::from_secs(3));
+                if node.wait_until(patience, agrees).await.is_err() {
+                    // Views differ while an election settles: follow this node's view.
+                    candidate = node
+                        .wait_until(remaining(deadline)?, |m| m.leader.is_some())
+                        .await?
+                        .leader
+                        .context("leader vanished")?;
+                    continue 'settle;
+                }
+            }
+            return Ok(candidate);
+        }
+    }
+
+    pub async fn stop(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get_mut(&id).and_then(Option::take) {
+            node.shutdown().await;
+        }
+    }
+
+    /// Starts node `id` again on its address and data directory.
+    pub async fn restart(&mut self, id: NodeId) -> anyhow::Result<&Consensus> {
+        let listener = TcpListener::bind(self.addrs[&id]).await?;
+        let node = Consensus::start_on(self.config(id), listener).await?;
+        Ok(self.nodes.entry(id).or_default().insert(node))
+    }
+
+    pub async fn shutdown(mut self) {
+        let ids: Vec<_> = self.nodes.keys().copied().collect();
+        for id in ids {
+            self.stop(id).await;
+        }
+    }
+}
+
+fn remaining(deadline: Instant) -> anyhow::Result<Duration> {
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => Ok(left),
+        _ => bail!("the cluster did not settle within {WAIT:?}"),
+    }
+}
+
+pub fn topic(name: &str) -> TopicName {
+    TopicName::new(name).expect("valid topic name")
+}
+
+pub fn create_topic(name: &str) -> Command {
+    Command::CreateTopic {
+        name: topic(name),
+        config: TopicConfig::default(),
+        at_millis: 1,
+    }
+}
+
+/// Logs test phases; safe to call from every test.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=error".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
