@@ -9,6 +9,7 @@
 //! metrics: { enabled: true, port: 9092 }
 //! storage: { kind: memory }
 //! log:     { format: text, level: info }
+//! cluster: { node_id: 0, data_dir: ./data, peer_port: 8082 }
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -63,6 +64,15 @@ pub struct Args {
     /// Seconds to let requests and streams finish on shutdown [default: 30].
     #[arg(long, env = "PUBSUB_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+    /// This node's id in the metadata Raft group [default: 0].
+    #[arg(long, env = "PUBSUB_NODE_ID")]
+    pub node_id: Option<u64>,
+    /// Where the Raft log and snapshots of the metadata live [default: ./data].
+    #[arg(long, env = "PUBSUB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Peer port: Raft RPC between nodes [default: 8082].
+    #[arg(long, env = "PUBSUB_PEER_PORT")]
+    pub peer_port: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +86,16 @@ struct FileConfig {
     storage: StorageSection,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    cluster: ClusterSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSection {
+    node_id: Option<u64>,
+    data_dir: Option<PathBuf>,
+    peer_port: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +136,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_grace: Duration,
+    pub node_id: u64,
+    pub data_dir: PathBuf,
+    pub peer_addr: SocketAddr,
 }
 
 #[derive(Debug, Error)]
@@ -155,6 +178,12 @@ impl Config {
                 "storage 'redis' is not available in this build yet; use 'memory'".to_owned(),
             ));
         }
+        let peer_port = args.peer_port.or(file.cluster.peer_port).unwrap_or(8082);
+        if peer_port != 0 && (peer_port == port || (metrics_enabled && peer_port == metrics_port)) {
+            return Err(ConfigError::Invalid(format!(
+                "the peer port {peer_port} is also the client or metrics port; choose different ports"
+            )));
+        }
         if metrics_enabled && metrics_port == port && port != 0 {
             return Err(ConfigError::Invalid(format!(
                 "the metrics port and the client port are both {port}; choose different ports"
@@ -169,6 +198,12 @@ impl Config {
                 .log_level
                 .or(file.log.level)
                 .unwrap_or_else(|| "info".to_owned()),
+            node_id: args.node_id.or(file.cluster.node_id).unwrap_or(0),
+            data_dir: args
+                .data_dir
+                .or(file.cluster.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            peer_addr: SocketAddr::new(host, peer_port),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds
                     .or(file.server.shutdown_grace_seconds)

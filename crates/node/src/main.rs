@@ -1,13 +1,25 @@
 //! `pubsubgo-server`: one PubSubGo broker. With no arguments: a single node with
-//! in-memory storage, clients on port 8081, metrics on 9092.
+//! in-memory message storage, metadata in a single-node Raft group in `./data`,
+//! clients on port 8081, metrics on 9092, peers on 8082.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use node::broker::Broker;
+use node::clock::Clock;
 use node::config::{Args, Config};
+use node::metadata_store::MetadataStore;
 use node::server;
-use node::telemetry::logging;
+use node::storage::memory::MemoryStorage;
+use node::telemetry::{Metrics, logging};
+use raft::{Consensus, ConsensusConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// How long start-up waits for the metadata group to elect a leader.
+const LEADER_WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -37,12 +49,54 @@ async fn main() -> anyhow::Result<()> {
         "pubsubgo-server listening"
     );
 
+    let consensus = start_consensus(&config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let broker = server::memory_broker(shutdown);
-    server::run(client, metrics, broker, config.shutdown_grace).await?;
+    let broker = Arc::new(Broker::new(
+        MetadataStore::replicated(consensus.clone()),
+        Arc::new(MemoryStorage::new()),
+        Arc::new(Metrics::new()),
+        Clock::new(),
+        shutdown,
+    ));
+    broker
+        .restore_storage()
+        .await
+        .context("cannot restore storage from the metadata")?;
+    let served = server::run(client, metrics, broker, config.shutdown_grace).await;
+    consensus.shutdown().await;
+    served?;
     tracing::info!("pubsubgo-server stopped");
     Ok(())
+}
+
+/// Opens (or creates) the metadata Raft group in the data directory and waits
+/// until it has a leader: a single node elects itself.
+async fn start_consensus(config: &Config) -> anyhow::Result<Consensus> {
+    let peer = TcpListener::bind(config.peer_addr)
+        .await
+        .with_context(|| format!("cannot listen for peers on {}", config.peer_addr))?;
+    let peer_addr = peer.local_addr()?;
+    let raft_config = ConsensusConfig::new(config.node_id, &config.data_dir, peer_addr);
+    let consensus = Consensus::start_on(raft_config, peer)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start metadata consensus in {}",
+                config.data_dir.display()
+            )
+        })?;
+    consensus
+        .wait_until(LEADER_WAIT, |m| m.leader.is_some())
+        .await
+        .context("no metadata leader was elected")?;
+    tracing::info!(
+        node_id = config.node_id,
+        data_dir = %config.data_dir.display(),
+        peer = %peer_addr,
+        "metadata consensus ready"
+    );
+    Ok(consensus)
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.

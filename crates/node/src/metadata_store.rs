@@ -1,8 +1,16 @@
 //! The seam between the broker and metadata consensus.
 //!
-//! Every metadata change is a [`cluster::Command`] passed to [`MetadataStore::propose`].
-//! On a single node the command is applied here, at once; the cluster work puts
-//! Raft behind this same interface without changing callers.
+//! Every metadata change is a [`cluster::Command`] passed to
+//! [`MetadataStore::propose`]. Two backends sit behind it:
+//! - **replicated** (what `pubsubgo-server` runs): a `raft::Consensus` group;
+//!   the metadata survives restarts in the data directory, and a command
+//!   proposed on any node is forwarded to the leader;
+//! - **local**: applied in this process at once, for in-process tests and
+//!   embedding without a data directory.
+//!
+//! Reads ([`MetadataStore::read`]) use this node's applied state: on a single
+//! node that is linearizable; in a cluster it may trail the leader by the
+//! replication delay (writes are fenced by epoch in storage).
 //!
 //! Every applied command bumps a version that [`MetadataStore::changes`]
 //! watches, so background tasks (the push dispatchers) follow the metadata
@@ -10,54 +18,103 @@
 
 use std::sync::RwLock;
 
-use cluster::{Command, Metadata, MetadataError, Reply};
+use cluster::{Command, Metadata, Reply};
+use raft::{Consensus, ConsensusError};
 use tokio::sync::watch;
 
 /// The node's view of the metadata and the way to change it.
 #[derive(Debug)]
 pub struct MetadataStore {
-    state: RwLock<Metadata>,
-    /// How many commands have been applied.
-    version: watch::Sender<u64>,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Local {
+        state: RwLock<Metadata>,
+        /// How many commands have been applied.
+        version: watch::Sender<u64>,
+    },
+    Replicated(Consensus),
 }
 
 impl MetadataStore {
-    pub fn new() -> Self {
+    /// Metadata applied in this process only.
+    pub fn local() -> Self {
         Self {
-            state: RwLock::default(),
-            version: watch::Sender::new(0),
+            backend: Backend::Local {
+                state: RwLock::default(),
+                version: watch::Sender::new(0),
+            },
         }
     }
 
-    /// Applies `command` (on one node) and returns what it did.
-    pub async fn propose(&self, command: Command) -> Result<Reply, MetadataError> {
-        let reply = self
-            .state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .apply(command)?;
-        // The write lock is released here, so a woken watcher reads the new state.
-        self.version.send_modify(|v| *v += 1);
-        Ok(reply)
+    /// Metadata replicated by a Raft group.
+    pub fn replicated(consensus: Consensus) -> Self {
+        Self {
+            backend: Backend::Replicated(consensus),
+        }
     }
 
-    /// Reads the current metadata. Keep `f` short: it holds a lock.
+    /// Applies `command` through the backend and returns what it did. A
+    /// rejection by `apply` is [`ConsensusError::Rejected`].
+    pub async fn propose(&self, command: Command) -> Result<Reply, ConsensusError> {
+        match &self.backend {
+            Backend::Local { state, version } => {
+                let reply = state
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .apply(command)?;
+                // The write lock is released here, so a woken watcher reads the new state.
+                version.send_modify(|v| *v += 1);
+                Ok(reply)
+            }
+            Backend::Replicated(consensus) => consensus.propose(command).await,
+        }
+    }
+
+    /// Reads this node's applied metadata. Keep `f` short: it holds a lock.
     pub fn read<T>(&self, f: impl FnOnce(&Metadata) -> T) -> T {
-        f(&self
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+        match &self.backend {
+            Backend::Local { state, .. } => f(&state
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())),
+            Backend::Replicated(consensus) => consensus.read_local(f),
+        }
     }
 
     /// Changes after every applied command. Mark the value seen before reading
     /// the metadata, so no change falls between the read and the next wait.
     pub fn changes(&self) -> watch::Receiver<u64> {
-        self.version.subscribe()
+        match &self.backend {
+            Backend::Local { version, .. } => version.subscribe(),
+            Backend::Replicated(consensus) => consensus.changes(),
+        }
     }
-}
 
-impl Default for MetadataStore {
-    fn default() -> Self {
-        Self::new()
+    /// Why this node cannot serve metadata now, if it cannot: no known leader,
+    /// or not yet applied up to the commit index.
+    pub fn unready_reason(&self) -> Option<String> {
+        let Backend::Replicated(consensus) = &self.backend else {
+            return None;
+        };
+        let metrics = consensus.metrics();
+        if metrics.leader.is_none() {
+            return Some("no metadata leader is known".to_owned());
+        }
+        (metrics.applied_index < metrics.commit_index).then(|| {
+            format!(
+                "metadata applied up to {:?}, committed up to {:?}",
+                metrics.applied_index, metrics.commit_index
+            )
+        })
+    }
+
+    /// The Raft group, when replicated.
+    pub fn consensus(&self) -> Option<&Consensus> {
+        match &self.backend {
+            Backend::Replicated(consensus) => Some(consensus),
+            Backend::Local { .. } => None,
+        }
     }
 }

@@ -21,6 +21,7 @@ use crate::broker::groups::run_group_expiry;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
 use crate::http::{self, AppState};
+use crate::metadata_store::MetadataStore;
 use crate::push;
 use crate::storage::memory::MemoryStorage;
 use crate::telemetry::Metrics;
@@ -29,6 +30,7 @@ use crate::telemetry::connections::CountingListener;
 /// Builds a single-node broker on memory storage.
 pub fn memory_broker(shutdown: CancellationToken) -> Arc<Broker> {
     Arc::new(Broker::new(
+        MetadataStore::local(),
         Arc::new(MemoryStorage::new()),
         Arc::new(Metrics::new()),
         Clock::new(),

@@ -16,15 +16,18 @@ struct Server {
 }
 
 impl Server {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+    fn start(data_dir: &DataDir, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"));
         command
-            .args(["--log-format", "json"])
+            .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
+            .arg(&data_dir.0)
             .args(args)
             .env_remove("PUBSUB_SERVER_PORT")
             .env_remove("PUBSUB_METRICS_PORT")
             .env_remove("PUBSUB_METRICS_ENABLED")
             .env_remove("PUBSUB_CONFIG")
+            .env_remove("PUBSUB_DATA_DIR")
+            .env_remove("PUBSUB_PEER_PORT")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (key, value) in env {
@@ -68,6 +71,24 @@ impl Server {
     }
 }
 
+/// A fresh data directory, removed on drop.
+struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn new(name: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("pubsubgo-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -78,7 +99,9 @@ impl Drop for Server {
 #[test]
 fn serves_with_env_and_flag_settings_and_stops_cleanly_on_sigterm() {
     // The env var is invalid, so the server can only start if the flag wins.
+    let data = DataDir::new("env-and-flags");
     let mut server = Server::start(
+        &data,
         &["--port", "0", "--host", "127.0.0.1"],
         &[
             ("PUBSUB_SERVER_PORT", "not-a-port"),
@@ -118,4 +141,91 @@ fn a_bad_setting_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("redis"), "{stderr}");
+}
+
+#[test]
+fn metadata_survives_a_restart_in_the_data_directory() {
+    let data = DataDir::new("restart");
+    let args = [
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--metrics-enabled",
+        "false",
+    ];
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let connect = |server: &Server| {
+        let listening = server.wait_for_log("pubsubgo-server listening");
+        let client = listening["client"]
+            .as_str()
+            .expect("client address")
+            .to_owned();
+        api::Client::new(&format!("http://{client}"), WAIT).expect("client")
+    };
+
+    tracing::info!("arrange: a topic and a subscription, then a clean stop");
+    let mut first = Server::start(&data, &args, &[]);
+    let api = connect(&first);
+    runtime.block_on(async {
+        let topic = api::types::CreateTopicRequest {
+            partitions: Some(3),
+            ..Default::default()
+        };
+        api.create_topic("durable", &topic)
+            .await
+            .expect("create topic");
+        let sub = api::types::CreateSubscriptionRequest {
+            topic: "durable".into(),
+            ..Default::default()
+        };
+        api.create_subscription("keeper", &sub)
+            .await
+            .expect("create subscription");
+    });
+    assert!(first.terminate().success());
+
+    tracing::info!("act: start again on the same data directory");
+    let second = Server::start(&data, &args, &[]);
+    let api = connect(&second);
+    runtime.block_on(async {
+        assert_eq!(api.ready().await.expect("ready").status, "ok");
+        let topic = api
+            .get_topic("durable")
+            .await
+            .expect("the topic is still there");
+        assert_eq!(topic.partitions, 3);
+        let sub = api
+            .get_subscription("keeper")
+            .await
+            .expect("the subscription is still there");
+        assert_eq!(sub.topic, "durable");
+        let err = api
+            .create_topic("durable", &Default::default())
+            .await
+            .expect_err("exists");
+        assert_eq!(
+            err.problem().map(|p| p.code),
+            Some(api::ErrorCode::AlreadyExists)
+        );
+
+        tracing::info!("assert: storage was restored, so publish and pull work at once");
+        let message = api::types::PublishMessage {
+            data: "after restart".into(),
+            ..Default::default()
+        };
+        let request = api::types::PublishRequest {
+            messages: vec![message],
+        };
+        api.publish("durable", &request, &Default::default())
+            .await
+            .expect("publish");
+        let pull = api::types::PullRequest {
+            max_messages: Some(10),
+            wait_seconds: Some(5),
+            ..Default::default()
+        };
+        let pulled = api.pull("keeper", &pull).await.expect("pull");
+        assert_eq!(pulled.received_messages.len(), 1);
+    });
 }

@@ -28,8 +28,21 @@ pub enum BrokerError {
     IdempotencyKeyReused { key: String },
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// Metadata consensus could not take the command (no leader, unreachable,
+    /// unknown outcome); rejections by `apply` become [`BrokerError::Metadata`].
+    #[error(transparent)]
+    Consensus(raft::ConsensusError),
     #[error("not acknowledged, their leases expired or were redelivered: {}", ack_ids.join(", "))]
     AckExpired { ack_ids: Vec<String> },
+}
+
+impl From<raft::ConsensusError> for BrokerError {
+    fn from(error: raft::ConsensusError) -> Self {
+        match error {
+            raft::ConsensusError::Rejected(rejected) => Self::Metadata(rejected),
+            other => Self::Consensus(other),
+        }
+    }
 }
 
 impl BrokerError {
@@ -70,6 +83,15 @@ impl BrokerError {
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             BrokerError::ShuttingDown => ErrorCode::Unavailable,
+            BrokerError::Consensus(e) => match e {
+                raft::ConsensusError::Rejected(_)
+                | raft::ConsensusError::NoLeader { .. }
+                | raft::ConsensusError::Unavailable { .. } => ErrorCode::Unavailable,
+                raft::ConsensusError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
+                raft::ConsensusError::Storage { .. } | raft::ConsensusError::Config { .. } => {
+                    ErrorCode::Internal
+                }
+            },
             BrokerError::AckExpired { .. } => ErrorCode::AckExpired,
         }
     }

@@ -194,7 +194,9 @@ impl Broker {
                 }
                 Ok(_) => {}
                 // Deleted meanwhile: nothing left to expire.
-                Err(MetadataError::SubscriptionNotFound { .. }) => {}
+                Err(raft::ConsensusError::Rejected(MetadataError::SubscriptionNotFound {
+                    ..
+                })) => {}
                 Err(error) => {
                     tracing::warn!(subscription = %name, %error, "expiring group members failed")
                 }

@@ -72,13 +72,14 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(
+        metadata: MetadataStore,
         storage: Arc<dyn Storage>,
         metrics: Arc<Metrics>,
         clock: Clock,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
-            metadata: MetadataStore::new(),
+            metadata,
             storage,
             clock,
             metrics,
@@ -92,6 +93,54 @@ impl Broker {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    pub fn metadata(&self) -> &MetadataStore {
+        &self.metadata
+    }
+
+    /// Gives storage every topic and subscription the metadata knows, so a
+    /// restart with metadata kept in Raft finds its partitions (memory
+    /// storage starts empty; both backends' creates are idempotent).
+    pub async fn restore_storage(&self) -> Result<(), BrokerError> {
+        let (topics, subscriptions): (Vec<Topic>, Vec<Subscription>) = self.metadata.read(|md| {
+            (
+                md.topics_after(None, usize::MAX)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+                md.subscriptions_after(None, usize::MAX)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+            )
+        });
+        for topic in &topics {
+            self.storage
+                .create_topic(&topic.name, topic.config.partitions)
+                .await?;
+        }
+        for sub in &subscriptions {
+            let Some(topic) = topics.iter().find(|t| t.name == sub.config.topic) else {
+                continue;
+            };
+            self.storage
+                .create_subscription(
+                    &sub.name,
+                    &topic.name,
+                    topic.config.partitions,
+                    sub.config.start_position,
+                )
+                .await?;
+        }
+        if !topics.is_empty() {
+            tracing::info!(
+                topics = topics.len(),
+                subscriptions = subscriptions.len(),
+                "storage restored from metadata"
+            );
+        }
+        Ok(())
     }
 
     pub fn clock(&self) -> Clock {

@@ -17,14 +17,17 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// The broker accepts work: not shutting down. (Storage and cluster checks join
-/// here as those components arrive.)
+/// The broker accepts work: not shutting down, and (with replicated metadata)
+/// a leader is known and this node has applied the log up to the commit index.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     if state.broker.shutdown_token().is_cancelled() {
         return Err(ApiError::new(
             ErrorCode::Unavailable,
             "the broker is shutting down",
         ));
+    }
+    if let Some(reason) = state.broker.metadata().unready_reason() {
+        return Err(ApiError::new(ErrorCode::Unavailable, reason));
     }
     Ok(Json(Health {
         status: "ok".to_owned(),
