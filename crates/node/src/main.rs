@@ -1,5 +1,6 @@
 //! `pubsubgo-server`: one PubSubGo broker. With no arguments: a single node with
-//! in-memory storage, clients on port 8081, metrics on 9092.
+//! in-memory storage, clients on port 8081, metrics on 9092; `--storage redis`
+//! keeps messages and subscription state in Redis.
 
 use anyhow::Context;
 use clap::Parser;
@@ -33,13 +34,16 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         client = %client.local_addr()?,
         metrics = ?metrics.as_ref().map(TcpListener::local_addr).transpose()?,
-        storage = ?config.storage,
+        storage = ?config.storage.kind(),
         "pubsubgo-server listening"
     );
 
+    let storage = server::open_storage(&config.storage)
+        .await
+        .context("cannot open storage")?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let broker = server::memory_broker(shutdown);
+    let broker = server::broker(storage, shutdown);
     server::run(client, metrics, broker, config.shutdown_grace).await?;
     tracing::info!("pubsubgo-server stopped");
     Ok(())

@@ -112,10 +112,37 @@ fn serves_with_env_and_flag_settings_and_stops_cleanly_on_sigterm() {
 #[test]
 fn a_bad_setting_is_a_clear_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"))
-        .args(["--storage", "redis"])
+        .args(["--storage", "redis", "--redis-url", "redis://127.0.0.1:1"])
+        .args(["--redis-cluster-nodes", "127.0.0.1:2"])
         .output()
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("redis"), "{stderr}");
+    assert!(
+        stderr.contains("Redis URL or the Redis cluster nodes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_redis_at_start_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"))
+        .args([
+            "--port",
+            "0",
+            "--metrics-enabled",
+            "false",
+            "--storage",
+            "redis",
+        ])
+        .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot connect to Redis"), "{stderr}");
 }
