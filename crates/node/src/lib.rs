@@ -9,18 +9,21 @@
 //! - [`broker`]: the publish, pull and ack paths, independent of HTTP.
 //! - [`metadata_store`]: the one `propose` interface every metadata change goes through.
 //! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
-//!   the in-memory backend and the conformance suite every backend passes.
+//!   the delivery cursor both backends run, the in-memory and Redis backends, and the
+//!   conformance suite every backend passes.
 //! - [`telemetry`]: metric definitions and log set-up.
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //!
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
 //! `broker::Broker::publish` (validate, deduplicate, choose partitions) →
-//! `storage::MessageLog::append` → waiting pulls and streams are woken.
+//! `storage::MessageLog::append` (memory, or one Lua script on Redis) → waiting pulls
+//! and streams are woken.
 //!
 //! # The path of a delivery
 //! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
-//! `lease_batch` → `storage::SubscriptionState::lease` → an ack id per message;
+//! `lease_batch` → `storage::SubscriptionState::lease` (the shared cursor; on Redis
+//! its changes are written through before the call returns) → an ack id per message;
 //! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
 
 pub mod broker;

@@ -137,7 +137,8 @@ pub(crate) struct Needs {
 pub(crate) struct Fetched {
     pub(crate) start: u64,
     pub(crate) end: u64,
-    /// How far the new messages read reach: the view's end for a lease.
+    /// How far the messages known (cached, or read and found missing) reach
+    /// from the scan start: the view's end for a lease.
     pub(crate) horizon: u64,
 }
 
@@ -166,12 +167,16 @@ pub(crate) async fn fetch(
             .arg(entry_id(first))
             .arg(entry_id(last));
     }
-    let scan = needs.scan.and_then(|(from, count)| {
+    // New messages are read from the first one not cached; everything in
+    // `[from, unread)` is cached already.
+    let scan = needs.scan.map(|(from, count)| {
         let unread = cache.first_missing(from);
         let budget = count.saturating_sub(usize::try_from(unread - from).unwrap_or(usize::MAX));
-        (budget > 0).then_some((unread, budget))
+        (unread, budget)
     });
-    if let Some((unread, budget)) = scan {
+    if let Some((unread, budget)) = scan
+        && budget > 0
+    {
         pipe.cmd("XRANGE")
             .arg(&log)
             .arg(entry_id(unread))
@@ -189,27 +194,28 @@ pub(crate) async fn fetch(
         Some(meta) => parse_bounds(meta, keys)?,
         None => return Err(corrupt("empty pipeline reply")),
     };
-    let mut horizon = end;
     let mut scanned = None;
     for (index, reply) in replies.enumerate() {
         let range: StreamRangeReply =
             redis::from_redis_value(reply).map_err(|e| corrupt(e.to_string()))?;
-        let is_scan = scan.is_some() && index == ranges.len();
         let mut last = None;
         for entry in &range.ids {
             let message = decode_message(entry)?;
             last = Some(message.offset);
             cache.insert(message);
         }
-        if is_scan {
+        if index == ranges.len() {
             scanned = Some((range.ids.len(), last));
         }
     }
-    if let (Some((_, budget)), Some((read, Some(last)))) = (scan, scanned)
-        && read >= budget
-    {
-        horizon = last + 1;
-    }
+    // How far the view may reach: every offset below the horizon is cached or
+    // known not to exist (trimmed, or lost by Redis).
+    let horizon = match (scan, scanned) {
+        (None, _) => end,
+        (Some((unread, 0)), _) => unread.min(end),
+        (Some((_, budget)), Some((read, Some(last)))) if read >= budget => last + 1,
+        (Some(_), _) => end,
+    };
     if cache.observe_end(end) {
         tracing::warn!(
             partition = %keys.meta(),
