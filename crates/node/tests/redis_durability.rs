@@ -1,7 +1,8 @@
 //! Redis storage across failures: a broker that crashes and restarts keeps
 //! every message and every ack; a Redis that goes away makes publishes fail
 //! honestly (503/504, never a false success) until it is back, with no broker
-//! restart.
+//! restart; a Redis Cluster failover (the partition's primary hands over to its
+//! replica) goes unnoticed by publishers and consumers.
 
 mod redis_support;
 mod support;
@@ -266,4 +267,171 @@ async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_br
         "acked before the crash, kept"
     );
     assert_eq!(data.last(), Some(&b64("after")));
+}
+
+/// The port of the primary serving `slot` and, once attached, of its replica,
+/// as `CLUSTER NODES` on the first node reports them.
+fn primary_and_replica(cluster: &redis_support::RedisCluster, slot: u16) -> (u16, Option<u16>) {
+    let nodes = cluster.nodes[0].command("CLUSTER NODES");
+    let port_of = |address: &str| -> u16 {
+        address
+            .split(['@', ':'])
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .expect("node port")
+    };
+    let serves = |ranges: &[&str]| {
+        ranges.iter().any(|r| {
+            let (from, to) = r.split_once('-').unwrap_or((r, r));
+            matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
+        })
+    };
+    let lines: Vec<Vec<&str>> = nodes
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let primary = lines
+        .iter()
+        .find(|f| f.len() > 8 && f[2].contains("master") && serves(&f[8..]))
+        .expect("a primary serves the slot");
+    let replica = lines
+        .iter()
+        .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary[0])
+        .map(|f| port_of(f[1]));
+    (port_of(primary[1]), replica)
+}
+
+#[tokio::test]
+async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
+    use node::storage::{LeaseRequest, MessageLog, NewMessage, PartitionRef, SubscriptionState};
+
+    let cluster = redis_support::RedisCluster::start();
+    let settings = RedisSettings {
+        key_prefix: redis_support::fresh_prefix(),
+        ..RedisSettings::cluster(cluster.seeds())
+    };
+    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let topic = cluster::TopicName::new("orders").expect("name");
+    let sub = cluster::SubscriptionName::new("billing").expect("name");
+    let at = PartitionRef {
+        topic: topic.clone(),
+        partition: 0,
+    };
+    let batch = |from: u64| -> Vec<NewMessage> {
+        (from..from + 100)
+            .map(|i| NewMessage {
+                data: format!("m{i}").into_bytes().into(),
+                attributes: Default::default(),
+                ordering_key: None,
+                priority: 4,
+                publish_time_millis: 1_000 + i,
+                deliver_at_millis: None,
+                expire_at_millis: None,
+            })
+            .collect()
+    };
+    let lease = |max: usize, now: u64| LeaseRequest {
+        max_messages: max,
+        now_millis: now,
+        deadline_millis: now + 60_000,
+        policy: Default::default(),
+    };
+    storage.create_topic(&topic, 1).await.expect("topic");
+    storage
+        .create_subscription(
+            &sub,
+            &topic,
+            1,
+            cluster::subscription::StartPosition::Earliest,
+        )
+        .await
+        .expect("subscription");
+    storage.append(&at, 1, batch(0)).await.expect("append");
+    let first = storage
+        .lease(&sub, &at, lease(60, 10))
+        .await
+        .expect("lease");
+    let refs: Vec<_> = first
+        .leased
+        .iter()
+        .map(|l| node::storage::DeliveryRef {
+            offset: l.message.offset,
+            attempt: l.attempt,
+        })
+        .collect();
+    storage
+        .ack(&sub, &at, &refs, 10, false)
+        .await
+        .expect("ack 60");
+
+    tracing::info!("the replica of the partition's primary takes over (CLUSTER FAILOVER)");
+    let slot: u16 = cluster.nodes[0]
+        .command("CLUSTER KEYSLOT {orders:0}")
+        .trim()
+        .trim_start_matches(':')
+        .parse()
+        .expect("slot");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    let (old_primary, replica) = loop {
+        if let (primary, Some(replica)) = primary_and_replica(&cluster, slot) {
+            break (primary, replica);
+        }
+        assert!(
+            Instant::now() < give_up,
+            "no replica attached to the primary"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let new_primary = cluster
+        .nodes
+        .iter()
+        .find(|n| n.port == replica)
+        .expect("replica node");
+    new_primary.wait_until(
+        |info| info.contains("master_link_status:up"),
+        "INFO replication",
+    );
+    assert!(new_primary.command("CLUSTER FAILOVER").starts_with("+OK"));
+    new_primary.wait_until(|info| info.contains("role:master"), "INFO replication");
+    for node in &cluster.nodes {
+        node.wait_until(|info| info.contains("cluster_state:ok"), "CLUSTER INFO");
+    }
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while primary_and_replica(&cluster, slot).0 != replica {
+        assert!(
+            Instant::now() < give_up,
+            "the cluster never saw the slot move from {old_primary} to {replica}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    tracing::info!("the same storage keeps appending and delivering");
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let offsets = loop {
+        match storage.append(&at, 1, batch(100)).await {
+            Ok(offsets) => break offsets,
+            Err(error) => {
+                assert!(Instant::now() < give_up, "append after failover: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(offsets, (100..200).collect::<Vec<u64>>());
+    let rest = storage
+        .lease(&sub, &at, lease(1000, 20))
+        .await
+        .expect("lease after failover");
+    let got: Vec<u64> = rest.leased.iter().map(|l| l.message.offset).collect();
+    assert_eq!(
+        got,
+        (60..200).collect::<Vec<u64>>(),
+        "nothing acked comes back, nothing published is missing"
+    );
+    let fresh = RedisStorage::connect(&settings).await.expect("reconnect");
+    let backlog = fresh.backlog(&sub, &at, 20).await.expect("backlog");
+    assert_eq!(
+        (backlog.unacked, backlog.outstanding),
+        (140, 140),
+        "the new primary has the cursor written before and after the failover"
+    );
 }

@@ -44,7 +44,7 @@
 //!
 //! Not yet: `replicated:N` (`WAIT`) and `fsynced` ack levels, compression of
 //! stored payloads, fencing of cursor writes by epoch (the subscription calls
-//! carry no epoch yet).
+//! carry no epoch yet), a Redis command latency metric.
 
 mod codec;
 mod connection;
