@@ -72,8 +72,12 @@ async fn both<T: PartialEq + std::fmt::Debug>(
 
 fn message(rng: &mut Rng, now: u64, n: u64) -> NewMessage {
     NewMessage {
-        data: Bytes::from(format!("m{n}")),
-        attributes: BTreeMap::from([("i".to_owned(), n.to_string())]),
+        // Binary payloads (NUL, 0xFF, CR LF) and non-ASCII attributes round-trip.
+        data: Bytes::from([format!("m{n}").into_bytes(), vec![0, 0xff, b'\r', b'\n']].concat()),
+        attributes: BTreeMap::from([
+            ("i".to_owned(), n.to_string()),
+            ("région".to_owned(), "\"é\"\n".to_owned()),
+        ]),
         ordering_key: rng.chance(70).then(|| format!("k{}", rng.below(4))),
         priority: rng.below(10) as u8,
         publish_time_millis: now,
