@@ -258,14 +258,12 @@ impl SubscriptionState for RedisStorage {
         exact: bool,
     ) -> Result<AckOutcome, StorageError> {
         let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            call.run(
+        let result = call
+            .run(
                 |_| None,
                 |cursor, _| cursor.ack(deliveries, now_millis, exact),
             )
-            .await
-        }
-        .await;
+            .await;
         call.settle(result)
     }
 
@@ -278,14 +276,12 @@ impl SubscriptionState for RedisStorage {
         now_millis: u64,
     ) -> Result<(), StorageError> {
         let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            call.run(
+        let result = call
+            .run(
                 |_| None,
                 |cursor, _| cursor.extend(deliveries, deadline_millis, now_millis),
             )
-            .await
-        }
-        .await;
+            .await;
         call.settle(result)
     }
 
@@ -310,13 +306,11 @@ impl SubscriptionState for RedisStorage {
             })
         };
         let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            call.run(needs, |cursor, log| {
+        let result = call
+            .run(needs, |cursor, log| {
                 cursor.nack(log, deliveries, nack, now_millis, policy)
             })
-            .await
-        }
-        .await;
+            .await;
         call.settle(result)
     }
 
@@ -351,11 +345,9 @@ impl SubscriptionState for RedisStorage {
         now_millis: u64,
     ) -> Result<Option<u64>, StorageError> {
         let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            call.run(|_| None, |cursor, _| cursor.next_wakeup(now_millis))
-                .await
-        }
-        .await;
+        let result = call
+            .run(|_| None, |cursor, _| cursor.next_wakeup(now_millis))
+            .await;
         call.settle(result)
     }
 
