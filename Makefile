@@ -1,7 +1,11 @@
-.PHONY: verify fmt clippy test doc run
+.PHONY: verify redis-server fmt clippy test doc run
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: fmt clippy test doc
+verify: redis-server fmt clippy test doc
+
+# The Redis storage tests start their own redis-server processes.
+redis-server:
+	./scripts/ensure-redis-server
 
 fmt:
 	cargo fmt --all -- --check
@@ -9,7 +13,7 @@ fmt:
 clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-test:
+test: redis-server
 	cargo test --workspace --locked
 
 doc:

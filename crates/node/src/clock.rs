@@ -30,6 +30,14 @@ impl Clock {
         self.base_millis + u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// The same clock read `by` later, e.g. a broker that restarts after a pause.
+    pub fn shifted(self, by: Duration) -> Self {
+        Self {
+            base_millis: self.base_millis + u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+            base: self.base,
+        }
+    }
+
     /// The tokio instant at which `now_millis()` reaches `millis`.
     pub fn instant_at(&self, millis: u64) -> Instant {
         self.base + Duration::from_millis(millis.saturating_sub(self.base_millis))

@@ -7,7 +7,9 @@
 //! ```yaml
 //! server:  { host: 0.0.0.0, port: 8081, shutdown_grace_seconds: 30 }
 //! metrics: { enabled: true, port: 9092 }
-//! storage: { kind: memory }
+//! storage:
+//!   kind: redis
+//!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
 //! log:     { format: text, level: info }
 //! cluster: { node_id: 0, data_dir: ./data, peer_port: 8082 }
 //! ```
@@ -20,6 +22,7 @@ use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
 /// Where messages are kept.
@@ -29,8 +32,24 @@ pub enum StorageKind {
     /// In this process's memory; lost on exit. For development and tests.
     #[default]
     Memory,
-    /// Redis Streams (not available in this build yet).
+    /// Redis (standalone or Cluster): survives broker restarts.
     Redis,
+}
+
+/// The storage backend with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    Memory,
+    Redis(RedisSettings),
+}
+
+impl StorageConfig {
+    pub fn kind(&self) -> StorageKind {
+        match self {
+            StorageConfig::Memory => StorageKind::Memory,
+            StorageConfig::Redis(_) => StorageKind::Redis,
+        }
+    }
 }
 
 /// Command-line flags; each also reads its environment variable.
@@ -55,6 +74,30 @@ pub struct Args {
     /// Message storage [default: memory].
     #[arg(long, env = "PUBSUB_STORAGE")]
     pub storage: Option<StorageKind>,
+    /// Standalone Redis URL, e.g. `redis://:secret@redis:6379/0` (instead of host and port).
+    #[arg(long, env = "PUBSUB_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Standalone Redis host [default: 127.0.0.1].
+    #[arg(long, env = "PUBSUB_REDIS_HOST")]
+    pub redis_host: Option<String>,
+    /// Standalone Redis port [default: 6379].
+    #[arg(long, env = "PUBSUB_REDIS_PORT")]
+    pub redis_port: Option<u16>,
+    /// Redis password (standalone or every cluster node).
+    #[arg(long, env = "PUBSUB_REDIS_PASSWORD", hide_env_values = true)]
+    pub redis_password: Option<String>,
+    /// Redis Cluster seed nodes, comma-separated `host:port` (selects cluster mode).
+    #[arg(long, env = "PUBSUB_REDIS_CLUSTER_NODES")]
+    pub redis_cluster_nodes: Option<String>,
+    /// Prefix of every Redis key [default: ps].
+    #[arg(long, env = "PUBSUB_REDIS_KEY_PREFIX")]
+    pub redis_key_prefix: Option<String>,
+    /// Milliseconds to wait for a Redis connection [default: 1000].
+    #[arg(long, env = "PUBSUB_REDIS_CONNECT_TIMEOUT_MILLIS")]
+    pub redis_connect_timeout_millis: Option<u64>,
+    /// Milliseconds to wait for a Redis reply [default: 2000].
+    #[arg(long, env = "PUBSUB_REDIS_RESPONSE_TIMEOUT_MILLIS")]
+    pub redis_response_timeout_millis: Option<u64>,
     /// Log format [default: text].
     #[arg(long, env = "PUBSUB_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -117,6 +160,21 @@ struct MetricsSection {
 #[serde(deny_unknown_fields)]
 struct StorageSection {
     kind: Option<StorageKind>,
+    #[serde(default)]
+    redis: RedisSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedisSection {
+    url: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    password: Option<String>,
+    cluster_nodes: Option<String>,
+    key_prefix: Option<String>,
+    connect_timeout_millis: Option<u64>,
+    response_timeout_millis: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,7 +190,7 @@ pub struct Config {
     pub client_addr: SocketAddr,
     /// `None` when metrics are disabled.
     pub metrics_addr: Option<SocketAddr>,
-    pub storage: StorageKind,
+    pub storage: StorageConfig,
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_grace: Duration,
@@ -172,12 +230,10 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let storage = args.storage.or(file.storage.kind).unwrap_or_default();
-        if storage == StorageKind::Redis {
-            return Err(ConfigError::Invalid(
-                "storage 'redis' is not available in this build yet; use 'memory'".to_owned(),
-            ));
-        }
+        let storage = match args.storage.or(file.storage.kind).unwrap_or_default() {
+            StorageKind::Memory => StorageConfig::Memory,
+            StorageKind::Redis => StorageConfig::Redis(redis_settings(&args, file.storage.redis)?),
+        };
         let peer_port = args.peer_port.or(file.cluster.peer_port).unwrap_or(8082);
         if peer_port != 0 && (peer_port == port || (metrics_enabled && peer_port == metrics_port)) {
             return Err(ConfigError::Invalid(format!(
@@ -211,6 +267,83 @@ impl Config {
             ),
         })
     }
+}
+
+/// Redis settings: cluster nodes, or a URL, or host and port; not two of them.
+fn redis_settings(args: &Args, file: RedisSection) -> Result<RedisSettings, ConfigError> {
+    let url = args.redis_url.clone().or(file.url);
+    let host = args.redis_host.clone().or(file.host);
+    let port = args.redis_port.or(file.port);
+    let nodes = args.redis_cluster_nodes.clone().or(file.cluster_nodes);
+    let target = match (nodes, url) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid(
+                "set either the Redis URL or the Redis cluster nodes, not both".to_owned(),
+            ));
+        }
+        (Some(nodes), None) => {
+            let nodes: Vec<String> = nodes
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if nodes.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "the Redis cluster nodes list is empty".to_owned(),
+                ));
+            }
+            RedisTarget::Cluster { nodes }
+        }
+        (None, Some(url)) => {
+            if host.is_some() || port.is_some() {
+                return Err(ConfigError::Invalid(
+                    "set either the Redis URL or the Redis host and port, not both".to_owned(),
+                ));
+            }
+            RedisTarget::Standalone { url }
+        }
+        (None, None) => RedisTarget::Standalone {
+            url: format!(
+                "redis://{}:{}",
+                host.as_deref().unwrap_or("127.0.0.1"),
+                port.unwrap_or(6379)
+            ),
+        },
+    };
+    let millis = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+        flag.or(file).map_or(default, Duration::from_millis)
+    };
+    let settings = RedisSettings {
+        target,
+        password: args.redis_password.clone().or(file.password),
+        key_prefix: args
+            .redis_key_prefix
+            .clone()
+            .or(file.key_prefix)
+            .unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
+        connect_timeout: millis(
+            args.redis_connect_timeout_millis,
+            file.connect_timeout_millis,
+            RedisSettings::DEFAULT_CONNECT_TIMEOUT,
+        ),
+        response_timeout: millis(
+            args.redis_response_timeout_millis,
+            file.response_timeout_millis,
+            RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
+        ),
+    };
+    if settings.key_prefix.is_empty() || settings.key_prefix.contains(['{', '}']) {
+        return Err(ConfigError::Invalid(
+            "the Redis key prefix must be non-empty and contain no braces".to_owned(),
+        ));
+    }
+    if settings.connect_timeout.is_zero() || settings.response_timeout.is_zero() {
+        return Err(ConfigError::Invalid(
+            "Redis timeouts must be positive".to_owned(),
+        ));
+    }
+    Ok(settings)
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -261,7 +394,7 @@ mod tests {
         let config = Config::resolve(Args::default()).expect("defaults resolve");
         assert_eq!(config.client_addr.port(), 8081);
         assert_eq!(config.metrics_addr.map(|a| a.port()), Some(9092));
-        assert_eq!(config.storage, StorageKind::Memory);
+        assert_eq!(config.storage, StorageConfig::Memory);
         assert_eq!(config.log_format, LogFormat::Text);
     }
 
@@ -303,10 +436,61 @@ mod tests {
             ..Args::default()
         };
         assert!(Config::resolve(same_ports).is_err());
-        let redis = Args {
+        let both = Args {
             storage: Some(StorageKind::Redis),
+            redis_url: Some("redis://a:1".to_owned()),
+            redis_cluster_nodes: Some("b:2".to_owned()),
             ..Args::default()
         };
-        assert!(Config::resolve(redis).is_err());
+        assert!(Config::resolve(both).is_err());
+    }
+
+    #[test]
+    fn redis_settings_come_from_url_host_or_cluster_nodes() {
+        let redis = |args: Args| match Config::resolve(Args {
+            storage: Some(StorageKind::Redis),
+            ..args
+        })
+        .expect("resolves")
+        .storage
+        {
+            StorageConfig::Redis(settings) => settings,
+            StorageConfig::Memory => panic!("expected redis"),
+        };
+        let defaults = redis(Args::default());
+        assert_eq!(
+            defaults.target,
+            RedisTarget::Standalone {
+                url: "redis://127.0.0.1:6379".to_owned()
+            }
+        );
+        assert_eq!(defaults.key_prefix, "ps");
+        let host = redis(Args {
+            redis_host: Some("redis".to_owned()),
+            redis_port: Some(7000),
+            redis_password: Some("secret".to_owned()),
+            ..Args::default()
+        });
+        assert_eq!(
+            (host.target, host.password.as_deref()),
+            (
+                RedisTarget::Standalone {
+                    url: "redis://redis:7000".to_owned()
+                },
+                Some("secret")
+            )
+        );
+        let file = TempFile::new(
+            "redis-cluster",
+            "storage:\n  kind: redis\n  redis:\n    cluster_nodes: \"n1:7000, n2:7001\"\n    response_timeout_millis: 500\n",
+        );
+        let cluster = redis(with_file(&file));
+        assert_eq!(
+            cluster.target,
+            RedisTarget::Cluster {
+                nodes: vec!["n1:7000".to_owned(), "n2:7001".to_owned()]
+            }
+        );
+        assert_eq!(cluster.response_timeout, Duration::from_millis(500));
     }
 }

@@ -11,18 +11,21 @@
 //! - [`push`]: push subscriptions: a supervisor keeps one dispatcher per push
 //!   subscription, which POSTs each message to the endpoint and acks or nacks it.
 //! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
-//!   the in-memory backend and the conformance suite every backend passes.
+//!   the delivery cursor both backends run, the in-memory and Redis backends, and the
+//!   conformance suite every backend passes.
 //! - [`telemetry`]: metric definitions and log set-up.
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //!
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
 //! `broker::Broker::publish` (validate, deduplicate, choose partitions) →
-//! `storage::MessageLog::append` → waiting pulls and streams are woken.
+//! `storage::MessageLog::append` (memory, or one Lua script on Redis) → waiting pulls
+//! and streams are woken.
 //!
 //! # The path of a delivery
 //! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
-//! `lease_batch` → `storage::SubscriptionState::lease` → an ack id per message;
+//! `lease_batch` → `storage::SubscriptionState::lease` (the shared cursor; on Redis
+//! its changes are written through before the call returns) → an ack id per message;
 //! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
 //! A push subscription is served by `push::Dispatcher` instead, which calls the
 //! same `lease_batch`, POSTs each message (`push::Sender`) and acks or nacks it.

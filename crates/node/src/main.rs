@@ -1,19 +1,16 @@
 //! `pubsubgo-server`: one PubSubGo broker. With no arguments: a single node with
 //! in-memory message storage, metadata in a single-node Raft group in `./data`,
-//! clients on port 8081, metrics on 9092, peers on 8082.
+//! clients on port 8081, metrics on 9092, peers on 8082; `--storage redis` keeps
+//! messages and subscription state in Redis.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use node::broker::Broker;
-use node::clock::Clock;
 use node::config::{Args, Config};
 use node::metadata_store::MetadataStore;
 use node::server;
-use node::storage::memory::MemoryStorage;
-use node::telemetry::{Metrics, logging};
+use node::telemetry::logging;
 use raft::{Consensus, ConsensusConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -45,20 +42,21 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         client = %client.local_addr()?,
         metrics = ?metrics.as_ref().map(TcpListener::local_addr).transpose()?,
-        storage = ?config.storage,
+        storage = ?config.storage.kind(),
         "pubsubgo-server listening"
     );
 
+    let storage = server::open_storage(&config.storage)
+        .await
+        .context("cannot open storage")?;
     let consensus = start_consensus(&config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let broker = Arc::new(Broker::new(
+    let broker = server::broker(
         MetadataStore::replicated(consensus.clone()),
-        Arc::new(MemoryStorage::new()),
-        Arc::new(Metrics::new()),
-        Clock::new(),
+        storage,
         shutdown,
-    ));
+    );
     broker
         .restore_storage()
         .await

@@ -20,22 +20,47 @@ use tokio_util::task::TaskTracker;
 use crate::broker::groups::run_group_expiry;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
+use crate::config::StorageConfig;
 use crate::http::{self, AppState};
 use crate::metadata_store::MetadataStore;
 use crate::push;
 use crate::storage::memory::MemoryStorage;
+use crate::storage::redis::RedisStorage;
+use crate::storage::{Storage, StorageError};
 use crate::telemetry::Metrics;
 use crate::telemetry::connections::CountingListener;
 
 /// Builds a single-node broker on memory storage.
 pub fn memory_broker(shutdown: CancellationToken) -> Arc<Broker> {
-    Arc::new(Broker::new(
+    broker(
         MetadataStore::local(),
         Arc::new(MemoryStorage::new()),
+        shutdown,
+    )
+}
+
+/// Builds a broker on `metadata` and `storage`.
+pub fn broker(
+    metadata: MetadataStore,
+    storage: Arc<dyn Storage>,
+    shutdown: CancellationToken,
+) -> Arc<Broker> {
+    Arc::new(Broker::new(
+        metadata,
+        storage,
         Arc::new(Metrics::new()),
         Clock::new(),
         shutdown,
     ))
+}
+
+/// Opens the configured storage; for Redis this connects (and fails if Redis
+/// cannot be reached now).
+pub async fn open_storage(config: &StorageConfig) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match config {
+        StorageConfig::Memory => Arc::new(MemoryStorage::new()),
+        StorageConfig::Redis(settings) => Arc::new(RedisStorage::connect(settings).await?),
+    })
 }
 
 /// Serves `broker` until `broker.shutdown_token()` is cancelled.

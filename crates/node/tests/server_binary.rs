@@ -1,6 +1,10 @@
 //! The `pubsubgo-server` binary as a user runs it: settings from flags and
-//! environment, serving until SIGTERM, then a clean exit.
+//! environment, serving until SIGTERM, then a clean exit; on Redis, surviving
+//! a `kill -9`.
 
+mod redis_support;
+
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -132,15 +136,176 @@ fn serves_with_env_and_flag_settings_and_stops_cleanly_on_sigterm() {
     server.wait_for_log("pubsubgo-server stopped");
 }
 
+/// Starts the binary on Redis and returns it with a client for its API.
+fn start_on_redis(data: &DataDir, url: &str, prefix: &str) -> (Server, api::Client) {
+    let server = Server::start(
+        data,
+        &[
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--metrics-enabled",
+            "false",
+            "--storage",
+            "redis",
+            "--redis-url",
+            url,
+            "--redis-key-prefix",
+            prefix,
+        ],
+        &[],
+    );
+    let listening = server.wait_for_log("pubsubgo-server listening");
+    let client = listening["client"].as_str().expect("client address");
+    let api = api::Client::new(&format!("http://{client}"), WAIT).expect("client");
+    (server, api)
+}
+
+/// The topic and the subscription; after a restart the metadata log restores
+/// them, and storage keeps their messages and cursors.
+async fn declare(api: &api::Client) {
+    let topic = api::types::CreateTopicRequest {
+        partitions: Some(2),
+        ..Default::default()
+    };
+    api.create_topic("orders", &topic).await.expect("topic");
+    let sub = api::types::CreateSubscriptionRequest {
+        topic: "orders".to_owned(),
+        start_position: Some(api::types::StartPosition::Earliest),
+        ..Default::default()
+    };
+    api.create_subscription("billing", &sub)
+        .await
+        .expect("subscription");
+}
+
+async fn pull(api: &api::Client, max: u32) -> Vec<api::types::ReceivedMessage> {
+    let request = api::types::PullRequest {
+        max_messages: Some(max),
+        wait_seconds: Some(0),
+        ..Default::default()
+    };
+    api.pull("billing", &request)
+        .await
+        .expect("pull")
+        .received_messages
+}
+
+fn data(messages: &[api::types::ReceivedMessage]) -> BTreeSet<String> {
+    messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.message.data.0).into_owned())
+        .collect()
+}
+
+#[test]
+fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
+    let redis = redis_support::RedisServer::standalone(&["--appendonly", "yes"]);
+    let prefix = redis_support::fresh_prefix();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+
+    let data_dir = DataDir::new("sigkill-on-redis");
+    let (mut first, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
+    let (acked, leased) = runtime.block_on(async {
+        declare(&api).await;
+        for batch in 0..2 {
+            let request = api::types::PublishRequest {
+                messages: (0..100)
+                    .map(|i| api::types::PublishMessage {
+                        data: api::data::Data(format!("m{}", batch * 100 + i).into_bytes().into()),
+                        ordering_key: Some(format!("k{i}")),
+                        ..Default::default()
+                    })
+                    .collect(),
+            };
+            let reply = api
+                .publish("orders", &request, &Default::default())
+                .await
+                .expect("publish");
+            assert_eq!(reply.ack_level.to_string(), "leader");
+        }
+        let mut out = Vec::new();
+        while out.len() < 50 {
+            out.extend(pull(&api, 50 - out.len() as u32).await);
+        }
+        let ack_ids = out[..30].iter().map(|m| m.ack_id.clone()).collect();
+        api.acknowledge("billing", ack_ids).await.expect("ack");
+        (data(&out[..30]), data(&out[30..]))
+    });
+    first.child.kill().expect("kill -9");
+    let status = first.child.wait().expect("reaped");
+    assert!(!status.success(), "killed, not exited: {status:?}");
+
+    let (_second, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
+    runtime.block_on(async {
+        let topic = api.get_topic("orders").await.expect("topic");
+        assert_eq!(topic.stats.map(|s| s.messages_published), Some(200));
+        let stats = api
+            .get_subscription("billing")
+            .await
+            .expect("subscription")
+            .stats
+            .expect("stats");
+        assert_eq!(
+            (stats.backlog_messages, stats.outstanding_messages),
+            (170, 20),
+            "30 acks and 20 leases survived the crash"
+        );
+        let mut rest = Vec::new();
+        loop {
+            let got = pull(&api, 1000).await;
+            if got.is_empty() {
+                break;
+            }
+            rest.extend(got);
+        }
+        let rest = data(&rest);
+        assert_eq!(rest.len(), 150, "every never-delivered message, once");
+        assert!(rest.is_disjoint(&acked), "acked messages never come back");
+        assert!(
+            rest.is_disjoint(&leased),
+            "leased ones wait for their deadline"
+        );
+    });
+}
+
 #[test]
 fn a_bad_setting_is_a_clear_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"))
-        .args(["--storage", "redis"])
+        .args(["--storage", "redis", "--redis-url", "redis://127.0.0.1:1"])
+        .args(["--redis-cluster-nodes", "127.0.0.1:2"])
         .output()
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("redis"), "{stderr}");
+    assert!(
+        stderr.contains("Redis URL or the Redis cluster nodes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_redis_at_start_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"))
+        .args([
+            "--port",
+            "0",
+            "--metrics-enabled",
+            "false",
+            "--storage",
+            "redis",
+        ])
+        .args(["--redis-url", &format!("redis://127.0.0.1:{port}")])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot connect to Redis"), "{stderr}");
 }
 
 #[test]

@@ -47,12 +47,16 @@ pub struct PublishRequest {
 pub enum AckLevel {
     /// Held in the broker's memory: lost if the process dies (memory storage).
     Memory,
+    /// Accepted by the Redis primary: survives a broker crash and a Redis process
+    /// restart (with AOF), may be lost on a Redis failover or power loss.
+    Leader,
 }
 
 impl fmt::Display for AckLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AckLevel::Memory => f.write_str("memory"),
+            AckLevel::Leader => f.write_str("leader"),
         }
     }
 }

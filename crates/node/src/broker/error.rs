@@ -76,6 +76,7 @@ impl BrokerError {
                 }
                 StorageError::NotFound { .. } => ErrorCode::NotFound,
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
+                StorageError::Corrupt { .. } => ErrorCode::Internal,
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,

@@ -229,10 +229,15 @@ impl Broker {
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         let name = TopicName::new(name)?;
-        self.metadata
+        let reply = self
+            .metadata
             .propose(Command::DeleteTopic { name: name.clone() })
             .await?;
-        self.storage.delete_topic(&name).await?;
+        if let Reply::TopicDeleted { topic, .. } = reply {
+            self.storage
+                .delete_topic(&name, topic.config.partitions)
+                .await?;
+        }
         if let Some(waker) = self.lock_wakers().remove(&name) {
             waker.notify_waiters();
         }
@@ -309,9 +314,12 @@ impl Broker {
             .await?;
         if let Reply::SubscriptionDeleted(sub) = reply {
             self.metrics.forget_subscription(name.as_str());
-            self.storage
-                .delete_subscription(&name, &sub.config.topic)
-                .await?;
+            // A deleted topic took its subscriptions' storage with it.
+            if let Ok(topic) = self.topic(&sub.config.topic) {
+                self.storage
+                    .delete_subscription(&name, &topic.name, topic.config.partitions)
+                    .await?;
+            }
             self.wake(&sub.config.topic);
         }
         Ok(())

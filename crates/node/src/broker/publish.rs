@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use api::limits;
-use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
+use api::types::{PublishMessage, PublishRequest, PublishResponse};
 use cluster::partitioning::partition_for_key;
 use cluster::{Topic, TopicName};
 use xxhash_rust::xxh3::xxh3_64;
@@ -103,7 +103,7 @@ impl Broker {
             message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
             partitions: placed.iter().map(|(p, _)| *p).collect(),
             offsets: placed.iter().map(|(_, o)| *o).collect(),
-            ack_level: AckLevel::Memory,
+            ack_level: self.storage.ack_level(),
             deduplicated: false,
         })
     }

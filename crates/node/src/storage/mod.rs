@@ -2,18 +2,27 @@
 //!
 //! Two traits split the job: [`MessageLog`] holds each partition's ordered log,
 //! [`SubscriptionState`] holds what each subscription has leased, acked and must
-//! redeliver. [`Storage`] is both. [`memory::MemoryStorage`] implements them for
-//! development and tests; every implementation must pass [`conformance`].
+//! redeliver. [`Storage`] is both. Two backends implement them:
+//! [`memory::MemoryStorage`] (development and tests) and [`redis::RedisStorage`]
+//! (Redis standalone or Redis Cluster). Every backend must pass [`conformance`].
+//!
+//! The delivery state machine itself lives once, in `cursor` (a subscription's
+//! state on one partition), and both backends run it: memory keeps cursors only
+//! in memory, Redis keeps them in the partition owner's memory as a working copy
+//! and writes every change through to Redis before a call returns.
 //!
 //! Offsets are dense per partition and start at 0, so a partition's end offset
 //! is also the number of messages ever appended to it.
 
 pub mod conformance;
+pub(crate) mod cursor;
 pub mod memory;
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use api::types::AckLevel;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
@@ -210,16 +219,25 @@ pub enum StorageError {
     /// The write may or may not have happened (timeout, lost connection).
     #[error("storage outcome unknown: {reason}")]
     OutcomeUnknown { reason: String },
+    /// Storage answered something this broker cannot read (a bug or foreign
+    /// data under our keys). Nothing was written by this call.
+    #[error("storage returned unreadable data: {reason}")]
+    Corrupt { reason: String },
 }
 
 /// Ordered, per-partition message logs.
 #[async_trait]
 pub trait MessageLog: Send + Sync + std::fmt::Debug {
-    /// Prepares `partitions` empty partitions for `topic`.
+    /// How durable an acknowledged append is.
+    fn ack_level(&self) -> AckLevel;
+
+    /// Prepares `partitions` empty partitions for `topic`. Idempotent: an
+    /// existing partition keeps its messages.
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError>;
 
-    /// Drops the topic's messages and every subscription state on it.
-    async fn delete_topic(&self, topic: &TopicName) -> Result<(), StorageError>;
+    /// Drops the messages of the topic's `partitions` partitions and every
+    /// subscription state on them.
+    async fn delete_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError>;
 
     /// Appends a batch atomically and returns the offsets, in order. Fails with
     /// [`StorageError::Fenced`] and stores nothing if `epoch` is stale.
@@ -266,6 +284,7 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
 #[async_trait]
 pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
     /// Starts tracking `subscription` on `partitions` partitions of `topic`.
+    /// Idempotent: an existing subscription keeps its state.
     async fn create_subscription(
         &self,
         subscription: &SubscriptionName,
@@ -278,6 +297,7 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
+        partitions: u32,
     ) -> Result<(), StorageError>;
 
     /// Leases up to `request.max_messages` deliverable messages of one partition.

@@ -199,8 +199,12 @@ pub async fn check_backlog_and_start_positions(storage: impl Storage) {
 
 pub async fn check_deleted_subscription_is_gone(storage: impl Storage) {
     let p = arrange(&storage, "deleted-sub", &[None]).await;
+    assert_eq!(
+        offsets_of(&lease(&storage, &p, T0, 1, plain()).await),
+        vec![0]
+    );
     storage
-        .delete_subscription(&sub("s-1"), &p.topic)
+        .delete_subscription(&sub("s-1"), &p.topic, 1)
         .await
         .expect("delete");
     let result = storage
@@ -210,11 +214,40 @@ pub async fn check_deleted_subscription_is_gone(storage: impl Storage) {
         matches!(result, Err(StorageError::NotFound { .. })),
         "got {result:?}"
     );
-    storage.delete_topic(&p.topic).await.expect("delete topic");
+    storage
+        .create_subscription(&sub("s-1"), &p.topic, 1, StartPosition::Earliest)
+        .await
+        .expect("create again");
+    let fresh = lease(&storage, &p, T0, 1, plain()).await;
+    assert_eq!(
+        (offsets_of(&fresh), fresh[0].attempt),
+        (vec![0], 1),
+        "a re-created subscription starts from scratch"
+    );
+    storage
+        .delete_topic(&p.topic, 1)
+        .await
+        .expect("delete topic");
     assert!(matches!(
         storage.offsets(&p).await,
         Err(StorageError::NotFound { .. })
     ));
+    storage
+        .create_topic(&p.topic, 1)
+        .await
+        .expect("create topic again");
+    assert_eq!(
+        storage.offsets(&p).await.expect("offsets").end,
+        0,
+        "a re-created topic is empty"
+    );
+    let result = storage
+        .lease(&sub("s-1"), &p, request(T0, 1, plain()))
+        .await;
+    assert!(
+        matches!(result, Err(StorageError::NotFound { .. })),
+        "the topic's subscriptions went with it: {result:?}"
+    );
 }
 
 pub async fn check_retention_removes_unacked_messages(storage: impl Storage) {

@@ -135,10 +135,20 @@ fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
         .collect()
 }
 
-/// One `#[tokio::test]` per check, each on a fresh backend from `$make`.
+/// One `#[tokio::test]` per check, each on a fresh backend from `$make`:
+/// `suite!(MemoryStorage::new())`, or with an async constructor (a fresh key
+/// prefix on a shared server, say) `suite!(async fresh_redis())`.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($make:expr) => {
+    (@tests $make:block; $($check:ident,)*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                $crate::storage::conformance::$check($make).await;
+            }
+        )*
+    };
+    (@all $make:block) => {
         $crate::conformance_suite!(@tests $make;
             check_append_assigns_dense_offsets,
             check_stale_epoch_is_fenced,
@@ -163,13 +173,11 @@ macro_rules! conformance_suite {
             check_seek,
         );
     };
-    (@tests $make:expr; $($check:ident,)*) => {
-        $(
-            #[tokio::test]
-            async fn $check() {
-                $crate::storage::conformance::$check($make).await;
-            }
-        )*
+    (async $make:expr) => {
+        $crate::conformance_suite!(@all { $make.await });
+    };
+    ($make:expr) => {
+        $crate::conformance_suite!(@all { $make });
     };
 }
 

@@ -1,21 +1,22 @@
 //! In-memory storage: fast, and gone when the process exits (ack level `memory`).
 //!
 //! Each partition sits behind its own mutex, holding its log, its owner epoch and
-//! every subscription's `Cursor` on it, so one lock covers a whole
-//! lease or ack step and partitions never contend with each other.
+//! every subscription's cursor (the shared delivery state machine, untracked
+//! here) on it, so one lock covers a whole lease or ack step and partitions never
+//! contend with each other.
 
-mod cursor;
 mod partition_log;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName, TopicName};
 
-use self::cursor::Cursor;
 use self::partition_log::PartitionLog;
+use super::cursor::Cursor;
 use super::{
     AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, LeaseOutcome,
     LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef, RedriveFilter,
@@ -101,6 +102,10 @@ fn lock(cell: &Mutex<Partition>) -> MutexGuard<'_, Partition> {
 
 #[async_trait]
 impl MessageLog for MemoryStorage {
+    fn ack_level(&self) -> AckLevel {
+        AckLevel::Memory
+    }
+
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
         let memory_topic = MemoryTopic {
             partitions: (0..partitions).map(|_| Mutex::default()).collect(),
@@ -113,7 +118,7 @@ impl MessageLog for MemoryStorage {
         Ok(())
     }
 
-    async fn delete_topic(&self, topic: &TopicName) -> Result<(), StorageError> {
+    async fn delete_topic(&self, topic: &TopicName, _partitions: u32) -> Result<(), StorageError> {
         self.topics
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -196,6 +201,7 @@ impl SubscriptionState for MemoryStorage {
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
+        _partitions: u32,
     ) -> Result<(), StorageError> {
         let Ok(memory_topic) = self.topic(topic) else {
             return Ok(());
@@ -323,7 +329,9 @@ impl SubscriptionState for MemoryStorage {
         at: &PartitionRef,
         target: SeekTarget,
     ) -> Result<(), StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| cursor.seek(log, target))
+        self.with_cursor(subscription, at, |cursor, log| {
+            cursor.seek(log.seek_offset(target));
+        })
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use cluster::Retention;
 
-use crate::storage::{NewMessage, PartitionOffsets, StoredMessage};
+use crate::storage::cursor::LogView;
+use crate::storage::{NewMessage, PartitionOffsets, SeekTarget, StoredMessage};
 
 /// An append-only run of messages with dense offsets, trimmed from the front.
 #[derive(Debug, Default)]
@@ -46,13 +47,21 @@ impl PartitionLog {
         self.messages.get(index)
     }
 
-    /// The first offset published at or after `millis` (the end if none).
-    /// Publish times never decrease within a partition.
-    pub(crate) fn first_published_at_or_after(&self, millis: u64) -> u64 {
-        self.start
-            + self
-                .messages
-                .partition_point(|m| m.message.publish_time_millis < millis) as u64
+    /// Where a seek to `target` lands. For a time: the first offset published
+    /// at or after it (the end if none); publish times never decrease within a
+    /// partition.
+    pub(crate) fn seek_offset(&self, target: SeekTarget) -> u64 {
+        match target {
+            SeekTarget::Earliest => self.start,
+            SeekTarget::Latest => self.end(),
+            SeekTarget::Time(millis) => {
+                self.start
+                    + self
+                        .messages
+                        .partition_point(|m| m.message.publish_time_millis < millis)
+                        as u64
+            }
+        }
     }
 
     pub(crate) fn read(&self, from: u64, max: usize) -> Vec<Arc<StoredMessage>> {
@@ -91,5 +100,19 @@ impl PartitionLog {
             dropped += 1;
         }
         dropped
+    }
+}
+
+impl LogView for PartitionLog {
+    fn start(&self) -> u64 {
+        self.start
+    }
+
+    fn end(&self) -> u64 {
+        PartitionLog::end(self)
+    }
+
+    fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>> {
+        PartitionLog::get(self, offset)
     }
 }

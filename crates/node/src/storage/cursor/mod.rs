@@ -1,31 +1,44 @@
-//! One subscription's delivery state on one partition, in memory.
+//! One subscription's delivery state on one partition: the delivery state
+//! machine, shared by every backend.
 //!
 //! Every offset in `[acked_below, next)` is in exactly one of four places:
 //! leased, pending (waiting for delivery: never delivered but held back, nacked,
 //! expired, delayed), dead (dead-lettered), or acked (`acked`, plus everything
 //! below `acked_below`). Offsets below the log's start were trimmed by retention
 //! and are forgotten.
+//!
+//! A `Cursor` works over any [`LogView`]: the memory backend passes its whole
+//! partition log, the Redis backend a view of the messages it fetched for the
+//! call. A tracked cursor ([`Cursor::tracked`]) also records what each call
+//! changed ([`Changes`]), so a backend that keeps the cursor as a working copy
+//! can write exactly those changes through to durable storage.
+//!
+//! - [`scan`](self::scan): finding deliverable messages and choosing by priority.
+//! - [`changes`]: the change set and the per-offset state a backend persists.
+//! - [`log_view`]: what the cursor needs from a partition's log.
+//! - [`bookkeeping`]: every change to the cursor's maps, recorded when tracked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+mod bookkeeping;
+mod changes;
+mod log_view;
+mod scan;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cluster::subscription::DeliveryMode;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::partition_log::PartitionLog;
+pub(crate) use self::changes::{Changes, OffsetState, Scalars};
+pub(crate) use self::log_view::LogView;
 use crate::storage::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, FAIRNESS_PERIOD, LeaseOutcome,
-    LeaseRequest, Leased, Nack, PRIORITY_WINDOW, RedriveFilter, SeekTarget, StoredMessage,
+    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest,
+    Leased, Nack, RedriveFilter,
 };
-
-/// Most messages held in `pending`; keeps one hot ordering key or a pile of
-/// delayed messages from pulling the whole backlog into memory indexes.
-const MAX_PENDING: usize = 10_000;
 
 /// Why a lease ended without an ack, for the dead-letter lineage.
 const DEADLINE_EXPIRED: &str = "ack deadline expired";
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Lease {
     attempt: u32,
     deadline: u64,
@@ -33,7 +46,7 @@ struct Lease {
     busy_key: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Pending {
     /// Deliveries so far (0: never delivered).
     attempts: u32,
@@ -41,7 +54,7 @@ struct Pending {
     due: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Dead {
     attempts: u32,
     reason: Option<String>,
@@ -69,16 +82,12 @@ pub(crate) struct Cursor {
     expired: u64,
     /// Deliveries made, to apply the fairness rule.
     served: u64,
-}
-
-/// A deliverable message found by a scan.
-struct Candidate {
-    message: Arc<StoredMessage>,
-    attempts: u32,
+    /// What changed since the last [`Cursor::take_changes`]; `None` when untracked.
+    changes: Option<Changes>,
 }
 
 impl Cursor {
-    /// A cursor whose first deliverable message is `start`.
+    /// A cursor whose first deliverable message is `start`, recording no changes.
     pub(crate) fn new(start: u64) -> Self {
         Self {
             next: start,
@@ -87,7 +96,17 @@ impl Cursor {
         }
     }
 
-    pub(crate) fn lease(&mut self, log: &PartitionLog, request: LeaseRequest) -> LeaseOutcome {
+    /// Like [`Cursor::new`], but recording every change for [`Cursor::take_changes`]
+    /// (backends get tracked cursors from [`Cursor::restore`]).
+    #[cfg(test)]
+    pub(crate) fn tracked(start: u64) -> Self {
+        Self {
+            changes: Some(Changes::default()),
+            ..Self::new(start)
+        }
+    }
+
+    pub(crate) fn lease(&mut self, log: &impl LogView, request: LeaseRequest) -> LeaseOutcome {
         let now = request.now_millis;
         let policy = request.policy;
         let mut outcome = LeaseOutcome::default();
@@ -96,17 +115,17 @@ impl Cursor {
         if request.max_messages == 0 {
             return outcome;
         }
-        let window = PRIORITY_WINDOW.max(request.max_messages);
+        let window = crate::storage::PRIORITY_WINDOW.max(request.max_messages);
         let (candidates, expired) = self.scan(log, now, policy.ordered, window);
         outcome.expired = expired;
         for (index, chosen) in self.choose(&candidates, request.max_messages) {
             let candidate = &candidates[index];
+            let offset = candidate.message.offset;
             if !chosen {
-                if candidate.attempts == 0 && !self.pending.contains_key(&candidate.message.offset)
-                {
+                if candidate.attempts == 0 && !self.pending.contains_key(&offset) {
                     // Looked at for priority but not taken: wait in pending.
-                    self.pending.insert(
-                        candidate.message.offset,
+                    self.set_pending(
+                        offset,
                         Pending {
                             attempts: 0,
                             due: now,
@@ -115,17 +134,24 @@ impl Cursor {
                 }
                 continue;
             }
-            let offset = candidate.message.offset;
-            self.pending.remove(&offset);
+            self.remove_pending(offset);
             let attempt = candidate.attempts + 1;
             if policy.mode == DeliveryMode::AtMostOnce {
                 self.mark_acked(offset);
             } else {
+                let busy_key = candidate
+                    .message
+                    .message
+                    .ordering_key
+                    .clone()
+                    .filter(|_| policy.ordered);
                 self.grant(
-                    &candidate.message,
-                    attempt,
-                    request.deadline_millis,
-                    policy.ordered,
+                    offset,
+                    Lease {
+                        attempt,
+                        deadline: request.deadline_millis,
+                        busy_key,
+                    },
                 );
             }
             outcome.leased.push(Leased {
@@ -136,108 +162,6 @@ impl Cursor {
         outcome
     }
 
-    /// Deliverable messages in offset order (pending first, then new ones), at
-    /// most one per ordering key when ordered. Returns them and how many expired.
-    fn scan(
-        &mut self,
-        log: &PartitionLog,
-        now: u64,
-        ordered: bool,
-        window: usize,
-    ) -> (Vec<Candidate>, u64) {
-        let mut blocked: HashSet<String> = self.parked.iter().cloned().collect();
-        let mut candidates = Vec::new();
-        let mut expired = 0;
-        let pending: Vec<(u64, u32, u64)> = self
-            .pending
-            .iter()
-            .map(|(offset, p)| (*offset, p.attempts, p.due))
-            .collect();
-        for (offset, attempts, due) in pending {
-            if candidates.len() >= window {
-                break;
-            }
-            let Some(message) = log.get(offset).cloned() else {
-                self.pending.remove(&offset);
-                continue;
-            };
-            if is_expired(&message, now) {
-                self.pending.remove(&offset);
-                self.mark_acked(offset);
-                expired += 1;
-                continue;
-            }
-            if due > now {
-                block(&message, ordered, &mut blocked);
-                continue;
-            }
-            if self.is_blocked(&message, ordered, &mut blocked) {
-                continue;
-            }
-            block(&message, ordered, &mut blocked);
-            candidates.push(Candidate { message, attempts });
-        }
-        while candidates.len() < window && self.next < log.end() && self.pending.len() < MAX_PENDING
-        {
-            let offset = self.next;
-            self.next += 1;
-            let Some(message) = log.get(offset).cloned() else {
-                continue;
-            };
-            if is_expired(&message, now) {
-                self.mark_acked(offset);
-                expired += 1;
-                continue;
-            }
-            let delayed_until = message.message.deliver_at_millis.filter(|at| *at > now);
-            if delayed_until.is_some() || self.is_blocked(&message, ordered, &mut blocked) {
-                block(&message, ordered, &mut blocked);
-                self.pending.insert(
-                    offset,
-                    Pending {
-                        attempts: 0,
-                        due: delayed_until.unwrap_or(now),
-                    },
-                );
-                continue;
-            }
-            block(&message, ordered, &mut blocked);
-            candidates.push(Candidate {
-                message,
-                attempts: 0,
-            });
-        }
-        self.expired += expired;
-        (candidates, expired)
-    }
-
-    /// Picks up to `max` candidates: highest priority first (oldest among equals),
-    /// except every [`FAIRNESS_PERIOD`]th pick, which takes the oldest. Returns
-    /// `(index, chosen)` for every candidate.
-    fn choose(&mut self, candidates: &[Candidate], max: usize) -> Vec<(usize, bool)> {
-        let mut by_priority: Vec<usize> = (0..candidates.len()).collect();
-        by_priority
-            .sort_by_key(|&i| (std::cmp::Reverse(candidates[i].message.message.priority), i));
-        let mut chosen = vec![false; candidates.len()];
-        let (mut oldest, mut best) = (0, 0);
-        for _ in 0..max.min(candidates.len()) {
-            let index = if self.served % FAIRNESS_PERIOD == FAIRNESS_PERIOD - 1 {
-                while chosen[oldest] {
-                    oldest += 1;
-                }
-                oldest
-            } else {
-                while chosen[by_priority[best]] {
-                    best += 1;
-                }
-                by_priority[best]
-            };
-            chosen[index] = true;
-            self.served += 1;
-        }
-        chosen.into_iter().enumerate().collect()
-    }
-
     pub(crate) fn ack(&mut self, deliveries: &[DeliveryRef], now: u64, exact: bool) -> AckOutcome {
         let mut outcome = AckOutcome::default();
         for d in deliveries {
@@ -245,10 +169,7 @@ impl Cursor {
             if offset < self.acked_below || self.acked.contains(&offset) {
                 continue;
             }
-            let current = self
-                .leased
-                .get(&offset)
-                .is_some_and(|lease| lease.attempt == d.attempt && lease.deadline > now);
+            let current = self.is_current(d, now);
             let deliverable = offset < self.next && !self.dead.contains_key(&offset);
             if (exact && !current) || !deliverable {
                 if exact {
@@ -256,10 +177,8 @@ impl Cursor {
                 }
                 continue;
             }
-            if let Some(lease) = self.leased.remove(&offset) {
-                self.drop_lease_bookkeeping(offset, lease);
-            }
-            self.pending.remove(&offset);
+            self.remove_lease(offset);
+            self.remove_pending(offset);
             self.mark_acked(offset);
             outcome.newly_acked += 1;
         }
@@ -268,21 +187,19 @@ impl Cursor {
 
     pub(crate) fn extend(&mut self, deliveries: &[DeliveryRef], deadline: u64, now: u64) {
         for d in deliveries {
-            let Some(lease) = self.leased.get_mut(&d.offset) else {
-                continue;
-            };
-            if lease.attempt != d.attempt || lease.deadline <= now || deadline <= now {
+            if deadline <= now || !self.is_current(d, now) {
                 continue;
             }
-            self.expiries.remove(&(lease.deadline, d.offset));
-            lease.deadline = deadline;
-            self.expiries.insert((deadline, d.offset));
+            if let Some(mut lease) = self.remove_lease(d.offset) {
+                lease.deadline = deadline;
+                self.grant(d.offset, lease);
+            }
         }
     }
 
     pub(crate) fn nack(
         &mut self,
-        log: &PartitionLog,
+        log: &impl LogView,
         deliveries: &[DeliveryRef],
         nack: &Nack,
         now: u64,
@@ -290,16 +207,10 @@ impl Cursor {
     ) -> Vec<DeadLetter> {
         let mut dead = Vec::new();
         for d in deliveries {
-            let current = self
-                .leased
-                .get(&d.offset)
-                .is_some_and(|lease| lease.attempt == d.attempt && lease.deadline > now);
-            if !current {
+            if !self.is_current(d, now) {
                 continue;
             }
-            if let Some(lease) = self.leased.remove(&d.offset) {
-                self.drop_lease_bookkeeping(d.offset, lease);
-            }
+            self.remove_lease(d.offset);
             let retry = Retry {
                 attempt: d.attempt,
                 from: now,
@@ -311,18 +222,10 @@ impl Cursor {
         dead
     }
 
-    pub(crate) fn backlog(&self, log: &PartitionLog, now: u64) -> Backlog {
+    pub(crate) fn backlog(&self, log: &impl LogView, now: u64) -> Backlog {
         let start = log.start();
         let from = self.acked_below.max(start);
         let settled = self.acked.range(start..).count() + self.dead.range(start..).count();
-        let oldest = [
-            self.leased.range(start..).next().map(|(o, _)| *o),
-            self.pending.range(start..).next().map(|(o, _)| *o),
-            (self.next.max(start) < log.end()).then_some(self.next.max(start)),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
         Backlog {
             unacked: log
                 .end()
@@ -333,12 +236,25 @@ impl Cursor {
                 .range(start..)
                 .filter(|(_, lease)| lease.deadline > now)
                 .count() as u64,
-            oldest_unacked_publish_millis: oldest
+            oldest_unacked_publish_millis: self
+                .oldest_unacked(start, log.end())
                 .and_then(|o| log.get(o))
                 .map(|m| m.message.publish_time_millis),
             expired: self.expired,
             dead_lettered: self.dead.range(start..).count() as u64,
         }
+    }
+
+    /// The lowest offset in `[start, end)` that is leased, pending or never looked at.
+    pub(crate) fn oldest_unacked(&self, start: u64, end: u64) -> Option<u64> {
+        [
+            self.leased.range(start..).next().map(|(o, _)| *o),
+            self.pending.range(start..).next().map(|(o, _)| *o),
+            (self.next.max(start) < end).then_some(self.next.max(start)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub(crate) fn next_wakeup(&self, now: u64) -> Option<u64> {
@@ -352,7 +268,7 @@ impl Cursor {
         [lease, due].into_iter().flatten().min()
     }
 
-    pub(crate) fn dead_letters(&self, log: &PartitionLog, max: usize) -> Vec<DeadLetter> {
+    pub(crate) fn dead_letters(&self, log: &impl LogView, max: usize) -> Vec<DeadLetter> {
         self.dead
             .iter()
             .filter_map(|(offset, dead)| {
@@ -369,7 +285,7 @@ impl Cursor {
 
     pub(crate) fn redrive(
         &mut self,
-        log: &PartitionLog,
+        log: &impl LogView,
         filter: RedriveFilter,
         max: usize,
         now: u64,
@@ -391,14 +307,14 @@ impl Cursor {
             .take(max)
             .collect();
         for (i, offset) in chosen.iter().enumerate() {
-            self.dead.remove(offset);
+            self.remove_dead(*offset);
             if let Some(key) = log
                 .get(*offset)
                 .and_then(|m| m.message.ordering_key.as_ref())
             {
-                self.parked.remove(key);
+                self.unpark(key);
             }
-            self.pending.insert(
+            self.set_pending(
                 *offset,
                 Pending {
                     attempts: 0,
@@ -414,59 +330,35 @@ impl Cursor {
     }
 
     pub(crate) fn resume_key(&mut self, key: &str) -> bool {
-        self.parked.remove(key)
+        self.unpark(key)
     }
 
-    pub(crate) fn seek(&mut self, log: &PartitionLog, target: SeekTarget) {
-        let offset = match target {
-            SeekTarget::Earliest => log.start(),
-            SeekTarget::Latest => log.end(),
-            SeekTarget::Time(millis) => log.first_published_at_or_after(millis),
-        };
+    /// Moves the cursor to `offset`: everything before it counts as acked, the
+    /// rest as never delivered.
+    pub(crate) fn seek(&mut self, offset: u64) {
+        let changes = self.changes.take().map(|_| Changes {
+            reset: true,
+            scalars: true,
+            ..Changes::default()
+        });
         *self = Self {
             expired: self.expired,
             served: self.served,
+            changes,
             ..Self::new(offset)
         };
     }
 
-    fn is_blocked(
-        &self,
-        message: &StoredMessage,
-        ordered: bool,
-        blocked: &mut HashSet<String>,
-    ) -> bool {
-        let Some(key) = message.message.ordering_key.as_ref() else {
-            return false;
-        };
-        if blocked.contains(key) || (ordered && self.busy_keys.contains_key(key)) {
-            blocked.insert(key.clone());
-            return true;
-        }
-        false
-    }
-
-    fn grant(&mut self, message: &StoredMessage, attempt: u32, deadline: u64, ordered: bool) {
-        let offset = message.offset;
-        let busy_key = message.message.ordering_key.clone().filter(|_| ordered);
-        if let Some(key) = &busy_key {
-            *self.busy_keys.entry(key.clone()).or_default() += 1;
-        }
-        self.expiries.insert((deadline, offset));
-        self.leased.insert(
-            offset,
-            Lease {
-                attempt,
-                deadline,
-                busy_key,
-            },
-        );
+    fn is_current(&self, d: &DeliveryRef, now: u64) -> bool {
+        self.leased
+            .get(&d.offset)
+            .is_some_and(|lease| lease.attempt == d.attempt && lease.deadline > now)
     }
 
     /// Ends leases whose deadline passed: each retries or is dead-lettered.
     fn expire_leases(
         &mut self,
-        log: &PartitionLog,
+        log: &impl LogView,
         now: u64,
         policy: DeliveryPolicy,
         dead: &mut Vec<DeadLetter>,
@@ -475,14 +367,12 @@ impl Cursor {
             if deadline > now {
                 break;
             }
-            let Some(lease) = self.leased.remove(&offset) else {
+            let Some(lease) = self.remove_lease(offset) else {
                 self.expiries.remove(&(deadline, offset));
                 continue;
             };
-            let attempt = lease.attempt;
-            self.drop_lease_bookkeeping(offset, lease);
             let retry = Retry {
-                attempt,
+                attempt: lease.attempt,
                 from: deadline,
                 delay: None,
                 reason: Some(DEADLINE_EXPIRED.to_owned()),
@@ -495,7 +385,7 @@ impl Cursor {
     /// the attempts are used up (parking its ordering key when ordered).
     fn retry_or_bury(
         &mut self,
-        log: &PartitionLog,
+        log: &impl LogView,
         offset: u64,
         retry: Retry,
         now: u64,
@@ -509,9 +399,9 @@ impl Cursor {
             if policy.ordered
                 && let Some(key) = &message.message.ordering_key
             {
-                self.parked.insert(key.clone());
+                self.park(key);
             }
-            self.dead.insert(
+            self.set_dead(
                 offset,
                 Dead {
                     attempts: retry.attempt,
@@ -532,54 +422,13 @@ impl Cursor {
                 r.backoff_millis(retry.attempt, jitter(offset, retry.attempt))
             })
         });
-        self.pending.insert(
+        self.set_pending(
             offset,
             Pending {
                 attempts: retry.attempt,
                 due: retry.from + backoff,
             },
         );
-    }
-
-    fn mark_acked(&mut self, offset: u64) {
-        self.acked.insert(offset);
-        while self.acked.remove(&self.acked_below) {
-            self.acked_below += 1;
-        }
-    }
-
-    fn drop_lease_bookkeeping(&mut self, offset: u64, lease: Lease) {
-        self.expiries.remove(&(lease.deadline, offset));
-        if let Some(key) = lease.busy_key
-            && let Some(count) = self.busy_keys.get_mut(&key)
-        {
-            *count -= 1;
-            if *count == 0 {
-                self.busy_keys.remove(&key);
-            }
-        }
-    }
-
-    /// Forgets offsets that retention removed from the log.
-    fn forget_below(&mut self, start: u64) {
-        if self.acked_below >= start && self.dead.first_key_value().is_none_or(|(o, _)| *o >= start)
-        {
-            return;
-        }
-        let trimmed: Vec<u64> = self.leased.range(..start).map(|(o, _)| *o).collect();
-        for offset in trimmed {
-            if let Some(lease) = self.leased.remove(&offset) {
-                self.drop_lease_bookkeeping(offset, lease);
-            }
-        }
-        self.pending = self.pending.split_off(&start);
-        self.dead = self.dead.split_off(&start);
-        self.acked = self.acked.split_off(&start);
-        self.acked_below = self.acked_below.max(start);
-        self.next = self.next.max(start);
-        while self.acked.remove(&self.acked_below) {
-            self.acked_below += 1;
-        }
     }
 }
 
@@ -593,17 +442,6 @@ struct Retry {
     reason: Option<String>,
 }
 
-fn is_expired(message: &StoredMessage, now: u64) -> bool {
-    message.message.expire_at_millis.is_some_and(|at| at <= now)
-}
-
-/// Marks `message`'s ordering key as taken for the rest of a scan (ordered only).
-fn block(message: &StoredMessage, ordered: bool, blocked: &mut HashSet<String>) {
-    if ordered && let Some(key) = &message.message.ordering_key {
-        blocked.insert(key.clone());
-    }
-}
-
 /// A stable jitter in `[0, 1)` per message and attempt, so retries of different
 /// messages spread out without a random number generator.
 fn jitter(offset: u64, attempt: u32) -> f64 {
@@ -612,3 +450,6 @@ fn jitter(offset: u64, attempt: u32) -> f64 {
     bytes[8..].copy_from_slice(&attempt.to_le_bytes());
     (xxh3_64(&bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! The connection to Redis (standalone or Cluster), its timeouts, and the one
+//! mapping from Redis errors to [`StorageError`].
+//!
+//! Both kinds are multiplexed: every call shares one connection per Redis node,
+//! so no call may block server-side (no `BLOCK`, no `WAIT` here). Every call has
+//! three bounds: the connect timeout, the per-command response timeout, and an
+//! overall timeout around the whole call (reconnection included).
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
+
+use crate::storage::StorageError;
+
+/// Where Redis is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One server (or a primary behind a stable address), e.g. `redis://host:6379`.
+    Standalone { url: String },
+    /// A Redis Cluster; any few nodes as seeds (`host:port` or `redis://host:port`).
+    Cluster { nodes: Vec<String> },
+}
+
+/// How to reach Redis and where our keys live.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    pub target: RedisTarget,
+    /// Password for every node (cluster, or a standalone URL without one).
+    pub password: Option<String>,
+    /// First part of every key (`<prefix>:{topic:partition}:…`).
+    pub key_prefix: String,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+/// Never prints the password (nor one inside a URL).
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let target = match &self.target {
+            RedisTarget::Standalone { url } => match url.rsplit_once('@') {
+                Some((_, host)) => format!("standalone redis://***@{host}"),
+                None => format!("standalone {url}"),
+            },
+            RedisTarget::Cluster { nodes } => format!("cluster {nodes:?}"),
+        };
+        f.debug_struct("RedisSettings")
+            .field("target", &target)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("key_prefix", &self.key_prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish()
+    }
+}
+
+impl RedisSettings {
+    pub const DEFAULT_KEY_PREFIX: &str = "ps";
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
+    pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(2_000);
+
+    /// Standalone Redis at `url` with default prefix and timeouts.
+    pub fn standalone(url: impl Into<String>) -> Self {
+        Self::with_target(RedisTarget::Standalone { url: url.into() })
+    }
+
+    /// Redis Cluster seeded by `nodes`, with default prefix and timeouts.
+    pub fn cluster(nodes: Vec<String>) -> Self {
+        Self::with_target(RedisTarget::Cluster { nodes })
+    }
+
+    fn with_target(target: RedisTarget) -> Self {
+        Self {
+            target,
+            password: None,
+            key_prefix: Self::DEFAULT_KEY_PREFIX.to_owned(),
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
+
+    /// The bound on one whole call: a reconnect attempt plus the response.
+    fn overall_timeout(&self) -> Duration {
+        self.connect_timeout * 2 + self.response_timeout
+    }
+}
+
+/// Whether a failed call may have changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// A cheap-to-clone handle on the multiplexed connection.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    inner: Inner,
+    overall_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner {
+            Inner::Standalone(_) => "standalone",
+            Inner::Cluster(_) => "cluster",
+        };
+        f.debug_struct("Connection")
+            .field("kind", &kind)
+            .field("overall_timeout", &self.overall_timeout)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects (and for a cluster, learns the slot map); fails if Redis cannot
+    /// be reached now.
+    pub(crate) async fn open(settings: &RedisSettings) -> Result<Self, StorageError> {
+        let unavailable = |e: RedisError| StorageError::Unavailable {
+            reason: format!("cannot connect to Redis: {e}"),
+        };
+        let inner = match &settings.target {
+            RedisTarget::Standalone { url } => {
+                let mut info = url.as_str().into_connection_info().map_err(unavailable)?;
+                if let Some(password) = &settings.password
+                    && info.redis_settings().password().is_none()
+                {
+                    let redis = info.redis_settings().clone().set_password(password);
+                    info = info.set_redis_settings(redis);
+                }
+                let client = Client::open(info).map_err(unavailable)?;
+                // Few reconnect retries: while Redis is down, calls should fail
+                // fast (503) rather than queue behind a long backoff.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(settings.connect_timeout))
+                    .set_response_timeout(Some(settings.response_timeout))
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500));
+                let manager = tokio::time::timeout(
+                    settings.overall_timeout(),
+                    ConnectionManager::new_with_config(client, config),
+                )
+                .await
+                .map_err(|_| StorageError::Unavailable {
+                    reason: "timed out connecting to Redis".to_owned(),
+                })?
+                .map_err(unavailable)?;
+                Inner::Standalone(manager)
+            }
+            RedisTarget::Cluster { nodes } => {
+                let seeds: Vec<String> = nodes
+                    .iter()
+                    .map(|n| {
+                        if n.contains("://") {
+                            n.clone()
+                        } else {
+                            format!("redis://{n}")
+                        }
+                    })
+                    .collect();
+                let mut builder = ClusterClientBuilder::new(seeds)
+                    .connection_timeout(settings.connect_timeout)
+                    .response_timeout(settings.response_timeout)
+                    .overall_response_timeout(Some(settings.overall_timeout()))
+                    .retries(3)
+                    .min_retry_wait(20)
+                    .max_retry_wait(500);
+                if let Some(password) = &settings.password {
+                    builder = builder.password(password);
+                }
+                let client = builder.build().map_err(unavailable)?;
+                let connection =
+                    tokio::time::timeout(settings.overall_timeout(), client.get_async_connection())
+                        .await
+                        .map_err(|_| StorageError::Unavailable {
+                            reason: "timed out connecting to Redis Cluster".to_owned(),
+                        })?
+                        .map_err(unavailable)?;
+                Inner::Cluster(connection)
+            }
+        };
+        Ok(Self {
+            inner,
+            overall_timeout: settings.overall_timeout(),
+        })
+    }
+
+    /// Runs one call (a command, pipeline or script) within the overall
+    /// timeout, mapping failures by what they mean for a call of kind `access`.
+    pub(crate) async fn call<T, F, Fut>(&self, access: Access, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        match tokio::time::timeout(self.overall_timeout, f(self.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(storage_error(&error, access)),
+            Err(_) => Err(match access {
+                Access::Read => StorageError::Unavailable {
+                    reason: "Redis did not answer in time".to_owned(),
+                },
+                Access::Write => StorageError::OutcomeUnknown {
+                    reason: "Redis did not answer in time; the write may have happened".to_owned(),
+                },
+            }),
+        }
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match &mut self.inner {
+            Inner::Standalone(c) => c.req_packed_command(cmd),
+            Inner::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match &mut self.inner {
+            Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
+            Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.inner {
+            Inner::Standalone(c) => c.get_db(),
+            Inner::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Server error codes that refuse a command before it runs: nothing changed,
+/// and a later retry may succeed.
+const REFUSALS: &[&str] = &[
+    "READONLY",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "MASTERDOWN",
+    "LOADING",
+    "BUSY",
+    "NOREPLICAS",
+    "OOM",
+    "MOVED",
+    "ASK",
+    "CROSSSLOT",
+    "NOAUTH",
+    "WRONGPASS",
+    "NOPERM",
+    "EXECABORT",
+];
+
+/// The one mapping from a Redis error to a storage error.
+///
+/// - refused connection, or a server refusal ([`REFUSALS`]) → `Unavailable`
+///   (definite: nothing happened);
+/// - any other I/O failure (timeout, reset, dropped) → `OutcomeUnknown` for a
+///   write (the command may have run), `Unavailable` for a read;
+/// - a reply we cannot read, or a server error that means a bug → `Corrupt`.
+pub(crate) fn storage_error(error: &RedisError, access: Access) -> StorageError {
+    let reason = error.to_string();
+    if error.is_connection_refusal() {
+        return StorageError::Unavailable { reason };
+    }
+    match error.kind() {
+        ErrorKind::Io if access == Access::Write => StorageError::OutcomeUnknown { reason },
+        ErrorKind::Io => StorageError::Unavailable { reason },
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StorageError::Corrupt { reason },
+        ErrorKind::Server(_) => match error.code() {
+            Some(code) if REFUSALS.contains(&code) => StorageError::Unavailable { reason },
+            _ => StorageError::Corrupt { reason },
+        },
+        _ => StorageError::Unavailable { reason },
+    }
+}

@@ -1,0 +1,354 @@
+//! Redis storage, standalone or Redis Cluster (ack level `leader`).
+//!
+//! # Messages
+//! One stream per partition, `<prefix>:{<topic>:<partition>}:log`, with explicit
+//! entry ids `0-<offset+1>`, so offsets stay dense and map 1:1 to ids. An
+//! append is one Lua script on the partition's slot: it checks the owner epoch
+//! (`…:epoch`; an older epoch is refused with [`StorageError::Fenced`] and
+//! nothing is stored, a newer one is recorded), XADDs the batch, advances the
+//! end offset and byte counter in `…:meta`, and returns the first offset: a
+//! batch costs one round trip. The script also remembers the last batch token,
+//! so a call retried by the client library after a lost reply is not stored
+//! twice. Reads are `XRANGE … COUNT`. Retention is a script too: it finds the
+//! cut by binary search over offsets (publish time for age, the `b` field,
+//! bytes appended before an entry, for size) and `XTRIM MINID`s there.
+//!
+//! # Subscriptions: the cursor is not re-implemented in Lua
+//! The delivery state machine (leases, retries, dead letters, ordering keys,
+//! priorities…) is the shared `Cursor`, the same code the memory backend runs
+//! and the conformance suite checks. A partition has one owner node at a time
+//! (fenced by epoch), so this backend keeps each (subscription, partition)
+//! cursor in the owner's memory as the working copy, loads it from Redis on
+//! first use (after a restart, say), and **writes every change through to
+//! Redis before the call returns**: the cursor records what a call changed,
+//! and one atomic `MULTI` of `HSET`/`HDEL` on the cursor's hash
+//! (`…:sub:<name>`, see `codec` for the encoding) persists exactly that delta.
+//! If that write fails, the working copy is dropped and reloaded from Redis on
+//! the next call, so memory never runs ahead of Redis.
+//!
+//! Messages a cursor needs (pending, expiring, the next window) are read in one
+//! pipelined round trip per call and cached per partition (bounded; see
+//! `partition`). A lease is thus two round trips: read, then write-through.
+//!
+//! # Layout and cluster safety
+//! Every key of a partition shares the hash tag `{<topic>:<partition>}` (see
+//! `keys`), so every script, pipeline and `MULTI` stays on one slot.
+//! Topics and subscriptions are not registered in Redis (metadata lives in the
+//! broker); a per-partition set `…:subs` names the subscriptions with state on
+//! that partition so deleting a topic can delete them.
+//!
+//! # Errors and timeouts
+//! See `connection`: every call has a connect, response and overall timeout;
+//! a refused connection or a server refusal is `Unavailable` (nothing
+//! happened), a timeout or lost connection during a write is `OutcomeUnknown`.
+//!
+//! Not yet: `replicated:N` (`WAIT`) and `fsynced` ack levels, compression of
+//! stored payloads, fencing of cursor writes by epoch (the subscription calls
+//! carry no epoch yet), a Redis command latency metric.
+
+mod codec;
+mod connection;
+mod keys;
+mod partition;
+mod scripts;
+mod subscriptions;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use api::types::AckLevel;
+use async_trait::async_trait;
+use cluster::{Retention, TopicName};
+use redis::Value;
+use redis::streams::StreamRangeReply;
+
+use self::connection::{Access, Connection};
+pub use self::connection::{RedisSettings, RedisTarget};
+use self::keys::{PartitionKeys, entry_id};
+use self::partition::{PartitionState, parse_bounds};
+use super::{
+    Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError, StoredMessage,
+};
+
+/// Messages and subscription state in Redis.
+#[derive(Debug)]
+pub struct RedisStorage {
+    conn: Connection,
+    prefix: String,
+    /// The owner's working copy of each partition it served.
+    partitions: Mutex<HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>,
+    /// Makes batch tokens unique across processes and restarts.
+    token_base: u64,
+    token_counter: AtomicU64,
+}
+
+impl RedisStorage {
+    /// Connects; fails with [`StorageError::Unavailable`] if Redis cannot be reached.
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, StorageError> {
+        let conn = Connection::open(settings).await?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let mut seed = [0u8; 20];
+        seed[..16].copy_from_slice(&nanos.to_le_bytes());
+        seed[16..].copy_from_slice(&std::process::id().to_le_bytes());
+        Ok(Self {
+            conn,
+            prefix: settings.key_prefix.clone(),
+            partitions: Mutex::default(),
+            token_base: xxhash_rust::xxh3::xxh3_64(&seed),
+            token_counter: AtomicU64::new(0),
+        })
+    }
+
+    fn keys(&self, at: &PartitionRef) -> PartitionKeys {
+        PartitionKeys::new(&self.prefix, at)
+    }
+
+    fn lock_partitions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>
+    {
+        self.partitions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The working copy of a partition (created empty on first use).
+    fn partition(&self, at: &PartitionRef) -> Arc<tokio::sync::Mutex<PartitionState>> {
+        self.lock_partitions()
+            .entry(at.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn next_token(&self) -> String {
+        let n = self.token_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}-{n}", self.token_base)
+    }
+
+    async fn delete_partition(&self, at: &PartitionRef) -> Result<(), StorageError> {
+        let state = self.lock_partitions().remove(at);
+        let mut guard = match &state {
+            Some(state) => Some(state.lock().await),
+            None => None,
+        };
+        if let Some(st) = guard.as_deref_mut() {
+            st.deleted = true;
+            st.cursors.clear();
+        }
+        let keys = self.keys(at);
+        let subs_key = keys.subscriptions();
+        let names: Vec<String> = self
+            .conn
+            .call(Access::Read, |mut c| async move {
+                redis::cmd("SMEMBERS")
+                    .arg(subs_key)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let mut doomed = vec![keys.log(), keys.meta(), keys.epoch(), keys.subscriptions()];
+        for name in names {
+            match cluster::SubscriptionName::new(name) {
+                Ok(name) => doomed.push(keys.subscription(&name)),
+                Err(error) => tracing::warn!(%error, "skipping a foreign subscription name"),
+            }
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("DEL").arg(doomed).ignore();
+        self.conn
+            .call(Access::Write, |mut c| async move {
+                pipe.query_async::<()>(&mut c).await
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl MessageLog for RedisStorage {
+    fn ack_level(&self) -> AckLevel {
+        AckLevel::Leader
+    }
+
+    async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        let creations = (0..partitions).map(|partition| {
+            let meta = self
+                .keys(&PartitionRef {
+                    topic: topic.clone(),
+                    partition,
+                })
+                .meta();
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for field in ["start", "end", "appended"] {
+                pipe.cmd("HSETNX").arg(&meta).arg(field).arg(0).ignore();
+            }
+            self.conn.call(Access::Write, |mut c| async move {
+                pipe.query_async::<()>(&mut c).await
+            })
+        });
+        futures::future::try_join_all(creations).await?;
+        Ok(())
+    }
+
+    async fn delete_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        let deletions = (0..partitions).map(|partition| {
+            let at = PartitionRef {
+                topic: topic.clone(),
+                partition,
+            };
+            async move { self.delete_partition(&at).await }
+        });
+        futures::future::try_join_all(deletions).await?;
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StorageError> {
+        let keys = self.keys(at);
+        let count = messages.len() as u64;
+        let mut invocation = scripts::APPEND.prepare_invoke();
+        invocation
+            .key(keys.epoch())
+            .key(keys.meta())
+            .key(keys.log())
+            .arg(epoch)
+            .arg(self.next_token())
+            .arg(count);
+        for message in &messages {
+            for arg in codec::append_args(message) {
+                invocation.arg(arg);
+            }
+        }
+        let reply: Vec<i64> = self
+            .conn
+            .call(Access::Write, |mut c| async move {
+                invocation.invoke_async(&mut c).await
+            })
+            .await?;
+        match reply.as_slice() {
+            [1 | 2, first] => {
+                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
+                Ok((first..first + count).collect())
+            }
+            [0, current] => Err(StorageError::Fenced {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                attempted: epoch,
+                current: u64::try_from(*current).unwrap_or_default(),
+            }),
+            [-1] => Err(not_found(at)),
+            other => Err(corrupt(format!("append replied {other:?}"))),
+        }
+    }
+
+    async fn read(
+        &self,
+        at: &PartitionRef,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+        let keys = self.keys(at);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET").arg(keys.meta()).arg("start").arg("end");
+        if max > 0 {
+            pipe.cmd("XRANGE")
+                .arg(keys.log())
+                .arg(entry_id(from))
+                .arg("+")
+                .arg("COUNT")
+                .arg(max);
+        }
+        let replies: Vec<Value> = self
+            .conn
+            .call(Access::Read, |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
+            .await?;
+        let mut replies = replies.into_iter();
+        let meta = replies.next().ok_or_else(|| corrupt("empty reply"))?;
+        parse_bounds(meta, &keys)?;
+        let Some(range) = replies.next() else {
+            return Ok(Vec::new());
+        };
+        let range: StreamRangeReply =
+            redis::from_redis_value(range).map_err(|e| corrupt(e.to_string()))?;
+        range.ids.iter().map(codec::decode_message).collect()
+    }
+
+    async fn offsets(&self, at: &PartitionRef) -> Result<PartitionOffsets, StorageError> {
+        let meta = self.keys(at).meta();
+        let fields: Vec<Option<u64>> = self
+            .conn
+            .call(Access::Read, |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(meta)
+                    .arg("start")
+                    .arg("end")
+                    .arg("appended")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        match fields.as_slice() {
+            [Some(start), Some(end), Some(bytes_appended)] => Ok(PartitionOffsets {
+                start: *start,
+                end: *end,
+                bytes_appended: *bytes_appended,
+            }),
+            _ => Err(not_found(at)),
+        }
+    }
+
+    async fn trim(
+        &self,
+        at: &PartitionRef,
+        retention: &Retention,
+        now_millis: u64,
+    ) -> Result<u64, StorageError> {
+        if retention.max_age_millis.is_none() && retention.max_bytes_per_partition.is_none() {
+            return Ok(0);
+        }
+        let state = self.partition(at);
+        let mut st = state.lock().await;
+        let keys = self.keys(at);
+        let optional = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let mut invocation = scripts::TRIM.prepare_invoke();
+        invocation
+            .key(keys.meta())
+            .key(keys.log())
+            .arg(now_millis)
+            .arg(optional(retention.max_age_millis))
+            .arg(optional(retention.max_bytes_per_partition));
+        let dropped: i64 = self
+            .conn
+            .call(Access::Write, |mut c| async move {
+                invocation.invoke_async(&mut c).await
+            })
+            .await?;
+        let dropped = u64::try_from(dropped).map_err(|_| not_found(at))?;
+        if dropped > 0 {
+            // Cursors forget the trimmed offsets on their next lease.
+            let start = self.offsets(at).await?.start;
+            st.messages.evict(start);
+        }
+        Ok(dropped)
+    }
+}
+
+fn not_found(at: &PartitionRef) -> StorageError {
+    StorageError::NotFound {
+        what: format!("partition {} of topic {}", at.partition, at.topic),
+    }
+}
+
+fn corrupt(reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        reason: reason.into(),
+    }
+}

@@ -1,0 +1,348 @@
+//! The owner's working copy of one partition: the cursors loaded from Redis,
+//! a cache of messages read from the stream, and the two ways they meet Redis:
+//! [`fetch`] (read what a cursor call needs, one pipelined round trip) and
+//! [`write_through`] (persist what a call changed, one atomic round trip).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cluster::SubscriptionName;
+use redis::Value;
+use redis::streams::StreamRangeReply;
+
+use super::codec::{decode_cursor, decode_message, encode_state, parked_field, scalar_fields};
+use super::connection::{Access, Connection};
+use super::keys::{PartitionKeys, entry_id};
+use crate::storage::cursor::{Cursor, LogView};
+use crate::storage::{StorageError, StoredMessage};
+
+/// Most messages and bytes cached per partition; the lowest offsets go first.
+const CACHE_MESSAGES: usize = 20_000;
+const CACHE_BYTES: usize = 16 << 20;
+/// Offsets this close together are fetched by one range read.
+const RUN_GAP: u64 = 32;
+
+/// One partition's state on its owner, behind the partition's lock.
+#[derive(Debug, Default)]
+pub(crate) struct PartitionState {
+    pub(crate) cursors: HashMap<SubscriptionName, Cursor>,
+    pub(crate) messages: MessageCache,
+    /// Set when the topic was deleted: calls holding this state must stop.
+    pub(crate) deleted: bool,
+}
+
+/// Messages read from the stream, by offset. A message never changes once
+/// written, so a cached copy is valid until retention trims it, except after a
+/// Redis failover that lost the tail ([`MessageCache::observe_end`]).
+#[derive(Debug, Default)]
+pub(crate) struct MessageCache {
+    entries: BTreeMap<u64, Arc<StoredMessage>>,
+    bytes: usize,
+    /// Highest partition end seen, to notice a log that went backwards.
+    seen_end: u64,
+}
+
+impl MessageCache {
+    fn insert(&mut self, message: Arc<StoredMessage>) {
+        let size = message.message.size();
+        if self.entries.insert(message.offset, message).is_none() {
+            self.bytes += size;
+        }
+    }
+
+    fn remove_range(&mut self, offsets: Vec<u64>) {
+        for offset in offsets {
+            if let Some(m) = self.entries.remove(&offset) {
+                self.bytes -= m.message.size();
+            }
+        }
+    }
+
+    /// Drops what retention trimmed and what every loaded cursor acked, then the
+    /// lowest offsets while over the bounds.
+    pub(crate) fn evict(&mut self, keep_from: u64) {
+        let below: Vec<u64> = self.entries.range(..keep_from).map(|(o, _)| *o).collect();
+        self.remove_range(below);
+        while self.entries.len() > CACHE_MESSAGES || self.bytes > CACHE_BYTES {
+            let Some((_, m)) = self.entries.pop_first() else {
+                break;
+            };
+            self.bytes -= m.message.size();
+        }
+    }
+
+    /// Records the partition's end as just read. An end below one seen before
+    /// means Redis lost the log's tail (failover to a replica that lacked it):
+    /// offsets from there on may be reused, so their cached copies go.
+    /// Returns whether that happened.
+    pub(crate) fn observe_end(&mut self, end: u64) -> bool {
+        let regressed = end < self.seen_end;
+        if regressed {
+            let stale: Vec<u64> = self.entries.range(end..).map(|(o, _)| *o).collect();
+            self.remove_range(stale);
+        }
+        self.seen_end = end;
+        regressed
+    }
+
+    /// The first offset at or after `from` that is not cached.
+    fn first_missing(&self, from: u64) -> u64 {
+        let mut expected = from;
+        for offset in self.entries.range(from..).map(|(o, _)| *o) {
+            if offset != expected {
+                break;
+            }
+            expected += 1;
+        }
+        expected
+    }
+}
+
+/// The cache seen as a partition log over `[start, end)`.
+#[derive(Debug)]
+pub(crate) struct CachedLog<'a> {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) cache: &'a MessageCache,
+}
+
+impl LogView for CachedLog<'_> {
+    fn start(&self) -> u64 {
+        self.start
+    }
+
+    fn end(&self) -> u64 {
+        self.end
+    }
+
+    fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>> {
+        if offset < self.start || offset >= self.end {
+            return None;
+        }
+        self.cache.entries.get(&offset)
+    }
+}
+
+/// What a cursor call will read.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    /// Specific offsets (pending, expiring, dead…).
+    pub(crate) offsets: Vec<u64>,
+    /// New messages from this offset on, up to this many.
+    pub(crate) scan: Option<(u64, usize)>,
+}
+
+/// The partition's bounds as read with the messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fetched {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// How far the messages known (cached, or read and found missing) reach
+    /// from the scan start: the view's end for a lease.
+    pub(crate) horizon: u64,
+}
+
+/// Reads the partition's bounds and every needed message not yet cached, in
+/// one pipelined round trip, into `cache`. `NotFound` if the partition is gone.
+pub(crate) async fn fetch(
+    conn: &Connection,
+    keys: &PartitionKeys,
+    cache: &mut MessageCache,
+    needs: Needs,
+) -> Result<Fetched, StorageError> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("HMGET").arg(keys.meta()).arg("start").arg("end");
+    let log = keys.log();
+    let mut missing: Vec<u64> = needs
+        .offsets
+        .into_iter()
+        .filter(|o| !cache.entries.contains_key(o))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let ranges = runs(&missing);
+    for &(first, last) in &ranges {
+        pipe.cmd("XRANGE")
+            .arg(&log)
+            .arg(entry_id(first))
+            .arg(entry_id(last));
+    }
+    // New messages are read from the first one not cached; everything in
+    // `[from, unread)` is cached already.
+    let scan = needs.scan.map(|(from, count)| {
+        let unread = cache.first_missing(from);
+        let budget = count.saturating_sub(usize::try_from(unread - from).unwrap_or(usize::MAX));
+        (unread, budget)
+    });
+    if let Some((unread, budget)) = scan
+        && budget > 0
+    {
+        pipe.cmd("XRANGE")
+            .arg(&log)
+            .arg(entry_id(unread))
+            .arg("+")
+            .arg("COUNT")
+            .arg(budget);
+    }
+    let replies: Vec<Value> = conn
+        .call(Access::Read, |mut c| async move {
+            pipe.query_async(&mut c).await
+        })
+        .await?;
+    let mut replies = replies.into_iter();
+    let (start, end) = match replies.next() {
+        Some(meta) => parse_bounds(meta, keys)?,
+        None => return Err(corrupt("empty pipeline reply")),
+    };
+    let mut scanned = None;
+    for (index, reply) in replies.enumerate() {
+        let range: StreamRangeReply =
+            redis::from_redis_value(reply).map_err(|e| corrupt(e.to_string()))?;
+        let mut last = None;
+        for entry in &range.ids {
+            let message = decode_message(entry)?;
+            last = Some(message.offset);
+            cache.insert(message);
+        }
+        if index == ranges.len() {
+            scanned = Some((range.ids.len(), last));
+        }
+    }
+    // How far the view may reach: every offset below the horizon is cached or
+    // known not to exist (trimmed, or lost by Redis).
+    let horizon = match (scan, scanned) {
+        (None, _) => end,
+        (Some((unread, 0)), _) => unread.min(end),
+        (Some((_, budget)), Some((read, Some(last)))) if read >= budget => last + 1,
+        (Some(_), _) => end,
+    };
+    if cache.observe_end(end) {
+        tracing::warn!(
+            partition = %keys.meta(),
+            end,
+            "the partition's end went backwards (Redis lost writes); cached messages dropped"
+        );
+    }
+    Ok(Fetched {
+        start,
+        end,
+        horizon,
+    })
+}
+
+/// Groups sorted offsets into `(first, last)` ranges, joining gaps below [`RUN_GAP`].
+fn runs(sorted: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &offset in sorted {
+        match runs.last_mut() {
+            Some((_, last)) if offset <= *last + RUN_GAP => *last = offset,
+            _ => runs.push((offset, offset)),
+        }
+    }
+    runs
+}
+
+/// `start` and `end` from `HMGET meta start end`; `NotFound` if absent.
+pub(crate) fn parse_bounds(meta: Value, keys: &PartitionKeys) -> Result<(u64, u64), StorageError> {
+    let fields: Vec<Option<u64>> =
+        redis::from_redis_value(meta).map_err(|e| corrupt(e.to_string()))?;
+    match fields.as_slice() {
+        [Some(start), Some(end)] => Ok((*start, *end)),
+        _ => Err(StorageError::NotFound {
+            what: format!("partition {}", keys.meta()),
+        }),
+    }
+}
+
+/// Loads a subscription's cursor from Redis if it is not in memory yet.
+pub(crate) async fn load_cursor<'a>(
+    conn: &Connection,
+    keys: &PartitionKeys,
+    cursors: &'a mut HashMap<SubscriptionName, Cursor>,
+    subscription: &SubscriptionName,
+) -> Result<&'a mut Cursor, StorageError> {
+    if !cursors.contains_key(subscription) {
+        let key = keys.subscription(subscription);
+        let hash: HashMap<String, String> = conn
+            .call(Access::Read, |mut c| async move {
+                redis::cmd("HGETALL").arg(key).query_async(&mut c).await
+            })
+            .await?;
+        let cursor = decode_cursor(hash)?.ok_or_else(|| StorageError::NotFound {
+            what: format!("subscription {subscription}"),
+        })?;
+        cursors.insert(subscription.clone(), cursor);
+    }
+    cursors
+        .get_mut(subscription)
+        .ok_or_else(|| corrupt("cursor vanished"))
+}
+
+/// Persists what the last call changed in `cursor`, atomically. On failure the
+/// caller must drop its working copy: Redis is then the truth, whether or not
+/// this write landed.
+pub(crate) async fn write_through(
+    conn: &Connection,
+    keys: &PartitionKeys,
+    subscription: &SubscriptionName,
+    cursor: &mut Cursor,
+) -> Result<(), StorageError> {
+    let Some(changes) = cursor.take_changes() else {
+        return Ok(());
+    };
+    let key = keys.subscription(subscription);
+    let mut set: Vec<(String, String)> = Vec::new();
+    let mut delete: Vec<String> = Vec::new();
+    for offset in &changes.offsets {
+        match cursor.state_of(*offset) {
+            Some(state) => set.push((offset.to_string(), encode_state(&state))),
+            None => delete.push(offset.to_string()),
+        }
+    }
+    for key in &changes.parked {
+        if cursor.is_parked(key) {
+            set.push((parked_field(key), "1".to_owned()));
+        } else {
+            delete.push(parked_field(key));
+        }
+    }
+    if changes.scalars || changes.reset {
+        set.extend(
+            scalar_fields(cursor.scalars())
+                .into_iter()
+                .map(|(f, v)| (f.to_owned(), v)),
+        );
+    }
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    if changes.reset {
+        pipe.cmd("DEL").arg(&key).ignore();
+    }
+    if !delete.is_empty() {
+        pipe.cmd("HDEL").arg(&key).arg(delete).ignore();
+    }
+    if !set.is_empty() {
+        pipe.cmd("HSET").arg(&key).arg(set).ignore();
+    }
+    conn.call(Access::Write, |mut c| async move {
+        pipe.query_async::<()>(&mut c).await
+    })
+    .await
+}
+
+fn corrupt(reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn close_offsets_share_a_range_read() {
+        assert_eq!(runs(&[]), vec![]);
+        assert_eq!(runs(&[3, 4, 10, 100, 101]), vec![(3, 10), (100, 101)]);
+    }
+}

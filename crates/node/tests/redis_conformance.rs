@@ -1,0 +1,141 @@
+//! The storage conformance suite on real Redis: a standalone server and a
+//! 3-primary/3-replica Redis Cluster, shared by the tests of this binary, each
+//! test under a fresh key prefix. Plus: a publish batch costs one round trip.
+
+mod redis_support;
+
+mod standalone {
+    node::storage::conformance::suite!(async crate::redis_support::standalone_storage());
+}
+
+mod cluster {
+    node::storage::conformance::suite!(async crate::redis_support::cluster_storage());
+}
+
+mod round_trips {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use api::types::{CreateTopicRequest, PublishMessage, PublishRequest};
+    use node::server;
+    use node::storage::redis::RedisStorage;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::redis_support::{RedisServer, standalone_settings};
+
+    fn batch(size: usize) -> PublishRequest {
+        PublishRequest {
+            messages: (0..size)
+                .map(|i| PublishMessage {
+                    data: api::data::Data(format!("message {i}").into_bytes().into()),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    /// Every command Redis runs, as `MONITOR` reports it: `(source, command)`,
+    /// where the source is a client address or `lua`.
+    struct Monitor {
+        lines: tokio::io::Lines<BufReader<TcpStream>>,
+        marker: TcpStream,
+    }
+
+    impl Monitor {
+        async fn start(port: u16) -> Self {
+            let mut stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            stream.write_all(b"MONITOR\r\n").await.expect("monitor");
+            let mut lines = BufReader::new(stream).lines();
+            let ok = lines.next_line().await.expect("read").expect("reply");
+            assert_eq!(ok, "+OK");
+            let marker = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            Self { lines, marker }
+        }
+
+        /// Sends `ECHO <text>` on a separate connection and returns every
+        /// command seen until the monitor reports it.
+        async fn until_marker(&mut self, text: &str) -> Vec<(String, String)> {
+            self.marker
+                .write_all(format!("ECHO {text}\r\n").as_bytes())
+                .await
+                .expect("echo");
+            let mut seen = Vec::new();
+            while let Some(line) = self.lines.next_line().await.expect("read") {
+                if line.contains(&format!("\"ECHO\" \"{text}\"")) {
+                    return seen;
+                }
+                // +<time> [<db> <source>] "<command>" …
+                let source = line
+                    .split_once('[')
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map(|(inside, _)| inside.split_whitespace().nth(1).unwrap_or("").to_owned())
+                    .unwrap_or_default();
+                let command = line
+                    .split('"')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                seen.push((source, command));
+            }
+            panic!("monitor ended before the marker");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_publish_batch_of_500_on_one_partition_is_one_round_trip() {
+        let redis = RedisServer::standalone(&["--appendonly", "no"]);
+        let storage = RedisStorage::connect(&standalone_settings(redis.url()))
+            .await
+            .expect("connect");
+        let broker = server::broker(
+            node::metadata_store::MetadataStore::local(),
+            Arc::new(storage),
+            CancellationToken::new(),
+        );
+        broker
+            .create_topic("orders", CreateTopicRequest::default())
+            .await
+            .expect("create topic");
+        tracing::info!("warm up: the first publish loads the append script");
+        broker
+            .publish("orders", batch(1), None)
+            .await
+            .expect("publish");
+        let mut monitor = Monitor::start(redis.port).await;
+        monitor.until_marker("before").await;
+
+        let started = std::time::Instant::now();
+        let reply = broker
+            .publish("orders", batch(500), None)
+            .await
+            .expect("publish 500");
+        let took = started.elapsed();
+        let seen = monitor.until_marker("after").await;
+
+        assert_eq!(reply.offsets, (1..=500).collect::<Vec<u64>>());
+        assert_eq!(reply.ack_level.to_string(), "leader");
+        let from_client: Vec<&(String, String)> =
+            seen.iter().filter(|(source, _)| source != "lua").collect();
+        let xadds = seen
+            .iter()
+            .filter(|(source, command)| source == "lua" && command == "xadd")
+            .count();
+        assert_eq!(
+            from_client
+                .iter()
+                .map(|(_, c)| c.as_str())
+                .collect::<Vec<_>>(),
+            vec!["evalsha"],
+            "one command from the broker"
+        );
+        assert_eq!(xadds, 500, "the script stored the whole batch");
+        eprintln!("a 500-message publish took {took:?} (one EVALSHA, 500 XADDs inside)");
+        assert!(took < Duration::from_secs(10));
+    }
+}
