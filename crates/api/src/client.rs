@@ -16,8 +16,8 @@ use crate::error::Problem;
 use crate::paths;
 use crate::stream::Subscriber;
 use crate::types::{
-    AckIdsRequest, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health, HeartbeatRequest,
-    HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
+    AckIdsRequest, ClusterStatus, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health,
+    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
     ListDeadLettersResponse, ListSubscriptionsResponse, ListTopicsResponse,
     ModifyAckDeadlineRequest, NackRequest, PublishRequest, PublishResponse, PullRequest,
     PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest, ResumeKeyResponse,
@@ -360,6 +360,12 @@ impl Client {
             "{ws_base}{}",
             paths::subscription_verb(subscription, "stream")
         )
+    }
+
+    /// The metadata group as the server sees it.
+    pub async fn cluster_status(&self) -> Result<ClusterStatus, ClientError> {
+        self.execute(self.request(Method::GET, paths::CLUSTER))
+            .await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {

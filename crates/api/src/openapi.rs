@@ -146,6 +146,10 @@ mod operations {
         responses((status = 200, body = Empty), (status = 404, body = Problem)))]
     fn leave_group() {}
 
+    #[utoipa::path(get, path = "/v1/cluster", tag = "cluster",
+        responses((status = 200, body = ClusterStatus)))]
+    fn cluster_status() {}
+
     #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
     fn healthz() {}
 
@@ -179,6 +183,11 @@ mod operations {
         operations::join_group,
         operations::heartbeat,
         operations::leave_group,
+        operations::seek,
+        operations::dead_letters,
+        operations::redrive,
+        operations::resume_ordering_key,
+        operations::cluster_status,
         operations::healthz,
         operations::readyz,
     ),
@@ -206,6 +215,11 @@ mod tests {
             "/v1/subscriptions/{subscription}:join",
             "/v1/subscriptions/{subscription}:heartbeat",
             "/v1/subscriptions/{subscription}:leave",
+            "/v1/subscriptions/{subscription}:seek",
+            "/v1/subscriptions/{subscription}:deadLetters",
+            "/v1/subscriptions/{subscription}:redrive",
+            "/v1/subscriptions/{subscription}:resumeOrderingKey",
+            "/v1/cluster",
         ] {
             assert!(paths.contains_key(path), "missing {path}");
         }

@@ -2,6 +2,7 @@
 
 pub const TOPICS: &str = "/v1/topics";
 pub const SUBSCRIPTIONS: &str = "/v1/subscriptions";
+pub const CLUSTER: &str = "/v1/cluster";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const OPENAPI: &str = "/openapi.json";

@@ -79,6 +79,16 @@ pub enum Command {
     /// List and redrive a subscription's dead-lettered messages.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Inspect the metadata cluster.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Show the metadata group as the server sees it: role, leader, term, log
+    /// indexes, voters. Exits 10 when it is unhealthy (no leader, or behind).
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,11 +17,15 @@ pub mod exit_code {
     /// The command line was wrong (the code clap uses for usage errors).
     pub const USAGE: u8 = 2;
     /// `cluster status` found the cluster unhealthy.
-    #[expect(
-        dead_code,
-        reason = "reserved for `cluster status`, which does not exist yet"
-    )]
     pub const CLUSTER_UNHEALTHY: u8 = 10;
+}
+
+/// `cluster status` answered, and the cluster is not healthy; exits with
+/// [`exit_code::CLUSTER_UNHEALTHY`].
+#[derive(Debug, thiserror::Error)]
+#[error("the cluster is unhealthy: {reason}")]
+pub struct ClusterUnhealthy {
+    pub reason: String,
 }
 
 /// What to print for a failure.

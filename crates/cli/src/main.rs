@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::Cli;
-use crate::failure::{Report, exit_code};
+use crate::failure::{ClusterUnhealthy, Report, exit_code};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -48,6 +48,10 @@ fn main() -> ExitCode {
         .and_then(|runtime| runtime.block_on(commands::run(cli)));
     match outcome {
         Ok(()) => ExitCode::from(exit_code::OK),
+        Err(error) if error.downcast_ref::<ClusterUnhealthy>().is_some() => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit_code::CLUSTER_UNHEALTHY)
+        }
         Err(error) => {
             eprintln!("{}", Report::new(&error, &server, timeout).render());
             ExitCode::from(exit_code::ERROR)

@@ -310,3 +310,19 @@ async fn an_unreachable_server_gets_a_hint_to_start_it() {
         "{run:#?}"
     );
 }
+
+#[tokio::test]
+async fn cluster_status_reports_the_metadata_group() {
+    init_logs();
+    let node = node::TestNode::start().await.expect("server starts");
+    let table = cli(&node.url, &["cluster", "status"]).await.assert_ok();
+    assert!(table.stdout.starts_with("NODE"), "{}", table.stdout);
+    assert!(table.stdout.contains("standalone"), "{}", table.stdout);
+    let json = cli(&node.url, &["--format", "json", "cluster", "status"])
+        .await
+        .assert_ok()
+        .json();
+    assert_eq!(json["healthy"], true);
+    assert_eq!(json["role"], "standalone");
+    node.stop().await;
+}

@@ -18,8 +18,9 @@
 
 use std::sync::RwLock;
 
+use api::types::{ClusterStatus, NodeRole};
 use cluster::{Command, Metadata, Reply};
-use raft::{Consensus, ConsensusError};
+use raft::{Consensus, ConsensusError, Role};
 use tokio::sync::watch;
 
 /// The node's view of the metadata and the way to change it.
@@ -108,6 +109,46 @@ impl MetadataStore {
                 metrics.applied_index, metrics.commit_index
             )
         })
+    }
+
+    /// The metadata group as this node sees it, for `GET /v1/cluster`.
+    pub fn status(&self) -> ClusterStatus {
+        let reason = self.unready_reason();
+        let Backend::Replicated(consensus) = &self.backend else {
+            return ClusterStatus {
+                node_id: 0,
+                role: NodeRole::Standalone,
+                leader: None,
+                term: 0,
+                last_log_index: None,
+                commit_index: None,
+                applied_index: None,
+                voters: Vec::new(),
+                learners: Vec::new(),
+                healthy: true,
+                reason,
+            };
+        };
+        let m = consensus.metrics();
+        ClusterStatus {
+            node_id: m.node_id,
+            role: match m.role {
+                Role::Leader => NodeRole::Leader,
+                Role::Follower => NodeRole::Follower,
+                Role::Candidate => NodeRole::Candidate,
+                Role::Learner => NodeRole::Learner,
+                Role::Shutdown => NodeRole::Shutdown,
+            },
+            leader: m.leader,
+            term: m.term,
+            last_log_index: m.last_log_index,
+            commit_index: m.commit_index,
+            applied_index: m.applied_index,
+            voters: m.voters.into_iter().collect(),
+            learners: m.learners.into_iter().collect(),
+            healthy: reason.is_none(),
+            reason,
+        }
     }
 
     /// The Raft group, when replicated.

@@ -3,6 +3,7 @@
 //! Requests reject unknown fields, so a typo is an error instead of a silent
 //! default. Responses omit empty optional fields.
 
+mod cluster;
 mod delivery;
 mod groups;
 mod health;
@@ -10,6 +11,7 @@ mod publish;
 mod subscriptions;
 mod topics;
 
+pub use cluster::*;
 pub use delivery::*;
 pub use groups::*;
 pub use health::*;

@@ -4,7 +4,7 @@
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream.
-//! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
+//! - [`health`]: `/healthz`, `/readyz`, `/v1/cluster`, `/openapi.json`.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one `/{name}` route and [`split_verb`] splits the verb off in one
@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(subscriptions::delete)
                 .post(subscriptions::post),
         )
+        .route(paths::CLUSTER, get(health::cluster))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .route(paths::OPENAPI, get(health::openapi))
