@@ -101,7 +101,7 @@ pub struct Args {
     /// Log format [default: text].
     #[arg(long, env = "PUBSUB_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-    /// Log filter, e.g. `info` or `node=debug,info` [default: info].
+    /// Log filter, e.g. `info` or `node=debug,info` [default: info,openraft=warn].
     #[arg(long, env = "PUBSUB_LOG_LEVEL")]
     pub log_level: Option<String>,
     /// Seconds to let requests and streams finish on shutdown [default: 30].
@@ -184,6 +184,10 @@ struct LogSection {
     level: Option<String>,
 }
 
+/// Log filter when none is set: our own events at info, and openraft's at warn
+/// (its info events narrate every election and shutdown step).
+pub const DEFAULT_LOG_FILTER: &str = "info,openraft=warn";
+
 /// The resolved settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -253,7 +257,7 @@ impl Config {
             log_level: args
                 .log_level
                 .or(file.log.level)
-                .unwrap_or_else(|| "info".to_owned()),
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
             node_id: args.node_id.or(file.cluster.node_id).unwrap_or(0),
             data_dir: args
                 .data_dir
