@@ -1,6 +1,7 @@
 //! One file per noun; each runs its verbs against [`api::Client`] and prints the result
 //! in the chosen [`Format`].
 
+mod bench;
 mod dlq;
 mod groups;
 mod publish;
@@ -61,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscribe(args) => subscribe::run(&ctx, args).await,
         Command::Groups(command) => groups::run(&ctx, command).await,
         Command::Dlq(command) => dlq::run(&ctx, command).await,
+        Command::Bench(args) => bench::run(&ctx, args).await,
     }
 }
 
