@@ -62,13 +62,32 @@ start_server() {
     exit 1
 }
 
+# Percent of all cores busy (not idle or waiting) over the next second: how quiet the
+# machine is before a run. The load average lags by a minute, so it is shown only beside.
+cpu_busy() {
+    local a b total=0 i idle
+    read -ra a < <(head -n1 /proc/stat)
+    sleep 1
+    read -ra b < <(head -n1 /proc/stat)
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
+    echo $(( 100 * (total - idle) / (total > 0 ? total : 1) ))
+}
+
+# Notes how busy the machine was just before run $1.
+note_load() {
+    local busy
+    busy="$(cpu_busy)"
+    echo "== $1  (machine ${busy}% busy before it)" >&2
+    echo "before $1: ${busy}% of the CPUs busy; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
+}
+
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
 
 # A failed PubSubGo run is recorded as failed, with the last line it printed.
 bench_pubsubgo() { # name workload-args...
     local name="$1"; shift
-    echo "== $name: $*  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-    echo "$name: load average before the run $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
+    note_load "$name"
     if ! "$cli_bin" --server "$server_url" --format json bench "$@" \
         >"$results/$name.json" 2>"$results/$name.err"; then
         python3 -c 'import json, sys; print(json.dumps({"status": "failed", "reason": sys.argv[1]}))' \
@@ -79,8 +98,7 @@ bench_pubsubgo() { # name workload-args...
 
 bench_peer() { # name system args...
     local name="$1" system="$2"; shift 2
-    echo "== $name  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-    echo "$name: load average before the run $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
+    note_load "$name"
     local url_args=()
     case "$system" in
         redis-streams) [[ -n "${REDIS_URL:-}" ]] && url_args=(--url "$REDIS_URL") ;;
