@@ -1,6 +1,6 @@
 //! The command line: global flags, nouns and verbs; the parsers of flag values are in
 //! [`values`], the consumer-group verbs in [`groups`], the load generator's flags in
-//! [`bench`].
+//! [`mod@bench`].
 //!
 //! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
 //! a usage error (exit code 2) before any request is sent. Bounds that only the server
