@@ -74,12 +74,18 @@ cpu_busy() {
     echo $(( 100 * (total - idle) / (total > 0 ? total : 1) ))
 }
 
-# Notes how busy the machine was just before run $1.
+# Waits up to a minute for the machine to be quiet (under 20% busy: the brokers' own
+# background work from the previous run, or someone else's build), then notes how busy
+# it was just before run $1.
 note_load() {
-    local busy
+    local busy waited=0
     busy="$(cpu_busy)"
-    echo "== $1  (machine ${busy}% busy before it)" >&2
-    echo "before $1: ${busy}% of the CPUs busy; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
+    while (( busy >= 20 && waited < 60 )); do
+        busy="$(cpu_busy)"
+        waited=$((waited + 1))
+    done
+    echo "== $1  (machine ${busy}% busy before it, after waiting ${waited} s)" >&2
+    echo "before $1: ${busy}% of the CPUs busy (waited ${waited} s for under 20%); load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
