@@ -1,10 +1,12 @@
 //! The command line: global flags, nouns and verbs; the parsers of flag values are in
-//! [`values`], the consumer-group verbs in [`groups`].
+//! [`values`], the consumer-group verbs in [`groups`], the load generator's flags in
+//! [`mod@bench`].
 //!
 //! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
 //! a usage error (exit code 2) before any request is sent. Bounds that only the server
 //! knows (backoff and attempt limits, nack delay) are left to it.
 
+mod bench;
 mod groups;
 mod values;
 
@@ -16,6 +18,7 @@ use api::timestamp::Timestamp;
 use api::types::{DeliveryMode, SeekRequest, StartPosition, SubscriptionType};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+pub use self::bench::{BenchArgs, Transport};
 pub use self::groups::{GroupsCommand, JoinGroupArgs};
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
 
@@ -79,6 +82,8 @@ pub enum Command {
     /// List and redrive a subscription's dead-lettered messages.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Load a broker with stamped messages; report throughput, latency, lost and duplicates.
+    Bench(BenchArgs),
     /// Inspect the metadata cluster.
     #[command(subcommand)]
     Cluster(ClusterCommand),

@@ -3,7 +3,8 @@
 //! # Modules
 //! - [`args`]: the command line (clap derive): global flags, nouns and verbs, value parsers.
 //! - [`commands`]: one file per noun (`topics`, `publish`, `subscriptions`, `pull`,
-//!   `subscribe`, `groups`, `dlq`); each calls [`api::Client`] and prints the answer.
+//!   `subscribe`, `groups`, `dlq`, and the `bench` folder); each calls [`api::Client`]
+//!   and prints the answer.
 //! - [`output`]: pretty JSON for scripts, borderless tables and message lines for people.
 //! - [`failure`]: how an error is told on stderr (sentence, code, hint) and the exit codes.
 //!
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::Cli;
+use crate::args::{Cli, Command};
 use crate::failure::{ClusterUnhealthy, Report, exit_code};
 
 fn main() -> ExitCode {
@@ -41,7 +42,13 @@ fn main() -> ExitCode {
     };
     let server = cli.server.clone();
     let timeout = cli.timeout;
-    let outcome = tokio::runtime::Builder::new_current_thread()
+    // One thread is plenty for a request and its answer; a bench's producers and
+    // consumers need every core, or the client would be what is measured.
+    let mut runtime = match cli.command {
+        Command::Bench(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let outcome = runtime
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)

@@ -1,6 +1,7 @@
 //! One file per noun; each runs its verbs against [`api::Client`] and prints the result
 //! in the chosen [`Format`].
 
+mod bench;
 mod cluster;
 mod dlq;
 mod groups;
@@ -63,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Groups(command) => groups::run(&ctx, command).await,
         Command::Dlq(command) => dlq::run(&ctx, command).await,
         Command::Cluster(command) => cluster::run(&ctx, command).await,
+        Command::Bench(args) => bench::run(&ctx, args).await,
     }
 }
 

@@ -1,0 +1,299 @@
+//! `BENCHMARKS.md`: the machine, the versions, one table per workload, and each target
+//! of issue 7 with its ratio, met or missed.
+//!
+//! Inputs, all written by `run.sh` into one directory: `<workload>__<system>.json`
+//! result files (a [`bench::Report`] or a skipped/failed [`Entry`]), `machine.txt` and
+//! `versions.txt` (lines of text shown as they are) and `memory.json` (RSS readings).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use bench::Report;
+use bench::report::{micros, thousands};
+use serde::Deserialize;
+
+use crate::{Entry, Status};
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The directory run.sh wrote the results to.
+    #[arg(long)]
+    results: PathBuf,
+    /// Where to write the page.
+    #[arg(long)]
+    out: PathBuf,
+    /// Shown under the title, e.g. "quick run" when counts were reduced.
+    #[arg(long, default_value = "")]
+    note: String,
+}
+
+/// The workloads of issue 7, in the order shown.
+const WORKLOADS: [(&str, &str, &str); 3] = [
+    (
+        "a",
+        "(a) throughput: 4 producers, 4 consumers, window 256, 256 B",
+        "The `pubsubgo` row is the like-for-like one (one message per publish request) and \
+         the one the targets use; `-stream` consumes over the WebSocket, `-batch100` \
+         publishes 100 messages per request (window 8), shown for information.",
+    ),
+    (
+        "b",
+        "(b) latency: 1 producer, 1 consumer, window 1, 256 B",
+        "The producer does not wait for the consumer, and with a window of 1 a consumer \
+         needs a receive and an ack per message, so for every system a backlog builds: \
+         end-to-end latency here is mostly time spent queued. Publish-ack latency is the \
+         round-trip measure.",
+    ),
+    ("c", "(c) throughput, large messages: as (a) with 4 KiB", ""),
+];
+
+/// RSS of the PubSubGo server, in KiB, as `run.sh` read it from /proc.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Memory {
+    idle_kib: u64,
+    loaded_kib: u64,
+    loaded_messages: u64,
+    loaded_size: u64,
+}
+
+pub fn write(args: &ReportArgs) -> anyhow::Result<()> {
+    let results = read_results(&args.results)?;
+    let text_file =
+        |name: &str| std::fs::read_to_string(args.results.join(name)).unwrap_or_default();
+    let memory: Option<Memory> = std::fs::read_to_string(args.results.join("memory.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let mut page = String::from("# Benchmarks\n\n");
+    if !args.note.is_empty() {
+        let _ = writeln!(page, "**{}**\n", args.note);
+    }
+    page.push_str(
+        "Written by `benches/compare/run.sh` from one run on one machine: every system ran the \
+         same workloads with clients in Rust on the same machine, one after the other. \
+         Clients and brokers share the machine's cores, so these numbers describe this \
+         machine, not the brokers' ceilings. MB/s is 10^6 bytes of payload per second. \
+         Publish latency is from send to the broker's acknowledgement (one message per \
+         request); end-to-end latency is from send to receipt by a consumer. Lost and \
+         duplicates are checked per message against the acknowledged publishes.\n\n",
+    );
+    let _ = writeln!(page, "## Machine\n\n```\n{}```\n", text_file("machine.txt"));
+    let _ = writeln!(
+        page,
+        "## Versions and setup\n\n```\n{}```\n",
+        text_file("versions.txt")
+    );
+    for (key, title, remark) in WORKLOADS {
+        let _ = writeln!(page, "## {title}\n");
+        if !remark.is_empty() {
+            let _ = writeln!(page, "{remark}\n");
+        }
+        page.push_str(&workload_table(&results, key));
+        page.push('\n');
+    }
+    page.push_str(&targets(&results, memory.as_ref()));
+    std::fs::write(&args.out, page).with_context(|| format!("writing {}", args.out.display()))
+}
+
+/// Result files by (workload, system), in file-name order.
+fn read_results(dir: &Path) -> anyhow::Result<BTreeMap<(String, String), Entry>> {
+    let mut results = BTreeMap::new();
+    for file in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = file?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let Some((workload, system)) = stem.split_once("__") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        let entry: Entry = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a result file", path.display()))?;
+        results.insert((workload.to_owned(), system.to_owned()), entry);
+    }
+    Ok(results)
+}
+
+fn workload_table(results: &BTreeMap<(String, String), Entry>, workload: &str) -> String {
+    let mut table = String::from(
+        "| system | messages | e2e msgs/s | e2e MB/s | publish msgs/s | publish p50 | publish p99 \
+         | e2e p50 | e2e p99 | lost | duplicates | setup |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    for ((w, system), entry) in results {
+        if w != workload {
+            continue;
+        }
+        match entry {
+            Entry::Measured(r) => {
+                let setup: Vec<String> = r
+                    .workload
+                    .setup
+                    .iter()
+                    .filter(|(k, _)| *k != "topic" && *k != "subscription")
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                let _ = writeln!(
+                    table,
+                    "| {system} {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {}, batch {} |",
+                    r.version,
+                    thousands(r.verification.expected),
+                    thousands(r.end_to_end.msgs_per_sec.round() as u64),
+                    r.end_to_end.mb_per_sec,
+                    thousands(r.publish.msgs_per_sec.round() as u64),
+                    micros(r.publish_latency.p50_us),
+                    micros(r.publish_latency.p99_us),
+                    micros(r.end_to_end_latency.p50_us),
+                    micros(r.end_to_end_latency.p99_us),
+                    r.verification.lost,
+                    r.verification.duplicates,
+                    setup.join(", "),
+                    r.workload.batch,
+                );
+            }
+            Entry::NotMeasured { status, reason } => {
+                let word = match status {
+                    Status::Skipped => "skipped",
+                    Status::Failed => "**failed**",
+                };
+                let reason = reason.replace('|', "\\|").replace('\n', " ");
+                let _ = writeln!(table, "| {system} | {word}: {reason} ||||||||||||");
+            }
+        }
+    }
+    table
+}
+
+fn measured<'a>(
+    results: &'a BTreeMap<(String, String), Entry>,
+    workload: &str,
+    system: &str,
+) -> Option<&'a Report> {
+    match results.get(&(workload.to_owned(), system.to_owned()))? {
+        Entry::Measured(report) => Some(report),
+        Entry::NotMeasured { .. } => None,
+    }
+}
+
+/// One row of the targets table.
+fn target_row(page: &mut String, target: &str, measured: &str, verdict: Option<bool>) {
+    let verdict = match verdict {
+        Some(true) => "**met**",
+        Some(false) => "**missed**",
+        None => "not measured",
+    };
+    let _ = writeln!(page, "| {target} | {measured} | {verdict} |");
+}
+
+fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>) -> String {
+    let mut page =
+        String::from("## Targets of issue 7\n\n| target | measured | verdict |\n|---|---|---|\n");
+    let pubsub_a = measured(results, "a", "pubsubgo");
+    let nats_a = measured(results, "a", "nats-jetstream");
+    match (pubsub_a, nats_a) {
+        (Some(ours), Some(nats)) => {
+            let ratio = ours.end_to_end.msgs_per_sec / nats.end_to_end.msgs_per_sec;
+            target_row(
+                &mut page,
+                "memory storage, (a): e2e msgs/s ≥ 1.5× NATS JetStream",
+                &format!(
+                    "{} vs {} msgs/s = {ratio:.2}×",
+                    thousands(ours.end_to_end.msgs_per_sec.round() as u64),
+                    thousands(nats.end_to_end.msgs_per_sec.round() as u64)
+                ),
+                Some(ratio >= 1.5),
+            );
+        }
+        _ => target_row(
+            &mut page,
+            "memory storage, (a): e2e msgs/s ≥ 1.5× NATS JetStream",
+            "a side is missing (see the table)",
+            None,
+        ),
+    }
+    target_row(
+        &mut page,
+        "Redis storage, (a): ≥ 0.7× Redis Streams direct and ≥ NATS JetStream",
+        "PubSubGo's Redis storage is not built yet (the server refuses `--storage redis`)",
+        None,
+    );
+    let pubsub_b = measured(results, "b", "pubsubgo");
+    let redis_b = measured(results, "b", "redis-streams");
+    match (pubsub_b, redis_b) {
+        (Some(ours), Some(redis)) => {
+            let ours_p50 = ours.publish_latency.p50_us;
+            let xadd_p50 = redis.publish_latency.p50_us.max(1);
+            let ratio = ours_p50 as f64 / xadd_p50 as f64;
+            target_row(
+                &mut page,
+                "(b): publish-ack p50 < 2× a raw Redis XADD round trip",
+                &format!(
+                    "{} vs XADD {} = {ratio:.2}×",
+                    micros(ours_p50),
+                    micros(xadd_p50)
+                ),
+                Some(ratio < 2.0),
+            );
+        }
+        _ => target_row(
+            &mut page,
+            "(b): publish-ack p50 < 2× a raw Redis XADD round trip",
+            "a side is missing (see the table)",
+            None,
+        ),
+    }
+    match pubsub_b {
+        Some(ours) => {
+            let l = &ours.publish_latency;
+            let ratio = l.p99_us as f64 / l.p50_us.max(1) as f64;
+            target_row(
+                &mut page,
+                "(b): publish-ack p99 < 5× its own p50",
+                &format!(
+                    "p99 {} / p50 {} = {ratio:.2}×",
+                    micros(l.p99_us),
+                    micros(l.p50_us)
+                ),
+                Some(ratio < 5.0),
+            );
+        }
+        None => target_row(
+            &mut page,
+            "(b): publish-ack p99 < 5× its own p50",
+            "missing",
+            None,
+        ),
+    }
+    match memory {
+        Some(m) => {
+            let idle_mib = m.idle_kib as f64 / 1024.0;
+            target_row(
+                &mut page,
+                "idle server RSS < 50 MiB",
+                &format!("{idle_mib:.1} MiB"),
+                Some(idle_mib < 50.0),
+            );
+            let payload_kib = (m.loaded_messages * m.loaded_size) as f64 / 1024.0;
+            let ratio = m.loaded_kib as f64 / payload_kib;
+            target_row(
+                &mut page,
+                "RSS with 1,000,000 unconsumed 256 B messages < 2× the payload",
+                &format!(
+                    "{:.0} MiB for {} × {} B ({:.0} MiB of payload) = {ratio:.2}×",
+                    m.loaded_kib as f64 / 1024.0,
+                    thousands(m.loaded_messages),
+                    m.loaded_size,
+                    payload_kib / 1024.0
+                ),
+                Some(ratio < 2.0 && m.loaded_messages >= 1_000_000),
+            );
+        }
+        None => target_row(&mut page, "server RSS idle and loaded", "not read", None),
+    }
+    page
+}
