@@ -200,7 +200,7 @@ fn data(messages: &[api::types::ReceivedMessage]) -> BTreeSet<String> {
 }
 
 #[test]
-fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
+fn a_server_killed_with_sigkill_on_redis_keeps_10_000_messages_acks_and_leases() {
     let redis = redis_support::RedisServer::standalone(&["--appendonly", "yes"]);
     let prefix = redis_support::fresh_prefix();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -209,11 +209,11 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
     let (mut first, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
     let (acked, leased) = runtime.block_on(async {
         declare(&api).await;
-        for batch in 0..2 {
+        for batch in 0..10 {
             let request = api::types::PublishRequest {
-                messages: (0..100)
+                messages: (0..1000)
                     .map(|i| api::types::PublishMessage {
-                        data: api::data::Data(format!("m{}", batch * 100 + i).into_bytes().into()),
+                        data: api::data::Data(format!("m{}", batch * 1000 + i).into_bytes().into()),
                         ordering_key: Some(format!("k{i}")),
                         ..Default::default()
                     })
@@ -226,12 +226,12 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
             assert_eq!(reply.ack_level.to_string(), "leader");
         }
         let mut out = Vec::new();
-        while out.len() < 50 {
-            out.extend(pull(&api, 50 - out.len() as u32).await);
+        while out.len() < 500 {
+            out.extend(pull(&api, 500 - out.len() as u32).await);
         }
-        let ack_ids = out[..30].iter().map(|m| m.ack_id.clone()).collect();
+        let ack_ids = out[..300].iter().map(|m| m.ack_id.clone()).collect();
         api.acknowledge("billing", ack_ids).await.expect("ack");
-        (data(&out[..30]), data(&out[30..]))
+        (data(&out[..300]), data(&out[300..]))
     });
     first.child.kill().expect("kill -9");
     let status = first.child.wait().expect("reaped");
@@ -240,7 +240,7 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
     let (_second, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
     runtime.block_on(async {
         let topic = api.get_topic("orders").await.expect("topic");
-        assert_eq!(topic.stats.map(|s| s.messages_published), Some(200));
+        assert_eq!(topic.stats.map(|s| s.messages_published), Some(10_000));
         let stats = api
             .get_subscription("billing")
             .await
@@ -249,8 +249,8 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
             .expect("stats");
         assert_eq!(
             (stats.backlog_messages, stats.outstanding_messages),
-            (170, 20),
-            "30 acks and 20 leases survived the crash"
+            (9_700, 200),
+            "300 acks and 200 leases survived the crash"
         );
         let mut rest = Vec::new();
         loop {
@@ -260,8 +260,9 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_leases() {
             }
             rest.extend(got);
         }
+        assert_eq!(rest.len(), 9_500, "no message delivered twice");
         let rest = data(&rest);
-        assert_eq!(rest.len(), 150, "every never-delivered message, once");
+        assert_eq!(rest.len(), 9_500, "every never-delivered message, once");
         assert!(rest.is_disjoint(&acked), "acked messages never come back");
         assert!(
             rest.is_disjoint(&leased),
