@@ -31,7 +31,10 @@ fn batch(first: u64) -> Vec<NewMessage> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::print_stdout, reason = "the test reports the measured loss, as the issue asks")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the test reports the measured loss, as the issue asks"
+)]
 async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_publishing_resumes()
 {
     let mut cluster = redis_support::RedisCluster::start();
