@@ -178,7 +178,10 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
 
 #[tokio::test]
 async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_broker_restart() {
-    let mut redis = RedisServer::standalone(&["--appendonly", "yes"]);
+    // Every write reaches the AOF before Redis answers, so its kill -9 below
+    // loses nothing the broker was told had succeeded (with the default
+    // `everysec`, the last second of writes, e.g. the subscription, may go).
+    let mut redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "always"]);
     let settings = RedisSettings {
         connect_timeout: Duration::from_millis(200),
         response_timeout: Duration::from_millis(500),
