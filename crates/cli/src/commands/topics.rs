@@ -48,6 +48,8 @@ async fn create(ctx: &Context, args: CreateTopicArgs) -> anyhow::Result<()> {
         }),
         max_message_bytes: args.max_message_bytes,
         dedup_window: args.dedup_window,
+        ack_level: None,
+        compression: None,
     };
     let topic = ctx.client.create_topic(&args.name, &request).await?;
     match ctx.format {
@@ -196,6 +198,8 @@ mod tests {
             },
             max_message_bytes: 1_048_576,
             dedup_window: Duration::from_secs(600),
+            ack_level: api::types::AckLevel::Leader,
+            compression: api::types::PayloadCompression::None,
             create_time: "2026-11-25T17:42:02.123Z".to_owned(),
             stats: Some(TopicStats {
                 messages_published: 3,

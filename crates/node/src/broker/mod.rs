@@ -157,8 +157,22 @@ impl Broker {
         request: CreateTopicRequest,
     ) -> Result<ApiTopic, BrokerError> {
         let name = TopicName::new(name)?;
-        let config = convert::topic_config(request);
+        let mut config = convert::topic_config(request);
         config.validate()?;
+        // The level is fixed at creation, so a later change of storage
+        // default does not silently weaken an existing topic.
+        config.ack_policy = Some(
+            config
+                .ack_policy
+                .unwrap_or_else(|| convert::ack_policy(self.storage.ack_level())),
+        );
+        self.storage
+            .check_options(
+                &name,
+                config.partitions,
+                &convert::append_options(&config, self.storage.ack_level()),
+            )
+            .await?;
         // Storage first (idempotent), so a committed topic always has its partitions.
         self.storage.create_topic(&name, config.partitions).await?;
         let command = Command::CreateTopic {
@@ -167,7 +181,9 @@ impl Broker {
             at_millis: self.clock.now_millis(),
         };
         match self.metadata.propose(command).await? {
-            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, None)),
+            Reply::TopicCreated(topic) => {
+                Ok(convert::topic(&topic, self.storage.ack_level(), None))
+            }
             other => unreachable!("CreateTopic replied {other:?}"),
         }
     }
@@ -188,7 +204,10 @@ impl Broker {
             .then(|| topics.last().map(|t| t.name.to_string()))
             .flatten();
         Ok(ListTopicsResponse {
-            topics: topics.iter().map(|t| convert::topic(t, None)).collect(),
+            topics: topics
+                .iter()
+                .map(|t| convert::topic(t, self.storage.ack_level(), None))
+                .collect(),
             next_page_token,
         })
     }
@@ -224,7 +243,11 @@ impl Broker {
             partitions,
             subscriptions: backlogs,
         };
-        Ok(convert::topic(&topic, Some(stats)))
+        Ok(convert::topic(
+            &topic,
+            self.storage.ack_level(),
+            Some(stats),
+        ))
     }
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {

@@ -1,0 +1,211 @@
+//! What a topic asks of its storage: the ack level every publish must reach
+//! (`leader`, `replicated:N` confirmed by `WAIT`, `fsynced` on a primary that
+//! syncs its append-only file on every write) and the compression of stored
+//! payloads. Each test runs its own `redis-server` processes.
+
+mod redis_support;
+mod support;
+
+use std::sync::Arc;
+
+use axum::Router;
+use base64::Engine;
+use http::Method;
+use node::http::{AppState, router};
+use node::storage::redis::{RedisSettings, RedisStorage};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use redis_support::{RedisServer, standalone_settings};
+use support::{b64, get, json};
+
+/// The real router over a broker on the Redis at `settings`.
+async fn redis_app(settings: &RedisSettings) -> Router {
+    let storage = RedisStorage::connect(settings).await.expect("connect");
+    let broker = node::server::broker(
+        node::metadata_store::MetadataStore::local(),
+        Arc::new(storage),
+        CancellationToken::new(),
+    );
+    router(AppState {
+        broker,
+        streams: TaskTracker::new(),
+    })
+}
+
+async fn publish(app: &Router, topic: &str, data: &str) -> support::Reply {
+    let body = json!({"messages": [{"data": b64(data)}]});
+    json(
+        app,
+        Method::POST,
+        &format!("/v1/topics/{topic}:publish"),
+        body,
+    )
+    .await
+}
+
+/// Pulls everything deliverable and returns the payloads as text.
+async fn pull_all(app: &Router, subscription: &str) -> Vec<String> {
+    let pulled = json(
+        app,
+        Method::POST,
+        &format!("/v1/subscriptions/{subscription}:pull"),
+        json!({"maxMessages": 100}),
+    )
+    .await;
+    pulled.ok()["receivedMessages"]
+        .as_array()
+        .expect("receivedMessages")
+        .iter()
+        .map(|m| {
+            let data = m["message"]["data"].as_str().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .expect("base64");
+            String::from_utf8(bytes).expect("utf-8")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn replicated_publishes_wait_for_the_replica_and_without_it_the_outcome_is_unknown() {
+    tracing::info!("a primary with one replica");
+    let primary = RedisServer::standalone(&["--appendonly", "no"]);
+    let mut replica = RedisServer::standalone(&[
+        "--appendonly",
+        "no",
+        "--replicaof",
+        "127.0.0.1",
+        &primary.port.to_string(),
+    ]);
+    replica.wait_until(
+        |info| info.contains("master_link_status:up"),
+        "INFO replication",
+    );
+    primary.wait_until(
+        |info| info.contains("connected_slaves:1"),
+        "INFO replication",
+    );
+    let app = redis_app(&standalone_settings(primary.url())).await;
+    json(
+        &app,
+        Method::PUT,
+        "/v1/topics/orders",
+        json!({"ackLevel": "replicated:1"}),
+    )
+    .await
+    .ok();
+    json(
+        &app,
+        Method::PUT,
+        "/v1/subscriptions/billing",
+        json!({"topic": "orders", "startPosition": "earliest"}),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        get(&app, "/v1/topics/orders").await.ok()["ackLevel"],
+        "replicated:1"
+    );
+
+    tracing::info!("with the replica up, publishes are confirmed at replicated:1");
+    let confirmed = publish(&app, "orders", "confirmed").await;
+    assert_eq!(confirmed.ok()["ackLevel"], "replicated:1");
+
+    tracing::info!("the replica dies: the publish is stored but unconfirmed, 504");
+    replica.kill();
+    let unconfirmed = publish(&app, "orders", "unconfirmed").await;
+    let detail = unconfirmed.problem(504, "OUTCOME_UNKNOWN");
+    assert!(detail.contains("replicas"), "{detail}");
+    assert_eq!(unconfirmed.body["retryable"], true);
+
+    tracing::info!("the unconfirmed message is on the primary");
+    assert_eq!(
+        pull_all(&app, "billing").await,
+        vec!["confirmed".to_owned(), "unconfirmed".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn fsynced_needs_appendfsync_always_on_the_primary() {
+    tracing::info!("a primary that syncs its append-only file once a second");
+    let redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "everysec"]);
+    let app = redis_app(&standalone_settings(redis.url())).await;
+    let fsynced = json!({"ackLevel": "fsynced"});
+    let refused = json(&app, Method::PUT, "/v1/topics/audit", fsynced.clone()).await;
+    let detail = refused.problem(400, "INVALID_ARGUMENT");
+    assert!(
+        detail.contains("appendfsync always") && detail.contains("everysec"),
+        "{detail}"
+    );
+    get(&app, "/v1/topics/audit")
+        .await
+        .problem(404, "TOPIC_NOT_FOUND");
+
+    tracing::info!("the operator turns on appendfsync always: the topic is accepted");
+    redis.command("CONFIG SET appendfsync always");
+    json(&app, Method::PUT, "/v1/topics/audit", fsynced)
+        .await
+        .ok();
+    assert_eq!(
+        get(&app, "/v1/topics/audit").await.ok()["ackLevel"],
+        "fsynced"
+    );
+    assert_eq!(
+        publish(&app, "audit", "kept").await.ok()["ackLevel"],
+        "fsynced"
+    );
+}
+
+#[tokio::test]
+async fn redis_defaults_to_leader_and_memory_storage_allows_only_memory() {
+    tracing::info!("Redis: a topic without ackLevel acknowledges at leader");
+    let redis = RedisServer::standalone(&["--appendonly", "no"]);
+    let app = redis_app(&standalone_settings(redis.url())).await;
+    json(&app, Method::PUT, "/v1/topics/plain", json!({}))
+        .await
+        .ok();
+    assert_eq!(
+        get(&app, "/v1/topics/plain").await.ok()["ackLevel"],
+        "leader"
+    );
+    assert_eq!(publish(&app, "plain", "x").await.ok()["ackLevel"], "leader");
+    json(
+        &app,
+        Method::PUT,
+        "/v1/topics/volatile",
+        json!({"ackLevel": "memory"}),
+    )
+    .await
+    .problem(400, "INVALID_ARGUMENT");
+
+    tracing::info!("memory storage: memory is the only level");
+    let (memory, _) = support::app();
+    json(&memory, Method::PUT, "/v1/topics/plain", json!({}))
+        .await
+        .ok();
+    assert_eq!(
+        get(&memory, "/v1/topics/plain").await.ok()["ackLevel"],
+        "memory"
+    );
+    for level in ["leader", "replicated:1", "fsynced"] {
+        let detail = json(
+            &memory,
+            Method::PUT,
+            "/v1/topics/strict",
+            json!({"ackLevel": level}),
+        )
+        .await
+        .problem(400, "INVALID_ARGUMENT");
+        assert!(detail.contains("memory storage"), "{level}: {detail}");
+    }
+    json(
+        &memory,
+        Method::PUT,
+        "/v1/topics/strict",
+        json!({"ackLevel": "replicated:0"}),
+    )
+    .await
+    .problem(400, "INVALID_ARGUMENT");
+}
