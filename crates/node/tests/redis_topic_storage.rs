@@ -209,3 +209,99 @@ async fn redis_defaults_to_leader_and_memory_storage_allows_only_memory() {
     .await
     .problem(400, "INVALID_ARGUMENT");
 }
+
+#[tokio::test]
+async fn large_payloads_are_stored_compressed_and_pulled_back_whole() {
+    let redis = RedisServer::standalone(&["--appendonly", "no"]);
+    let settings = standalone_settings(redis.url());
+    let app = redis_app(&settings).await;
+    let raw = redis::Client::open(redis.url()).expect("client");
+    let mut raw = raw
+        .get_multiplexed_async_connection()
+        .await
+        .expect("plain connection");
+    let large = "order 42 shipped to Lisbon; ".repeat(200);
+    let small = "tiny";
+    for codec in ["snappy", "lz4"] {
+        tracing::info!(codec, "a topic storing payloads compressed");
+        let topic = format!("orders-{codec}");
+        let sub = format!("billing-{codec}");
+        json(
+            &app,
+            Method::PUT,
+            &format!("/v1/topics/{topic}"),
+            json!({"compression": codec}),
+        )
+        .await
+        .ok();
+        assert_eq!(
+            get(&app, &format!("/v1/topics/{topic}")).await.ok()["compression"],
+            codec
+        );
+        json(
+            &app,
+            Method::PUT,
+            &format!("/v1/subscriptions/{sub}"),
+            json!({"topic": topic, "startPosition": "earliest"}),
+        )
+        .await
+        .ok();
+        publish(&app, &topic, &large).await.ok();
+        publish(&app, &topic, small).await.ok();
+
+        tracing::info!(
+            codec,
+            "Redis holds the large payload compressed, the small one as is"
+        );
+        let log = format!("{}:{{{topic}:0}}:log", settings.key_prefix);
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&log)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut raw)
+            .await
+            .expect("XRANGE");
+        assert_eq!(entries.ids.len(), 2);
+        let field =
+            |i: usize, name: &str| -> Option<Vec<u8>> { entries.ids[i].get::<Vec<u8>>(name) };
+        let stored = field(0, "d").expect("data field");
+        assert_eq!(field(0, "z").as_deref(), Some(codec.as_bytes()));
+        assert!(
+            stored.len() * 4 < large.len(),
+            "{codec}: {} stored bytes for {}",
+            stored.len(),
+            large.len()
+        );
+        assert_eq!(field(1, "z"), None);
+        assert_eq!(field(1, "d").as_deref(), Some(small.as_bytes()));
+
+        tracing::info!(codec, "pull returns the original bytes");
+        assert_eq!(
+            pull_all(&app, &sub).await,
+            vec![large.clone(), small.to_owned()]
+        );
+    }
+
+    tracing::info!("a topic without compression stores the payload as is");
+    json(&app, Method::PUT, "/v1/topics/plain", json!({}))
+        .await
+        .ok();
+    assert_eq!(
+        get(&app, "/v1/topics/plain").await.ok()["compression"],
+        "none"
+    );
+    publish(&app, "plain", &large).await.ok();
+    let log = format!("{}:{{plain:0}}:log", settings.key_prefix);
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&log)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw)
+        .await
+        .expect("XRANGE");
+    assert_eq!(
+        entries.ids[0].get::<Vec<u8>>("d").as_deref(),
+        Some(large.as_bytes())
+    );
+    assert_eq!(entries.ids[0].get::<Vec<u8>>("z"), None);
+}
