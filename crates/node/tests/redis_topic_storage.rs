@@ -305,3 +305,66 @@ async fn large_payloads_are_stored_compressed_and_pulled_back_whole() {
     );
     assert_eq!(entries.ids[0].get::<Vec<u8>>("z"), None);
 }
+
+#[tokio::test]
+async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
+    use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
+
+    tracing::info!("a 3-primary/3-replica cluster; partitions spread over the slots");
+    let storage = redis_support::cluster_storage().await;
+    // Replicas attach after the cluster reports ok; WAIT needs them online.
+    for node in &redis_support::shared_cluster().nodes {
+        if node.command("INFO replication").contains("role:master") {
+            node.wait_until(
+                |info| info.contains("connected_slaves:1") && info.contains("state=online"),
+                "INFO replication",
+            );
+        }
+    }
+    let topic = cluster::TopicName::new("orders").expect("name");
+    let replicated = AppendOptions {
+        ack_level: api::types::AckLevel::Replicated(1),
+        compression: cluster::Compression::Lz4,
+    };
+    storage
+        .check_options(&topic, 8, &replicated)
+        .await
+        .expect("replicated:1 is reachable");
+    storage.create_topic(&topic, 8).await.expect("create");
+
+    tracing::info!("every partition's append is confirmed by that primary's replica");
+    for partition in 0..8 {
+        let at = PartitionRef {
+            topic: topic.clone(),
+            partition,
+        };
+        let message = NewMessage {
+            data: bytes::Bytes::from("x".repeat(2048)),
+            attributes: Default::default(),
+            ordering_key: None,
+            priority: 4,
+            publish_time_millis: 1,
+            deliver_at_millis: None,
+            expire_at_millis: None,
+        };
+        let offsets = storage
+            .append_with(&at, 1, vec![message.clone()], &replicated)
+            .await
+            .expect("replicated append");
+        assert_eq!(offsets, vec![0]);
+        let read = storage.read(&at, 0, 10).await.expect("read");
+        assert_eq!(read[0].message, message);
+    }
+
+    tracing::info!("the cluster runs without appendfsync always: fsynced is refused");
+    let fsynced = AppendOptions {
+        ack_level: api::types::AckLevel::Fsynced,
+        compression: cluster::Compression::None,
+    };
+    match storage.check_options(&topic, 8, &fsynced).await {
+        Err(StorageError::Unsupported { reason }) => {
+            assert!(reason.contains("appendfsync always"), "{reason}");
+        }
+        other => panic!("fsynced on the test cluster: {other:?}"),
+    }
+}
