@@ -49,7 +49,9 @@ pub(crate) fn append_options(config: &TopicConfig, default: AckLevel) -> AppendO
     }
 }
 
-pub(super) fn topic_config(request: CreateTopicRequest) -> TopicConfig {
+/// A topic without `ackLevel` gets `default_level`, fixed at creation so a
+/// later change of the storage default never weakens an existing topic.
+pub(super) fn topic_config(request: CreateTopicRequest, default_level: AckLevel) -> TopicConfig {
     let defaults = TopicConfig::default();
     let retention = match request.retention {
         None => defaults.retention,
@@ -70,7 +72,7 @@ pub(super) fn topic_config(request: CreateTopicRequest) -> TopicConfig {
         dedup_window_millis: request
             .dedup_window
             .map_or(defaults.dedup_window_millis, |d| d.as_millis()),
-        ack_policy: request.ack_level.map(ack_policy),
+        ack_policy: Some(ack_policy(request.ack_level.unwrap_or(default_level))),
         compression: match request.compression.unwrap_or_default() {
             PayloadCompression::None => Compression::None,
             PayloadCompression::Snappy => Compression::Snappy,

@@ -157,21 +157,12 @@ impl Broker {
         request: CreateTopicRequest,
     ) -> Result<ApiTopic, BrokerError> {
         let name = TopicName::new(name)?;
-        let mut config = convert::topic_config(request);
+        let default_level = self.storage.ack_level();
+        let config = convert::topic_config(request, default_level);
         config.validate()?;
-        // The level is fixed at creation, so a later change of storage
-        // default does not silently weaken an existing topic.
-        config.ack_policy = Some(
-            config
-                .ack_policy
-                .unwrap_or_else(|| convert::ack_policy(self.storage.ack_level())),
-        );
+        let options = convert::append_options(&config, default_level);
         self.storage
-            .check_options(
-                &name,
-                config.partitions,
-                &convert::append_options(&config, self.storage.ack_level()),
-            )
+            .check_options(&name, config.partitions, &options)
             .await?;
         // Storage first (idempotent), so a committed topic always has its partitions.
         self.storage.create_topic(&name, config.partitions).await?;
@@ -181,9 +172,7 @@ impl Broker {
             at_millis: self.clock.now_millis(),
         };
         match self.metadata.propose(command).await? {
-            Reply::TopicCreated(topic) => {
-                Ok(convert::topic(&topic, self.storage.ack_level(), None))
-            }
+            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, default_level, None)),
             other => unreachable!("CreateTopic replied {other:?}"),
         }
     }
