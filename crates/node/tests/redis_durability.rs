@@ -274,38 +274,6 @@ async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_br
     assert_eq!(data.last(), Some(&b64("after")));
 }
 
-/// The port of the primary serving `slot` and, once attached, of its replica,
-/// as `CLUSTER NODES` on the first node reports them.
-fn primary_and_replica(cluster: &redis_support::RedisCluster, slot: u16) -> (u16, Option<u16>) {
-    let nodes = cluster.nodes[0].command("CLUSTER NODES");
-    let port_of = |address: &str| -> u16 {
-        address
-            .split(['@', ':'])
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .expect("node port")
-    };
-    let serves = |ranges: &[&str]| {
-        ranges.iter().any(|r| {
-            let (from, to) = r.split_once('-').unwrap_or((r, r));
-            matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
-        })
-    };
-    let lines: Vec<Vec<&str>> = nodes
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    let primary = lines
-        .iter()
-        .find(|f| f.len() > 8 && f[2].contains("master") && serves(&f[8..]))
-        .expect("a primary serves the slot");
-    let replica = lines
-        .iter()
-        .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary[0])
-        .map(|f| port_of(f[1]));
-    (port_of(primary[1]), replica)
-}
-
 #[tokio::test]
 async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
     use node::storage::{LeaseRequest, MessageLog, NewMessage, PartitionRef, SubscriptionState};
@@ -378,7 +346,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         .expect("slot");
     let give_up = Instant::now() + Duration::from_secs(30);
     let (old_primary, replica) = loop {
-        if let (primary, Some(replica)) = primary_and_replica(&cluster, slot) {
+        if let (primary, Some(replica)) = cluster.primary_and_replica(slot) {
             break (primary, replica);
         }
         assert!(
@@ -402,7 +370,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         node.wait_until(|info| info.contains("cluster_state:ok"), "CLUSTER INFO");
     }
     let give_up = Instant::now() + Duration::from_secs(30);
-    while primary_and_replica(&cluster, slot).0 != replica {
+    while cluster.primary_and_replica(slot).0 != replica {
         assert!(
             Instant::now() < give_up,
             "the cluster never saw the slot move from {old_primary} to {replica}"

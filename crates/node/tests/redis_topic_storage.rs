@@ -367,4 +367,44 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
         }
         other => panic!("fsynced on the test cluster: {other:?}"),
     }
+
+    tracing::info!("one primary syncs every write: only a partition it serves may be fsynced");
+    let redis = redis_support::shared_cluster();
+    let (syncing, _) = redis.primary_and_replica(redis.slot_of("{audit0:0}"));
+    let node = redis
+        .nodes
+        .iter()
+        .find(|n| n.port == syncing)
+        .expect("the primary is one of ours");
+    node.command("CONFIG SET appendonly yes");
+    node.command("CONFIG SET appendfsync always");
+    // Three topics on each side, so a check sent to a random node would fail.
+    let on_primary = |name: &String| {
+        redis
+            .primary_and_replica(redis.slot_of(&format!("{{{name}:0}}")))
+            .0
+            == syncing
+    };
+    let names: Vec<String> = (0..2000).map(|i| format!("audit{i}")).collect();
+    let syncing_topics: Vec<&String> = names.iter().filter(|n| on_primary(n)).take(3).collect();
+    let other_topics: Vec<&String> = names.iter().filter(|n| !on_primary(n)).take(3).collect();
+    assert_eq!((syncing_topics.len(), other_topics.len()), (3, 3));
+    for name in syncing_topics {
+        let topic = cluster::TopicName::new(name.clone()).expect("name");
+        storage
+            .check_options(&topic, 1, &fsynced)
+            .await
+            .unwrap_or_else(|e| panic!("{name} is served by the syncing primary: {e}"));
+    }
+    for name in other_topics {
+        let topic = cluster::TopicName::new(name.clone()).expect("name");
+        assert!(
+            matches!(
+                storage.check_options(&topic, 1, &fsynced).await,
+                Err(StorageError::Unsupported { .. })
+            ),
+            "{name} is served by a primary without appendfsync always"
+        );
+    }
+    node.command("CONFIG SET appendonly no");
 }

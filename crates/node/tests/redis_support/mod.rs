@@ -228,6 +228,48 @@ impl RedisCluster {
         Self { nodes }
     }
 
+    /// The port of the primary serving `slot` and, once attached, of its replica,
+    /// as `CLUSTER NODES` on the first node reports them.
+    pub fn primary_and_replica(&self, slot: u16) -> (u16, Option<u16>) {
+        let nodes = self.nodes[0].command("CLUSTER NODES");
+        let port_of = |address: &str| -> u16 {
+            address
+                .split(['@', ':'])
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+                .expect("node port")
+        };
+        let serves = |ranges: &[&str]| {
+            ranges.iter().any(|r| {
+                let (from, to) = r.split_once('-').unwrap_or((r, r));
+                matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
+            })
+        };
+        let lines: Vec<Vec<&str>> = nodes
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let primary = lines
+            .iter()
+            .find(|f| f.len() > 8 && f[2].contains("master") && serves(&f[8..]))
+            .expect("a primary serves the slot");
+        let replica = lines
+            .iter()
+            .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary[0])
+            .map(|f| port_of(f[1]));
+        (port_of(primary[1]), replica)
+    }
+
+    /// The hash slot of `key` (or of its `{tag}`).
+    pub fn slot_of(&self, key: &str) -> u16 {
+        let reply = self.nodes[0].command(&format!("CLUSTER KEYSLOT {key}"));
+        reply
+            .trim()
+            .trim_start_matches(':')
+            .parse()
+            .expect("CLUSTER KEYSLOT replies an integer")
+    }
+
     pub fn seeds(&self) -> Vec<String> {
         self.nodes
             .iter()

@@ -54,9 +54,11 @@ pub(crate) async fn check(
 type ConfigReply = HashMap<String, String>;
 
 async fn check_fsync(conn: &Connection, keys: &PartitionKeys) -> Result<(), StorageError> {
-    // The keyed EXISTS routes the pipeline to the partition's primary on a cluster.
+    // A cluster client sends a pipeline to the node of its first single-slot
+    // command; without one it picks a random node. HLEN puts the CONFIG GETs
+    // on the partition's primary.
     let mut pipe = redis::pipe();
-    pipe.cmd("EXISTS").arg(keys.meta()).ignore();
+    pipe.cmd("HLEN").arg(keys.meta()).ignore();
     pipe.cmd("CONFIG").arg("GET").arg("appendonly");
     pipe.cmd("CONFIG").arg("GET").arg("appendfsync");
     let replies: Result<(ConfigReply, ConfigReply), StorageError> = conn
