@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use api::compression::Compression;
 use api::duration::Duration;
 use api::timestamp::Timestamp;
-use api::types::{DeliveryMode, SeekRequest, StartPosition, SubscriptionType};
+use api::types::{
+    AckLevel, DeliveryMode, PayloadCompression, SeekRequest, StartPosition, SubscriptionType,
+};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 pub use self::bench::{BenchArgs, Transport};
@@ -163,6 +165,31 @@ pub struct CreateTopicArgs {
     /// How long an idempotency key is remembered, like `600s` (`0s` turns it off).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub dedup_window: Option<Duration>,
+    /// How durable a publish must be before it is acknowledged: `leader`,
+    /// `replicated:N` or `fsynced` on Redis, `memory` on memory storage.
+    #[arg(long, value_name = "LEVEL", value_parser = |s: &str| s.parse::<AckLevel>())]
+    pub ack_level: Option<AckLevel>,
+    /// Compression of stored payloads of at least 1 KiB (Redis storage).
+    #[arg(long = "storage-compression", value_enum, value_name = "CODEC")]
+    pub storage_compression: Option<StorageCompression>,
+}
+
+/// How a topic's payloads are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageCompression {
+    None,
+    Snappy,
+    Lz4,
+}
+
+impl From<StorageCompression> for PayloadCompression {
+    fn from(value: StorageCompression) -> Self {
+        match value {
+            StorageCompression::None => PayloadCompression::None,
+            StorageCompression::Snappy => PayloadCompression::Snappy,
+            StorageCompression::Lz4 => PayloadCompression::Lz4,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -37,4 +37,4 @@ pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
-pub use topic::{Retention, Topic, TopicConfig};
+pub use topic::{AckPolicy, Compression, Retention, Topic, TopicConfig};

@@ -38,6 +38,28 @@ impl Default for Retention {
     }
 }
 
+/// How durable a publish must be before the broker acknowledges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AckPolicy {
+    /// In the broker's memory (memory storage).
+    Memory,
+    /// Accepted by the storage primary.
+    Leader,
+    /// Accepted by the primary and confirmed by this many replicas (at least 1).
+    Replicated(u32),
+    /// On the primary's disk (append-only file synced on every write).
+    Fsynced,
+}
+
+/// How stored payloads are compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Compression {
+    #[default]
+    None,
+    Snappy,
+    Lz4,
+}
+
 /// What a client chooses when creating a topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicConfig {
@@ -48,6 +70,13 @@ pub struct TopicConfig {
     pub max_message_bytes: u32,
     /// How long an `Idempotency-Key` is remembered; 0 turns deduplication off.
     pub dedup_window_millis: u64,
+    /// `None` means the storage's default (`memory` or `leader`). The serde
+    /// defaults only help self-describing encodings (JSON); the Raft log's
+    /// postcard encoding cannot read a config written before these fields.
+    #[serde(default)]
+    pub ack_policy: Option<AckPolicy>,
+    #[serde(default)]
+    pub compression: Compression,
 }
 
 impl Default for TopicConfig {
@@ -57,6 +86,8 @@ impl Default for TopicConfig {
             retention: Retention::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             dedup_window_millis: DEFAULT_DEDUP_WINDOW_MILLIS,
+            ack_policy: None,
+            compression: Compression::None,
         }
     }
 }
@@ -91,6 +122,9 @@ impl TopicConfig {
         if self.dedup_window_millis > MAX_DEDUP_WINDOW_MILLIS {
             return invalid("dedupWindow", "must be at most 24 hours".to_owned());
         }
+        if self.ack_policy == Some(AckPolicy::Replicated(0)) {
+            return invalid("ackLevel", "replicated:N needs N of at least 1".to_owned());
+        }
         if self.retention.max_age_millis == Some(0) {
             return invalid("retention.maxAge", "must be positive when set".to_owned());
         }
@@ -124,7 +158,14 @@ mod tests {
 
     #[test]
     fn each_bound_is_enforced_and_named() {
-        let cases: [(TopicConfig, &str); 5] = [
+        let cases: [(TopicConfig, &str); 6] = [
+            (
+                TopicConfig {
+                    ack_policy: Some(AckPolicy::Replicated(0)),
+                    ..Default::default()
+                },
+                "ackLevel",
+            ),
             (
                 TopicConfig {
                     partitions: 0,
@@ -170,5 +211,21 @@ mod tests {
                 other => panic!("{field}: expected InvalidArgument, got {other:?}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn a_json_config_without_the_new_fields_reads_with_defaults() {
+        let mut stored = serde_json::to_value(TopicConfig::default()).expect("serialize");
+        let object = stored.as_object_mut().expect("object");
+        object.remove("ack_policy");
+        object.remove("compression");
+        let config: TopicConfig = serde_json::from_value(stored).expect("deserialize");
+        assert_eq!(config.ack_policy, None);
+        assert_eq!(config.compression, Compression::None);
     }
 }

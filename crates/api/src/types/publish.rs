@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,15 +42,21 @@ pub struct PublishRequest {
     pub messages: Vec<PublishMessage>,
 }
 
-/// How durable a publish was when it was acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
+/// How durable a publish was when it was acknowledged. On the wire a string:
+/// `"memory"`, `"leader"`, `"replicated:N"` (N ≥ 1) or `"fsynced"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AckLevel {
     /// Held in the broker's memory: lost if the process dies (memory storage).
     Memory,
     /// Accepted by the Redis primary: survives a broker crash and a Redis process
     /// restart (with AOF), may be lost on a Redis failover or power loss.
     Leader,
+    /// Accepted by the Redis primary and confirmed by `WAIT` from at least N
+    /// replicas: survives the loss of the primary if a confirmed replica is promoted.
+    Replicated(u32),
+    /// Accepted by a Redis primary running `appendonly yes` with
+    /// `appendfsync always`: on the primary's disk before the reply.
+    Fsynced,
 }
 
 impl fmt::Display for AckLevel {
@@ -57,7 +64,40 @@ impl fmt::Display for AckLevel {
         match self {
             AckLevel::Memory => f.write_str("memory"),
             AckLevel::Leader => f.write_str("leader"),
+            AckLevel::Replicated(n) => write!(f, "replicated:{n}"),
+            AckLevel::Fsynced => f.write_str("fsynced"),
         }
+    }
+}
+
+impl FromStr for AckLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "memory" => Ok(AckLevel::Memory),
+            "leader" => Ok(AckLevel::Leader),
+            "fsynced" => Ok(AckLevel::Fsynced),
+            _ => match text.strip_prefix("replicated:").map(str::parse::<u32>) {
+                Some(Ok(n)) if n >= 1 => Ok(AckLevel::Replicated(n)),
+                _ => Err(format!(
+                    "ack level must be memory, leader, replicated:N (N >= 1) or fsynced, got {text:?}"
+                )),
+            },
+        }
+    }
+}
+
+impl Serialize for AckLevel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AckLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -68,9 +108,41 @@ pub struct PublishResponse {
     pub message_ids: Vec<String>,
     pub partitions: Vec<u32>,
     pub offsets: Vec<u64>,
+    /// `memory`, `leader`, `replicated:N` or `fsynced`: the topic's level, reached.
+    #[schema(value_type = String, example = "leader")]
     pub ack_level: AckLevel,
     /// True when this is the stored answer to an earlier request with the same
     /// `Idempotency-Key`: nothing new was stored.
     #[serde(default)]
     pub deduplicated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AckLevel;
+
+    #[test]
+    fn ack_levels_are_strings_on_the_wire() {
+        for (level, text) in [
+            (AckLevel::Memory, "memory"),
+            (AckLevel::Leader, "leader"),
+            (AckLevel::Replicated(2), "replicated:2"),
+            (AckLevel::Fsynced, "fsynced"),
+        ] {
+            let json = serde_json::to_string(&level).expect("serialize");
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<AckLevel>(&json).expect("parse"),
+                level
+            );
+        }
+        for bad in [
+            "\"replicated:0\"",
+            "\"replicated:\"",
+            "\"quorum\"",
+            "\"Leader\"",
+        ] {
+            assert!(serde_json::from_str::<AckLevel>(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -2,6 +2,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::duration::Duration;
+use crate::types::AckLevel;
+
+/// How stored payloads are compressed (Redis storage only; transparent to
+/// clients). Only payloads of at least 1 KiB are compressed, and only when
+/// that makes them smaller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadCompression {
+    #[default]
+    None,
+    Snappy,
+    Lz4,
+}
 
 /// Retention bounds of a topic; a message goes when either is reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -32,6 +45,15 @@ pub struct CreateTopicRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "600s")]
     pub dedup_window: Option<Duration>,
+    /// How durable a publish must be before it is acknowledged: `"memory"`
+    /// (the only level of memory storage), `"leader"` (the Redis default),
+    /// `"replicated:N"` or `"fsynced"`. Fixed at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "replicated:1")]
+    pub ack_level: Option<AckLevel>,
+    /// Compression of stored payloads (default `"none"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<PayloadCompression>,
 }
 
 /// A topic, with statistics when fetched alone.
@@ -44,6 +66,11 @@ pub struct Topic {
     pub max_message_bytes: u32,
     #[schema(value_type = String)]
     pub dedup_window: Duration,
+    /// The level every publish to this topic reaches before it is acknowledged.
+    #[schema(value_type = String, example = "leader")]
+    pub ack_level: AckLevel,
+    #[serde(default)]
+    pub compression: PayloadCompression,
     /// RFC 3339.
     pub create_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,6 +59,10 @@ fn topic_create_parses_durations() {
         "1024",
         "--dedup-window",
         "0.5s",
+        "--ack-level",
+        "replicated:2",
+        "--storage-compression",
+        "lz4",
     ])
     .expect("parses");
     let Command::Topics(TopicsCommand::Create(args)) = cli.command else {
@@ -68,6 +72,15 @@ fn topic_create_parses_durations() {
     assert_eq!(args.retention, Some(Duration::from_secs(604_800)));
     assert_eq!(args.dedup_window, Some(Duration::from_millis(500)));
     assert_eq!(args.max_message_bytes, Some(1024));
+    assert_eq!(args.ack_level, Some(api::types::AckLevel::Replicated(2)));
+    assert_eq!(
+        args.storage_compression,
+        Some(crate::args::StorageCompression::Lz4)
+    );
+
+    let err = parse(&["topics", "create", "orders", "--ack-level", "replicated:0"])
+        .expect_err("replicated:0");
+    assert_eq!(err.kind(), ErrorKind::ValueValidation);
 
     let err = parse(&["topics", "create", "orders", "--retention", "7d"]).expect_err("7d");
     assert_eq!(err.kind(), ErrorKind::ValueValidation);

@@ -1,6 +1,8 @@
 //! `topics list|create|get|delete|stats`.
 
-use api::types::{CreateTopicRequest, ListTopicsResponse, RetentionSpec, Topic, TopicStats};
+use api::types::{
+    CreateTopicRequest, ListTopicsResponse, PayloadCompression, RetentionSpec, Topic, TopicStats,
+};
 
 use super::{Context, all_pages};
 use crate::args::{CreateTopicArgs, Format, ListArgs, NameArg, TopicsCommand};
@@ -48,6 +50,8 @@ async fn create(ctx: &Context, args: CreateTopicArgs) -> anyhow::Result<()> {
         }),
         max_message_bytes: args.max_message_bytes,
         dedup_window: args.dedup_window,
+        ack_level: args.ack_level,
+        compression: args.storage_compression.map(Into::into),
     };
     let topic = ctx.client.create_topic(&args.name, &request).await?;
     match ctx.format {
@@ -128,6 +132,16 @@ fn topic_fields(topic: &Topic) -> String {
         ("retention", retention_text(&topic.retention)),
         ("max message bytes", topic.max_message_bytes.to_string()),
         ("dedup window", topic.dedup_window.to_string()),
+        ("ack level", topic.ack_level.to_string()),
+        (
+            "compression",
+            match topic.compression {
+                PayloadCompression::None => "none",
+                PayloadCompression::Snappy => "snappy",
+                PayloadCompression::Lz4 => "lz4",
+            }
+            .to_owned(),
+        ),
         ("created", topic.create_time.clone()),
     ];
     if let Some(stats) = &topic.stats {
@@ -196,6 +210,8 @@ mod tests {
             },
             max_message_bytes: 1_048_576,
             dedup_window: Duration::from_secs(600),
+            ack_level: api::types::AckLevel::Leader,
+            compression: api::types::PayloadCompression::None,
             create_time: "2026-11-25T17:42:02.123Z".to_owned(),
             stats: Some(TopicStats {
                 messages_published: 3,

@@ -2,23 +2,56 @@
 
 use api::duration::Duration;
 use api::timestamp::Timestamp;
-use api::types::{self, CreateSubscriptionRequest, CreateTopicRequest, RetentionSpec};
+use api::types::{
+    self, AckLevel, CreateSubscriptionRequest, CreateTopicRequest, PayloadCompression,
+    RetentionSpec,
+};
 use cluster::push::DEFAULT_PUSH_MAX_OUTSTANDING;
 use cluster::subscription::{
     DEFAULT_ACK_DEADLINE_SECONDS, DeadLetterPolicy, DeliveryMode, MAX_BACKOFF_MILLIS,
     MIN_DELIVERY_ATTEMPTS, RetryPolicy, StartPosition,
 };
 use cluster::{
-    PushConfig, Retention, Subscription, SubscriptionConfig, SubscriptionType, Topic, TopicConfig,
-    TopicName,
+    AckPolicy, Compression, PushConfig, Retention, Subscription, SubscriptionConfig,
+    SubscriptionType, Topic, TopicConfig, TopicName,
 };
 
 use super::BrokerError;
+use crate::storage::AppendOptions;
 
 /// Minimum backoff when a retry policy leaves it out (as in Google Pub/Sub).
 const DEFAULT_MIN_BACKOFF_MILLIS: u64 = 10_000;
 
-pub(super) fn topic_config(request: CreateTopicRequest) -> TopicConfig {
+pub(super) fn ack_policy(level: AckLevel) -> AckPolicy {
+    match level {
+        AckLevel::Memory => AckPolicy::Memory,
+        AckLevel::Leader => AckPolicy::Leader,
+        AckLevel::Replicated(n) => AckPolicy::Replicated(n),
+        AckLevel::Fsynced => AckPolicy::Fsynced,
+    }
+}
+
+pub(super) fn ack_level(policy: AckPolicy) -> AckLevel {
+    match policy {
+        AckPolicy::Memory => AckLevel::Memory,
+        AckPolicy::Leader => AckLevel::Leader,
+        AckPolicy::Replicated(n) => AckLevel::Replicated(n),
+        AckPolicy::Fsynced => AckLevel::Fsynced,
+    }
+}
+
+/// What storage must do for every append to `config`'s topic; `default` is
+/// the storage's own level, for topics that did not choose one.
+pub(crate) fn append_options(config: &TopicConfig, default: AckLevel) -> AppendOptions {
+    AppendOptions {
+        ack_level: config.ack_policy.map_or(default, ack_level),
+        compression: config.compression,
+    }
+}
+
+/// A topic without `ackLevel` gets `default_level`, fixed at creation so a
+/// later change of the storage default never weakens an existing topic.
+pub(super) fn topic_config(request: CreateTopicRequest, default_level: AckLevel) -> TopicConfig {
     let defaults = TopicConfig::default();
     let retention = match request.retention {
         None => defaults.retention,
@@ -39,10 +72,20 @@ pub(super) fn topic_config(request: CreateTopicRequest) -> TopicConfig {
         dedup_window_millis: request
             .dedup_window
             .map_or(defaults.dedup_window_millis, |d| d.as_millis()),
+        ack_policy: Some(ack_policy(request.ack_level.unwrap_or(default_level))),
+        compression: match request.compression.unwrap_or_default() {
+            PayloadCompression::None => Compression::None,
+            PayloadCompression::Snappy => Compression::Snappy,
+            PayloadCompression::Lz4 => Compression::Lz4,
+        },
     }
 }
 
-pub(super) fn topic(topic: &Topic, stats: Option<types::TopicStats>) -> types::Topic {
+pub(super) fn topic(
+    topic: &Topic,
+    default_ack_level: AckLevel,
+    stats: Option<types::TopicStats>,
+) -> types::Topic {
     let config = &topic.config;
     types::Topic {
         name: topic.name.to_string(),
@@ -53,6 +96,12 @@ pub(super) fn topic(topic: &Topic, stats: Option<types::TopicStats>) -> types::T
         },
         max_message_bytes: config.max_message_bytes,
         dedup_window: Duration::from_millis(config.dedup_window_millis),
+        ack_level: config.ack_policy.map_or(default_ack_level, ack_level),
+        compression: match config.compression {
+            Compression::None => PayloadCompression::None,
+            Compression::Snappy => PayloadCompression::Snappy,
+            Compression::Lz4 => PayloadCompression::Lz4,
+        },
         create_time: Timestamp(topic.created_at_millis).to_string(),
         stats,
     }

@@ -77,6 +77,7 @@ impl BrokerError {
                 StorageError::NotFound { .. } => ErrorCode::NotFound,
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,
+                StorageError::Unsupported { .. } => ErrorCode::InvalidArgument,
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,

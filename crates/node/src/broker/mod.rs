@@ -157,8 +157,13 @@ impl Broker {
         request: CreateTopicRequest,
     ) -> Result<ApiTopic, BrokerError> {
         let name = TopicName::new(name)?;
-        let config = convert::topic_config(request);
+        let default_level = self.storage.ack_level();
+        let config = convert::topic_config(request, default_level);
         config.validate()?;
+        let options = convert::append_options(&config, default_level);
+        self.storage
+            .check_options(&name, config.partitions, &options)
+            .await?;
         // Storage first (idempotent), so a committed topic always has its partitions.
         self.storage.create_topic(&name, config.partitions).await?;
         let command = Command::CreateTopic {
@@ -167,7 +172,7 @@ impl Broker {
             at_millis: self.clock.now_millis(),
         };
         match self.metadata.propose(command).await? {
-            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, None)),
+            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, default_level, None)),
             other => unreachable!("CreateTopic replied {other:?}"),
         }
     }
@@ -188,7 +193,10 @@ impl Broker {
             .then(|| topics.last().map(|t| t.name.to_string()))
             .flatten();
         Ok(ListTopicsResponse {
-            topics: topics.iter().map(|t| convert::topic(t, None)).collect(),
+            topics: topics
+                .iter()
+                .map(|t| convert::topic(t, self.storage.ack_level(), None))
+                .collect(),
             next_page_token,
         })
     }
@@ -224,7 +232,11 @@ impl Broker {
             partitions,
             subscriptions: backlogs,
         };
-        Ok(convert::topic(&topic, Some(stats)))
+        Ok(convert::topic(
+            &topic,
+            self.storage.ack_level(),
+            Some(stats),
+        ))
     }
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {

@@ -79,6 +79,7 @@ impl Broker {
                 .or_default()
                 .push((index, new_message(message, now)));
         }
+        let options = super::convert::append_options(&topic.config, self.storage.ack_level());
         let mut placed = vec![(0u32, 0u64); count];
         for (partition, group) in groups {
             let at = PartitionRef {
@@ -86,7 +87,10 @@ impl Broker {
                 partition,
             };
             let (indexes, batch): (Vec<usize>, Vec<NewMessage>) = group.into_iter().unzip();
-            let offsets = self.storage.append(&at, SINGLE_NODE_EPOCH, batch).await?;
+            let offsets = self
+                .storage
+                .append_with(&at, SINGLE_NODE_EPOCH, batch, &options)
+                .await?;
             for (index, offset) in indexes.into_iter().zip(offsets) {
                 placed[index] = (partition, offset);
             }
@@ -103,7 +107,7 @@ impl Broker {
             message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
             partitions: placed.iter().map(|(p, _)| *p).collect(),
             offsets: placed.iter().map(|(_, o)| *o).collect(),
-            ack_level: self.storage.ack_level(),
+            ack_level: options.ack_level,
             deduplicated: false,
         })
     }

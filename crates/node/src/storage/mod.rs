@@ -26,7 +26,7 @@ use api::types::AckLevel;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
-use cluster::{Retention, SubscriptionName, TopicName};
+use cluster::{Compression, Retention, SubscriptionName, TopicName};
 use thiserror::Error;
 
 /// One delivery in this many ignores priority and takes the oldest deliverable
@@ -219,17 +219,40 @@ pub enum StorageError {
     /// The write may or may not have happened (timeout, lost connection).
     #[error("storage outcome unknown: {reason}")]
     OutcomeUnknown { reason: String },
+    /// The storage cannot give what a topic asks for (an ack level it cannot
+    /// reach, a server setting missing): nothing was created.
+    #[error("{reason}")]
+    Unsupported { reason: String },
     /// Storage answered something this broker cannot read (a bug or foreign
     /// data under our keys). Nothing was written by this call.
     #[error("storage returned unreadable data: {reason}")]
     Corrupt { reason: String },
 }
 
+/// How one topic's appends are stored and acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOptions {
+    /// The level an append must reach before it succeeds; short of it, the
+    /// append fails with [`StorageError::OutcomeUnknown`].
+    pub ack_level: AckLevel,
+    pub compression: Compression,
+}
+
 /// Ordered, per-partition message logs.
 #[async_trait]
 pub trait MessageLog: Send + Sync + std::fmt::Debug {
-    /// How durable an acknowledged append is.
+    /// How durable an acknowledged append is when the topic does not choose.
     fn ack_level(&self) -> AckLevel;
+
+    /// Whether this storage can give `options` to a new topic with
+    /// `partitions` partitions; a refusal ([`StorageError::Unsupported`])
+    /// names what is missing.
+    async fn check_options(
+        &self,
+        topic: &TopicName,
+        partitions: u32,
+        options: &AppendOptions,
+    ) -> Result<(), StorageError>;
 
     /// Prepares `partitions` empty partitions for `topic`. Idempotent: an
     /// existing partition keeps its messages.
@@ -246,6 +269,15 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
         partition: &PartitionRef,
         epoch: Epoch,
         messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StorageError>;
+
+    /// [`MessageLog::append`] at the topic's ack level and compression.
+    async fn append_with(
+        &self,
+        partition: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError>;
 
     /// Up to `max` messages from `from` on (clamped to the retained range).

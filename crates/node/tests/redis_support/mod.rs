@@ -228,7 +228,8 @@ impl RedisCluster {
         Self { nodes }
     }
 
-    /// The port of the primary serving `slot`, and of its replica if one is attached.
+    /// The port of the primary serving `slot` and, once attached, of its replica,
+    /// as `CLUSTER NODES` on the first node reports them.
     pub fn primary_and_replica(&self, slot: u16) -> (u16, Option<u16>) {
         let nodes = self.nodes[0].command("CLUSTER NODES");
         let port_of = |address: &str| -> u16 {

@@ -18,9 +18,9 @@ use cluster::{Retention, SubscriptionName, TopicName};
 use self::partition_log::PartitionLog;
 use super::cursor::Cursor;
 use super::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, LeaseOutcome,
-    LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef, RedriveFilter,
-    SeekTarget, StorageError, StoredMessage, SubscriptionState,
+    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
+    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
+    RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
 };
 
 #[derive(Debug, Default)]
@@ -104,6 +104,34 @@ fn lock(cell: &Mutex<Partition>) -> MutexGuard<'_, Partition> {
 impl MessageLog for MemoryStorage {
     fn ack_level(&self) -> AckLevel {
         AckLevel::Memory
+    }
+
+    /// Memory reaches `memory` only. Compression is ignored: payloads stay
+    /// uncompressed in the process's memory.
+    async fn check_options(
+        &self,
+        _topic: &TopicName,
+        _partitions: u32,
+        options: &AppendOptions,
+    ) -> Result<(), StorageError> {
+        match options.ack_level {
+            AckLevel::Memory => Ok(()),
+            other => Err(StorageError::Unsupported {
+                reason: format!(
+                    "ackLevel {other} needs Redis storage; memory storage only acknowledges at memory"
+                ),
+            }),
+        }
+    }
+
+    async fn append_with(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        _options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        self.append(at, epoch, messages).await
     }
 
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {

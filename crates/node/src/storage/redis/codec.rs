@@ -3,8 +3,12 @@
 //! A message is one stream entry with fields `b` (bytes appended before it, for
 //! size retention), `t` (publish time), `p` (priority), `d` (data), and when set
 //! `a` (attributes as a JSON object), `k` (ordering key), `da` (deliver-at),
-//! `ea` (expire-at). The append script writes the fields from
-//! [`append_args`]; [`decode_message`] reads them.
+//! `ea` (expire-at), `z` (how `d` is compressed: `snappy`, a raw Snappy
+//! block, or `lz4`, an LZ4 block behind its little-endian u32 length). The
+//! append script writes the fields from [`append_args`]; [`decode_message`]
+//! reads them. A topic's compression applies to data of at least
+//! [`COMPRESS_FROM_BYTES`], and only when the result is smaller; `b` and the
+//! size limits always count uncompressed bytes.
 //!
 //! A cursor is one hash: scalars under `next`, `acked_below`, `expired`,
 //! `served`; each tracked offset under its decimal number with an
@@ -16,6 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cluster::Compression;
+use cluster::topic::MAX_MESSAGE_BYTES;
 use redis::Value;
 use redis::streams::StreamId;
 
@@ -24,7 +30,11 @@ use crate::storage::cursor::{Cursor, OffsetState, Scalars};
 use crate::storage::{NewMessage, StorageError, StoredMessage};
 
 /// Script arguments per message in an append.
-pub(crate) const ARGS_PER_MESSAGE: usize = 8;
+pub(crate) const ARGS_PER_MESSAGE: usize = 9;
+
+/// Smallest payload worth compressing: below it the codecs rarely save much
+/// and the CPU is better spent elsewhere.
+pub(crate) const COMPRESS_FROM_BYTES: usize = 1024;
 
 const NEXT: &str = "next";
 const ACKED_BELOW: &str = "acked_below";
@@ -38,10 +48,72 @@ fn corrupt(reason: impl Into<String>) -> StorageError {
     }
 }
 
+/// `data` as stored under `compression`, with the `z` tag (empty when stored as is).
+fn compress(data: &[u8], compression: Compression) -> (Vec<u8>, &'static str) {
+    if data.len() < COMPRESS_FROM_BYTES {
+        return (data.to_vec(), "");
+    }
+    let (packed, tag) = match compression {
+        Compression::None => return (data.to_vec(), ""),
+        Compression::Snappy => match snap::raw::Encoder::new().compress_vec(data) {
+            Ok(packed) => (packed, "snappy"),
+            Err(_) => return (data.to_vec(), ""),
+        },
+        Compression::Lz4 => (lz4_flex::block::compress_prepend_size(data), "lz4"),
+    };
+    if packed.len() < data.len() {
+        (packed, tag)
+    } else {
+        (data.to_vec(), "")
+    }
+}
+
+/// The stored `d` field back to the payload. The declared length is checked
+/// against [`MAX_MESSAGE_BYTES`] before anything is allocated.
+fn decompress(stored: Vec<u8>, tag: &[u8], entry: &str) -> Result<Vec<u8>, StorageError> {
+    let too_large = |len: usize| {
+        corrupt(format!(
+            "entry {entry} declares {len} uncompressed bytes, more than any message"
+        ))
+    };
+    let bad = |e: String| corrupt(format!("entry {entry}: {e}"));
+    match tag {
+        b"snappy" => {
+            let len = snap::raw::decompress_len(&stored).map_err(|e| bad(e.to_string()))?;
+            if len > MAX_MESSAGE_BYTES as usize {
+                return Err(too_large(len));
+            }
+            snap::raw::Decoder::new()
+                .decompress_vec(&stored)
+                .map_err(|e| bad(e.to_string()))
+        }
+        b"lz4" => {
+            let len = stored
+                .get(..4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_le_bytes)
+                .ok_or_else(|| bad("lz4 block without its length".to_owned()))?;
+            if len > MAX_MESSAGE_BYTES {
+                return Err(too_large(len as usize));
+            }
+            lz4_flex::block::decompress_size_prepended(&stored).map_err(|e| bad(e.to_string()))
+        }
+        other => Err(bad(format!(
+            "unknown compression {:?}",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
 /// The append script's arguments for one message, in the order it reads them:
 /// size, data, attributes (JSON, empty when none), ordering key (`=` + key,
-/// empty when none), priority, publish time, deliver-at, expire-at (empty when none).
-pub(crate) fn append_args(message: &NewMessage) -> [Vec<u8>; ARGS_PER_MESSAGE] {
+/// empty when none), priority, publish time, deliver-at, expire-at (empty when
+/// none), compression tag of the data (empty when stored as is).
+pub(crate) fn append_args(
+    message: &NewMessage,
+    compression: Compression,
+) -> [Vec<u8>; ARGS_PER_MESSAGE] {
+    let (data, tag) = compress(&message.data, compression);
     let optional = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default().into_bytes();
     let attributes = if message.attributes.is_empty() {
         Vec::new()
@@ -50,7 +122,7 @@ pub(crate) fn append_args(message: &NewMessage) -> [Vec<u8>; ARGS_PER_MESSAGE] {
     };
     [
         message.size().to_string().into_bytes(),
-        message.data.to_vec(),
+        data,
         attributes,
         message
             .ordering_key
@@ -61,6 +133,7 @@ pub(crate) fn append_args(message: &NewMessage) -> [Vec<u8>; ARGS_PER_MESSAGE] {
         message.publish_time_millis.to_string().into_bytes(),
         optional(message.deliver_at_millis),
         optional(message.expire_at_millis),
+        tag.as_bytes().to_vec(),
     ]
 }
 
@@ -84,10 +157,14 @@ pub(crate) fn decode_message(entry: &StreamId) -> Result<Arc<StoredMessage>, Sto
         .map(|k| String::from_utf8(k).map_err(|_| corrupt("ordering key is not UTF-8")))
         .transpose()?;
     let priority = parse_u64(&required("p")?, "p")?;
+    let mut data = field("d")?.unwrap_or_default();
+    if let Some(tag) = field("z")? {
+        data = decompress(data, &tag, &entry.id)?;
+    }
     Ok(Arc::new(StoredMessage {
         offset,
         message: NewMessage {
-            data: Bytes::from(field("d")?.unwrap_or_default()),
+            data: Bytes::from(data),
             attributes,
             ordering_key,
             priority: u8::try_from(priority).map_err(|_| corrupt("priority out of range"))?,
@@ -217,6 +294,26 @@ pub(crate) fn decode_cursor(hash: HashMap<String, String>) -> Result<Option<Curs
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_payloads_compress_and_come_back_whole() {
+        let large: Vec<u8> = b"order 42 shipped; ".repeat(200);
+        for compression in [Compression::Snappy, Compression::Lz4] {
+            let (stored, tag) = compress(&large, compression);
+            assert!(
+                !tag.is_empty() && stored.len() < large.len(),
+                "{compression:?}"
+            );
+            assert_eq!(
+                decompress(stored, tag.as_bytes(), "0-1").expect("decompress"),
+                large
+            );
+        }
+        let small = b"tiny".to_vec();
+        assert_eq!(compress(&small, Compression::Lz4), (small, ""));
+        assert!(decompress(vec![0xff; 8], b"lz4", "0-1").is_err());
+        assert!(decompress(vec![1, 2], b"zstd", "0-1").is_err());
+    }
 
     #[test]
     fn offset_states_round_trip() {

@@ -2,7 +2,8 @@
 //! mapping from Redis errors to [`StorageError`].
 //!
 //! Both kinds are multiplexed: every call shares one connection per Redis node,
-//! so no call may block server-side (no `BLOCK`, no `WAIT` here). Every call has
+//! so no call may block server-side (no `BLOCK`); the one exception is the
+//! bounded `WAIT` of a `replicated:N` append (see `durability`). Every call has
 //! three bounds: the connect timeout, the per-command response timeout, and an
 //! overall timeout around the whole call (reconnection included).
 

@@ -42,12 +42,16 @@
 //! a refused connection or a server refusal is `Unavailable` (nothing
 //! happened), a timeout or lost connection during a write is `OutcomeUnknown`.
 //!
-//! Not yet: `replicated:N` (`WAIT`) and `fsynced` ack levels, compression of
-//! stored payloads, fencing of cursor writes by epoch (the subscription calls
+//! # Ack levels and compression
+//! Per topic: `leader` (the default), `replicated:N` and `fsynced`; see
+//! `durability`. Payload compression (snappy, lz4) happens in `codec`.
+//!
+//! Not yet: fencing of cursor writes by epoch (the subscription calls
 //! carry no epoch yet), a Redis command latency metric.
 
 mod codec;
 mod connection;
+mod durability;
 mod keys;
 mod partition;
 mod scripts;
@@ -59,7 +63,7 @@ use std::sync::{Arc, Mutex};
 
 use api::types::AckLevel;
 use async_trait::async_trait;
-use cluster::{Retention, TopicName};
+use cluster::{Compression, Retention, TopicName};
 use redis::Value;
 use redis::streams::StreamRangeReply;
 
@@ -68,7 +72,8 @@ pub use self::connection::{RedisSettings, RedisTarget};
 use self::keys::{PartitionKeys, entry_id};
 use self::partition::{PartitionState, parse_bounds};
 use super::{
-    Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError, StoredMessage,
+    AppendOptions, Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
+    StoredMessage,
 };
 
 /// Messages and subscription state in Redis.
@@ -81,6 +86,8 @@ pub struct RedisStorage {
     /// Makes batch tokens unique across processes and restarts.
     token_base: u64,
     token_counter: AtomicU64,
+    /// How long a `replicated:N` append waits for replicas (`WAIT` timeout).
+    replica_wait: std::time::Duration,
 }
 
 impl RedisStorage {
@@ -100,6 +107,9 @@ impl RedisStorage {
             partitions: Mutex::default(),
             token_base: xxhash_rust::xxh3::xxh3_64(&seed),
             token_counter: AtomicU64::new(0),
+            // Half the response timeout, so the reply to WAIT arrives before
+            // the client gives up on the call.
+            replica_wait: settings.response_timeout / 2,
         })
     }
 
@@ -171,6 +181,23 @@ impl MessageLog for RedisStorage {
         AckLevel::Leader
     }
 
+    async fn check_options(
+        &self,
+        topic: &TopicName,
+        partitions: u32,
+        options: &AppendOptions,
+    ) -> Result<(), StorageError> {
+        let keys: Vec<PartitionKeys> = (0..partitions)
+            .map(|partition| {
+                self.keys(&PartitionRef {
+                    topic: topic.clone(),
+                    partition,
+                })
+            })
+            .collect();
+        durability::check(&self.conn, options.ack_level, &keys).await
+    }
+
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
         let creations = (0..partitions).map(|partition| {
             let meta = self
@@ -210,27 +237,53 @@ impl MessageLog for RedisStorage {
         epoch: Epoch,
         messages: Vec<NewMessage>,
     ) -> Result<Vec<u64>, StorageError> {
+        let options = AppendOptions {
+            ack_level: AckLevel::Leader,
+            compression: Compression::None,
+        };
+        self.append_with(at, epoch, messages, &options).await
+    }
+
+    async fn append_with(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
         let keys = self.keys(at);
         let count = messages.len() as u64;
-        let mut invocation = scripts::APPEND.prepare_invoke();
-        invocation
-            .key(keys.epoch())
-            .key(keys.meta())
-            .key(keys.log())
-            .arg(epoch)
-            .arg(self.next_token())
-            .arg(count);
+        let script_keys = [keys.epoch(), keys.meta(), keys.log()];
+        let mut args: Vec<Vec<u8>> = vec![
+            epoch.to_string().into_bytes(),
+            self.next_token().into_bytes(),
+            count.to_string().into_bytes(),
+        ];
         for message in &messages {
-            for arg in codec::append_args(message) {
-                invocation.arg(arg);
-            }
+            args.extend(codec::append_args(message, options.compression));
         }
-        let reply: Vec<i64> = self
-            .conn
-            .call(Access::Write, |mut c| async move {
-                invocation.invoke_async(&mut c).await
-            })
-            .await?;
+        let reply: Vec<i64> = match options.ack_level {
+            AckLevel::Replicated(replicas) => {
+                durability::append_and_wait(
+                    &self.conn,
+                    &script_keys,
+                    &args,
+                    replicas,
+                    self.replica_wait,
+                )
+                .await?
+            }
+            // `fsynced` was checked at topic creation: the primary syncs before it replies.
+            AckLevel::Leader | AckLevel::Fsynced | AckLevel::Memory => {
+                let mut invocation = scripts::APPEND.prepare_invoke();
+                invocation.key(&script_keys[..]).arg(args);
+                self.conn
+                    .call(Access::Write, |mut c| async move {
+                        invocation.invoke_async(&mut c).await
+                    })
+                    .await?
+            }
+        };
         match reply.as_slice() {
             [1 | 2, first] => {
                 let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;

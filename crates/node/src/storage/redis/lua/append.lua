@@ -1,7 +1,7 @@
 -- Appends a batch to one partition, fenced by the owner epoch.
 -- KEYS: epoch, meta, log. ARGV: epoch, batch token, message count, then per
 -- message: size, data, attributes, '=' .. ordering key, priority, publish time,
--- deliver-at, expire-at (empty strings for absent values).
+-- deliver-at, expire-at, compression of the data (empty strings for absent values).
 -- Returns {1, first offset} stored; {2, first offset} when this token's batch
 -- was already stored (a retried call); {0, current epoch} when fenced; {-1}
 -- when the partition does not exist. Nothing is stored unless the reply is 1.
@@ -24,7 +24,7 @@ end
 local first, bytes = tonumber(m[1]), tonumber(m[2])
 local n = tonumber(ARGV[3])
 for i = 0, n - 1 do
-  local a = 4 + i * 8
+  local a = 4 + i * 9
   local fields = {'b', int(bytes), 't', ARGV[a + 5], 'p', ARGV[a + 4], 'd', ARGV[a + 1]}
   if ARGV[a + 2] ~= '' then
     fields[#fields + 1] = 'a'
@@ -41,6 +41,10 @@ for i = 0, n - 1 do
   if ARGV[a + 7] ~= '' then
     fields[#fields + 1] = 'ea'
     fields[#fields + 1] = ARGV[a + 7]
+  end
+  if ARGV[a + 8] ~= '' then
+    fields[#fields + 1] = 'z'
+    fields[#fields + 1] = ARGV[a + 8]
   end
   redis.call('XADD', log, '0-' .. int(first + i + 1), unpack(fields))
   bytes = bytes + tonumber(ARGV[a])
