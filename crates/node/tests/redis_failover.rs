@@ -2,24 +2,27 @@
 //! with SIGKILL while a publisher appends to it. Redis replicates
 //! asynchronously, so an append acknowledged at ack level `leader` just before
 //! the crash may be missing on the promoted replica; the test measures and
-//! reports how many, and checks that publishing resumes on the new primary
-//! without restarting the broker.
+//! reports how many, checks that no `replicated:1` ack (confirmed by the
+//! replica that gets promoted) is lost, and that publishing resumes on the new
+//! primary without restarting the broker.
 
 mod redis_support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use api::types::AckLevel;
 use cluster::TopicName;
 use node::storage::redis::{RedisSettings, RedisStorage};
-use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
+use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
 
 const BATCH: u64 = 10;
 
-fn batch(first: u64) -> Vec<NewMessage> {
+/// `BATCH` messages `<prefix><i>`: `l` for ack level leader, `r` for replicated:1.
+fn batch(prefix: char, first: u64) -> Vec<NewMessage> {
     (first..first + BATCH)
         .map(|i| NewMessage {
-            data: format!("m{i}").into_bytes().into(),
+            data: format!("{prefix}{i}").into_bytes().into(),
             attributes: Default::default(),
             ordering_key: None,
             priority: 4,
@@ -87,9 +90,25 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
             Instant::now() < give_up,
             "publishing never resumed after the failover"
         );
-        let messages = batch(next);
+        // Before the kill, even batches at ack level leader and odd ones at
+        // replicated:1. After it the promoted replica has no replica of its
+        // own, so replicated:1 could only time out (504): leader only.
+        let replicated = !killed && (next / BATCH) % 2 == 1;
+        let (prefix, ack_level) = if replicated {
+            ('r', AckLevel::Replicated(1))
+        } else {
+            ('l', AckLevel::Leader)
+        };
+        let messages = batch(prefix, next);
         next += BATCH;
-        match storage.append(&at, 1, messages.clone()).await {
+        let options = AppendOptions {
+            ack_level,
+            compression: Default::default(),
+        };
+        match storage
+            .append_with(&at, 1, messages.clone(), &options)
+            .await
+        {
             Ok(offsets) => {
                 assert_eq!(offsets.len() as u64, BATCH);
                 acknowledged.extend(
@@ -131,10 +150,20 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         .iter()
         .map(|m| String::from_utf8_lossy(&m.message.data).into_owned())
         .collect();
-    let lost = acknowledged.difference(&stored).count();
+    let missing: Vec<&String> = acknowledged.difference(&stored).collect();
+    let count = |prefix: char, set: &mut dyn Iterator<Item = &String>| {
+        set.filter(|d| d.starts_with(prefix)).count()
+    };
+    let leader_acked = count('l', &mut acknowledged.iter());
+    let replicated_acked = count('r', &mut acknowledged.iter());
+    let leader_lost = count('l', &mut missing.iter().copied());
+    let replicated_lost = count('r', &mut missing.iter().copied());
     println!(
-        "unplanned failover: {} leader-level acks, {lost} lost, {definite} definite failures (503), {unknown} unknown outcomes (504) during the outage",
-        acknowledged.len()
+        "unplanned failover: leader acks {leader_acked}, lost {leader_lost}; replicated:1 acks {replicated_acked}, lost {replicated_lost}; {definite} definite failures (503), {unknown} unknown outcomes (504) during the outage"
+    );
+    assert_eq!(
+        replicated_lost, 0,
+        "a replicated:1 ack is on the replica that was promoted"
     );
     assert!(
         after_kill >= 50,
@@ -144,7 +173,6 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         definite + unknown > 0,
         "the outage was seen by the publisher"
     );
-    let missing: Vec<&String> = acknowledged.difference(&stored).collect();
     assert!(
         missing.iter().all(|m| acked_before_kill.contains(*m)),
         "only appends acknowledged by the old primary can be missing: {missing:?}"
