@@ -239,6 +239,14 @@ async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_br
         }
         assert_eq!(reply.body["retryable"], true);
     }
+    support::get(&app, "/readyz")
+        .await
+        .problem(503, "UNAVAILABLE");
+    assert_eq!(
+        support::get(&app, "/healthz").await.ok()["status"],
+        "ok",
+        "liveness needs no Redis"
+    );
 
     tracing::info!("Redis comes back with its data: the same broker publishes again");
     redis.restart();
@@ -256,6 +264,7 @@ async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_br
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(after.body["ackLevel"], "leader");
+    assert_eq!(support::get(&app, "/readyz").await.ok()["status"], "ok");
     let pulled = json(
         &app,
         Method::POST,

@@ -99,6 +99,18 @@ impl Broker {
         &self.metadata
     }
 
+    /// Why this broker cannot serve now, if it cannot: shutting down, no
+    /// metadata leader, or storage not answering. For `/readyz`.
+    pub async fn unready_reason(&self) -> Option<String> {
+        if self.shutdown.is_cancelled() {
+            return Some("the broker is shutting down".to_owned());
+        }
+        if let Some(reason) = self.metadata.unready_reason() {
+            return Some(reason);
+        }
+        self.storage.ping().await.err().map(|e| e.to_string())
+    }
+
     /// Gives storage every topic and subscription the metadata knows, so a
     /// restart with metadata kept in Raft finds its partitions (memory
     /// storage starts empty; both backends' creates are idempotent).

@@ -17,16 +17,11 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// The broker accepts work: not shutting down, and (with replicated metadata)
-/// a leader is known and this node has applied the log up to the commit index.
+/// The broker accepts work: not shutting down, (with replicated metadata) a
+/// leader is known and this node has applied the log up to the commit index,
+/// and storage answers. `/healthz` checks none of these.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    if state.broker.shutdown_token().is_cancelled() {
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "the broker is shutting down",
-        ));
-    }
-    if let Some(reason) = state.broker.metadata().unready_reason() {
+    if let Some(reason) = state.broker.unready_reason().await {
         return Err(ApiError::new(ErrorCode::Unavailable, reason));
     }
     Ok(Json(Health {

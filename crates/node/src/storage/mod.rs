@@ -244,6 +244,11 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
     /// How durable an acknowledged append is when the topic does not choose.
     fn ack_level(&self) -> AckLevel;
 
+    /// Whether the backend answers now, for readiness. In-process backends always do.
+    async fn ping(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Whether this storage can give `options` to a new topic with
     /// `partitions` partitions; a refusal ([`StorageError::Unsupported`])
     /// names what is missing.

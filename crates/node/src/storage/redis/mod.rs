@@ -181,6 +181,15 @@ impl MessageLog for RedisStorage {
         AckLevel::Leader
     }
 
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.conn
+            .call(Access::Read, |mut c| async move {
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            })
+            .await
+            .map(|_| ())
+    }
+
     async fn check_options(
         &self,
         topic: &TopicName,
