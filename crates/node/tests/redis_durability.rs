@@ -415,3 +415,59 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         "the new primary has the cursor written before and after the failover"
     );
 }
+
+#[tokio::test]
+async fn an_idempotent_retry_stores_nothing_new_even_after_the_broker_forgot_the_key() {
+    let redis = redis_support::shared_standalone();
+    let settings = RedisSettings {
+        key_prefix: redis_support::fresh_prefix(),
+        ..standalone_settings(redis.url())
+    };
+    let request = || PublishRequest {
+        messages: vec![
+            PublishMessage {
+                data: "pay 10".into(),
+                ..Default::default()
+            },
+            PublishMessage {
+                data: "pay 20".into(),
+                ordering_key: Some("customer-7".into()),
+                ..Default::default()
+            },
+        ],
+    };
+
+    tracing::info!("a publish with a key, then a new broker (its key cache is empty) retries it");
+    let first = start_broker(&settings, Clock::new()).await;
+    let original = first
+        .publish("orders", request(), Some("payment-42"))
+        .await
+        .expect("publish");
+    drop(first);
+    let second = start_broker(&settings, Clock::new()).await;
+    let retried = second
+        .publish("orders", request(), Some("payment-42"))
+        .await
+        .expect("retry");
+
+    tracing::info!("assert: the same partitions and offsets, and two messages stored, not four");
+    assert_eq!(
+        (retried.partitions.clone(), retried.offsets.clone()),
+        (original.partitions.clone(), original.offsets.clone())
+    );
+    let stats = second
+        .get_topic("orders")
+        .await
+        .expect("topic")
+        .stats
+        .expect("stats");
+    assert_eq!(stats.messages_published, 2);
+    let other = second
+        .publish("orders", request(), Some("payment-43"))
+        .await
+        .expect("another key");
+    assert_ne!(
+        other.offsets, original.offsets,
+        "a different key is a new publish"
+    );
+}

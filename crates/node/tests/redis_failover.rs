@@ -104,6 +104,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         let options = AppendOptions {
             ack_level,
             compression: Default::default(),
+            idempotency: None,
         };
         match storage
             .append_with(&at, 1, messages.clone(), &options)

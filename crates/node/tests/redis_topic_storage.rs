@@ -325,6 +325,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
     let replicated = AppendOptions {
         ack_level: api::types::AckLevel::Replicated(1),
         compression: cluster::Compression::Lz4,
+        idempotency: None,
     };
     storage
         .check_options(&topic, 8, &replicated)
@@ -360,6 +361,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
     let fsynced = AppendOptions {
         ack_level: api::types::AckLevel::Fsynced,
         compression: cluster::Compression::None,
+        idempotency: None,
     };
     match storage.check_options(&topic, 8, &fsynced).await {
         Err(StorageError::Unsupported { reason }) => {

@@ -46,6 +46,7 @@ pub(crate) fn append_options(config: &TopicConfig, default: AckLevel) -> AppendO
     AppendOptions {
         ack_level: config.ack_policy.map_or(default, ack_level),
         compression: config.compression,
+        idempotency: None,
     }
 }
 

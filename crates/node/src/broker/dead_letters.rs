@@ -55,7 +55,10 @@ impl Broker {
             .map(|letter| self.lineage_copy(target, partition, letter))
             .collect();
         let result = match self.topic(&policy.dead_letter_topic) {
-            Ok(dlq) => self.append_batch(&dlq, PublishRequest { messages }).await,
+            Ok(dlq) => {
+                self.append_batch(&dlq, PublishRequest { messages }, None)
+                    .await
+            }
             Err(error) => Err(error),
         };
         if let Err(error) = result {

@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::dedup::Claim;
 use super::{Broker, BrokerError, SINGLE_NODE_EPOCH};
-use crate::storage::{NewMessage, PartitionRef};
+use crate::storage::{AppendOptions, IdempotentAppend, NewMessage, PartitionRef};
 
 impl Broker {
     /// Stores a batch and reports where each message went.
@@ -25,7 +25,7 @@ impl Broker {
         validate_batch(&topic, &request)?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
-            return self.append_batch(&topic, request).await;
+            return self.append_batch(&topic, request, None).await;
         };
         validate_idempotency_key(key)?;
         let fingerprint = fingerprint(&request);
@@ -44,7 +44,13 @@ impl Broker {
             }
             Claim::New => {}
         }
-        match self.append_batch(&topic, request).await {
+        // Storage remembers the key too, so a retry after an unknown outcome
+        // (when this cache has let the key go) stores nothing new.
+        let idempotent = IdempotentAppend {
+            key: key.to_owned(),
+            ttl_millis: topic.config.dedup_window_millis,
+        };
+        match self.append_batch(&topic, request, Some(idempotent)).await {
             Ok(response) => {
                 let expires = self.clock.now_millis() + topic.config.dedup_window_millis;
                 self.idempotency
@@ -62,11 +68,17 @@ impl Broker {
         &self,
         topic: &Topic,
         request: PublishRequest,
+        idempotent: Option<IdempotentAppend>,
     ) -> Result<PublishResponse, BrokerError> {
         let count = request.messages.len();
         let now = self.clock.now_millis();
         let partitions = topic.config.partitions;
-        let unkeyed_partition = self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions;
+        // A retried idempotent publish must reach the same partitions as the
+        // first attempt, so its unkeyed messages follow the key, not the turn.
+        let unkeyed_partition = match &idempotent {
+            Some(idempotent) => partition_for_key(&idempotent.key, partitions),
+            None => self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions,
+        };
         // Partition → (index in request, message), keeping request order inside each.
         let mut groups: BTreeMap<u32, Vec<(usize, NewMessage)>> = BTreeMap::new();
         for (index, message) in request.messages.into_iter().enumerate() {
@@ -79,7 +91,10 @@ impl Broker {
                 .or_default()
                 .push((index, new_message(message, now)));
         }
-        let options = super::convert::append_options(&topic.config, self.storage.ack_level());
+        let options = AppendOptions {
+            idempotency: idempotent,
+            ..super::convert::append_options(&topic.config, self.storage.ack_level())
+        };
         let mut placed = vec![(0u32, 0u64); count];
         for (partition, group) in groups {
             let at = PartitionRef {

@@ -230,12 +230,23 @@ pub enum StorageError {
 }
 
 /// How one topic's appends are stored and acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendOptions {
     /// The level an append must reach before it succeeds; short of it, the
     /// append fails with [`StorageError::OutcomeUnknown`].
     pub ack_level: AckLevel,
     pub compression: Compression,
+    /// Set for a publish with an `Idempotency-Key`: a backend that can answer
+    /// "outcome unknown" remembers the key with the batch, so a retry with the
+    /// same key stores nothing new and gets the first offsets back.
+    pub idempotency: Option<IdempotentAppend>,
+}
+
+/// The key a partition remembers an append under, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentAppend {
+    pub key: String,
+    pub ttl_millis: u64,
 }
 
 /// Ordered, per-partition message logs.

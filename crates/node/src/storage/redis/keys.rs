@@ -36,6 +36,11 @@ impl PartitionKeys {
         format!("{}:meta", self.base)
     }
 
+    /// Remembers an idempotent append's first offset for the dedup window.
+    pub(crate) fn dedup(&self, idempotency_key: &str) -> String {
+        format!("{}:dedup:{idempotency_key}", self.base)
+    }
+
     pub(crate) fn epoch(&self) -> String {
         format!("{}:epoch", self.base)
     }

@@ -249,6 +249,7 @@ impl MessageLog for RedisStorage {
         let options = AppendOptions {
             ack_level: AckLevel::Leader,
             compression: Compression::None,
+            idempotency: None,
         };
         self.append_with(at, epoch, messages, &options).await
     }
@@ -262,7 +263,10 @@ impl MessageLog for RedisStorage {
     ) -> Result<Vec<u64>, StorageError> {
         let keys = self.keys(at);
         let count = messages.len() as u64;
-        let script_keys = [keys.epoch(), keys.meta(), keys.log()];
+        let mut script_keys = vec![keys.epoch(), keys.meta(), keys.log()];
+        if let Some(idempotent) = &options.idempotency {
+            script_keys.push(keys.dedup(&idempotent.key));
+        }
         let mut args: Vec<Vec<u8>> = vec![
             epoch.to_string().into_bytes(),
             self.next_token().into_bytes(),
@@ -270,6 +274,9 @@ impl MessageLog for RedisStorage {
         ];
         for message in &messages {
             args.extend(codec::append_args(message, options.compression));
+        }
+        if let Some(idempotent) = &options.idempotency {
+            args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
         }
         let reply: Vec<i64> = match options.ack_level {
             AckLevel::Replicated(replicas) => {

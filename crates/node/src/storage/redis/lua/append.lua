@@ -2,9 +2,12 @@
 -- KEYS: epoch, meta, log. ARGV: epoch, batch token, message count, then per
 -- message: size, data, attributes, '=' .. ordering key, priority, publish time,
 -- deliver-at, expire-at, compression of the data (empty strings for absent values).
--- Returns {1, first offset} stored; {2, first offset} when this token's batch
--- was already stored (a retried call); {0, current epoch} when fenced; {-1}
--- when the partition does not exist. Nothing is stored unless the reply is 1.
+-- With an idempotency key, KEYS[4] is its dedup key and the last ARGV its TTL
+-- in milliseconds.
+-- Returns {1, first offset} stored; {2, first offset} when this token's batch,
+-- or this idempotency key's, was already stored (a retried call or publish);
+-- {0, current epoch} when fenced; {-1} when the partition does not exist.
+-- Nothing is stored unless the reply is 1.
 local epoch_key, meta, log = KEYS[1], KEYS[2], KEYS[3]
 local m = redis.call('HMGET', meta, 'end', 'appended', 'batch', 'batch_first')
 if not m[1] then
@@ -17,6 +20,13 @@ if epoch < current then
 end
 if m[3] == ARGV[2] then
   return {2, tonumber(m[4])}
+end
+local dedup = KEYS[4]
+if dedup then
+  local seen = redis.call('GET', dedup)
+  if seen then
+    return {2, tonumber(seen)}
+  end
 end
 if epoch > current then
   redis.call('SET', epoch_key, ARGV[1])
@@ -51,4 +61,7 @@ for i = 0, n - 1 do
 end
 redis.call('HSET', meta, 'end', int(first + n), 'appended', int(bytes),
   'batch', ARGV[2], 'batch_first', int(first))
+if dedup then
+  redis.call('SET', dedup, int(first), 'PX', ARGV[4 + n * 9])
+end
 return {1, first}
