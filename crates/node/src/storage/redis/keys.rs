@@ -5,6 +5,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `<prefix>:{t:p}:log` | stream | the messages, entry id `0-<offset+1>` |
+//! | `<prefix>:{t:p}:dedup:<key>` | string (PX = dedup window) | first offset of the batch published with this idempotency key |
 //! | `<prefix>:{t:p}:meta` | hash | `start`, `end`, `appended` (bytes), last batch token |
 //! | `<prefix>:{t:p}:epoch` | string | newest owner epoch seen by an append |
 //! | `<prefix>:{t:p}:subs` | set | subscriptions with state on this partition |
