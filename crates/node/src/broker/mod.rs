@@ -6,6 +6,7 @@
 //! - [`dead_letters`]: dead-letter publishing with lineage, listing, redrive,
 //!   parked ordering keys.
 //! - `seek`: moving a subscription to a time or an end.
+//! - `listing`: paged lists of topics and subscriptions.
 //! - `push`: what the push dispatchers (`crate::push`) need from the broker.
 //! - [`groups`]: consumer groups of partitioned subscriptions (join, heartbeat,
 //!   leave, expiry) and the partitions each member may lease from.
@@ -18,6 +19,7 @@ pub mod dedup;
 pub mod delivery;
 pub mod error;
 pub mod groups;
+mod listing;
 mod publish;
 mod push;
 mod seek;
@@ -28,9 +30,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api::types::{
-    CreateSubscriptionRequest, CreateTopicRequest, ListSubscriptionsResponse, ListTopicsResponse,
-    PartitionBacklog, PartitionStats, Subscription as ApiSubscription, SubscriptionBacklog,
-    SubscriptionStats, Topic as ApiTopic, TopicStats,
+    CreateSubscriptionRequest, CreateTopicRequest, PartitionBacklog, PartitionStats,
+    Subscription as ApiSubscription, SubscriptionBacklog, SubscriptionStats, Topic as ApiTopic,
+    TopicStats,
 };
 use cluster::{Command, Reply, Subscription, SubscriptionName, Topic, TopicName};
 use tokio::sync::Notify;
@@ -189,30 +191,6 @@ impl Broker {
         }
     }
 
-    pub fn list_topics(
-        &self,
-        page_size: Option<u32>,
-        page_token: Option<&str>,
-    ) -> Result<ListTopicsResponse, BrokerError> {
-        let (limit, after) = page(page_size, page_token, TopicName::new)?;
-        let topics: Vec<Topic> = self.metadata.read(|md| {
-            md.topics_after(after.as_ref(), limit)
-                .into_iter()
-                .cloned()
-                .collect()
-        });
-        let next_page_token = (topics.len() == limit)
-            .then(|| topics.last().map(|t| t.name.to_string()))
-            .flatten();
-        Ok(ListTopicsResponse {
-            topics: topics
-                .iter()
-                .map(|t| convert::topic(t, self.storage.ack_level(), None))
-                .collect(),
-            next_page_token,
-        })
-    }
-
     pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
         let topic = self.topic(&TopicName::new(name)?)?;
         let mut partitions = Vec::new();
@@ -295,30 +273,6 @@ impl Broker {
             Reply::SubscriptionCreated(sub) => Ok(convert::subscription(&sub, None)),
             other => unreachable!("CreateSubscription replied {other:?}"),
         }
-    }
-
-    pub fn list_subscriptions(
-        &self,
-        page_size: Option<u32>,
-        page_token: Option<&str>,
-    ) -> Result<ListSubscriptionsResponse, BrokerError> {
-        let (limit, after) = page(page_size, page_token, SubscriptionName::new)?;
-        let subs: Vec<Subscription> = self.metadata.read(|md| {
-            md.subscriptions_after(after.as_ref(), limit)
-                .into_iter()
-                .cloned()
-                .collect()
-        });
-        let next_page_token = (subs.len() == limit)
-            .then(|| subs.last().map(|s| s.name.to_string()))
-            .flatten();
-        Ok(ListSubscriptionsResponse {
-            subscriptions: subs
-                .iter()
-                .map(|s| convert::subscription(s, None))
-                .collect(),
-            next_page_token,
-        })
     }
 
     pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
@@ -482,29 +436,4 @@ fn partition_refs(topic: &Topic) -> impl Iterator<Item = PartitionRef> + '_ {
         topic: topic.name.clone(),
         partition,
     })
-}
-
-/// Page size and the name to continue after. The page token is the last name of
-/// the previous page: names are unique and ordered, so paging is stable while
-/// resources come and go.
-fn page<N>(
-    page_size: Option<u32>,
-    page_token: Option<&str>,
-    parse: impl Fn(String) -> Result<N, cluster::MetadataError>,
-) -> Result<(usize, Option<N>), BrokerError> {
-    let size = page_size.unwrap_or(api::limits::DEFAULT_PAGE_SIZE);
-    if !(1..=api::limits::MAX_PAGE_SIZE).contains(&size) {
-        return Err(BrokerError::invalid(format!(
-            "pageSize must be between 1 and {}, got {size}",
-            api::limits::MAX_PAGE_SIZE
-        )));
-    }
-    let after = match page_token.filter(|t| !t.is_empty()) {
-        Some(token) => Some(
-            parse(token.to_owned())
-                .map_err(|_| BrokerError::invalid(format!("invalid pageToken {token:?}")))?,
-        ),
-        None => None,
-    };
-    Ok((size as usize, after))
 }
