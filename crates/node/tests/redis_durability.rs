@@ -351,26 +351,12 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
 
     tracing::info!("the replica of the partition's primary takes over (CLUSTER FAILOVER)");
     let slot = cluster.slot_of("{orders:0}");
-    let give_up = Instant::now() + Duration::from_secs(30);
-    let (old_primary, replica) = loop {
-        if let (primary, Some(replica)) = cluster.primary_and_replica(slot) {
-            break (primary, replica);
-        }
-        assert!(
-            Instant::now() < give_up,
-            "no replica attached to the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (old_primary, replica) = cluster.primary_with_synced_replica(slot);
     let new_primary = cluster
         .nodes
         .iter()
         .find(|n| n.port == replica)
         .expect("replica node");
-    new_primary.wait_until(
-        |info| info.contains("master_link_status:up"),
-        "INFO replication",
-    );
     assert!(new_primary.command("CLUSTER FAILOVER").starts_with("+OK"));
     new_primary.wait_until(|info| info.contains("role:master"), "INFO replication");
     for node in &cluster.nodes {

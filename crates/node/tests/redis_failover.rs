@@ -53,28 +53,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
     };
     storage.create_topic(&topic, 1).await.expect("topic");
     let slot = cluster.slot_of("{orders:0}");
-    let give_up = Instant::now() + Duration::from_secs(30);
-    let (primary, replica) = loop {
-        if let (primary, Some(replica)) = cluster.primary_and_replica(slot) {
-            break (primary, replica);
-        }
-        assert!(
-            Instant::now() < give_up,
-            "no replica attached to the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-
-    // A replica that has not finished its first sync cannot be promoted.
-    let replica_node = cluster
-        .nodes
-        .iter()
-        .find(|n| n.port == replica)
-        .expect("replica node");
-    replica_node.wait_until(
-        |info| info.contains("master_link_status:up"),
-        "INFO replication",
-    );
+    let (primary, replica) = cluster.primary_with_synced_replica(slot);
 
     tracing::info!(
         "act: append in batches; kill -9 the partition's primary after 50 acknowledged batches"

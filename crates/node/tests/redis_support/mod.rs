@@ -262,6 +262,31 @@ impl RedisCluster {
         (port_of(primary[1]), replica)
     }
 
+    /// Waits until `slot`'s primary has a replica that finished its first sync
+    /// (only such a replica can be promoted); returns both ports.
+    pub fn primary_with_synced_replica(&self, slot: u16) -> (u16, u16) {
+        let give_up = Instant::now() + Duration::from_secs(30);
+        let (primary, replica) = loop {
+            if let (primary, Some(replica)) = self.primary_and_replica(slot) {
+                break (primary, replica);
+            }
+            assert!(
+                Instant::now() < give_up,
+                "no replica attached to the primary"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.nodes
+            .iter()
+            .find(|n| n.port == replica)
+            .expect("replica node")
+            .wait_until(
+                |info| info.contains("master_link_status:up"),
+                "INFO replication",
+            );
+        (primary, replica)
+    }
+
     /// The hash slot of `key`.
     pub fn slot_of(&self, key: &str) -> u16 {
         self.nodes[0]
