@@ -113,11 +113,9 @@ impl Broker {
         self.storage.ping().await.err().map(|e| e.to_string())
     }
 
-    /// Gives storage every topic and subscription the metadata knows, so a
-    /// restart with metadata kept in Raft finds its partitions (memory
-    /// storage starts empty; both backends' creates are idempotent).
-    pub async fn restore_storage(&self) -> Result<(), BrokerError> {
-        let (topics, subscriptions): (Vec<Topic>, Vec<Subscription>) = self.metadata.read(|md| {
+    /// Every topic and subscription, copied out of the metadata in one read.
+    fn resources(&self) -> (Vec<Topic>, Vec<Subscription>) {
+        self.metadata.read(|md| {
             (
                 md.topics_after(None, usize::MAX)
                     .into_iter()
@@ -128,7 +126,14 @@ impl Broker {
                     .cloned()
                     .collect(),
             )
-        });
+        })
+    }
+
+    /// Gives storage every topic and subscription the metadata knows, so a
+    /// restart with metadata kept in Raft finds its partitions (memory
+    /// storage starts empty; both backends' creates are idempotent).
+    pub async fn restore_storage(&self) -> Result<(), BrokerError> {
+        let (topics, subscriptions) = self.resources();
         for topic in &topics {
             self.storage
                 .create_topic(&topic.name, topic.config.partitions)
@@ -308,18 +313,7 @@ impl Broker {
     /// expired idempotency keys.
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
-        let (topics, subscriptions): (Vec<Topic>, Vec<Subscription>) = self.metadata.read(|md| {
-            (
-                md.topics_after(None, usize::MAX)
-                    .into_iter()
-                    .cloned()
-                    .collect(),
-                md.subscriptions_after(None, usize::MAX)
-                    .into_iter()
-                    .cloned()
-                    .collect(),
-            )
-        });
+        let (topics, subscriptions) = self.resources();
         for topic in &topics {
             for at in partition_refs(topic) {
                 match self.storage.trim(&at, &topic.config.retention, now).await {
