@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::group::{MemberAssignment, MemberId};
+use crate::placement::{NodeId, PartitionMove};
 use crate::{Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName};
 
 /// A change to the metadata. Carries its own timestamp so `apply` stays pure.
@@ -57,6 +58,24 @@ pub enum Command {
         subscription: SubscriptionName,
         at_millis: u64,
     },
+    /// Adds a cluster node, or marks a known one live at a (new) address.
+    /// Gives owners to partitions that had none; takes none from other nodes.
+    RegisterNode {
+        id: NodeId,
+        peer_addr: String,
+    },
+    /// Marks a node down (its partitions move to the live nodes at once) or
+    /// live again (it takes partitions back only through [`Command::Rebalance`]).
+    SetNodeLive {
+        id: NodeId,
+        live: bool,
+    },
+    /// Forgets a node; its partitions move to the live nodes.
+    RemoveNode {
+        id: NodeId,
+    },
+    /// Moves every partition to its rendezvous owner over the live nodes.
+    Rebalance,
 }
 
 /// A short form for logs: the command's kind and the resource it changes.
@@ -84,6 +103,10 @@ impl fmt::Display for Command {
             Command::ExpireMembers { subscription, .. } => {
                 write!(f, "ExpireMembers({subscription})")
             }
+            Command::RegisterNode { id, peer_addr } => write!(f, "RegisterNode({id}, {peer_addr})"),
+            Command::SetNodeLive { id, live } => write!(f, "SetNodeLive({id}, {live})"),
+            Command::RemoveNode { id } => write!(f, "RemoveNode({id})"),
+            Command::Rebalance => f.write_str("Rebalance"),
         }
     }
 }
@@ -111,4 +134,6 @@ pub enum Reply {
         expired: Vec<MemberId>,
         generation: u64,
     },
+    /// Partitions that changed owner, each with its new epoch (maybe none).
+    PartitionsMoved(Vec<PartitionMove>),
 }

@@ -54,4 +54,6 @@ pub enum MetadataError {
     },
     #[error("the consumer group of {subscription} already has {max} members")]
     GroupFull { subscription: String, max: usize },
+    #[error("node {id} is not a member of the cluster")]
+    NodeNotFound { id: u64 },
 }

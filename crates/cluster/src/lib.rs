@@ -17,6 +17,8 @@
 //! - [`assignment`]: the sticky, balanced partition → member [`assignment::assign`].
 //! - [`metadata`]: [`Metadata`] and its deterministic [`Metadata::apply`].
 //! - [`partitioning`]: which partition an ordering key maps to (xxh3, stable).
+//! - [`placement`]: cluster nodes and partition owners with epochs (rendezvous
+//!   hashing over xxh3).
 //! - [`error`]: [`MetadataError`], the one error type of this crate.
 
 pub mod assignment;
@@ -26,6 +28,7 @@ pub mod group;
 pub mod metadata;
 pub mod names;
 pub mod partitioning;
+pub mod placement;
 pub mod push;
 pub mod subscription;
 pub mod topic;
@@ -35,6 +38,7 @@ pub use error::MetadataError;
 pub use group::{ConsumerGroup, Member, MemberAssignment, MemberId};
 pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
+pub use placement::{ClusterNode, NodeId, PartitionMove, PartitionOwner, Placement};
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
 pub use topic::{AckPolicy, Compression, Retention, Topic, TopicConfig};

@@ -5,6 +5,7 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
+use crate::placement::{NodeId, Placement};
 use crate::{
     Command, ConsumerGroup, MetadataError, Reply, Subscription, SubscriptionName, SubscriptionType,
     Topic, TopicName,
@@ -22,6 +23,9 @@ pub struct Metadata {
     subscriptions: BTreeMap<SubscriptionName, Subscription>,
     #[serde(default)]
     groups: BTreeMap<SubscriptionName, ConsumerGroup>,
+    /// Cluster nodes and partition owners.
+    #[serde(default)]
+    placement: Placement,
 }
 
 impl Metadata {
@@ -42,6 +46,7 @@ impl Metadata {
                     config,
                     created_at_millis: at_millis,
                 };
+                self.placement.add_topic(&name, topic.config.partitions);
                 self.topics.insert(name, topic.clone());
                 Ok(Reply::TopicCreated(topic))
             }
@@ -50,6 +55,7 @@ impl Metadata {
                     .topics
                     .remove(&name)
                     .ok_or_else(|| MetadataError::TopicNotFound { name: name.into() })?;
+                self.placement.remove_topic(&topic.name);
                 let subscriptions: Vec<SubscriptionName> = self
                     .subscriptions_of(&topic.name)
                     .map(|s| s.name.clone())
@@ -145,6 +151,18 @@ impl Metadata {
                     generation: group.generation(),
                 })
             }),
+            Command::RegisterNode { id, peer_addr } => Ok(Reply::PartitionsMoved(
+                self.placement.register(id, peer_addr),
+            )),
+            Command::SetNodeLive { id, live } => {
+                self.known_node(id)?;
+                Ok(Reply::PartitionsMoved(self.placement.set_live(id, live)))
+            }
+            Command::RemoveNode { id } => {
+                self.known_node(id)?;
+                Ok(Reply::PartitionsMoved(self.placement.remove(id)))
+            }
+            Command::Rebalance => Ok(Reply::PartitionsMoved(self.placement.rebalance())),
         }
     }
 
@@ -182,6 +200,18 @@ impl Metadata {
             self.groups.insert(subscription.clone(), group);
         }
         Ok(reply)
+    }
+
+    fn known_node(&self, id: NodeId) -> Result<(), MetadataError> {
+        self.placement
+            .node(id)
+            .map(|_| ())
+            .ok_or(MetadataError::NodeNotFound { id })
+    }
+
+    /// Cluster nodes and partition owners.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
     }
 
     pub fn topic(&self, name: &TopicName) -> Option<&Topic> {

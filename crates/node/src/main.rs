@@ -71,17 +71,17 @@ async fn main() -> anyhow::Result<()> {
 /// Opens (or creates) the metadata Raft group in the data directory and waits
 /// until it has a leader: a single node elects itself.
 async fn start_consensus(config: &Config) -> anyhow::Result<Consensus> {
-    let peer = TcpListener::bind(config.peer_addr)
+    let peer = TcpListener::bind(config.cluster.peer_addr)
         .await
-        .with_context(|| format!("cannot listen for peers on {}", config.peer_addr))?;
+        .with_context(|| format!("cannot listen for peers on {}", config.cluster.peer_addr))?;
     let peer_addr = peer.local_addr()?;
-    let raft_config = ConsensusConfig::new(config.node_id, &config.data_dir, peer_addr);
+    let raft_config = ConsensusConfig::new(config.cluster.node_id, &config.cluster.data_dir, peer_addr);
     let consensus = Consensus::start_on(raft_config, peer)
         .await
         .with_context(|| {
             format!(
                 "cannot start metadata consensus in {}",
-                config.data_dir.display()
+                config.cluster.data_dir.display()
             )
         })?;
     consensus
@@ -89,8 +89,8 @@ async fn start_consensus(config: &Config) -> anyhow::Result<Consensus> {
         .await
         .context("no metadata leader was elected")?;
     tracing::info!(
-        node_id = config.node_id,
-        data_dir = %config.data_dir.display(),
+        node_id = config.cluster.node_id,
+        data_dir = %config.cluster.data_dir.display(),
         peer = %peer_addr,
         "metadata consensus ready"
     );

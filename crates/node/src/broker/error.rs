@@ -68,6 +68,7 @@ impl BrokerError {
                 MetadataError::MemberAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 // Members expire, so a full group may take a new member later.
                 MetadataError::GroupFull { .. } => ErrorCode::ResourceExhausted,
+                MetadataError::NodeNotFound { .. } => ErrorCode::NotFound,
             },
             BrokerError::Storage(e) => match e {
                 // A stale owner's write was refused; the client may retry and reach the new owner.

@@ -11,7 +11,13 @@
 //!   kind: redis
 //!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
 //! log:     { format: text, level: info }
-//! cluster: { node_id: 0, data_dir: ./data, peer_port: 8082 }
+//! cluster:
+//!   node_id: 1
+//!   data_dir: ./data
+//!   peer_port: 8082
+//!   peers: "1=node-1:8082,2=node-2:8082,3=node-3:8082"   # see [`cluster`]
+//!   bootstrap_expect: 3
+//!   owner_timeout_seconds: 10
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -22,6 +28,12 @@ use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod cluster;
+#[cfg(test)]
+mod tests;
+
+use self::cluster::ClusterInputs;
+pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, parse_peers};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -113,9 +125,24 @@ pub struct Args {
     /// Where the Raft log and snapshots of the metadata live [default: ./data].
     #[arg(long, env = "PUBSUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Peer port: Raft RPC between nodes [default: 8082].
+    /// Peer port: Raft RPC and forwarded storage calls between nodes [default: 8082].
     #[arg(long, env = "PUBSUB_PEER_PORT")]
     pub peer_port: Option<u16>,
+    /// The cluster's nodes as `id=host:port` (peer ports), comma-separated;
+    /// empty for a single node.
+    #[arg(long, env = "PUBSUB_PEERS")]
+    pub peers: Option<String>,
+    /// The address other nodes reach this node's peer port at, when the peer
+    /// list does not name this node.
+    #[arg(long, env = "PUBSUB_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
+    /// How many of the lowest listed ids form the cluster on first start
+    /// [default: all listed nodes]; the others join it.
+    #[arg(long, env = "PUBSUB_BOOTSTRAP_EXPECT")]
+    pub bootstrap_expect: Option<usize>,
+    /// Seconds a silent node keeps its partitions before they move [default: 10].
+    #[arg(long, env = "PUBSUB_OWNER_TIMEOUT_SECONDS")]
+    pub owner_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +166,10 @@ struct ClusterSection {
     node_id: Option<u64>,
     data_dir: Option<PathBuf>,
     peer_port: Option<u16>,
+    peers: Option<String>,
+    advertise_addr: Option<String>,
+    bootstrap_expect: Option<usize>,
+    owner_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,9 +229,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_grace: Duration,
-    pub node_id: u64,
-    pub data_dir: PathBuf,
-    pub peer_addr: SocketAddr,
+    pub cluster: ClusterSettings,
 }
 
 #[derive(Debug, Error)]
@@ -258,12 +287,19 @@ impl Config {
                 .log_level
                 .or(file.log.level)
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
-            node_id: args.node_id.or(file.cluster.node_id).unwrap_or(0),
-            data_dir: args
-                .data_dir
-                .or(file.cluster.data_dir)
-                .unwrap_or_else(|| PathBuf::from("data")),
-            peer_addr: SocketAddr::new(host, peer_port),
+            cluster: ClusterSettings::resolve(
+                ClusterInputs {
+                    node_id: args.node_id.or(file.cluster.node_id),
+                    data_dir: args.data_dir.or(file.cluster.data_dir),
+                    peers: args.peers.or(file.cluster.peers),
+                    advertise: args.advertise_addr.or(file.cluster.advertise_addr),
+                    bootstrap_expect: args.bootstrap_expect.or(file.cluster.bootstrap_expect),
+                    owner_timeout_seconds: args
+                        .owner_timeout_seconds
+                        .or(file.cluster.owner_timeout_seconds),
+                },
+                SocketAddr::new(host, peer_port),
+            )?,
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds
                     .or(file.server.shutdown_grace_seconds)
@@ -362,139 +398,4 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_owned(),
         reason: e.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A YAML file in the temp dir, removed on drop.
-    struct TempFile(PathBuf);
-
-    impl TempFile {
-        fn new(name: &str, text: &str) -> Self {
-            let path =
-                std::env::temp_dir().join(format!("pubsubgo-{}-{name}.yaml", std::process::id()));
-            std::fs::write(&path, text).expect("write temp config");
-            Self(path)
-        }
-    }
-
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-
-    fn with_file(file: &TempFile) -> Args {
-        Args {
-            config: Some(file.0.clone()),
-            ..Args::default()
-        }
-    }
-
-    #[test]
-    fn defaults_need_no_input() {
-        let config = Config::resolve(Args::default()).expect("defaults resolve");
-        assert_eq!(config.client_addr.port(), 8081);
-        assert_eq!(config.metrics_addr.map(|a| a.port()), Some(9092));
-        assert_eq!(config.storage, StorageConfig::Memory);
-        assert_eq!(config.log_format, LogFormat::Text);
-    }
-
-    #[test]
-    fn flag_beats_file_beats_default() {
-        let file = TempFile::new(
-            "precedence",
-            "server:\n  port: 7000\nmetrics:\n  port: 7001\nlog:\n  format: json\n",
-        );
-        let args = Args {
-            port: Some(6000),
-            ..with_file(&file)
-        };
-        let config = Config::resolve(args).expect("resolves");
-        assert_eq!(config.client_addr.port(), 6000, "flag wins over file");
-        assert_eq!(
-            config.metrics_addr.map(|a| a.port()),
-            Some(7001),
-            "file wins over default"
-        );
-        assert_eq!(config.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn unknown_key_is_an_error_naming_it() {
-        let file = TempFile::new("unknown", "server:\n  prot: 7000\n");
-        let err = Config::resolve(with_file(&file)).expect_err("unknown key");
-        assert!(err.to_string().contains("prot"), "{err}");
-        let file = TempFile::new("unknown-section", "srever:\n  port: 7000\n");
-        let err = Config::resolve(with_file(&file)).expect_err("unknown section");
-        assert!(err.to_string().contains("srever"), "{err}");
-    }
-
-    #[test]
-    fn conflicting_or_unavailable_settings_are_refused() {
-        let same_ports = Args {
-            port: Some(9000),
-            metrics_port: Some(9000),
-            ..Args::default()
-        };
-        assert!(Config::resolve(same_ports).is_err());
-        let both = Args {
-            storage: Some(StorageKind::Redis),
-            redis_url: Some("redis://a:1".to_owned()),
-            redis_cluster_nodes: Some("b:2".to_owned()),
-            ..Args::default()
-        };
-        assert!(Config::resolve(both).is_err());
-    }
-
-    #[test]
-    fn redis_settings_come_from_url_host_or_cluster_nodes() {
-        let redis = |args: Args| match Config::resolve(Args {
-            storage: Some(StorageKind::Redis),
-            ..args
-        })
-        .expect("resolves")
-        .storage
-        {
-            StorageConfig::Redis(settings) => settings,
-            StorageConfig::Memory => panic!("expected redis"),
-        };
-        let defaults = redis(Args::default());
-        assert_eq!(
-            defaults.target,
-            RedisTarget::Standalone {
-                url: "redis://127.0.0.1:6379".to_owned()
-            }
-        );
-        assert_eq!(defaults.key_prefix, "ps");
-        let host = redis(Args {
-            redis_host: Some("redis".to_owned()),
-            redis_port: Some(7000),
-            redis_password: Some("secret".to_owned()),
-            ..Args::default()
-        });
-        assert_eq!(
-            (host.target, host.password.as_deref()),
-            (
-                RedisTarget::Standalone {
-                    url: "redis://redis:7000".to_owned()
-                },
-                Some("secret")
-            )
-        );
-        let file = TempFile::new(
-            "redis-cluster",
-            "storage:\n  kind: redis\n  redis:\n    cluster_nodes: \"n1:7000, n2:7001\"\n    response_timeout_millis: 500\n",
-        );
-        let cluster = redis(with_file(&file));
-        assert_eq!(
-            cluster.target,
-            RedisTarget::Cluster {
-                nodes: vec!["n1:7000".to_owned(), "n2:7001".to_owned()]
-            }
-        );
-        assert_eq!(cluster.response_timeout, Duration::from_millis(500));
-    }
 }

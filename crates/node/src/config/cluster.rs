@@ -1,0 +1,131 @@
+//! [`ClusterSettings`]: who this node is among its peers, and how the cluster
+//! forms.
+//!
+//! Peers are listed as `id=host:port` pairs (the peer port), comma-separated,
+//! as etcd's `--initial-cluster` does: `1=node-1:8082,2=node-2:8082,3=node-3:8082`.
+//! The list may include this node; it must if no advertise address is set.
+//! With no peers the node is a single-node cluster, as before.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::ConfigError;
+
+/// How long the leader waits for a silent node before giving its partitions
+/// to the others.
+pub const DEFAULT_OWNER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The resolved cluster settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    pub node_id: u64,
+    pub data_dir: PathBuf,
+    /// Where the peer port listens.
+    pub peer_addr: SocketAddr,
+    /// The address other nodes reach this node's peer port at; `None` for a
+    /// single node, which advertises [`ClusterSettings::peer_addr`].
+    pub advertise: Option<String>,
+    /// Every other node's peer address by id (this node excluded).
+    pub peers: BTreeMap<u64, String>,
+    /// How many of the lowest ids form the cluster on first start; the rest
+    /// join it. Defaults to every listed node.
+    pub bootstrap_expect: Option<usize>,
+    /// A node silent this long loses its partitions to the live nodes.
+    pub owner_timeout: Duration,
+}
+
+/// The raw inputs, after flag > environment > file precedence.
+#[derive(Debug, Default)]
+pub(super) struct ClusterInputs {
+    pub node_id: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub peers: Option<String>,
+    pub advertise: Option<String>,
+    pub bootstrap_expect: Option<usize>,
+    pub owner_timeout_seconds: Option<u64>,
+}
+
+impl ClusterSettings {
+    pub(super) fn resolve(
+        inputs: ClusterInputs,
+        peer_addr: SocketAddr,
+    ) -> Result<Self, ConfigError> {
+        let node_id = inputs.node_id.unwrap_or(0);
+        let mut peers = match inputs.peers.as_deref() {
+            Some(list) => parse_peers(list)?,
+            None => BTreeMap::new(),
+        };
+        let listed_self = peers.remove(&node_id);
+        let advertise = inputs.advertise.or(listed_self);
+        if !peers.is_empty() && advertise.is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "node {node_id} is not in the peer list and has no advertise address; \
+                 list it as {node_id}=host:port or set PUBSUB_ADVERTISE_ADDR"
+            )));
+        }
+        let members = peers.len() + 1;
+        if let Some(expect) = inputs.bootstrap_expect
+            && (expect == 0 || expect > members)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "bootstrap expect is {expect}, but {members} node(s) are listed (this one included)"
+            )));
+        }
+        let owner_timeout = inputs
+            .owner_timeout_seconds
+            .map_or(DEFAULT_OWNER_TIMEOUT, Duration::from_secs);
+        if owner_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "the owner timeout must be at least 1 second".to_owned(),
+            ));
+        }
+        Ok(Self {
+            node_id,
+            data_dir: inputs.data_dir.unwrap_or_else(|| PathBuf::from("data")),
+            peer_addr,
+            advertise,
+            peers,
+            bootstrap_expect: inputs.bootstrap_expect,
+            owner_timeout,
+        })
+    }
+
+    /// The address this node gives to others.
+    pub fn advertised(&self) -> String {
+        self.advertise
+            .clone()
+            .unwrap_or_else(|| self.peer_addr.to_string())
+    }
+}
+
+/// Parses `id=host:port,id=host:port`; blanks around items are ignored.
+pub fn parse_peers(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let invalid = |item: &str, why: &str| {
+        ConfigError::Invalid(format!(
+            "invalid peer {item:?} in the peer list: {why} (expected id=host:port)"
+        ))
+    };
+    let mut peers = BTreeMap::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (id, addr) = item
+            .split_once('=')
+            .ok_or_else(|| invalid(item, "no '='"))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|_| invalid(item, "the id is not a number"))?;
+        let addr = addr.trim();
+        let port_ok = addr
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_ok {
+            return Err(invalid(item, "the address needs a host and a port"));
+        }
+        if peers.insert(id, addr.to_owned()).is_some() {
+            return Err(invalid(item, "the id is listed twice"));
+        }
+    }
+    Ok(peers)
+}
