@@ -20,8 +20,8 @@ use crate::types::{
     HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
     ListDeadLettersResponse, ListSubscriptionsResponse, ListTopicsResponse,
     ModifyAckDeadlineRequest, NackRequest, PublishRequest, PublishResponse, PullRequest,
-    PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest, ResumeKeyResponse,
-    SeekRequest, Subscription, Topic,
+    PullResponse, RebalanceRequest, RebalanceResponse, RedriveRequest, RedriveResponse,
+    RemoveNodeResponse, ResumeKeyRequest, ResumeKeyResponse, SeekRequest, Subscription, Topic,
 };
 
 /// Why a client call failed.
@@ -366,6 +366,20 @@ impl Client {
     pub async fn cluster_status(&self) -> Result<ClusterStatus, ClientError> {
         self.execute(self.request(Method::GET, paths::CLUSTER))
             .await
+    }
+
+    /// Moves every partition to its rendezvous owner over the live nodes; with
+    /// `dry_run`, answers what would move and moves nothing.
+    pub async fn rebalance(&self, dry_run: bool) -> Result<RebalanceResponse, ClientError> {
+        let body = RebalanceRequest { dry_run };
+        self.send_json(Method::POST, paths::CLUSTER_REBALANCE, &body)
+            .await
+    }
+
+    /// Forgets node `id`; its partitions move to the live nodes.
+    pub async fn remove_node(&self, id: u64) -> Result<RemoveNodeResponse, ClientError> {
+        let path = paths::cluster_node_verb(id, "remove");
+        self.execute(self.request(Method::POST, &path)).await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {

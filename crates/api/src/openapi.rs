@@ -150,6 +150,20 @@ mod operations {
         responses((status = 200, body = ClusterStatus)))]
     fn cluster_status() {}
 
+    #[utoipa::path(post, path = "/v1/cluster:rebalance", tag = "cluster",
+        description = "Moves every partition to its rendezvous owner over the live nodes, each with a new epoch. An empty body is a real rebalance; `dryRun` answers the plan and moves nothing.",
+        request_body(content = RebalanceRequest, description = "optional"),
+        responses((status = 200, body = RebalanceResponse), (status = 400, body = Problem),
+            (status = 503, body = Problem)))]
+    fn rebalance() {}
+
+    #[utoipa::path(post, path = "/v1/cluster/nodes/{id}:remove", tag = "cluster",
+        description = "Forgets a node before it is scaled away; its partitions move to the live nodes.",
+        params(("id" = u64, Path, description = "the node's Raft id")),
+        responses((status = 200, body = RemoveNodeResponse), (status = 400, body = Problem),
+            (status = 404, body = Problem), (status = 503, body = Problem)))]
+    fn remove_node() {}
+
     #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
     fn healthz() {}
 
@@ -188,6 +202,8 @@ mod operations {
         operations::redrive,
         operations::resume_ordering_key,
         operations::cluster_status,
+        operations::rebalance,
+        operations::remove_node,
         operations::healthz,
         operations::readyz,
     ),
@@ -220,10 +236,25 @@ mod tests {
             "/v1/subscriptions/{subscription}:redrive",
             "/v1/subscriptions/{subscription}:resumeOrderingKey",
             "/v1/cluster",
+            "/v1/cluster:rebalance",
+            "/v1/cluster/nodes/{id}:remove",
         ] {
             assert!(paths.contains_key(path), "missing {path}");
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
         assert!(doc["components"]["schemas"]["PushRequest"].is_object());
+        for schema in [
+            "RebalanceRequest",
+            "RebalanceResponse",
+            "RemoveNodeResponse",
+            "PartitionMoveStatus",
+            "ClusterNodeStatus",
+            "PartitionOwnerStatus",
+        ] {
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "missing schema {schema}"
+            );
+        }
     }
 }

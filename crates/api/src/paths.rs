@@ -3,6 +3,10 @@
 pub const TOPICS: &str = "/v1/topics";
 pub const SUBSCRIPTIONS: &str = "/v1/subscriptions";
 pub const CLUSTER: &str = "/v1/cluster";
+/// Moves every partition to its rendezvous owner over the live nodes.
+pub const CLUSTER_REBALANCE: &str = "/v1/cluster:rebalance";
+/// The cluster's nodes; each is `{CLUSTER_NODES}/{id}`.
+pub const CLUSTER_NODES: &str = "/v1/cluster/nodes";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const OPENAPI: &str = "/openapi.json";
@@ -31,4 +35,9 @@ pub fn subscription(name: &str) -> String {
 /// `/v1/subscriptions/{name}:{verb}`, e.g. `pull`, `acknowledge`, `stream`.
 pub fn subscription_verb(name: &str, verb: &str) -> String {
     format!("{SUBSCRIPTIONS}/{name}:{verb}")
+}
+
+/// `/v1/cluster/nodes/{id}:{verb}`, e.g. `remove`.
+pub fn cluster_node_verb(id: u64, verb: &str) -> String {
+    format!("{CLUSTER_NODES}/{id}:{verb}")
 }

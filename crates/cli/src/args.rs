@@ -1,12 +1,13 @@
 //! The command line: global flags, nouns and verbs; the parsers of flag values are in
-//! [`values`], the consumer-group verbs in [`groups`], the load generator's flags in
-//! [`mod@bench`].
+//! [`values`], the consumer-group verbs in [`groups`], the cluster verbs in
+//! [`cluster`], the load generator's flags in [`mod@bench`].
 //!
 //! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
 //! a usage error (exit code 2) before any request is sent. Bounds that only the server
 //! knows (backoff and attempt limits, nack delay) are left to it.
 
 mod bench;
+mod cluster;
 mod groups;
 mod values;
 
@@ -21,6 +22,7 @@ use api::types::{
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 pub use self::bench::{BenchArgs, Transport};
+pub use self::cluster::ClusterCommand;
 pub use self::groups::{GroupsCommand, JoinGroupArgs};
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
 
@@ -86,16 +88,9 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Load a broker with stamped messages; report throughput, latency, lost and duplicates.
     Bench(BenchArgs),
-    /// Inspect the metadata cluster.
+    /// Inspect the cluster, rebalance partition owners, remove a node.
     #[command(subcommand)]
     Cluster(ClusterCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ClusterCommand {
-    /// Show the metadata group as the server sees it: role, leader, term, log
-    /// indexes, voters. Exits 10 when it is unhealthy (no leader, or behind).
-    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,10 +16,11 @@
 //! watches, so background tasks (the push dispatchers) follow the metadata
 //! without each write path having to call them.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
-use api::types::{ClusterStatus, NodeRole};
-use cluster::{Command, Metadata, Reply};
+use api::types::{ClusterNodeStatus, ClusterStatus, NodeRole, PartitionOwnerStatus};
+use cluster::{Command, Metadata, NodeId, Reply};
 use raft::{Consensus, ConsensusError, Role};
 use tokio::sync::watch;
 
@@ -111,10 +112,12 @@ impl MetadataStore {
         })
     }
 
-    /// The metadata group as this node sees it, for `GET /v1/cluster`.
+    /// The metadata group as this node sees it, with the nodes and partition
+    /// owners of its applied metadata, for `GET /v1/cluster`.
     pub fn status(&self) -> ClusterStatus {
         let reason = self.unready_reason();
         let Backend::Replicated(consensus) = &self.backend else {
+            let (nodes, partitions) = self.read(|md| placement_status(md, &BTreeSet::new()));
             return ClusterStatus {
                 node_id: 0,
                 role: NodeRole::Standalone,
@@ -127,9 +130,12 @@ impl MetadataStore {
                 learners: Vec::new(),
                 healthy: true,
                 reason,
+                nodes,
+                partitions,
             };
         };
         let m = consensus.metrics();
+        let (nodes, partitions) = self.read(|md| placement_status(md, &m.voters));
         ClusterStatus {
             node_id: m.node_id,
             role: match m.role {
@@ -148,6 +154,8 @@ impl MetadataStore {
             learners: m.learners.into_iter().collect(),
             healthy: reason.is_none(),
             reason,
+            nodes,
+            partitions,
         }
     }
 
@@ -158,4 +166,40 @@ impl MetadataStore {
             Backend::Local { .. } => None,
         }
     }
+}
+
+/// The nodes (in id order, `voter` when in `voters`) and every partition's
+/// owner (by topic, then partition) of `md`.
+fn placement_status(
+    md: &Metadata,
+    voters: &BTreeSet<NodeId>,
+) -> (Vec<ClusterNodeStatus>, Vec<PartitionOwnerStatus>) {
+    let placement = md.placement();
+    let mut owned: BTreeMap<NodeId, u32> = BTreeMap::new();
+    let mut partitions = Vec::new();
+    // `owners()` iterates topics in name order, and each topic's owners by index.
+    for (topic, owners) in placement.owners() {
+        for (partition, owner) in (0u32..).zip(owners) {
+            if let Some(owner) = owner {
+                *owned.entry(owner.node).or_default() += 1;
+            }
+            partitions.push(PartitionOwnerStatus {
+                topic: topic.to_string(),
+                partition,
+                node: owner.map(|o| o.node),
+                epoch: owner.map(|o| o.epoch),
+            });
+        }
+    }
+    let nodes = placement
+        .nodes()
+        .map(|node| ClusterNodeStatus {
+            id: node.id,
+            peer_addr: node.peer_addr.clone(),
+            live: node.live,
+            voter: voters.contains(&node.id),
+            partitions: owned.get(&node.id).copied().unwrap_or(0),
+        })
+        .collect();
+    (nodes, partitions)
 }

@@ -1,3 +1,6 @@
+//! The cluster: the metadata group, its nodes and partition owners
+//! (`GET /v1/cluster`), and the operator's verbs `:rebalance` and `:remove`.
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,4 +40,89 @@ pub struct ClusterStatus {
     /// Why the node is not healthy, when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The nodes the metadata knows, in id order.
+    #[serde(default)]
+    pub nodes: Vec<ClusterNodeStatus>,
+    /// Every partition's owner, sorted by topic, then partition.
+    #[serde(default)]
+    pub partitions: Vec<PartitionOwnerStatus>,
+}
+
+/// One node of the cluster as the metadata knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterNodeStatus {
+    /// The Raft node id.
+    pub id: u64,
+    /// Where other nodes reach its peer port (`host:port`).
+    pub peer_addr: String,
+    /// Whether it takes partitions: a node is marked down when the leader has
+    /// not heard from it for the owner timeout.
+    pub live: bool,
+    /// Whether it is in the Raft voter set (always false without consensus).
+    pub voter: bool,
+    /// How many partitions it owns.
+    pub partitions: u32,
+}
+
+/// One partition's owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionOwnerStatus {
+    pub topic: String,
+    pub partition: u32,
+    /// The owning node; absent while no node has been live since the topic was
+    /// created (then nobody writes to the partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<u64>,
+    /// The epoch the owner's ownership began with; storage rejects writes
+    /// carrying an older one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+}
+
+/// Body of `POST /v1/cluster:rebalance`; an empty body is a real rebalance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RebalanceRequest {
+    /// Answer what would move, and move nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Answer of `POST /v1/cluster:rebalance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RebalanceResponse {
+    /// True when nothing was moved: `moves` is the plan.
+    pub dry_run: bool,
+    /// How many partitions the cluster has, over all topics.
+    pub partitions: u64,
+    /// Each partition that changed (or would change) owner, in topic and
+    /// partition order.
+    pub moves: Vec<PartitionMoveStatus>,
+}
+
+/// Answer of `POST /v1/cluster/nodes/{id}:remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveNodeResponse {
+    /// The node removed.
+    pub node_id: u64,
+    /// The partitions it owned, now on the live nodes.
+    pub moves: Vec<PartitionMoveStatus>,
+}
+
+/// One partition changing owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionMoveStatus {
+    pub topic: String,
+    pub partition: u32,
+    /// The previous owner; absent for a partition that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    pub to: u64,
+    /// The new owner's epoch.
+    pub epoch: u64,
 }

@@ -236,3 +236,40 @@ fn missing_pieces_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn cluster_verbs_parse_and_a_bad_node_id_is_a_usage_error() {
+    use super::cluster::{RebalanceArgs, RemoveNodeArgs, StatusArgs};
+    let cluster = |line: &[&str]| match parse(line).expect("parses").command {
+        Command::Cluster(command) => command,
+        other => panic!("expected a cluster command, got {other:?}"),
+    };
+    assert!(matches!(
+        cluster(&["cluster", "status"]),
+        ClusterCommand::Status(StatusArgs { owners: false })
+    ));
+    assert!(matches!(
+        cluster(&["cluster", "status", "--owners"]),
+        ClusterCommand::Status(StatusArgs { owners: true })
+    ));
+    assert!(matches!(
+        cluster(&["cluster", "rebalance"]),
+        ClusterCommand::Rebalance(RebalanceArgs { dry_run: false })
+    ));
+    assert!(matches!(
+        cluster(&["cluster", "rebalance", "--dry-run"]),
+        ClusterCommand::Rebalance(RebalanceArgs { dry_run: true })
+    ));
+    assert!(matches!(
+        cluster(&["cluster", "remove-node", "3"]),
+        ClusterCommand::RemoveNode(RemoveNodeArgs { id: 3 })
+    ));
+    for bad in [
+        &["cluster", "remove-node"][..],
+        &["cluster", "remove-node", "three"],
+        &["cluster", "remove-node", "-1"],
+    ] {
+        let err = parse(bad).expect_err("should be rejected");
+        assert_eq!(err.exit_code(), i32::from(exit_code::USAGE), "{bad:?}");
+    }
+}

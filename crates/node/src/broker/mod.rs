@@ -7,12 +7,14 @@
 //!   parked ordering keys.
 //! - `seek`: moving a subscription to a time or an end.
 //! - `listing`: paged lists of topics and subscriptions.
+//! - `cluster_ops`: rebalancing partition owners and removing a node.
 //! - `push`: what the push dispatchers (`crate::push`) need from the broker.
 //! - [`groups`]: consumer groups of partitioned subscriptions (join, heartbeat,
 //!   leave, expiry) and the partitions each member may lease from.
 //! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
 
 pub mod ack_id;
+mod cluster_ops;
 mod convert;
 pub mod dead_letters;
 pub mod dedup;

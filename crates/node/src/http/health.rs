@@ -1,7 +1,7 @@
 //! Liveness, readiness and the API description.
 
 use api::ErrorCode;
-use api::types::{ClusterStatus, Health};
+use api::types::Health;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -27,11 +27,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     Ok(Json(Health {
         status: "ok".to_owned(),
     }))
-}
-
-/// `GET /v1/cluster`: the metadata group as this node sees it.
-pub async fn cluster(State(state): State<AppState>) -> Json<ClusterStatus> {
-    Json(state.broker.metadata().status())
 }
 
 pub async fn openapi() -> impl IntoResponse {

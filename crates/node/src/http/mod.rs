@@ -4,13 +4,15 @@
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream.
-//! - [`health`]: `/healthz`, `/readyz`, `/v1/cluster`, `/openapi.json`.
+//! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
+//! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one `/{name}` route and [`split_verb`] splits the verb off in one
 //! place.
 
 pub mod body;
+pub mod cluster;
 pub mod health;
 pub mod problem;
 pub mod stream;
@@ -24,7 +26,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
@@ -61,7 +63,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(subscriptions::delete)
                 .post(subscriptions::post),
         )
-        .route(paths::CLUSTER, get(health::cluster))
+        .route(paths::CLUSTER, get(cluster::status))
+        .route(paths::CLUSTER_REBALANCE, post(cluster::rebalance))
+        .route("/v1/cluster/nodes/{id}", post(cluster::node_post))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .route(paths::OPENAPI, get(health::openapi))

@@ -1,0 +1,76 @@
+//! Operator actions on the cluster: rebalancing partition owners and removing
+//! a node before it is scaled away. Both go through the metadata's `propose`
+//! like every other change; a dry run only reads.
+
+use api::types::{PartitionMoveStatus, RebalanceResponse, RemoveNodeResponse};
+use cluster::{Command, Metadata, MetadataError, NodeId, PartitionMove, Reply};
+
+use super::{Broker, BrokerError};
+
+impl Broker {
+    /// Moves every partition to its rendezvous owner over the live nodes, each
+    /// with a new epoch. With `dry_run`, answers the same plan and commits
+    /// nothing.
+    pub async fn rebalance(&self, dry_run: bool) -> Result<RebalanceResponse, BrokerError> {
+        let (moves, partitions) = if dry_run {
+            self.metadata
+                .read(|md| (md.placement().rebalance_plan(), partition_count(md)))
+        } else {
+            let moves = moved(self.metadata.propose(Command::Rebalance).await?);
+            (moves, self.metadata.read(partition_count))
+        };
+        if !dry_run && !moves.is_empty() {
+            tracing::info!(moved = moves.len(), partitions, "partitions rebalanced");
+        }
+        Ok(RebalanceResponse {
+            dry_run,
+            partitions,
+            moves: moves.iter().map(move_status).collect(),
+        })
+    }
+
+    /// Forgets node `id`; the partitions it owned move to the live nodes.
+    pub async fn remove_node(&self, id: NodeId) -> Result<RemoveNodeResponse, BrokerError> {
+        // Checked before any change, so an unknown id changes nothing anywhere.
+        if self.metadata.read(|md| md.placement().node(id).is_none()) {
+            return Err(MetadataError::NodeNotFound { id }.into());
+        }
+        // lead: remove the node from the Raft voter set here, before its partitions move.
+        let moves = moved(self.metadata.propose(Command::RemoveNode { id }).await?);
+        tracing::info!(
+            node = id,
+            moved = moves.len(),
+            "node removed from the cluster"
+        );
+        Ok(RemoveNodeResponse {
+            node_id: id,
+            moves: moves.iter().map(move_status).collect(),
+        })
+    }
+}
+
+/// The moves of a node or rebalance command's reply.
+fn moved(reply: Reply) -> Vec<PartitionMove> {
+    match reply {
+        Reply::PartitionsMoved(moves) => moves,
+        other => unreachable!("a placement command replied {other:?}"),
+    }
+}
+
+/// How many partitions the cluster has, over all topics.
+fn partition_count(md: &Metadata) -> u64 {
+    md.placement()
+        .owners()
+        .map(|(_, owners)| owners.len() as u64)
+        .sum()
+}
+
+fn move_status(m: &PartitionMove) -> PartitionMoveStatus {
+    PartitionMoveStatus {
+        topic: m.topic.to_string(),
+        partition: m.partition,
+        from: m.from,
+        to: m.to,
+        epoch: m.epoch,
+    }
+}

@@ -1,0 +1,53 @@
+//! `/v1/cluster` (status), `/v1/cluster:rebalance` and
+//! `/v1/cluster/nodes/{id}:remove`.
+
+use api::ErrorCode;
+use api::types::{ClusterStatus, RebalanceRequest, RebalanceResponse, RemoveNodeResponse};
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::body::JsonBody;
+use super::problem::ApiError;
+use super::{AppState, split_verb};
+
+/// `GET /v1/cluster`: the metadata group, nodes and partition owners as this
+/// node sees them.
+pub async fn status(State(state): State<AppState>) -> Json<ClusterStatus> {
+    Json(state.broker.metadata().status())
+}
+
+/// `POST /v1/cluster:rebalance`; an empty body is a real rebalance.
+pub async fn rebalance(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RebalanceRequest>,
+) -> Result<Json<RebalanceResponse>, ApiError> {
+    Ok(Json(state.broker.rebalance(request.dry_run).await?))
+}
+
+/// `POST /v1/cluster/nodes/{id}:remove`.
+pub async fn node_post(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+) -> Result<Json<RemoveNodeResponse>, ApiError> {
+    match split_verb(&segment) {
+        (id, Some("remove")) => Ok(Json(state.broker.remove_node(node_id(id)?).await?)),
+        (_, Some(other)) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("cluster nodes have no :{other} verb (remove)"),
+        )),
+        (_, None) => Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "POST needs a verb, e.g. /v1/cluster/nodes/{id}:remove",
+        )),
+    }
+}
+
+/// A node id from the path: a non-negative integer.
+fn node_id(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("node id must be a non-negative integer, got {text:?}"),
+        )
+    })
+}
