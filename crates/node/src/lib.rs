@@ -11,8 +11,9 @@
 //! - [`push`]: push subscriptions: a supervisor keeps one dispatcher per push
 //!   subscription, which POSTs each message to the endpoint and acks or nacks it.
 //! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
-//!   the delivery cursor both backends run, the in-memory and Redis backends, and the
-//!   conformance suite every backend passes.
+//!   the delivery cursor both backends run, the in-memory and Redis backends, the
+//!   conformance suite every backend passes, and `storage::routed`, which runs each
+//!   partition's calls on its owner node over the peer port.
 //! - [`telemetry`]: metric definitions and log set-up.
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //!

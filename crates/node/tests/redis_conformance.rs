@@ -1,6 +1,7 @@
 //! The storage conformance suite on real Redis: a standalone server and a
 //! 3-primary/3-replica Redis Cluster, shared by the tests of this binary, each
-//! test under a fresh key prefix. Plus: a publish batch costs one round trip.
+//! test under a fresh key prefix. Plus: a publish batch costs one round trip,
+//! and a released partition's subscription state is reloaded from Redis.
 
 mod redis_support;
 
@@ -10,6 +11,96 @@ mod standalone {
 
 mod cluster {
     node::storage::conformance::suite!(async crate::redis_support::cluster_storage());
+}
+
+mod release {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+    use cluster::subscription::StartPosition;
+    use cluster::{SubscriptionName, TopicName};
+    use node::storage::redis::RedisStorage;
+    use node::storage::{
+        DeliveryPolicy, DeliveryRef, LeaseRequest, MessageLog, NewMessage, PartitionRef,
+        SubscriptionState,
+    };
+
+    use crate::redis_support::{shared_standalone, standalone_settings};
+
+    const T0: u64 = 1_700_000_000_000;
+
+    fn lease_one(now_millis: u64) -> LeaseRequest {
+        LeaseRequest {
+            max_messages: 1,
+            now_millis,
+            deadline_millis: now_millis + 10_000,
+            policy: DeliveryPolicy::default(),
+        }
+    }
+
+    /// Leases one message on `storage` and acks it; returns its offset.
+    async fn lease_and_ack(
+        storage: &RedisStorage,
+        sub: &SubscriptionName,
+        at: &PartitionRef,
+    ) -> u64 {
+        let leased = storage.lease(sub, at, lease_one(T0)).await.expect("lease");
+        let offset = leased.leased[0].message.offset;
+        let delivery = DeliveryRef {
+            offset,
+            attempt: leased.leased[0].attempt,
+        };
+        storage
+            .ack(sub, at, &[delivery], T0, false)
+            .await
+            .expect("ack");
+        offset
+    }
+
+    #[tokio::test]
+    async fn a_released_partition_sees_what_another_owner_wrote_meanwhile() {
+        let settings = standalone_settings(shared_standalone().url());
+        let first = RedisStorage::connect(&settings).await.expect("connect");
+        let second = RedisStorage::connect(&settings).await.expect("connect");
+        let at = PartitionRef {
+            topic: TopicName::new("orders").expect("valid name"),
+            partition: 0,
+        };
+        let sub = SubscriptionName::new("billing").expect("valid name");
+        first
+            .create_topic(&at.topic, 1)
+            .await
+            .expect("create topic");
+        let batch = (0..3)
+            .map(|i| NewMessage {
+                data: Bytes::from(format!("m{i}")),
+                attributes: BTreeMap::new(),
+                ordering_key: None,
+                priority: 4,
+                publish_time_millis: T0,
+                deliver_at_millis: None,
+                expire_at_millis: None,
+            })
+            .collect();
+        first.append(&at, 1, batch).await.expect("append");
+        first
+            .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
+            .await
+            .expect("create subscription");
+        tracing::info!("arrange: the first owner acks m0 and keeps its cursor in memory");
+        assert_eq!(lease_and_ack(&first, &sub, &at).await, 0);
+        tracing::info!("arrange: ownership moves; the second owner acks m1");
+        first.release_partition(&at).await;
+        assert_eq!(lease_and_ack(&second, &sub, &at).await, 1);
+
+        tracing::info!("act: ownership comes back; the first owner had released");
+        let backlog = first.backlog(&sub, &at, T0).await.expect("backlog");
+        let leased = first.lease(&sub, &at, lease_one(T0)).await.expect("lease");
+
+        assert_eq!(backlog.unacked, 1, "only m2 is left");
+        let offsets: Vec<u64> = leased.leased.iter().map(|l| l.message.offset).collect();
+        assert_eq!(offsets, vec![2], "m1 is not leased again");
+    }
 }
 
 mod round_trips {

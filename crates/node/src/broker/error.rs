@@ -71,10 +71,12 @@ impl BrokerError {
                 MetadataError::NodeNotFound { .. } => ErrorCode::NotFound,
             },
             BrokerError::Storage(e) => match e {
-                // A stale owner's write was refused; the client may retry and reach the new owner.
-                StorageError::Fenced { .. } | StorageError::Unavailable { .. } => {
-                    ErrorCode::Unavailable
-                }
+                // A stale owner's write was refused, or the owner moved again
+                // while the call was routed: nothing was done, and a retry
+                // (once metadata settles) reaches the new owner.
+                StorageError::Fenced { .. }
+                | StorageError::Unavailable { .. }
+                | StorageError::Moved { .. } => ErrorCode::Unavailable,
                 StorageError::NotFound { .. } => ErrorCode::NotFound,
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,

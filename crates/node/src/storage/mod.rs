@@ -9,7 +9,11 @@
 //! The delivery state machine itself lives once, in `cursor` (a subscription's
 //! state on one partition), and both backends run it: memory keeps cursors only
 //! in memory, Redis keeps them in the partition owner's memory as a working copy
-//! and writes every change through to Redis before a call returns.
+//! and writes every change through to Redis before a call returns; the copy is
+//! dropped ([`SubscriptionState::release_partition`]) when ownership moves away.
+//!
+//! In a cluster, [`routed::RoutedStorage`] wraps a node's backend and runs each
+//! per-partition call on the partition's owner node, over the peer port.
 //!
 //! Offsets are dense per partition and start at 0, so a partition's end offset
 //! is also the number of messages ever appended to it.
@@ -18,6 +22,7 @@ pub mod conformance;
 pub(crate) mod cursor;
 pub mod memory;
 pub mod redis;
+pub mod routed;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,6 +32,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
 use cluster::{Compression, Retention, SubscriptionName, TopicName};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// One delivery in this many ignores priority and takes the oldest deliverable
@@ -41,14 +47,14 @@ pub const PRIORITY_WINDOW: usize = 1000;
 pub type Epoch = u64;
 
 /// One partition of one topic.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PartitionRef {
     pub topic: TopicName,
     pub partition: u32,
 }
 
 /// A message to append.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
     pub data: Bytes,
     pub attributes: BTreeMap<String, String>,
@@ -74,14 +80,14 @@ impl NewMessage {
 }
 
 /// A message as stored, shared between the log and its deliveries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {
     pub offset: u64,
     pub message: NewMessage,
 }
 
 /// Retained range and totals of one partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PartitionOffsets {
     /// First retained offset.
     pub start: u64,
@@ -93,7 +99,7 @@ pub struct PartitionOffsets {
 
 /// The subscription settings that shape delivery, passed with each call so
 /// storage never needs the metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeliveryPolicy {
     /// Deliver one message per ordering key at a time, in offset order.
     pub ordered: bool,
@@ -105,7 +111,7 @@ pub struct DeliveryPolicy {
 }
 
 /// What a lease request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRequest {
     /// 0 only processes expired leases (and reports dead letters).
     pub max_messages: usize,
@@ -116,7 +122,7 @@ pub struct LeaseRequest {
 }
 
 /// What a lease call did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct LeaseOutcome {
     pub leased: Vec<Leased>,
     /// Messages skipped because their TTL passed.
@@ -126,7 +132,7 @@ pub struct LeaseOutcome {
 }
 
 /// A message moved out of delivery after too many failed attempts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub message: Arc<StoredMessage>,
     pub attempts: u32,
@@ -136,7 +142,7 @@ pub struct DeadLetter {
 }
 
 /// What an ack call did.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckOutcome {
     pub newly_acked: u64,
     /// Exactly-once only: deliveries whose lease was not current; not acked.
@@ -144,7 +150,7 @@ pub struct AckOutcome {
 }
 
 /// A negative acknowledgement.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nack {
     /// Wait this long before redelivery instead of the retry policy's backoff.
     pub delay_millis: Option<u64>,
@@ -153,7 +159,7 @@ pub struct Nack {
 }
 
 /// Which dead letters a redrive takes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedriveFilter {
     pub min_attempts: Option<u32>,
     pub published_after_millis: Option<u64>,
@@ -161,7 +167,7 @@ pub struct RedriveFilter {
 }
 
 /// Where a seek moves a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SeekTarget {
     Earliest,
     Latest,
@@ -170,7 +176,7 @@ pub enum SeekTarget {
 }
 
 /// One leased message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leased {
     pub message: Arc<StoredMessage>,
     /// 1 on first delivery.
@@ -178,14 +184,14 @@ pub struct Leased {
 }
 
 /// Identifies one delivery of one message: the ack id's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRef {
     pub offset: u64,
     pub attempt: u32,
 }
 
 /// How far a subscription is behind in one partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Backlog {
     /// Retained messages not yet acknowledged (dead letters and expired excluded).
     pub unacked: u64,
@@ -200,7 +206,10 @@ pub struct Backlog {
 }
 
 /// Why a storage operation failed. Says whether the write happened.
-#[derive(Debug, Error)]
+///
+/// It crosses the peer port (see [`routed`]), encoded by variant index:
+/// variants are only ever appended, never reordered or removed.
+#[derive(Debug, Error, Serialize, Deserialize)]
 pub enum StorageError {
     /// The writer's epoch is older than the partition's: nothing was written.
     #[error("partition {partition} of {topic} is fenced: epoch {attempted} < current {current}")]
@@ -227,10 +236,19 @@ pub enum StorageError {
     /// data under our keys). Nothing was written by this call.
     #[error("storage returned unreadable data: {reason}")]
     Corrupt { reason: String },
+    /// The node asked to run a partition's call does not own the partition
+    /// (ownership moved, or the caller's metadata is behind): nothing was
+    /// done. `owner` is who the answering node believes owns it now.
+    #[error("partition {partition} of {topic} is owned by another node ({owner:?})")]
+    Moved {
+        topic: String,
+        partition: u32,
+        owner: Option<u64>,
+    },
 }
 
 /// How one topic's appends are stored and acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendOptions {
     /// The level an append must reach before it succeeds; short of it, the
     /// append fails with [`StorageError::OutcomeUnknown`].
@@ -243,7 +261,7 @@ pub struct AppendOptions {
 }
 
 /// The key a partition remembers an append under, and for how long.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotentAppend {
     pub key: String,
     pub ttl_millis: u64,
@@ -446,6 +464,15 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         partition: &PartitionRef,
         target: SeekTarget,
     ) -> Result<(), StorageError>;
+
+    /// Forgets any working copy this node keeps of the partition's
+    /// subscription state, so the next call reloads it from the backend.
+    /// Called when ownership of the partition moves away: while another node
+    /// owns it, the copy here goes stale. A backend whose state lives only in
+    /// this process (memory) keeps nothing apart from the truth: no-op.
+    async fn release_partition(&self, partition: &PartitionRef) {
+        let _ = partition;
+    }
 }
 
 /// A complete storage backend.

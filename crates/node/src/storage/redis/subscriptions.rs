@@ -457,4 +457,16 @@ impl SubscriptionState for RedisStorage {
         .await;
         call.settle(result)
     }
+
+    async fn release_partition(&self, at: &PartitionRef) {
+        let state = self.lock_partitions().get(at).cloned();
+        if let Some(state) = state {
+            // Calls in flight finish first; the next call reloads from Redis.
+            // Cached messages go too: while another node owned the partition, a
+            // failover may have lost the log's tail and its offsets been reused.
+            let mut st = state.lock().await;
+            st.cursors.clear();
+            st.messages = Default::default();
+        }
+    }
 }

@@ -1,0 +1,346 @@
+//! One per-partition storage call as a value: what the caller sends, how the
+//! owner runs it, and what comes back.
+//!
+//! Both enums cross the peer port encoded by variant index, so variants are
+//! only ever appended, never reordered or removed; a new call is a new variant.
+
+use std::sync::Arc;
+
+use cluster::{Retention, SubscriptionName};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{
+    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
+    LeaseOutcome, LeaseRequest, Nack, NewMessage, PartitionOffsets, PartitionRef, RedriveFilter,
+    SeekTarget, Storage, StorageError, StoredMessage,
+};
+
+/// A per-partition call of [`MessageLog`](crate::storage::MessageLog) or
+/// [`SubscriptionState`](crate::storage::SubscriptionState), with its
+/// arguments. Appends carry no epoch: the owner writes with its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StorageCall {
+    Append {
+        partition: PartitionRef,
+        messages: Vec<NewMessage>,
+    },
+    AppendWith {
+        partition: PartitionRef,
+        messages: Vec<NewMessage>,
+        options: AppendOptions,
+    },
+    Read {
+        partition: PartitionRef,
+        from: u64,
+        max: usize,
+    },
+    Offsets {
+        partition: PartitionRef,
+    },
+    Trim {
+        partition: PartitionRef,
+        retention: Retention,
+        now_millis: u64,
+    },
+    Lease {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        request: LeaseRequest,
+    },
+    Ack {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        deliveries: Vec<DeliveryRef>,
+        now_millis: u64,
+        exact: bool,
+    },
+    Extend {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        deliveries: Vec<DeliveryRef>,
+        deadline_millis: u64,
+        now_millis: u64,
+    },
+    Nack {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        deliveries: Vec<DeliveryRef>,
+        nack: Nack,
+        now_millis: u64,
+        policy: DeliveryPolicy,
+    },
+    Backlog {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        now_millis: u64,
+    },
+    NextWakeup {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        now_millis: u64,
+    },
+    DeadLetters {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        max: usize,
+    },
+    Redrive {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        filter: RedriveFilter,
+        max: usize,
+        now_millis: u64,
+        spacing_millis: u64,
+    },
+    ParkedKeys {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+    },
+    ResumeKey {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        key: String,
+    },
+    Seek {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        target: SeekTarget,
+    },
+}
+
+/// What a [`StorageCall`] returned, one variant per return type.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum StorageReply {
+    /// `append`, `append_with`: the new messages' offsets.
+    Appended(Vec<u64>),
+    /// `read`.
+    Messages(Vec<Arc<StoredMessage>>),
+    /// `offsets`.
+    Offsets(PartitionOffsets),
+    /// `trim`, `redrive`: how many messages the call affected.
+    Count(u64),
+    /// `lease`.
+    Leased(LeaseOutcome),
+    /// `ack`.
+    Acked(AckOutcome),
+    /// `extend`, `seek`.
+    Done,
+    /// `nack`, `dead_letters`.
+    DeadLetters(Vec<DeadLetter>),
+    /// `backlog`.
+    Backlog(Backlog),
+    /// `next_wakeup`.
+    Wakeup(Option<u64>),
+    /// `parked_keys`.
+    Keys(Vec<String>),
+    /// `resume_key`.
+    Resumed(bool),
+}
+
+impl StorageCall {
+    /// The partition whose owner must run the call.
+    pub fn partition(&self) -> &PartitionRef {
+        match self {
+            StorageCall::Append { partition, .. }
+            | StorageCall::AppendWith { partition, .. }
+            | StorageCall::Read { partition, .. }
+            | StorageCall::Offsets { partition }
+            | StorageCall::Trim { partition, .. }
+            | StorageCall::Lease { partition, .. }
+            | StorageCall::Ack { partition, .. }
+            | StorageCall::Extend { partition, .. }
+            | StorageCall::Nack { partition, .. }
+            | StorageCall::Backlog { partition, .. }
+            | StorageCall::NextWakeup { partition, .. }
+            | StorageCall::DeadLetters { partition, .. }
+            | StorageCall::Redrive { partition, .. }
+            | StorageCall::ParkedKeys { partition, .. }
+            | StorageCall::ResumeKey { partition, .. }
+            | StorageCall::Seek { partition, .. } => partition,
+        }
+    }
+
+    /// Whether the call changes state, so a lost answer leaves its outcome
+    /// unknown. A lease is a write: it hands messages out.
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            StorageCall::Read { .. }
+                | StorageCall::Offsets { .. }
+                | StorageCall::Backlog { .. }
+                | StorageCall::NextWakeup { .. }
+                | StorageCall::DeadLetters { .. }
+                | StorageCall::ParkedKeys { .. }
+        )
+    }
+
+    /// The call's name, for errors and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StorageCall::Append { .. } => "append",
+            StorageCall::AppendWith { .. } => "append_with",
+            StorageCall::Read { .. } => "read",
+            StorageCall::Offsets { .. } => "offsets",
+            StorageCall::Trim { .. } => "trim",
+            StorageCall::Lease { .. } => "lease",
+            StorageCall::Ack { .. } => "ack",
+            StorageCall::Extend { .. } => "extend",
+            StorageCall::Nack { .. } => "nack",
+            StorageCall::Backlog { .. } => "backlog",
+            StorageCall::NextWakeup { .. } => "next_wakeup",
+            StorageCall::DeadLetters { .. } => "dead_letters",
+            StorageCall::Redrive { .. } => "redrive",
+            StorageCall::ParkedKeys { .. } => "parked_keys",
+            StorageCall::ResumeKey { .. } => "resume_key",
+            StorageCall::Seek { .. } => "seek",
+        }
+    }
+
+    /// Runs the call on `storage`, the owner's own backend; appends write
+    /// with `epoch`, the owner's epoch.
+    pub async fn run(
+        self,
+        storage: &dyn Storage,
+        epoch: Epoch,
+    ) -> Result<StorageReply, StorageError> {
+        use StorageReply as R;
+        Ok(match self {
+            StorageCall::Append {
+                partition,
+                messages,
+            } => R::Appended(storage.append(&partition, epoch, messages).await?),
+            StorageCall::AppendWith {
+                partition,
+                messages,
+                options,
+            } => R::Appended(
+                storage
+                    .append_with(&partition, epoch, messages, &options)
+                    .await?,
+            ),
+            StorageCall::Read {
+                partition,
+                from,
+                max,
+            } => R::Messages(storage.read(&partition, from, max).await?),
+            StorageCall::Offsets { partition } => R::Offsets(storage.offsets(&partition).await?),
+            StorageCall::Trim {
+                partition,
+                retention,
+                now_millis,
+            } => R::Count(storage.trim(&partition, &retention, now_millis).await?),
+            StorageCall::Lease {
+                subscription,
+                partition,
+                request,
+            } => R::Leased(storage.lease(&subscription, &partition, request).await?),
+            StorageCall::Ack {
+                subscription,
+                partition,
+                deliveries,
+                now_millis,
+                exact,
+            } => R::Acked(
+                storage
+                    .ack(&subscription, &partition, &deliveries, now_millis, exact)
+                    .await?,
+            ),
+            StorageCall::Extend {
+                subscription,
+                partition,
+                deliveries,
+                deadline_millis,
+                now_millis,
+            } => {
+                storage
+                    .extend(
+                        &subscription,
+                        &partition,
+                        &deliveries,
+                        deadline_millis,
+                        now_millis,
+                    )
+                    .await?;
+                R::Done
+            }
+            StorageCall::Nack {
+                subscription,
+                partition,
+                deliveries,
+                nack,
+                now_millis,
+                policy,
+            } => R::DeadLetters(
+                storage
+                    .nack(
+                        &subscription,
+                        &partition,
+                        &deliveries,
+                        &nack,
+                        now_millis,
+                        policy,
+                    )
+                    .await?,
+            ),
+            StorageCall::Backlog {
+                subscription,
+                partition,
+                now_millis,
+            } => R::Backlog(
+                storage
+                    .backlog(&subscription, &partition, now_millis)
+                    .await?,
+            ),
+            StorageCall::NextWakeup {
+                subscription,
+                partition,
+                now_millis,
+            } => R::Wakeup(
+                storage
+                    .next_wakeup(&subscription, &partition, now_millis)
+                    .await?,
+            ),
+            StorageCall::DeadLetters {
+                subscription,
+                partition,
+                max,
+            } => R::DeadLetters(storage.dead_letters(&subscription, &partition, max).await?),
+            StorageCall::Redrive {
+                subscription,
+                partition,
+                filter,
+                max,
+                now_millis,
+                spacing_millis,
+            } => R::Count(
+                storage
+                    .redrive(
+                        &subscription,
+                        &partition,
+                        filter,
+                        max,
+                        now_millis,
+                        spacing_millis,
+                    )
+                    .await?,
+            ),
+            StorageCall::ParkedKeys {
+                subscription,
+                partition,
+            } => R::Keys(storage.parked_keys(&subscription, &partition).await?),
+            StorageCall::ResumeKey {
+                subscription,
+                partition,
+                key,
+            } => R::Resumed(storage.resume_key(&subscription, &partition, &key).await?),
+            StorageCall::Seek {
+                subscription,
+                partition,
+                target,
+            } => {
+                storage.seek(&subscription, &partition, target).await?;
+                R::Done
+            }
+        })
+    }
+}

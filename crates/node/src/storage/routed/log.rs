@@ -1,0 +1,108 @@
+//! [`MessageLog`] on [`RoutedStorage`]: topic-level calls on the local
+//! backend, partition calls on the owner.
+
+use std::sync::Arc;
+
+use api::types::AckLevel;
+use async_trait::async_trait;
+use cluster::{Retention, TopicName};
+
+use super::{RoutedStorage, StorageCall, StorageReply, expect_reply};
+use crate::storage::{
+    AppendOptions, Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
+    StoredMessage,
+};
+
+#[async_trait]
+impl MessageLog for RoutedStorage {
+    fn ack_level(&self) -> AckLevel {
+        self.local.ack_level()
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.local.ping().await
+    }
+
+    async fn check_options(
+        &self,
+        topic: &TopicName,
+        partitions: u32,
+        options: &AppendOptions,
+    ) -> Result<(), StorageError> {
+        self.local.check_options(topic, partitions, options).await
+    }
+
+    async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        self.local.create_topic(topic, partitions).await
+    }
+
+    async fn delete_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        self.local.delete_topic(topic, partitions).await
+    }
+
+    /// Appends on the owner with the owner's epoch; `_epoch` is not used
+    /// (see the module docs: the owner's epoch is authoritative).
+    async fn append(
+        &self,
+        partition: &PartitionRef,
+        _epoch: Epoch,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StorageError> {
+        let call = StorageCall::Append {
+            partition: partition.clone(),
+            messages,
+        };
+        expect_reply!(self.dispatch(call).await?, "append", StorageReply::Appended(offsets) => offsets)
+    }
+
+    /// Like [`RoutedStorage::append`]: the owner's epoch, not `_epoch`.
+    async fn append_with(
+        &self,
+        partition: &PartitionRef,
+        _epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        let call = StorageCall::AppendWith {
+            partition: partition.clone(),
+            messages,
+            options: options.clone(),
+        };
+        expect_reply!(self.dispatch(call).await?, "append_with", StorageReply::Appended(offsets) => offsets)
+    }
+
+    async fn read(
+        &self,
+        partition: &PartitionRef,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+        let call = StorageCall::Read {
+            partition: partition.clone(),
+            from,
+            max,
+        };
+        expect_reply!(self.dispatch(call).await?, "read", StorageReply::Messages(messages) => messages)
+    }
+
+    async fn offsets(&self, partition: &PartitionRef) -> Result<PartitionOffsets, StorageError> {
+        let call = StorageCall::Offsets {
+            partition: partition.clone(),
+        };
+        expect_reply!(self.dispatch(call).await?, "offsets", StorageReply::Offsets(offsets) => offsets)
+    }
+
+    async fn trim(
+        &self,
+        partition: &PartitionRef,
+        retention: &Retention,
+        now_millis: u64,
+    ) -> Result<u64, StorageError> {
+        let call = StorageCall::Trim {
+            partition: partition.clone(),
+            retention: *retention,
+            now_millis,
+        };
+        expect_reply!(self.dispatch(call).await?, "trim", StorageReply::Count(count) => count)
+    }
+}

@@ -1,0 +1,39 @@
+//! What [`RoutedStorage`](super::RoutedStorage) asks the cluster: who owns a
+//! partition, and how far this node's view of the metadata has come.
+
+use async_trait::async_trait;
+
+use crate::storage::{Epoch, PartitionRef, StorageError};
+
+/// Where a partition's storage calls run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This node owns the partition, at owner epoch `epoch`.
+    Local { epoch: Epoch },
+    /// Node `node`, reached at `peer_addr` (`host:port` of its peer port),
+    /// owns the partition at `epoch`. The receiving node writes with the
+    /// epoch it knows itself, so `epoch` only tells the caller what it expects.
+    Remote {
+        node: u64,
+        peer_addr: String,
+        epoch: Epoch,
+    },
+}
+
+/// The cluster's partition placement, as this node currently knows it.
+#[async_trait]
+pub trait Placement: Send + Sync + std::fmt::Debug {
+    /// Where `partition`'s calls run now.
+    fn route(&self, partition: &PartitionRef) -> Route;
+
+    /// The metadata position this node has applied; sent with each remote call.
+    fn applied_index(&self) -> u64;
+
+    /// On the receiving node, before running a call: wait until metadata is applied
+    /// up to `index` and local storage has every topic/subscription that metadata knows.
+    async fn catch_up(&self, index: u64) -> Result<(), StorageError>;
+
+    /// On the calling node, after the owner answered Moved: bring the metadata up to
+    /// date (a linearizable read barrier) before routing once more.
+    async fn refresh(&self) -> Result<(), StorageError>;
+}

@@ -1,0 +1,80 @@
+//! The serving half of storage calls between nodes: the owner decodes a call,
+//! catches up with the caller's metadata, checks that it still owns the
+//! partition and runs the call on its own backend.
+
+use std::sync::Arc;
+
+use api::limits::MAX_BATCH_BYTES;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::CALL_PATH;
+use super::call::{StorageCall, StorageReply};
+use super::codec::{self, Envelope};
+use super::placement::{Placement, Route};
+use crate::storage::{Storage, StorageError};
+
+/// Largest encoded call accepted. The largest call is an append of a full
+/// publish batch: at most [`MAX_BATCH_BYTES`] of data and attributes, plus a
+/// few bytes of lengths, times and ordering key per message (at most 1,000
+/// keys of 1 KiB). Twice the batch limit covers that with room to spare.
+pub const MAX_CALL_BYTES: usize = 2 * MAX_BATCH_BYTES;
+
+#[derive(Clone)]
+struct Owner {
+    local: Arc<dyn Storage>,
+    placement: Arc<dyn Placement>,
+}
+
+/// The storage-call route for the peer port: runs calls for partitions this
+/// node owns on `local`, and answers [`StorageError::Moved`] for the rest.
+///
+/// A `POST` to [`CALL_PATH`] carries an encoded call; a 200 answer carries
+/// the encoded `Result<StorageReply, StorageError>`. Any other status means
+/// the call did not run (4xx: the body was refused) or its answer could not
+/// be encoded (5xx), with a plain-text reason.
+pub fn routes(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> Router {
+    Router::new()
+        .route(CALL_PATH, post(call))
+        .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
+        .with_state(Owner { local, placement })
+}
+
+async fn call(State(owner): State<Owner>, body: Bytes) -> Response {
+    let envelope: Envelope<StorageCall> = match codec::decode(&body) {
+        Ok(envelope) => envelope,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let result = run(&owner, envelope).await;
+    match codec::encode(&result) {
+        Ok(bytes) => bytes.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn run(
+    owner: &Owner,
+    Envelope {
+        applied_index,
+        call,
+    }: Envelope<StorageCall>,
+) -> Result<StorageReply, StorageError> {
+    // Judge ownership no earlier than the caller's view: a node that has not
+    // yet applied its own promotion must not send the caller away.
+    owner.placement.catch_up(applied_index).await?;
+    let partition = call.partition();
+    match owner.placement.route(partition) {
+        // The epoch this node holds is the one it writes with; a stale one is
+        // fenced by the backend.
+        Route::Local { epoch } => call.run(owner.local.as_ref(), epoch).await,
+        Route::Remote { node, .. } => Err(StorageError::Moved {
+            topic: partition.topic.to_string(),
+            partition: partition.partition,
+            owner: Some(node),
+        }),
+    }
+}

@@ -1,0 +1,293 @@
+//! Routed storage: a node that owns no partition runs every storage call on
+//! the owner over the peer port, and behaves like any backend (the
+//! conformance suite); an owner that moved is found after one refresh; a
+//! transport failure says honestly whether the call ran.
+
+mod routed_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::limits::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_ORDERING_KEY_BYTES};
+use bytes::Bytes;
+use cluster::TopicName;
+use node::storage::memory::MemoryStorage;
+use node::storage::routed::RoutedStorage;
+use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
+use tokio::net::TcpListener;
+
+use routed_support::{Mirror, Owner, TestPlacement, client, client_with, serve};
+
+mod conformance {
+    // Appends write with the owner's epoch, so the check that fences by the
+    // caller's epoch is replaced by `the_owner_writes_with_its_own_epoch…` below.
+    node::storage::conformance::suite!(owner_epoch, async crate::routed_support::remote_only());
+}
+
+fn orders(partition: u32) -> PartitionRef {
+    PartitionRef {
+        topic: TopicName::new("orders").expect("valid name"),
+        partition,
+    }
+}
+
+fn message(data: &str) -> NewMessage {
+    NewMessage {
+        data: Bytes::copy_from_slice(data.as_bytes()),
+        attributes: BTreeMap::new(),
+        ordering_key: None,
+        priority: 4,
+        publish_time_millis: 1_700_000_000_000,
+        deliver_at_millis: None,
+        expire_at_millis: None,
+    }
+}
+
+/// Node 1 calls; node 2 owned the partitions until they moved to node 3.
+/// Node 2 already knows; node 1 learns it only by refreshing.
+struct Moved {
+    caller: RoutedStorage,
+    placement: Arc<TestPlacement>,
+    old: Arc<MemoryStorage>,
+    old_placement: Arc<TestPlacement>,
+    new: Arc<MemoryStorage>,
+    new_addr: String,
+    new_placement: Arc<TestPlacement>,
+}
+
+impl Moved {
+    async fn arrange() -> Self {
+        let new = Arc::new(MemoryStorage::new());
+        let new_placement = TestPlacement::owning(3);
+        let new_addr = serve(new.clone(), new_placement.clone()).await;
+        let old = Arc::new(MemoryStorage::new());
+        let old_placement = TestPlacement::new(
+            2,
+            Owner {
+                node: 3,
+                peer_addr: new_addr.clone(),
+            },
+        );
+        let old_addr = serve(old.clone(), old_placement.clone()).await;
+        let placement = TestPlacement::new(
+            1,
+            Owner {
+                node: 2,
+                peer_addr: old_addr,
+            },
+        );
+        placement.set_applied(42);
+        let mirror = Mirror::of(vec![old.clone(), new.clone()]);
+        let caller = RoutedStorage::new(Arc::new(mirror), placement.clone(), client());
+        caller
+            .create_topic(&orders(0).topic, 1)
+            .await
+            .expect("create topic");
+        Self {
+            caller,
+            placement,
+            old,
+            old_placement,
+            new,
+            new_addr,
+            new_placement,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_owner_that_moved_is_found_after_one_refresh() {
+    let cluster = Moved::arrange().await;
+    cluster.placement.refresh_to(Owner {
+        node: 3,
+        peer_addr: cluster.new_addr.clone(),
+    });
+
+    tracing::info!("act: append through node 1, which still routes to node 2");
+    let offsets = cluster
+        .caller
+        .append(&orders(0), 1, vec![message("a")])
+        .await
+        .expect("append reaches the new owner");
+
+    assert_eq!(offsets, vec![0]);
+    assert_eq!(cluster.placement.refreshes(), 1, "one refresh");
+    assert_eq!(
+        cluster.old_placement.catch_ups(),
+        vec![42],
+        "the old owner caught up to the caller's index, then answered Moved"
+    );
+    assert_eq!(cluster.new_placement.catch_ups(), vec![42]);
+    let stored = |s: &Arc<MemoryStorage>| {
+        let s = s.clone();
+        async move { s.offsets(&orders(0)).await.expect("offsets").end }
+    };
+    assert_eq!(stored(&cluster.new).await, 1, "stored on the new owner");
+    assert_eq!(stored(&cluster.old).await, 0, "nothing on the old owner");
+}
+
+#[tokio::test]
+async fn a_second_moved_is_returned_to_the_caller() {
+    let cluster = Moved::arrange().await;
+
+    tracing::info!("act: the refresh brings no news, so node 2 answers Moved twice");
+    let result = cluster
+        .caller
+        .append(&orders(0), 1, vec![message("a")])
+        .await;
+
+    assert!(
+        matches!(
+            &result,
+            Err(StorageError::Moved {
+                topic,
+                partition: 0,
+                owner: Some(3),
+            }) if topic == "orders"
+        ),
+        "got {result:?}"
+    );
+    assert_eq!(cluster.placement.refreshes(), 1, "refreshed once, not more");
+    assert_eq!(cluster.old_placement.catch_ups().len(), 2, "tried twice");
+    assert!(cluster.new_placement.catch_ups().is_empty());
+    let end = cluster.new.offsets(&orders(0)).await.expect("offsets").end;
+    assert_eq!(end, 0);
+}
+
+#[tokio::test]
+async fn the_owner_writes_with_its_own_epoch_and_a_stale_owner_is_fenced() {
+    let owner = Arc::new(MemoryStorage::new());
+    let owner_placement = TestPlacement::owning(2);
+    owner_placement.set_epoch(5);
+    let peer_addr = serve(owner.clone(), owner_placement.clone()).await;
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    let caller = RoutedStorage::new(Arc::new(Mirror::of(vec![owner])), placement, client());
+    caller
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("create topic");
+    caller
+        .append(&orders(0), 1, vec![message("at epoch 5")])
+        .await
+        .expect("the owner writes at its epoch 5, not the caller's 1");
+
+    tracing::info!("act: the owner's view goes back to epoch 4; the caller passes 9");
+    owner_placement.set_epoch(4);
+    let stale = caller
+        .append(&orders(0), 9, vec![message("at epoch 4")])
+        .await;
+
+    assert!(
+        matches!(
+            stale,
+            Err(StorageError::Fenced {
+                attempted: 4,
+                current: 5,
+                ..
+            })
+        ),
+        "the backend's refusal crosses the wire: {stale:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_owned_partition_runs_locally_with_the_route_epoch() {
+    let local = Arc::new(MemoryStorage::new());
+    let placement = TestPlacement::owning(1);
+    placement.set_epoch(3);
+    let storage = RoutedStorage::new(local.clone(), placement.clone(), client());
+    storage
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("create topic");
+
+    let offsets = storage
+        .append(&orders(0), 1, vec![message("a")])
+        .await
+        .expect("append");
+
+    assert_eq!(offsets, vec![0]);
+    let below = local.append(&orders(0), 2, vec![message("b")]).await;
+    assert!(
+        matches!(below, Err(StorageError::Fenced { current: 3, .. })),
+        "the append wrote epoch 3: {below:?}"
+    );
+    assert!(placement.catch_ups().is_empty(), "no peer call");
+}
+
+#[tokio::test]
+async fn an_unreachable_owner_means_the_call_did_not_run() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let peer_addr = listener.local_addr().expect("addr").to_string();
+    drop(listener);
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![])), placement, client());
+
+    let appended = storage.append(&orders(0), 1, vec![message("a")]).await;
+
+    assert!(
+        matches!(appended, Err(StorageError::Unavailable { .. })),
+        "connection refused: surely not stored, got {appended:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_owner_that_never_answers_leaves_writes_unknown_and_reads_unavailable() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let peer_addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        // Accepts and reads nothing back: the request is sent, no answer comes.
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    let client = client_with(Duration::from_millis(200));
+    let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![])), placement, client);
+
+    let appended = storage.append(&orders(0), 1, vec![message("a")]).await;
+    let read = storage.offsets(&orders(0)).await;
+
+    assert!(
+        matches!(appended, Err(StorageError::OutcomeUnknown { .. })),
+        "got {appended:?}"
+    );
+    assert!(
+        matches!(read, Err(StorageError::Unavailable { .. })),
+        "got {read:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_publish_batch_fits_in_one_call() {
+    let owner = Arc::new(MemoryStorage::new());
+    let peer_addr = serve(owner.clone(), TestPlacement::owning(2)).await;
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![owner])), placement, client());
+    storage
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("create topic");
+    let per_message = MAX_BATCH_BYTES / MAX_BATCH_MESSAGES;
+    let batch: Vec<NewMessage> = (0..MAX_BATCH_MESSAGES)
+        .map(|i| NewMessage {
+            data: Bytes::from(vec![b'x'; per_message]),
+            ordering_key: Some(format!("{i:0>width$}", width = MAX_ORDERING_KEY_BYTES)),
+            ..message("")
+        })
+        .collect();
+
+    let offsets = storage
+        .append(&orders(0), 1, batch)
+        .await
+        .expect("append a full batch");
+
+    assert_eq!(offsets.len(), MAX_BATCH_MESSAGES);
+    let last = storage
+        .read(&orders(0), MAX_BATCH_MESSAGES as u64 - 1, 1)
+        .await
+        .expect("read");
+    assert_eq!(last[0].message.data.len(), per_message);
+}

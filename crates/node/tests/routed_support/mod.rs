@@ -1,0 +1,380 @@
+//! A small cluster for routed-storage tests: owner nodes serving
+//! `routed::routes` on 127.0.0.1:0, a placement the test sets by hand, and the
+//! calling node's backend, which only mirrors topics and subscriptions.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api::types::AckLevel;
+use async_trait::async_trait;
+use cluster::subscription::StartPosition;
+use cluster::{Retention, SubscriptionName, TopicName};
+use node::storage::memory::MemoryStorage;
+use node::storage::routed::{Placement, Route, RoutedStorage, StorageClient, routes};
+use node::storage::{
+    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
+    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
+    RedriveFilter, SeekTarget, Storage, StorageError, StoredMessage, SubscriptionState,
+};
+use tokio::net::TcpListener;
+
+/// Who owns every partition, as one node sees it.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub node: u64,
+    pub peer_addr: String,
+}
+
+/// One node's placement: every partition has the same owner, which the test
+/// sets, and a refresh may switch to.
+#[derive(Debug)]
+pub struct TestPlacement {
+    me: u64,
+    owner: Mutex<Owner>,
+    after_refresh: Mutex<Option<Owner>>,
+    epoch: AtomicU64,
+    applied: AtomicU64,
+    refreshes: AtomicUsize,
+    catch_ups: Mutex<Vec<u64>>,
+}
+
+impl TestPlacement {
+    /// Node `me`, seeing `owner` own every partition at epoch 1.
+    pub fn new(me: u64, owner: Owner) -> Arc<Self> {
+        Arc::new(Self {
+            me,
+            owner: Mutex::new(owner),
+            after_refresh: Mutex::new(None),
+            epoch: AtomicU64::new(1),
+            applied: AtomicU64::new(0),
+            refreshes: AtomicUsize::new(0),
+            catch_ups: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Node `me`, owning every partition itself.
+    pub fn owning(me: u64) -> Arc<Self> {
+        Self::new(
+            me,
+            Owner {
+                node: me,
+                peer_addr: String::new(),
+            },
+        )
+    }
+
+    /// The next refresh makes `owner` the owner of every partition.
+    pub fn refresh_to(&self, owner: Owner) {
+        *self.after_refresh.lock().expect("lock") = Some(owner);
+    }
+
+    pub fn set_epoch(&self, epoch: Epoch) {
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    pub fn set_applied(&self, index: u64) {
+        self.applied.store(index, Ordering::SeqCst);
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.refreshes.load(Ordering::SeqCst)
+    }
+
+    /// The index of each `catch_up` call, in order: one per call served.
+    pub fn catch_ups(&self) -> Vec<u64> {
+        self.catch_ups.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl Placement for TestPlacement {
+    fn route(&self, _partition: &PartitionRef) -> Route {
+        let owner = self.owner.lock().expect("lock").clone();
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if owner.node == self.me {
+            Route::Local { epoch }
+        } else {
+            Route::Remote {
+                node: owner.node,
+                peer_addr: owner.peer_addr,
+                epoch,
+            }
+        }
+    }
+
+    fn applied_index(&self) -> u64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    async fn catch_up(&self, index: u64) -> Result<(), StorageError> {
+        self.catch_ups.lock().expect("lock").push(index);
+        Ok(())
+    }
+
+    async fn refresh(&self) -> Result<(), StorageError> {
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
+        if let Some(owner) = self.after_refresh.lock().expect("lock").take() {
+            *self.owner.lock().expect("lock") = owner;
+        }
+        Ok(())
+    }
+}
+
+/// Serves `routes(local, placement)` on 127.0.0.1:0 until the test's runtime
+/// ends; returns the peer address.
+pub async fn serve(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        axum::serve(listener, routes(local, placement))
+            .await
+            .expect("peer port serves");
+    });
+    addr
+}
+
+/// A client with the default timeout.
+pub fn client() -> StorageClient {
+    StorageClient::new(StorageClient::DEFAULT_TIMEOUT).expect("client")
+}
+
+/// A client that gives up after `timeout`.
+pub fn client_with(timeout: Duration) -> StorageClient {
+    StorageClient::new(timeout).expect("client")
+}
+
+/// The conformance suite's backend: a calling node (1) that owns nothing, in
+/// front of an owner node (2) on a real socket.
+pub async fn remote_only() -> RoutedStorage {
+    let owner = Arc::new(MemoryStorage::new());
+    let peer_addr = serve(owner.clone(), TestPlacement::owning(2)).await;
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    RoutedStorage::new(Arc::new(Mirror::of(vec![owner])), placement, client())
+}
+
+/// The calling node's backend. Topic and subscription calls reach every
+/// owner's backend, as the cluster keeps every node's storage in step with
+/// the metadata; a per-partition call here is a routing bug, so it fails.
+#[derive(Debug)]
+pub struct Mirror {
+    owners: Vec<Arc<MemoryStorage>>,
+}
+
+impl Mirror {
+    pub fn of(owners: Vec<Arc<MemoryStorage>>) -> Self {
+        Self { owners }
+    }
+}
+
+fn ran_here<T>() -> Result<T, StorageError> {
+    Err(StorageError::Unsupported {
+        reason: "a per-partition call ran on the calling node".to_owned(),
+    })
+}
+
+#[async_trait]
+impl MessageLog for Mirror {
+    fn ack_level(&self) -> AckLevel {
+        AckLevel::Memory
+    }
+
+    async fn check_options(
+        &self,
+        _: &TopicName,
+        _: u32,
+        _: &AppendOptions,
+    ) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        for owner in &self.owners {
+            owner.create_topic(topic, partitions).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
+        for owner in &self.owners {
+            owner.delete_topic(topic, partitions).await?;
+        }
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        _: &PartitionRef,
+        _: Epoch,
+        _: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StorageError> {
+        ran_here()
+    }
+
+    async fn append_with(
+        &self,
+        _: &PartitionRef,
+        _: Epoch,
+        _: Vec<NewMessage>,
+        _: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        ran_here()
+    }
+
+    async fn read(
+        &self,
+        _: &PartitionRef,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+        ran_here()
+    }
+
+    async fn offsets(&self, _: &PartitionRef) -> Result<PartitionOffsets, StorageError> {
+        ran_here()
+    }
+
+    async fn trim(&self, _: &PartitionRef, _: &Retention, _: u64) -> Result<u64, StorageError> {
+        ran_here()
+    }
+}
+
+#[async_trait]
+impl SubscriptionState for Mirror {
+    async fn create_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        topic: &TopicName,
+        partitions: u32,
+        start: StartPosition,
+    ) -> Result<(), StorageError> {
+        for owner in &self.owners {
+            owner
+                .create_subscription(subscription, topic, partitions, start)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        topic: &TopicName,
+        partitions: u32,
+    ) -> Result<(), StorageError> {
+        for owner in &self.owners {
+            owner
+                .delete_subscription(subscription, topic, partitions)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn lease(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: LeaseRequest,
+    ) -> Result<LeaseOutcome, StorageError> {
+        ran_here()
+    }
+
+    async fn ack(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: &[DeliveryRef],
+        _: u64,
+        _: bool,
+    ) -> Result<AckOutcome, StorageError> {
+        ran_here()
+    }
+
+    async fn extend(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: &[DeliveryRef],
+        _: u64,
+        _: u64,
+    ) -> Result<(), StorageError> {
+        ran_here()
+    }
+
+    async fn nack(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: &[DeliveryRef],
+        _: &Nack,
+        _: u64,
+        _: DeliveryPolicy,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        ran_here()
+    }
+
+    async fn backlog(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: u64,
+    ) -> Result<Backlog, StorageError> {
+        ran_here()
+    }
+
+    async fn next_wakeup(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        ran_here()
+    }
+
+    async fn dead_letters(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        ran_here()
+    }
+
+    async fn redrive(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: RedriveFilter,
+        _: usize,
+        _: u64,
+        _: u64,
+    ) -> Result<u64, StorageError> {
+        ran_here()
+    }
+
+    async fn parked_keys(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+    ) -> Result<Vec<String>, StorageError> {
+        ran_here()
+    }
+
+    async fn resume_key(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: &str,
+    ) -> Result<bool, StorageError> {
+        ran_here()
+    }
+
+    async fn seek(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: SeekTarget,
+    ) -> Result<(), StorageError> {
+        ran_here()
+    }
+}
