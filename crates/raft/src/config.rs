@@ -17,9 +17,14 @@ pub struct ConsensusConfig {
     pub data_dir: PathBuf,
     /// Where the peer routes listen.
     pub listen: SocketAddr,
-    /// Every voter, this node included, by id: `host:peer_port`. Empty means a
-    /// single-node group reached at [`ConsensusConfig::listen`].
+    /// Every node that may form or join the group, this node included, by id:
+    /// `host:peer_port`. Empty means a single-node group reached at
+    /// [`ConsensusConfig::listen`].
     pub peers: BTreeMap<NodeId, String>,
+    /// `PUBSUB_BOOTSTRAP_EXPECT`: how many of the lowest ids in `peers` form
+    /// the group on first start; `None` means all of them. Listed nodes above
+    /// these join the formed group on their own.
+    pub bootstrap_expect: Option<usize>,
     /// Leader heartbeat period.
     pub heartbeat: Duration,
     /// A follower that hears no leader for a random time in this range starts
@@ -35,6 +40,9 @@ pub struct ConsensusConfig {
     pub forward_timeout: Duration,
     /// How long a proposal or read waits for a leader to become known.
     pub leader_wait: Duration,
+    /// How long the leader may take to add a node (catch it up as a learner,
+    /// then promote it) or to remove one.
+    pub membership_timeout: Duration,
 }
 
 impl ConsensusConfig {
@@ -45,12 +53,14 @@ impl ConsensusConfig {
             data_dir: data_dir.into(),
             listen,
             peers: BTreeMap::new(),
+            bootstrap_expect: None,
             heartbeat: Duration::from_millis(250),
             election_timeout: (Duration::from_millis(1_000), Duration::from_millis(2_000)),
             snapshot_after_entries: 5_000,
             log_entries_kept_after_snapshot: 1_000,
             forward_timeout: Duration::from_secs(5),
             leader_wait: Duration::from_secs(5),
+            membership_timeout: Duration::from_secs(30),
         }
     }
 
@@ -62,12 +72,33 @@ impl ConsensusConfig {
             .unwrap_or_else(|| self.listen.to_string())
     }
 
+    /// Every node by id, this one included (at its own address when the peer
+    /// list is empty).
+    pub(crate) fn members(&self) -> BTreeMap<NodeId, String> {
+        let mut members = self.peers.clone();
+        members.insert(self.node_id, self.own_address());
+        members
+    }
+
+    /// How many of the lowest ids form the group on first start.
+    pub(crate) fn voters_to_form(&self) -> usize {
+        self.bootstrap_expect
+            .unwrap_or_else(|| self.members().len())
+    }
+
     /// openraft's configuration, validated.
     pub(crate) fn raft_config(&self) -> Result<openraft::Config, String> {
         if !self.peers.is_empty() && !self.peers.contains_key(&self.node_id) {
             return Err(format!(
                 "the peer list must include this node ({})",
                 self.node_id
+            ));
+        }
+        let listed = self.members().len();
+        if !(1..=listed).contains(&self.voters_to_form()) {
+            return Err(format!(
+                "bootstrap expect is {}, but {listed} node(s) are listed",
+                self.voters_to_form()
             ));
         }
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -78,9 +109,44 @@ impl ConsensusConfig {
             election_timeout_max: millis(self.election_timeout.1),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_after_entries),
             max_in_snapshot_log_to_keep: self.log_entries_kept_after_snapshot,
+            // A node that lost its disk comes back pristine under its old id
+            // and answers the leader with an empty log. Without this the leader
+            // treats that as a bug and panics; with it the leader replicates
+            // to the node from the start again. The lost disk itself is the
+            // hazard (a forgotten vote or entry), not this setting.
+            allow_log_reversion: Some(true),
             ..Default::default()
         }
         .validate()
         .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_listed(bootstrap_expect: Option<usize>) -> ConsensusConfig {
+        let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let mut config = ConsensusConfig::new(1, "unused", listen);
+        config.peers = (1..=3).map(|id| (id, format!("node-{id}:1"))).collect();
+        config.bootstrap_expect = bootstrap_expect;
+        config
+    }
+
+    #[test]
+    fn bootstrap_expect_defaults_to_every_listed_node_and_must_fit_the_list() {
+        assert_eq!(three_listed(None).voters_to_form(), 3);
+        assert_eq!(three_listed(Some(2)).voters_to_form(), 2);
+        assert!(three_listed(Some(2)).raft_config().is_ok());
+        for wrong in [0, 4] {
+            let refused = three_listed(Some(wrong)).raft_config();
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|e| e.contains("bootstrap expect")),
+                "{wrong}: {refused:?}"
+            );
+        }
     }
 }

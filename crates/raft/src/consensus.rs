@@ -1,10 +1,13 @@
 //! [`Consensus`], the handle the broker uses: propose a command from any node,
-//! read the metadata linearizably, see who leads.
+//! read the metadata linearizably, see who leads, change the voters, and hand
+//! leadership over before stopping.
 //!
 //! A proposal on a follower is forwarded to the leader over the peer port; a
 //! read on a follower asks the leader for a read index, waits until the local
-//! state machine has applied it, then reads locally (ReadIndex).
+//! state machine has applied it, then reads locally (ReadIndex). Membership
+//! changes are forwarded the same way (`leader_link`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,11 +21,13 @@ use tokio::task::JoinHandle;
 use crate::config::ConsensusConfig;
 use crate::error::ConsensusError;
 use crate::formation::Formation;
+use crate::leader_link::{Attempt, LeaderLink, forward_failed};
+use crate::leadership;
 use crate::log_store::LogStore;
 use crate::metrics::ConsensusMetrics;
-use crate::peer::client::{self, PeerCallError, PeerNetwork};
+use crate::peer::client::{self, PeerNetwork};
 use crate::peer::router::{self, read_index_locally, write_locally};
-use crate::peer::{ProposeOutcome, ReadIndexOutcome};
+use crate::peer::{MembershipChange, ProposeOutcome, ReadIndexOutcome};
 use crate::state_machine::{AppliedMetadata, StateMachine};
 use crate::storage::{Storage, StorageClosed};
 use crate::types::{LogId, NodeId, Raft, TypeConfig};
@@ -38,28 +43,17 @@ pub struct Consensus {
 
 #[derive(Debug)]
 struct Inner {
-    node_id: NodeId,
-    raft: Raft,
+    /// The Raft node and the way to its leader.
+    link: LeaderLink,
     applied: Arc<AppliedMetadata>,
-    /// Forwarding has its own pool, apart from Raft's replication traffic.
-    forward_http: reqwest::Client,
-    forward_timeout: Duration,
-    leader_wait: Duration,
+    heartbeat: Duration,
+    /// Followers elect on their own after about the longest election timeout,
+    /// so a leadership transfer is not worth waiting for longer than that.
+    election_timeout_max: Duration,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Completes when openraft has dropped the log store and state machine.
     storage_closed: StorageClosed,
-}
-
-/// A step of a proposal or read that did not reach a usable answer.
-enum Attempt<T> {
-    Done(T),
-    /// Surely not acted on: try again once a (new) leader is known.
-    Retry {
-        reason: String,
-        hint: Option<NodeId>,
-    },
-    Failed(ConsensusError),
 }
 
 impl Consensus {
@@ -81,8 +75,23 @@ impl Consensus {
         config: ConsensusConfig,
         listener: TcpListener,
     ) -> Result<Self, ConsensusError> {
+        Self::start_with_routes(config, listener, axum::Router::new()).await
+    }
+
+    /// Like [`Consensus::start_on`], and serves `extra` on the same listener
+    /// beside the peer routes (the broker forwards requests between nodes
+    /// there). Both stop when this node shuts down.
+    ///
+    /// # Panics
+    /// If `extra` serves a path of the peer protocol (all are under `/raft/`)
+    /// or has its own fallback: axum refuses to merge such routers.
+    pub async fn start_with_routes(
+        config: ConsensusConfig,
+        listener: TcpListener,
+        extra: axum::Router,
+    ) -> Result<Self, ConsensusError> {
         let consensus = Self::open(&config).await?;
-        let app = consensus.router();
+        let app = consensus.router().merge(extra);
         let mut stop = consensus.inner.stop.subscribe();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -95,14 +104,15 @@ impl Consensus {
                 tracing::error!(error = %e, "the peer server failed");
             }
         });
-        let mut members = config.peers.clone();
-        members.insert(config.node_id, config.own_address());
+        let link = &consensus.inner.link;
         let formation = Formation {
             node_id: config.node_id,
-            members,
-            http: consensus.inner.forward_http.clone(),
+            members: config.members(),
+            voters_to_form: config.voters_to_form(),
+            http: link.http.clone(),
+            join_timeout: link.membership_call_timeout() + link.leader_wait,
         };
-        let forming = tokio::spawn(formation.run(consensus.inner.raft.clone()));
+        let forming = tokio::spawn(formation.run(link.raft.clone()));
         consensus.inner.tasks.lock().await.extend([server, forming]);
         Ok(consensus)
     }
@@ -148,12 +158,17 @@ impl Consensus {
         })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                node_id: config.node_id,
-                raft,
+                link: LeaderLink {
+                    node_id: config.node_id,
+                    raft,
+                    http: http("forwarding")?,
+                    forward_timeout: config.forward_timeout,
+                    leader_wait: config.leader_wait,
+                    membership_timeout: config.membership_timeout,
+                },
                 applied,
-                forward_http: http("forwarding")?,
-                forward_timeout: config.forward_timeout,
-                leader_wait: config.leader_wait,
+                heartbeat: config.heartbeat,
+                election_timeout_max: config.election_timeout.1,
                 stop: watch::Sender::new(false),
                 tasks: Mutex::default(),
                 storage_closed,
@@ -163,36 +178,28 @@ impl Consensus {
 
     /// The peer routes of this node, to serve on its peer port.
     pub fn router(&self) -> axum::Router {
-        router::router(
-            self.inner.raft.clone(),
-            self.inner.node_id,
-            self.inner.forward_timeout,
-        )
+        router::router(self.inner.link.clone())
     }
 
+    /// This node's id in the group.
     pub fn node_id(&self) -> NodeId {
-        self.inner.node_id
+        self.inner.link.node_id
     }
 
     /// Commits `command` through the leader and returns what `apply` did.
     /// Works on any node; retries once when the leader changed before the
     /// command was appended.
     pub async fn propose(&self, command: Command) -> Result<Reply, ConsensusError> {
-        self.with_leader(|leader| {
+        let link = &self.inner.link;
+        link.with_leader(|leader| {
             let command = command.clone();
             async move {
                 let outcome = match leader {
-                    None => {
-                        write_locally(&self.inner.raft, command, self.inner.forward_timeout).await
-                    }
+                    None => write_locally(&link.raft, command, link.forward_timeout).await,
                     Some(addr) => {
-                        let sent = client::propose(
-                            &self.inner.forward_http,
-                            &addr,
-                            &command,
-                            self.inner.forward_timeout,
-                        )
-                        .await;
+                        let sent =
+                            client::propose(&link.http, &addr, &command, link.forward_timeout)
+                                .await;
                         match sent {
                             Ok(outcome) => outcome,
                             Err(e) => return forward_failed(e),
@@ -221,17 +228,14 @@ impl Consensus {
     /// Reads the metadata linearizably: the read sees every command committed
     /// before it began. Keep `f` short: it holds a lock.
     pub async fn read<T>(&self, f: impl FnOnce(&Metadata) -> T) -> Result<T, ConsensusError> {
-        let read_id: LogId = self
+        let link = &self.inner.link;
+        let read_id: LogId = link
             .with_leader(|leader| async move {
                 let outcome = match leader {
-                    None => read_index_locally(&self.inner.raft, self.inner.forward_timeout).await,
+                    None => read_index_locally(&link.raft, link.forward_timeout).await,
                     Some(addr) => {
-                        let asked = client::read_index(
-                            &self.inner.forward_http,
-                            &addr,
-                            self.inner.forward_timeout,
-                        )
-                        .await;
+                        let asked =
+                            client::read_index(&link.http, &addr, link.forward_timeout).await;
                         match asked {
                             Ok(outcome) => outcome,
                             // A read has no effect, so an unknown outcome is just unavailable.
@@ -255,9 +259,8 @@ impl Consensus {
                 }
             })
             .await?;
-        self.inner
-            .raft
-            .wait(Some(self.inner.forward_timeout))
+        link.raft
+            .wait(Some(link.forward_timeout))
             .applied_index_at_least(Some(read_id.index), "apply up to the read index")
             .await
             .map_err(|e| ConsensusError::Unavailable {
@@ -283,15 +286,75 @@ impl Consensus {
         self.raft_metrics().current_leader
     }
 
+    /// Raft's state as this node sees it.
     pub fn metrics(&self) -> ConsensusMetrics {
         ConsensusMetrics::from(&self.raft_metrics())
     }
 
-    /// Stops serving peers and stops the Raft node; the data directory can be
-    /// opened again once this returns.
+    /// Adds node `node_id`, reached at peer address `addr`, as a voter: the
+    /// leader catches it up as a learner, then promotes it. Works on any node
+    /// (forwarded to the leader). Idempotent: a voter already is one, so a
+    /// retry after [`ConsensusError::OutcomeUnknown`] is safe.
+    pub async fn add_node(&self, node_id: NodeId, addr: String) -> Result<(), ConsensusError> {
+        let change = MembershipChange::Add { node_id, addr };
+        self.inner.link.change_membership(&change).await
+    }
+
+    /// Removes node `node_id` from the group, as voter and as learner. Works
+    /// on any node (forwarded to the leader); removing the leader makes it
+    /// hand leadership to another voter and step down. Idempotent. Refuses
+    /// ([`ConsensusError::Refused`]) to remove the last voter.
+    pub async fn remove_node(&self, node_id: NodeId) -> Result<(), ConsensusError> {
+        let change = MembershipChange::Remove { node_id };
+        self.inner.link.change_membership(&change).await
+    }
+
+    /// If this node leads and another voter answers, hands leadership to the
+    /// most up-to-date such voter and waits (at most `timeout`) until another
+    /// node leads; returns that node. `Ok(None)` when there is nothing to do:
+    /// this node does not lead, or is the only voter.
+    pub async fn transfer_leadership(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<NodeId>, ConsensusError> {
+        // A live follower answers every heartbeat; a few missed mean it is gone.
+        let fresh_ack_wait = self.inner.heartbeat * 4;
+        leadership::transfer(&self.inner.link.raft, timeout, fresh_ack_wait).await
+    }
+
+    /// On the leader, for each voter (itself included, at zero): how long ago
+    /// it last acknowledged this leader, or `None` if it has not since this
+    /// node became leader. `None` on any other node. Placement uses it to move
+    /// partitions away from voters that stopped answering.
+    ///
+    /// Ages count from when the acknowledged request was sent, so they may
+    /// overstate by one round trip.
+    pub fn voter_contact(&self) -> Option<BTreeMap<NodeId, Option<Duration>>> {
+        leadership::voter_contact(&self.raft_metrics())
+    }
+
+    /// Hands leadership to another voter if this node leads (best effort, for
+    /// at most about an election timeout), stops serving peers and stops the
+    /// Raft node; the data directory can be opened again once this returns.
     pub async fn shutdown(&self) {
+        match self
+            .transfer_leadership(self.inner.election_timeout_max)
+            .await
+        {
+            Ok(Some(to)) => tracing::info!(to, "handed leadership over before stopping"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "stopping without handing leadership over"),
+        }
+        self.halt().await;
+    }
+
+    /// Stops serving peers and stops the Raft node at once, without handing
+    /// leadership over: to the other nodes this looks like a crash, and they
+    /// elect a leader after an election timeout. Prefer
+    /// [`Consensus::shutdown`]; tests use this to exercise failover.
+    pub async fn halt(&self) {
         self.inner.stop.send_replace(true);
-        if let Err(e) = self.inner.raft.shutdown().await {
+        if let Err(e) = self.inner.link.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not stop cleanly");
         }
         for task in self.inner.tasks.lock().await.drain(..) {
@@ -314,6 +377,7 @@ impl Consensus {
         condition: impl Fn(&ConsensusMetrics) -> bool + Send + Sync,
     ) -> Result<ConsensusMetrics, ConsensusError> {
         self.inner
+            .link
             .raft
             .wait(Some(timeout))
             .metrics(
@@ -329,111 +393,6 @@ impl Consensus {
 
     fn raft_metrics(&self) -> RaftMetrics<TypeConfig> {
         // Clone at once: a borrow held across an await can stall Raft (#1238).
-        self.inner.raft.metrics().borrow_watched().clone()
-    }
-
-    /// Runs `attempt` against the leader (`None`: this node leads; `Some`: the
-    /// leader's peer address), once more if it asks for a retry.
-    async fn with_leader<T, F, Fut>(&self, attempt: F) -> Result<T, ConsensusError>
-    where
-        F: Fn(Option<String>) -> Fut,
-        Fut: Future<Output = Attempt<T>>,
-    {
-        let mut avoid = None;
-        let mut hint = None;
-        for tries_left in (0..2).rev() {
-            let leader = self.await_leader(avoid, hint).await?;
-            let target = if leader == self.inner.node_id {
-                None
-            } else {
-                Some(self.address_of(leader).await?)
-            };
-            match attempt(target).await {
-                Attempt::Done(value) => return Ok(value),
-                Attempt::Failed(e) => return Err(e),
-                Attempt::Retry { reason, hint: next } if tries_left == 0 => {
-                    let _ = next;
-                    return Err(ConsensusError::NoLeader { reason });
-                }
-                Attempt::Retry { reason, hint: next } => {
-                    tracing::debug!(leader, %reason, "retrying with a new leader");
-                    avoid = Some(leader);
-                    hint = next.filter(|&next| next != leader);
-                }
-            }
-        }
-        unreachable!("the loop returns on its last try")
-    }
-
-    /// A leader to send to: `hint` if given, else the known leader, waiting
-    /// (up to `leader_wait`) for one other than `avoid` if that is set.
-    async fn await_leader(
-        &self,
-        avoid: Option<NodeId>,
-        hint: Option<NodeId>,
-    ) -> Result<NodeId, ConsensusError> {
-        if let Some(hint) = hint {
-            return Ok(hint);
-        }
-        let wanted = |m: &RaftMetrics<TypeConfig>| {
-            m.current_leader.is_some() && (avoid.is_none() || m.current_leader != avoid)
-        };
-        let waited = self
-            .inner
-            .raft
-            .wait(Some(self.inner.leader_wait))
-            .metrics(wanted, "a known leader")
-            .await;
-        match waited {
-            Ok(m) => m.current_leader.ok_or_else(no_leader),
-            // The old leader may still lead after all: try it rather than fail.
-            Err(_) => self.leader().ok_or_else(no_leader),
-        }
-    }
-
-    /// The peer address of `leader`. A follower can learn who leads (from a
-    /// vote or heartbeat) before the membership entry naming the leader's
-    /// address reaches it, so wait briefly for that entry.
-    async fn address_of(&self, leader: NodeId) -> Result<String, ConsensusError> {
-        let address = |m: &RaftMetrics<TypeConfig>| {
-            m.membership_config
-                .membership()
-                .get_node(&leader)
-                .map(|peer| peer.addr.clone())
-        };
-        let known = self
-            .inner
-            .raft
-            .wait(Some(self.inner.leader_wait))
-            .metrics(|m| address(m).is_some(), "the leader's address")
-            .await;
-        known
-            .ok()
-            .and_then(|m| address(&m))
-            .ok_or_else(|| ConsensusError::NoLeader {
-                reason: format!("the address of leader {leader} is not known"),
-            })
-    }
-}
-
-fn no_leader() -> ConsensusError {
-    ConsensusError::NoLeader {
-        reason: "no leader was elected in time".to_owned(),
-    }
-}
-
-/// A forwarded command that got no answer: retry only if it surely did not
-/// arrive.
-fn forward_failed<T>(e: PeerCallError) -> Attempt<T> {
-    match e {
-        PeerCallError::Unreachable { .. } => Attempt::Retry {
-            reason: e.to_string(),
-            hint: None,
-        },
-        PeerCallError::Timeout { .. } | PeerCallError::Failed { .. } => {
-            Attempt::Failed(ConsensusError::OutcomeUnknown {
-                reason: e.to_string(),
-            })
-        }
+        self.inner.link.raft.metrics().borrow_watched().clone()
     }
 }

@@ -26,6 +26,10 @@ pub enum ConsensusError {
     /// to find out before retrying a non-idempotent command.
     #[error("the outcome of the metadata command is unknown: {reason}")]
     OutcomeUnknown { reason: String },
+    /// A membership change was refused before anything changed (such as
+    /// removing the last voter). Retrying gives the same answer.
+    #[error("the membership change was refused: {reason}")]
+    Refused { reason: String },
     /// The data directory or the Raft log could not be opened.
     #[error("cannot open the Raft data in {path}: {source}")]
     Storage {

@@ -1,7 +1,7 @@
 //! [`ConsensusMetrics`]: a plain snapshot of Raft's state for status pages
 //! and telemetry, free of openraft's generic types.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use openraft::{RaftMetrics, ServerState};
 
@@ -33,6 +33,8 @@ pub struct ConsensusMetrics {
     pub purged_index: Option<u64>,
     pub voters: BTreeSet<NodeId>,
     pub learners: BTreeSet<NodeId>,
+    /// The peer address of every voter and learner, from the membership.
+    pub members: BTreeMap<NodeId, String>,
 }
 
 impl From<&RaftMetrics<TypeConfig>> for ConsensusMetrics {
@@ -56,6 +58,10 @@ impl From<&RaftMetrics<TypeConfig>> for ConsensusMetrics {
             purged_index: m.purged.as_ref().map(|id| id.index),
             voters: membership.voter_ids().collect(),
             learners: membership.learner_ids().collect(),
+            members: membership
+                .nodes()
+                .map(|(&id, peer)| (id, peer.addr.clone()))
+                .collect(),
         }
     }
 }

@@ -93,6 +93,7 @@ impl BrokerError {
                 | raft::ConsensusError::NoLeader { .. }
                 | raft::ConsensusError::Unavailable { .. } => ErrorCode::Unavailable,
                 raft::ConsensusError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
+                raft::ConsensusError::Refused { .. } => ErrorCode::InvalidArgument,
                 raft::ConsensusError::Storage { .. } | raft::ConsensusError::Config { .. } => {
                     ErrorCode::Internal
                 }

@@ -12,13 +12,14 @@ use openraft::errors::{
 use openraft::network::v2::RaftNetworkV2;
 use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse};
-use openraft::raft::{VoteRequest, VoteResponse};
+use openraft::raft::{TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse};
 use openraft::{OptionalSend, RPCTypes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    APPEND, PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
+    APPEND, CHANGE_MEMBERSHIP, JOIN, JoinRequest, MembershipChange, MembershipOutcome, PROPOSE,
+    PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
     VOTE,
 };
 use crate::codec;
@@ -125,6 +126,27 @@ pub(crate) async fn status(
     call(http, addr, STATUS, &(), timeout).await
 }
 
+/// Asks the node at `addr` to add the requester to the group, through
+/// whichever node leads.
+pub(crate) async fn join(
+    http: &reqwest::Client,
+    addr: &str,
+    request: &JoinRequest,
+    timeout: Duration,
+) -> Result<MembershipOutcome, PeerCallError> {
+    call(http, addr, JOIN, request, timeout).await
+}
+
+/// Forwards a membership change to the node at `addr`.
+pub(crate) async fn change_membership(
+    http: &reqwest::Client,
+    addr: &str,
+    change: &MembershipChange,
+    timeout: Duration,
+) -> Result<MembershipOutcome, PeerCallError> {
+    call(http, addr, CHANGE_MEMBERSHIP, change, timeout).await
+}
+
 /// openraft's network factory: a [`PeerClient`] per target, sharing one
 /// connection pool that is kept apart from client-command forwarding.
 #[derive(Debug, Clone)]
@@ -206,6 +228,15 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
         self.rpc(RPCTypes::Vote, VOTE, &request, &option).await
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        request: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc(RPCTypes::TransferLeader, TRANSFER_LEADER, &request, &option)
+            .await
     }
 
     async fn full_snapshot(

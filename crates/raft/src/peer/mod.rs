@@ -14,12 +14,21 @@
 //! | [`PROPOSE`] | `Command` | [`ProposeOutcome`] |
 //! | [`READ_INDEX`] | `()` | [`ReadIndexOutcome`] |
 //! | [`STATUS`] | `()` | [`PeerStatus`] |
+//! | [`TRANSFER_LEADER`] | `TransferLeaderRequest` | `TransferLeaderResponse` |
+//! | [`JOIN`] | [`JoinRequest`] | [`MembershipOutcome`] |
+//! | [`CHANGE_MEMBERSHIP`] | [`MembershipChange`] | [`MembershipOutcome`] |
+//!
+//! [`JOIN`] is served by any member, which forwards it to the leader;
+//! [`PROPOSE`], [`READ_INDEX`] and [`CHANGE_MEMBERSHIP`] run only on the
+//! leader and answer `NotLeader` elsewhere. Other routes on the peer port
+//! (the broker's forwarding) are the caller's and must stay outside `/raft/`.
 
 pub mod client;
 pub mod router;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConsensusError;
 use crate::types::{ApplyResult, LogId, NodeId};
 
 pub const APPEND: &str = "/raft/append";
@@ -31,6 +40,12 @@ pub const PROPOSE: &str = "/raft/propose";
 pub const READ_INDEX: &str = "/raft/read-index";
 /// Who answers on this address and whether it has Raft state (formation).
 pub const STATUS: &str = "/raft/status";
+/// The leader hands leadership to a chosen voter, which elects itself at once.
+pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
+/// A pristine node asks any member to add it as a voter; forwarded to the leader.
+pub const JOIN: &str = "/raft/join";
+/// A membership change forwarded to the node its sender believes leads.
+pub const CHANGE_MEMBERSHIP: &str = "/raft/change-membership";
 
 /// What became of a forwarded command. Variants are only ever appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,4 +82,56 @@ pub struct PeerStatus {
     pub node_id: NodeId,
     /// The node has a vote or log entries: it was initialized or joined.
     pub has_state: bool,
+}
+
+/// A node asking to be added to the group as a voter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub node_id: NodeId,
+    /// The peer address the node serves these routes on.
+    pub addr: String,
+}
+
+/// A change of the voters, run by the leader. Both are idempotent: adding a
+/// voter or removing a non-member succeeds without a change. Variants are
+/// only ever appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// Catch the node up as a learner, then promote it to voter.
+    Add { node_id: NodeId, addr: String },
+    /// Remove the node as voter and learner.
+    Remove { node_id: NodeId },
+}
+
+/// What became of a membership change. Variants are only ever appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipOutcome {
+    /// Committed, or nothing needed changing.
+    Done,
+    /// Not started: the receiver is not the leader. Safe to send again.
+    NotLeader { leader: Option<NodeId> },
+    /// Refused before anything changed (such as removing the last voter);
+    /// sending it again gives the same answer.
+    Refused { reason: String },
+    /// Started, but not finished in time; it may still complete. The change
+    /// is idempotent, so sending it again is safe.
+    Unknown { reason: String },
+    /// Not started or not finished: no leader, another change in progress, or
+    /// Raft has stopped. Retry later.
+    Unavailable { reason: String },
+}
+
+impl MembershipOutcome {
+    /// The outcome to send back for a change run through
+    /// [`Consensus`](crate::Consensus) on the receiving node.
+    pub(crate) fn of(result: Result<(), ConsensusError>) -> Self {
+        match result {
+            Ok(()) => Self::Done,
+            Err(ConsensusError::Refused { reason }) => Self::Refused { reason },
+            Err(ConsensusError::OutcomeUnknown { reason }) => Self::Unknown { reason },
+            Err(other) => Self::Unavailable {
+                reason: other.to_string(),
+            },
+        }
+    }
 }

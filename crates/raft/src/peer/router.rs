@@ -1,6 +1,7 @@
 //! The serving half of the peer protocol: an axum router that hands Raft RPCs
-//! to the local Raft node and runs forwarded commands and read-index requests
-//! on it (when it leads).
+//! to the local Raft node, runs forwarded commands, read-index requests and
+//! membership changes on it (when it leads), and passes join requests on to
+//! the leader.
 
 use std::time::Duration;
 
@@ -13,32 +14,26 @@ use axum::routing::post;
 use cluster::Command;
 use openraft::ReadPolicy;
 use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
-use openraft::raft::{AppendEntriesRequest, VoteRequest};
+use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    APPEND, PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
+    APPEND, CHANGE_MEMBERSHIP, JOIN, JoinRequest, MembershipChange, MembershipOutcome, PROPOSE,
+    PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
     VOTE,
 };
 use crate::codec;
-use crate::types::{NodeId, Raft, Snapshot, SnapshotData, SnapshotMeta, TypeConfig, Vote};
+use crate::leader_link::LeaderLink;
+use crate::membership::change_locally;
+use crate::types::{Raft, Snapshot, SnapshotData, SnapshotMeta, TypeConfig, Vote};
 
 /// Snapshots of the metadata are small, but a cap far above axum's 2 MiB
 /// default keeps a large one from being refused mid-transfer.
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
-#[derive(Clone)]
-struct PeerService {
-    raft: Raft,
-    node_id: NodeId,
-    /// Bounds a forwarded command or read index, as the sender does.
-    timeout: Duration,
-}
-
-/// The peer routes of node `node_id`, served on its peer port. `timeout`
-/// bounds a forwarded command or read-index request.
-pub fn router(raft: Raft, node_id: NodeId, timeout: Duration) -> Router {
+/// The peer routes of the node `link` belongs to, served on its peer port.
+pub(crate) fn router(link: LeaderLink) -> Router {
     Router::new()
         .route(APPEND, post(append))
         .route(VOTE, post(vote))
@@ -46,12 +41,11 @@ pub fn router(raft: Raft, node_id: NodeId, timeout: Duration) -> Router {
         .route(PROPOSE, post(propose))
         .route(READ_INDEX, post(read_index))
         .route(STATUS, post(status))
+        .route(TRANSFER_LEADER, post(transfer_leader))
+        .route(JOIN, post(join))
+        .route(CHANGE_MEMBERSHIP, post(change_membership))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(PeerService {
-            raft,
-            node_id,
-            timeout,
-        })
+        .with_state(link)
 }
 
 /// Appends `command` through the local Raft node, which must lead. A leader
@@ -120,36 +114,61 @@ pub(crate) async fn read_index_locally(raft: &Raft, timeout: Duration) -> ReadIn
 }
 
 async fn append(
-    State(peer): State<PeerService>,
+    State(peer): State<LeaderLink>,
     Encoded(request): Encoded<AppendEntriesRequest<TypeConfig>>,
 ) -> Response {
     reply(peer.raft.append_entries(request).await)
 }
 
 async fn vote(
-    State(peer): State<PeerService>,
+    State(peer): State<LeaderLink>,
     Encoded(request): Encoded<VoteRequest<TypeConfig>>,
 ) -> Response {
     reply(peer.raft.vote(request).await)
 }
 
 async fn snapshot(
-    State(peer): State<PeerService>,
+    State(peer): State<LeaderLink>,
     Encoded((vote, meta, snapshot)): Encoded<(Vote, SnapshotMeta, SnapshotData)>,
 ) -> Response {
     let snapshot = Snapshot { meta, snapshot };
     reply(peer.raft.install_full_snapshot(vote, snapshot).await)
 }
 
-async fn propose(State(peer): State<PeerService>, Encoded(command): Encoded<Command>) -> Response {
-    encoded(&write_locally(&peer.raft, command, peer.timeout).await)
+async fn propose(State(peer): State<LeaderLink>, Encoded(command): Encoded<Command>) -> Response {
+    encoded(&write_locally(&peer.raft, command, peer.forward_timeout).await)
 }
 
-async fn read_index(State(peer): State<PeerService>) -> Response {
-    encoded(&read_index_locally(&peer.raft, peer.timeout).await)
+async fn read_index(State(peer): State<LeaderLink>) -> Response {
+    encoded(&read_index_locally(&peer.raft, peer.forward_timeout).await)
 }
 
-async fn status(State(peer): State<PeerService>) -> Response {
+async fn transfer_leader(
+    State(peer): State<LeaderLink>,
+    Encoded(request): Encoded<TransferLeaderRequest<TypeConfig>>,
+) -> Response {
+    reply(peer.raft.handle_transfer_leader(request).await)
+}
+
+/// Adds the requester through whichever node leads.
+async fn join(State(peer): State<LeaderLink>, Encoded(request): Encoded<JoinRequest>) -> Response {
+    let change = MembershipChange::Add {
+        node_id: request.node_id,
+        addr: request.addr,
+    };
+    encoded(&MembershipOutcome::of(
+        peer.change_membership(&change).await,
+    ))
+}
+
+async fn change_membership(
+    State(peer): State<LeaderLink>,
+    Encoded(change): Encoded<MembershipChange>,
+) -> Response {
+    encoded(&change_locally(&peer.raft, change, peer.membership_timeout).await)
+}
+
+async fn status(State(peer): State<LeaderLink>) -> Response {
     match peer.raft.is_initialized().await {
         Ok(has_state) => encoded(&PeerStatus {
             node_id: peer.node_id,

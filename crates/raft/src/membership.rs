@@ -1,0 +1,180 @@
+//! Changing the voters, on the leader: add a node (catch it up as a learner,
+//! then promote it) or remove one. Both are idempotent, so a joining node or
+//! an operator can simply send them again.
+//!
+//! openraft runs one membership change at a time: a change waits (within its
+//! timeout) for the one before it to commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::{ChangeMembers, ServerState};
+
+use crate::peer::{MembershipChange, MembershipOutcome};
+use crate::types::{NodeId, Peer, Raft, TypeConfig};
+
+/// Runs `change` on this node, which must lead, within `timeout`.
+pub(crate) async fn change_locally(
+    raft: &Raft,
+    change: MembershipChange,
+    timeout: Duration,
+) -> MembershipOutcome {
+    match tokio::time::timeout(timeout, run(raft, change)).await {
+        Ok(outcome) => outcome,
+        Err(_) => MembershipOutcome::Unknown {
+            reason: format!("the membership change did not finish within {timeout:?}"),
+        },
+    }
+}
+
+/// A membership call's result: finished, or refused because another change
+/// is still in progress (try again once that one commits).
+enum Step {
+    Finished(MembershipOutcome),
+    Busy,
+}
+
+/// How long to back off after openraft said another change is in progress.
+const BUSY_BACKOFF: Duration = Duration::from_millis(20);
+
+async fn run(raft: &Raft, change: MembershipChange) -> MembershipOutcome {
+    loop {
+        // openraft takes one change at a time, and a new leader's first one
+        // only once it committed the membership it inherited: wait for that
+        // rather than fail.
+        let settled = raft
+            .wait(None)
+            .metrics(
+                |m| {
+                    m.state != ServerState::Leader
+                        || m.committed_membership_config.log_id() == m.membership_config.log_id()
+                },
+                "the membership committed",
+            )
+            .await;
+        let metrics = match settled {
+            Ok(metrics) => metrics,
+            Err(e) => {
+                return MembershipOutcome::Unavailable {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        if metrics.state != ServerState::Leader {
+            return MembershipOutcome::NotLeader {
+                leader: metrics.current_leader,
+            };
+        }
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let step = match &change {
+            MembershipChange::Add { node_id, addr } => {
+                let known = membership.get_node(node_id).map(|peer| peer.addr.clone());
+                let voter = voters.contains(node_id);
+                add(raft, *node_id, addr.clone(), known, voter).await
+            }
+            MembershipChange::Remove { node_id } => {
+                let known = membership.get_node(node_id).is_some();
+                remove(raft, *node_id, &voters, known).await
+            }
+        };
+        match step {
+            Step::Finished(outcome) => return outcome,
+            Step::Busy => tokio::time::sleep(BUSY_BACKOFF).await,
+        }
+    }
+}
+
+/// Adds `node_id` as a voter. `known` is the address the membership has for
+/// it, if any; `voter` whether it already votes.
+async fn add(
+    raft: &Raft,
+    node_id: NodeId,
+    addr: String,
+    known: Option<String>,
+    voter: bool,
+) -> Step {
+    if known.as_ref().is_some_and(|known| *known != addr) {
+        // A node that came back elsewhere: replication must follow it.
+        tracing::info!(node_id, %addr, "updating a member's peer address");
+        let moved =
+            ChangeMembers::SetNodes(BTreeMap::from([(node_id, Peer { addr: addr.clone() })]));
+        if let Err(e) = raft.change_membership(moved, false).await {
+            return step_of(e);
+        }
+    }
+    if voter {
+        return Step::Finished(MembershipOutcome::Done);
+    }
+    tracing::info!(node_id, %addr, "adding a node: catching it up as a learner");
+    if let Err(e) = raft.add_learner(node_id, Peer { addr }, true).await {
+        return step_of(e);
+    }
+    tracing::info!(node_id, "promoting the caught-up learner to voter");
+    let promote = ChangeMembers::AddVoterIds(BTreeSet::from([node_id]));
+    match raft.change_membership(promote, false).await {
+        Ok(_) => Step::Finished(MembershipOutcome::Done),
+        Err(e) => step_of(e),
+    }
+}
+
+/// Removes `node_id` as voter and learner. `known` says whether the
+/// membership names it at all.
+async fn remove(raft: &Raft, node_id: NodeId, voters: &BTreeSet<NodeId>, known: bool) -> Step {
+    let change = if voters.contains(&node_id) {
+        if voters.len() == 1 {
+            return Step::Finished(MembershipOutcome::Refused {
+                reason: format!("node {node_id} is the last voter; the group would have none"),
+            });
+        }
+        // `retain = false` drops it from the nodes as well.
+        ChangeMembers::RemoveVoters(BTreeSet::from([node_id]))
+    } else if known {
+        ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
+    } else {
+        return Step::Finished(MembershipOutcome::Done);
+    };
+    tracing::info!(node_id, "removing a node from the group");
+    match raft.change_membership(change, false).await {
+        Ok(_) => Step::Finished(MembershipOutcome::Done),
+        Err(e) => step_of(e),
+    }
+}
+
+fn step_of(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Step {
+    match e {
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::InProgress(_),
+        )) => Step::Busy,
+        other => Step::Finished(outcome_of(other)),
+    }
+}
+
+/// What a failed openraft membership call means for the sender.
+fn outcome_of(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> MembershipOutcome {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
+            MembershipOutcome::NotLeader {
+                leader: forward.leader_id,
+            }
+        }
+        RaftError::APIError(e @ ClientWriteError::LogEntryDiscarded(_)) => {
+            MembershipOutcome::Unknown {
+                reason: e.to_string(),
+            }
+        }
+        // Only a removal can empty the voters: it was the last one.
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            e @ ChangeMembershipError::EmptyMembership(_),
+        )) => MembershipOutcome::Refused {
+            reason: format!("the last voter can not be removed ({e})"),
+        },
+        RaftError::APIError(e) => MembershipOutcome::Unavailable {
+            reason: e.to_string(),
+        },
+        RaftError::Fatal(fatal) => MembershipOutcome::Unavailable {
+            reason: fatal.to_string(),
+        },
+    }
+}
