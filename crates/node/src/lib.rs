@@ -16,6 +16,10 @@
 //!   partition's calls on its owner node over the peer port.
 //! - [`telemetry`]: metric definitions and log set-up.
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
+//! - [`instance`]: one cluster node started from its config: consensus, routed
+//!   storage, client API and background tasks (what `pubsubgo-server` runs).
+//! - [`routing`]: partition owners from the metadata, and each node's storage
+//!   kept in step with the metadata.
 //!
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
@@ -37,8 +41,10 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod instance;
 pub mod metadata_store;
 pub mod push;
+pub mod routing;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

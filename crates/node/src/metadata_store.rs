@@ -10,7 +10,10 @@
 //!
 //! Reads ([`MetadataStore::read`]) use this node's applied state: on a single
 //! node that is linearizable; in a cluster it may trail the leader by the
-//! replication delay (writes are fenced by epoch in storage).
+//! replication delay (writes are fenced by epoch in storage). A proposal
+//! returns only once this node has applied it, so a node reads its own
+//! writes; [`MetadataStore::barrier`] makes the next read see everything
+//! committed before it (a Raft read index), which the API's reads use.
 //!
 //! Every applied command bumps a version that [`MetadataStore::changes`]
 //! watches, so background tasks (the push dispatchers) follow the metadata
@@ -71,7 +74,22 @@ impl MetadataStore {
                 version.send_modify(|v| *v += 1);
                 Ok(reply)
             }
-            Backend::Replicated(consensus) => consensus.propose(command).await,
+            Backend::Replicated(consensus) => {
+                let reply = consensus.propose(command).await?;
+                // The leader applied it; wait until this node has too.
+                consensus.read(|_| ()).await?;
+                Ok(reply)
+            }
+        }
+    }
+
+    /// Waits until this node has applied every command committed before the
+    /// call: the next [`MetadataStore::read`] is linearizable. Immediate on
+    /// local metadata.
+    pub async fn barrier(&self) -> Result<(), ConsensusError> {
+        match &self.backend {
+            Backend::Local { .. } => Ok(()),
+            Backend::Replicated(consensus) => consensus.read(|_| ()).await,
         }
     }
 

@@ -555,7 +555,7 @@ async fn a_lease_of_nothing_needs_no_member() {
     partitioned(&app, 2).await;
     join_member(&app, 30).await;
     publish_everywhere(&app, 2, 0).await;
-    let target = broker.delivery_target(SUB).expect("target");
+    let target = broker.delivery_target(SUB).await.expect("target");
     let leased = broker
         .lease_batch(&target, 0)
         .await

@@ -91,8 +91,25 @@ impl Consensus {
         extra: axum::Router,
     ) -> Result<Self, ConsensusError> {
         let consensus = Self::open(&config).await?;
-        let app = consensus.router().merge(extra);
-        let mut stop = consensus.inner.stop.subscribe();
+        consensus.serve(&config, listener, extra).await;
+        Ok(consensus)
+    }
+
+    /// Serves the peer routes and `extra` on `listener`, and forms or rejoins
+    /// the group as `config` says: the second half of
+    /// [`Consensus::start_with_routes`], for a caller whose extra routes need
+    /// the opened [`Consensus`] first (see [`Consensus::open`]).
+    ///
+    /// # Panics
+    /// As [`Consensus::start_with_routes`].
+    pub async fn serve(
+        &self,
+        config: &ConsensusConfig,
+        listener: TcpListener,
+        extra: axum::Router,
+    ) {
+        let app = self.router().merge(extra);
+        let mut stop = self.inner.stop.subscribe();
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
@@ -104,7 +121,7 @@ impl Consensus {
                 tracing::error!(error = %e, "the peer server failed");
             }
         });
-        let link = &consensus.inner.link;
+        let link = &self.inner.link;
         let formation = Formation {
             node_id: config.node_id,
             members: config.members(),
@@ -113,13 +130,13 @@ impl Consensus {
             join_timeout: link.membership_call_timeout() + link.leader_wait,
         };
         let forming = tokio::spawn(formation.run(link.raft.clone()));
-        consensus.inner.tasks.lock().await.extend([server, forming]);
-        Ok(consensus)
+        self.inner.tasks.lock().await.extend([server, forming]);
     }
 
     /// Opens the Raft data and starts the Raft node, without serving peers or
-    /// forming the group; [`Consensus::start_on`] does both.
-    async fn open(config: &ConsensusConfig) -> Result<Self, ConsensusError> {
+    /// forming the group; [`Consensus::serve`] does both. Until then the node
+    /// takes no part in the group.
+    pub async fn open(config: &ConsensusConfig) -> Result<Self, ConsensusError> {
         let raft_config = config
             .raft_config()
             .map_err(|reason| ConsensusError::Config { reason })?;

@@ -35,7 +35,11 @@ impl Broker {
         if self.metadata.read(|md| md.placement().node(id).is_none()) {
             return Err(MetadataError::NodeNotFound { id }.into());
         }
-        // lead: remove the node from the Raft voter set here, before its partitions move.
+        // Out of the Raft group first: a node that stays a voter would
+        // register again, and a removed one must not count for the quorum.
+        if let Some(consensus) = self.metadata.consensus() {
+            consensus.remove_node(id).await?;
+        }
         let moves = moved(self.metadata.propose(Command::RemoveNode { id }).await?);
         tracing::info!(
             node = id,

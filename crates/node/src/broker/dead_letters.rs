@@ -115,7 +115,7 @@ impl Broker {
                 "maxMessages must be 1 to {MAX_LIST_DEAD_LETTERS}, got {max}"
             )));
         }
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let mut dead_letters = Vec::new();
         for at in partition_refs(&target.topic) {
             let remaining = max as usize - dead_letters.len();
@@ -162,7 +162,7 @@ impl Broker {
                 request.published_before.as_deref(),
             )?,
         };
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let now = self.clock.now_millis();
         let spacing = 1000 / u64::from(rate);
         let mut redriven = 0;
@@ -189,7 +189,7 @@ impl Broker {
 
     /// Lets a parked ordering key flow again.
     pub async fn resume_ordering_key(&self, name: &str, key: &str) -> Result<bool, BrokerError> {
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let partition =
             cluster::partitioning::partition_for_key(key, target.topic.config.partitions);
         let resumed = self

@@ -60,9 +60,17 @@ impl DeliveryTarget {
     }
 }
 
+/// The longest a waiting pull sleeps between looks in a multi-node cluster.
+pub const CROSS_NODE_POLL: Duration = Duration::from_millis(50);
+
 impl Broker {
-    /// Resolves a subscription name for pulls and streams.
-    pub fn delivery_target(&self, name: &str) -> Result<DeliveryTarget, BrokerError> {
+    /// The subscription `name` resolved for delivery; a subscription created
+    /// through another node moments ago is found too.
+    pub async fn delivery_target(&self, name: &str) -> Result<DeliveryTarget, BrokerError> {
+        self.fresh(|| self.delivery_target_now(name)).await
+    }
+
+    fn delivery_target_now(&self, name: &str) -> Result<DeliveryTarget, BrokerError> {
         let subscription = self.subscription(&SubscriptionName::new(name)?)?;
         let topic = self.topic(&subscription.config.topic)?;
         let waker = self.waker(&topic.name);
@@ -81,7 +89,7 @@ impl Broker {
         max: u32,
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         self.pull_target(&target, max, wait).await
     }
 
@@ -102,10 +110,13 @@ impl Broker {
             if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
                 return Ok(messages);
             }
-            let wake_at = match self.next_wakeup(target).await? {
+            let mut wake_at = match self.next_wakeup(target).await? {
                 Some(millis) => self.clock.instant_at(millis).min(give_up),
                 None => give_up,
             };
+            if let Some(poll) = self.cross_node_poll() {
+                wake_at = wake_at.min(tokio::time::Instant::now() + poll);
+            }
             tokio::select! {
                 () = &mut woken => {}
                 () = tokio::time::sleep_until(wake_at) => {}
@@ -129,6 +140,7 @@ impl Broker {
         let partitions = scope.partitions.len();
         let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
         let mut out = Vec::new();
+        let mut unavailable = None;
         for step in 0..partitions {
             if max > 0 && out.len() >= max {
                 break;
@@ -140,10 +152,21 @@ impl Broker {
                 deadline_millis: now + deadline_seconds * 1000,
                 policy: target.policy(),
             };
-            let outcome = self
+            let outcome = match self
                 .storage
                 .lease(&target.subscription.name, &at, request)
-                .await?;
+                .await
+            {
+                Ok(outcome) => outcome,
+                // One partition's owner being away must not stop the others'
+                // deliveries; the error counts only if nothing was served.
+                Err(e) if e.is_unavailable() => {
+                    tracing::debug!(partition = at.partition, error = %e, "partition skipped in a lease");
+                    unavailable.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.metrics.expired.inc_by(outcome.expired);
             self.publish_dead_letters(target, at.partition, outcome.dead_lettered)
                 .await;
@@ -153,6 +176,11 @@ impl Broker {
                     .into_iter()
                     .map(|l| self.received(at.partition, l, now)),
             );
+        }
+        if let Some(e) = unavailable
+            && out.is_empty()
+        {
+            return Err(e.into());
         }
         scope.stamp(&mut out);
         Ok(out)
@@ -164,11 +192,17 @@ impl Broker {
         let now = self.clock.now_millis();
         let mut earliest: Option<u64> = None;
         for at in partition_refs(&target.topic) {
-            if let Some(t) = self
+            let wakeup = match self
                 .storage
                 .next_wakeup(&target.subscription.name, &at, now)
-                .await?
+                .await
             {
+                Ok(wakeup) => wakeup,
+                // An unreachable owner's partition is looked at again on the next poll.
+                Err(e) if e.is_unavailable() => None,
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(t) = wakeup {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         }
@@ -186,10 +220,17 @@ impl Broker {
         tokio::pin!(woken);
         woken.as_mut().enable();
         let wakeup = self.next_wakeup(target).await.ok().flatten();
-        let wake_at = [wakeup.map(|millis| self.clock.instant_at(millis)), until]
-            .into_iter()
-            .flatten()
-            .min();
+        let poll = self
+            .cross_node_poll()
+            .map(|poll| tokio::time::Instant::now() + poll);
+        let wake_at = [
+            wakeup.map(|millis| self.clock.instant_at(millis)),
+            until,
+            poll,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let sleep = async {
             match wake_at {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -203,11 +244,18 @@ impl Broker {
         }
     }
 
+    /// How long a waiting pull or stream may sleep before looking again, when
+    /// other nodes exist: a publish on another node (or forwarded to this
+    /// one's storage by a peer) does not wake this node's waiters.
+    fn cross_node_poll(&self) -> Option<Duration> {
+        self.multi_node().then_some(CROSS_NODE_POLL)
+    }
+
     /// Acknowledges deliveries; returns how many messages were newly acked.
     /// In exactly-once mode, acks for expired leases or old attempts fail with
     /// [`BrokerError::AckExpired`] naming them (the rest are acked).
     pub async fn acknowledge(&self, name: &str, ack_ids: &[String]) -> Result<u64, BrokerError> {
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
         let now = self.clock.now_millis();
         let mut newly = 0;
@@ -261,7 +309,7 @@ impl Broker {
                 "ackDeadlineSeconds must be 0 (nack) or 10 to {MAX_ACK_DEADLINE_SECONDS}, got {seconds}"
             ))
         })?;
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let now = self.clock.now_millis();
         let deadline = now + u64::from(seconds) * 1000;
         for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
@@ -302,7 +350,7 @@ impl Broker {
                 "reason must be at most {MAX_NACK_REASON_BYTES} bytes"
             )));
         }
-        let target = self.delivery_target(name)?;
+        let target = self.delivery_target(name).await?;
         let nack = Nack {
             delay_millis: delay_seconds.map(|s| u64::from(s) * 1000),
             reason,

@@ -46,6 +46,16 @@ impl From<raft::ConsensusError> for BrokerError {
 }
 
 impl BrokerError {
+    /// The topic or subscription named does not exist (in this node's view).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            BrokerError::Metadata(
+                MetadataError::TopicNotFound { .. } | MetadataError::SubscriptionNotFound { .. }
+            )
+        )
+    }
+
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::InvalidArgument {
             detail: detail.into(),

@@ -205,13 +205,13 @@ impl Broker {
     }
 
     /// A delivery target for one member of a partitioned subscription's group.
-    pub fn member_target(
+    pub async fn member_target(
         &self,
         name: &str,
         member_id: &str,
     ) -> Result<DeliveryTarget, BrokerError> {
         let member = MemberId::new(member_id)?;
-        let mut target = self.delivery_target(name)?;
+        let mut target = self.delivery_target(name).await?;
         if target.subscription.config.kind != SubscriptionType::Partitioned {
             return Err(BrokerError::invalid(format!(
                 "memberId is only for partitioned subscriptions; {name} is shared"
@@ -229,7 +229,7 @@ impl Broker {
         max: u32,
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
-        let target = self.member_target(name, member_id)?;
+        let target = self.member_target(name, member_id).await?;
         self.pull_target(&target, max, wait).await
     }
 

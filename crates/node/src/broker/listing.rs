@@ -1,7 +1,9 @@
 //! Paged lists of topics and subscriptions.
 //!
 //! The page token is the last name of the previous page: names are unique and
-//! ordered, so paging is stable while resources come and go.
+//! ordered, so paging is stable while resources come and go. Lists are
+//! linearizable: they see every create acknowledged before they began, on
+//! any node.
 
 use api::types::{ListSubscriptionsResponse, ListTopicsResponse};
 use cluster::{MetadataError, Subscription, SubscriptionName, Topic, TopicName};
@@ -9,12 +11,13 @@ use cluster::{MetadataError, Subscription, SubscriptionName, Topic, TopicName};
 use super::{Broker, BrokerError, convert};
 
 impl Broker {
-    pub fn list_topics(
+    pub async fn list_topics(
         &self,
         page_size: Option<u32>,
         page_token: Option<&str>,
     ) -> Result<ListTopicsResponse, BrokerError> {
         let (limit, after) = page(page_size, page_token, TopicName::new)?;
+        self.metadata.barrier().await?;
         let topics: Vec<Topic> = self.metadata.read(|md| {
             md.topics_after(after.as_ref(), limit)
                 .into_iter()
@@ -31,12 +34,13 @@ impl Broker {
         })
     }
 
-    pub fn list_subscriptions(
+    pub async fn list_subscriptions(
         &self,
         page_size: Option<u32>,
         page_token: Option<&str>,
     ) -> Result<ListSubscriptionsResponse, BrokerError> {
         let (limit, after) = page(page_size, page_token, SubscriptionName::new)?;
+        self.metadata.barrier().await?;
         let subs: Vec<Subscription> = self.metadata.read(|md| {
             md.subscriptions_after(after.as_ref(), limit)
                 .into_iter()

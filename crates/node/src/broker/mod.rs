@@ -131,39 +131,6 @@ impl Broker {
         })
     }
 
-    /// Gives storage every topic and subscription the metadata knows, so a
-    /// restart with metadata kept in Raft finds its partitions (memory
-    /// storage starts empty; both backends' creates are idempotent).
-    pub async fn restore_storage(&self) -> Result<(), BrokerError> {
-        let (topics, subscriptions) = self.resources();
-        for topic in &topics {
-            self.storage
-                .create_topic(&topic.name, topic.config.partitions)
-                .await?;
-        }
-        for sub in &subscriptions {
-            let Some(topic) = topics.iter().find(|t| t.name == sub.config.topic) else {
-                continue;
-            };
-            self.storage
-                .create_subscription(
-                    &sub.name,
-                    &topic.name,
-                    topic.config.partitions,
-                    sub.config.start_position,
-                )
-                .await?;
-        }
-        if !topics.is_empty() {
-            tracing::info!(
-                topics = topics.len(),
-                subscriptions = subscriptions.len(),
-                "storage restored from metadata"
-            );
-        }
-        Ok(())
-    }
-
     pub fn clock(&self) -> Clock {
         self.clock
     }
@@ -199,7 +166,8 @@ impl Broker {
     }
 
     pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
-        let topic = self.topic(&TopicName::new(name)?)?;
+        let name = TopicName::new(name)?;
+        let topic = self.fresh(|| self.topic(&name)).await?;
         let mut partitions = Vec::new();
         let (mut messages, mut bytes) = (0, 0);
         for at in partition_refs(&topic) {
@@ -261,7 +229,7 @@ impl Broker {
         let name = SubscriptionName::new(name)?;
         let config = convert::subscription_config(request)?;
         config.validate()?;
-        let topic = self.topic(&config.topic)?;
+        let topic = self.fresh(|| self.topic(&config.topic)).await?;
         // Storage first (idempotent: an existing subscription's state is kept).
         self.storage
             .create_subscription(
@@ -283,7 +251,8 @@ impl Broker {
     }
 
     pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
-        let sub = self.subscription(&SubscriptionName::new(name)?)?;
+        let name = SubscriptionName::new(name)?;
+        let sub = self.fresh(|| self.subscription(&name)).await?;
         let topic = self.topic(&sub.config.topic)?;
         let stats = self.subscription_stats(&sub, &topic).await?;
         let mut subscription = convert::subscription(&sub, Some(stats));
@@ -339,7 +308,7 @@ impl Broker {
     }
 
     async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
-        let target = self.delivery_target(sub.name.as_str())?;
+        let target = self.delivery_target(sub.name.as_str()).await?;
         self.lease_batch(&target, 0).await?;
         let stats = self.subscription_stats(sub, &target.topic).await?;
         self.metrics.record_lag(
@@ -348,6 +317,28 @@ impl Broker {
             stats.oldest_unacked_age_seconds.unwrap_or(0.0),
         );
         Ok(())
+    }
+
+    /// Whether other nodes own partitions (or may): more than one node is registered.
+    fn multi_node(&self) -> bool {
+        self.metadata
+            .read(|md| md.placement().nodes().nth(1).is_some())
+    }
+
+    /// Runs a metadata lookup; when it finds nothing, waits until this node
+    /// has applied everything committed (a Raft read index) and looks once
+    /// more, so a resource just created through another node is found.
+    async fn fresh<T>(
+        &self,
+        lookup: impl Fn() -> Result<T, BrokerError>,
+    ) -> Result<T, BrokerError> {
+        match lookup() {
+            Err(e) if e.is_not_found() => {
+                self.metadata.barrier().await?;
+                lookup()
+            }
+            found => found,
+        }
     }
 
     fn topic(&self, name: &TopicName) -> Result<Topic, BrokerError> {

@@ -21,7 +21,8 @@ impl Broker {
         request: PublishRequest,
         idempotency_key: Option<&str>,
     ) -> Result<PublishResponse, BrokerError> {
-        let topic = self.topic(&TopicName::new(topic)?)?;
+        let name = TopicName::new(topic)?;
+        let topic = self.fresh(|| self.topic(&name)).await?;
         validate_batch(&topic, &request)?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
@@ -95,17 +96,48 @@ impl Broker {
             idempotency: idempotent,
             ..super::convert::append_options(&topic.config, self.storage.ack_level())
         };
+        // Messages with no key and no idempotency key may go to any partition:
+        // in a cluster, when their partition cannot be written now (its owner is away),
+        // they try the next ones, as Kafka's producer avoids unavailable
+        // partitions for unkeyed records.
+        let movable = options.idempotency.is_none()
+            && groups.len() == 1
+            && self.multi_node()
+            && groups.contains_key(&unkeyed_partition)
+            && groups
+                .values()
+                .flatten()
+                .all(|(_, m)| m.ordering_key.is_none());
         let mut placed = vec![(0u32, 0u64); count];
-        for (partition, group) in groups {
-            let at = PartitionRef {
-                topic: topic.name.clone(),
-                partition,
+        for (first, group) in groups {
+            let (indexes, mut batch): (Vec<usize>, Vec<NewMessage>) = group.into_iter().unzip();
+            let tries = if movable { partitions } else { 1 };
+            let mut attempt = 0;
+            let (partition, offsets) = loop {
+                let partition = (first + attempt) % partitions;
+                let at = PartitionRef {
+                    topic: topic.name.clone(),
+                    partition,
+                };
+                // Copied only while another partition may still be tried.
+                let payload = if attempt + 1 < tries {
+                    batch.clone()
+                } else {
+                    std::mem::take(&mut batch)
+                };
+                match self
+                    .storage
+                    .append_with(&at, SINGLE_NODE_EPOCH, payload, &options)
+                    .await
+                {
+                    Ok(offsets) => break (partition, offsets),
+                    Err(e) if e.is_unavailable() && attempt + 1 < tries => {
+                        tracing::debug!(partition, error = %e, "partition unavailable; trying the next");
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             };
-            let (indexes, batch): (Vec<usize>, Vec<NewMessage>) = group.into_iter().unzip();
-            let offsets = self
-                .storage
-                .append_with(&at, SINGLE_NODE_EPOCH, batch, &options)
-                .await?;
             for (index, offset) in indexes.into_iter().zip(offsets) {
                 placed[index] = (partition, offset);
             }

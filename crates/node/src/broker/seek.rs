@@ -25,7 +25,7 @@ impl Broker {
                 ));
             }
         };
-        let delivery = self.delivery_target(name)?;
+        let delivery = self.delivery_target(name).await?;
         for at in partition_refs(&delivery.topic) {
             self.storage
                 .seek(&delivery.subscription.name, &at, target)

@@ -37,15 +37,15 @@ const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
 
 /// Checks the subscription (and, on a partitioned one, that `member` is in its
 /// group), then switches protocols.
-pub fn upgrade(
+pub async fn upgrade(
     state: AppState,
     name: &str,
     member: Option<&str>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let target = match member {
-        Some(member) => state.broker.member_target(name, member)?,
-        None => state.broker.delivery_target(name)?,
+        Some(member) => state.broker.member_target(name, member).await?,
+        None => state.broker.delivery_target(name).await?,
     };
     target.check_pull_allowed()?;
     // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.

@@ -29,10 +29,12 @@ pub async fn list(
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListSubscriptionsResponse>, ApiError> {
     let params = list_params(query)?;
-    Ok(Json(state.broker.list_subscriptions(
-        params.page_size,
-        params.page_token.as_deref(),
-    )?))
+    Ok(Json(
+        state
+            .broker
+            .list_subscriptions(params.page_size, params.page_token.as_deref())
+            .await?,
+    ))
 }
 
 /// Query parameters of `GET /v1/subscriptions/{sub}:verb`: `maxMessages` for
@@ -75,7 +77,7 @@ pub async fn get(
                     ),
                 )
             })?;
-            stream::upgrade(state, name, params.member_id.as_deref(), upgrade)
+            stream::upgrade(state, name, params.member_id.as_deref(), upgrade).await
         }
         _ => {
             let name = no_verb(&segment)?;

@@ -36,10 +36,12 @@ pub async fn list(
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListTopicsResponse>, ApiError> {
     let params = list_params(query)?;
-    Ok(Json(state.broker.list_topics(
-        params.page_size,
-        params.page_token.as_deref(),
-    )?))
+    Ok(Json(
+        state
+            .broker
+            .list_topics(params.page_size, params.page_token.as_deref())
+            .await?,
+    ))
 }
 
 pub async fn get(

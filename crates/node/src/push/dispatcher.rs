@@ -53,7 +53,7 @@ impl Dispatcher {
     /// (nacking it) and returns once every request task has ended.
     pub async fn run(self) {
         let name = self.subscription.name.to_string();
-        let target = match self.broker.delivery_target(&name) {
+        let target = match self.broker.delivery_target(&name).await {
             Ok(target) => target,
             Err(error) => {
                 // Deleted between the supervisor's read and now.

@@ -247,6 +247,20 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// The call surely did not run because its partition could not be served
+    /// now (storage or the partition's owner unreachable, or the partition
+    /// moving): another partition, or a later try, may do.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Unavailable { .. }
+                | StorageError::Moved { .. }
+                | StorageError::Fenced { .. }
+        )
+    }
+}
+
 /// How one topic's appends are stored and acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendOptions {

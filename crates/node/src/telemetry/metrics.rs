@@ -17,6 +17,15 @@
 //! | `pubsubgo_subscription_backlog_messages` | gauge, `subscription` | unacknowledged messages (refreshed every 5 s) |
 //! | `pubsubgo_subscription_oldest_unacked_age_seconds` | gauge, `subscription` | age of the oldest unacknowledged message (refreshed every 5 s) |
 //! | `pubsubgo_push_requests_total` | counter, `outcome` = `success` or `failure` | POSTs to push endpoints: `success` is a 2xx answer (the message is acked); `failure` is any other status, a connection error or a timeout (the message is nacked). Requests abandoned at shutdown or deletion are not counted |
+//! | `pubsubgo_raft_term` | gauge | the metadata group's current term as this node sees it |
+//! | `pubsubgo_raft_leader` | gauge | id of the leader this node knows, -1 when none |
+//! | `pubsubgo_raft_commit_index` | gauge | last committed metadata log index |
+//! | `pubsubgo_raft_apply_lag` | gauge | committed but not yet applied metadata entries |
+//! | `pubsubgo_partitions_owned` | gauge | partitions this node owns |
+//! | `pubsubgo_partition_owner_changes_total` | counter | partitions this node gained or lost |
+//!
+//! The Raft and ownership gauges are refreshed every second or so (see
+//! `crate::routing::liveness`).
 //!
 //! The seed names end in `_total` even for the gauge; they are kept for
 //! dashboard compatibility.
@@ -79,6 +88,12 @@ pub struct Metrics {
     pub backlog: Family<SubscriptionLabel, Gauge>,
     pub oldest_unacked_age: Family<SubscriptionLabel, Gauge<f64, AtomicU64>>,
     pub push_requests: Family<OutcomeLabel, Counter>,
+    pub raft_term: Gauge,
+    pub raft_leader: Gauge,
+    pub raft_commit_index: Gauge,
+    pub raft_apply_lag: Gauge,
+    pub partitions_owned: Gauge,
+    pub partition_owner_changes: Counter,
 }
 
 impl Metrics {
@@ -170,8 +185,55 @@ impl Metrics {
             "Requests to push endpoints by outcome",
             push_requests.clone(),
         );
+        let raft_term = Gauge::default();
+        let raft_leader = Gauge::default();
+        raft_leader.set(-1);
+        let raft_commit_index = Gauge::default();
+        let raft_apply_lag = Gauge::default();
+        let partitions_owned = Gauge::default();
+        let partition_owner_changes = Counter::default();
+        for (name, help, gauge) in [
+            (
+                "pubsubgo_raft_term",
+                "Current term of the metadata group",
+                &raft_term,
+            ),
+            (
+                "pubsubgo_raft_leader",
+                "Id of the known metadata leader, -1 when none",
+                &raft_leader,
+            ),
+            (
+                "pubsubgo_raft_commit_index",
+                "Last committed metadata log index",
+                &raft_commit_index,
+            ),
+            (
+                "pubsubgo_raft_apply_lag",
+                "Committed metadata entries not yet applied",
+                &raft_apply_lag,
+            ),
+            (
+                "pubsubgo_partitions_owned",
+                "Partitions this node owns",
+                &partitions_owned,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
+        registry.register(
+            "pubsubgo_partition_owner_changes",
+            "Partitions this node gained or lost",
+            partition_owner_changes.clone(),
+        );
         Self {
             registry,
+            raft_term,
+            raft_leader,
+            raft_commit_index,
+            raft_apply_lag,
+            partitions_owned,
+            partition_owner_changes,
             published,
             consumed,
             delivered,

@@ -1,0 +1,217 @@
+//! [`Instance`]: one cluster node, started from its [`Config`] on bound
+//! listeners: metadata consensus, storage routed to partition owners, the
+//! client API, and the background tasks that follow the metadata.
+//!
+//! `pubsubgo-server` runs one; the multi-node tests run several in one
+//! process on loopback ports.
+//!
+//! Start-up order: open local storage; open the Raft data and serve the peer
+//! port (Raft RPC plus forwarded storage calls); form or join the group; wait
+//! for a leader; give local storage everything the metadata knows; serve
+//! clients. Shutdown: stop accepting clients and finish in-flight requests,
+//! hand Raft leadership to another voter, stop Raft.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use raft::{Consensus, ConsensusConfig, ConsensusError};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{Broker, BrokerError};
+use crate::config::{Config, StorageConfig};
+use crate::metadata_store::MetadataStore;
+use crate::routing::liveness::Liveness;
+use crate::routing::{MetadataPlacement, StorageSync};
+use crate::server;
+use crate::storage::StorageError;
+use crate::storage::routed::{self, RoutedStorage, StorageClient};
+
+/// How long start-up waits for the metadata group to have a leader.
+pub const LEADER_WAIT: Duration = Duration::from_secs(30);
+
+/// The three listeners of a node, bound by the caller (port 0 in tests).
+#[derive(Debug)]
+pub struct Listeners {
+    pub client: TcpListener,
+    pub metrics: Option<TcpListener>,
+    pub peer: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let bind = |addr: SocketAddr, what: &'static str| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { what, addr, source })
+        };
+        Ok(Self {
+            client: bind(config.client_addr, "clients").await?,
+            metrics: match config.metrics_addr {
+                Some(addr) => Some(bind(addr, "metrics").await?),
+                None => None,
+            },
+            peer: bind(config.cluster.peer_addr, "peers").await?,
+        })
+    }
+}
+
+/// Why a node did not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot listen for {what} on {addr} (is another server running?): {source}")]
+    Listen {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("metadata consensus: {0}")]
+    Consensus(#[from] ConsensusError),
+    #[error("cannot restore storage from the metadata: {0}")]
+    Restore(#[from] BrokerError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Instance {
+    pub broker: Arc<Broker>,
+    pub consensus: Consensus,
+    /// Where clients connect.
+    pub client_addr: SocketAddr,
+    /// Where peers connect.
+    pub peer_addr: SocketAddr,
+    shutdown: CancellationToken,
+    served: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Instance {
+    /// Starts a node and returns once it serves clients.
+    pub async fn start(config: &Config, listeners: Listeners) -> Result<Self, StartError> {
+        let client_addr = listeners.client.local_addr()?;
+        let peer_addr = listeners.peer.local_addr()?;
+        let local = server::open_storage(&config.storage).await?;
+
+        let cluster = &config.cluster;
+        let mut raft_config = ConsensusConfig::new(cluster.node_id, &cluster.data_dir, peer_addr);
+        if !cluster.peers.is_empty() {
+            raft_config.peers = cluster.peers.clone();
+            raft_config
+                .peers
+                .insert(cluster.node_id, cluster.advertised());
+        }
+        raft_config.bootstrap_expect = cluster.bootstrap_expect;
+        let consensus = Consensus::open(&raft_config).await?;
+        let memory = matches!(config.storage, StorageConfig::Memory);
+        let sync = Arc::new(StorageSync::new(consensus.clone(), local.clone(), memory));
+        let placement = Arc::new(MetadataPlacement::new(consensus.clone(), sync.clone()));
+        let client = StorageClient::new(StorageClient::DEFAULT_TIMEOUT)?;
+        let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
+        consensus
+            .serve(
+                &raft_config,
+                listeners.peer,
+                routed::routes(local, placement),
+            )
+            .await;
+        consensus
+            .wait_until(LEADER_WAIT, |m| m.leader.is_some())
+            .await?;
+        sync.sync().await?;
+
+        let shutdown = CancellationToken::new();
+        let broker = server::broker(
+            MetadataStore::replicated(consensus.clone()),
+            storage,
+            shutdown.clone(),
+        );
+        let liveness = Liveness {
+            node_id: cluster.node_id,
+            advertised: if cluster.peers.is_empty() {
+                peer_addr.to_string()
+            } else {
+                cluster.advertised()
+            },
+            owner_timeout: cluster.owner_timeout,
+        };
+        // Registered before serving clients, so topics created through this
+        // node are placed over it too; a joining node still a learner
+        // registers later, from the liveness task.
+        liveness.register(broker.metadata(), &consensus).await;
+        let background = vec![
+            tokio::spawn(sync.run(shutdown.clone())),
+            tokio::spawn({
+                let broker = broker.clone();
+                let shutdown = shutdown.clone();
+                async move { liveness.run(broker, shutdown).await }
+            }),
+        ];
+        let served = tokio::spawn(server::run(
+            listeners.client,
+            listeners.metrics,
+            broker.clone(),
+            config.shutdown_grace,
+        ));
+        tracing::info!(
+            node_id = cluster.node_id,
+            client = %client_addr,
+            peer = %peer_addr,
+            data_dir = %cluster.data_dir.display(),
+            "node started"
+        );
+        Ok(Self {
+            broker,
+            consensus,
+            client_addr,
+            peer_addr,
+            shutdown,
+            served,
+            background,
+        })
+    }
+
+    /// The token whose cancellation starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Waits until the shutdown token is cancelled and the node has stopped:
+    /// clients are drained, leadership handed over, Raft stopped.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let served = match self.served.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        for task in self.background {
+            task.abort();
+        }
+        self.consensus.shutdown().await;
+        served
+    }
+
+    /// Graceful shutdown: [`Instance::wait`] after cancelling the token.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Stops at once, like a crash: no leadership hand-over, no draining of
+    /// clients. Storage other nodes share (Redis) keeps what was written.
+    pub async fn kill(self) {
+        self.served.abort();
+        for task in &self.background {
+            task.abort();
+        }
+        self.shutdown.cancel();
+        self.consensus.halt().await;
+    }
+}

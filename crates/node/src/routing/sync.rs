@@ -1,0 +1,156 @@
+//! [`StorageSync`]: this node's storage follows the metadata.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cluster::{SubscriptionName, TopicName};
+use raft::Consensus;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::storage::{PartitionRef, Storage, StorageError};
+
+/// Creates in this node's storage every topic and subscription the metadata
+/// knows (creates are idempotent), and tells storage about partitions whose
+/// ownership left this node so it drops cached state for them.
+///
+/// Deletes are different by backend: Redis is shared, so the node that served
+/// the delete already removed the keys, and another node deleting later could
+/// remove a topic created again under the same name; memory storage is per
+/// node, so each node drops what the metadata no longer has
+/// (`drop_deleted`).
+#[derive(Debug)]
+pub struct StorageSync {
+    consensus: Consensus,
+    local: Arc<dyn Storage>,
+    drop_deleted: bool,
+    state: Mutex<Synced>,
+}
+
+/// What this node's storage was last given.
+#[derive(Debug, Default)]
+struct Synced {
+    /// The applied index the rest reflects; `None` before the first sync.
+    version: Option<u64>,
+    /// Topic → (partitions, creation time): a re-created topic differs.
+    topics: BTreeMap<TopicName, (u32, u64)>,
+    subscriptions: BTreeMap<SubscriptionName, (TopicName, u64)>,
+    owned: BTreeSet<PartitionRef>,
+}
+
+impl StorageSync {
+    pub fn new(consensus: Consensus, local: Arc<dyn Storage>, drop_deleted: bool) -> Self {
+        Self {
+            consensus,
+            local,
+            drop_deleted,
+            state: Mutex::default(),
+        }
+    }
+
+    /// Brings storage up to the applied metadata. Cheap when nothing changed.
+    pub async fn sync(&self) -> Result<(), StorageError> {
+        let mut state = self.state.lock().await;
+        let version = *self.consensus.changes().borrow();
+        if state.version == Some(version) {
+            return Ok(());
+        }
+        let me = self.consensus.node_id();
+        let (topics, subscriptions, owned) = self.consensus.read_local(|md| {
+            let topics: BTreeMap<TopicName, (u32, u64)> = md
+                .topics_after(None, usize::MAX)
+                .into_iter()
+                .map(|t| (t.name.clone(), (t.config.partitions, t.created_at_millis)))
+                .collect();
+            let subscriptions: BTreeMap<SubscriptionName, (TopicName, u64, _)> = md
+                .subscriptions_after(None, usize::MAX)
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        (
+                            s.config.topic.clone(),
+                            s.created_at_millis,
+                            s.config.start_position,
+                        ),
+                    )
+                })
+                .collect();
+            let owned: BTreeSet<PartitionRef> = md
+                .placement()
+                .owners()
+                .flat_map(|(topic, owners)| {
+                    owners.iter().enumerate().filter_map(move |(i, owner)| {
+                        owner.filter(|o| o.node == me).map(|_| PartitionRef {
+                            topic: topic.clone(),
+                            partition: i as u32,
+                        })
+                    })
+                })
+                .collect();
+            (topics, subscriptions, owned)
+        });
+
+        if self.drop_deleted {
+            for (name, (topic, created)) in &state.subscriptions {
+                if subscriptions.get(name).map(|(t, c, _)| (t, *c)) != Some((topic, *created))
+                    && let Some((partitions, _)) = state.topics.get(topic)
+                {
+                    self.local
+                        .delete_subscription(name, topic, *partitions)
+                        .await?;
+                }
+            }
+            for (name, (partitions, created)) in &state.topics {
+                if topics.get(name).map(|(_, c)| *c) != Some(*created) {
+                    self.local.delete_topic(name, *partitions).await?;
+                }
+            }
+        }
+        for (name, (partitions, created)) in &topics {
+            if state.topics.get(name) != Some(&(*partitions, *created)) {
+                self.local.create_topic(name, *partitions).await?;
+            }
+        }
+        for (name, (topic, created, start)) in &subscriptions {
+            if state.subscriptions.get(name) != Some(&(topic.clone(), *created)) {
+                let partitions = topics.get(topic).map_or(0, |(p, _)| *p);
+                self.local
+                    .create_subscription(name, topic, partitions, *start)
+                    .await?;
+            }
+        }
+        for gone in state.owned.difference(&owned) {
+            self.local.release_partition(gone).await;
+        }
+        *state = Synced {
+            version: Some(version),
+            topics,
+            subscriptions: subscriptions
+                .into_iter()
+                .map(|(name, (topic, created, _))| (name, (topic, created)))
+                .collect(),
+            owned,
+        };
+        Ok(())
+    }
+
+    /// Syncs after every applied metadata change until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut changes = self.consensus.changes();
+        loop {
+            changes.mark_unchanged();
+            if let Err(e) = self.sync().await {
+                tracing::warn!(error = %e, "cannot bring storage up to the metadata; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    () = shutdown.cancelled() => return,
+                }
+            }
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Small client-side steps the scenarios share.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use api::client::{Client, ClientError, PublishOptions};
+use api::types::{
+    CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PullRequest,
+};
+use cluster::{PartitionOwner, TopicName};
+use scenarios::{TestCluster, wait_for};
+
+pub async fn create_topic(client: &Client, name: &str, partitions: u32) -> anyhow::Result<()> {
+    let request = CreateTopicRequest {
+        partitions: Some(partitions),
+        ..CreateTopicRequest::default()
+    };
+    client.create_topic(name, &request).await?;
+    Ok(())
+}
+
+pub async fn create_subscription(client: &Client, name: &str, topic: &str) -> anyhow::Result<()> {
+    let request = CreateSubscriptionRequest {
+        topic: topic.to_owned(),
+        ..CreateSubscriptionRequest::default()
+    };
+    client.create_subscription(name, &request).await?;
+    Ok(())
+}
+
+/// Publishes one message with `data`; `Ok(false)` for an answer that says
+/// it surely was not stored and may be retried (503).
+pub async fn publish_one(client: &Client, topic: &str, data: &str) -> anyhow::Result<bool> {
+    let request = PublishRequest {
+        messages: vec![PublishMessage {
+            data: data.into(),
+            ..PublishMessage::default()
+        }],
+    };
+    match client
+        .publish(topic, &request, &PublishOptions::default())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(ClientError::Api(problem)) if problem.status == 503 => Ok(false),
+        Err(ClientError::Transport { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Pulls and acks until `expected` distinct payloads arrived or `within`
+/// passed; returns every distinct payload seen.
+pub async fn drain(
+    client: &Client,
+    subscription: &str,
+    expected: usize,
+    within: Duration,
+) -> anyhow::Result<BTreeSet<String>> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = BTreeSet::new();
+    while seen.len() < expected && tokio::time::Instant::now() < deadline {
+        let request = PullRequest {
+            max_messages: Some(500),
+            wait_seconds: Some(1),
+            ..PullRequest::default()
+        };
+        let pulled = match client.pull(subscription, &request).await {
+            Ok(pulled) => pulled,
+            // A partition's owner away and nothing else to deliver: try again.
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut acks = Vec::new();
+        for received in pulled.received_messages {
+            seen.insert(String::from_utf8_lossy(&received.message.data.0).into_owned());
+            acks.push(received.ack_id);
+        }
+        if !acks.is_empty() {
+            client.acknowledge(subscription, acks).await?;
+        }
+    }
+    Ok(seen)
+}
+
+/// The owners of a topic's partitions as node `id` has applied them.
+pub fn owners(cluster: &TestCluster, id: u64, topic: &str) -> Vec<Option<PartitionOwner>> {
+    let topic = TopicName::new(topic).expect("valid topic name");
+    cluster.node(id).consensus.read_local(|md| {
+        md.placement()
+            .owners()
+            .find(|(t, _)| **t == topic)
+            .map(|(_, owners)| owners.to_vec())
+            .unwrap_or_default()
+    })
+}
+
+/// Whether every running node sees node `id` registered and live.
+pub fn live_everywhere(cluster: &TestCluster, id: u64) -> bool {
+    cluster.running().into_iter().all(|at| {
+        cluster
+            .node(at)
+            .consensus
+            .read_local(|md| md.placement().node(id).is_some_and(|n| n.live))
+    })
+}
+
+/// Waits until every running node sees every running node registered and live.
+pub async fn all_registered(cluster: &TestCluster) -> anyhow::Result<()> {
+    wait_for(
+        "every node registered and live",
+        Duration::from_secs(10),
+        || async {
+            cluster
+                .running()
+                .iter()
+                .all(|&id| live_everywhere(cluster, id))
+                .then_some(())
+        },
+    )
+    .await
+}

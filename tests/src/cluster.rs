@@ -1,0 +1,267 @@
+//! [`TestCluster`]: N in-process nodes that know each other.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use api::client::Client;
+use node::config::{Args, Config, StorageKind};
+use node::instance::{Instance, Listeners};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+use crate::redis_support;
+
+/// Where the cluster keeps messages.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Each node's own memory: a killed node's messages are gone.
+    Memory,
+    /// One standalone Redis shared by every node, under a fresh key prefix.
+    Redis { url: String, prefix: String },
+}
+
+impl Storage {
+    /// The Redis server shared by this test binary, with a fresh prefix.
+    pub fn shared_redis() -> Self {
+        Storage::Redis {
+            url: redis_support::shared_standalone().url(),
+            prefix: redis_support::fresh_prefix(),
+        }
+    }
+}
+
+/// How long a silent node keeps its partitions in these tests.
+pub const OWNER_TIMEOUT_SECONDS: u64 = 2;
+
+/// Nodes by id; a killed node keeps its data directory and peer address.
+#[derive(Debug)]
+pub struct TestCluster {
+    storage: Storage,
+    nodes: BTreeMap<u64, Slot>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    dir: TempDir,
+    peer: SocketAddr,
+    /// The address clients used last; a restart binds it again.
+    client: SocketAddr,
+    instance: Option<Instance>,
+}
+
+impl TestCluster {
+    /// Starts `n` nodes with ids 1..=n that form one cluster.
+    pub async fn start(n: u64, storage: Storage) -> anyhow::Result<Self> {
+        let mut listeners = BTreeMap::new();
+        for id in 1..=n {
+            listeners.insert(id, bind_pair().await?);
+        }
+        let mut cluster = Self {
+            storage,
+            nodes: BTreeMap::new(),
+        };
+        for (&id, (client, peer)) in &listeners {
+            cluster.nodes.insert(
+                id,
+                Slot {
+                    dir: tempfile::tempdir()?,
+                    peer: peer.local_addr()?,
+                    client: client.local_addr()?,
+                    instance: None,
+                },
+            );
+        }
+        let peers = cluster.peer_list();
+        let starting = listeners.into_iter().map(|(id, (client, peer))| {
+            let config = cluster.config(id, &peers);
+            async move {
+                let config = match config {
+                    Ok(config) => config,
+                    Err(e) => return (id, Err(e)),
+                };
+                let listeners = Listeners {
+                    client,
+                    metrics: None,
+                    peer,
+                };
+                (
+                    id,
+                    Instance::start(&config, listeners)
+                        .await
+                        .map_err(anyhow::Error::from),
+                )
+            }
+        });
+        // Concurrently: each node waits for a leader, which needs the others.
+        let started = futures::future::join_all(starting).await;
+        for (id, instance) in started {
+            cluster.slot(id).instance = Some(instance?);
+        }
+        Ok(cluster)
+    }
+
+    /// Adds a node with the next id; it joins the running cluster.
+    pub async fn add_node(&mut self) -> anyhow::Result<u64> {
+        let id = self.nodes.keys().max().copied().unwrap_or(0) + 1;
+        let (client, peer) = bind_pair().await?;
+        self.nodes.insert(
+            id,
+            Slot {
+                dir: tempfile::tempdir()?,
+                peer: peer.local_addr()?,
+                client: client.local_addr()?,
+                instance: None,
+            },
+        );
+        let config = self.config(id, &self.peer_list())?;
+        let instance = Instance::start(
+            &config,
+            Listeners {
+                client,
+                metrics: None,
+                peer,
+            },
+        )
+        .await?;
+        self.slot(id).instance = Some(instance);
+        Ok(id)
+    }
+
+    /// Stops node `id` at once, like a crash.
+    pub async fn kill(&mut self, id: u64) {
+        if let Some(instance) = self.slot(id).instance.take() {
+            instance.kill().await;
+        }
+    }
+
+    /// Stops node `id` gracefully (leadership handed over first).
+    pub async fn stop(&mut self, id: u64) -> anyhow::Result<()> {
+        if let Some(instance) = self.slot(id).instance.take() {
+            instance.stop().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts node `id` again on its data directory and addresses.
+    pub async fn restart(&mut self, id: u64) -> anyhow::Result<()> {
+        let (client, peer) = {
+            let slot = self.slot(id);
+            (slot.client, slot.peer)
+        };
+        let listeners = Listeners {
+            client: TcpListener::bind(client).await?,
+            metrics: None,
+            peer: TcpListener::bind(peer).await?,
+        };
+        let config = self.config(id, &self.peer_list())?;
+        let instance = Instance::start(&config, listeners).await?;
+        self.slot(id).instance = Some(instance);
+        Ok(())
+    }
+
+    /// The running node `id`.
+    pub fn node(&self, id: u64) -> &Instance {
+        self.nodes[&id]
+            .instance
+            .as_ref()
+            .unwrap_or_else(|| panic!("node {id} is not running"))
+    }
+
+    /// Ids of the running nodes.
+    pub fn running(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .filter(|(_, slot)| slot.instance.is_some())
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// An API client of node `id`.
+    pub fn client(&self, id: u64) -> Client {
+        let url = format!("http://{}", self.nodes[&id].client);
+        Client::new(&url, Duration::from_secs(10)).expect("an HTTP client")
+    }
+
+    /// The leader as the running nodes see it, if they agree on one that runs.
+    pub fn leader(&self) -> Option<u64> {
+        let mut seen = self
+            .running()
+            .into_iter()
+            .map(|id| self.node(id).consensus.leader());
+        let first = seen.next()??;
+        (seen.all(|l| l == Some(first)) && self.running().contains(&first)).then_some(first)
+    }
+
+    /// Stops every running node gracefully.
+    pub async fn shutdown(mut self) {
+        for id in self.running() {
+            if let Err(e) = self.stop(id).await {
+                tracing::warn!(node_id = id, error = %e, "node did not stop cleanly");
+            }
+        }
+    }
+
+    fn slot(&mut self, id: u64) -> &mut Slot {
+        self.nodes
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("no node {id}"))
+    }
+
+    fn peer_list(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|(id, slot)| format!("{id}={}", slot.peer))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn config(&self, id: u64, peers: &str) -> anyhow::Result<Config> {
+        let slot = &self.nodes[&id];
+        let mut args = Args {
+            host: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            port: Some(0),
+            metrics_enabled: Some(false),
+            peer_port: Some(0),
+            node_id: Some(id),
+            data_dir: Some(slot.dir.path().to_owned()),
+            peers: Some(peers.to_owned()),
+            owner_timeout_seconds: Some(OWNER_TIMEOUT_SECONDS),
+            shutdown_grace_seconds: Some(2),
+            ..Args::default()
+        };
+        if let Storage::Redis { url, prefix } = &self.storage {
+            args.storage = Some(StorageKind::Redis);
+            args.redis_url = Some(url.clone());
+            args.redis_key_prefix = Some(prefix.clone());
+            args.redis_response_timeout_millis = Some(2_000);
+        }
+        Ok(Config::resolve(args)?)
+    }
+}
+
+async fn bind_pair() -> std::io::Result<(TcpListener, TcpListener)> {
+    Ok((
+        TcpListener::bind("127.0.0.1:0").await?,
+        TcpListener::bind("127.0.0.1:0").await?,
+    ))
+}
+
+/// Polls `check` until it returns `Some`, at most `within`; the error names `what`.
+pub async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
