@@ -75,7 +75,8 @@ async fn start_consensus(config: &Config) -> anyhow::Result<Consensus> {
         .await
         .with_context(|| format!("cannot listen for peers on {}", config.cluster.peer_addr))?;
     let peer_addr = peer.local_addr()?;
-    let raft_config = ConsensusConfig::new(config.cluster.node_id, &config.cluster.data_dir, peer_addr);
+    let raft_config =
+        ConsensusConfig::new(config.cluster.node_id, &config.cluster.data_dir, peer_addr);
     let consensus = Consensus::start_on(raft_config, peer)
         .await
         .with_context(|| {
