@@ -1,5 +1,6 @@
 //! `BENCHMARKS.md`: the machine, the versions, one table per workload, and each target
-//! of issue 7 with its ratio, met or missed.
+//! of issue 7 with its ratio, met or missed. A "Microbenchmarks" section at the end
+//! of the existing page is kept.
 //!
 //! Inputs, all written by `run.sh` into one directory: `<workload>__<system>.json`
 //! result files (a [`bench::Report`] or a skipped/failed [`Entry`]), `machine.txt` and
@@ -94,7 +95,18 @@ pub fn write(args: &ReportArgs) -> anyhow::Result<()> {
         page.push('\n');
     }
     page.push_str(&targets(&results, memory.as_ref()));
+    page.push_str(&kept_microbenchmarks(&args.out));
     std::fs::write(&args.out, page).with_context(|| format!("writing {}", args.out.display()))
+}
+
+/// The page's "Microbenchmarks" section (Criterion figures recorded by hand, see
+/// `cargo bench`), kept from the page being replaced; it runs to the end of the page.
+fn kept_microbenchmarks(out: &Path) -> String {
+    const HEADING: &str = "\n## Microbenchmarks\n";
+    std::fs::read_to_string(out)
+        .ok()
+        .and_then(|page| page.find(HEADING).map(|at| page[at..].to_owned()))
+        .unwrap_or_default()
 }
 
 /// Result files by (workload, system), in file-name order.
@@ -296,4 +308,25 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
         None => target_row(&mut page, "server RSS idle and loaded", "not read", None),
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_microbenchmarks_section_survives_a_rewrite() {
+        let page = std::env::temp_dir().join(format!("benchmarks-{}.md", std::process::id()));
+        std::fs::write(
+            &page,
+            "# Benchmarks\n\n## Targets of issue 7\n\n| a | b |\n\n## Microbenchmarks\n\nfigures\n",
+        )
+        .expect("write a page");
+        assert_eq!(
+            kept_microbenchmarks(&page),
+            "\n## Microbenchmarks\n\nfigures\n"
+        );
+        std::fs::remove_file(&page).expect("remove the page");
+        assert_eq!(kept_microbenchmarks(&page), "", "no page, nothing to keep");
+    }
 }

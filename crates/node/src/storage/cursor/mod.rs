@@ -24,6 +24,7 @@ mod log_view;
 mod scan;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use cluster::subscription::DeliveryMode;
 use xxhash_rust::xxh3::xxh3_64;
@@ -115,25 +116,25 @@ impl Cursor {
         if request.max_messages == 0 {
             return outcome;
         }
-        let window = crate::storage::PRIORITY_WINDOW.max(request.max_messages);
-        let (candidates, expired) = self.scan(log, now, policy.ordered, window);
-        outcome.expired = expired;
-        for (index, chosen) in self.choose(&candidates, request.max_messages) {
-            let candidate = &candidates[index];
-            let offset = candidate.message.offset;
-            if !chosen {
-                if candidate.attempts == 0 && !self.pending.contains_key(&offset) {
-                    // Looked at for priority but not taken: wait in pending.
-                    self.set_pending(
-                        offset,
-                        Pending {
-                            attempts: 0,
-                            due: now,
-                        },
-                    );
-                }
-                continue;
+        let size = crate::storage::PRIORITY_WINDOW.max(request.max_messages);
+        let window = self.scan(log, now, policy.ordered, size);
+        outcome.expired = window.expired;
+        let picked = self.choose(&window.candidates, request.max_messages);
+        // New messages looked at for priority but not taken wait in pending.
+        for (index, candidate) in window.candidates.iter().enumerate().skip(window.first_new) {
+            if picked.binary_search(&index).is_err() {
+                self.set_pending(
+                    candidate.message.offset,
+                    Pending {
+                        attempts: 0,
+                        due: now,
+                    },
+                );
             }
+        }
+        for index in picked {
+            let candidate = &window.candidates[index];
+            let offset = candidate.message.offset;
             self.remove_pending(offset);
             let attempt = candidate.attempts + 1;
             if policy.mode == DeliveryMode::AtMostOnce {
@@ -155,7 +156,7 @@ impl Cursor {
                 );
             }
             outcome.leased.push(Leased {
-                message: candidate.message.clone(),
+                message: Arc::clone(candidate.message),
                 attempt,
             });
         }

@@ -1,6 +1,7 @@
 //! Finding deliverable messages, and choosing among them by priority with fairness.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use super::{Cursor, LogView, Pending};
@@ -10,70 +11,87 @@ use crate::storage::{FAIRNESS_PERIOD, StoredMessage};
 /// delayed messages from pulling the whole backlog into memory indexes.
 pub(crate) const MAX_PENDING: usize = 10_000;
 
-/// A deliverable message found by a scan.
-pub(super) struct Candidate {
-    pub(super) message: Arc<StoredMessage>,
+/// A deliverable message found by a scan, borrowed from the log.
+pub(super) struct Candidate<'l> {
+    pub(super) message: &'l Arc<StoredMessage>,
     pub(super) attempts: u32,
+}
+
+/// What a scan found.
+pub(super) struct Window<'l> {
+    /// Deliverable messages in offset order: pending ones first, then new ones.
+    pub(super) candidates: Vec<Candidate<'l>>,
+    /// Candidates from this index on were read past `next` by the scan, so they
+    /// are in no map yet; the ones before it are pending.
+    pub(super) first_new: usize,
+    /// Messages skipped because their TTL passed.
+    pub(super) expired: u64,
 }
 
 impl Cursor {
     /// Deliverable messages in offset order (pending first, then new ones), at
-    /// most one per ordering key when ordered. Returns them and how many expired.
-    pub(super) fn scan(
+    /// most one per ordering key when ordered, up to `window` of them.
+    pub(super) fn scan<'l>(
         &mut self,
-        log: &impl LogView,
+        log: &'l impl LogView,
         now: u64,
         ordered: bool,
         window: usize,
-    ) -> (Vec<Candidate>, u64) {
+    ) -> Window<'l> {
         let mut blocked: HashSet<String> = self.parked.iter().cloned().collect();
         let mut candidates = Vec::new();
-        let mut expired = 0;
-        let pending: Vec<(u64, u32, u64)> = self
-            .pending
-            .iter()
-            .map(|(offset, p)| (*offset, p.attempts, p.due))
-            .collect();
-        for (offset, attempts, due) in pending {
+        // Changes to `pending` wait until the walk over it is done.
+        let (mut trimmed, mut expired_pending) = (Vec::new(), Vec::new());
+        for (&offset, pending) in &self.pending {
             if candidates.len() >= window {
                 break;
             }
-            let Some(message) = log.get(offset).cloned() else {
-                self.remove_pending(offset);
+            let Some(message) = log.get(offset) else {
+                trimmed.push(offset);
                 continue;
             };
-            if is_expired(&message, now) {
-                self.remove_pending(offset);
-                self.mark_acked(offset);
-                expired += 1;
+            if is_expired(message, now) {
+                expired_pending.push(offset);
                 continue;
             }
-            if due > now {
-                block(&message, ordered, &mut blocked);
+            if pending.due > now {
+                block(message, ordered, &mut blocked);
                 continue;
             }
-            if self.is_blocked(&message, ordered, &mut blocked) {
+            if self.is_blocked(message, ordered, &mut blocked) {
                 continue;
             }
-            block(&message, ordered, &mut blocked);
-            candidates.push(Candidate { message, attempts });
+            block(message, ordered, &mut blocked);
+            candidates.push(Candidate {
+                message,
+                attempts: pending.attempts,
+            });
         }
+        for offset in trimmed {
+            self.remove_pending(offset);
+        }
+        let mut expired = expired_pending.len() as u64;
+        for offset in expired_pending {
+            self.remove_pending(offset);
+            self.mark_acked(offset);
+        }
+        let first_new = candidates.len();
         while candidates.len() < window && self.next < log.end() && self.pending.len() < MAX_PENDING
         {
             let offset = self.next;
             self.next += 1;
             self.touch_scalars();
-            let Some(message) = log.get(offset).cloned() else {
+            let Some(message) = log.get(offset) else {
                 continue;
             };
-            if is_expired(&message, now) {
+            if is_expired(message, now) {
                 self.mark_acked(offset);
                 expired += 1;
                 continue;
             }
             let delayed_until = message.message.deliver_at_millis.filter(|at| *at > now);
-            if delayed_until.is_some() || self.is_blocked(&message, ordered, &mut blocked) {
-                block(&message, ordered, &mut blocked);
+            if delayed_until.is_some() || self.is_blocked(message, ordered, &mut blocked) {
+                block(message, ordered, &mut blocked);
                 self.set_pending(
                     offset,
                     Pending {
@@ -83,7 +101,7 @@ impl Cursor {
                 );
                 continue;
             }
-            block(&message, ordered, &mut blocked);
+            block(message, ordered, &mut blocked);
             candidates.push(Candidate {
                 message,
                 attempts: 0,
@@ -93,35 +111,59 @@ impl Cursor {
             self.expired += expired;
             self.touch_scalars();
         }
-        (candidates, expired)
+        Window {
+            candidates,
+            first_new,
+            expired,
+        }
     }
 
     /// Picks up to `max` candidates: highest priority first (oldest among equals),
-    /// except every [`FAIRNESS_PERIOD`]th pick, which takes the oldest. Returns
-    /// `(index, chosen)` for every candidate.
-    pub(super) fn choose(&mut self, candidates: &[Candidate], max: usize) -> Vec<(usize, bool)> {
-        let mut by_priority: Vec<usize> = (0..candidates.len()).collect();
-        by_priority
-            .sort_by_key(|&i| (std::cmp::Reverse(candidates[i].message.message.priority), i));
+    /// except every [`FAIRNESS_PERIOD`]th pick, which takes the oldest. Returns the
+    /// indexes of the picked candidates in ascending order.
+    pub(super) fn choose(&mut self, candidates: &[Candidate<'_>], max: usize) -> Vec<usize> {
+        let picks = max.min(candidates.len());
+        if picks == 0 {
+            return Vec::new();
+        }
+        // Highest priority first, oldest among equals. Only the first `picks` of
+        // this order can be taken: before each pick fewer than `picks` of them
+        // are taken, whether by priority or as the oldest. A max-heap keeps
+        // them, its top being the worst kept.
+        let mut kept: BinaryHeap<(Reverse<u8>, usize)> = BinaryHeap::with_capacity(picks);
+        for (index, candidate) in candidates.iter().enumerate() {
+            let rank = (Reverse(candidate.message.message.priority), index);
+            if kept.len() < picks {
+                kept.push(rank);
+            } else if let Some(mut worst) = kept.peek_mut()
+                && rank < *worst
+            {
+                *worst = rank;
+            }
+        }
+        let by_priority = kept.into_sorted_vec();
         let mut chosen = vec![false; candidates.len()];
+        let mut picked = Vec::with_capacity(picks);
         let (mut oldest, mut best) = (0, 0);
-        for _ in 0..max.min(candidates.len()) {
+        for _ in 0..picks {
             let index = if self.served % FAIRNESS_PERIOD == FAIRNESS_PERIOD - 1 {
                 while chosen[oldest] {
                     oldest += 1;
                 }
                 oldest
             } else {
-                while chosen[by_priority[best]] {
+                while chosen[by_priority[best].1] {
                     best += 1;
                 }
-                by_priority[best]
+                by_priority[best].1
             };
             chosen[index] = true;
+            picked.push(index);
             self.served += 1;
             self.touch_scalars();
         }
-        chosen.into_iter().enumerate().collect()
+        picked.sort_unstable();
+        picked
     }
 
     fn is_blocked(
@@ -149,5 +191,73 @@ fn is_expired(message: &StoredMessage, now: u64) -> bool {
 fn block(message: &StoredMessage, ordered: bool, blocked: &mut HashSet<String>) {
     if ordered && let Some(key) = &message.message.ordering_key {
         blocked.insert(key.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::storage::NewMessage;
+
+    /// The rule as stated, by sorting every candidate: what `choose` must pick.
+    fn by_the_rule(priorities: &[u8], mut served: u64, max: usize) -> (Vec<usize>, u64) {
+        let mut order: Vec<usize> = (0..priorities.len()).collect();
+        order.sort_by_key(|&i| (Reverse(priorities[i]), i));
+        let mut chosen = vec![false; priorities.len()];
+        for _ in 0..max.min(priorities.len()) {
+            let mut unchosen = (0..priorities.len()).filter(|&i| !chosen[i]);
+            let index = if served % FAIRNESS_PERIOD == FAIRNESS_PERIOD - 1 {
+                unchosen.next()
+            } else {
+                order.iter().copied().find(|&i| !chosen[i])
+            };
+            chosen[index.expect("fewer picks than candidates")] = true;
+            served += 1;
+        }
+        let picked = (0..priorities.len()).filter(|&i| chosen[i]).collect();
+        (picked, served)
+    }
+
+    fn stored(offset: u64, priority: u8) -> Arc<StoredMessage> {
+        Arc::new(StoredMessage {
+            offset,
+            message: NewMessage {
+                data: Bytes::new(),
+                attributes: BTreeMap::new(),
+                ordering_key: None,
+                priority,
+                publish_time_millis: 0,
+                deliver_at_millis: None,
+                expire_at_millis: None,
+            },
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn choose_picks_what_the_rule_says(
+            priorities in prop::collection::vec(0..10u8, 0..60),
+            served in 0..8u64,
+            max in 0..70usize,
+        ) {
+            let messages: Vec<Arc<StoredMessage>> = priorities
+                .iter()
+                .enumerate()
+                .map(|(offset, priority)| stored(offset as u64, *priority))
+                .collect();
+            let candidates: Vec<Candidate<'_>> = messages
+                .iter()
+                .map(|message| Candidate { message, attempts: 0 })
+                .collect();
+            let mut cursor = Cursor::new(0);
+            cursor.served = served;
+            let picked = cursor.choose(&candidates, max);
+            prop_assert_eq!((picked, cursor.served), by_the_rule(&priorities, served, max));
+        }
     }
 }
