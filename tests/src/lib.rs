@@ -10,6 +10,6 @@
 
 pub mod cluster;
 #[path = "../../crates/node/tests/redis_support/mod.rs"]
-pub mod redis_support;
+mod redis_support;
 
 pub use cluster::{Storage, TestCluster, wait_for};
