@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use cluster::TopicName;
+use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
 use scenarios::cluster::OWNER_TIMEOUT_SECONDS;
 use scenarios::{Storage, TestCluster, wait_for};
 
@@ -139,6 +141,20 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
         moved_after >= timeout,
         "moved before the owner timeout: {moved_after:?}"
     );
+    // The old owner, had it kept running unaware, could not write: storage
+    // already holds the new owners' epochs.
+    let redis = cluster.redis().await?.expect("redis storage");
+    for &(i, old_epoch) in &theirs {
+        let at = PartitionRef {
+            topic: TopicName::new("events")?,
+            partition: i as u32,
+        };
+        let stale = redis.append(&at, old_epoch, vec![stale_message()]).await;
+        assert!(
+            matches!(stale, Err(StorageError::Fenced { .. })),
+            "partition {i}: a write with the lost epoch {old_epoch} got {stale:?}"
+        );
+    }
     // The survivors serve every message, including those on moved partitions.
     let got = drain(
         &cluster.client(leader),
@@ -193,4 +209,16 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
     assert_eq!(got.len(), 12, "{got:?}");
     cluster.shutdown().await;
     Ok(())
+}
+
+fn stale_message() -> NewMessage {
+    NewMessage {
+        data: "from a stale owner".into(),
+        attributes: Default::default(),
+        ordering_key: None,
+        priority: 4,
+        publish_time_millis: 0,
+        deliver_at_millis: None,
+        expire_at_millis: None,
+    }
 }

@@ -129,6 +129,21 @@ impl TestCluster {
         Ok(id)
     }
 
+    /// A connection to the cluster's Redis under its key prefix, to look at
+    /// (or write to) storage directly as a stale node would; `None` on memory.
+    pub async fn redis(&self) -> anyhow::Result<Option<node::storage::redis::RedisStorage>> {
+        let Storage::Redis { url, prefix } = &self.storage else {
+            return Ok(None);
+        };
+        let settings = node::storage::redis::RedisSettings {
+            key_prefix: prefix.clone(),
+            ..node::storage::redis::RedisSettings::standalone(url.clone())
+        };
+        Ok(Some(
+            node::storage::redis::RedisStorage::connect(&settings).await?,
+        ))
+    }
+
     /// Stops node `id` at once, like a crash.
     pub async fn kill(&mut self, id: u64) {
         if let Some(instance) = self.slot(id).instance.take() {

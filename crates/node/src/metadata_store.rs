@@ -83,6 +83,30 @@ impl MetadataStore {
         }
     }
 
+    /// Whether this node owns `at` (a partition with no owner yet counts as
+    /// owned by whoever serves it; local metadata owns everything).
+    pub fn owns(&self, at: &crate::storage::PartitionRef) -> bool {
+        match &self.backend {
+            Backend::Local { .. } => true,
+            Backend::Replicated(consensus) => {
+                let me = consensus.node_id();
+                consensus.read_local(|md| {
+                    md.placement()
+                        .owner(&at.topic, at.partition)
+                        .is_none_or(|o| o.node == me)
+                })
+            }
+        }
+    }
+
+    /// Whether this node leads the metadata group (always, for local metadata).
+    pub fn leads(&self) -> bool {
+        match &self.backend {
+            Backend::Local { .. } => true,
+            Backend::Replicated(consensus) => consensus.leader() == Some(consensus.node_id()),
+        }
+    }
+
     /// Waits until this node has applied every command committed before the
     /// call: the next [`MetadataStore::read`] is linearizable. Immediate on
     /// local metadata.

@@ -179,6 +179,7 @@ impl Broker {
         }
         if let Some(e) = unavailable
             && out.is_empty()
+            && max > 0
         {
             return Err(e.into());
         }

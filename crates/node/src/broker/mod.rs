@@ -281,12 +281,14 @@ impl Broker {
 
     /// Periodic upkeep: applies retention, dead-letters messages whose last
     /// lease expired even if nobody pulls, refreshes the lag gauges, and forgets
-    /// expired idempotency keys.
+    /// expired idempotency keys. In a cluster each node trims what it owns and
+    /// the metadata leader does the rest (its lag gauges cover the cluster).
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
         let (topics, subscriptions) = self.resources();
         for topic in &topics {
-            for at in partition_refs(topic) {
+            // Each node trims the partitions it owns.
+            for at in partition_refs(topic).filter(|at| self.metadata.owns(at)) {
                 match self.storage.trim(&at, &topic.config.retention, now).await {
                     Ok(0) => {}
                     Ok(dropped) => {
@@ -298,6 +300,13 @@ impl Broker {
                 }
             }
         }
+        // One node (the metadata leader) ends expired leases and exports the
+        // lag gauges for every partition; the calls reach the owners.
+        let subscriptions = if self.metadata.leads() {
+            subscriptions
+        } else {
+            Vec::new()
+        };
         for sub in &subscriptions {
             if let Err(error) = self.refresh_subscription(sub).await {
                 tracing::warn!(subscription = %sub.name, %error, "subscription upkeep failed");

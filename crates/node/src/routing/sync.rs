@@ -1,6 +1,6 @@
 //! [`StorageSync`]: this node's storage follows the metadata.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cluster::{SubscriptionName, TopicName};
@@ -8,11 +8,12 @@ use raft::Consensus;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::storage::{PartitionRef, Storage, StorageError};
+use crate::storage::{Epoch, PartitionRef, Storage, StorageError};
 
 /// Creates in this node's storage every topic and subscription the metadata
-/// knows (creates are idempotent), and tells storage about partitions whose
-/// ownership left this node so it drops cached state for them.
+/// knows (creates are idempotent), tells storage about partitions whose
+/// ownership left this node so it drops cached state for them, and claims the
+/// epoch of partitions it gained (fencing the previous owner at once).
 ///
 /// Deletes are different by backend: Redis is shared, so the node that served
 /// the delete already removed the keys, and another node deleting later could
@@ -35,7 +36,8 @@ struct Synced {
     /// Topic → (partitions, creation time): a re-created topic differs.
     topics: BTreeMap<TopicName, (u32, u64)>,
     subscriptions: BTreeMap<SubscriptionName, (TopicName, u64)>,
-    owned: BTreeSet<PartitionRef>,
+    /// Partitions this node owns, with their epochs.
+    owned: BTreeMap<PartitionRef, Epoch>,
 }
 
 impl StorageSync {
@@ -76,14 +78,17 @@ impl StorageSync {
                     )
                 })
                 .collect();
-            let owned: BTreeSet<PartitionRef> = md
+            let owned: BTreeMap<PartitionRef, Epoch> = md
                 .placement()
                 .owners()
                 .flat_map(|(topic, owners)| {
                     owners.iter().enumerate().filter_map(move |(i, owner)| {
-                        owner.filter(|o| o.node == me).map(|_| PartitionRef {
-                            topic: topic.clone(),
-                            partition: i as u32,
+                        owner.filter(|o| o.node == me).map(|o| {
+                            let at = PartitionRef {
+                                topic: topic.clone(),
+                                partition: i as u32,
+                            };
+                            (at, o.epoch)
                         })
                     })
                 })
@@ -120,8 +125,15 @@ impl StorageSync {
                     .await?;
             }
         }
-        for gone in state.owned.difference(&owned) {
+        for gone in state.owned.keys().filter(|p| !owned.contains_key(p)) {
             self.local.release_partition(gone).await;
+        }
+        for (gained, &epoch) in owned.iter().filter(|(p, e)| state.owned.get(p) != Some(e)) {
+            // An empty append raises the partition's epoch in storage now, so
+            // the previous owner is fenced before this node's first write.
+            if let Err(e) = self.local.append(gained, epoch, Vec::new()).await {
+                tracing::warn!(topic = %gained.topic, partition = gained.partition, error = %e, "cannot claim a partition's epoch");
+            }
         }
         *state = Synced {
             version: Some(version),
