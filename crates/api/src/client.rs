@@ -378,8 +378,8 @@ impl Client {
 
     /// Forgets node `id`; its partitions move to the live nodes.
     pub async fn remove_node(&self, id: u64) -> Result<RemoveNodeResponse, ClientError> {
-        let path = paths::cluster_node_verb(id, "remove");
-        self.execute(self.request(Method::POST, &path)).await
+        let path = paths::cluster_node(id);
+        self.execute(self.request(Method::DELETE, &path)).await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {

@@ -157,7 +157,7 @@ mod operations {
             (status = 503, body = Problem)))]
     fn rebalance() {}
 
-    #[utoipa::path(post, path = "/v1/cluster/nodes/{id}:remove", tag = "cluster",
+    #[utoipa::path(delete, path = "/v1/cluster/nodes/{id}", tag = "cluster",
         description = "Forgets a node before it is scaled away; its partitions move to the live nodes.",
         params(("id" = u64, Path, description = "the node's Raft id")),
         responses((status = 200, body = RemoveNodeResponse), (status = 400, body = Problem),
@@ -237,7 +237,7 @@ mod tests {
             "/v1/subscriptions/{subscription}:resumeOrderingKey",
             "/v1/cluster",
             "/v1/cluster:rebalance",
-            "/v1/cluster/nodes/{id}:remove",
+            "/v1/cluster/nodes/{id}",
         ] {
             assert!(paths.contains_key(path), "missing {path}");
         }

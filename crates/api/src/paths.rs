@@ -38,6 +38,6 @@ pub fn subscription_verb(name: &str, verb: &str) -> String {
 }
 
 /// `/v1/cluster/nodes/{id}:{verb}`, e.g. `remove`.
-pub fn cluster_node_verb(id: u64, verb: &str) -> String {
-    format!("{CLUSTER_NODES}/{id}:{verb}")
+pub fn cluster_node(id: u64) -> String {
+    format!("{CLUSTER_NODES}/{id}")
 }

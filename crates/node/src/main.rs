@@ -1,7 +1,8 @@
 //! `pubsubgo-server`: one PubSubGo broker. With no arguments: a single node with
 //! in-memory message storage, metadata in a single-node Raft group in `./data`,
 //! clients on port 8081, metrics on 9092, peers on 8082; `--storage redis` keeps
-//! messages and subscription state in Redis.
+//! messages and subscription state in Redis; `--peers` makes it one node of a
+//! cluster (see the README's Cluster section and `node::instance`).
 
 use anyhow::Context;
 use clap::Parser;

@@ -159,14 +159,7 @@ async fn a_new_node_gets_partitions_by_rebalance_and_gives_them_back_when_remove
     );
 
     info!("act: remove node 3");
-    let removed = send(
-        &app,
-        Method::POST,
-        "/v1/cluster/nodes/3:remove",
-        &[],
-        Vec::new(),
-    )
-    .await;
+    let removed = send(&app, Method::DELETE, "/v1/cluster/nodes/3", &[], Vec::new()).await;
     let removed = removed.ok().clone();
 
     info!("assert: its partitions went back to their first owners, with new epochs");
@@ -198,21 +191,18 @@ async fn a_new_node_gets_partitions_by_rebalance_and_gives_them_back_when_remove
 async fn bad_node_operations_get_problem_json() {
     let (app, broker) = app();
     register(&broker, 1).await;
-    let remove = |path: &'static str| send(&app, Method::POST, path, &[], Vec::new());
+    let remove = |path: &'static str| send(&app, Method::DELETE, path, &[], Vec::new());
 
-    let unknown = remove("/v1/cluster/nodes/9:remove").await;
+    let unknown = remove("/v1/cluster/nodes/9").await;
     let detail = unknown.problem(404, "NOT_FOUND");
     assert!(detail.contains("node 9"), "{detail}");
-    remove("/v1/cluster/nodes/abc:remove")
+    remove("/v1/cluster/nodes/abc")
         .await
         .problem(400, "INVALID_ARGUMENT");
-    remove("/v1/cluster/nodes/-1:remove")
+    remove("/v1/cluster/nodes/-1")
         .await
         .problem(400, "INVALID_ARGUMENT");
-    remove("/v1/cluster/nodes/1:drain")
-        .await
-        .problem(404, "NOT_FOUND");
-    remove("/v1/cluster/nodes/1")
+    send(&app, Method::POST, "/v1/cluster/nodes/1", &[], Vec::new())
         .await
         .problem(405, "METHOD_NOT_ALLOWED");
     json(

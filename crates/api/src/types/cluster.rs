@@ -1,5 +1,5 @@
 //! The cluster: the metadata group, its nodes and partition owners
-//! (`GET /v1/cluster`), and the operator's verbs `:rebalance` and `:remove`.
+//! (`GET /v1/cluster`), and the operator's `:rebalance` and node removal.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,7 +103,7 @@ pub struct RebalanceResponse {
     pub moves: Vec<PartitionMoveStatus>,
 }
 
-/// Answer of `POST /v1/cluster/nodes/{id}:remove`.
+/// Answer of `DELETE /v1/cluster/nodes/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoveNodeResponse {

@@ -1,14 +1,14 @@
 //! `/v1/cluster` (status), `/v1/cluster:rebalance` and
-//! `/v1/cluster/nodes/{id}:remove`.
+//! `DELETE /v1/cluster/nodes/{id}`.
 
 use api::ErrorCode;
 use api::types::{ClusterStatus, RebalanceRequest, RebalanceResponse, RemoveNodeResponse};
 use axum::Json;
 use axum::extract::{Path, State};
 
+use super::AppState;
 use super::body::JsonBody;
 use super::problem::ApiError;
-use super::{AppState, split_verb};
 
 /// `GET /v1/cluster`: the metadata group, nodes and partition owners as this
 /// node sees them.
@@ -24,22 +24,12 @@ pub async fn rebalance(
     Ok(Json(state.broker.rebalance(request.dry_run).await?))
 }
 
-/// `POST /v1/cluster/nodes/{id}:remove`.
-pub async fn node_post(
+/// `DELETE /v1/cluster/nodes/{id}`: removes the node from the cluster.
+pub async fn remove_node(
     State(state): State<AppState>,
-    Path(segment): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Json<RemoveNodeResponse>, ApiError> {
-    match split_verb(&segment) {
-        (id, Some("remove")) => Ok(Json(state.broker.remove_node(node_id(id)?).await?)),
-        (_, Some(other)) => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("cluster nodes have no :{other} verb (remove)"),
-        )),
-        (_, None) => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "POST needs a verb, e.g. /v1/cluster/nodes/{id}:remove",
-        )),
-    }
+    Ok(Json(state.broker.remove_node(node_id(&id)?).await?))
 }
 
 /// A node id from the path: a non-negative integer.

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::CLUSTER, get(cluster::status))
         .route(paths::CLUSTER_REBALANCE, post(cluster::rebalance))
-        .route("/v1/cluster/nodes/{id}", post(cluster::node_post))
+        .route("/v1/cluster/nodes/{id}", delete(cluster::remove_node))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .route(paths::OPENAPI, get(health::openapi))
