@@ -80,3 +80,30 @@ async fn concurrent_creates_on_two_nodes_one_wins_and_every_node_sees_it() -> an
     cluster.shutdown().await;
     Ok(())
 }
+
+/// A subscription acknowledged through one node starts before any publish
+/// that follows it, wherever that publish lands: the owner (memory storage,
+/// a third node) has its cursor before the create returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_right_after_a_subscription_is_created_elsewhere_is_delivered()
+-> anyhow::Result<()> {
+    let cluster = TestCluster::start(3, Storage::Memory).await?;
+    crate::support::all_registered(&cluster).await?;
+    create_topic(&cluster.client(1), "fresh", 1).await?;
+    let owner = owners(&cluster, 1, "fresh")[0].expect("owned").node;
+    let others: Vec<u64> = cluster
+        .running()
+        .into_iter()
+        .filter(|&id| id != owner)
+        .collect();
+    for round in 0..10 {
+        let sub = format!("fresh-sub-{round}");
+        create_subscription(&cluster.client(others[0]), &sub, "fresh").await?;
+        let data = format!("right-after-{round}");
+        assert!(publish_one(&cluster.client(others[1]), "fresh", &data).await?);
+        let got = drain(&cluster.client(others[0]), &sub, 1, Duration::from_secs(5)).await?;
+        assert!(got.contains(&data), "round {round}: {got:?}");
+    }
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -291,3 +291,54 @@ async fn a_full_publish_batch_fits_in_one_call() {
         .expect("read");
     assert_eq!(last[0].message.data.len(), per_message);
 }
+
+/// Creating a subscription also creates it on every other owner at once, so
+/// its cursor starts before the subscription is committed and no owner can
+/// take a message the start position should include before it has a cursor.
+#[tokio::test]
+async fn creating_a_subscription_creates_it_on_the_owner_at_once() {
+    use cluster::SubscriptionName;
+    use cluster::subscription::StartPosition;
+    use node::storage::{DeliveryPolicy, LeaseRequest, SubscriptionState};
+
+    let owner = Arc::new(MemoryStorage::new());
+    let owner_addr = serve(owner.clone(), TestPlacement::owning(2)).await;
+    owner
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("the owner knows the topic");
+    let placement = TestPlacement::new(
+        1,
+        Owner {
+            node: 2,
+            peer_addr: owner_addr,
+        },
+    );
+    // The caller's own backend is separate: nothing reaches the owner but calls.
+    let caller = RoutedStorage::new(Arc::new(MemoryStorage::new()), placement, client());
+    caller
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("create topic");
+    let sub = SubscriptionName::new("orders-sub").expect("valid name");
+    caller
+        .create_subscription(&sub, &orders(0).topic, 1, StartPosition::Latest)
+        .await
+        .expect("create subscription");
+
+    owner
+        .append(&orders(0), 1, vec![message("right after")])
+        .await
+        .expect("append on the owner");
+    let request = LeaseRequest {
+        max_messages: 10,
+        now_millis: 1_700_000_000_000,
+        deadline_millis: 1_700_000_010_000,
+        policy: DeliveryPolicy::default(),
+    };
+    let leased = owner
+        .lease(&sub, &orders(0), request)
+        .await
+        .expect("the owner has the subscription");
+    assert_eq!(leased.leased.len(), 1);
+}

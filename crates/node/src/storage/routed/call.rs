@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName};
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,16 @@ pub enum StorageCall {
         partition: PartitionRef,
         target: SeekTarget,
     },
+    /// Creates the subscription's state on the node owning `partition` (all
+    /// `partitions` of the topic on that node's backend), so a cursor that
+    /// starts at the latest message starts there before the subscription is
+    /// committed, not when the owner later hears of it.
+    CreateSubscription {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        partitions: u32,
+        start: StartPosition,
+    },
 }
 
 /// What a [`StorageCall`] returned, one variant per return type.
@@ -156,7 +167,8 @@ impl StorageCall {
             | StorageCall::Redrive { partition, .. }
             | StorageCall::ParkedKeys { partition, .. }
             | StorageCall::ResumeKey { partition, .. }
-            | StorageCall::Seek { partition, .. } => partition,
+            | StorageCall::Seek { partition, .. }
+            | StorageCall::CreateSubscription { partition, .. } => partition,
         }
     }
 
@@ -193,6 +205,7 @@ impl StorageCall {
             StorageCall::ParkedKeys { .. } => "parked_keys",
             StorageCall::ResumeKey { .. } => "resume_key",
             StorageCall::Seek { .. } => "seek",
+            StorageCall::CreateSubscription { .. } => "create_subscription",
         }
     }
 
@@ -339,6 +352,17 @@ impl StorageCall {
                 target,
             } => {
                 storage.seek(&subscription, &partition, target).await?;
+                R::Done
+            }
+            StorageCall::CreateSubscription {
+                subscription,
+                partition,
+                partitions,
+                start,
+            } => {
+                storage
+                    .create_subscription(&subscription, &partition.topic, partitions, start)
+                    .await?;
                 R::Done
             }
         })

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 
-use super::{RoutedStorage, StorageCall, StorageReply, expect_reply};
+use super::{Route, RoutedStorage, StorageCall, StorageReply, expect_reply};
 use crate::storage::{
     AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
     PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
@@ -22,7 +22,31 @@ impl SubscriptionState for RoutedStorage {
     ) -> Result<(), StorageError> {
         self.local
             .create_subscription(subscription, topic, partitions, start)
-            .await
+            .await?;
+        // Every other owner creates it now too (its backend may be its own
+        // memory): once this returns, no owner can append a message that the
+        // subscription's start position should include but its cursor skips.
+        let mut owners = std::collections::BTreeSet::new();
+        for partition in 0..partitions {
+            let at = PartitionRef {
+                topic: topic.clone(),
+                partition,
+            };
+            let Route::Remote { node, .. } = self.placement.route(&at) else {
+                continue;
+            };
+            if !owners.insert(node) {
+                continue;
+            }
+            let call = StorageCall::CreateSubscription {
+                subscription: subscription.clone(),
+                partition: at,
+                partitions,
+                start,
+            };
+            expect_reply!(self.dispatch(call).await?, "create_subscription", StorageReply::Done => ())?;
+        }
+        Ok(())
     }
 
     async fn delete_subscription(
