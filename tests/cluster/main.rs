@@ -1,6 +1,7 @@
 //! Multi-node scenarios: N in-process nodes on loopback ports (see the
 //! `scenarios` harness). Each test starts its own cluster.
 
+mod consistency;
 mod failover;
 mod placement;
 mod routing;

@@ -30,6 +30,17 @@ async fn a_fourth_node_joins_and_a_rebalance_moves_about_a_quarter() -> anyhow::
         },
     )
     .await?;
+    let owned_by_new = cluster.node(1).consensus.read_local(|md| {
+        md.placement()
+            .owners()
+            .flat_map(|(_, owners)| owners.iter().flatten())
+            .filter(|o| o.node == new)
+            .count()
+    });
+    assert_eq!(
+        owned_by_new, 0,
+        "the new node took partitions before the rebalance"
+    );
     let plan = cluster.client(1).rebalance(true).await?;
     assert!(plan.dry_run);
     assert_eq!(plan.partitions, u64::from(total));

@@ -28,8 +28,9 @@ pub async fn create_subscription(client: &Client, name: &str, topic: &str) -> an
     Ok(())
 }
 
-/// Publishes one message with `data`; `Ok(false)` for an answer that says
-/// it surely was not stored and may be retried (503).
+/// Publishes one message with `data`; `Ok(false)` when it may be retried: a
+/// 503 (surely not stored) or a lost connection (not known; a retry may
+/// store it twice, which the scenarios' sets of payloads absorb).
 pub async fn publish_one(client: &Client, topic: &str, data: &str) -> anyhow::Result<bool> {
     let request = PublishRequest {
         messages: vec![PublishMessage {

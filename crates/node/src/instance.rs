@@ -9,6 +9,7 @@
 //! port (Raft RPC plus forwarded storage calls); form or join the group; wait
 //! for a leader; give local storage everything the metadata knows; serve
 //! clients. Shutdown: stop accepting clients and finish in-flight requests,
+//! hand this node's partitions to the other live nodes (marking it down),
 //! hand Raft leadership to another voter, stop Raft.
 
 use std::net::SocketAddr;
@@ -194,6 +195,7 @@ impl Instance {
         for task in self.background {
             task.abort();
         }
+        hand_over_partitions(&self.broker, &self.consensus).await;
         self.consensus.shutdown().await;
         served
     }
@@ -213,5 +215,35 @@ impl Instance {
         }
         self.shutdown.cancel();
         self.consensus.halt().await;
+    }
+}
+
+/// Before a graceful stop, marks this node down so its partitions move to the
+/// other live nodes now (with new epochs) instead of after the owner timeout.
+/// It registers again when it starts and gets partitions back from a
+/// rebalance. Nothing to do for a single node or a node already removed.
+async fn hand_over_partitions(broker: &Broker, consensus: &Consensus) {
+    let me = consensus.node_id();
+    let others_live = broker.metadata().read(|md| {
+        let placement = md.placement();
+        placement.node(me).is_some_and(|n| n.live)
+            && placement.nodes().any(|n| n.id != me && n.live)
+    });
+    if !others_live {
+        return;
+    }
+    let command = cluster::Command::SetNodeLive {
+        id: me,
+        live: false,
+    };
+    match broker.metadata().propose(command).await {
+        Ok(cluster::Reply::PartitionsMoved(moves)) => {
+            tracing::info!(
+                moved = moves.len(),
+                "handed partitions over before stopping"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "stopping without handing partitions over"),
     }
 }

@@ -76,8 +76,11 @@ impl MetadataStore {
             }
             Backend::Replicated(consensus) => {
                 let reply = consensus.propose(command).await?;
-                // The leader applied it; wait until this node has too.
-                consensus.read(|_| ()).await?;
+                // The leader applied it; wait until this node has too. The
+                // command is committed either way: a failed wait is no failure.
+                if let Err(e) = consensus.read(|_| ()).await {
+                    tracing::warn!(error = %e, "committed, but this node could not catch up yet");
+                }
                 Ok(reply)
             }
         }

@@ -35,12 +35,13 @@ impl Broker {
         if self.metadata.read(|md| md.placement().node(id).is_none()) {
             return Err(MetadataError::NodeNotFound { id }.into());
         }
-        // Out of the Raft group first: a node that stays a voter would
-        // register again, and a removed one must not count for the quorum.
+        // Its partitions first, so a failure between the two steps never
+        // leaves them with an owner nobody considers; then out of the Raft
+        // voters (a removed node does not register again: it is no voter).
+        let moves = moved(self.metadata.propose(Command::RemoveNode { id }).await?);
         if let Some(consensus) = self.metadata.consensus() {
             consensus.remove_node(id).await?;
         }
-        let moves = moved(self.metadata.propose(Command::RemoveNode { id }).await?);
         tracing::info!(
             node = id,
             moved = moves.len(),

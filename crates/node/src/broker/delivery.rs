@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::ack_id::AckId;
 use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
 use crate::storage::{
-    DeliveryPolicy, DeliveryRef, LeaseRequest, Leased, Nack, PartitionRef, StoredMessage,
+    DeliveryPolicy, DeliveryRef, Epoch, LeaseRequest, Leased, Nack, PartitionRef, StoredMessage,
 };
 
 /// Longest explicit nack delay, in seconds.
@@ -59,6 +59,9 @@ impl DeliveryTarget {
         self.waker.notify_waiters();
     }
 }
+
+/// Deliveries named by ack ids, by partition.
+type DeliveriesByPartition = BTreeMap<u32, Vec<DeliveryRef>>;
 
 /// The longest a waiting pull sleeps between looks in a multi-node cluster.
 pub const CROSS_NODE_POLL: Duration = Duration::from_millis(50);
@@ -146,6 +149,10 @@ impl Broker {
                 break;
             }
             let at = target.partition(scope.partitions[(first + step) % partitions]);
+            // Read before the lease: if the partition moves meanwhile, its ack
+            // ids carry the older epoch and are refused (redelivered), never
+            // taken for another owner's message at the same offset.
+            let epoch = self.partition_epoch(&at);
             let request = LeaseRequest {
                 max_messages: max - out.len(),
                 now_millis: now,
@@ -165,6 +172,12 @@ impl Broker {
                     unavailable.get_or_insert(e);
                     continue;
                 }
+                // What other partitions already leased is handed out, not
+                // dropped (at-most-once marked it acked when leasing).
+                Err(e) if !out.is_empty() => {
+                    tracing::warn!(partition = at.partition, error = %e, "lease failed; returning what was leased");
+                    break;
+                }
                 Err(e) => return Err(e.into()),
             };
             self.metrics.expired.inc_by(outcome.expired);
@@ -174,7 +187,7 @@ impl Broker {
                 outcome
                     .leased
                     .into_iter()
-                    .map(|l| self.received(at.partition, l, now)),
+                    .map(|l| self.received(at.partition, epoch, l, now)),
             );
         }
         if let Some(e) = unavailable
@@ -260,8 +273,14 @@ impl Broker {
         let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
         let now = self.clock.now_millis();
         let mut newly = 0;
-        let mut stale = Vec::new();
-        for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
+        let (groups, mut stale) = self.parse_ack_ids(&target, ack_ids)?;
+        if !exact {
+            // Outside exactly-once, an ack that names no current delivery is
+            // ignored, as acks of expired leases are.
+            stale.clear();
+        }
+        for (partition, deliveries) in groups {
+            let epoch = self.partition_epoch(&target.partition(partition));
             let outcome = self
                 .storage
                 .ack(
@@ -278,7 +297,7 @@ impl Broker {
                     partition,
                     offset: d.offset,
                     attempt: d.attempt,
-                    epoch: SINGLE_NODE_EPOCH,
+                    epoch,
                 }
                 .to_string()
             }));
@@ -313,7 +332,7 @@ impl Broker {
         let target = self.delivery_target(name).await?;
         let now = self.clock.now_millis();
         let deadline = now + u64::from(seconds) * 1000;
-        for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
+        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids)?.0 {
             self.storage
                 .extend(
                     &target.subscription.name,
@@ -357,7 +376,7 @@ impl Broker {
             reason,
         };
         let now = self.clock.now_millis();
-        for (partition, deliveries) in parse_ack_ids(&target, ack_ids)? {
+        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids)?.0 {
             let dead = self
                 .storage
                 .nack(
@@ -375,7 +394,66 @@ impl Broker {
         Ok(())
     }
 
-    fn received(&self, partition: u32, leased: Leased, now: u64) -> ReceivedMessage {
+    /// The epoch of the partition's current owner (fixed on a single node).
+    fn partition_epoch(&self, at: &PartitionRef) -> Epoch {
+        self.metadata.read(|md| {
+            md.placement()
+                .owner(&at.topic, at.partition)
+                .map_or(SINGLE_NODE_EPOCH, |o| o.epoch)
+        })
+    }
+
+    /// Parses every ack id before anything is changed, so one bad id fails
+    /// the whole request and nothing is half-applied. Groups deliveries by
+    /// partition; ids issued under an older owner epoch of their partition
+    /// (it moved since) come back apart, as stale: they name a delivery that
+    /// no longer exists.
+    fn parse_ack_ids(
+        &self,
+        target: &DeliveryTarget,
+        ack_ids: &[String],
+    ) -> Result<(DeliveriesByPartition, Vec<String>), BrokerError> {
+        if ack_ids.is_empty() {
+            return Err(BrokerError::invalid("ackIds must not be empty"));
+        }
+        if ack_ids.len() > api::limits::MAX_ACK_IDS {
+            return Err(BrokerError::invalid(format!(
+                "at most {} ack ids per request, got {}",
+                api::limits::MAX_ACK_IDS,
+                ack_ids.len()
+            )));
+        }
+        let mut ids = Vec::with_capacity(ack_ids.len());
+        for raw in ack_ids {
+            let id: AckId = raw.parse().map_err(|reason| BrokerError::InvalidAckId {
+                ack_id: raw.clone(),
+                reason,
+            })?;
+            if id.partition >= target.topic.config.partitions {
+                return Err(BrokerError::InvalidAckId {
+                    ack_id: raw.clone(),
+                    reason: "names a partition the topic does not have",
+                });
+            }
+            ids.push((raw, id));
+        }
+        let mut groups: BTreeMap<u32, Vec<DeliveryRef>> = BTreeMap::new();
+        let mut stale = Vec::new();
+        let mut epochs = BTreeMap::new();
+        for (raw, id) in ids {
+            let current = *epochs
+                .entry(id.partition)
+                .or_insert_with(|| self.partition_epoch(&target.partition(id.partition)));
+            if id.epoch == current {
+                groups.entry(id.partition).or_default().push(id.delivery());
+            } else {
+                stale.push(raw.clone());
+            }
+        }
+        Ok((groups, stale))
+    }
+
+    fn received(&self, partition: u32, epoch: Epoch, leased: Leased, now: u64) -> ReceivedMessage {
         self.metrics.delivered.inc();
         if leased.attempt == 1 {
             let ready_since = leased
@@ -393,7 +471,7 @@ impl Broker {
             partition,
             offset: leased.message.offset,
             attempt: leased.attempt,
-            epoch: SINGLE_NODE_EPOCH,
+            epoch,
         };
         ReceivedMessage {
             ack_id: ack_id.to_string(),
@@ -419,37 +497,4 @@ pub(super) fn api_message(partition: u32, stored: &StoredMessage) -> Message {
         partition,
         offset: stored.offset,
     }
-}
-
-/// Parses every ack id before anything is changed, so one bad id fails the
-/// whole request and nothing is half-applied. Groups deliveries by partition.
-fn parse_ack_ids(
-    target: &DeliveryTarget,
-    ack_ids: &[String],
-) -> Result<BTreeMap<u32, Vec<DeliveryRef>>, BrokerError> {
-    if ack_ids.is_empty() {
-        return Err(BrokerError::invalid("ackIds must not be empty"));
-    }
-    if ack_ids.len() > api::limits::MAX_ACK_IDS {
-        return Err(BrokerError::invalid(format!(
-            "at most {} ack ids per request, got {}",
-            api::limits::MAX_ACK_IDS,
-            ack_ids.len()
-        )));
-    }
-    let mut groups: BTreeMap<u32, Vec<DeliveryRef>> = BTreeMap::new();
-    for raw in ack_ids {
-        let id: AckId = raw.parse().map_err(|reason| BrokerError::InvalidAckId {
-            ack_id: raw.clone(),
-            reason,
-        })?;
-        if id.partition >= target.topic.config.partitions {
-            return Err(BrokerError::InvalidAckId {
-                ack_id: raw.clone(),
-                reason: "names a partition the topic does not have",
-            });
-        }
-        groups.entry(id.partition).or_default().push(id.delivery());
-    }
-    Ok(groups)
 }

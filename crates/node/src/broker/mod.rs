@@ -48,8 +48,9 @@ use crate::metadata_store::MetadataStore;
 use crate::storage::{Epoch, PartitionRef, Storage};
 use crate::telemetry::Metrics;
 
-/// The owner epoch a single node writes with. The cluster work replaces it with
-/// the epoch committed for each partition.
+/// The owner epoch of a partition that has no owner in the metadata (local
+/// metadata, or before any node registered). Routed storage writes with the
+/// owner's epoch from the metadata instead of the one the broker passes.
 pub const SINGLE_NODE_EPOCH: Epoch = 1;
 
 /// How often retention and the idempotency cache are swept.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cluster::{SubscriptionName, TopicName};
 use raft::Consensus;
@@ -26,6 +27,9 @@ pub struct StorageSync {
     local: Arc<dyn Storage>,
     drop_deleted: bool,
     state: Mutex<Synced>,
+    /// One past the applied index storage was last brought up to (0: never),
+    /// read without the lock on every call.
+    synced: AtomicU64,
 }
 
 /// What this node's storage was last given.
@@ -47,13 +51,17 @@ impl StorageSync {
             local,
             drop_deleted,
             state: Mutex::default(),
+            synced: AtomicU64::new(0),
         }
     }
 
     /// Brings storage up to the applied metadata. Cheap when nothing changed.
     pub async fn sync(&self) -> Result<(), StorageError> {
-        let mut state = self.state.lock().await;
         let version = *self.consensus.changes().borrow();
+        if self.synced.load(Ordering::Acquire) == version + 1 {
+            return Ok(());
+        }
+        let mut state = self.state.lock().await;
         if state.version == Some(version) {
             return Ok(());
         }
@@ -125,18 +133,42 @@ impl StorageSync {
                     .await?;
             }
         }
-        for gone in state.owned.keys().filter(|p| !owned.contains_key(p)) {
-            self.local.release_partition(gone).await;
+        // Cached state of a partition is stale once its ownership changed at
+        // all (lost, or lost and regained between two syncs), and so is a
+        // subscription's that was deleted or created again under its name.
+        let renewed: Vec<&TopicName> = state
+            .subscriptions
+            .iter()
+            .filter(|(name, (_, created))| {
+                subscriptions.get(*name).map(|(_, c, _)| *c) != Some(*created)
+            })
+            .map(|(_, (topic, _))| topic)
+            .collect();
+        for (at, epoch) in &state.owned {
+            if owned.get(at) != Some(epoch) || renewed.contains(&&at.topic) {
+                self.local.release_partition(at).await;
+            }
         }
+        let mut unclaimed = Vec::new();
         for (gained, &epoch) in owned.iter().filter(|(p, e)| state.owned.get(p) != Some(e)) {
             // An empty append raises the partition's epoch in storage now, so
             // the previous owner is fenced before this node's first write.
             if let Err(e) = self.local.append(gained, epoch, Vec::new()).await {
-                tracing::warn!(topic = %gained.topic, partition = gained.partition, error = %e, "cannot claim a partition's epoch");
+                tracing::warn!(topic = %gained.topic, partition = gained.partition, error = %e, "cannot claim a partition's epoch; retrying");
+                unclaimed.push(gained.clone());
             }
         }
+        let claimed_all = unclaimed.is_empty();
+        if claimed_all {
+            self.synced.store(version + 1, Ordering::Release);
+        }
+        let mut owned = owned;
+        for at in &unclaimed {
+            owned.remove(at);
+        }
         *state = Synced {
-            version: Some(version),
+            // A failed claim is tried again on the next call.
+            version: claimed_all.then_some(version),
             topics,
             subscriptions: subscriptions
                 .into_iter()

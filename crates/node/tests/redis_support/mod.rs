@@ -229,8 +229,21 @@ impl RedisCluster {
     }
 
     /// The port of the primary serving `slot` and, once attached, of its replica,
-    /// as `CLUSTER NODES` on the first node reports them.
+    /// as `CLUSTER NODES` on the first node reports them; waits (up to
+    /// `READY_WITHIN`) while no healthy primary serves the slot, as during a
+    /// failover.
     pub fn primary_and_replica(&self, slot: u16) -> (u16, Option<u16>) {
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if let Some(found) = self.try_primary_and_replica(slot) {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "no primary serves slot {slot}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn try_primary_and_replica(&self, slot: u16) -> Option<(u16, Option<u16>)> {
         let nodes = self.nodes[0].command("CLUSTER NODES");
         let port_of = |address: &str| -> u16 {
             address
@@ -249,17 +262,14 @@ impl RedisCluster {
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();
-        let primary = lines
-            .iter()
-            .find(|f| {
-                f.len() > 8 && f[2].contains("master") && !f[2].contains("fail") && serves(&f[8..])
-            })
-            .expect("a primary serves the slot");
+        let primary = lines.iter().find(|f| {
+            f.len() > 8 && f[2].contains("master") && !f[2].contains("fail") && serves(&f[8..])
+        })?;
         let replica = lines
             .iter()
             .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary[0])
             .map(|f| port_of(f[1]));
-        (port_of(primary[1]), replica)
+        Some((port_of(primary[1]), replica))
     }
 
     /// Waits until `slot`'s primary has a replica that finished its first sync

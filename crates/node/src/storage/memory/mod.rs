@@ -28,7 +28,13 @@ struct Partition {
     log: PartitionLog,
     epoch: Epoch,
     cursors: HashMap<SubscriptionName, Cursor>,
+    /// Idempotency key → (first offset, count, expiry in Unix ms) of the
+    /// batch appended under it, for the topic's dedup window.
+    dedup: HashMap<String, (u64, usize, u64)>,
 }
+
+/// Expired idempotency keys are dropped once a partition holds this many.
+const DEDUP_SWEEP_AT: usize = 1024;
 
 #[derive(Debug)]
 struct MemoryTopic {
@@ -124,14 +130,49 @@ impl MessageLog for MemoryStorage {
         }
     }
 
+    /// With an idempotency key, a batch appended under the same key within
+    /// the window is not appended again: its offsets are returned (as Redis
+    /// does), so a retry through another node, whose broker has not seen the
+    /// key, stores nothing new. The window is measured in the messages'
+    /// publish time.
     async fn append_with(
         &self,
         at: &PartitionRef,
         epoch: Epoch,
         messages: Vec<NewMessage>,
-        _options: &AppendOptions,
+        options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
-        self.append(at, epoch, messages).await
+        let Some(idempotent) = &options.idempotency else {
+            return self.append(at, epoch, messages).await;
+        };
+        let now = messages.first().map_or(0, |m| m.publish_time_millis);
+        self.with_partition(at, |p| {
+            if epoch < p.epoch {
+                return Err(StorageError::Fenced {
+                    topic: at.topic.to_string(),
+                    partition: at.partition,
+                    attempted: epoch,
+                    current: p.epoch,
+                });
+            }
+            if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
+                && expires > now
+            {
+                return Ok((first..first + count as u64).collect());
+            }
+            p.epoch = epoch;
+            let count = messages.len();
+            let offsets = p.log.append(messages);
+            let first = offsets.first().copied().unwrap_or(0);
+            if p.dedup.len() >= DEDUP_SWEEP_AT {
+                p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
+            }
+            p.dedup.insert(
+                idempotent.key.clone(),
+                (first, count, now + idempotent.ttl_millis),
+            );
+            Ok(offsets)
+        })
     }
 
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {

@@ -82,7 +82,12 @@ impl RoutedStorage {
         let mut refreshed = false;
         loop {
             match self.placement.route(call.partition()) {
-                Route::Local { epoch } => return call.run(self.local.as_ref(), epoch).await,
+                Route::Local { epoch } => {
+                    // As a forwarded call would: the metadata this node has
+                    // applied may name a topic its storage has not been given yet.
+                    self.placement.catch_up(0).await?;
+                    return call.run(self.local.as_ref(), epoch).await;
+                }
                 Route::Remote { peer_addr, .. } => {
                     let applied = self.placement.applied_index();
                     match self.client.send(&peer_addr, applied, &call).await {

@@ -26,6 +26,8 @@ impl SubscriptionState for RoutedStorage {
         // Every other owner creates it now too (its backend may be its own
         // memory): once this returns, no owner can append a message that the
         // subscription's start position should include but its cursor skips.
+        // Owners as the leader knows them, not as this node last applied.
+        self.placement.refresh().await?;
         let mut owners = std::collections::BTreeSet::new();
         for partition in 0..partitions {
             let at = PartitionRef {
