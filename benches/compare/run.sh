@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the workloads of issue 7 against PubSubGo (memory storage) and the peers on this
-# machine, and writes BENCHMARKS.md at the repository root. See README.md beside this.
+# Runs the workloads of issue 7 against PubSubGo (memory storage; Redis storage; a
+# 3-node cluster on Redis storage) and the peers on this machine, and writes BENCHMARKS.md at the repository root. See README.md beside this.
 #
 #   benches/compare/run.sh            # the full workloads (200,000 / 20,000 / 200,000 messages)
 #   benches/compare/run.sh --quick    # a tenth of the messages, for a smoke run
@@ -33,9 +33,44 @@ cli_bin="$target_dir/release/pubsub-cli"
 compare_bin="$compare_target_dir/release/pubsubgo-compare"
 
 results="$(mktemp -d)"
-server_pid=""
+server_pids=()
+data_dirs=()
+redis_prefixes=()
+pubsub_redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+# Stops the PubSubGo servers this script started (SIGTERM, then SIGKILL after 15 s)
+# and removes their data directories.
+stop_servers() {
+    local pid alive _
+    if (( ${#server_pids[@]} > 0 )); then
+        kill "${server_pids[@]}" 2>/dev/null || true
+        for _ in $(seq 1 150); do
+            alive=0
+            for pid in "${server_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+            (( alive )) || break
+            sleep 0.1
+        done
+        for pid in "${server_pids[@]}"; do
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        done
+    fi
+    server_pids=()
+    if (( ${#data_dirs[@]} > 0 )); then rm -rf "${data_dirs[@]}"; fi
+    data_dirs=()
+}
+
+# Deletes every key under the Redis key prefix $1 (PubSubGo's keys are `<prefix>:…`).
+delete_redis_keys() {
+    redis-cli -u "$pubsub_redis_url" --scan --pattern "$1:*" \
+        | xargs -r -d '\n' -n 500 redis-cli -u "$pubsub_redis_url" UNLINK >/dev/null
+}
+
 cleanup() {
-    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    stop_servers
+    local prefix
+    for prefix in "${redis_prefixes[@]}"; do delete_redis_keys "$prefix" || true; done
+    redis_prefixes=()
 }
 trap cleanup EXIT
 
@@ -43,23 +78,94 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts a fresh server with memory storage on free ports; sets server_pid and server_url.
-start_server() {
-    cleanup
-    local port metrics
-    port="$(free_port)"
+# A Redis key prefix no earlier run used; remembered, so its keys are deleted at exit
+# even when the run breaks.
+fresh_redis_prefix() {
+    local prefix
+    prefix="pubsubgo-bench-$$-$(date +%s%N)"
+    redis_prefixes+=("$prefix")
+    echo "$prefix"
+}
+
+# Starts one PubSubGo server on free ports with a fresh data directory; its log is
+# $results/server-$1.log. Appends to server_pids and sets started_url.
+# Usage: start_node LABEL CLIENT_PORT PEER_PORT [server flags...]
+start_node() {
+    local label="$1" port="$2" peer_port="$3" metrics data
+    shift 3
     metrics="$(free_port)"
+    data="$(mktemp -d "${TMPDIR:-/tmp}/pubsubgo-bench-data.XXXXXX")"
+    data_dirs+=("$data")
     "$server_bin" --host 127.0.0.1 --port "$port" --metrics-port "$metrics" \
-        --storage memory --log-level warn >"$results/server.log" 2>&1 &
-    server_pid=$!
-    server_url="http://127.0.0.1:$port"
+        --peer-port "$peer_port" --data-dir "$data" --log-level warn "$@" \
+        >"$results/server-$label.log" 2>&1 &
+    server_pids+=($!)
+    started_url="http://127.0.0.1:$port"
+}
+
+# Waits up to 10 s for $1/healthz; on failure prints the log of server $2 and answers 1.
+await_healthy() {
+    local _
     for _ in $(seq 1 100); do
-        if curl -fsS "$server_url/healthz" >/dev/null 2>&1; then return 0; fi
+        if curl -fsS "$1/healthz" >/dev/null 2>&1; then return 0; fi
         sleep 0.1
     done
-    echo "the server did not become healthy; its log:" >&2
-    cat "$results/server.log" >&2
-    exit 1
+    echo "the server at $1 did not become healthy; its log:" >&2
+    cat "$results/server-$2.log" >&2
+    return 1
+}
+
+# Starts a fresh single server (stopping the previous ones) with the given storage
+# flags; sets server_pid, server_url and bench_servers.
+start_server() {
+    stop_servers
+    start_node single "$(free_port)" "$(free_port)" "$@"
+    server_pid="${server_pids[0]}"
+    server_url="$started_url"
+    bench_servers=(--server "$server_url")
+    await_healthy "$server_url" single || exit 1
+}
+
+# Starts a 3-node cluster sharing Redis key prefix $1 and waits until
+# `pubsub-cli cluster status` on node 1 exits 0 with all 3 nodes registered and live.
+# Sets bench_servers (producers and consumers spread over the 3 nodes). Answers 1, with
+# the reason in cluster_failure, when it does not form within 60 s.
+start_cluster() {
+    stop_servers
+    local prefix="$1" i peers="" status
+    local -a ports peer_ports urls
+    for i in 1 2 3; do
+        ports[i]="$(free_port)"
+        peer_ports[i]="$(free_port)"
+        peers+="${peers:+,}$i=127.0.0.1:${peer_ports[i]}"
+    done
+    for i in 1 2 3; do
+        start_node "node$i" "${ports[i]}" "${peer_ports[i]}" --node-id "$i" --peers "$peers" \
+            --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
+        urls[i]="$started_url"
+    done
+    server_url="${urls[1]}"
+    bench_servers=(--server "${urls[1]}" --servers "${urls[1]},${urls[2]},${urls[3]}")
+    for _ in $(seq 1 300); do
+        if status="$("$cli_bin" --server "${urls[1]}" --format json cluster status 2>/dev/null)" &&
+            python3 -c 'import json, sys; n = json.load(sys.stdin)["nodes"]; sys.exit(0 if len(n) == 3 and all(x["live"] for x in n) else 1)' <<<"$status"; then
+            echo "== the cluster formed: $(python3 -c 'import json, sys; s = json.load(sys.stdin); print("leader", s.get("leader"), "term", s["term"])' <<<"$status")" >&2
+            return 0
+        fi
+        sleep 0.2
+    done
+    cluster_failure="the 3-node cluster did not form within 60 s: $("$cli_bin" --server "${urls[1]}" cluster status 2>&1 | tail -n 2 | tr '\n' ' ')"
+    for i in 1 2 3; do
+        echo "node $i's log:" >&2
+        tail -n 20 "$results/server-node$i.log" >&2
+    done
+    return 1
+}
+
+# Writes a skipped or failed result file: not_measured FILE STATUS REASON.
+not_measured() {
+    python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1], "reason": sys.argv[2]}))' \
+        "$2" "$3" >"$1"
 }
 
 # Percent of all cores busy (not idle or waiting) over the next second: how quiet the
@@ -90,14 +196,14 @@ note_load() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
 
-# A failed PubSubGo run is recorded as failed, with the last line it printed.
+# A failed PubSubGo run is recorded as failed, with the last lines it printed. The
+# servers are bench_servers, set by start_server or start_cluster.
 bench_pubsubgo() { # name workload-args...
     local name="$1"; shift
     note_load "$name"
-    if ! "$cli_bin" --server "$server_url" --format json bench "$@" \
+    if ! "$cli_bin" --format json bench "${bench_servers[@]}" "$@" \
         >"$results/$name.json" 2>"$results/$name.err"; then
-        python3 -c 'import json, sys; print(json.dumps({"status": "failed", "reason": sys.argv[1]}))' \
-            "$(tail -n 3 "$results/$name.err" | tr '\n' ' ')" >"$results/$name.json"
+        not_measured "$results/$name.json" failed "$(tail -n 3 "$results/$name.err" | tr '\n' ' ')"
     fi
     cat "$results/$name.err" >&2
 }
@@ -128,7 +234,10 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
     echo "kernel:      $(uname -sr)"
 } >"$results/machine.txt"
 {
-    echo "pubsubgo:        $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (uncommitted changes)'), release build, memory storage, one node"
+    echo "pubsubgo:        $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (uncommitted changes)'), release build"
+    echo "  pubsubgo, -stream, -batch100: one node, memory storage"
+    echo "  pubsubgo-redis:               one node, Redis storage on the redis-server below (fresh key prefix, deleted after)"
+    echo "  pubsubgo-cluster3-redis:      3 nodes on this machine, Redis storage on the same server (one fresh prefix)"
     echo "rustc:           $(rustc --version)"
     echo "redis-server:    $(redis-server --version 2>/dev/null || echo 'not installed here')"
     echo "nats-server:     $(nats-server --version 2>/dev/null || echo 'not installed here')"
@@ -136,13 +245,51 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
     echo "clients:         pubsub-cli bench (reqwest + tokio-tungstenite); async-nats/lapin/redis-rs ($(grep -A1 -E '^name = "(redis|async-nats|lapin)"$' "$here/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p' | paste -sd/ -))"
 } >"$results/versions.txt"
 
-start_server
+# Every PubSubGo row uses a topic of 4 partitions (the bench's default, named here so
+# the rows stay alike) and one shared subscription.
 common_a=(--producers 4 --consumers 4 --window 256)
-bench_pubsubgo a__pubsubgo "${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport pull
-bench_pubsubgo a__pubsubgo-stream "${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport stream
-bench_pubsubgo a__pubsubgo-batch100 --producers 4 --consumers 4 --window 8 --messages "$a" --size 256 --batch 100 --transport pull
-bench_pubsubgo b__pubsubgo --producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --batch 1 --transport pull
-bench_pubsubgo c__pubsubgo "${common_a[@]}" --messages "$c" --size 4096 --batch 1 --transport pull
+pubsub_a=("${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport pull --partitions 4)
+pubsub_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --batch 1 --transport pull --partitions 4)
+pubsub_c=("${common_a[@]}" --messages "$c" --size 4096 --batch 1 --transport pull --partitions 4)
+
+start_server --storage memory
+bench_pubsubgo a__pubsubgo "${pubsub_a[@]}"
+bench_pubsubgo a__pubsubgo-stream "${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport stream --partitions 4
+bench_pubsubgo a__pubsubgo-batch100 --producers 4 --consumers 4 --window 8 --messages "$a" --size 256 --batch 100 --transport pull --partitions 4
+bench_pubsubgo b__pubsubgo "${pubsub_b[@]}"
+bench_pubsubgo c__pubsubgo "${pubsub_c[@]}"
+
+# PubSubGo on Redis storage: one node, then three, each on a fresh key prefix whose
+# keys are deleted once its rows are done.
+if [[ "$(redis-cli -u "$pubsub_redis_url" ping 2>&1)" != PONG ]]; then
+    for w in a b c; do
+        for name in pubsubgo-redis pubsubgo-cluster3-redis; do
+            not_measured "$results/${w}__$name.json" skipped "no Redis answers at $pubsub_redis_url for PubSubGo's storage"
+        done
+    done
+else
+    prefix="$(fresh_redis_prefix)"
+    start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
+    bench_pubsubgo a__pubsubgo-redis "${pubsub_a[@]}"
+    bench_pubsubgo b__pubsubgo-redis "${pubsub_b[@]}"
+    bench_pubsubgo c__pubsubgo-redis "${pubsub_c[@]}"
+    stop_servers
+    delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
+
+    prefix="$(fresh_redis_prefix)"
+    if start_cluster "$prefix"; then
+        bench_pubsubgo a__pubsubgo-cluster3-redis "${pubsub_a[@]}"
+        bench_pubsubgo b__pubsubgo-cluster3-redis "${pubsub_b[@]}"
+        bench_pubsubgo c__pubsubgo-cluster3-redis "${pubsub_c[@]}"
+    else
+        for w in a b c; do
+            not_measured "$results/${w}__pubsubgo-cluster3-redis.json" failed "$cluster_failure"
+        done
+    fi
+    stop_servers
+    delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
+fi
+
 for system in redis-streams nats-jetstream rabbitmq; do
     bench_peer "a__$system" "$system" "${common_a[@]}" --messages "$a" --size 256
     bench_peer "b__$system" "$system" --producers 1 --consumers 1 --window 1 --messages "$b" --size 256
@@ -150,7 +297,7 @@ for system in redis-streams nats-jetstream rabbitmq; do
 done
 
 echo "== memory: a fresh server, idle, then with 1,000,000 unconsumed 256 B messages" >&2
-start_server
+start_server --storage memory
 idle="$(rss_kib)"
 "$cli_bin" --server "$server_url" topics create rss-check >/dev/null
 "$cli_bin" --server "$server_url" subscriptions create rss-check-sub --topic rss-check >/dev/null
@@ -161,7 +308,6 @@ loaded="$(rss_kib)"
 echo "{\"idleKib\": $idle, \"loadedKib\": $loaded, \"loadedMessages\": 1000000, \"loadedSize\": 256}" \
     >"$results/memory.json"
 cleanup
-server_pid=""
 
 cat "$results/loads.txt" >>"$results/machine.txt"
 note=""

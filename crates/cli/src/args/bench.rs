@@ -50,6 +50,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 4, conflicts_with = "topic",
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub partitions: u32,
+    /// Servers to spread the load over, e.g. the nodes of a cluster (repeat the flag
+    /// or separate URLs with commas): producers, then consumers, take them in turn,
+    /// and the topic and subscription are made and removed through the first. By
+    /// default everything goes to --server.
+    #[arg(long = "servers", value_name = "URL", value_delimiter = ',')]
+    pub servers: Vec<String>,
 }
 
 impl BenchArgs {
@@ -58,6 +64,16 @@ impl BenchArgs {
         match (self.messages, self.duration) {
             (_, Some(_)) => None,
             (messages, None) => Some(messages.unwrap_or(DEFAULT_MESSAGES)),
+        }
+    }
+
+    /// The server the `client`-th client talks to (producers are clients
+    /// `0..producers`, consumers the ones after): --servers in turn, or `default`
+    /// (--server) when none are given.
+    pub fn server_for<'a>(&'a self, client: u32, default: &'a str) -> &'a str {
+        match self.servers.len() {
+            0 => default,
+            n => &self.servers[client as usize % n],
         }
     }
 }

@@ -273,3 +273,37 @@ fn cluster_verbs_parse_and_a_bad_node_id_is_a_usage_error() {
         assert_eq!(err.exit_code(), i32::from(exit_code::USAGE), "{bad:?}");
     }
 }
+
+#[test]
+fn bench_servers_repeat_or_split_on_commas_and_are_taken_in_turn() {
+    let cli = parse(&[
+        "bench",
+        "--servers",
+        "http://a:1,http://b:2",
+        "--servers",
+        "http://c:3",
+    ])
+    .expect("parses");
+    let Command::Bench(args) = cli.command else {
+        panic!("not bench: {:?}", cli.command);
+    };
+    assert_eq!(args.servers, ["http://a:1", "http://b:2", "http://c:3"]);
+    let turns: Vec<&str> = (0..5).map(|c| args.server_for(c, "http://x:9")).collect();
+    assert_eq!(
+        turns,
+        [
+            "http://a:1",
+            "http://b:2",
+            "http://c:3",
+            "http://a:1",
+            "http://b:2"
+        ]
+    );
+
+    let alone = parse(&["bench"]).expect("parses");
+    let Command::Bench(args) = alone.command else {
+        panic!("not bench: {:?}", alone.command);
+    };
+    assert!(args.servers.is_empty());
+    assert_eq!(args.server_for(3, "http://x:9"), "http://x:9");
+}

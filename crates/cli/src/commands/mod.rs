@@ -48,6 +48,17 @@ impl Context {
             Ok(self.client.clone())
         }
     }
+
+    /// Like [`Context::long_poll_client`], for another server at `base_url`, with
+    /// connections of its own.
+    pub fn long_poll_client_at(
+        &self,
+        base_url: &str,
+        wait_seconds: u32,
+    ) -> anyhow::Result<api::Client> {
+        let needed = Duration::from_secs(u64::from(wait_seconds)) + PULL_ANSWER_MARGIN;
+        Ok(api::Client::new(base_url, needed.max(self.timeout))?)
+    }
 }
 
 /// Runs the command line's command to completion.

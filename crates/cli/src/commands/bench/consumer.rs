@@ -20,7 +20,7 @@ use super::tally::Tally;
 use crate::args::Transport;
 
 /// Long-poll wait of each pull: bounds how long a consumer takes to notice the end.
-const PULL_WAIT_SECONDS: u32 = 1;
+pub const PULL_WAIT_SECONDS: u32 = 1;
 /// Longest wait for the server's answer to a stream's close frame.
 const CLOSE_LIMIT: Duration = Duration::from_secs(5);
 

@@ -7,6 +7,10 @@
 //! message came for [`DRAIN_IDLE`] (the rest count as lost) → [`consumer`]s stop → the
 //! [`bench::Report`] is printed and the target removed. [`tally`] is what the tasks
 //! share; [`progress`] draws the live line.
+//!
+//! With `--servers`, producers and then consumers take the servers in turn (see
+//! [`BenchArgs::server_for`]), each producer with connections of its own and the
+//! consumers of one server sharing theirs; the target is made through the first.
 
 mod consumer;
 mod progress;
@@ -14,6 +18,7 @@ mod publisher;
 mod tally;
 mod target;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +41,11 @@ use crate::output::{print_json, print_text};
 const DRAIN_IDLE: Duration = Duration::from_secs(10);
 
 pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
-    let target = Target::prepare(&ctx.client, &args).await?;
+    let admin = match args.servers.first() {
+        Some(first) => api::Client::new(first, ctx.timeout)?,
+        None => ctx.client.clone(),
+    };
+    let target = Target::prepare(&admin, &args).await?;
     let workload = workload(&args, &target);
     let header = workload.describe("pubsubgo");
     match ctx.format {
@@ -44,8 +53,8 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
         // stdout carries exactly one JSON object.
         Format::Json => eprintln!("{header}"),
     }
-    let measured = measure(ctx, &args, &target).await;
-    let removed = target.remove(&ctx.client).await;
+    let measured = measure(ctx, &args, &target, admin.base_url()).await;
+    let removed = target.remove(&admin).await;
     let mut report = measured?;
     removed.context("removing the bench's topic and subscription")?;
     report.workload = workload;
@@ -59,7 +68,9 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
 fn workload(args: &BenchArgs, target: &Target) -> Workload {
     let mut setup: std::collections::BTreeMap<String, String> = target.describe().into();
     setup.insert("transport".to_owned(), args.transport.name().to_owned());
-    setup.insert("storage".to_owned(), "memory".to_owned());
+    if args.servers.len() > 1 {
+        setup.insert("servers".to_owned(), args.servers.len().to_string());
+    }
     if args.topic.is_none() {
         setup.insert("partitions".to_owned(), args.partitions.to_string());
     }
@@ -79,15 +90,31 @@ fn workload(args: &BenchArgs, target: &Target) -> Workload {
     }
 }
 
-async fn measure(ctx: &Context, args: &BenchArgs, target: &Target) -> anyhow::Result<Report> {
+/// Runs the load; `server` is where the target was made, the default for every client.
+async fn measure(
+    ctx: &Context,
+    args: &BenchArgs,
+    target: &Target,
+    server: &str,
+) -> anyhow::Result<Report> {
     let tally = Arc::new(Tally::new());
     let done = CancellationToken::new();
     let progress = progress::start(tally.clone(), args.message_count(), done.clone());
 
     let mut consumers = JoinSet::new();
-    for _ in 0..args.consumers {
+    let mut consumer_clients: HashMap<&str, api::Client> = HashMap::new();
+    for id in 0..args.consumers {
+        let url = args.server_for(args.producers + id, server);
+        let client = match consumer_clients.get(url) {
+            Some(client) => client.clone(),
+            None => {
+                let client = ctx.long_poll_client_at(url, consumer::PULL_WAIT_SECONDS)?;
+                consumer_clients.insert(url, client.clone());
+                client
+            }
+        };
         let consumer = Consumer {
-            client: ctx.long_poll_client(1)?,
+            client,
             subscription: Arc::from(target.subscription.as_str()),
             transport: args.transport,
             window: args.window,
@@ -104,7 +131,7 @@ async fn measure(ctx: &Context, args: &BenchArgs, target: &Target) -> anyhow::Re
         let producer = Producer {
             id,
             // Each producer gets its own connection pool, like a separate process would.
-            client: api::Client::new(ctx.client.base_url(), ctx.timeout)?,
+            client: api::Client::new(args.server_for(id, server), ctx.timeout)?,
             topic: Arc::from(target.topic.as_str()),
             options: PublishOptions {
                 idempotency_key: None,

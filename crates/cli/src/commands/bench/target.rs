@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use api::types::{CreateSubscriptionRequest, CreateTopicRequest};
+use api::types::{AckLevel, CreateSubscriptionRequest, CreateTopicRequest};
 
 use crate::args::BenchArgs;
 
@@ -16,6 +16,8 @@ const ACK_DEADLINE_SECONDS: u32 = 60;
 pub struct Target {
     pub topic: String,
     pub subscription: String,
+    /// The topic's ack level, which tells its storage: `memory` only on memory storage.
+    pub ack_level: AckLevel,
     created_topic: bool,
     created_subscription: bool,
 }
@@ -25,10 +27,10 @@ impl Target {
     /// starts at the end of it, so earlier messages are not counted.
     pub async fn prepare(client: &api::Client, args: &BenchArgs) -> anyhow::Result<Self> {
         let suffix = unique_suffix();
-        let (topic, created_topic) = match &args.topic {
+        let (topic, ack_level, created_topic) = match &args.topic {
             Some(topic) => {
-                client.get_topic(topic).await?;
-                (topic.clone(), false)
+                let level = client.get_topic(topic).await?.ack_level;
+                (topic.clone(), level, false)
             }
             None => {
                 let topic = format!("bench-{suffix}");
@@ -40,13 +42,14 @@ impl Target {
                         .flatten(),
                     ..CreateTopicRequest::default()
                 };
-                client.create_topic(&topic, &request).await?;
-                (topic, true)
+                let level = client.create_topic(&topic, &request).await?.ack_level;
+                (topic, level, true)
             }
         };
         let mut target = Self {
             topic,
             subscription: String::new(),
+            ack_level,
             created_topic,
             created_subscription: false,
         };
@@ -81,11 +84,17 @@ impl Target {
         Ok(())
     }
 
-    /// Setup details for the report.
-    pub fn describe(&self) -> [(String, String); 2] {
+    /// Setup details for the report: the names, and the storage as the topic's ack
+    /// level shows it (Redis storage acknowledges at `leader` or better).
+    pub fn describe(&self) -> [(String, String); 3] {
+        let storage = match self.ack_level {
+            AckLevel::Memory => "memory".to_owned(),
+            level => format!("redis (ack level {level})"),
+        };
         [
             ("topic".to_owned(), self.topic.clone()),
             ("subscription".to_owned(), self.subscription.clone()),
+            ("storage".to_owned(), storage),
         ]
     }
 }
