@@ -26,12 +26,19 @@ impl Debug for Storage {
     }
 }
 
+/// redb's page cache for the Raft log and snapshots.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 impl Storage {
     /// Opens (or creates) the database file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<Arc<Self>> {
         let path = path.as_ref().to_owned();
         blocking(move || {
-            let db = redb::Database::create(path).map_err(storage_error)?;
+            // The metadata is small; redb's default cache would grow to 1 GiB.
+            let db = redb::Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(path)
+                .map_err(storage_error)?;
             Ok(Arc::new(Self {
                 db,
                 open: watch::Sender::new(()),
