@@ -63,6 +63,7 @@ async fn killing_the_leader_elects_another_and_loses_no_acknowledged_publish() -
     })
     .await?;
     let elected_after = killed_at.elapsed();
+    eprintln!("node {new} leads {elected_after:?} after node {old} was killed");
     assert!(
         elected_after < Duration::from_secs(5),
         "node {new} led only after {elected_after:?}"
@@ -137,6 +138,7 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
     )
     .await?;
     let moved_after = killed_at.elapsed();
+    eprintln!("partitions of node {victim} moved {moved_after:?} after it was killed");
     assert!(
         moved_after >= timeout,
         "moved before the owner timeout: {moved_after:?}"
