@@ -63,15 +63,7 @@ impl TestCluster {
             nodes: BTreeMap::new(),
         };
         for (&id, (client, peer)) in &listeners {
-            cluster.nodes.insert(
-                id,
-                Slot {
-                    dir: tempfile::tempdir()?,
-                    peer: peer.local_addr()?,
-                    client: client.local_addr()?,
-                    instance: None,
-                },
-            );
+            cluster.nodes.insert(id, Slot::new(client, peer)?);
         }
         let peers = cluster.peer_list();
         let starting = listeners.into_iter().map(|(id, (client, peer))| {
@@ -106,15 +98,7 @@ impl TestCluster {
     pub async fn add_node(&mut self) -> anyhow::Result<u64> {
         let id = self.nodes.keys().max().copied().unwrap_or(0) + 1;
         let (client, peer) = bind_pair().await?;
-        self.nodes.insert(
-            id,
-            Slot {
-                dir: tempfile::tempdir()?,
-                peer: peer.local_addr()?,
-                client: client.local_addr()?,
-                instance: None,
-            },
-        );
+        self.nodes.insert(id, Slot::new(&client, &peer)?);
         let config = self.config(id, &self.peer_list())?;
         let instance = Instance::start(
             &config,
@@ -253,6 +237,18 @@ impl TestCluster {
             args.redis_response_timeout_millis = Some(2_000);
         }
         Ok(Config::resolve(args)?)
+    }
+}
+
+impl Slot {
+    /// A node not started yet, with a fresh data directory, on these listeners.
+    fn new(client: &TcpListener, peer: &TcpListener) -> std::io::Result<Self> {
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+            peer: peer.local_addr()?,
+            client: client.local_addr()?,
+            instance: None,
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 //! The one encoding this crate writes, to disk and to peers: postcard behind a
-//! one-byte format version.
+//! one-byte format version. The node's storage calls between peers use it too.
 //!
 //! postcard is not self-describing, so a changed type cannot decode old bytes.
 //! The version byte lets a future release recognise (and migrate) what an
@@ -11,16 +11,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The format every value is written in today.
-const FORMAT_V1: u8 = 1;
+pub const FORMAT_V1: u8 = 1;
 
 /// Encodes `value` as `[FORMAT_V1, postcard bytes...]`.
-pub(crate) fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
+pub fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
     postcard::to_extend(value, vec![FORMAT_V1])
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Decodes what [`encode`] wrote; an unknown version is an error, not a guess.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     match bytes.split_first() {
         Some((&FORMAT_V1, body)) => {
             postcard::from_bytes(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))

@@ -25,7 +25,7 @@
 //!   snapshots in the same redb file.
 //! - [`metrics`]: [`ConsensusMetrics`], Raft's state without generics.
 //! - [`types`]: the openraft type configuration and concrete aliases.
-//! - `codec` (private): postcard behind a format-version byte, for disk and wire.
+//! - [`codec`]: postcard behind a format-version byte, for disk and wire.
 //!
 //! # A proposal's path
 //! [`Consensus::propose`] → (on a follower) [`peer::client`] `POST /raft/propose`
@@ -42,7 +42,7 @@
 //! probing once it sees itself a voter. [`Consensus::add_node`] and
 //! [`Consensus::remove_node`] enter at the `leader_link` step.
 
-mod codec;
+pub mod codec;
 pub mod config;
 pub mod consensus;
 pub mod error;

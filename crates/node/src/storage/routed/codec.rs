@@ -1,17 +1,14 @@
-//! The encoding of storage calls between nodes: postcard behind a one-byte
-//! format version, as the Raft peer protocol writes its values.
+//! The encoding of storage calls between nodes: the Raft peer protocol's
+//! (`raft::codec`: postcard behind a one-byte format version), around an
+//! [`Envelope`].
 //!
 //! postcard is not self-describing, so a changed type cannot decode old bytes;
 //! the version byte lets a newer node recognise what an older one sent instead
 //! of misreading it. Within one version, enums only ever gain variants at the end.
 
-use std::io;
-
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// The format every call and answer is written in today.
-const FORMAT_V1: u8 = 1;
+pub(crate) use raft::codec::{decode, encode};
 
 /// A call with what the caller knows of the metadata. Generic so the caller
 /// encodes a borrowed call and the receiver decodes an owned one.
@@ -23,29 +20,6 @@ pub(crate) struct Envelope<C> {
     pub(crate) call: C,
 }
 
-/// Encodes `value` as `[FORMAT_V1, postcard bytes...]`.
-pub(crate) fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    postcard::to_extend(value, vec![FORMAT_V1])
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-/// Decodes what [`encode`] wrote; an unknown version is an error, not a guess.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
-    match bytes.split_first() {
-        Some((&FORMAT_V1, body)) => {
-            postcard::from_bytes(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-        }
-        Some((version, _)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("storage call has unknown format version {version}"),
-        )),
-        None => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "storage call is empty",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -53,6 +27,7 @@ mod tests {
 
     use bytes::Bytes;
     use cluster::TopicName;
+    use raft::codec::FORMAT_V1;
 
     use super::*;
     use crate::storage::routed::call::{StorageCall, StorageReply};
