@@ -224,3 +224,65 @@ fn stale_message() -> NewMessage {
         expire_at_millis: None,
     }
 }
+
+/// A node cut off from the majority stops acknowledging writes for the
+/// partitions it owns within half the owner timeout, before the others may
+/// have moved them (its ownership lease ran out); it serves again once it is
+/// back in a majority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_a_majority_stops_acknowledging_publishes() -> anyhow::Result<()> {
+    let mut cluster = TestCluster::start(3, Storage::Memory).await?;
+    all_registered(&cluster).await?;
+    create_topic(&cluster.client(1), "lonely", 6).await?;
+    let survivor = 1;
+    let owned = owners(&cluster, survivor, "lonely")
+        .iter()
+        .flatten()
+        .filter(|o| o.node == survivor)
+        .count();
+    assert!(owned > 0, "node {survivor} owns nothing");
+    assert!(publish_one(&cluster.client(survivor), "lonely", "together").await?);
+
+    cluster.kill(2).await;
+    cluster.kill(3).await;
+    let cut_at = tokio::time::Instant::now();
+    let lease = Duration::from_secs(OWNER_TIMEOUT_SECONDS) / 2;
+    wait_for(
+        "publishes refused",
+        lease + Duration::from_secs(3),
+        || async {
+            (!publish_one(&cluster.client(survivor), "lonely", "alone")
+                .await
+                .ok()?)
+            .then_some(())
+        },
+    )
+    .await?;
+    let refused_after = cut_at.elapsed();
+    eprintln!("node {survivor} refused publishes {refused_after:?} after losing its majority");
+    assert!(
+        refused_after < Duration::from_secs(OWNER_TIMEOUT_SECONDS),
+        "still acknowledging after the owner timeout: {refused_after:?}"
+    );
+    for i in 0..5 {
+        assert!(
+            !publish_one(&cluster.client(survivor), "lonely", &format!("alone-{i}")).await?,
+            "acknowledged a publish without a majority"
+        );
+    }
+
+    cluster.restart(2).await?;
+    wait_for(
+        "publishes acknowledged again",
+        Duration::from_secs(15),
+        || async {
+            publish_one(&cluster.client(survivor), "lonely", "reunited")
+                .await
+                .ok()?
+                .then_some(())
+        },
+    )
+    .await?;
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -114,7 +114,11 @@ impl Instance {
         let consensus = Consensus::open(&raft_config).await?;
         let memory = matches!(config.storage, StorageConfig::Memory);
         let sync = Arc::new(StorageSync::new(consensus.clone(), local.clone(), memory));
-        let placement = Arc::new(MetadataPlacement::new(consensus.clone(), sync.clone()));
+        let placement = Arc::new(MetadataPlacement::new(
+            consensus.clone(),
+            sync.clone(),
+            cluster.owner_timeout,
+        ));
         let client = StorageClient::new(StorageClient::DEFAULT_TIMEOUT)?;
         let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
         consensus

@@ -182,6 +182,7 @@ impl Consensus {
                     forward_timeout: config.forward_timeout,
                     leader_wait: config.leader_wait,
                     membership_timeout: config.membership_timeout,
+                    last_append: Arc::default(),
                 },
                 applied,
                 heartbeat: config.heartbeat,
@@ -348,6 +349,31 @@ impl Consensus {
     /// overstate by one round trip.
     pub fn voter_contact(&self) -> Option<BTreeMap<NodeId, Option<Duration>>> {
         leadership::voter_contact(&self.raft_metrics())
+    }
+
+    /// How long ago this node last knew itself part of a working group: on
+    /// the leader, since a quorum of voters (itself included) acknowledged
+    /// it; elsewhere, since it last accepted entries or a heartbeat from a
+    /// leader. `None` when it never has. A node cut off from the majority
+    /// sees this grow, and can stop acting on what it owned (the others may
+    /// have moved it).
+    pub fn quorum_contact_age(&self) -> Option<Duration> {
+        let metrics = self.raft_metrics();
+        match leadership::voter_contact(&metrics) {
+            Some(contact) => {
+                let mut ages: Vec<Duration> = contact.into_values().flatten().collect();
+                let quorum = metrics.membership_config.membership().voter_ids().count() / 2 + 1;
+                ages.sort();
+                ages.get(quorum - 1).copied()
+            }
+            None => self
+                .inner
+                .link
+                .last_append
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .map(|at| at.elapsed()),
+        }
     }
 
     /// Hands leadership to another voter if this node leads (best effort, for

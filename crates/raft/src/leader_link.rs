@@ -6,7 +6,8 @@
 //! Both the [`Consensus`](crate::Consensus) handle and the peer router (for
 //! [`JOIN`](crate::peer::JOIN), which any member accepts) go through it.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use openraft::RaftMetrics;
 use openraft::async_runtime::WatchReceiver;
@@ -30,6 +31,8 @@ pub(crate) struct LeaderLink {
     pub(crate) leader_wait: Duration,
     /// Bounds a membership change on the leader.
     pub(crate) membership_timeout: Duration,
+    /// When this node last accepted entries or a heartbeat from a leader.
+    pub(crate) last_append: Arc<Mutex<Option<Instant>>>,
 }
 
 /// A step of a request that did not reach a usable answer.

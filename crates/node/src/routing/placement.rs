@@ -24,11 +24,28 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct MetadataPlacement {
     consensus: Consensus,
     sync: Arc<StorageSync>,
+    /// This node stops acting as owner once it has not been part of a
+    /// working majority for this long: half the owner timeout, after which
+    /// the leader moves a silent node's partitions.
+    ownership_lease: Duration,
+    /// When `serving` last found the lease current; it is trusted for
+    /// [`LEASE_CHECK_REUSE`] so the hot path does not read Raft's metrics on
+    /// every call.
+    last_current: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
+/// How long one successful lease check is reused. Far below the lease (half
+/// the owner timeout, at least 500 ms), so it adds little slack.
+const LEASE_CHECK_REUSE: Duration = Duration::from_millis(50);
+
 impl MetadataPlacement {
-    pub fn new(consensus: Consensus, sync: Arc<StorageSync>) -> Self {
-        Self { consensus, sync }
+    pub fn new(consensus: Consensus, sync: Arc<StorageSync>, owner_timeout: Duration) -> Self {
+        Self {
+            consensus,
+            sync,
+            ownership_lease: owner_timeout / 2,
+            last_current: std::sync::Mutex::default(),
+        }
     }
 }
 
@@ -73,6 +90,33 @@ impl Placement for MetadataPlacement {
                 })?;
         }
         self.sync.sync().await
+    }
+
+    fn serving(&self) -> Result<(), StorageError> {
+        let mut last = self
+            .last_current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_some_and(|at| at.elapsed() < LEASE_CHECK_REUSE) {
+            return Ok(());
+        }
+        if self.consensus.metrics().voters.len() < 2 {
+            *last = Some(std::time::Instant::now());
+            return Ok(());
+        }
+        match self.consensus.quorum_contact_age() {
+            Some(age) if age < self.ownership_lease => {
+                *last = Some(std::time::Instant::now());
+                Ok(())
+            }
+            age => Err(StorageError::Unavailable {
+                reason: format!(
+                    "this node has not been in contact with a majority of the cluster for {}; \
+                     the partitions it owned may have moved",
+                    age.map_or_else(|| "ever".to_owned(), |a| format!("{a:?}"))
+                ),
+            }),
+        }
     }
 
     async fn refresh(&self) -> Result<(), StorageError> {

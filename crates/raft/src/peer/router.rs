@@ -14,7 +14,9 @@ use axum::routing::post;
 use cluster::Command;
 use openraft::ReadPolicy;
 use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
-use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, TransferLeaderRequest, VoteRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -117,7 +119,15 @@ async fn append(
     State(peer): State<LeaderLink>,
     Encoded(request): Encoded<AppendEntriesRequest<TypeConfig>>,
 ) -> Response {
-    reply(peer.raft.append_entries(request).await)
+    let answer = peer.raft.append_entries(request).await;
+    // Any answer but "your vote is stale" means a current leader reached us.
+    if matches!(&answer, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
+        *peer
+            .last_append
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::time::Instant::now());
+    }
+    reply(answer)
 }
 
 async fn vote(

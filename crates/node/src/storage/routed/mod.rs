@@ -86,6 +86,7 @@ impl RoutedStorage {
                     // As a forwarded call would: the metadata this node has
                     // applied may name a topic its storage has not been given yet.
                     self.placement.catch_up(0).await?;
+                    self.placement.serving()?;
                     return call.run(self.local.as_ref(), epoch).await;
                 }
                 Route::Remote { peer_addr, .. } => {

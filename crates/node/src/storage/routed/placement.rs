@@ -36,4 +36,12 @@ pub trait Placement: Send + Sync + std::fmt::Debug {
     /// On the calling node, after the owner answered Moved: bring the metadata up to
     /// date (a linearizable read barrier) before routing once more.
     async fn refresh(&self) -> Result<(), StorageError>;
+
+    /// Whether this node may act as owner of the partitions it owns now. A
+    /// node cut off from the cluster's majority must stop before the others
+    /// may have moved its partitions; its refusal is an
+    /// [`StorageError::Unavailable`]. Always allowed by default.
+    fn serving(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }

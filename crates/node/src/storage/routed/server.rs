@@ -70,7 +70,10 @@ async fn run(
     match owner.placement.route(partition) {
         // The epoch this node holds is the one it writes with; a stale one is
         // fenced by the backend.
-        Route::Local { epoch } => call.run(owner.local.as_ref(), epoch).await,
+        Route::Local { epoch } => {
+            owner.placement.serving()?;
+            call.run(owner.local.as_ref(), epoch).await
+        }
         Route::Remote { node, .. } => Err(StorageError::Moved {
             topic: partition.topic.to_string(),
             partition: partition.partition,
