@@ -12,8 +12,10 @@ use crate::storage::routed::{Placement, Route};
 use crate::storage::{PartitionRef, StorageError};
 
 /// How long a node receiving a forwarded call waits to apply the metadata
-/// the caller had seen.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
+/// the caller had seen: well inside the caller's timeout
+/// (`StorageClient::DEFAULT_TIMEOUT`, 5 s), so a call is not run after its
+/// caller gave up on it and reported the outcome unknown.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Routes each partition to the owner the metadata names.
 ///
