@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, BrokerError};
+use crate::broker::Broker;
 use crate::config::{Config, StorageConfig};
 use crate::metadata_store::MetadataStore;
 use crate::routing::liveness::Liveness;
@@ -75,8 +75,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("metadata consensus: {0}")]
     Consensus(#[from] ConsensusError),
-    #[error("cannot restore storage from the metadata: {0}")]
-    Restore(#[from] BrokerError),
+    #[error("cannot give storage the topics and subscriptions of the metadata: {0}")]
+    Restore(#[source] StorageError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -131,7 +131,7 @@ impl Instance {
         consensus
             .wait_until(LEADER_WAIT, |m| m.leader.is_some())
             .await?;
-        sync.sync().await?;
+        sync.sync().await.map_err(StartError::Restore)?;
 
         let shutdown = CancellationToken::new();
         let broker = server::broker(
