@@ -109,6 +109,17 @@ impl Placement {
         self.owners.iter().map(|(t, o)| (t, o.as_slice()))
     }
 
+    /// The partitions `node` owns, with their epochs, by topic then index.
+    pub fn owned_by(&self, node: NodeId) -> impl Iterator<Item = (&TopicName, u32, u64)> {
+        self.owners.iter().flat_map(move |(topic, owners)| {
+            owners.iter().enumerate().filter_map(move |(i, owner)| {
+                owner
+                    .filter(|o| o.node == node)
+                    .map(|o| (topic, i as u32, o.epoch))
+            })
+        })
+    }
+
     fn live_nodes(&self) -> impl Iterator<Item = NodeId> + Clone + '_ {
         self.nodes.values().filter(|n| n.live).map(|n| n.id)
     }

@@ -87,13 +87,8 @@ impl Liveness {
             .set(gauge(commit.saturating_sub(m.applied_index.unwrap_or(0))));
         let now: BTreeSet<(TopicName, u32)> = consensus.read_local(|md| {
             md.placement()
-                .owners()
-                .flat_map(|(topic, owners)| {
-                    owners.iter().enumerate().filter_map(move |(i, o)| {
-                        o.filter(|o| o.node == self.node_id)
-                            .map(|_| (topic.clone(), i as u32))
-                    })
-                })
+                .owned_by(self.node_id)
+                .map(|(topic, partition, _)| (topic.clone(), partition))
                 .collect()
         });
         metrics.partitions_owned.set(gauge(now.len() as u64));

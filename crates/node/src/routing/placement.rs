@@ -77,7 +77,7 @@ impl Placement for MetadataPlacement {
     }
 
     fn applied_index(&self) -> u64 {
-        *self.consensus.changes().borrow()
+        self.sync.applied_index()
     }
 
     async fn catch_up(&self, index: u64) -> Result<(), StorageError> {

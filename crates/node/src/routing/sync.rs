@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cluster::{SubscriptionName, TopicName};
 use raft::Consensus;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::storage::{Epoch, PartitionRef, Storage, StorageError};
@@ -27,6 +27,8 @@ pub struct StorageSync {
     local: Arc<dyn Storage>,
     drop_deleted: bool,
     state: Mutex<Synced>,
+    /// The applied metadata index, watched once rather than per call.
+    applied: watch::Receiver<u64>,
     /// One past the applied index storage was last brought up to (0: never),
     /// read without the lock on every call.
     synced: AtomicU64,
@@ -47,6 +49,7 @@ struct Synced {
 impl StorageSync {
     pub fn new(consensus: Consensus, local: Arc<dyn Storage>, drop_deleted: bool) -> Self {
         Self {
+            applied: consensus.changes(),
             consensus,
             local,
             drop_deleted,
@@ -55,9 +58,14 @@ impl StorageSync {
         }
     }
 
+    /// The metadata log index this node has applied.
+    pub fn applied_index(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
     /// Brings storage up to the applied metadata. Cheap when nothing changed.
     pub async fn sync(&self) -> Result<(), StorageError> {
-        let version = *self.consensus.changes().borrow();
+        let version = self.applied_index();
         if self.synced.load(Ordering::Acquire) == version + 1 {
             return Ok(());
         }
@@ -88,17 +96,13 @@ impl StorageSync {
                 .collect();
             let owned: BTreeMap<PartitionRef, Epoch> = md
                 .placement()
-                .owners()
-                .flat_map(|(topic, owners)| {
-                    owners.iter().enumerate().filter_map(move |(i, owner)| {
-                        owner.filter(|o| o.node == me).map(|o| {
-                            let at = PartitionRef {
-                                topic: topic.clone(),
-                                partition: i as u32,
-                            };
-                            (at, o.epoch)
-                        })
-                    })
+                .owned_by(me)
+                .map(|(topic, partition, epoch)| {
+                    let at = PartitionRef {
+                        topic: topic.clone(),
+                        partition,
+                    };
+                    (at, epoch)
                 })
                 .collect();
             (topics, subscriptions, owned)
