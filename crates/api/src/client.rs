@@ -14,7 +14,7 @@ use thiserror::Error;
 use crate::compression::Compression;
 use crate::error::Problem;
 use crate::paths;
-use crate::stream::Subscriber;
+use crate::stream::{Encoding, Publisher, Subscriber};
 use crate::types::{
     AckIdsRequest, ClusterStatus, CreateSubscriptionRequest, CreateTopicRequest, Empty, Health,
     HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
@@ -292,7 +292,36 @@ impl Client {
 
     /// Opens a WebSocket stream; send a credit frame to start receiving.
     pub async fn stream(&self, subscription: &str) -> Result<Subscriber, ClientError> {
-        Subscriber::connect(&self.stream_url(subscription)).await
+        Subscriber::connect(&self.ws_url(&paths::subscription_verb(subscription, "stream"))).await
+    }
+
+    /// Opens `:stream` with deliveries in `encoding` (binary: one frame per lease).
+    pub async fn stream_with(
+        &self,
+        subscription: &str,
+        encoding: Encoding,
+    ) -> Result<Subscriber, ClientError> {
+        let path = paths::subscription_verb(subscription, "stream");
+        let url = format!(
+            "{}?{}={}",
+            self.ws_url(&path),
+            paths::ENCODING_QUERY,
+            encoding.name()
+        );
+        Subscriber::connect(&url).await
+    }
+
+    /// Opens `:publishStream` on a topic; publishes travel as `encoding` frames.
+    pub async fn publisher(
+        &self,
+        topic: &str,
+        encoding: Encoding,
+    ) -> Result<Publisher, ClientError> {
+        Publisher::connect(
+            &self.ws_url(&paths::topic_verb(topic, "publishStream")),
+            encoding,
+        )
+        .await
     }
 
     /// Joins the consumer group of a partitioned subscription.
@@ -340,26 +369,24 @@ impl Client {
         subscription: &str,
         member_id: &str,
     ) -> Result<Subscriber, ClientError> {
-        let mut url = reqwest::Url::parse(&self.stream_url(subscription)).map_err(|e| {
-            ClientError::InvalidUrl {
-                url: self.base.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let mut url =
+            reqwest::Url::parse(&self.ws_url(&paths::subscription_verb(subscription, "stream")))
+                .map_err(|e| ClientError::InvalidUrl {
+                    url: self.base.clone(),
+                    reason: e.to_string(),
+                })?;
         url.query_pairs_mut()
             .append_pair(paths::MEMBER_ID_QUERY, member_id);
         Subscriber::connect(url.as_str()).await
     }
 
-    fn stream_url(&self, subscription: &str) -> String {
+    /// `path` on this server's WebSocket scheme.
+    fn ws_url(&self, path: &str) -> String {
         let ws_base = self
             .base
             .replacen("http://", "ws://", 1)
             .replacen("https://", "wss://", 1);
-        format!(
-            "{ws_base}{}",
-            paths::subscription_verb(subscription, "stream")
-        )
+        format!("{ws_base}{path}")
     }
 
     /// The metadata group as the server sees it.

@@ -1,6 +1,8 @@
-//! WebSocket frames of `GET /v1/subscriptions/{sub}:stream`, JSON text both ways.
+//! JSON WebSocket frames of `GET /v1/subscriptions/{sub}:stream` ([`ServerFrame`],
+//! [`ClientFrame`]) and `GET /v1/topics/{topic}:publishStream` ([`PublishFrame`],
+//! [`PublishAnswer`]). Both endpoints also speak binary frames: see [`crate::binary`].
 //!
-//! Flow control: the client sends `{"type":"credit","messages":N}`; the server then
+//! `:stream` flow control: the client sends `{"type":"credit","messages":N}`; the server then
 //! keeps at most N messages outstanding (delivered, neither acked nor nacked).
 //! Each ack or nack frees one slot; a new credit frame replaces the window; credit
 //! 0 pauses delivery. A new stream starts with credit 0, so nothing arrives before
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::Problem;
-use crate::types::{Message, ReceivedMessage};
+use crate::types::{Message, PublishMessage, PublishResponse, ReceivedMessage};
 
 /// A frame the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -62,6 +64,34 @@ pub enum ClientFrame {
     },
     /// The most messages the client may hold outstanding from now on.
     Credit { messages: u32 },
+}
+
+/// A publish on `:publishStream` as a JSON text frame: a `:publish` body plus an
+/// id the answer carries back and an optional idempotency key. A client may send
+/// many before the first answer arrives; answers come in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishFrame {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    pub messages: Vec<PublishMessage>,
+}
+
+/// The server's answer to one publish on `:publishStream`. Binary publishes are
+/// answered with binary `Published` frames, errors always with `error` text frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum PublishAnswer {
+    /// Stored: the same body as a `:publish` response.
+    Published { id: u64, response: PublishResponse },
+    /// Not stored. `id` is absent when the frame was too broken to read one;
+    /// the stream stays open.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        problem: Problem,
+    },
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! - [`duration`], [`timestamp`], [`data`]: the JSON encodings of durations (`"10s"`),
 //!   times (RFC 3339) and payloads (base64).
 //! - [`error`]: [`ErrorCode`] and the RFC 9457 [`Problem`] body every error uses.
-//! - [`frames`]: WebSocket frames of the `:stream` endpoint.
+//! - [`frames`]: JSON WebSocket frames of `:stream` and `:publishStream`; [`binary`]: their
+//!   binary alternative.
 //! - [`paths`]: the URL of every endpoint.
 //! - [`compression`]: the `Content-Encoding` codecs a publish body may use.
 //! - [`limits`]: the documented request limits.
@@ -17,6 +18,7 @@
 //! `:publish` route, which decodes [`types::PublishRequest`] and answers
 //! [`types::PublishResponse`] or a [`Problem`].
 
+pub mod binary;
 pub mod client;
 pub mod compression;
 pub mod data;

@@ -16,6 +16,9 @@ pub const METRICS: &str = "/metrics";
 /// The query parameter of `:stream` naming the consuming group member.
 pub const MEMBER_ID_QUERY: &str = "memberId";
 
+/// The query parameter of `:stream` choosing `json` (default) or `binary` deliveries.
+pub const ENCODING_QUERY: &str = "encoding";
+
 /// The header a publish uses to make retries safe.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 

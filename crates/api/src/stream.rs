@@ -1,25 +1,73 @@
-//! The WebSocket side of the client: one [`Subscriber`] per `:stream` connection.
+//! The WebSocket side of the client: a [`Subscriber`] per `:stream` connection and
+//! a [`Publisher`] per `:publishStream` connection.
 
+use std::collections::VecDeque;
+
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::binary::{self, Frame, Kind, PublishBatch};
 use crate::client::ClientError;
-use crate::frames::{ClientFrame, ServerFrame};
+use crate::error::{ErrorCode, Problem};
+use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
+use crate::types::{PublishRequest, PublishResponse};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How a stream's bulk frames travel: JSON text (the default) or binary (see
+/// [`crate::binary`]). The `encoding` query parameter of `:stream` and the frames a
+/// client sends on `:publishStream` choose it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    #[default]
+    Json,
+    Binary,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Json => "json",
+            Encoding::Binary => "binary",
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<Socket, ClientError> {
+    let (socket, _response) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(ws_error)?;
+    Ok(socket)
+}
+
+fn ws_error(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
+    ClientError::WebSocket(Box::new(e))
+}
+
+/// A frame the server should never send on this stream.
+fn unexpected(what: impl Into<String>) -> ClientError {
+    ClientError::Api(Problem::new(ErrorCode::Internal, what))
+}
 
 /// An open `:stream` connection.
 #[derive(Debug)]
 pub struct Subscriber {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: Socket,
+    /// Messages of a binary frame not handed out yet.
+    pending: VecDeque<ServerFrame>,
 }
 
 impl Subscriber {
     pub(crate) async fn connect(url: &str) -> Result<Self, ClientError> {
-        let (socket, _response) = tokio_tungstenite::connect_async(url)
-            .await
-            .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
-        Ok(Self { socket })
+        Ok(Self {
+            socket: connect(url).await?,
+            pending: VecDeque::new(),
+        })
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
@@ -27,7 +75,7 @@ impl Subscriber {
         self.socket
             .send(WsMessage::text(text))
             .await
-            .map_err(|e| ClientError::WebSocket(Box::new(e)))
+            .map_err(ws_error)
     }
 
     /// Grants credit for `messages` outstanding messages.
@@ -39,17 +87,33 @@ impl Subscriber {
         self.send(&ClientFrame::Ack { ack_ids }).await
     }
 
-    /// The next frame from the server; `None` once the server closed the stream.
+    /// The next frame from the server, one message at a time whatever the
+    /// encoding; `None` once the server closed the stream.
     pub async fn next(&mut self) -> Option<Result<ServerFrame, ClientError>> {
         loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return Some(Ok(frame));
+            }
             let message = match self.socket.next().await? {
                 Ok(message) => message,
-                Err(e) => return Some(Err(ClientError::WebSocket(Box::new(e)))),
+                Err(e) => return Some(Err(ws_error(e))),
             };
             match message {
                 WsMessage::Text(text) => {
                     return Some(serde_json::from_str(&text).map_err(ClientError::Decode));
                 }
+                WsMessage::Binary(bytes) => match binary::decode(&bytes) {
+                    Ok(Frame::Deliveries(deliveries)) => self.pending.extend(
+                        deliveries
+                            .messages
+                            .into_iter()
+                            .map(|d| ServerFrame::from(crate::types::ReceivedMessage::from(d))),
+                    ),
+                    Ok(other) => {
+                        return Some(Err(unexpected(format!("unexpected frame {other:?}"))));
+                    }
+                    Err(e) => return Some(Err(unexpected(e.to_string()))),
+                },
                 WsMessage::Close(_) => return None,
                 // Pings are answered by tungstenite itself; nothing else is sent.
                 _ => {}
@@ -59,11 +123,137 @@ impl Subscriber {
 
     /// Sends a close frame and waits for the server's.
     pub async fn close(mut self) -> Result<(), ClientError> {
-        self.socket
-            .close(None)
-            .await
-            .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
+        self.socket.close(None).await.map_err(ws_error)?;
         while let Some(Ok(_)) = self.socket.next().await {}
+        Ok(())
+    }
+}
+
+/// The answer to one publish sent on a [`Publisher`].
+pub type PublishOutcome = Result<PublishResponse, Problem>;
+
+/// An open `:publishStream` connection. [`Publisher::send`] queues a publish and
+/// answers its id at once; [`Publisher::next_answer`] answers them in the order
+/// sent, so a client keeps as many publishes in flight as it likes.
+#[derive(Debug)]
+pub struct Publisher {
+    tx: SplitSink<Socket, WsMessage>,
+    rx: SplitStream<Socket>,
+    encoding: Encoding,
+    next_id: u64,
+    /// Whether frames were queued since the last flush.
+    unflushed: bool,
+}
+
+impl Publisher {
+    pub(crate) async fn connect(url: &str, encoding: Encoding) -> Result<Self, ClientError> {
+        let (tx, rx) = connect(url).await?.split();
+        Ok(Self {
+            tx,
+            rx,
+            encoding,
+            next_id: 0,
+            unflushed: false,
+        })
+    }
+
+    /// Queues one publish; answers the id its answer will carry. Queued frames
+    /// are sent when an answer is awaited, or by [`Publisher::flush`].
+    pub async fn send(
+        &mut self,
+        request: PublishRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let frame = match self.encoding {
+            Encoding::Json => {
+                let frame = PublishFrame {
+                    id,
+                    idempotency_key,
+                    messages: request.messages,
+                };
+                WsMessage::text(serde_json::to_string(&frame).map_err(ClientError::Decode)?)
+            }
+            Encoding::Binary => {
+                let batch = PublishBatch::from_request(id, idempotency_key, request);
+                WsMessage::binary(binary::encode(Kind::Publish, &batch))
+            }
+        };
+        self.tx.feed(frame).await.map_err(ws_error)?;
+        self.unflushed = true;
+        Ok(id)
+    }
+
+    pub async fn flush(&mut self) -> Result<(), ClientError> {
+        if std::mem::take(&mut self.unflushed) {
+            self.tx.flush().await.map_err(ws_error)?;
+        }
+        Ok(())
+    }
+
+    /// The next answer: the publish's id and its outcome. `None` once the server
+    /// closed the stream. An error frame without an id (a frame the server could
+    /// not read at all) comes back as an error.
+    pub async fn next_answer(&mut self) -> Option<Result<(u64, PublishOutcome), ClientError>> {
+        if let Err(e) = self.flush().await {
+            return Some(Err(e));
+        }
+        loop {
+            let message = match self.rx.next().await? {
+                Ok(message) => message,
+                Err(e) => return Some(Err(ws_error(e))),
+            };
+            return Some(match message {
+                WsMessage::Text(text) => match serde_json::from_str(&text) {
+                    Ok(PublishAnswer::Published { id, response }) => Ok((id, Ok(response))),
+                    Ok(PublishAnswer::Error {
+                        id: Some(id),
+                        problem,
+                    }) => Ok((id, Err(problem))),
+                    Ok(PublishAnswer::Error { id: None, problem }) => {
+                        Err(ClientError::Api(problem))
+                    }
+                    Err(e) => Err(ClientError::Decode(e)),
+                },
+                WsMessage::Binary(bytes) => match binary::decode(&bytes) {
+                    Ok(Frame::Published(published)) => {
+                        let id = published.id;
+                        published
+                            .into_response()
+                            .map(|response| (id, Ok(response)))
+                            .ok_or_else(|| unexpected("unknown ack level in a published frame"))
+                    }
+                    Ok(other) => Err(unexpected(format!("unexpected frame {other:?}"))),
+                    Err(e) => Err(unexpected(e.to_string())),
+                },
+                WsMessage::Close(_) => return None,
+                _ => continue,
+            });
+        }
+    }
+
+    /// Publishes one request and waits for its answer (nothing else in flight).
+    pub async fn publish(
+        &mut self,
+        request: PublishRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<PublishResponse, ClientError> {
+        let id = self.send(request, idempotency_key).await?;
+        match self.next_answer().await {
+            Some(Ok((answered, outcome))) if answered == id => outcome.map_err(ClientError::Api),
+            Some(Ok((answered, _))) => Err(unexpected(format!(
+                "answer for publish {answered} while waiting for {id}"
+            ))),
+            Some(Err(e)) => Err(e),
+            None => Err(unexpected("the server closed the publish stream")),
+        }
+    }
+
+    /// Sends a close frame and waits for the server's.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.tx.close().await.map_err(ws_error)?;
+        while let Some(Ok(_)) = self.rx.next().await {}
         Ok(())
     }
 }

@@ -21,7 +21,7 @@ use api::types::{
 };
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-pub use self::bench::{BenchArgs, Transport};
+pub use self::bench::{BenchArgs, PublishTransport, Transport};
 pub use self::cluster::ClusterCommand;
 pub use self::groups::{GroupsCommand, JoinGroupArgs};
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};

@@ -39,6 +39,14 @@ pub struct BenchArgs {
     /// How consumers receive: long-polling pulls, or a WebSocket stream with credit.
     #[arg(long, value_enum, default_value_t = Transport::Pull)]
     pub transport: Transport,
+    /// How producers publish: one HTTP request per batch, or a `:publishStream`
+    /// WebSocket per producer with --window publishes in flight.
+    #[arg(long, value_enum, default_value_t = PublishTransport::Http)]
+    pub publish_transport: PublishTransport,
+    /// Frames on the WebSockets (`--transport stream`, `--publish-transport stream`):
+    /// JSON text, or binary (raw payloads, one frame per delivered lease).
+    #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
+    pub encoding: EncodingArg,
     /// An existing topic to publish to; by default a new one is made and deleted after.
     #[arg(long)]
     pub topic: Option<String>,
@@ -85,6 +93,46 @@ pub enum Transport {
     Pull,
     /// `:stream` over WebSocket, credit = --window, acks on the socket.
     Stream,
+}
+
+/// How bench producers publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublishTransport {
+    /// `POST :publish`, one request per batch.
+    Http,
+    /// `:publishStream` over WebSocket, answers pipelined.
+    Stream,
+}
+
+impl PublishTransport {
+    pub fn name(self) -> &'static str {
+        match self {
+            PublishTransport::Http => "http",
+            PublishTransport::Stream => "stream",
+        }
+    }
+}
+
+/// WebSocket frame encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    Json,
+    Binary,
+}
+
+impl EncodingArg {
+    pub fn name(self) -> &'static str {
+        api::stream::Encoding::from(self).name()
+    }
+}
+
+impl From<EncodingArg> for api::stream::Encoding {
+    fn from(arg: EncodingArg) -> Self {
+        match arg {
+            EncodingArg::Json => api::stream::Encoding::Json,
+            EncodingArg::Binary => api::stream::Encoding::Binary,
+        }
+    }
 }
 
 impl Transport {

@@ -188,8 +188,11 @@ fn validate_idempotency_key(key: &str) -> Result<(), BrokerError> {
 }
 
 /// Checks every documented limit before anything is stored, so a bad batch is
-/// refused whole.
-fn validate_batch(topic: &Topic, request: &PublishRequest) -> Result<(), BrokerError> {
+/// refused whole. Answers the batch's size (data plus attributes).
+pub(super) fn validate_batch(
+    topic: &Topic,
+    request: &PublishRequest,
+) -> Result<usize, BrokerError> {
     let count = request.messages.len();
     if count == 0 {
         return Err(BrokerError::invalid(
@@ -216,7 +219,7 @@ fn validate_batch(topic: &Topic, request: &PublishRequest) -> Result<(), BrokerE
             ),
         });
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Returns the message's size (data plus attributes).

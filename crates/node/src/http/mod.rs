@@ -3,7 +3,7 @@
 //! - [`problem`]: the one mapping from errors to `application/problem+json`.
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
-//! - [`stream`]: the WebSocket delivery stream.
+//! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
 //! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
 //!
@@ -15,6 +15,7 @@ pub mod body;
 pub mod cluster;
 pub mod health;
 pub mod problem;
+pub mod publish_stream;
 pub mod stream;
 pub mod subscriptions;
 pub mod topics;

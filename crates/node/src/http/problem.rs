@@ -23,6 +23,12 @@ impl ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(error: BrokerError) -> Self {
+        Self::from(&error)
+    }
+}
+
+impl From<&BrokerError> for ApiError {
+    fn from(error: &BrokerError) -> Self {
         let code = error.code();
         if code == ErrorCode::Internal || code.retryable() {
             tracing::warn!(%error, %code, "request failed");

@@ -11,13 +11,20 @@
 //! frame carries the generation, and once the member has left the group the
 //! stream sends an `UNKNOWN_MEMBER` error frame and ends. Heartbeats still go
 //! over HTTP (`:heartbeat`).
+//!
+//! With `?encoding=binary` every lease goes out as one binary `Deliveries` frame
+//! (see `api::binary`) instead of one JSON text frame per message; client frames
+//! and error frames stay JSON. Either way, the frames of one lease are flushed
+//! to the socket together.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use api::binary::{self, Delivered, Deliveries, Kind};
 use api::frames::{ClientFrame, ServerFrame};
 use api::limits::MAX_STREAM_CREDIT;
+use api::stream::Encoding;
 use api::{ErrorCode, Problem};
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
@@ -41,6 +48,7 @@ pub async fn upgrade(
     state: AppState,
     name: &str,
     member: Option<&str>,
+    encoding: Encoding,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let target = match member {
@@ -56,23 +64,25 @@ pub async fn upgrade(
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _alive = token;
-            Session::new(broker, target).run(socket).await;
+            Session::new(broker, target, encoding).run(socket).await;
         }))
 }
 
 struct Session {
     broker: Arc<Broker>,
     target: DeliveryTarget,
+    encoding: Encoding,
     credit: usize,
     /// Ack id → lease deadline (Unix ms) of each message this client holds.
     outstanding: HashMap<String, u64>,
 }
 
 impl Session {
-    fn new(broker: Arc<Broker>, target: DeliveryTarget) -> Self {
+    fn new(broker: Arc<Broker>, target: DeliveryTarget, encoding: Encoding) -> Self {
         Self {
             broker,
             target,
+            encoding,
             credit: 0,
             outstanding: HashMap::new(),
         }
@@ -160,10 +170,31 @@ impl Session {
         };
         let deadline = now + u64::from(self.target.subscription.config.ack_deadline_seconds) * 1000;
         let count = messages.len();
-        for message in messages {
+        for message in &messages {
             self.outstanding.insert(message.ack_id.clone(), deadline);
-            send(tx, &ServerFrame::from(message)).await?;
         }
+        match self.encoding {
+            Encoding::Json => {
+                for message in messages {
+                    let text =
+                        serde_json::to_string(&ServerFrame::from(message)).map_err(|_| ())?;
+                    tx.feed(WsMessage::Text(text.into()))
+                        .await
+                        .map_err(|_| ())?;
+                }
+            }
+            Encoding::Binary if count > 0 => {
+                let frame = Deliveries {
+                    messages: messages.into_iter().map(Delivered::from).collect(),
+                };
+                let bytes = binary::encode(Kind::Deliveries, &frame);
+                tx.feed(WsMessage::Binary(bytes.into()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+            Encoding::Binary => {}
+        }
+        tx.flush().await.map_err(|_| ())?;
         Ok(count)
     }
 

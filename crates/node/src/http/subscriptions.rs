@@ -38,12 +38,14 @@ pub async fn list(
 }
 
 /// Query parameters of `GET /v1/subscriptions/{sub}:verb`: `maxMessages` for
-/// `:deadLetters`, `memberId` for `:stream` (required on partitioned subscriptions).
+/// `:deadLetters`; `memberId` (required on partitioned subscriptions) and
+/// `encoding` (`json` or `binary`) for `:stream`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetParams {
     pub max_messages: Option<u32>,
     pub member_id: Option<String>,
+    pub encoding: Option<api::stream::Encoding>,
 }
 
 /// `GET /v1/subscriptions/{sub}`, `{sub}:deadLetters`, or the WebSocket upgrade of `{sub}:stream`.
@@ -77,7 +79,14 @@ pub async fn get(
                     ),
                 )
             })?;
-            stream::upgrade(state, name, params.member_id.as_deref(), upgrade).await
+            stream::upgrade(
+                state,
+                name,
+                params.member_id.as_deref(),
+                params.encoding.unwrap_or_default(),
+                upgrade,
+            )
+            .await
         }
         _ => {
             let name = no_verb(&segment)?;

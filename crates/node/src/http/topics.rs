@@ -1,4 +1,4 @@
-//! `/v1/topics` and `/v1/topics/{topic}[:publish]`.
+//! `/v1/topics` and `/v1/topics/{topic}[:publish|:publishStream]`.
 
 use api::ErrorCode;
 use api::paths::IDEMPOTENCY_KEY_HEADER;
@@ -7,7 +7,10 @@ use api::types::{
 };
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::body::JsonBody;
@@ -44,11 +47,25 @@ pub async fn list(
     ))
 }
 
+/// `GET /v1/topics/{topic}`, and `:publishStream` (a WebSocket upgrade).
 pub async fn get(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Json<Topic>, ApiError> {
-    Ok(Json(state.broker.get_topic(no_verb(&name)?).await?))
+    Path(segment): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    if let (name, Some("publishStream")) = split_verb(&segment) {
+        let upgrade = upgrade.map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    ":publishStream needs a WebSocket upgrade request: {}",
+                    e.body_text()
+                ),
+            )
+        })?;
+        return super::publish_stream::upgrade(state, name, upgrade).await;
+    }
+    Ok(Json(state.broker.get_topic(no_verb(&segment)?).await?).into_response())
 }
 
 pub async fn create(

@@ -55,12 +55,33 @@ pub struct RedisServer {
 impl RedisServer {
     /// A standalone server in a fresh directory, removed with the server.
     pub fn standalone(extra: &[&str]) -> Self {
-        let dir = fresh_dir("standalone");
-        Self::start(&dir, free_port(), extra)
+        Self::on_a_free_port("standalone", extra)
+    }
+
+    /// Starts a server in a fresh directory named after `name` on a free port.
+    /// A port the kernel handed out may be taken again before redis-server binds
+    /// it (other processes' outgoing connections draw from the same range), so a
+    /// server that exits without answering is started again on another port.
+    fn on_a_free_port(name: &str, extra: &[&str]) -> Self {
+        const TRIES: usize = 5;
+        for _ in 1..TRIES {
+            if let Ok(server) = Self::try_start(&fresh_dir(name), free_port(), extra) {
+                return server;
+            }
+        }
+        Self::start(&fresh_dir(name), free_port(), extra)
     }
 
     /// Starts `redis-server` in `dir` on `port` and waits until it answers.
     pub fn start(dir: &Path, port: u16, extra: &[&str]) -> Self {
+        Self::try_start(dir, port, extra).unwrap_or_else(|log| {
+            panic!("redis-server on port {port} exited before answering; its log:\n{log}")
+        })
+    }
+
+    /// Like [`RedisServer::start`], but answers the server's log when it exits
+    /// before answering (a port taken meanwhile, say).
+    fn try_start(dir: &Path, port: u16, extra: &[&str]) -> Result<Self, String> {
         require_redis_server();
         std::fs::create_dir_all(dir).expect("create redis dir");
         let mut args: Vec<String> = [
@@ -105,8 +126,32 @@ impl RedisServer {
             guard,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
-        server.wait_until(|reply| reply.starts_with("+PONG"), "PING");
-        server
+        let give_up = Instant::now() + READY_WITHIN;
+        loop {
+            if send_inline(port, "PING").is_ok_and(|reply| reply.starts_with("+PONG")) {
+                return Ok(server);
+            }
+            if !server.running() {
+                // Read before the guard removes the directory with the server.
+                return Err(std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default());
+            }
+            assert!(
+                Instant::now() < give_up,
+                "redis on port {port} not ready (PING); see {}/redis.log",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the redis-server process still runs (its guard has not reaped
+    /// it, so an exited server is a zombie).
+    fn running(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).is_ok_and(|stat| {
+            // The state follows the parenthesised command name.
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
+        })
     }
 
     pub fn url(&self) -> String {
@@ -185,11 +230,9 @@ impl RedisCluster {
     pub fn start() -> Self {
         let nodes: Vec<RedisServer> = (0..6)
             .map(|i| {
-                let dir = fresh_dir(&format!("cluster-{i}"));
                 let bus = free_port().to_string();
-                RedisServer::start(
-                    &dir,
-                    free_port(),
+                RedisServer::on_a_free_port(
+                    &format!("cluster-{i}"),
                     &[
                         "--cluster-enabled",
                         "yes",

@@ -3,8 +3,8 @@
 //!
 //! - pull: a long-polling `:pull` of up to `--window` messages; the ack of one batch
 //!   travels together with the pull of the next, so acks cost no extra round trip.
-//! - stream: a WebSocket with credit `--window`; the frames already arrived are
-//!   drained and acknowledged in one ack frame.
+//! - stream: a WebSocket with credit `--window` (JSON or binary deliveries); the
+//!   messages already arrived are drained and acknowledged in one ack frame.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,7 @@ pub struct Consumer {
     pub client: api::Client,
     pub subscription: Arc<str>,
     pub transport: Transport,
+    pub encoding: api::stream::Encoding,
     pub window: u32,
 }
 
@@ -74,7 +75,10 @@ impl Consumer {
 
     async fn stream(&self, tally: &Tally, done: &CancellationToken) -> anyhow::Result<Latency> {
         let mut latency = Latency::new();
-        let mut stream = self.client.stream(&self.subscription).await?;
+        let mut stream = self
+            .client
+            .stream_with(&self.subscription, self.encoding)
+            .await?;
         stream
             .credit(self.window.min(api::limits::MAX_STREAM_CREDIT))
             .await?;

@@ -33,7 +33,7 @@ use self::publisher::{Produced, Producer};
 use self::tally::Tally;
 use self::target::Target;
 use super::Context;
-use crate::args::{BenchArgs, Format};
+use crate::args::{BenchArgs, Format, PublishTransport, Transport};
 use crate::output::{print_json, print_text};
 
 /// After the producers finish, how long without a new arrival before the missing
@@ -41,6 +41,11 @@ use crate::output::{print_json, print_text};
 const DRAIN_IDLE: Duration = Duration::from_secs(10);
 
 pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
+    if args.compression.is_some() && args.publish_transport == PublishTransport::Stream {
+        anyhow::bail!(
+            "--compression applies to HTTP publish bodies; :publishStream frames are not compressed"
+        );
+    }
     let admin = match args.servers.first() {
         Some(first) => api::Client::new(first, ctx.timeout)?,
         None => ctx.client.clone(),
@@ -68,6 +73,15 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
 fn workload(args: &BenchArgs, target: &Target) -> Workload {
     let mut setup: std::collections::BTreeMap<String, String> = target.describe().into();
     setup.insert("transport".to_owned(), args.transport.name().to_owned());
+    if args.publish_transport == PublishTransport::Stream {
+        setup.insert(
+            "publish".to_owned(),
+            args.publish_transport.name().to_owned(),
+        );
+    }
+    if args.transport == Transport::Stream || args.publish_transport == PublishTransport::Stream {
+        setup.insert("encoding".to_owned(), args.encoding.name().to_owned());
+    }
     if args.servers.len() > 1 {
         setup.insert("servers".to_owned(), args.servers.len().to_string());
     }
@@ -117,6 +131,7 @@ async fn measure(
             client,
             subscription: Arc::from(target.subscription.as_str()),
             transport: args.transport,
+            encoding: args.encoding.into(),
             window: args.window,
         };
         consumers.spawn(consumer.run(tally.clone(), done.clone()));
@@ -137,6 +152,8 @@ async fn measure(
                 idempotency_key: None,
                 compression: args.compression.map(Into::into),
             },
+            stream: (args.publish_transport == PublishTransport::Stream)
+                .then(|| args.encoding.into()),
             window: args.window,
             batch: args.batch,
             quota: args.message_count().map(|n| share(n, args.producers, id)),

@@ -1,0 +1,126 @@
+//! Publishes that arrive together on one publish stream, stored with one append
+//! per partition instead of one per request.
+
+use std::sync::Arc;
+
+use api::limits;
+use api::types::{PublishRequest, PublishResponse};
+use cluster::TopicName;
+
+use super::publish::validate_batch;
+use super::{Broker, BrokerError};
+
+/// What happened to one request of a pipelined run. A failed shared append is
+/// the same error for every request in it, hence the `Arc`.
+pub type PipelinedAnswer = Result<PublishResponse, Arc<BrokerError>>;
+
+impl Broker {
+    /// Checks that a topic exists before a publish stream opens on it.
+    pub async fn check_topic(&self, topic: &str) -> Result<(), BrokerError> {
+        let name = TopicName::new(topic)?;
+        self.fresh(|| self.topic(&name)).await.map(drop)
+    }
+
+    /// Stores requests without idempotency keys that arrived together, keeping
+    /// their order. Each is validated alone (a bad one is refused alone); the
+    /// valid ones are appended together in chunks no larger than one publish
+    /// request may be, so storage sees nothing a single request could not send.
+    /// A failed chunk fails each request in it. Answers are in request order.
+    pub async fn publish_pipelined(
+        &self,
+        topic: &str,
+        requests: Vec<PublishRequest>,
+    ) -> Vec<PipelinedAnswer> {
+        let topic = match TopicName::new(topic) {
+            Ok(name) => self.fresh(|| self.topic(&name)).await,
+            Err(e) => Err(e.into()),
+        };
+        let topic = match topic {
+            Ok(topic) => topic,
+            Err(error) => {
+                let error = Arc::new(error);
+                return requests.iter().map(|_| Err(error.clone())).collect();
+            }
+        };
+        let mut answers: Vec<Option<PipelinedAnswer>> = Vec::with_capacity(requests.len());
+        let mut chunk = Chunk::default();
+        for request in requests {
+            let bytes = match validate_batch(&topic, &request) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    answers.push(Some(Err(Arc::new(error))));
+                    continue;
+                }
+            };
+            if !chunk.fits(request.messages.len(), bytes) {
+                self.store_chunk(&topic, std::mem::take(&mut chunk), &mut answers)
+                    .await;
+            }
+            chunk.add(answers.len(), request, bytes);
+            answers.push(None);
+        }
+        self.store_chunk(&topic, chunk, &mut answers).await;
+        answers
+            .into_iter()
+            .map(|answer| answer.expect("every request was answered"))
+            .collect()
+    }
+
+    async fn store_chunk(
+        &self,
+        topic: &cluster::Topic,
+        chunk: Chunk,
+        answers: &mut [Option<PipelinedAnswer>],
+    ) {
+        if chunk.members.is_empty() {
+            return;
+        }
+        let request = PublishRequest {
+            messages: chunk.messages,
+        };
+        match self.append_batch(topic, request, None).await {
+            Ok(response) => {
+                let mut from = 0;
+                for (index, count) in chunk.members {
+                    let to = from + count;
+                    answers[index] = Some(Ok(PublishResponse {
+                        message_ids: response.message_ids[from..to].to_vec(),
+                        partitions: response.partitions[from..to].to_vec(),
+                        offsets: response.offsets[from..to].to_vec(),
+                        ack_level: response.ack_level,
+                        deduplicated: false,
+                    }));
+                    from = to;
+                }
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                for (index, _) in chunk.members {
+                    answers[index] = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Valid requests waiting to be appended together.
+#[derive(Default)]
+struct Chunk {
+    /// (index in the run, message count) of each request in the chunk.
+    members: Vec<(usize, usize)>,
+    messages: Vec<api::types::PublishMessage>,
+    bytes: usize,
+}
+
+impl Chunk {
+    fn fits(&self, messages: usize, bytes: usize) -> bool {
+        self.messages.len() + messages <= limits::MAX_BATCH_MESSAGES
+            && self.bytes + bytes <= limits::MAX_BATCH_BYTES
+    }
+
+    fn add(&mut self, index: usize, request: PublishRequest, bytes: usize) {
+        self.members.push((index, request.messages.len()));
+        self.messages.extend(request.messages);
+        self.bytes += bytes;
+    }
+}

@@ -1,0 +1,257 @@
+//! `GET /v1/topics/{topic}:publishStream`: publishing over a WebSocket.
+//!
+//! Each client frame is one publish with the meaning and limits of a `:publish`
+//! request: a JSON text [`PublishFrame`] or a binary [`PublishBatch`] (see
+//! `api::binary`). The server answers every publish, in the order they were
+//! sent, with a frame of the same encoding (`published`), or with a JSON
+//! `error` text frame; the stream stays open after an error. A client may keep
+//! any number of publishes in flight.
+//!
+//! Frames that have arrived together are taken together: the publishes among
+//! them without an idempotency key are stored with one append per partition
+//! (`Broker::publish_pipelined`), which is where the stream's throughput comes
+//! from; keyed ones go through the idempotent path one by one, in order.
+//! A frame larger than [`MAX_REQUEST_BODY_BYTES`] closes the stream. On shutdown
+//! the server sends a close frame (1001) after answering what it took.
+
+use std::sync::Arc;
+
+use api::binary::{self, Frame, Kind, PublishBatch, Published};
+use api::frames::{PublishAnswer, PublishFrame};
+use api::limits::MAX_REQUEST_BODY_BYTES;
+use api::types::{PublishRequest, PublishResponse};
+use api::{ErrorCode, Problem};
+use axum::extract::ws::{
+    CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
+};
+use axum::response::Response;
+use futures::{FutureExt, SinkExt, StreamExt};
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::broker::Broker;
+use crate::telemetry::metrics::CodeLabel;
+
+/// Most frames taken together in one turn.
+const MAX_FRAMES_PER_TURN: usize = 256;
+
+/// Checks the topic, then switches protocols.
+pub async fn upgrade(
+    state: AppState,
+    topic: &str,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    state.broker.check_topic(topic).await?;
+    let broker = state.broker.clone();
+    let token = state.streams.token();
+    let topic = topic.to_owned();
+    Ok(upgrade
+        .max_message_size(MAX_REQUEST_BODY_BYTES)
+        .max_frame_size(MAX_REQUEST_BODY_BYTES)
+        .on_upgrade(move |socket| async move {
+            let _alive = token;
+            run(broker, topic, socket).await;
+        }))
+}
+
+/// One publish as it arrived.
+enum Incoming {
+    Publish {
+        id: u64,
+        binary: bool,
+        idempotency_key: Option<String>,
+        request: PublishRequest,
+    },
+    /// A frame that is not a publish; `id` if one could be read.
+    Refused { id: Option<u64>, problem: Problem },
+}
+
+async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
+    let gauge = broker.metrics().connections("websocket");
+    gauge.inc();
+    tracing::info!(topic = %topic, "publish stream opened");
+    let (mut tx, mut rx) = socket.split();
+    let shutdown = broker.shutdown_token().clone();
+    loop {
+        let first = tokio::select! {
+            frame = rx.next() => frame,
+            () = shutdown.cancelled() => {
+                let close = CloseFrame {
+                    code: close_code::AWAY,
+                    reason: "server shutting down".into(),
+                };
+                let _ = tx.send(WsMessage::Close(Some(close))).await;
+                break;
+            }
+        };
+        let mut frames = vec![first];
+        while frames.len() < MAX_FRAMES_PER_TURN {
+            match rx.next().now_or_never() {
+                Some(frame) => frames.push(frame),
+                None => break,
+            }
+        }
+        let mut incoming = Vec::with_capacity(frames.len());
+        let mut closed = false;
+        for frame in frames {
+            match frame {
+                Some(Ok(WsMessage::Text(text))) => incoming.push(read_text(text.as_str())),
+                Some(Ok(WsMessage::Binary(bytes))) => incoming.push(read_binary(&bytes)),
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                Some(Ok(_)) => {} // ping and pong: answered by axum
+            }
+        }
+        let answers = answer(&broker, &topic, incoming).await;
+        let mut sent = Ok(());
+        for frame in answers {
+            sent = tx.feed(frame).await;
+            if sent.is_err() {
+                break;
+            }
+        }
+        if closed || sent.is_err() || tx.flush().await.is_err() {
+            break;
+        }
+    }
+    gauge.dec();
+    tracing::info!(topic = %topic, "publish stream closed");
+}
+
+fn read_text(text: &str) -> Incoming {
+    match serde_json::from_str::<PublishFrame>(text) {
+        Ok(frame) => Incoming::Publish {
+            id: frame.id,
+            binary: false,
+            idempotency_key: frame.idempotency_key,
+            request: PublishRequest {
+                messages: frame.messages,
+            },
+        },
+        Err(e) => {
+            // Answer with the id when the frame has one, so the client can match it.
+            let id = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+            let code = if e.is_syntax() || e.is_eof() {
+                ErrorCode::MalformedJson
+            } else {
+                ErrorCode::InvalidArgument
+            };
+            Incoming::Refused {
+                id,
+                problem: Problem::new(code, format!("invalid publish frame: {e}")),
+            }
+        }
+    }
+}
+
+fn read_binary(bytes: &[u8]) -> Incoming {
+    match binary::decode(bytes) {
+        Ok(Frame::Publish(batch)) => {
+            let (id, idempotency_key, request) = PublishBatch::into_request(batch);
+            Incoming::Publish {
+                id,
+                binary: true,
+                idempotency_key,
+                request,
+            }
+        }
+        Ok(_) => Incoming::Refused {
+            id: None,
+            problem: Problem::new(
+                ErrorCode::InvalidArgument,
+                "a client may only send publish frames (kind 1) on :publishStream",
+            ),
+        },
+        Err(e) => Incoming::Refused {
+            id: None,
+            problem: Problem::new(ErrorCode::InvalidArgument, e.to_string()),
+        },
+    }
+}
+
+/// Stores what can be stored and answers every frame, in order.
+async fn answer(broker: &Broker, topic: &str, incoming: Vec<Incoming>) -> Vec<WsMessage> {
+    let mut out = Vec::with_capacity(incoming.len());
+    // Consecutive publishes without an idempotency key, stored together.
+    let mut run: Vec<(u64, bool, PublishRequest)> = Vec::new();
+    for frame in incoming {
+        match frame {
+            Incoming::Publish {
+                id,
+                binary,
+                idempotency_key: None,
+                request,
+            } => run.push((id, binary, request)),
+            Incoming::Publish {
+                id,
+                binary,
+                idempotency_key: Some(key),
+                request,
+            } => {
+                store_run(broker, topic, std::mem::take(&mut run), &mut out).await;
+                let result = broker.publish(topic, request, Some(&key)).await;
+                out.push(match result {
+                    Ok(response) => published_frame(id, binary, response),
+                    Err(error) => error_frame(broker, Some(id), &error.into()),
+                });
+            }
+            Incoming::Refused { id, problem } => {
+                store_run(broker, topic, std::mem::take(&mut run), &mut out).await;
+                out.push(error_frame(broker, id, &ApiError(problem)));
+            }
+        }
+    }
+    store_run(broker, topic, run, &mut out).await;
+    out
+}
+
+async fn store_run(
+    broker: &Broker,
+    topic: &str,
+    run: Vec<(u64, bool, PublishRequest)>,
+    out: &mut Vec<WsMessage>,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let (labels, requests): (Vec<(u64, bool)>, Vec<PublishRequest>) = run
+        .into_iter()
+        .map(|(id, binary, request)| ((id, binary), request))
+        .unzip();
+    let answers = broker.publish_pipelined(topic, requests).await;
+    for ((id, binary), answer) in labels.into_iter().zip(answers) {
+        out.push(match answer {
+            Ok(response) => published_frame(id, binary, response),
+            Err(error) => error_frame(broker, Some(id), &ApiError::from(error.as_ref())),
+        });
+    }
+}
+
+fn published_frame(id: u64, binary: bool, response: PublishResponse) -> WsMessage {
+    if binary {
+        WsMessage::Binary(binary::encode(Kind::Published, &Published::new(id, response)).into())
+    } else {
+        text_frame(&PublishAnswer::Published { id, response })
+    }
+}
+
+fn error_frame(broker: &Broker, id: Option<u64>, error: &ApiError) -> WsMessage {
+    let problem = error.0.clone();
+    broker
+        .metrics()
+        .errors
+        .get_or_create(&CodeLabel {
+            code: problem.code.to_string(),
+        })
+        .inc();
+    text_frame(&PublishAnswer::Error { id, problem })
+}
+
+fn text_frame(answer: &PublishAnswer) -> WsMessage {
+    // These types always serialize.
+    WsMessage::Text(serde_json::to_string(answer).unwrap_or_default().into())
+}

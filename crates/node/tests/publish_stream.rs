@@ -1,0 +1,320 @@
+//! `:publishStream` and binary `:stream` against a real server: pipelined
+//! publishes answered in order in both encodings, bad frames refused alone with
+//! nothing lost, idempotency keys, one binary frame per lease, and a missing topic.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use api::binary::{self, BinaryMessage, Frame, Kind, PublishBatch};
+use api::frames::{PublishAnswer, ServerFrame};
+use api::stream::Encoding;
+use api::types::{
+    CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PullRequest,
+};
+use api::{Client, ErrorCode};
+use futures::{SinkExt, StreamExt};
+use node::TestNode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn setup(node: &TestNode) -> Client {
+    let client = Client::new(&node.url, Duration::from_secs(30)).expect("client");
+    let topic = CreateTopicRequest {
+        partitions: Some(4),
+        max_message_bytes: Some(1024),
+        ..Default::default()
+    };
+    client.create_topic("feed", &topic).await.expect("topic");
+    let sub = CreateSubscriptionRequest {
+        topic: "feed".into(),
+        ..Default::default()
+    };
+    client
+        .create_subscription("reader", &sub)
+        .await
+        .expect("subscription");
+    client
+}
+
+fn message(text: &str, key: Option<&str>) -> PublishMessage {
+    PublishMessage {
+        data: text.into(),
+        ordering_key: key.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+/// Pulls and acks until the subscription is empty; answers every payload.
+async fn drain(client: &Client) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let request = PullRequest {
+            max_messages: Some(1000),
+            wait_seconds: Some(0),
+            member_id: None,
+        };
+        let pulled = client.pull("reader", &request).await.expect("pull");
+        if pulled.received_messages.is_empty() {
+            return seen;
+        }
+        let mut ack_ids = Vec::new();
+        for m in pulled.received_messages {
+            seen.push(String::from_utf8(m.message.data.0.to_vec()).expect("utf-8"));
+            ack_ids.push(m.ack_id);
+        }
+        client.acknowledge("reader", ack_ids).await.expect("ack");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let mut expected = BTreeSet::new();
+    for encoding in [Encoding::Json, Encoding::Binary] {
+        let mut publisher = client.publisher("feed", encoding).await.expect("connect");
+        let name = encoding.name();
+        // 300 publishes of 2 messages in flight at once; one key keeps them in one partition.
+        for i in 0..300 {
+            let texts = [format!("{name}-{i}-a"), format!("{name}-{i}-b")];
+            let request = PublishRequest {
+                messages: texts.iter().map(|t| message(t, Some(name))).collect(),
+            };
+            expected.extend(texts);
+            assert_eq!(publisher.send(request, None).await.expect("send"), i);
+        }
+        let mut last_offset = None;
+        for i in 0..300 {
+            let (id, outcome) = tokio::time::timeout(WAIT, publisher.next_answer())
+                .await
+                .expect("an answer within the wait")
+                .expect("stream open")
+                .expect("readable answer");
+            assert_eq!(id, i, "answers come in the order sent");
+            let response = outcome.expect("stored");
+            assert_eq!(response.offsets.len(), 2);
+            assert_eq!(response.partitions[0], response.partitions[1]);
+            for offset in response.offsets {
+                assert!(last_offset < Some(offset), "offsets grow in publish order");
+                last_offset = Some(offset);
+            }
+        }
+        publisher.close().await.expect("close");
+    }
+    let delivered = drain(&client).await;
+    assert_eq!(delivered.len(), 1200, "every message once");
+    assert_eq!(delivered.into_iter().collect::<BTreeSet<_>>(), expected);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_are_refused_alone_and_lose_nothing() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let url = format!(
+        "{}/v1/topics/feed:publishStream",
+        node.url.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let binary_publish = |id: u64, data: &'static [u8]| {
+        let batch = PublishBatch {
+            id,
+            idempotency_key: None,
+            messages: vec![BinaryMessage {
+                data: data.into(),
+                ..Default::default()
+            }],
+        };
+        WsMessage::binary(binary::encode(Kind::Publish, &batch))
+    };
+    let frames = [
+        WsMessage::text(r#"{"id":1,"messages":[{"data":"Zmlyc3Q="}]}"#),
+        WsMessage::text(r#"{"id":2,"messages":["#),
+        WsMessage::text(r#"{"id":3,"messages":[{"data":"eA=="}],"extra":true}"#),
+        WsMessage::text(r#"{"id":4,"messages":[]}"#),
+        WsMessage::text(r#"{"id":5,"messages":[{"data":"not base64!"}]}"#),
+        WsMessage::binary(vec![1, 0xff]),
+        WsMessage::binary(vec![42]),
+        binary_publish(8, &[b'x'; 2000]),
+        binary_publish(9, b"last"),
+    ];
+    for frame in frames {
+        socket.send(frame).await.expect("send");
+    }
+    let mut answers = Vec::new();
+    while answers.len() < 9 {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("an answer within the wait")
+            .expect("open")
+            .expect("frame");
+        match frame {
+            WsMessage::Text(text) => {
+                let answer: PublishAnswer = serde_json::from_str(&text).expect("answer json");
+                answers.push(match answer {
+                    PublishAnswer::Published { id, .. } => (Some(id), None),
+                    PublishAnswer::Error { id, problem } => (id, Some(problem.code)),
+                });
+            }
+            WsMessage::Binary(bytes) => {
+                let Ok(Frame::Published(published)) = binary::decode(&bytes) else {
+                    panic!("not a published frame: {bytes:?}");
+                };
+                answers.push((Some(published.id), None));
+            }
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+    assert_eq!(
+        answers,
+        [
+            (Some(1), None),
+            (None, Some(ErrorCode::MalformedJson)),
+            (Some(3), Some(ErrorCode::InvalidArgument)),
+            (Some(4), Some(ErrorCode::InvalidArgument)),
+            (Some(5), Some(ErrorCode::InvalidArgument)),
+            (None, Some(ErrorCode::InvalidArgument)),
+            (None, Some(ErrorCode::InvalidArgument)),
+            (Some(8), Some(ErrorCode::PayloadTooLarge)),
+            (Some(9), None),
+        ]
+    );
+    let mut delivered = drain(&client).await;
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        ["first", "last"],
+        "exactly the two good messages are stored"
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_on_the_stream_stores_once() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let mut publisher = client
+        .publisher("feed", Encoding::Binary)
+        .await
+        .expect("connect");
+    let request = || PublishRequest {
+        messages: vec![message("once", None)],
+    };
+    let first = publisher
+        .publish(request(), Some("order-17".into()))
+        .await
+        .expect("first");
+    let again = publisher
+        .publish(request(), Some("order-17".into()))
+        .await
+        .expect("retry");
+    assert!(!first.deduplicated);
+    assert!(again.deduplicated);
+    assert_eq!(
+        (again.partitions, again.offsets),
+        (first.partitions, first.offsets)
+    );
+    assert_eq!(drain(&client).await, ["once"]);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_binary_stream_sends_each_lease_as_one_frame() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let texts: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    let request = PublishRequest {
+        messages: texts.iter().map(|t| message(t, None)).collect(),
+    };
+    client
+        .publish("feed", &request, &Default::default())
+        .await
+        .expect("publish");
+    let url = format!(
+        "{}/v1/subscriptions/reader:stream?encoding=binary",
+        node.url.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    socket
+        .send(WsMessage::text(r#"{"type":"credit","messages":100}"#))
+        .await
+        .expect("credit");
+    let frame = tokio::time::timeout(WAIT, socket.next())
+        .await
+        .expect("a frame within the wait")
+        .expect("open")
+        .expect("frame");
+    let WsMessage::Binary(bytes) = frame else {
+        panic!("expected a binary frame, got {frame:?}");
+    };
+    let Ok(Frame::Deliveries(deliveries)) = binary::decode(&bytes) else {
+        panic!("not a deliveries frame");
+    };
+    let mut got: Vec<String> = deliveries
+        .messages
+        .iter()
+        .map(|d| String::from_utf8(d.data.to_vec()).expect("utf-8"))
+        .collect();
+    got.sort();
+    let mut want = texts.clone();
+    want.sort();
+    assert_eq!(got, want, "the whole backlog in the first frame");
+    drop(socket);
+
+    // The client's Subscriber hands a binary frame out one message at a time, and acks work.
+    let mut subscriber = client
+        .stream_with("reader", Encoding::Binary)
+        .await
+        .expect("connect");
+    subscriber.credit(10).await.expect("credit");
+    client
+        .publish(
+            "feed",
+            &PublishRequest {
+                messages: vec![message("later", None)],
+            },
+            &Default::default(),
+        )
+        .await
+        .expect("publish");
+    let frame = tokio::time::timeout(WAIT, subscriber.next())
+        .await
+        .expect("a message within the wait")
+        .expect("open")
+        .expect("frame");
+    let ServerFrame::Message {
+        ack_id, message, ..
+    } = frame
+    else {
+        panic!("expected a message, got {frame:?}");
+    };
+    assert_eq!(message.data.0.as_ref(), b"later");
+    subscriber.ack(vec![ack_id]).await.expect("ack");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_publish_stream_needs_an_existing_topic_and_an_upgrade() {
+    let node = TestNode::start().await.expect("server");
+    let client = Client::new(&node.url, WAIT).expect("client");
+    let err = client
+        .publisher("nowhere", Encoding::Json)
+        .await
+        .expect_err("no such topic");
+    assert!(err.to_string().contains("404"), "{err}");
+    setup(&node).await;
+    let plain = reqwest::get(format!("{}/v1/topics/feed:publishStream", node.url))
+        .await
+        .expect("request");
+    assert_eq!(plain.status(), 400);
+    assert_eq!(
+        plain.headers()["content-type"],
+        api::error::PROBLEM_CONTENT_TYPE
+    );
+    node.stop().await;
+}
