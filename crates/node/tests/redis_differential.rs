@@ -5,6 +5,7 @@
 
 mod redis_support;
 
+use node::storage::Millis;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -81,8 +82,14 @@ fn message(rng: &mut Rng, now: u64, n: u64) -> NewMessage {
         ordering_key: rng.chance(70).then(|| format!("k{}", rng.below(4))),
         priority: rng.below(10) as u8,
         publish_time_millis: now,
-        deliver_at_millis: rng.chance(15).then(|| now + rng.below(3_000)),
-        expire_at_millis: rng.chance(10).then(|| now + rng.below(5_000)),
+        deliver_at_millis: rng
+            .chance(15)
+            .then(|| Millis::new(now + rng.below(3_000)))
+            .flatten(),
+        expire_at_millis: rng
+            .chance(10)
+            .then(|| Millis::new(now + rng.below(5_000)))
+            .flatten(),
     }
 }
 

@@ -12,9 +12,10 @@ use cluster::{MemberId, Subscription, SubscriptionName, Topic};
 use tokio::sync::Notify;
 
 use super::ack_id::AckId;
+use super::lease::Lease;
 use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
 use crate::storage::{
-    DeliveryPolicy, DeliveryRef, Epoch, LeaseRequest, Leased, Nack, PartitionRef, StoredMessage,
+    DeliveryPolicy, DeliveryRef, Epoch, Leased, Nack, PartitionRef, StoredMessage,
 };
 
 /// Longest explicit nack delay, in seconds.
@@ -132,70 +133,30 @@ impl Broker {
     /// target's [`DeliveryScope`](super::groups::DeliveryScope), visiting them
     /// from a rotating start so no partition is always served last. `max` 0
     /// only processes expired leases (dead-lettering those out of attempts).
+    ///
+    /// Partitions are asked one after another until `max` are leased, not all
+    /// at once: on Redis every partition asked costs a round trip and a write,
+    /// so asking fewer beats overlapping them (measured: 4 concurrent shares
+    /// made 4× the writes and lowered throughput).
     pub async fn lease_batch(
         &self,
         target: &DeliveryTarget,
         max: usize,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
-        let now = self.clock.now_millis();
-        let deadline_seconds = u64::from(target.subscription.config.ack_deadline_seconds);
         let scope = self.delivery_scope(target, max)?;
-        let partitions = scope.partitions.len();
+        let n = scope.partitions.len();
         let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
-        let mut out = Vec::new();
-        let mut unavailable = None;
-        for step in 0..partitions {
-            if max > 0 && out.len() >= max {
+        let mut lease = Lease::new(self, target, max);
+        for step in 0..n {
+            let missing = max.saturating_sub(lease.out.len());
+            if (max > 0 && missing == 0) || lease.failed.is_some() {
                 break;
             }
-            let at = target.partition(scope.partitions[(first + step) % partitions]);
-            // Read before the lease: if the partition moves meanwhile, its ack
-            // ids carry the older epoch and are refused (redelivered), never
-            // taken for another owner's message at the same offset.
-            let epoch = self.partition_epoch(&at);
-            let request = LeaseRequest {
-                max_messages: max - out.len(),
-                now_millis: now,
-                deadline_millis: now + deadline_seconds * 1000,
-                policy: target.policy(),
-            };
-            let outcome = match self
-                .storage
-                .lease(&target.subscription.name, &at, request)
-                .await
-            {
-                Ok(outcome) => outcome,
-                // One partition's owner being away must not stop the others'
-                // deliveries; the error counts only if nothing was served.
-                Err(e) if e.is_unavailable() => {
-                    tracing::debug!(partition = at.partition, error = %e, "partition skipped in a lease");
-                    unavailable.get_or_insert(e);
-                    continue;
-                }
-                // What other partitions already leased is handed out, not
-                // dropped (at-most-once marked it acked when leasing).
-                Err(e) if !out.is_empty() => {
-                    tracing::warn!(partition = at.partition, error = %e, "lease failed; returning what was leased");
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.metrics.expired.inc_by(outcome.expired);
-            self.publish_dead_letters(target, at.partition, outcome.dead_lettered)
-                .await;
-            out.extend(
-                outcome
-                    .leased
-                    .into_iter()
-                    .map(|l| self.received(at.partition, epoch, l, now)),
-            );
+            let partition = scope.partitions[(first + step) % n];
+            let answer = lease.take(partition, missing).await;
+            lease.settle(partition, answer);
         }
-        if let Some(e) = unavailable
-            && out.is_empty()
-            && max > 0
-        {
-            return Err(e.into());
-        }
+        let mut out = lease.finish()?;
         scope.stamp(&mut out);
         Ok(out)
     }
@@ -279,18 +240,28 @@ impl Broker {
             // ignored, as acks of expired leases are.
             stale.clear();
         }
-        for (partition, deliveries) in groups {
-            let epoch = self.partition_epoch(&target.partition(partition));
-            let outcome = self
-                .storage
-                .ack(
-                    &target.subscription.name,
-                    &target.partition(partition),
-                    &deliveries,
-                    now,
-                    exact,
-                )
-                .await?;
+        // The partitions' acks run at once, so their round trips overlap.
+        let target = &target;
+        let acks = groups
+            .into_iter()
+            .map(|(partition, deliveries)| async move {
+                let at = target.partition(partition);
+                let epoch = self.partition_epoch(&at);
+                let outcome = self
+                    .storage
+                    .ack(&target.subscription.name, &at, &deliveries, now, exact)
+                    .await;
+                (partition, epoch, outcome)
+            });
+        let mut failed = None;
+        for (partition, epoch, outcome) in futures::future::join_all(acks).await {
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
             newly += outcome.newly_acked;
             stale.extend(outcome.stale.iter().map(|d| {
                 AckId {
@@ -306,6 +277,9 @@ impl Broker {
         // Acks free ordering keys, which may make held-back messages deliverable.
         if target.subscription.config.enable_message_ordering {
             target.wake();
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         if stale.is_empty() {
             Ok(newly)
@@ -395,7 +369,7 @@ impl Broker {
     }
 
     /// The epoch of the partition's current owner (fixed on a single node).
-    fn partition_epoch(&self, at: &PartitionRef) -> Epoch {
+    pub(super) fn partition_epoch(&self, at: &PartitionRef) -> Epoch {
         self.metadata.read(|md| {
             md.placement()
                 .owner(&at.topic, at.partition)
@@ -453,14 +427,20 @@ impl Broker {
         Ok((groups, stale))
     }
 
-    fn received(&self, partition: u32, epoch: Epoch, leased: Leased, now: u64) -> ReceivedMessage {
+    pub(super) fn received(
+        &self,
+        partition: u32,
+        epoch: Epoch,
+        leased: Leased,
+        now: u64,
+    ) -> ReceivedMessage {
         self.metrics.delivered.inc();
         if leased.attempt == 1 {
             let ready_since = leased
                 .message
                 .message
                 .deliver_at_millis
-                .unwrap_or(leased.message.message.publish_time_millis);
+                .map_or(leased.message.message.publish_time_millis, |at| at.get());
             self.metrics
                 .latency
                 .observe(now.saturating_sub(ready_since) as f64 / 1000.0);
@@ -492,8 +472,12 @@ pub(super) fn api_message(partition: u32, stored: &StoredMessage) -> Message {
         ordering_key: message.ordering_key.clone(),
         priority: message.priority,
         publish_time: Timestamp(message.publish_time_millis).to_string(),
-        deliver_time: message.deliver_at_millis.map(|t| Timestamp(t).to_string()),
-        expire_time: message.expire_at_millis.map(|t| Timestamp(t).to_string()),
+        deliver_time: message
+            .deliver_at_millis
+            .map(|t| Timestamp(t.get()).to_string()),
+        expire_time: message
+            .expire_at_millis
+            .map(|t| Timestamp(t.get()).to_string()),
         partition,
         offset: stored.offset,
     }

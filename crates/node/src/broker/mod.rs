@@ -21,6 +21,7 @@ pub mod dedup;
 pub mod delivery;
 pub mod error;
 pub mod groups;
+mod lease;
 mod listing;
 mod pipeline;
 mod publish;

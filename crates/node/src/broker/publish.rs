@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::dedup::Claim;
 use super::{Broker, BrokerError, SINGLE_NODE_EPOCH};
-use crate::storage::{AppendOptions, IdempotentAppend, NewMessage, PartitionRef};
+use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef};
 
 impl Broker {
     /// Stores a batch and reports where each message went.
@@ -167,8 +167,13 @@ fn new_message(message: PublishMessage, now: u64) -> NewMessage {
         ordering_key: message.ordering_key.filter(|k| !k.is_empty()),
         priority: message.priority.unwrap_or(limits::DEFAULT_PRIORITY),
         publish_time_millis: now,
-        deliver_at_millis: message.deliver_after.map(|d| now + d.as_millis()),
-        expire_at_millis: message.ttl.map(|d| now + d.as_millis()),
+        // 0 only for "0s" at time 0: not delayed, as `None` says.
+        deliver_at_millis: message
+            .deliver_after
+            .and_then(|d| Millis::new(now.saturating_add(d.as_millis()))),
+        expire_at_millis: message
+            .ttl
+            .and_then(|d| Millis::new(now.saturating_add(d.as_millis()))),
     }
 }
 

@@ -62,9 +62,9 @@ pub struct NewMessage {
     pub priority: u8,
     pub publish_time_millis: u64,
     /// Not delivered before this time (delayed delivery).
-    pub deliver_at_millis: Option<u64>,
+    pub deliver_at_millis: Option<Millis>,
     /// Never delivered at or after this time (TTL).
-    pub expire_at_millis: Option<u64>,
+    pub expire_at_millis: Option<Millis>,
 }
 
 impl NewMessage {
@@ -78,6 +78,11 @@ impl NewMessage {
                 .sum::<usize>()
     }
 }
+
+/// A time in Unix milliseconds, never 0, so that an `Option` of it takes 8
+/// bytes, not 16: memory storage keeps every message, and this is 16 bytes of
+/// each (see BENCHMARKS.md, memory).
+pub type Millis = std::num::NonZeroU64;
 
 /// A message as stored, shared between the log and its deliveries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

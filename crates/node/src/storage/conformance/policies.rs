@@ -1,6 +1,7 @@
 //! Retry backoff, dead letters and redrive, parked keys, priorities, delay,
 //! TTL, delivery modes and seek.
 
+use crate::storage::Millis;
 use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
 
 use super::{
@@ -294,7 +295,7 @@ pub async fn check_priority_with_fairness(storage: impl Storage) {
 
 pub async fn check_delayed_delivery(storage: impl Storage) {
     let mut delayed = message("later", None, T0);
-    delayed.deliver_at_millis = Some(T0 + 5_000);
+    delayed.deliver_at_millis = Millis::new(T0 + 5_000);
     let p = arrange_with(&storage, "delayed", vec![delayed, message("now", None, T0)]).await;
     let s = sub("s-1");
     let now = lease(&storage, &p, T0, 10, plain()).await;
@@ -313,9 +314,9 @@ pub async fn check_delayed_delivery(storage: impl Storage) {
 
 pub async fn check_ttl_expiry(storage: impl Storage) {
     let mut short = message("short", None, T0);
-    short.expire_at_millis = Some(T0 + 1_000);
+    short.expire_at_millis = Millis::new(T0 + 1_000);
     let mut retried = message("retried", None, T0);
-    retried.expire_at_millis = Some(T0 + 5_000);
+    retried.expire_at_millis = Millis::new(T0 + 5_000);
     let p = arrange_with(
         &storage,
         "ttl",

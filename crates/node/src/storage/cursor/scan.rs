@@ -1,5 +1,6 @@
 //! Finding deliverable messages, and choosing among them by priority with fairness.
 
+use crate::storage::Millis;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
@@ -89,7 +90,11 @@ impl Cursor {
                 expired += 1;
                 continue;
             }
-            let delayed_until = message.message.deliver_at_millis.filter(|at| *at > now);
+            let delayed_until = message
+                .message
+                .deliver_at_millis
+                .map(Millis::get)
+                .filter(|at| *at > now);
             if delayed_until.is_some() || self.is_blocked(message, ordered, &mut blocked) {
                 block(message, ordered, &mut blocked);
                 self.set_pending(
@@ -184,7 +189,10 @@ impl Cursor {
 }
 
 fn is_expired(message: &StoredMessage, now: u64) -> bool {
-    message.message.expire_at_millis.is_some_and(|at| at <= now)
+    message
+        .message
+        .expire_at_millis
+        .is_some_and(|at| at.get() <= now)
 }
 
 /// Marks `message`'s ordering key as taken for the rest of a scan (ordered only).

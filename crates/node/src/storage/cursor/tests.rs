@@ -1,6 +1,7 @@
 //! Change tracking is complete: after any sequence of calls, a cursor rebuilt
 //! from the persisted changes equals the working copy.
 
+use crate::storage::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -163,8 +164,12 @@ fn run(ops: Vec<Op>, ordered: bool) {
                             ordering_key: key.map(|k| format!("k{k}")),
                             priority: i % 10,
                             publish_time_millis: now,
-                            deliver_at_millis: (i % 5 == 1).then_some(now + 500),
-                            expire_at_millis: (i % 7 == 2).then_some(now + 3_000),
+                            deliver_at_millis: (i % 5 == 1)
+                                .then(|| Millis::new(now + 500))
+                                .flatten(),
+                            expire_at_millis: (i % 7 == 2)
+                                .then(|| Millis::new(now + 3_000))
+                                .flatten(),
                         },
                     }));
                 }

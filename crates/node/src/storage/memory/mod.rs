@@ -409,4 +409,12 @@ mod tests {
     use super::MemoryStorage;
 
     crate::storage::conformance::suite!(MemoryStorage::new());
+
+    /// Memory storage keeps one `Arc<StoredMessage>` per message: its size is
+    /// most of the overhead above the payload (BENCHMARKS.md, memory target).
+    #[test]
+    fn a_stored_message_stays_small() {
+        let size = std::mem::size_of::<crate::storage::StoredMessage>();
+        assert!(size <= 120, "StoredMessage grew to {size} bytes");
+    }
 }

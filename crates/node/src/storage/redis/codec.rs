@@ -16,6 +16,7 @@
 //! `P <attempts> <due>`, `D <attempts> <at>[ <reason>]` or `A`; each parked
 //! ordering key under `k:<key>`.
 
+use crate::storage::Millis;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -131,8 +132,8 @@ pub(crate) fn append_args(
             .unwrap_or_default(),
         message.priority.to_string().into_bytes(),
         message.publish_time_millis.to_string().into_bytes(),
-        optional(message.deliver_at_millis),
-        optional(message.expire_at_millis),
+        optional(message.deliver_at_millis.map(Millis::get)),
+        optional(message.expire_at_millis.map(Millis::get)),
         tag.as_bytes().to_vec(),
     ]
 }
@@ -169,8 +170,8 @@ pub(crate) fn decode_message(entry: &StreamId) -> Result<Arc<StoredMessage>, Sto
             ordering_key,
             priority: u8::try_from(priority).map_err(|_| corrupt("priority out of range"))?,
             publish_time_millis: parse_u64(&required("t")?, "t")?,
-            deliver_at_millis: number("da")?,
-            expire_at_millis: number("ea")?,
+            deliver_at_millis: number("da")?.and_then(Millis::new),
+            expire_at_millis: number("ea")?.and_then(Millis::new),
         },
     }))
 }

@@ -41,7 +41,7 @@ mod tests {
             priority: 9,
             publish_time_millis: 1_700_000_000_000,
             deliver_at_millis: None,
-            expire_at_millis: Some(u64::MAX),
+            expire_at_millis: crate::storage::Millis::new(u64::MAX),
         }
     }
 
