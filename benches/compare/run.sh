@@ -235,9 +235,10 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
 } >"$results/machine.txt"
 {
     echo "pubsubgo:        $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (uncommitted changes)'), release build"
-    echo "  pubsubgo, -stream, -batch100: one node, memory storage"
-    echo "  pubsubgo-redis:               one node, Redis storage on the redis-server below (fresh key prefix, deleted after)"
-    echo "  pubsubgo-cluster3-redis:      3 nodes on this machine, Redis storage on the same server (one fresh prefix)"
+    echo "  pubsubgo[-stream], -batch100:     one node, memory storage"
+    echo "  pubsubgo-redis[-stream]:          one node, Redis storage on the redis-server below (fresh key prefix, deleted after)"
+    echo "  pubsubgo-cluster3-redis[-stream]: 3 nodes on this machine, Redis storage on the same server (one fresh prefix)"
+    echo "  plain rows: HTTP publish (1 message per request) and HTTP pull; -stream rows: :publishStream and :stream, binary frames"
     echo "rustc:           $(rustc --version)"
     echo "redis-server:    $(redis-server --version 2>/dev/null || echo 'not installed here')"
     echo "nats-server:     $(nats-server --version 2>/dev/null || echo 'not installed here')"
@@ -246,44 +247,57 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
 } >"$results/versions.txt"
 
 # Every PubSubGo row uses a topic of 4 partitions (the bench's default, named here so
-# the rows stay alike) and one shared subscription.
+# the rows stay alike) and one shared subscription. Plain rows publish one message per
+# HTTP request and pull over HTTP (the REST path); `-stream` rows publish over one
+# :publishStream WebSocket per producer and consume over :stream, with binary frames.
 common_a=(--producers 4 --consumers 4 --window 256)
-pubsub_a=("${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport pull --partitions 4)
-pubsub_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --batch 1 --transport pull --partitions 4)
-pubsub_c=("${common_a[@]}" --messages "$c" --size 4096 --batch 1 --transport pull --partitions 4)
+pubsub_a=("${common_a[@]}" --messages "$a" --size 256 --batch 1 --partitions 4)
+pubsub_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --batch 1 --partitions 4)
+pubsub_c=("${common_a[@]}" --messages "$c" --size 4096 --batch 1 --partitions 4)
+rest=(--transport pull --publish-transport http)
+streams=(--transport stream --publish-transport stream --encoding binary)
+
+# Runs workloads a, b and c on the servers started last, the REST and stream rows: bench_all NAME.
+bench_all() {
+    local w args
+    for w in a b c; do
+        case "$w" in
+            a) args=("${pubsub_a[@]}") ;;
+            b) args=("${pubsub_b[@]}") ;;
+            c) args=("${pubsub_c[@]}") ;;
+        esac
+        bench_pubsubgo "${w}__$1" "${args[@]}" "${rest[@]}"
+        bench_pubsubgo "${w}__$1-stream" "${args[@]}" "${streams[@]}"
+    done
+}
 
 start_server --storage memory
-bench_pubsubgo a__pubsubgo "${pubsub_a[@]}"
-bench_pubsubgo a__pubsubgo-stream "${common_a[@]}" --messages "$a" --size 256 --batch 1 --transport stream --partitions 4
-bench_pubsubgo a__pubsubgo-batch100 --producers 4 --consumers 4 --window 8 --messages "$a" --size 256 --batch 100 --transport pull --partitions 4
-bench_pubsubgo b__pubsubgo "${pubsub_b[@]}"
-bench_pubsubgo c__pubsubgo "${pubsub_c[@]}"
+bench_all pubsubgo
+bench_pubsubgo a__pubsubgo-batch100 --producers 4 --consumers 4 --window 8 --messages "$a" --size 256 --batch 100 --partitions 4 "${rest[@]}"
 
 # PubSubGo on Redis storage: one node, then three, each on a fresh key prefix whose
 # keys are deleted once its rows are done.
 if [[ "$(redis-cli -u "$pubsub_redis_url" ping 2>&1)" != PONG ]]; then
     for w in a b c; do
-        for name in pubsubgo-redis pubsubgo-cluster3-redis; do
+        for name in pubsubgo-redis pubsubgo-redis-stream pubsubgo-cluster3-redis pubsubgo-cluster3-redis-stream; do
             not_measured "$results/${w}__$name.json" skipped "no Redis answers at $pubsub_redis_url for PubSubGo's storage"
         done
     done
 else
     prefix="$(fresh_redis_prefix)"
     start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
-    bench_pubsubgo a__pubsubgo-redis "${pubsub_a[@]}"
-    bench_pubsubgo b__pubsubgo-redis "${pubsub_b[@]}"
-    bench_pubsubgo c__pubsubgo-redis "${pubsub_c[@]}"
+    bench_all pubsubgo-redis
     stop_servers
     delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
 
     prefix="$(fresh_redis_prefix)"
     if start_cluster "$prefix"; then
-        bench_pubsubgo a__pubsubgo-cluster3-redis "${pubsub_a[@]}"
-        bench_pubsubgo b__pubsubgo-cluster3-redis "${pubsub_b[@]}"
-        bench_pubsubgo c__pubsubgo-cluster3-redis "${pubsub_c[@]}"
+        bench_all pubsubgo-cluster3-redis
     else
         for w in a b c; do
-            not_measured "$results/${w}__pubsubgo-cluster3-redis.json" failed "$cluster_failure"
+            for name in pubsubgo-cluster3-redis pubsubgo-cluster3-redis-stream; do
+                not_measured "$results/${w}__$name.json" failed "$cluster_failure"
+            done
         done
     fi
     stop_servers
