@@ -7,7 +7,7 @@
 use utoipa::OpenApi;
 
 use crate::error::Problem;
-use crate::frames::{ClientFrame, ServerFrame};
+use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
 use crate::push::PushRequest;
 use crate::types::*;
 
@@ -119,12 +119,23 @@ mod operations {
     fn modify_ack_deadline() {}
 
     #[utoipa::path(get, path = "/v1/subscriptions/{subscription}:stream", tag = "subscriptions",
-        description = "WebSocket upgrade. Client frames: ClientFrame; server frames: ServerFrame.",
+        description = "WebSocket upgrade. Client frames: ClientFrame; server frames: ServerFrame \
+            (JSON text), or with encoding=binary one binary deliveries frame per lease (see the README, Binary frames).",
         params(("subscription" = String, Path),
-            ("memberId" = Option<String>, Query, description = "required on partitioned subscriptions: the consuming member")),
+            ("memberId" = Option<String>, Query, description = "required on partitioned subscriptions: the consuming member"),
+            ("encoding" = Option<String>, Query, description = "json (default) or binary deliveries")),
         responses((status = 101, description = "switching to WebSocket"), (status = 400, body = Problem),
             (status = 404, body = Problem)))]
     fn stream() {}
+
+    #[utoipa::path(get, path = "/v1/topics/{topic}:publishStream", tag = "topics",
+        description = "WebSocket upgrade for publishing. Client frames: PublishFrame (JSON text) or binary \
+            publish frames; server frames: PublishAnswer (JSON text) or binary published frames, one per \
+            publish, in the order sent (see the README, WebSocket publish stream).",
+        params(("topic" = String, Path)),
+        responses((status = 101, description = "switching to WebSocket"), (status = 400, body = Problem),
+            (status = 404, body = Problem)))]
+    fn publish_stream() {}
 
     #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:join", tag = "consumer groups",
         params(("subscription" = String, Path, description = "a partitioned subscription")),
@@ -194,6 +205,7 @@ mod operations {
         operations::nack,
         operations::modify_ack_deadline,
         operations::stream,
+        operations::publish_stream,
         operations::join_group,
         operations::heartbeat,
         operations::leave_group,
@@ -207,7 +219,7 @@ mod operations {
         operations::healthz,
         operations::readyz,
     ),
-    components(schemas(ClientFrame, ServerFrame, PushRequest))
+    components(schemas(ClientFrame, ServerFrame, PublishFrame, PublishAnswer, PushRequest))
 )]
 pub struct ApiDoc;
 
@@ -226,6 +238,7 @@ mod tests {
         let paths = doc["paths"].as_object().expect("paths");
         for path in [
             "/v1/topics/{topic}:publish",
+            "/v1/topics/{topic}:publishStream",
             "/v1/subscriptions/{subscription}:pull",
             "/v1/subscriptions/{subscription}:stream",
             "/v1/subscriptions/{subscription}:join",
@@ -243,6 +256,7 @@ mod tests {
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
         assert!(doc["components"]["schemas"]["PushRequest"].is_object());
+        assert!(doc["components"]["schemas"]["PublishFrame"].is_object());
         for schema in [
             "RebalanceRequest",
             "RebalanceResponse",

@@ -32,8 +32,10 @@ use super::problem::ApiError;
 use crate::broker::Broker;
 use crate::telemetry::metrics::CodeLabel;
 
-/// Most frames taken together in one turn.
+/// Most frames taken together in one turn, and most bytes: past either, the
+/// rest wait in the socket for the next turn (TCP pushes back on the client).
 const MAX_FRAMES_PER_TURN: usize = 256;
+const MAX_BYTES_PER_TURN: usize = MAX_REQUEST_BODY_BYTES;
 
 /// Checks the topic, then switches protocols.
 pub async fn upgrade(
@@ -84,10 +86,14 @@ async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
                 break;
             }
         };
+        let mut bytes = frame_len(&first);
         let mut frames = vec![first];
-        while frames.len() < MAX_FRAMES_PER_TURN {
+        while frames.len() < MAX_FRAMES_PER_TURN && bytes < MAX_BYTES_PER_TURN {
             match rx.next().now_or_never() {
-                Some(frame) => frames.push(frame),
+                Some(frame) => {
+                    bytes += frame_len(&frame);
+                    frames.push(frame);
+                }
                 None => break,
             }
         }
@@ -118,6 +124,14 @@ async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
     }
     gauge.dec();
     tracing::info!(topic = %topic, "publish stream closed");
+}
+
+fn frame_len<E>(frame: &Option<Result<WsMessage, E>>) -> usize {
+    match frame {
+        Some(Ok(WsMessage::Text(text))) => text.len(),
+        Some(Ok(WsMessage::Binary(bytes))) => bytes.len(),
+        _ => 0,
+    }
 }
 
 fn read_text(text: &str) -> Incoming {
