@@ -58,11 +58,7 @@ impl Producer {
     async fn run_http(&self, tally: &Tally) -> anyhow::Result<Produced> {
         let mut in_flight = FuturesUnordered::new();
         let mut next_sequence: u64 = 0;
-        let mut produced = Produced {
-            acknowledged: 0,
-            latency: Latency::new(),
-            last_ack: Duration::ZERO,
-        };
+        let mut produced = Produced::new();
         loop {
             while in_flight.len() < self.window as usize {
                 let count = self.next_batch_size(next_sequence);
@@ -90,11 +86,7 @@ impl Producer {
         // Answers come in the order sent: (sent at, messages) of each in flight.
         let mut in_flight: VecDeque<(Instant, u64)> = VecDeque::new();
         let mut next_sequence: u64 = 0;
-        let mut produced = Produced {
-            acknowledged: 0,
-            latency: Latency::new(),
-            last_ack: Duration::ZERO,
-        };
+        let mut produced = Produced::new();
         loop {
             while in_flight.len() < self.window as usize {
                 let count = self.next_batch_size(next_sequence);
@@ -178,6 +170,14 @@ impl Producer {
 }
 
 impl Produced {
+    fn new() -> Self {
+        Self {
+            acknowledged: 0,
+            latency: Latency::new(),
+            last_ack: Duration::ZERO,
+        }
+    }
+
     fn record(&mut self, tally: &Tally, started: Instant, count: u64) {
         self.latency.record_n(started.elapsed(), count);
         self.acknowledged += count;

@@ -5,8 +5,8 @@
 //! `a` (attributes as a JSON object), `k` (ordering key), `da` (deliver-at),
 //! `ea` (expire-at), `z` (how `d` is compressed: `snappy`, a raw Snappy
 //! block, or `lz4`, an LZ4 block behind its little-endian u32 length). The
-//! append script writes the fields from [`append_args`]; [`decode_message`]
-//! reads them. A topic's compression applies to data of at least
+//! append script writes the fields from [`append_args`]; [`decode_range`]
+//! reads them back from an `XRANGE` reply. A topic's compression applies to data of at least
 //! [`COMPRESS_FROM_BYTES`], and only when the result is smaller; `b` and the
 //! size limits always count uncompressed bytes.
 //!
@@ -16,7 +16,6 @@
 //! `P <attempts> <due>`, `D <attempts> <at>[ <reason>]` or `A`; each parked
 //! ordering key under `k:<key>`.
 
-use crate::storage::Millis;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -24,11 +23,10 @@ use bytes::Bytes;
 use cluster::Compression;
 use cluster::topic::MAX_MESSAGE_BYTES;
 use redis::Value;
-use redis::streams::StreamId;
 
 use super::keys::offset_of;
 use crate::storage::cursor::{Cursor, OffsetState, Scalars};
-use crate::storage::{NewMessage, StorageError, StoredMessage};
+use crate::storage::{Millis, NewMessage, StorageError, StoredMessage};
 
 /// Script arguments per message in an append.
 pub(crate) const ARGS_PER_MESSAGE: usize = 9;
@@ -138,29 +136,91 @@ pub(crate) fn append_args(
     ]
 }
 
-/// A stream entry written by the append script.
-pub(crate) fn decode_message(entry: &StreamId) -> Result<Arc<StoredMessage>, StorageError> {
-    let offset =
-        offset_of(&entry.id).ok_or_else(|| corrupt(format!("stream id {:?}", entry.id)))?;
-    let field = |name: &str| entry.map.get(name).map(bytes_of).transpose();
-    let required = |name: &str| {
-        field(name)?.ok_or_else(|| corrupt(format!("entry {} has no field {name}", entry.id)))
+/// The messages of an `XRANGE` reply, read straight from the reply: each
+/// payload is moved out, not copied, and no per-entry map is built (this runs
+/// for every message a lease reads from Redis).
+pub(crate) fn decode_range(reply: Value) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+    match reply {
+        Value::Array(entries) => entries.into_iter().map(decode_entry).collect(),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(corrupt(format!("XRANGE replied {other:?}"))),
+    }
+}
+
+/// The fields of one stream entry written by the append script.
+#[derive(Default)]
+struct EntryFields {
+    data: Option<Vec<u8>>,
+    attributes: Option<Vec<u8>>,
+    ordering_key: Option<Vec<u8>>,
+    priority: Option<Vec<u8>>,
+    publish_time: Option<Vec<u8>>,
+    deliver_at: Option<Vec<u8>>,
+    expire_at: Option<Vec<u8>>,
+    compression: Option<Vec<u8>>,
+}
+
+/// One `[id, [field, value, …]]` entry (RESP3 may send the fields as a map).
+fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
+    let Value::Array(parts) = entry else {
+        return Err(corrupt(format!("stream entry {entry:?}")));
     };
-    let number = |name: &str| -> Result<Option<u64>, StorageError> {
-        field(name)?.map(|b| parse_u64(&b, name)).transpose()
+    let mut parts = parts.into_iter();
+    let (Some(id), Some(values)) = (parts.next(), parts.next()) else {
+        return Err(corrupt("stream entry without id or fields"));
     };
-    let attributes: BTreeMap<String, String> = match field("a")? {
+    let id = String::from_utf8(into_bytes(id)?).map_err(|_| corrupt("stream id is not UTF-8"))?;
+    let pairs: Vec<(Value, Value)> = match values {
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            let mut pairs = Vec::with_capacity(items.len() / 2);
+            while let (Some(name), Some(value)) = (items.next(), items.next()) {
+                pairs.push((name, value));
+            }
+            pairs
+        }
+        Value::Map(pairs) => pairs,
+        other => return Err(corrupt(format!("fields of entry {id}: {other:?}"))),
+    };
+    let mut fields = EntryFields::default();
+    for (name, value) in pairs {
+        let slot = match into_bytes(name)?.as_slice() {
+            b"d" => &mut fields.data,
+            b"a" => &mut fields.attributes,
+            b"k" => &mut fields.ordering_key,
+            b"p" => &mut fields.priority,
+            b"t" => &mut fields.publish_time,
+            b"da" => &mut fields.deliver_at,
+            b"ea" => &mut fields.expire_at,
+            b"z" => &mut fields.compression,
+            _ => continue, // `b`, bytes before: read by the trim script only
+        };
+        *slot = Some(into_bytes(value)?);
+    }
+    decode_message(&id, fields)
+}
+
+fn decode_message(id: &str, fields: EntryFields) -> Result<Arc<StoredMessage>, StorageError> {
+    let offset = offset_of(id).ok_or_else(|| corrupt(format!("stream id {id:?}")))?;
+    let required = |value: Option<Vec<u8>>, name: &str| {
+        value.ok_or_else(|| corrupt(format!("entry {id} has no field {name}")))
+    };
+    let number = |value: Option<Vec<u8>>, name: &str| -> Result<Option<u64>, StorageError> {
+        value.map(|b| parse_u64(&b, name)).transpose()
+    };
+    let attributes: BTreeMap<String, String> = match fields.attributes {
         Some(json) => serde_json::from_slice(&json)
-            .map_err(|e| corrupt(format!("attributes of entry {}: {e}", entry.id)))?,
+            .map_err(|e| corrupt(format!("attributes of entry {id}: {e}")))?,
         None => BTreeMap::new(),
     };
-    let ordering_key = field("k")?
+    let ordering_key = fields
+        .ordering_key
         .map(|k| String::from_utf8(k).map_err(|_| corrupt("ordering key is not UTF-8")))
         .transpose()?;
-    let priority = parse_u64(&required("p")?, "p")?;
-    let mut data = field("d")?.unwrap_or_default();
-    if let Some(tag) = field("z")? {
-        data = decompress(data, &tag, &entry.id)?;
+    let priority = parse_u64(&required(fields.priority, "p")?, "p")?;
+    let mut data = fields.data.unwrap_or_default();
+    if let Some(tag) = fields.compression {
+        data = decompress(data, &tag, id)?;
     }
     Ok(Arc::new(StoredMessage {
         offset,
@@ -169,17 +229,18 @@ pub(crate) fn decode_message(entry: &StreamId) -> Result<Arc<StoredMessage>, Sto
             attributes,
             ordering_key,
             priority: u8::try_from(priority).map_err(|_| corrupt("priority out of range"))?,
-            publish_time_millis: parse_u64(&required("t")?, "t")?,
-            deliver_at_millis: number("da")?.and_then(Millis::new),
-            expire_at_millis: number("ea")?.and_then(Millis::new),
+            publish_time_millis: parse_u64(&required(fields.publish_time, "t")?, "t")?,
+            deliver_at_millis: number(fields.deliver_at, "da")?.and_then(Millis::new),
+            expire_at_millis: number(fields.expire_at, "ea")?.and_then(Millis::new),
         },
     }))
 }
 
-fn bytes_of(value: &Value) -> Result<Vec<u8>, StorageError> {
+/// A reply value's bytes, moved out.
+fn into_bytes(value: Value) -> Result<Vec<u8>, StorageError> {
     match value {
-        Value::BulkString(bytes) => Ok(bytes.clone()),
-        Value::SimpleString(text) => Ok(text.clone().into_bytes()),
+        Value::BulkString(bytes) => Ok(bytes),
+        Value::SimpleString(text) => Ok(text.into_bytes()),
         Value::Int(n) => Ok(n.to_string().into_bytes()),
         other => Err(corrupt(format!("unexpected field value {other:?}"))),
     }
@@ -314,6 +375,68 @@ mod tests {
         assert_eq!(compress(&small, Compression::Lz4), (small, ""));
         assert!(decompress(vec![0xff; 8], b"lz4", "0-1").is_err());
         assert!(decompress(vec![1, 2], b"zstd", "0-1").is_err());
+    }
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn xrange_replies_decode_in_both_resp_shapes_and_bad_ones_are_corrupt() {
+        let flat = Value::Array(vec![
+            bulk("0-8"),
+            Value::Array(
+                [
+                    ("b", "0"),
+                    ("t", "1700"),
+                    ("p", "7"),
+                    ("d", "hello"),
+                    ("k", "eu"),
+                    ("ea", "1900"),
+                ]
+                .iter()
+                .flat_map(|(f, v)| [bulk(f), bulk(v)])
+                .collect(),
+            ),
+        ]);
+        let mapped = Value::Array(vec![
+            bulk("0-9"),
+            Value::Map(vec![
+                (bulk("t"), bulk("1800")),
+                (bulk("p"), Value::Int(4)),
+                (bulk("a"), bulk(r#"{"x":"y"}"#)),
+            ]),
+        ]);
+        let messages = decode_range(Value::Array(vec![flat, mapped])).expect("decodes");
+        let first = &messages[0];
+        assert_eq!(first.offset, 7);
+        assert_eq!(first.message.data.as_ref(), b"hello");
+        assert_eq!(first.message.ordering_key.as_deref(), Some("eu"));
+        assert_eq!(first.message.priority, 7);
+        assert_eq!(first.message.publish_time_millis, 1700);
+        assert_eq!(first.message.expire_at_millis, Millis::new(1900));
+        assert_eq!(first.message.deliver_at_millis, None);
+        let second = &messages[1];
+        assert_eq!(second.offset, 8);
+        assert!(second.message.data.is_empty());
+        assert_eq!(second.message.attributes["x"], "y");
+        assert!(decode_range(Value::Nil).expect("empty").is_empty());
+
+        let without_priority = Value::Array(vec![Value::Array(vec![
+            bulk("0-1"),
+            Value::Array(vec![bulk("t"), bulk("1")]),
+        ])]);
+        for bad in [
+            without_priority,
+            Value::Int(3),
+            Value::Array(vec![Value::Array(vec![bulk("0-1")])]),
+            Value::Array(vec![Value::Array(vec![bulk("x-1"), Value::Array(vec![])])]),
+        ] {
+            assert!(
+                matches!(decode_range(bad), Err(StorageError::Corrupt { .. })),
+                "must be refused"
+            );
+        }
     }
 
     #[test]

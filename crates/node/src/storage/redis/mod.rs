@@ -65,7 +65,6 @@ use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::{Compression, Retention, TopicName};
 use redis::Value;
-use redis::streams::StreamRangeReply;
 
 use self::connection::{Access, Connection};
 pub use self::connection::{RedisSettings, RedisTarget};
@@ -345,9 +344,7 @@ impl MessageLog for RedisStorage {
         let Some(range) = replies.next() else {
             return Ok(Vec::new());
         };
-        let range: StreamRangeReply =
-            redis::from_redis_value(range).map_err(|e| corrupt(e.to_string()))?;
-        range.ids.iter().map(codec::decode_message).collect()
+        codec::decode_range(range)
     }
 
     async fn offsets(&self, at: &PartitionRef) -> Result<PartitionOffsets, StorageError> {

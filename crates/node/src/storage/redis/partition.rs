@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use cluster::SubscriptionName;
 use redis::Value;
-use redis::streams::StreamRangeReply;
 
-use super::codec::{decode_cursor, decode_message, encode_state, parked_field, scalar_fields};
+use super::codec::{decode_cursor, decode_range, encode_state, parked_field, scalar_fields};
 use super::connection::{Access, Connection};
 use super::keys::{PartitionKeys, entry_id};
 use crate::storage::cursor::{Cursor, LogView};
@@ -196,16 +195,15 @@ pub(crate) async fn fetch(
     };
     let mut scanned = None;
     for (index, reply) in replies.enumerate() {
-        let range: StreamRangeReply =
-            redis::from_redis_value(reply).map_err(|e| corrupt(e.to_string()))?;
+        let messages = decode_range(reply)?;
+        let read = messages.len();
         let mut last = None;
-        for entry in &range.ids {
-            let message = decode_message(entry)?;
+        for message in messages {
             last = Some(message.offset);
             cache.insert(message);
         }
         if index == ranges.len() {
-            scanned = Some((range.ids.len(), last));
+            scanned = Some((read, last));
         }
     }
     // How far the view may reach: every offset below the horizon is cached or
