@@ -8,6 +8,7 @@ use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::binary::{self, Frame, Kind, PublishBatch};
@@ -38,10 +39,19 @@ impl Encoding {
     }
 }
 
+/// Largest frame and message the client reads: above the server's largest
+/// (a JSON message frame with a 10 MiB payload in base64, or an 8 MiB binary
+/// deliveries frame), whatever tungstenite's defaults are.
+const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
+
 async fn connect(url: &str) -> Result<Socket, ClientError> {
-    let (socket, _response) = tokio_tungstenite::connect_async(url)
-        .await
-        .map_err(ws_error)?;
+    let config = WebSocketConfig::default()
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .max_message_size(Some(MAX_FRAME_BYTES));
+    let (socket, _response) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+            .await
+            .map_err(ws_error)?;
     Ok(socket)
 }
 
@@ -134,13 +144,18 @@ pub type PublishOutcome = Result<PublishResponse, Problem>;
 
 /// An open `:publishStream` connection. [`Publisher::send`] queues a publish and
 /// answers its id at once; [`Publisher::next_answer`] answers them in the order
-/// sent, so a client keeps as many publishes in flight as it likes.
+/// sent, so a client keeps many publishes in flight. `send` does not read
+/// answers, and the server stops reading frames while its answers wait to be
+/// sent: keep what is in flight within what the sockets buffer (a few MiB), as
+/// a window of answers awaited does.
 #[derive(Debug)]
 pub struct Publisher {
     tx: SplitSink<Socket, WsMessage>,
     rx: SplitStream<Socket>,
     encoding: Encoding,
     next_id: u64,
+    /// Publishes sent and not answered yet.
+    in_flight: usize,
     /// Whether frames were queued since the last flush.
     unflushed: bool,
 }
@@ -153,6 +168,7 @@ impl Publisher {
             rx,
             encoding,
             next_id: 0,
+            in_flight: 0,
             unflushed: false,
         })
     }
@@ -182,6 +198,7 @@ impl Publisher {
         };
         self.tx.feed(frame).await.map_err(ws_error)?;
         self.unflushed = true;
+        self.in_flight += 1;
         Ok(id)
     }
 
@@ -229,7 +246,8 @@ impl Publisher {
                 },
                 WsMessage::Close(_) => return None,
                 _ => continue,
-            });
+            })
+            .inspect(|_| self.in_flight = self.in_flight.saturating_sub(1));
         }
     }
 
@@ -250,10 +268,30 @@ impl Publisher {
         }
     }
 
-    /// Sends a close frame and waits for the server's.
-    pub async fn close(mut self) -> Result<(), ClientError> {
+    /// Publishes sent and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Waits for the answers to every publish still in flight and answers them,
+    /// then closes the stream. (The server stops answering once it reads a
+    /// close frame, so closing first would leave those outcomes unknown.)
+    pub async fn close(mut self) -> Result<Vec<(u64, PublishOutcome)>, ClientError> {
+        let mut answers = Vec::new();
+        while self.in_flight > 0 {
+            match self.next_answer().await {
+                Some(answer) => answers.push(answer?),
+                None => {
+                    return Err(unexpected(format!(
+                        "the server closed the publish stream with {} publishes unanswered: \
+                         their outcome is unknown",
+                        self.in_flight
+                    )));
+                }
+            }
+        }
         self.tx.close().await.map_err(ws_error)?;
         while let Some(Ok(_)) = self.rx.next().await {}
-        Ok(())
+        Ok(answers)
     }
 }

@@ -108,6 +108,49 @@ async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
     node.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_request_of_unkeyed_publishes_mixed_with_keyed_ones_is_stored_once_each() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let mut publisher = client
+        .publisher("feed", Encoding::Binary)
+        .await
+        .expect("connect");
+    // 40 unkeyed publishes of 50 messages (2,000: more than one append may carry),
+    // every fifth one keyed for deduplication, all sent before any answer is read.
+    let mut expected = BTreeSet::new();
+    for i in 0..40u64 {
+        let texts: Vec<String> = (0..50).map(|j| format!("mixed-{i}-{j}")).collect();
+        let request = PublishRequest {
+            messages: texts.iter().map(|t| message(t, None)).collect(),
+        };
+        expected.extend(texts);
+        let key = (i % 5 == 0).then(|| format!("batch-{i}"));
+        assert_eq!(publisher.send(request, key).await.expect("send"), i);
+    }
+    let answers = publisher
+        .close()
+        .await
+        .expect("every publish answered, then closed");
+    assert_eq!(answers.len(), 40);
+    let mut partitions = BTreeSet::new();
+    for (i, (id, outcome)) in answers.into_iter().enumerate() {
+        assert_eq!(id, i as u64, "answers come in the order sent");
+        let response = outcome.expect("stored");
+        assert_eq!(response.offsets.len(), 50);
+        assert!(!response.deduplicated);
+        partitions.extend(response.partitions);
+    }
+    assert!(
+        partitions.len() > 1,
+        "unkeyed publishes spread over partitions"
+    );
+    let delivered = drain(&client).await;
+    assert_eq!(delivered.len(), 2000, "every message once");
+    assert_eq!(delivered.into_iter().collect::<BTreeSet<_>>(), expected);
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn bad_frames_are_refused_alone_and_lose_nothing() {
     let node = TestNode::start().await.expect("server");
@@ -295,6 +338,83 @@ async fn a_binary_stream_sends_each_lease_as_one_frame() {
     };
     assert_eq!(message.data.0.as_ref(), b"later");
     subscriber.ack(vec![ack_id]).await.expect("ack");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_over_8_mib_goes_out_in_several_binary_frames() {
+    let node = TestNode::start().await.expect("server");
+    let client = Client::new(&node.url, Duration::from_secs(30)).expect("client");
+    client
+        .create_topic("big", &CreateTopicRequest::default())
+        .await
+        .expect("topic");
+    let sub = CreateSubscriptionRequest {
+        topic: "big".into(),
+        ..Default::default()
+    };
+    client
+        .create_subscription("big-reader", &sub)
+        .await
+        .expect("subscription");
+    // 12 messages of 1 MiB (the default limit): 12 MiB in one lease.
+    let payload = vec![b'z'; 1024 * 1024];
+    for _ in 0..2 {
+        let request = PublishRequest {
+            messages: (0..6)
+                .map(|_| PublishMessage {
+                    data: payload.clone().into(),
+                    ..Default::default()
+                })
+                .collect(),
+        };
+        client
+            .publish("big", &request, &Default::default())
+            .await
+            .expect("publish");
+    }
+    let url = format!(
+        "{}/v1/subscriptions/big-reader:stream?encoding=binary",
+        node.url.replacen("http", "ws", 1)
+    );
+    // tungstenite's default limits (16 MiB frames) on purpose.
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    socket
+        .send(WsMessage::text(r#"{"type":"credit","messages":100}"#))
+        .await
+        .expect("credit");
+    let mut frames = 0;
+    let mut received = 0;
+    while received < 12 {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a frame within the wait")
+            .expect("open")
+            .expect("a frame within the client's limits");
+        let WsMessage::Binary(bytes) = frame else {
+            panic!("expected a binary frame, got {frame:?}");
+        };
+        let Ok(Frame::Deliveries(deliveries)) = binary::decode(&bytes) else {
+            panic!("not a deliveries frame");
+        };
+        let payload_bytes: usize = deliveries.messages.iter().map(|d| d.data.len()).sum();
+        assert!(
+            payload_bytes <= 8 * 1024 * 1024,
+            "{payload_bytes} bytes in one frame"
+        );
+        assert!(
+            deliveries
+                .messages
+                .iter()
+                .all(|d| d.data.as_ref() == payload.as_slice())
+        );
+        frames += 1;
+        received += deliveries.messages.len();
+    }
+    assert_eq!(received, 12);
+    assert!(frames >= 2, "12 MiB needs at least two frames");
     node.stop().await;
 }
 

@@ -78,27 +78,27 @@ impl Broker {
         let request = PublishRequest {
             messages: chunk.messages,
         };
-        match self.append_batch(topic, request, None).await {
-            Ok(response) => {
-                let mut from = 0;
-                for (index, count) in chunk.members {
-                    let to = from + count;
-                    answers[index] = Some(Ok(PublishResponse {
-                        message_ids: response.message_ids[from..to].to_vec(),
-                        partitions: response.partitions[from..to].to_vec(),
-                        offsets: response.offsets[from..to].to_vec(),
-                        ack_level: response.ack_level,
-                        deduplicated: false,
-                    }));
-                    from = to;
-                }
-            }
-            Err(error) => {
-                let error = Arc::new(error);
-                for (index, _) in chunk.members {
-                    answers[index] = Some(Err(error.clone()));
-                }
-            }
+        let appended = self.append_placed(topic, request, None).await;
+        let failure = appended.failure.map(Arc::new);
+        let mut from = 0;
+        for (index, count) in chunk.members {
+            let to = from + count;
+            // A request is stored when all its messages are: one partition's
+            // failure fails only the requests with messages there.
+            let placed: Option<Vec<(u32, u64)>> =
+                appended.placed[from..to].iter().copied().collect();
+            answers[index] = Some(match (placed, &failure) {
+                (Some(placed), _) => Ok(PublishResponse {
+                    message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
+                    partitions: placed.iter().map(|(p, _)| *p).collect(),
+                    offsets: placed.iter().map(|(_, o)| *o).collect(),
+                    ack_level: appended.ack_level,
+                    deduplicated: false,
+                }),
+                (None, Some(failure)) => Err(failure.clone()),
+                (None, None) => unreachable!("a message is unplaced only after a failure"),
+            });
+            from = to;
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use api::limits;
-use api::types::{PublishMessage, PublishRequest, PublishResponse};
+use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
 use cluster::partitioning::partition_for_key;
 use cluster::{Topic, TopicName};
 use xxhash_rust::xxh3::xxh3_64;
@@ -71,6 +71,29 @@ impl Broker {
         request: PublishRequest,
         idempotent: Option<IdempotentAppend>,
     ) -> Result<PublishResponse, BrokerError> {
+        let appended = self.append_placed(topic, request, idempotent).await;
+        if let Some(failure) = appended.failure {
+            return Err(failure);
+        }
+        let placed: Vec<(u32, u64)> = appended.placed.into_iter().flatten().collect();
+        Ok(PublishResponse {
+            message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
+            partitions: placed.iter().map(|(p, _)| *p).collect(),
+            offsets: placed.iter().map(|(_, o)| *o).collect(),
+            ack_level: appended.ack_level,
+            deduplicated: false,
+        })
+    }
+
+    /// Appends a request's messages, one storage call per partition. A failed
+    /// partition does not stop the others: each message's place is reported,
+    /// `None` where its partition's append failed, with the first failure.
+    pub(super) async fn append_placed(
+        &self,
+        topic: &Topic,
+        request: PublishRequest,
+        idempotent: Option<IdempotentAppend>,
+    ) -> Appended {
         let count = request.messages.len();
         let now = self.clock.now_millis();
         let partitions = topic.config.partitions;
@@ -108,12 +131,16 @@ impl Broker {
                 .values()
                 .flatten()
                 .all(|(_, m)| m.ordering_key.is_none());
-        let mut placed = vec![(0u32, 0u64); count];
+        let mut appended = Appended {
+            placed: vec![None; count],
+            failure: None,
+            ack_level: options.ack_level,
+        };
         for (first, group) in groups {
             let (indexes, mut batch): (Vec<usize>, Vec<NewMessage>) = group.into_iter().unzip();
             let tries = if movable { partitions } else { 1 };
             let mut attempt = 0;
-            let (partition, offsets) = loop {
+            let stored = loop {
                 let partition = (first + attempt) % partitions;
                 let at = PartitionRef {
                     topic: topic.name.clone(),
@@ -130,34 +157,46 @@ impl Broker {
                     .append_with(&at, SINGLE_NODE_EPOCH, payload, &options)
                     .await
                 {
-                    Ok(offsets) => break (partition, offsets),
+                    Ok(offsets) => break Ok((partition, offsets)),
                     Err(e) if e.is_unavailable() && attempt + 1 < tries => {
                         tracing::debug!(partition, error = %e, "partition unavailable; trying the next");
                         attempt += 1;
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => break Err(e),
                 }
             };
-            for (index, offset) in indexes.into_iter().zip(offsets) {
-                placed[index] = (partition, offset);
+            match stored {
+                Ok((partition, offsets)) => {
+                    for (index, offset) in indexes.into_iter().zip(offsets) {
+                        appended.placed[index] = Some((partition, offset));
+                    }
+                }
+                Err(e) => {
+                    appended.failure.get_or_insert(e.into());
+                }
             }
         }
-        self.metrics.published.inc_by(count as u64);
+        let stored = appended.placed.iter().flatten().count() as u64;
+        self.metrics.published.inc_by(stored);
         self.metrics
             .topic_messages
             .get_or_create(&crate::telemetry::metrics::TopicLabel {
                 topic: topic.name.to_string(),
             })
-            .inc_by(count as u64);
-        self.wake(&topic.name);
-        Ok(PublishResponse {
-            message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
-            partitions: placed.iter().map(|(p, _)| *p).collect(),
-            offsets: placed.iter().map(|(_, o)| *o).collect(),
-            ack_level: options.ack_level,
-            deduplicated: false,
-        })
+            .inc_by(stored);
+        if stored > 0 {
+            self.wake(&topic.name);
+        }
+        appended
     }
+}
+
+/// What [`Broker::append_placed`] stored.
+pub(super) struct Appended {
+    /// Where each message went; `None` where its partition's append failed.
+    pub(super) placed: Vec<Option<(u32, u64)>>,
+    pub(super) failure: Option<BrokerError>,
+    pub(super) ack_level: AckLevel,
 }
 
 fn new_message(message: PublishMessage, now: u64) -> NewMessage {

@@ -13,7 +13,8 @@
 //! over HTTP (`:heartbeat`).
 //!
 //! With `?encoding=binary` every lease goes out as one binary `Deliveries` frame
-//! (see `api::binary`) instead of one JSON text frame per message; client frames
+//! (see `api::binary`; several when it carries over 8 MiB of payload) instead
+//! of one JSON text frame per message; client frames
 //! and error frames stay JSON. Either way, the frames of one lease are flushed
 //! to the socket together.
 
@@ -39,6 +40,10 @@ use crate::broker::delivery::DeliveryTarget;
 
 /// How often the server pings an idle client.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// Most payload bytes (data plus attributes) in one binary deliveries frame: a
+/// lease over this goes out in several frames, so a client with the common
+/// 16 MiB frame limit can read any of them (one message is at most 10 MiB).
+const MAX_DELIVERIES_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// Largest client frame accepted.
 const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
 
@@ -183,16 +188,29 @@ impl Session {
                         .map_err(|_| ())?;
                 }
             }
-            Encoding::Binary if count > 0 => {
-                let frame = Deliveries {
-                    messages: messages.into_iter().map(Delivered::from).collect(),
-                };
-                let bytes = binary::encode(Kind::Deliveries, &frame);
-                tx.feed(WsMessage::Binary(bytes.into()))
-                    .await
-                    .map_err(|_| ())?;
+            Encoding::Binary => {
+                // One frame per lease, split where it would pass MAX_DELIVERIES_FRAME_BYTES.
+                let mut frame = Deliveries::default();
+                let mut bytes = 0;
+                for message in messages {
+                    let size = message.message.data.len()
+                        + message
+                            .message
+                            .attributes
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len())
+                            .sum::<usize>();
+                    if !frame.messages.is_empty() && bytes + size > MAX_DELIVERIES_FRAME_BYTES {
+                        feed_deliveries(tx, std::mem::take(&mut frame)).await?;
+                        bytes = 0;
+                    }
+                    bytes += size;
+                    frame.messages.push(Delivered::from(message));
+                }
+                if !frame.messages.is_empty() {
+                    feed_deliveries(tx, frame).await?;
+                }
             }
-            Encoding::Binary => {}
         }
         tx.flush().await.map_err(|_| ())?;
         Ok(count)
@@ -281,6 +299,16 @@ impl Session {
             self.outstanding.remove(id);
         }
     }
+}
+
+async fn feed_deliveries<S>(tx: &mut S, frame: Deliveries) -> Result<(), ()>
+where
+    S: SinkExt<WsMessage> + Unpin,
+{
+    let bytes = binary::encode(Kind::Deliveries, &frame);
+    tx.feed(WsMessage::Binary(bytes.into()))
+        .await
+        .map_err(|_| ())
 }
 
 async fn send<S>(tx: &mut S, frame: &ServerFrame) -> Result<(), ()>
