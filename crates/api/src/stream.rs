@@ -7,6 +7,9 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -144,14 +147,16 @@ pub type PublishOutcome = Result<PublishResponse, Problem>;
 
 /// An open `:publishStream` connection. [`Publisher::send`] queues a publish and
 /// answers its id at once; [`Publisher::next_answer`] answers them in the order
-/// sent, so a client keeps many publishes in flight. `send` does not read
-/// answers, and the server stops reading frames while its answers wait to be
-/// sent: keep what is in flight within what the sockets buffer (a few MiB), as
-/// a window of answers awaited does.
+/// sent, so a client keeps as many publishes in flight as it likes. A task reads
+/// the server's frames as they come and holds them for `next_answer`: the
+/// server stops reading while its answers wait to be sent, so a client that
+/// only sent would otherwise stall both sides once the sockets' buffers fill.
 #[derive(Debug)]
 pub struct Publisher {
     tx: SplitSink<Socket, WsMessage>,
-    rx: SplitStream<Socket>,
+    /// The server's frames, read by `reader`.
+    rx: mpsc::UnboundedReceiver<Result<WsMessage, tungstenite::Error>>,
+    reader: JoinHandle<()>,
     encoding: Encoding,
     next_id: u64,
     /// Publishes sent and not answered yet.
@@ -162,10 +167,13 @@ pub struct Publisher {
 
 impl Publisher {
     pub(crate) async fn connect(url: &str, encoding: Encoding) -> Result<Self, ClientError> {
-        let (tx, rx) = connect(url).await?.split();
+        let (tx, socket) = connect(url).await?.split();
+        let (frames, rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_frames(socket, frames));
         Ok(Self {
             tx,
             rx,
+            reader,
             encoding,
             next_id: 0,
             in_flight: 0,
@@ -217,7 +225,7 @@ impl Publisher {
             return Some(Err(e));
         }
         loop {
-            let message = match self.rx.next().await? {
+            let message = match self.rx.recv().await? {
                 Ok(message) => message,
                 Err(e) => return Some(Err(ws_error(e))),
             };
@@ -291,7 +299,27 @@ impl Publisher {
             }
         }
         self.tx.close().await.map_err(ws_error)?;
-        while let Some(Ok(_)) = self.rx.next().await {}
+        while let Some(Ok(_)) = self.rx.recv().await {}
         Ok(answers)
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Hands the server's frames to the [`Publisher`] until the stream ends or the
+/// publisher is gone.
+async fn read_frames(
+    mut socket: SplitStream<Socket>,
+    frames: mpsc::UnboundedSender<Result<WsMessage, tungstenite::Error>>,
+) {
+    while let Some(frame) = socket.next().await {
+        let last = !matches!(frame, Ok(ref m) if !m.is_close());
+        if frames.send(frame).is_err() || last {
+            break;
+        }
     }
 }

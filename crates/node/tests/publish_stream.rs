@@ -151,6 +151,41 @@ async fn more_than_a_request_of_unkeyed_publishes_mixed_with_keyed_ones_is_store
     node.stop().await;
 }
 
+/// The answers to this many publishes (about 350 bytes each in JSON, 17 MB in
+/// all) are more than the sockets buffer on loopback: a client that did not read while sending
+/// would stall the server, which stops reading while its answers wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_may_send_far_more_than_the_sockets_buffer_before_reading() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let mut publisher = client
+        .publisher("feed", Encoding::Json)
+        .await
+        .expect("connect");
+    const PUBLISHES: u64 = 50_000;
+    let sending = async {
+        for i in 0..PUBLISHES {
+            let request = PublishRequest {
+                messages: (0..10)
+                    .map(|j| message(&format!("{i}.{j}"), None))
+                    .collect(),
+            };
+            publisher.send(request, None).await.expect("send");
+            if i % 1000 == 999 {
+                publisher.flush().await.expect("flush");
+            }
+        }
+        publisher.flush().await.expect("flush");
+    };
+    tokio::time::timeout(Duration::from_secs(30), sending)
+        .await
+        .expect("sending never waits on unread answers");
+    let answers = publisher.close().await.expect("every publish answered");
+    assert_eq!(answers.len(), PUBLISHES as usize);
+    assert!(answers.iter().all(|(_, outcome)| outcome.is_ok()));
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn bad_frames_are_refused_alone_and_lose_nothing() {
     let node = TestNode::start().await.expect("server");
