@@ -7,8 +7,6 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -147,16 +145,17 @@ pub type PublishOutcome = Result<PublishResponse, Problem>;
 
 /// An open `:publishStream` connection. [`Publisher::send`] queues a publish and
 /// answers its id at once; [`Publisher::next_answer`] answers them in the order
-/// sent, so a client keeps as many publishes in flight as it likes. A task reads
-/// the server's frames as they come and holds them for `next_answer`: the
-/// server stops reading while its answers wait to be sent, so a client that
-/// only sent would otherwise stall both sides once the sockets' buffers fill.
+/// sent, so a client keeps as many publishes in flight as it likes. While a
+/// send or flush waits for room in the socket, the server's frames are read
+/// and held for `next_answer`: the server stops reading while its answers wait
+/// to be sent, so a client that only sent would otherwise stall both sides once
+/// the sockets' buffers fill.
 #[derive(Debug)]
 pub struct Publisher {
     tx: SplitSink<Socket, WsMessage>,
-    /// The server's frames, read by `reader`.
-    rx: mpsc::UnboundedReceiver<Result<WsMessage, tungstenite::Error>>,
-    reader: JoinHandle<()>,
+    rx: SplitStream<Socket>,
+    /// Frames read while sending, not yet handed out.
+    held: VecDeque<Result<WsMessage, tungstenite::Error>>,
     encoding: Encoding,
     next_id: u64,
     /// Publishes sent and not answered yet.
@@ -167,13 +166,11 @@ pub struct Publisher {
 
 impl Publisher {
     pub(crate) async fn connect(url: &str, encoding: Encoding) -> Result<Self, ClientError> {
-        let (tx, socket) = connect(url).await?.split();
-        let (frames, rx) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_frames(socket, frames));
+        let (tx, rx) = connect(url).await?.split();
         Ok(Self {
             tx,
             rx,
-            reader,
+            held: VecDeque::new(),
             encoding,
             next_id: 0,
             in_flight: 0,
@@ -204,7 +201,8 @@ impl Publisher {
                 WsMessage::binary(binary::encode(Kind::Publish, &batch))
             }
         };
-        self.tx.feed(frame).await.map_err(ws_error)?;
+        let Self { tx, rx, held, .. } = self;
+        while_reading(tx.feed(frame), rx, held).await?;
         self.unflushed = true;
         self.in_flight += 1;
         Ok(id)
@@ -212,7 +210,8 @@ impl Publisher {
 
     pub async fn flush(&mut self) -> Result<(), ClientError> {
         if std::mem::take(&mut self.unflushed) {
-            self.tx.flush().await.map_err(ws_error)?;
+            let Self { tx, rx, held, .. } = self;
+            while_reading(tx.flush(), rx, held).await?;
         }
         Ok(())
     }
@@ -225,7 +224,11 @@ impl Publisher {
             return Some(Err(e));
         }
         loop {
-            let message = match self.rx.recv().await? {
+            let next = match self.held.pop_front() {
+                Some(frame) => Some(frame),
+                None => self.rx.next().await,
+            };
+            let message = match next? {
                 Ok(message) => message,
                 Err(e) => return Some(Err(ws_error(e))),
             };
@@ -299,27 +302,28 @@ impl Publisher {
             }
         }
         self.tx.close().await.map_err(ws_error)?;
-        while let Some(Ok(_)) = self.rx.recv().await {}
+        while let Some(Ok(_)) = self.rx.next().await {}
         Ok(answers)
     }
 }
 
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-/// Hands the server's frames to the [`Publisher`] until the stream ends or the
-/// publisher is gone.
-async fn read_frames(
-    mut socket: SplitStream<Socket>,
-    frames: mpsc::UnboundedSender<Result<WsMessage, tungstenite::Error>>,
-) {
-    while let Some(frame) = socket.next().await {
-        let last = !matches!(frame, Ok(ref m) if !m.is_close());
-        if frames.send(frame).is_err() || last {
-            break;
+/// Drives a send or flush to the socket, reading the server's frames into
+/// `held` while it waits for room.
+async fn while_reading(
+    sending: impl Future<Output = Result<(), tungstenite::Error>>,
+    rx: &mut SplitStream<Socket>,
+    held: &mut VecDeque<Result<WsMessage, tungstenite::Error>>,
+) -> Result<(), ClientError> {
+    let mut sending = std::pin::pin!(sending);
+    loop {
+        tokio::select! {
+            biased;
+            sent = &mut sending => return sent.map_err(ws_error),
+            frame = rx.next() => match frame {
+                Some(frame) => held.push_back(frame),
+                // The server is gone; the send says how.
+                None => return sending.await.map_err(ws_error),
+            },
         }
     }
 }

@@ -162,9 +162,22 @@ impl Peer for RabbitMq {
         for connection in self.connections.lock().await.drain(1..) {
             connection.close(0, "bench done").await?;
         }
-        self.admin
+        let deleted = self
+            .admin
             .queue_delete(&self.queue, QueueDeleteOptions::default())
-            .await?;
+            .await;
+        if deleted.is_err() {
+            // The broker may have closed the admin channel during a long, busy run
+            // (seen once in (c) on 2 shared cores): delete through a fresh one.
+            let connection =
+                Connection::connect(&self.url, ConnectionProperties::default()).await?;
+            let channel = connection.create_channel().await?;
+            channel
+                .queue_delete(&self.queue, QueueDeleteOptions::default())
+                .await
+                .context("deleting the queue through a fresh channel")?;
+            connection.close(0, "bench done").await?;
+        }
         Ok(())
     }
 }
