@@ -67,6 +67,41 @@ async fn drain(client: &Client) -> Vec<String> {
     }
 }
 
+type RawSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A raw `:stream?encoding=binary` socket (tungstenite's default limits) with credit 100.
+async fn binary_stream(node: &TestNode, subscription: &str) -> RawSocket {
+    let url = format!(
+        "{}/v1/subscriptions/{subscription}:stream?encoding=binary",
+        node.url.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    socket
+        .send(WsMessage::text(r#"{"type":"credit","messages":100}"#))
+        .await
+        .expect("credit");
+    socket
+}
+
+/// The next frame, which must be a binary deliveries frame within the client's limits.
+async fn next_deliveries(socket: &mut RawSocket) -> api::binary::Deliveries {
+    let frame = tokio::time::timeout(WAIT, socket.next())
+        .await
+        .expect("a frame within the wait")
+        .expect("open")
+        .expect("a frame within the client's limits");
+    let WsMessage::Binary(bytes) = frame else {
+        panic!("expected a binary frame, got {frame:?}");
+    };
+    let Ok(Frame::Deliveries(deliveries)) = binary::decode(&bytes) else {
+        panic!("not a deliveries frame");
+    };
+    deliveries
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
     let node = TestNode::start().await.expect("server");
@@ -311,28 +346,8 @@ async fn a_binary_stream_sends_each_lease_as_one_frame() {
         .publish("feed", &request, &Default::default())
         .await
         .expect("publish");
-    let url = format!(
-        "{}/v1/subscriptions/reader:stream?encoding=binary",
-        node.url.replacen("http", "ws", 1)
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
-    socket
-        .send(WsMessage::text(r#"{"type":"credit","messages":100}"#))
-        .await
-        .expect("credit");
-    let frame = tokio::time::timeout(WAIT, socket.next())
-        .await
-        .expect("a frame within the wait")
-        .expect("open")
-        .expect("frame");
-    let WsMessage::Binary(bytes) = frame else {
-        panic!("expected a binary frame, got {frame:?}");
-    };
-    let Ok(Frame::Deliveries(deliveries)) = binary::decode(&bytes) else {
-        panic!("not a deliveries frame");
-    };
+    let mut socket = binary_stream(&node, "reader").await;
+    let deliveries = next_deliveries(&mut socket).await;
     let mut got: Vec<String> = deliveries
         .messages
         .iter()
@@ -408,32 +423,12 @@ async fn a_lease_over_8_mib_goes_out_in_several_binary_frames() {
             .await
             .expect("publish");
     }
-    let url = format!(
-        "{}/v1/subscriptions/big-reader:stream?encoding=binary",
-        node.url.replacen("http", "ws", 1)
-    );
     // tungstenite's default limits (16 MiB frames) on purpose.
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
-    socket
-        .send(WsMessage::text(r#"{"type":"credit","messages":100}"#))
-        .await
-        .expect("credit");
+    let mut socket = binary_stream(&node, "big-reader").await;
     let mut frames = 0;
     let mut received = 0;
     while received < 12 {
-        let frame = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .expect("a frame within the wait")
-            .expect("open")
-            .expect("a frame within the client's limits");
-        let WsMessage::Binary(bytes) = frame else {
-            panic!("expected a binary frame, got {frame:?}");
-        };
-        let Ok(Frame::Deliveries(deliveries)) = binary::decode(&bytes) else {
-            panic!("not a deliveries frame");
-        };
+        let deliveries = next_deliveries(&mut socket).await;
         let payload_bytes: usize = deliveries.messages.iter().map(|d| d.data.len()).sum();
         assert!(
             payload_bytes <= 8 * 1024 * 1024,
