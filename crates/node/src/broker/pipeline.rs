@@ -7,11 +7,11 @@ use api::limits;
 use api::types::{PublishRequest, PublishResponse};
 use cluster::TopicName;
 
-use super::publish::validate_batch;
+use super::publish::{response, validate_batch};
 use super::{Broker, BrokerError};
 
-/// What happened to one request of a pipelined run. A failed shared append is
-/// the same error for every request in it, hence the `Arc`.
+/// What happened to one request of a pipelined run. A failed append is the
+/// same error for every request with messages in it, hence the `Arc`.
 pub type PipelinedAnswer = Result<PublishResponse, Arc<BrokerError>>;
 
 impl Broker {
@@ -25,7 +25,8 @@ impl Broker {
     /// their order. Each is validated alone (a bad one is refused alone); the
     /// valid ones are appended together in chunks no larger than one publish
     /// request may be, so storage sees nothing a single request could not send.
-    /// A failed chunk fails each request in it. Answers are in request order.
+    /// A partition whose append fails fails the requests with messages there,
+    /// and only those. Answers are in request order.
     pub async fn publish_pipelined(
         &self,
         topic: &str,
@@ -88,13 +89,7 @@ impl Broker {
             let placed: Option<Vec<(u32, u64)>> =
                 appended.placed[from..to].iter().copied().collect();
             answers[index] = Some(match (placed, &failure) {
-                (Some(placed), _) => Ok(PublishResponse {
-                    message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
-                    partitions: placed.iter().map(|(p, _)| *p).collect(),
-                    offsets: placed.iter().map(|(_, o)| *o).collect(),
-                    ack_level: appended.ack_level,
-                    deduplicated: false,
-                }),
+                (Some(placed), _) => Ok(response(&placed, appended.ack_level)),
                 (None, Some(failure)) => Err(failure.clone()),
                 (None, None) => unreachable!("a message is unplaced only after a failure"),
             });

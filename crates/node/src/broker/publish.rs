@@ -76,13 +76,7 @@ impl Broker {
             return Err(failure);
         }
         let placed: Vec<(u32, u64)> = appended.placed.into_iter().flatten().collect();
-        Ok(PublishResponse {
-            message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
-            partitions: placed.iter().map(|(p, _)| *p).collect(),
-            offsets: placed.iter().map(|(_, o)| *o).collect(),
-            ack_level: appended.ack_level,
-            deduplicated: false,
-        })
+        Ok(response(&placed, appended.ack_level))
     }
 
     /// Appends a request's messages, one storage call per partition. A failed
@@ -188,6 +182,17 @@ impl Broker {
             self.wake(&topic.name);
         }
         appended
+    }
+}
+
+/// The answer to a publish whose messages went to `placed` (partition, offset).
+pub(super) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishResponse {
+    PublishResponse {
+        message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
+        partitions: placed.iter().map(|(p, _)| *p).collect(),
+        offsets: placed.iter().map(|(_, o)| *o).collect(),
+        ack_level,
+        deduplicated: false,
     }
 }
 

@@ -11,8 +11,9 @@
 //! them without an idempotency key are stored with one append per partition
 //! (`Broker::publish_pipelined`), which is where the stream's throughput comes
 //! from; keyed ones go through the idempotent path one by one, in order.
-//! A frame larger than [`MAX_REQUEST_BODY_BYTES`] closes the stream. On shutdown
-//! the server sends a close frame (1001) after answering what it took.
+//! A frame larger than [`MAX_REQUEST_BODY_BYTES`] ends the stream. The server
+//! pings an idle client as on `:stream`; on shutdown it sends a close frame
+//! (1001) after answering what it took.
 
 use std::sync::Arc;
 
@@ -74,9 +75,17 @@ async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
     tracing::info!(topic = %topic, "publish stream opened");
     let (mut tx, mut rx) = socket.split();
     let shutdown = broker.shutdown_token().clone();
+    let mut ping = tokio::time::interval(super::stream::PING_INTERVAL);
+    ping.reset();
     loop {
         let first = tokio::select! {
             frame = rx.next() => frame,
+            _ = ping.tick() => {
+                if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                continue;
+            }
             () = shutdown.cancelled() => {
                 let close = CloseFrame {
                     code: close_code::AWAY,

@@ -39,7 +39,7 @@ use crate::broker::Broker;
 use crate::broker::delivery::DeliveryTarget;
 
 /// How often the server pings an idle client.
-const PING_INTERVAL: Duration = Duration::from_secs(20);
+pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Most payload bytes (data plus attributes) in one binary deliveries frame: a
 /// lease over this goes out in several frames, so a client with the common
 /// 16 MiB frame limit can read any of them (one message is at most 10 MiB).
