@@ -102,6 +102,13 @@ async fn next_deliveries(socket: &mut RawSocket) -> api::binary::Deliveries {
     deliveries
 }
 
+/// Drains the subscription and checks it delivered exactly `expected`, each once.
+async fn assert_delivered_once(client: &Client, expected: BTreeSet<String>) {
+    let delivered = drain(client).await;
+    assert_eq!(delivered.len(), expected.len(), "every message once");
+    assert_eq!(delivered.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
     let node = TestNode::start().await.expect("server");
@@ -137,9 +144,8 @@ async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
         }
         publisher.close().await.expect("close");
     }
-    let delivered = drain(&client).await;
-    assert_eq!(delivered.len(), 1200, "every message once");
-    assert_eq!(delivered.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(expected.len(), 1_200);
+    assert_delivered_once(&client, expected).await;
     node.stop().await;
 }
 
@@ -180,9 +186,8 @@ async fn more_than_a_request_of_unkeyed_publishes_mixed_with_keyed_ones_is_store
         partitions.len() > 1,
         "unkeyed publishes spread over partitions"
     );
-    let delivered = drain(&client).await;
-    assert_eq!(delivered.len(), 2000, "every message once");
-    assert_eq!(delivered.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(expected.len(), 2_000);
+    assert_delivered_once(&client, expected).await;
     node.stop().await;
 }
 
