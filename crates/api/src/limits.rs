@@ -1,5 +1,18 @@
 //! Request limits. They are part of the contract and documented in the README.
 
+/// Bytes of a message counted against the size limits and in statistics:
+/// its data plus every attribute's key and value.
+pub fn counted_bytes(
+    data: &[u8],
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> usize {
+    data.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+}
+
 /// Most messages in one publish request.
 pub const MAX_BATCH_MESSAGES: usize = 1000;
 /// Most bytes of message data and attributes in one publish request (decoded).

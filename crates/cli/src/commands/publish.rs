@@ -91,12 +91,7 @@ async fn read_payload(args: &PublishArgs) -> anyhow::Result<Vec<u8>> {
 
 /// The requested batch size, lowered so a batch stays within the request byte limit.
 fn batch_size_for(message: &PublishMessage, requested: u64) -> u64 {
-    let attribute_bytes: usize = message
-        .attributes
-        .iter()
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
-    let message_bytes = (message.data.len() + attribute_bytes).max(1);
+    let message_bytes = api::limits::counted_bytes(&message.data.0, &message.attributes).max(1);
     let fits = (MAX_BATCH_BYTES / message_bytes).max(1) as u64;
     requested.min(fits)
 }

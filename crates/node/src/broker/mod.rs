@@ -169,9 +169,14 @@ impl Broker {
         }
     }
 
-    pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
+    /// The topic named, asking the leader before answering not found.
+    pub async fn find_topic(&self, name: &str) -> Result<Topic, BrokerError> {
         let name = TopicName::new(name)?;
-        let topic = self.fresh(|| self.topic(&name)).await?;
+        self.fresh(|| self.topic(&name)).await
+    }
+
+    pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
+        let topic = self.find_topic(name).await?;
         let mut partitions = Vec::new();
         let (mut messages, mut bytes) = (0, 0);
         for at in partition_refs(&topic) {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use api::limits;
 use api::types::{PublishRequest, PublishResponse};
-use cluster::TopicName;
 
 use super::publish::{response, validate_batch};
 use super::{Broker, BrokerError};
@@ -15,12 +14,6 @@ use super::{Broker, BrokerError};
 pub type PipelinedAnswer = Result<PublishResponse, Arc<BrokerError>>;
 
 impl Broker {
-    /// Checks that a topic exists before a publish stream opens on it.
-    pub async fn check_topic(&self, topic: &str) -> Result<(), BrokerError> {
-        let name = TopicName::new(topic)?;
-        self.fresh(|| self.topic(&name)).await.map(drop)
-    }
-
     /// Stores requests without idempotency keys that arrived together, keeping
     /// their order. Each is validated alone (a bad one is refused alone); the
     /// valid ones are appended together in chunks no larger than one publish
@@ -32,11 +25,7 @@ impl Broker {
         topic: &str,
         requests: Vec<PublishRequest>,
     ) -> Vec<PipelinedAnswer> {
-        let topic = match TopicName::new(topic) {
-            Ok(name) => self.fresh(|| self.topic(&name)).await,
-            Err(e) => Err(e.into()),
-        };
-        let topic = match topic {
+        let topic = match self.find_topic(topic).await {
             Ok(topic) => topic,
             Err(error) => {
                 let error = Arc::new(error);

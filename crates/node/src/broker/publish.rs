@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use api::limits;
 use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
+use cluster::Topic;
 use cluster::partitioning::partition_for_key;
-use cluster::{Topic, TopicName};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::dedup::Claim;
@@ -21,8 +21,7 @@ impl Broker {
         request: PublishRequest,
         idempotency_key: Option<&str>,
     ) -> Result<PublishResponse, BrokerError> {
-        let name = TopicName::new(topic)?;
-        let topic = self.fresh(|| self.topic(&name)).await?;
+        let topic = self.find_topic(topic).await?;
         validate_batch(&topic, &request)?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
@@ -330,12 +329,7 @@ fn validate_message(
             limits::MAX_PRIORITY
         ));
     }
-    let size = message.data.len()
-        + message
-            .attributes
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>();
+    let size = limits::counted_bytes(&message.data.0, &message.attributes);
     if size > topic.config.max_message_bytes as usize {
         return Err(BrokerError::PayloadTooLarge {
             detail: format!(

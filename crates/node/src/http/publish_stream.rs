@@ -44,7 +44,7 @@ pub async fn upgrade(
     topic: &str,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    state.broker.check_topic(topic).await?;
+    state.broker.find_topic(topic).await?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     let topic = topic.to_owned();

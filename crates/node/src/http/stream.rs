@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use api::binary::{self, Delivered, Deliveries, Kind};
 use api::frames::{ClientFrame, ServerFrame};
-use api::limits::MAX_STREAM_CREDIT;
+use api::limits::{MAX_STREAM_CREDIT, counted_bytes};
 use api::stream::Encoding;
 use api::{ErrorCode, Problem};
 use axum::extract::ws::{
@@ -193,13 +193,7 @@ impl Session {
                 let mut frame = Deliveries::default();
                 let mut bytes = 0;
                 for message in messages {
-                    let size = message.message.data.len()
-                        + message
-                            .message
-                            .attributes
-                            .iter()
-                            .map(|(k, v)| k.len() + v.len())
-                            .sum::<usize>();
+                    let size = counted_bytes(&message.message.data.0, &message.message.attributes);
                     if !frame.messages.is_empty() && bytes + size > MAX_DELIVERIES_FRAME_BYTES {
                         feed_deliveries(tx, std::mem::take(&mut frame)).await?;
                         bytes = 0;

@@ -70,12 +70,7 @@ pub struct NewMessage {
 impl NewMessage {
     /// Bytes counted against size limits and statistics: data plus attributes.
     pub fn size(&self) -> usize {
-        self.data.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>()
+        api::limits::counted_bytes(&self.data, &self.attributes)
     }
 }
 

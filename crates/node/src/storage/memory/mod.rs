@@ -33,6 +33,21 @@ struct Partition {
     dedup: HashMap<String, (u64, usize, u64)>,
 }
 
+impl Partition {
+    /// Refuses a write with an epoch older than the partition's (a stale owner).
+    fn fence(&self, at: &PartitionRef, epoch: Epoch) -> Result<(), StorageError> {
+        if epoch < self.epoch {
+            return Err(StorageError::Fenced {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                attempted: epoch,
+                current: self.epoch,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Expired idempotency keys are dropped once a partition holds this many.
 const DEDUP_SWEEP_AT: usize = 1024;
 
@@ -147,14 +162,7 @@ impl MessageLog for MemoryStorage {
         };
         let now = messages.first().map_or(0, |m| m.publish_time_millis);
         self.with_partition(at, |p| {
-            if epoch < p.epoch {
-                return Err(StorageError::Fenced {
-                    topic: at.topic.to_string(),
-                    partition: at.partition,
-                    attempted: epoch,
-                    current: p.epoch,
-                });
-            }
+            p.fence(at, epoch)?;
             if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
                 && expires > now
             {
@@ -202,14 +210,7 @@ impl MessageLog for MemoryStorage {
         messages: Vec<NewMessage>,
     ) -> Result<Vec<u64>, StorageError> {
         self.with_partition(at, |p| {
-            if epoch < p.epoch {
-                return Err(StorageError::Fenced {
-                    topic: at.topic.to_string(),
-                    partition: at.partition,
-                    attempted: epoch,
-                    current: p.epoch,
-                });
-            }
+            p.fence(at, epoch)?;
             p.epoch = epoch;
             Ok(p.log.append(messages))
         })
