@@ -5,7 +5,7 @@ verify: redis-server fmt clippy test doc
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
-	./scripts/ensure-redis-server
+	./tests/tools/ensure-redis-server
 
 fmt:
 	cargo fmt --all -- --check

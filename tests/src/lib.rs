@@ -9,7 +9,7 @@
 //! the nodes of one cluster under one key prefix), or per-node memory.
 
 pub mod cluster;
-#[path = "../../crates/node/tests/redis_support/mod.rs"]
+#[path = "../../node/tests/redis_support/mod.rs"]
 mod redis_support;
 
 pub use cluster::{Storage, TestCluster, wait_for};

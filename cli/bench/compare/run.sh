@@ -2,16 +2,16 @@
 # Runs the workloads of issue 7 against PubSubGo (memory storage; Redis storage; a
 # 3-node cluster on Redis storage) and the peers on this machine, and writes BENCHMARKS.md at the repository root. See README.md beside this.
 #
-#   benches/compare/run.sh            # the full workloads (200,000 / 20,000 / 200,000 messages)
-#   benches/compare/run.sh --quick    # a tenth of the messages, for a smoke run
+#   cli/bench/compare/run.sh            # the full workloads (200,000 / 20,000 / 200,000 messages)
+#   cli/bench/compare/run.sh --quick    # a tenth of the messages, for a smoke run
 #
 # Environment: CARGO_TARGET_DIR (PubSubGo's release build, default <repo>/target),
-# COMPARE_TARGET_DIR (this project's, default benches/compare/target), REDIS_URL,
+# COMPARE_TARGET_DIR (this project's, default cli/bench/compare/target), REDIS_URL,
 # NATS_URL, AMQP_URL (the peers; defaults are 127.0.0.1 with standard ports).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+root="$(cd "$here/../../.." && pwd)"
 quick=0
 for arg in "$@"; do
     case "$arg" in

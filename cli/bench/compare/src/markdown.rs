@@ -85,7 +85,7 @@ pub fn write(args: &ReportArgs) -> anyhow::Result<()> {
         let _ = writeln!(page, "**{}**\n", args.note);
     }
     page.push_str(
-        "Written by `benches/compare/run.sh` from one run on one machine: every system ran the \
+        "Written by `cli/bench/compare/run.sh` from one run on one machine: every system ran the \
          same workloads with clients in Rust on the same machine, one after the other. \
          Clients and brokers share the machine's cores, so these numbers describe this \
          machine, not the brokers' ceilings. MB/s is 10^6 bytes of payload per second. \

@@ -1,5 +1,5 @@
 //! The measuring kit shared by `pubsub-cli bench` and the comparison harness in
-//! `benches/compare`, so every broker is measured and reported the same way.
+//! `cli/bench/compare`, so every broker is measured and reported the same way.
 //!
 //! Pure: no I/O, no clock. Callers read the clock and hand in durations.
 //!
