@@ -11,7 +11,8 @@ use tracing::info;
 
 async fn propose(node: &TestNode, command: Command) {
     node.broker
-        .metadata()
+        .metadata
+        .store()
         .propose(command)
         .await
         .expect("the metadata takes the command");

@@ -151,7 +151,7 @@ impl Instance {
         // Registered before serving clients, so topics created through this
         // node are placed over it too; a joining node still a learner
         // registers later, from the liveness task.
-        liveness.register(broker.metadata(), &consensus).await;
+        liveness.register(broker.metadata.store(), &consensus).await;
         let background = vec![
             tokio::spawn(sync.run(shutdown.clone())),
             tokio::spawn({
@@ -228,7 +228,7 @@ impl Instance {
 /// rebalance. Nothing to do for a single node or a node already removed.
 async fn hand_over_partitions(broker: &Broker, consensus: &Consensus) {
     let me = consensus.node_id();
-    let others_live = broker.metadata().read(|md| {
+    let others_live = broker.metadata.store().read(|md| {
         let placement = md.placement();
         placement.node(me).is_some_and(|n| n.live)
             && placement.nodes().any(|n| n.id != me && n.live)
@@ -240,7 +240,7 @@ async fn hand_over_partitions(broker: &Broker, consensus: &Consensus) {
         id: me,
         live: false,
     };
-    match broker.metadata().propose(command).await {
+    match broker.metadata.store().propose(command).await {
         Ok(cluster::Reply::PartitionsMoved(moves)) => {
             tracing::info!(
                 moved = moves.len(),

@@ -19,7 +19,8 @@ type Owners = BTreeMap<(String, u64), (u64, u64)>;
 
 async fn register(broker: &Broker, id: NodeId) {
     broker
-        .metadata()
+        .metadata
+        .store()
         .propose(Command::RegisterNode {
             id,
             peer_addr: format!("node-{id}:8082"),
@@ -240,7 +241,8 @@ async fn a_node_marked_down_shows_as_not_live_and_owns_nothing() {
     .await
     .ok();
     broker
-        .metadata()
+        .metadata
+        .store()
         .propose(Command::SetNodeLive { id: 2, live: false })
         .await
         .expect("node 2 goes down");

@@ -195,6 +195,7 @@ mod round_trips {
             .expect("create topic");
         tracing::info!("warm up: the first publish loads the append script");
         broker
+            .publisher
             .publish("orders", batch(1), None)
             .await
             .expect("publish");
@@ -203,6 +204,7 @@ mod round_trips {
 
         let started = std::time::Instant::now();
         let reply = broker
+            .publisher
             .publish("orders", batch(500), None)
             .await
             .expect("publish 500");

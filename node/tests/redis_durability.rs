@@ -101,6 +101,7 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
                 .collect(),
         };
         let reply = first
+            .publisher
             .publish("orders", request, None)
             .await
             .expect("publish");
@@ -426,12 +427,14 @@ async fn an_idempotent_retry_stores_nothing_new_even_after_the_broker_forgot_the
     tracing::info!("a publish with a key, then a new broker (its key cache is empty) retries it");
     let first = start_broker(&settings, Clock::new()).await;
     let original = first
+        .publisher
         .publish("orders", request(), Some("payment-42"))
         .await
         .expect("publish");
     drop(first);
     let second = start_broker(&settings, Clock::new()).await;
     let retried = second
+        .publisher
         .publish("orders", request(), Some("payment-42"))
         .await
         .expect("retry");
@@ -449,6 +452,7 @@ async fn an_idempotent_retry_stores_nothing_new_even_after_the_broker_forgot_the
         .expect("stats");
     assert_eq!(stats.messages_published, 2);
     let other = second
+        .publisher
         .publish("orders", request(), Some("payment-43"))
         .await
         .expect("another key");

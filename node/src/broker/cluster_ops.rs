@@ -14,10 +14,11 @@ impl Broker {
     pub async fn rebalance(&self, dry_run: bool) -> Result<RebalanceResponse, BrokerError> {
         let (moves, partitions) = if dry_run {
             self.metadata
+                .store()
                 .read(|md| (md.placement().rebalance_plan(), partition_count(md)))
         } else {
-            let moves = moved(self.metadata.propose(Command::Rebalance).await?);
-            (moves, self.metadata.read(partition_count))
+            let moves = moved(self.metadata.store().propose(Command::Rebalance).await?);
+            (moves, self.metadata.store().read(partition_count))
         };
         if !dry_run && !moves.is_empty() {
             tracing::info!(moved = moves.len(), partitions, "partitions rebalanced");
@@ -32,14 +33,23 @@ impl Broker {
     /// Forgets node `id`; the partitions it owned move to the live nodes.
     pub async fn remove_node(&self, id: NodeId) -> Result<RemoveNodeResponse, BrokerError> {
         // Checked before any change, so an unknown id changes nothing anywhere.
-        if self.metadata.read(|md| md.placement().node(id).is_none()) {
+        if self
+            .metadata
+            .store()
+            .read(|md| md.placement().node(id).is_none())
+        {
             return Err(MetadataError::NodeNotFound { id }.into());
         }
         // Its partitions first, so a failure between the two steps never
         // leaves them with an owner nobody considers; then out of the Raft
         // voters (a removed node does not register again: it is no voter).
-        let moves = moved(self.metadata.propose(Command::RemoveNode { id }).await?);
-        if let Some(consensus) = self.metadata.consensus() {
+        let moves = moved(
+            self.metadata
+                .store()
+                .propose(Command::RemoveNode { id })
+                .await?,
+        );
+        if let Some(consensus) = self.metadata.store().consensus() {
             consensus.remove_node(id).await?;
         }
         tracing::info!(

@@ -11,7 +11,8 @@ use api::timestamp::Timestamp;
 use api::types::{self, PublishMessage, PublishRequest, RedriveRequest};
 
 use super::delivery::{DeliveryTarget, api_message};
-use super::{Broker, BrokerError, partition_refs};
+use super::metadata_view::partition_refs;
+use super::{Broker, BrokerError};
 use crate::storage::{DeadLetter, RedriveFilter};
 
 /// Attribute names of a dead letter's lineage, added to the copy in the
@@ -54,9 +55,10 @@ impl Broker {
             .iter()
             .map(|letter| self.lineage_copy(target, partition, letter))
             .collect();
-        let result = match self.topic(&policy.dead_letter_topic) {
+        let result = match self.metadata.topic(&policy.dead_letter_topic) {
             Ok(dlq) => {
-                self.append_batch(&dlq, PublishRequest { messages }, None)
+                self.publisher
+                    .append_batch(&dlq, PublishRequest { messages }, None)
                     .await
             }
             Err(error) => Err(error),

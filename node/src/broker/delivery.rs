@@ -13,7 +13,8 @@ use tokio::sync::Notify;
 
 use super::ack_id::AckId;
 use super::lease::Lease;
-use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
+use super::metadata_view::partition_refs;
+use super::{Broker, BrokerError};
 use crate::storage::{
     DeliveryPolicy, DeliveryRef, Epoch, Leased, Nack, PartitionRef, StoredMessage,
 };
@@ -71,13 +72,13 @@ impl Broker {
     /// The subscription `name` resolved for delivery; a subscription created
     /// through another node moments ago is found too.
     pub async fn delivery_target(&self, name: &str) -> Result<DeliveryTarget, BrokerError> {
-        self.fresh(|| self.delivery_target_now(name)).await
+        self.metadata.fresh(|| self.delivery_target_now(name)).await
     }
 
     fn delivery_target_now(&self, name: &str) -> Result<DeliveryTarget, BrokerError> {
-        let subscription = self.subscription(&SubscriptionName::new(name)?)?;
-        let topic = self.topic(&subscription.config.topic)?;
-        let waker = self.waker(&topic.name);
+        let subscription = self.metadata.subscription(&SubscriptionName::new(name)?)?;
+        let topic = self.metadata.topic(&subscription.config.topic)?;
+        let waker = self.wakers.waker(&topic.name);
         Ok(DeliveryTarget {
             subscription,
             topic,
@@ -145,7 +146,7 @@ impl Broker {
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         let scope = self.delivery_scope(target, max)?;
         let n = scope.partitions.len();
-        let first = self.round_robin.load(std::sync::atomic::Ordering::Relaxed) as usize;
+        let first = self.round_robin.current();
         let mut lease = Lease::new(self, target, max);
         for step in 0..n {
             let missing = max.saturating_sub(lease.out.len());
@@ -223,7 +224,7 @@ impl Broker {
     /// other nodes exist: a publish on another node (or forwarded to this
     /// one's storage by a peer) does not wake this node's waiters.
     fn cross_node_poll(&self) -> Option<Duration> {
-        self.multi_node().then_some(CROSS_NODE_POLL)
+        self.metadata.multi_node().then_some(CROSS_NODE_POLL)
     }
 
     /// Acknowledges deliveries; returns how many messages were newly acked.
@@ -246,7 +247,7 @@ impl Broker {
             .into_iter()
             .map(|(partition, deliveries)| async move {
                 let at = target.partition(partition);
-                let epoch = self.partition_epoch(&at);
+                let epoch = self.metadata.partition_epoch(&at);
                 let outcome = self
                     .storage
                     .ack(&target.subscription.name, &at, &deliveries, now, exact)
@@ -368,15 +369,6 @@ impl Broker {
         Ok(())
     }
 
-    /// The epoch of the partition's current owner (fixed on a single node).
-    pub(super) fn partition_epoch(&self, at: &PartitionRef) -> Epoch {
-        self.metadata.read(|md| {
-            md.placement()
-                .owner(&at.topic, at.partition)
-                .map_or(SINGLE_NODE_EPOCH, |o| o.epoch)
-        })
-    }
-
     /// Parses every ack id before anything is changed, so one bad id fails
     /// the whole request and nothing is half-applied. Groups deliveries by
     /// partition; ids issued under an older owner epoch of their partition
@@ -415,9 +407,10 @@ impl Broker {
         let mut stale = Vec::new();
         let mut epochs = BTreeMap::new();
         for (raw, id) in ids {
-            let current = *epochs
-                .entry(id.partition)
-                .or_insert_with(|| self.partition_epoch(&target.partition(id.partition)));
+            let current = *epochs.entry(id.partition).or_insert_with(|| {
+                self.metadata
+                    .partition_epoch(&target.partition(id.partition))
+            });
             if id.epoch == current {
                 groups.entry(id.partition).or_default().push(id.delivery());
             } else {

@@ -98,7 +98,7 @@ impl Broker {
         request: JoinGroupRequest,
     ) -> Result<JoinGroupResponse, BrokerError> {
         let name = SubscriptionName::new(name)?;
-        let topic = self.subscription(&name)?.config.topic;
+        let topic = self.metadata.subscription(&name)?.config.topic;
         let seconds = request
             .session_timeout_seconds
             .unwrap_or(DEFAULT_SESSION_TIMEOUT_SECONDS);
@@ -108,13 +108,13 @@ impl Broker {
             session_timeout_millis: u64::from(seconds) * 1000,
             at_millis: self.clock.now_millis(),
         };
-        let assignment = match self.metadata.propose(command).await? {
+        let assignment = match self.metadata.store().propose(command).await? {
             Reply::GroupJoined(assignment) => assignment,
             other => unreachable!("JoinGroup replied {other:?}"),
         };
         tracing::info!(member = %assignment.member_id, generation = assignment.generation,
             partitions = ?assignment.partitions, "member joined");
-        self.wake(&topic);
+        self.wakers.wake(&topic);
         Ok(JoinGroupResponse {
             member_id: assignment.member_id.to_string(),
             generation: assignment.generation,
@@ -136,7 +136,7 @@ impl Broker {
             generation,
             at_millis: self.clock.now_millis(),
         };
-        match self.metadata.propose(command).await? {
+        match self.metadata.store().propose(command).await? {
             Reply::HeartbeatAccepted(MemberAssignment {
                 generation,
                 partitions,
@@ -152,15 +152,15 @@ impl Broker {
     /// Removes a member at once; its partitions go to the others.
     pub async fn leave_group(&self, name: &str, member_id: &str) -> Result<(), BrokerError> {
         let name = SubscriptionName::new(name)?;
-        let topic = self.subscription(&name)?.config.topic;
+        let topic = self.metadata.subscription(&name)?.config.topic;
         let command = Command::LeaveGroup {
             subscription: name,
             member_id: MemberId::new(member_id)?,
         };
-        if let Reply::GroupLeft { generation, .. } = self.metadata.propose(command).await? {
+        if let Reply::GroupLeft { generation, .. } = self.metadata.store().propose(command).await? {
             tracing::info!(member = member_id, generation, "member left");
         }
-        self.wake(&topic);
+        self.wakers.wake(&topic);
         Ok(())
     }
 
@@ -168,7 +168,7 @@ impl Broker {
     /// where every session is alive cost no command (and, later, no Raft entry).
     pub async fn expire_group_members(&self) {
         let now = self.clock.now_millis();
-        let due: Vec<(SubscriptionName, Option<TopicName>)> = self.metadata.read(|md| {
+        let due: Vec<(SubscriptionName, Option<TopicName>)> = self.metadata.store().read(|md| {
             md.groups()
                 .filter(|(_, group)| group.members().values().any(|m| m.is_expired(now)))
                 .map(|(name, _)| {
@@ -182,14 +182,14 @@ impl Broker {
                 subscription: name.clone(),
                 at_millis: now,
             };
-            match self.metadata.propose(command).await {
+            match self.metadata.store().propose(command).await {
                 Ok(Reply::MembersExpired {
                     expired,
                     generation,
                 }) if !expired.is_empty() => {
                     tracing::info!(subscription = %name, ?expired, generation, "members expired");
                     if let Some(topic) = topic {
-                        self.wake(&topic);
+                        self.wakers.wake(&topic);
                     }
                 }
                 Ok(_) => {}
@@ -256,7 +256,7 @@ impl Broker {
                 sub.name
             ))),
             (SubscriptionType::Partitioned, Some(member)) => {
-                let assignment = self.metadata.read(|md| match md.group(&sub.name) {
+                let assignment = self.metadata.store().read(|md| match md.group(&sub.name) {
                     Some(group) => group.assignment_of(&sub.name, member),
                     None => Err(MetadataError::UnknownMember {
                         subscription: sub.name.to_string(),
@@ -276,7 +276,7 @@ impl Broker {
         if sub.config.kind != SubscriptionType::Partitioned {
             return None;
         }
-        let view = self.metadata.read(|md| {
+        let view = self.metadata.store().read(|md| {
             let Some(group) = md.group(&sub.name) else {
                 return ApiGroup {
                     generation: 0,

@@ -47,7 +47,7 @@ impl<'a> Lease<'a> {
         // Read before the lease: if the partition moves meanwhile, its ack
         // ids carry the older epoch and are refused (redelivered), never
         // taken for another owner's message at the same offset.
-        let epoch = broker.partition_epoch(&at);
+        let epoch = broker.metadata.partition_epoch(&at);
         let request = LeaseRequest {
             max_messages: max,
             now_millis: self.now,

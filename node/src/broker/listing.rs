@@ -17,8 +17,8 @@ impl Broker {
         page_token: Option<&str>,
     ) -> Result<ListTopicsResponse, BrokerError> {
         let (limit, after) = page(page_size, page_token, TopicName::new)?;
-        self.metadata.barrier().await?;
-        let topics: Vec<Topic> = self.metadata.read(|md| {
+        self.metadata.store().barrier().await?;
+        let topics: Vec<Topic> = self.metadata.store().read(|md| {
             md.topics_after(after.as_ref(), limit)
                 .into_iter()
                 .cloned()
@@ -40,8 +40,8 @@ impl Broker {
         page_token: Option<&str>,
     ) -> Result<ListSubscriptionsResponse, BrokerError> {
         let (limit, after) = page(page_size, page_token, SubscriptionName::new)?;
-        self.metadata.barrier().await?;
-        let subs: Vec<Subscription> = self.metadata.read(|md| {
+        self.metadata.store().barrier().await?;
+        let subs: Vec<Subscription> = self.metadata.store().read(|md| {
             md.subscriptions_after(after.as_ref(), limit)
                 .into_iter()
                 .cloned()

@@ -17,20 +17,19 @@ pub mod ack_id;
 mod cluster_ops;
 mod convert;
 pub mod dead_letters;
-pub mod dedup;
 pub mod delivery;
 pub mod error;
 pub mod groups;
 mod lease;
 mod listing;
-mod pipeline;
-mod publish;
+pub mod metadata_view;
+pub mod publish;
 mod push;
+pub mod round_robin;
 mod seek;
+pub mod wakers;
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::types::{
@@ -39,22 +38,20 @@ use api::types::{
     TopicStats,
 };
 use cluster::{Command, Reply, Subscription, SubscriptionName, Topic, TopicName};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use self::dedup::IdempotencyCache;
 pub use self::error::BrokerError;
 use self::groups::MemberIds;
-pub use self::pipeline::PipelinedAnswer;
+pub use self::metadata_view::SINGLE_NODE_EPOCH;
+use self::metadata_view::{MetadataView, partition_refs};
+pub use self::publish::Publisher;
+pub use self::publish::pipeline::PipelinedAnswer;
+use self::round_robin::RoundRobin;
+use self::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
-use crate::storage::{Epoch, PartitionRef, Storage};
+use crate::storage::Storage;
 use crate::telemetry::Metrics;
-
-/// The owner epoch of a partition that has no owner in the metadata (local
-/// metadata, or before any node registered). Routed storage writes with the
-/// owner's epoch from the metadata instead of the one the broker passes.
-pub const SINGLE_NODE_EPOCH: Epoch = 1;
 
 /// How often retention and the idempotency cache are swept.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
@@ -62,17 +59,13 @@ pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
 /// One broker: metadata, storage, and the wake-ups between publishers and consumers.
 #[derive(Debug)]
 pub struct Broker {
-    metadata: MetadataStore,
+    pub metadata: MetadataView,
     storage: Arc<dyn Storage>,
     clock: Clock,
     metrics: Arc<Metrics>,
-    idempotency: IdempotencyCache,
-    /// Spreads messages without an ordering key: each request's unkeyed messages
-    /// go together to the next partition in turn (sticky per batch, like Kafka's
-    /// default partitioner), so a batch costs one append.
-    round_robin: AtomicU32,
-    /// Woken when a topic may have new deliverable messages.
-    wakers: Mutex<HashMap<TopicName, Arc<Notify>>>,
+    pub publisher: Arc<Publisher>,
+    round_robin: Arc<RoundRobin>,
+    wakers: Arc<TopicWakers>,
     /// Ids for members joining consumer groups through this node.
     member_ids: MemberIds,
     shutdown: CancellationToken,
@@ -86,14 +79,25 @@ impl Broker {
         clock: Clock,
         shutdown: CancellationToken,
     ) -> Self {
+        let metadata = MetadataView::new(metadata);
+        let round_robin = Arc::new(RoundRobin::default());
+        let wakers = Arc::new(TopicWakers::default());
+        let publisher = Arc::new(Publisher::new(
+            metadata.clone(),
+            storage.clone(),
+            clock,
+            metrics.clone(),
+            round_robin.clone(),
+            wakers.clone(),
+        ));
         Self {
             metadata,
             storage,
             clock,
             metrics,
-            idempotency: IdempotencyCache::default(),
-            round_robin: AtomicU32::new(0),
-            wakers: Mutex::default(),
+            publisher,
+            round_robin,
+            wakers,
             member_ids: MemberIds::new(),
             shutdown,
         }
@@ -103,36 +107,16 @@ impl Broker {
         &self.metrics
     }
 
-    pub fn metadata(&self) -> &MetadataStore {
-        &self.metadata
-    }
-
     /// Why this broker cannot serve now, if it cannot: shutting down, no
     /// metadata leader, or storage not answering. For `/readyz`.
     pub async fn unready_reason(&self) -> Option<String> {
         if self.shutdown.is_cancelled() {
             return Some("the broker is shutting down".to_owned());
         }
-        if let Some(reason) = self.metadata.unready_reason() {
+        if let Some(reason) = self.metadata.store().unready_reason() {
             return Some(reason);
         }
         self.storage.ping().await.err().map(|e| e.to_string())
-    }
-
-    /// Every topic and subscription, copied out of the metadata in one read.
-    fn resources(&self) -> (Vec<Topic>, Vec<Subscription>) {
-        self.metadata.read(|md| {
-            (
-                md.topics_after(None, usize::MAX)
-                    .into_iter()
-                    .cloned()
-                    .collect(),
-                md.subscriptions_after(None, usize::MAX)
-                    .into_iter()
-                    .cloned()
-                    .collect(),
-            )
-        })
     }
 
     pub fn clock(&self) -> Clock {
@@ -163,20 +147,14 @@ impl Broker {
             config,
             at_millis: self.clock.now_millis(),
         };
-        match self.metadata.propose(command).await? {
+        match self.metadata.store().propose(command).await? {
             Reply::TopicCreated(topic) => Ok(convert::topic(&topic, default_level, None)),
             other => unreachable!("CreateTopic replied {other:?}"),
         }
     }
 
-    /// The topic named, asking the leader before answering not found.
-    pub async fn find_topic(&self, name: &str) -> Result<Topic, BrokerError> {
-        let name = TopicName::new(name)?;
-        self.fresh(|| self.topic(&name)).await
-    }
-
     pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
-        let topic = self.find_topic(name).await?;
+        let topic = self.metadata.find_topic(name).await?;
         let mut partitions = Vec::new();
         let (mut messages, mut bytes) = (0, 0);
         for at in partition_refs(&topic) {
@@ -191,6 +169,7 @@ impl Broker {
         }
         let subscriptions: Vec<Subscription> = self
             .metadata
+            .store()
             .read(|md| md.subscriptions_of(&topic.name).cloned().collect());
         let mut backlogs = Vec::new();
         for sub in &subscriptions {
@@ -217,6 +196,7 @@ impl Broker {
         let name = TopicName::new(name)?;
         let reply = self
             .metadata
+            .store()
             .propose(Command::DeleteTopic { name: name.clone() })
             .await?;
         if let Reply::TopicDeleted { topic, .. } = reply {
@@ -224,9 +204,7 @@ impl Broker {
                 .delete_topic(&name, topic.config.partitions)
                 .await?;
         }
-        if let Some(waker) = self.lock_wakers().remove(&name) {
-            waker.notify_waiters();
-        }
+        self.wakers.forget(&name);
         Ok(())
     }
 
@@ -238,7 +216,10 @@ impl Broker {
         let name = SubscriptionName::new(name)?;
         let config = convert::subscription_config(request)?;
         config.validate()?;
-        let topic = self.fresh(|| self.topic(&config.topic)).await?;
+        let topic = self
+            .metadata
+            .fresh(|| self.metadata.topic(&config.topic))
+            .await?;
         // Storage first (idempotent: an existing subscription's state is kept).
         self.storage
             .create_subscription(
@@ -253,7 +234,7 @@ impl Broker {
             config,
             at_millis: self.clock.now_millis(),
         };
-        match self.metadata.propose(command).await? {
+        match self.metadata.store().propose(command).await? {
             Reply::SubscriptionCreated(sub) => Ok(convert::subscription(&sub, None)),
             other => unreachable!("CreateSubscription replied {other:?}"),
         }
@@ -261,8 +242,11 @@ impl Broker {
 
     pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
         let name = SubscriptionName::new(name)?;
-        let sub = self.fresh(|| self.subscription(&name)).await?;
-        let topic = self.topic(&sub.config.topic)?;
+        let sub = self
+            .metadata
+            .fresh(|| self.metadata.subscription(&name))
+            .await?;
+        let topic = self.metadata.topic(&sub.config.topic)?;
         let stats = self.subscription_stats(&sub, &topic).await?;
         let mut subscription = convert::subscription(&sub, Some(stats));
         subscription.group = self.group_view(&sub);
@@ -273,17 +257,18 @@ impl Broker {
         let name = SubscriptionName::new(name)?;
         let reply = self
             .metadata
+            .store()
             .propose(Command::DeleteSubscription { name: name.clone() })
             .await?;
         if let Reply::SubscriptionDeleted(sub) = reply {
             self.metrics.forget_subscription(name.as_str());
             // A deleted topic took its subscriptions' storage with it.
-            if let Ok(topic) = self.topic(&sub.config.topic) {
+            if let Ok(topic) = self.metadata.topic(&sub.config.topic) {
                 self.storage
                     .delete_subscription(&name, &topic.name, topic.config.partitions)
                     .await?;
             }
-            self.wake(&sub.config.topic);
+            self.wakers.wake(&sub.config.topic);
         }
         Ok(())
     }
@@ -294,10 +279,10 @@ impl Broker {
     /// the metadata leader does the rest (its lag gauges cover the cluster).
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
-        let (topics, subscriptions) = self.resources();
+        let (topics, subscriptions) = self.metadata.resources();
         for topic in &topics {
             // Each node trims the partitions it owns.
-            for at in partition_refs(topic).filter(|at| self.metadata.owns(at)) {
+            for at in partition_refs(topic).filter(|at| self.metadata.store().owns(at)) {
                 match self.storage.trim(&at, &topic.config.retention, now).await {
                     Ok(0) => {}
                     Ok(dropped) => {
@@ -311,7 +296,7 @@ impl Broker {
         }
         // One node (the metadata leader) ends expired leases and exports the
         // lag gauges for every partition; the calls reach the owners.
-        let subscriptions = if self.metadata.leads() {
+        let subscriptions = if self.metadata.store().leads() {
             subscriptions
         } else {
             Vec::new()
@@ -321,8 +306,7 @@ impl Broker {
                 tracing::warn!(subscription = %sub.name, %error, "subscription upkeep failed");
             }
         }
-        self.idempotency
-            .sweep(now, |t| self.metadata.read(|md| md.topic(t).is_some()));
+        self.publisher.forget_expired_keys(now);
     }
 
     async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
@@ -335,50 +319,6 @@ impl Broker {
             stats.oldest_unacked_age_seconds.unwrap_or(0.0),
         );
         Ok(())
-    }
-
-    /// Whether other nodes own partitions (or may): more than one node is registered.
-    fn multi_node(&self) -> bool {
-        self.metadata
-            .read(|md| md.placement().nodes().nth(1).is_some())
-    }
-
-    /// Runs a metadata lookup; when it finds nothing, waits until this node
-    /// has applied everything committed (a Raft read index) and looks once
-    /// more, so a resource just created through another node is found.
-    async fn fresh<T>(
-        &self,
-        lookup: impl Fn() -> Result<T, BrokerError>,
-    ) -> Result<T, BrokerError> {
-        match lookup() {
-            Err(e) if e.is_not_found() => {
-                self.metadata.barrier().await?;
-                lookup()
-            }
-            found => found,
-        }
-    }
-
-    fn topic(&self, name: &TopicName) -> Result<Topic, BrokerError> {
-        self.metadata
-            .read(|md| md.topic(name).cloned())
-            .ok_or_else(|| {
-                cluster::MetadataError::TopicNotFound {
-                    name: name.to_string(),
-                }
-                .into()
-            })
-    }
-
-    fn subscription(&self, name: &SubscriptionName) -> Result<Subscription, BrokerError> {
-        self.metadata
-            .read(|md| md.subscription(name).cloned())
-            .ok_or_else(|| {
-                cluster::MetadataError::SubscriptionNotFound {
-                    name: name.to_string(),
-                }
-                .into()
-            })
     }
 
     async fn subscription_stats(
@@ -420,25 +360,4 @@ impl Broker {
         stats.oldest_unacked_age_seconds = age(oldest);
         Ok(stats)
     }
-
-    fn lock_wakers(&self) -> std::sync::MutexGuard<'_, HashMap<TopicName, Arc<Notify>>> {
-        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn waker(&self, topic: &TopicName) -> Arc<Notify> {
-        self.lock_wakers().entry(topic.clone()).or_default().clone()
-    }
-
-    fn wake(&self, topic: &TopicName) {
-        if let Some(waker) = self.lock_wakers().get(topic) {
-            waker.notify_waiters();
-        }
-    }
-}
-
-fn partition_refs(topic: &Topic) -> impl Iterator<Item = PartitionRef> + '_ {
-    (0..topic.config.partitions).map(|partition| PartitionRef {
-        topic: topic.name.clone(),
-        partition,
-    })
 }

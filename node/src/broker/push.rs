@@ -13,7 +13,7 @@ use super::{Broker, BrokerError};
 impl Broker {
     /// Every push subscription, in name order.
     pub fn push_subscriptions(&self) -> Vec<Subscription> {
-        self.metadata.read(|md| {
+        self.metadata.store().read(|md| {
             md.subscriptions_after(None, usize::MAX)
                 .into_iter()
                 .filter(|s| s.config.push.is_some())
@@ -24,14 +24,14 @@ impl Broker {
 
     /// Changes after every metadata change (see [`crate::metadata_store::MetadataStore::changes`]).
     pub fn metadata_changes(&self) -> watch::Receiver<u64> {
-        self.metadata.changes()
+        self.metadata.store().changes()
     }
 
     /// Notified when `topic` may have new deliverable messages (a publish, a
     /// nack). Register interest (`Notified::enable`) before looking for work,
     /// so a wake-up between the look and the wait is not lost.
     pub fn topic_waker(&self, topic: &TopicName) -> Arc<Notify> {
-        self.waker(topic)
+        self.wakers.waker(topic)
     }
 }
 

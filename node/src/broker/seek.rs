@@ -4,7 +4,8 @@
 use api::types::{SeekRequest, StartPosition};
 
 use super::dead_letters::parse_time;
-use super::{Broker, BrokerError, partition_refs};
+use super::metadata_view::partition_refs;
+use super::{Broker, BrokerError};
 use crate::storage::SeekTarget;
 
 impl Broker {

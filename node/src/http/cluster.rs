@@ -13,7 +13,7 @@ use super::problem::ApiError;
 /// `GET /v1/cluster`: the metadata group, nodes and partition owners as this
 /// node sees them.
 pub async fn status(State(state): State<AppState>) -> Json<ClusterStatus> {
-    Json(state.broker.metadata().status())
+    Json(state.broker.metadata.store().status())
 }
 
 /// `POST /v1/cluster:rebalance`; an empty body is a real rebalance.

@@ -44,7 +44,7 @@ pub async fn upgrade(
     topic: &str,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    state.broker.find_topic(topic).await?;
+    state.broker.metadata.find_topic(topic).await?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     let topic = topic.to_owned();
@@ -216,7 +216,7 @@ async fn answer(broker: &Broker, topic: &str, incoming: Vec<Incoming>) -> Vec<Ws
                 request,
             } => {
                 store_run(broker, topic, std::mem::take(&mut run), &mut out).await;
-                let result = broker.publish(topic, request, Some(&key)).await;
+                let result = broker.publisher.publish(topic, request, Some(&key)).await;
                 out.push(match result {
                     Ok(response) => published_frame(id, binary, response),
                     Err(error) => error_frame(broker, Some(id), &error.into()),
@@ -245,7 +245,7 @@ async fn store_run(
         .into_iter()
         .map(|(id, binary, request)| ((id, binary), request))
         .unzip();
-    let answers = broker.publish_pipelined(topic, requests).await;
+    let answers = broker.publisher.publish_pipelined(topic, requests).await;
     for ((id, binary), answer) in labels.into_iter().zip(answers) {
         out.push(match answer {
             Ok(response) => published_frame(id, binary, response),

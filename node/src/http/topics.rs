@@ -122,6 +122,10 @@ pub async fn post(
         .transpose()?;
     let JsonBody(body) = JsonBody::<PublishRequest>::from_request(request, &state).await?;
     Ok(Json(
-        state.broker.publish(name, body, key.as_deref()).await?,
+        state
+            .broker
+            .publisher
+            .publish(name, body, key.as_deref())
+            .await?,
     ))
 }

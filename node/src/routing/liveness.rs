@@ -38,7 +38,7 @@ impl Liveness {
     /// answering ones live, until `shutdown`; refreshes the Raft and
     /// ownership gauges on each round.
     pub async fn run(self, broker: Arc<Broker>, shutdown: CancellationToken) {
-        let metadata = broker.metadata();
+        let metadata = broker.metadata.store();
         let Some(consensus) = metadata.consensus().cloned() else {
             return;
         };

@@ -1,7 +1,19 @@
-//! The publish path: validate, deduplicate, choose partitions, append, wake.
+//! [`Publisher`]: the publish path. Validate, deduplicate, choose
+//! partitions, append, wake.
+//!
+//! - this file: the publisher, `publish` with its idempotency keys, and the
+//!   append every publish ends in (one storage call per partition).
+//! - [`validate`]: the documented limits, checked before anything is stored.
+//! - [`dedup`]: the in-memory idempotency cache.
+//! - [`pipeline`]: publishes that arrived together on a publish stream,
+//!   stored with one append per partition.
+
+pub mod dedup;
+pub mod pipeline;
+mod validate;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use api::limits;
 use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
@@ -9,11 +21,59 @@ use cluster::Topic;
 use cluster::partitioning::partition_for_key;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::dedup::Claim;
-use super::{Broker, BrokerError, SINGLE_NODE_EPOCH};
-use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef};
+use self::dedup::{Claim, IdempotencyCache};
+use self::validate::validate_batch;
+use crate::broker::convert;
+use crate::broker::error::BrokerError;
+use crate::broker::metadata_view::{MetadataView, SINGLE_NODE_EPOCH};
+use crate::broker::round_robin::RoundRobin;
+use crate::broker::wakers::TopicWakers;
+use crate::clock::Clock;
+use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef, Storage};
+use crate::telemetry::Metrics;
+use crate::telemetry::metrics::TopicLabel;
 
-impl Broker {
+/// Stores what publishers send: owns the idempotency cache and the round
+/// robin of unkeyed messages; wakes the topic's waiters after each append.
+#[derive(Debug)]
+pub struct Publisher {
+    metadata: MetadataView,
+    storage: Arc<dyn Storage>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    idempotency: IdempotencyCache,
+    round_robin: Arc<RoundRobin>,
+    wakers: Arc<TopicWakers>,
+}
+
+impl Publisher {
+    pub fn new(
+        metadata: MetadataView,
+        storage: Arc<dyn Storage>,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+        round_robin: Arc<RoundRobin>,
+        wakers: Arc<TopicWakers>,
+    ) -> Self {
+        Self {
+            metadata,
+            storage,
+            clock,
+            metrics,
+            idempotency: IdempotencyCache::default(),
+            round_robin,
+            wakers,
+        }
+    }
+
+    /// Forgets idempotency keys expired at `now_millis` and every key of a
+    /// deleted topic.
+    pub fn forget_expired_keys(&self, now_millis: u64) {
+        self.idempotency.sweep(now_millis, |t| {
+            self.metadata.store().read(|md| md.topic(t).is_some())
+        });
+    }
+
     /// Stores a batch and reports where each message went.
     pub async fn publish(
         &self,
@@ -21,7 +81,7 @@ impl Broker {
         request: PublishRequest,
         idempotency_key: Option<&str>,
     ) -> Result<PublishResponse, BrokerError> {
-        let topic = self.find_topic(topic).await?;
+        let topic = self.metadata.find_topic(topic).await?;
         validate_batch(&topic, &request)?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
@@ -64,7 +124,7 @@ impl Broker {
         }
     }
 
-    pub(super) async fn append_batch(
+    pub(crate) async fn append_batch(
         &self,
         topic: &Topic,
         request: PublishRequest,
@@ -81,7 +141,7 @@ impl Broker {
     /// Appends a request's messages, one storage call per partition. A failed
     /// partition does not stop the others: each message's place is reported,
     /// `None` where its partition's append failed, with the first failure.
-    pub(super) async fn append_placed(
+    pub(crate) async fn append_placed(
         &self,
         topic: &Topic,
         request: PublishRequest,
@@ -94,7 +154,7 @@ impl Broker {
         // first attempt, so its unkeyed messages follow the key, not the turn.
         let unkeyed_partition = match &idempotent {
             Some(idempotent) => partition_for_key(&idempotent.key, partitions),
-            None => self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions,
+            None => self.round_robin.next(partitions),
         };
         // Partition → (index in request, message), keeping request order inside each.
         let mut groups: BTreeMap<u32, Vec<(usize, NewMessage)>> = BTreeMap::new();
@@ -110,7 +170,7 @@ impl Broker {
         }
         let options = AppendOptions {
             idempotency: idempotent,
-            ..super::convert::append_options(&topic.config, self.storage.ack_level())
+            ..convert::append_options(&topic.config, self.storage.ack_level())
         };
         // Messages with no key and no idempotency key may go to any partition:
         // in a cluster, when their partition cannot be written now (its owner is away),
@@ -118,7 +178,7 @@ impl Broker {
         // partitions for unkeyed records.
         let movable = options.idempotency.is_none()
             && groups.len() == 1
-            && self.multi_node()
+            && self.metadata.multi_node()
             && groups.contains_key(&unkeyed_partition)
             && groups
                 .values()
@@ -173,19 +233,19 @@ impl Broker {
         self.metrics.published.inc_by(stored);
         self.metrics
             .topic_messages
-            .get_or_create(&crate::telemetry::metrics::TopicLabel {
+            .get_or_create(&TopicLabel {
                 topic: topic.name.to_string(),
             })
             .inc_by(stored);
         if stored > 0 {
-            self.wake(&topic.name);
+            self.wakers.wake(&topic.name);
         }
         appended
     }
 }
 
 /// The answer to a publish whose messages went to `placed` (partition, offset).
-pub(super) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishResponse {
+pub(crate) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishResponse {
     PublishResponse {
         message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
         partitions: placed.iter().map(|(p, _)| *p).collect(),
@@ -195,12 +255,12 @@ pub(super) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishRes
     }
 }
 
-/// What [`Broker::append_placed`] stored.
-pub(super) struct Appended {
+/// What [`Publisher::append_placed`] stored.
+pub(crate) struct Appended {
     /// Where each message went; `None` where its partition's append failed.
-    pub(super) placed: Vec<Option<(u32, u64)>>,
-    pub(super) failure: Option<BrokerError>,
-    pub(super) ack_level: AckLevel,
+    pub(crate) placed: Vec<Option<(u32, u64)>>,
+    pub(crate) failure: Option<BrokerError>,
+    pub(crate) ack_level: AckLevel,
 }
 
 fn new_message(message: PublishMessage, now: u64) -> NewMessage {
@@ -233,110 +293,4 @@ fn validate_idempotency_key(key: &str) -> Result<(), BrokerError> {
         ));
     }
     Ok(())
-}
-
-/// Checks every documented limit before anything is stored, so a bad batch is
-/// refused whole. Answers the batch's size (data plus attributes).
-pub(super) fn validate_batch(
-    topic: &Topic,
-    request: &PublishRequest,
-) -> Result<usize, BrokerError> {
-    let count = request.messages.len();
-    if count == 0 {
-        return Err(BrokerError::invalid(
-            "messages must contain at least one message",
-        ));
-    }
-    if count > limits::MAX_BATCH_MESSAGES {
-        return Err(BrokerError::PayloadTooLarge {
-            detail: format!(
-                "a publish may carry at most {} messages, got {count}",
-                limits::MAX_BATCH_MESSAGES
-            ),
-        });
-    }
-    let mut total = 0usize;
-    for (i, message) in request.messages.iter().enumerate() {
-        total += validate_message(topic, i, message)?;
-    }
-    if total > limits::MAX_BATCH_BYTES {
-        return Err(BrokerError::PayloadTooLarge {
-            detail: format!(
-                "a publish may carry at most {} bytes of data and attributes, got {total}",
-                limits::MAX_BATCH_BYTES
-            ),
-        });
-    }
-    Ok(total)
-}
-
-/// Returns the message's size (data plus attributes).
-fn validate_message(
-    topic: &Topic,
-    i: usize,
-    message: &PublishMessage,
-) -> Result<usize, BrokerError> {
-    let invalid = |what: String| Err(BrokerError::invalid(format!("messages[{i}]: {what}")));
-    if message.data.is_empty() && message.attributes.is_empty() {
-        return invalid("needs non-empty data or at least one attribute".to_owned());
-    }
-    if message.attributes.len() > limits::MAX_ATTRIBUTES {
-        return invalid(format!(
-            "at most {} attributes are allowed",
-            limits::MAX_ATTRIBUTES
-        ));
-    }
-    for (key, value) in &message.attributes {
-        if key.is_empty() || key.len() > limits::MAX_ATTRIBUTE_KEY_BYTES {
-            return invalid(format!(
-                "attribute keys must be 1 to {} bytes, got {:?}",
-                limits::MAX_ATTRIBUTE_KEY_BYTES,
-                key
-            ));
-        }
-        if value.len() > limits::MAX_ATTRIBUTE_VALUE_BYTES {
-            return invalid(format!(
-                "attribute {key:?} is longer than {} bytes",
-                limits::MAX_ATTRIBUTE_VALUE_BYTES
-            ));
-        }
-    }
-    if let Some(key) = &message.ordering_key
-        && key.len() > limits::MAX_ORDERING_KEY_BYTES
-    {
-        return invalid(format!(
-            "orderingKey is longer than {} bytes",
-            limits::MAX_ORDERING_KEY_BYTES
-        ));
-    }
-    if message
-        .deliver_after
-        .is_some_and(|d| d.as_millis() > limits::MAX_DELIVER_AFTER_SECONDS * 1000)
-    {
-        return invalid(format!(
-            "deliverAfter must be at most {}s",
-            limits::MAX_DELIVER_AFTER_SECONDS
-        ));
-    }
-    if message.ttl.is_some_and(|d| d.as_millis() == 0) {
-        return invalid("ttl must be positive".to_owned());
-    }
-    if let Some(priority) = message.priority
-        && priority > limits::MAX_PRIORITY
-    {
-        return invalid(format!(
-            "priority must be 0 to {}, got {priority}",
-            limits::MAX_PRIORITY
-        ));
-    }
-    let size = limits::counted_bytes(&message.data.0, &message.attributes);
-    if size > topic.config.max_message_bytes as usize {
-        return Err(BrokerError::PayloadTooLarge {
-            detail: format!(
-                "messages[{i}] is {size} bytes; topic {} accepts at most {} (maxMessageBytes)",
-                topic.name, topic.config.max_message_bytes
-            ),
-        });
-    }
-    Ok(size)
 }

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use api::limits;
 use api::types::{PublishRequest, PublishResponse};
 
-use super::publish::{response, validate_batch};
-use super::{Broker, BrokerError};
+use super::validate::validate_batch;
+use super::{Publisher, response};
+use crate::broker::error::BrokerError;
 
 /// What happened to one request of a pipelined run. A failed append is the
 /// same error for every request with messages in it, hence the `Arc`.
 pub type PipelinedAnswer = Result<PublishResponse, Arc<BrokerError>>;
 
-impl Broker {
+impl Publisher {
     /// Stores requests without idempotency keys that arrived together, keeping
     /// their order. Each is validated alone (a bad one is refused alone); the
     /// valid ones are appended together in chunks no larger than one publish
@@ -25,7 +26,7 @@ impl Broker {
         topic: &str,
         requests: Vec<PublishRequest>,
     ) -> Vec<PipelinedAnswer> {
-        let topic = match self.find_topic(topic).await {
+        let topic = match self.metadata.find_topic(topic).await {
             Ok(topic) => topic,
             Err(error) => {
                 let error = Arc::new(error);
