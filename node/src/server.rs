@@ -17,7 +17,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::broker::groups::run_group_expiry;
 use crate::broker::{Broker, MAINTENANCE_INTERVAL};
 use crate::clock::Clock;
 use crate::config::StorageConfig;
@@ -72,10 +71,16 @@ pub async fn run(
 ) -> io::Result<()> {
     let shutdown = broker.shutdown_token().clone();
     let streams = TaskTracker::new();
-    let supervisor = push::Supervisor::new(broker.clone()).map_err(io::Error::other)?;
+    let supervisor = push::Supervisor::new(
+        broker.delivery.clone(),
+        broker.metadata.clone(),
+        broker.metrics().clone(),
+        shutdown.clone(),
+    )
+    .map_err(io::Error::other)?;
     let maintenance = tokio::spawn(maintain(broker.clone()));
     let mut push = tokio::spawn(supervisor.run());
-    let group_expiry = tokio::spawn(run_group_expiry(broker.clone()));
+    let group_expiry = tokio::spawn(broker.groups.clone().run_expiry(shutdown.clone()));
 
     let app = http::router(AppState {
         broker: broker.clone(),

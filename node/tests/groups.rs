@@ -19,7 +19,7 @@ use cluster::partitioning::partition_for_key;
 use http::Method;
 use node::TestNode;
 use node::broker::Broker;
-use node::broker::groups::{GROUP_EXPIRY_INTERVAL, run_group_expiry};
+use node::broker::groups::GROUP_EXPIRY_INTERVAL;
 use serde_json::{Value, json};
 use support::{Reply, app, b64, get, json};
 
@@ -233,7 +233,12 @@ fn all_partitions(members: &[&Member], partitions: u32) {
 }
 
 fn start_expiry(broker: &Arc<Broker>) {
-    tokio::spawn(run_group_expiry(broker.clone()));
+    tokio::spawn(
+        broker
+            .groups
+            .clone()
+            .run_expiry(broker.shutdown_token().clone()),
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -555,13 +560,14 @@ async fn a_lease_of_nothing_needs_no_member() {
     partitioned(&app, 2).await;
     join_member(&app, 30).await;
     publish_everywhere(&app, 2, 0).await;
-    let target = broker.delivery_target(SUB).await.expect("target");
+    let target = broker.delivery.target(SUB).await.expect("target");
     let leased = broker
+        .delivery
         .lease_batch(&target, 0)
         .await
         .expect("upkeep works on partitioned subscriptions");
     assert!(leased.is_empty());
-    let refused = broker.lease_batch(&target, 1).await;
+    let refused = broker.delivery.lease_batch(&target, 1).await;
     assert!(refused.is_err(), "delivering needs a member");
 }
 

@@ -64,6 +64,7 @@ async fn drain(broker: &Broker) -> Vec<(String, String, u32)> {
     let mut all = Vec::new();
     loop {
         let got = broker
+            .delivery
             .pull("billing", 1000, Duration::ZERO)
             .await
             .expect("pull");
@@ -112,6 +113,7 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
         let want = (300 - leased.len()) as u32;
         leased.extend(
             first
+                .delivery
                 .pull("billing", want.min(100), Duration::ZERO)
                 .await
                 .expect("pull"),
@@ -121,6 +123,7 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
     let ack_ids: Vec<String> = acked.iter().map(|m| m.ack_id.clone()).collect();
     assert_eq!(
         first
+            .delivery
             .acknowledge("billing", &ack_ids)
             .await
             .expect("acknowledge"),
@@ -157,7 +160,11 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
     assert!(fresh.iter().all(|(_, _, attempt)| *attempt == 1));
     let ids: Vec<String> = fresh.iter().map(|(_, id, _)| id.clone()).collect();
     for chunk in ids.chunks(500) {
-        second.acknowledge("billing", chunk).await.expect("ack");
+        second
+            .delivery
+            .acknowledge("billing", chunk)
+            .await
+            .expect("ack");
     }
     drop(second);
 
@@ -172,7 +179,11 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
         "a redelivery counts as attempt 2"
     );
     let ids: Vec<String> = again.iter().map(|(_, id, _)| id.clone()).collect();
-    third.acknowledge("billing", &ids).await.expect("ack");
+    third
+        .delivery
+        .acknowledge("billing", &ids)
+        .await
+        .expect("ack");
     let sub = third.get_subscription("billing").await.expect("get");
     assert_eq!(sub.stats.map(|s| s.backlog_messages), Some(0));
 }

@@ -12,12 +12,12 @@ use cluster::subscription::{
     MIN_DELIVERY_ATTEMPTS, RetryPolicy, StartPosition,
 };
 use cluster::{
-    AckPolicy, Compression, PushConfig, Retention, Subscription, SubscriptionConfig,
+    AckPolicy, Compression, ConsumerGroup, PushConfig, Retention, Subscription, SubscriptionConfig,
     SubscriptionType, Topic, TopicConfig, TopicName,
 };
 
-use super::BrokerError;
-use crate::storage::AppendOptions;
+use crate::broker::error::BrokerError;
+use crate::storage::{AppendOptions, StoredMessage};
 
 /// Minimum backoff when a retry policy leaves it out (as in Google Pub/Sub).
 const DEFAULT_MIN_BACKOFF_MILLIS: u64 = 10_000;
@@ -216,5 +216,61 @@ pub(super) fn subscription(
             secret_set: push.secret.is_some(),
         }),
         group: None,
+    }
+}
+
+/// A stored message as the API shows it.
+pub(crate) fn api_message(partition: u32, stored: &StoredMessage) -> types::Message {
+    let message = &stored.message;
+    types::Message {
+        message_id: format!("{partition}-{}", stored.offset),
+        data: api::data::Data(message.data.clone()),
+        attributes: message.attributes.clone(),
+        ordering_key: message.ordering_key.clone(),
+        priority: message.priority,
+        publish_time: Timestamp(message.publish_time_millis).to_string(),
+        deliver_time: message
+            .deliver_at_millis
+            .map(|t| Timestamp(t.get()).to_string()),
+        expire_time: message
+            .expire_at_millis
+            .map(|t| Timestamp(t.get()).to_string()),
+        partition,
+        offset: stored.offset,
+    }
+}
+
+/// Parses an optional RFC 3339 field.
+pub(crate) fn parse_time(field: &str, text: Option<&str>) -> Result<Option<u64>, BrokerError> {
+    text.map(|t| {
+        t.parse::<Timestamp>()
+            .map(|ts| ts.0)
+            .map_err(|e| BrokerError::invalid(format!("{field}: {e}")))
+    })
+    .transpose()
+}
+
+/// A partitioned subscription's group as `GET /v1/subscriptions/{sub}` shows
+/// it; `None` (no member yet) is generation 0 with no members.
+pub(super) fn group(group: Option<&ConsumerGroup>) -> types::ConsumerGroup {
+    let Some(group) = group else {
+        return types::ConsumerGroup {
+            generation: 0,
+            members: Vec::new(),
+        };
+    };
+    types::ConsumerGroup {
+        generation: group.generation(),
+        members: group
+            .members()
+            .iter()
+            .map(|(id, member)| types::GroupMember {
+                member_id: id.to_string(),
+                partitions: group.partitions_of(id),
+                last_heartbeat_time: Timestamp(member.last_heartbeat_millis).to_string(),
+                session_timeout_seconds: u32::try_from(member.session_timeout_millis / 1000)
+                    .unwrap_or(u32::MAX),
+            })
+            .collect(),
     }
 }

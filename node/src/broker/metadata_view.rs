@@ -96,6 +96,17 @@ impl MetadataView {
         })
     }
 
+    /// Every push subscription, in name order.
+    pub fn push_subscriptions(&self) -> Vec<Subscription> {
+        self.store.read(|md| {
+            md.subscriptions_after(None, usize::MAX)
+                .into_iter()
+                .filter(|s| s.config.push.is_some())
+                .cloned()
+                .collect()
+        })
+    }
+
     /// Whether other nodes own partitions (or may): more than one node is registered.
     pub fn multi_node(&self) -> bool {
         self.store

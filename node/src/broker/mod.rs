@@ -16,17 +16,13 @@
 pub mod ack_id;
 mod cluster_ops;
 mod convert;
-pub mod dead_letters;
 pub mod delivery;
 pub mod error;
 pub mod groups;
-mod lease;
 mod listing;
 pub mod metadata_view;
 pub mod publish;
-mod push;
 pub mod round_robin;
-mod seek;
 pub mod wakers;
 
 use std::sync::Arc;
@@ -37,11 +33,13 @@ use api::types::{
     Subscription as ApiSubscription, SubscriptionBacklog, SubscriptionStats, Topic as ApiTopic,
     TopicStats,
 };
-use cluster::{Command, Reply, Subscription, SubscriptionName, Topic, TopicName};
+use cluster::{Command, Reply, Subscription, SubscriptionName, SubscriptionType, Topic, TopicName};
 use tokio_util::sync::CancellationToken;
 
+use self::delivery::Delivery;
+use self::delivery::dead_letters::DeadLetters;
 pub use self::error::BrokerError;
-use self::groups::MemberIds;
+use self::groups::ConsumerGroups;
 pub use self::metadata_view::SINGLE_NODE_EPOCH;
 use self::metadata_view::{MetadataView, partition_refs};
 pub use self::publish::Publisher;
@@ -64,10 +62,9 @@ pub struct Broker {
     clock: Clock,
     metrics: Arc<Metrics>,
     pub publisher: Arc<Publisher>,
-    round_robin: Arc<RoundRobin>,
+    pub delivery: Arc<Delivery>,
+    pub groups: Arc<ConsumerGroups>,
     wakers: Arc<TopicWakers>,
-    /// Ids for members joining consumer groups through this node.
-    member_ids: MemberIds,
     shutdown: CancellationToken,
 }
 
@@ -90,15 +87,32 @@ impl Broker {
             round_robin.clone(),
             wakers.clone(),
         ));
+        let dead_letters = DeadLetters::new(metadata.clone(), publisher.clone(), metrics.clone());
+        let delivery = Arc::new(Delivery::new(
+            metadata.clone(),
+            storage.clone(),
+            clock,
+            metrics.clone(),
+            wakers.clone(),
+            round_robin,
+            dead_letters,
+            shutdown.clone(),
+        ));
+        let groups = Arc::new(ConsumerGroups::new(
+            metadata.clone(),
+            clock,
+            wakers.clone(),
+            delivery.clone(),
+        ));
         Self {
             metadata,
             storage,
             clock,
             metrics,
             publisher,
-            round_robin,
+            delivery,
+            groups,
             wakers,
-            member_ids: MemberIds::new(),
             shutdown,
         }
     }
@@ -249,7 +263,13 @@ impl Broker {
         let topic = self.metadata.topic(&sub.config.topic)?;
         let stats = self.subscription_stats(&sub, &topic).await?;
         let mut subscription = convert::subscription(&sub, Some(stats));
-        subscription.group = self.group_view(&sub);
+        if sub.config.kind == SubscriptionType::Partitioned {
+            subscription.group = Some(
+                self.metadata
+                    .store()
+                    .read(|md| convert::group(md.group(&sub.name))),
+            );
+        }
         Ok(subscription)
     }
 
@@ -310,8 +330,8 @@ impl Broker {
     }
 
     async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
-        let target = self.delivery_target(sub.name.as_str()).await?;
-        self.lease_batch(&target, 0).await?;
+        let target = self.delivery.target(sub.name.as_str()).await?;
+        self.delivery.lease_batch(&target, 0).await?;
         let stats = self.subscription_stats(sub, &target.topic).await?;
         self.metrics.record_lag(
             sub.name.as_str(),

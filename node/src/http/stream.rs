@@ -36,7 +36,7 @@ use futures::{SinkExt, StreamExt};
 use super::AppState;
 use super::problem::ApiError;
 use crate::broker::Broker;
-use crate::broker::delivery::DeliveryTarget;
+use crate::broker::delivery::target::DeliveryTarget;
 
 /// How often the server pings an idle client.
 pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -57,12 +57,12 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let target = match member {
-        Some(member) => state.broker.member_target(name, member).await?,
-        None => state.broker.delivery_target(name).await?,
+        Some(member) => state.broker.groups.member_target(name, member).await?,
+        None => state.broker.delivery.target(name).await?,
     };
     target.check_pull_allowed()?;
     // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.
-    state.broker.delivery_scope(&target, 1)?;
+    state.broker.groups.delivery_scope(&target, 1)?;
     let broker = state.broker.clone();
     let token = state.streams.token();
     Ok(upgrade
@@ -165,7 +165,7 @@ impl Session {
         if room == 0 {
             return Ok(0);
         }
-        let messages = match self.broker.lease_batch(&self.target, room).await {
+        let messages = match self.broker.delivery.lease_batch(&self.target, room).await {
             Ok(messages) => messages,
             Err(error) => {
                 let problem = ApiError::from(error).0;
@@ -219,7 +219,10 @@ impl Session {
             .min()
             .map(|millis| self.broker.clock().instant_at(*millis));
         if room {
-            self.broker.wait_for_work(&self.target, held_expiry).await;
+            self.broker
+                .delivery
+                .wait_for_work(&self.target, held_expiry)
+                .await;
         } else if let Some(at) = held_expiry {
             tokio::time::sleep_until(at).await;
         } else {
@@ -252,6 +255,7 @@ impl Session {
             }
             ClientFrame::Ack { ack_ids } => self
                 .broker
+                .delivery
                 .acknowledge(&name, &ack_ids)
                 .await
                 .map(|_| self.release(&ack_ids)),
@@ -261,6 +265,7 @@ impl Session {
                 reason,
             } => self
                 .broker
+                .delivery
                 .nack(&name, &ack_ids, delay_seconds, reason)
                 .await
                 .map(|()| self.release(&ack_ids)),
@@ -269,6 +274,7 @@ impl Session {
                 ack_deadline_seconds,
             } => self
                 .broker
+                .delivery
                 .modify_ack_deadline(&name, &ack_ids, ack_deadline_seconds)
                 .await
                 .map(|()| {

@@ -62,6 +62,7 @@ pub async fn get(
             Ok(Json(
                 state
                     .broker
+                    .delivery
                     .list_dead_letters(name, params.max_messages)
                     .await?,
             )
@@ -143,59 +144,70 @@ pub async fn post(
             }
             let wait = Duration::from_secs(u64::from(wait));
             let received_messages = match body.member_id.as_deref() {
-                Some(member) => broker.pull_as_member(name, member, max, wait).await?,
-                None => broker.pull(name, max, wait).await?,
+                Some(member) => {
+                    broker
+                        .groups
+                        .pull_as_member(name, member, max, wait)
+                        .await?
+                }
+                None => broker.delivery.pull(name, max, wait).await?,
             };
             Ok(Json(PullResponse { received_messages }).into_response())
         }
         Some("acknowledge") => {
             let body: AckIdsRequest = decode(request, &state).await?;
-            broker.acknowledge(name, &body.ack_ids).await?;
+            broker.delivery.acknowledge(name, &body.ack_ids).await?;
             Ok(Json(Empty {}).into_response())
         }
         Some("nack") => {
             let body: NackRequest = decode(request, &state).await?;
             broker
+                .delivery
                 .nack(name, &body.ack_ids, body.delay_seconds, body.reason)
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
         Some("seek") => {
             let body: SeekRequest = decode(request, &state).await?;
-            broker.seek(name, body).await?;
+            broker.delivery.seek(name, body).await?;
             Ok(Json(Empty {}).into_response())
         }
         Some("redrive") => {
             let body: RedriveRequest = decode(request, &state).await?;
-            let redriven = broker.redrive(name, body).await?;
+            let redriven = broker.delivery.redrive(name, body).await?;
             Ok(Json(RedriveResponse { redriven }).into_response())
         }
         Some("resumeOrderingKey") => {
             let body: ResumeKeyRequest = decode(request, &state).await?;
-            let resumed = broker.resume_ordering_key(name, &body.ordering_key).await?;
+            let resumed = broker
+                .delivery
+                .resume_ordering_key(name, &body.ordering_key)
+                .await?;
             Ok(Json(ResumeKeyResponse { resumed }).into_response())
         }
         Some("modifyAckDeadline") => {
             let body: ModifyAckDeadlineRequest = decode(request, &state).await?;
             broker
+                .delivery
                 .modify_ack_deadline(name, &body.ack_ids, body.ack_deadline_seconds)
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
         Some("join") => {
             let body: JoinGroupRequest = decode(request, &state).await?;
-            Ok(Json(broker.join_group(name, body).await?).into_response())
+            Ok(Json(broker.groups.join_group(name, body).await?).into_response())
         }
         Some("heartbeat") => {
             let body: HeartbeatRequest = decode(request, &state).await?;
             let reply = broker
+                .groups
                 .heartbeat(name, &body.member_id, body.generation)
                 .await?;
             Ok(Json(reply).into_response())
         }
         Some("leave") => {
             let body: LeaveGroupRequest = decode(request, &state).await?;
-            broker.leave_group(name, &body.member_id).await?;
+            broker.groups.leave_group(name, &body.member_id).await?;
             Ok(Json(Empty {}).into_response())
         }
         Some(other) => Err(ApiError::new(

@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::sender::{Outcome, Sender, request_timeout};
-use crate::broker::Broker;
-use crate::broker::delivery::DeliveryTarget;
+use crate::broker::delivery::Delivery;
+use crate::broker::delivery::target::DeliveryTarget;
+use crate::telemetry::Metrics;
 use crate::telemetry::metrics::{PUSH_FAILURE, PUSH_SUCCESS};
 
 /// How long to wait before leasing again after storage failed.
@@ -24,7 +25,8 @@ const ERROR_PAUSE: Duration = Duration::from_secs(1);
 /// Delivers one push subscription until cancelled.
 #[derive(Debug)]
 pub struct Dispatcher {
-    broker: Arc<Broker>,
+    delivery: Arc<Delivery>,
+    metrics: Arc<Metrics>,
     sender: Sender,
     subscription: Subscription,
     push: PushConfig,
@@ -34,14 +36,16 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// `None` when `subscription` is not a push subscription.
     pub fn new(
-        broker: Arc<Broker>,
+        delivery: Arc<Delivery>,
+        metrics: Arc<Metrics>,
         sender: Sender,
         subscription: Subscription,
         cancel: CancellationToken,
     ) -> Option<Self> {
         let push = subscription.config.push.clone()?;
         Some(Self {
-            broker,
+            delivery,
+            metrics,
             sender,
             subscription,
             push,
@@ -53,7 +57,7 @@ impl Dispatcher {
     /// (nacking it) and returns once every request task has ended.
     pub async fn run(self) {
         let name = self.subscription.name.to_string();
-        let target = match self.broker.delivery_target(&name).await {
+        let target = match self.delivery.target(&name).await {
             Ok(target) => target,
             Err(error) => {
                 // Deleted between the supervisor's read and now.
@@ -111,11 +115,11 @@ impl Dispatcher {
     ) {
         // Registered before leasing, so a publish or nack between the lease and
         // the wait below still wakes this loop.
-        let waker = self.broker.topic_waker(&target.topic.name);
+        let waker = self.delivery.topic_waker(&target.topic.name);
         let woken = waker.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        match self.broker.lease_batch(target, batch.len()).await {
+        match self.delivery.lease_batch(target, batch.len()).await {
             Ok(messages) if !messages.is_empty() => {
                 // Slots left over (fewer messages than slots) are freed by the zip's drop.
                 for (message, slot) in messages.into_iter().zip(batch) {
@@ -127,7 +131,7 @@ impl Dispatcher {
                 tokio::select! {
                     () = &mut woken => {}
                     // Wakes on lease expiry and whatever else the broker schedules.
-                    () = self.broker.wait_for_work(target, None) => {}
+                    () = self.delivery.wait_for_work(target, None) => {}
                     () = self.cancel.cancelled() => {}
                 }
             }
@@ -153,17 +157,17 @@ impl Dispatcher {
                 // Abandoned (shutdown or deletion): give the message back now
                 // rather than at its deadline. Fails harmlessly if the
                 // subscription is gone.
-                if let Err(error) = self.broker.nack(name, &ack_ids, None, None).await {
+                if let Err(error) = self.delivery.nack(name, &ack_ids, None, None).await {
                     tracing::debug!(subscription = %name, %error, "nack of an abandoned push failed");
                 }
                 return;
             }
         };
-        let metrics = self.broker.metrics();
+        let metrics = &self.metrics;
         let result = match outcome {
             Outcome::Delivered => {
                 metrics.push_request(PUSH_SUCCESS);
-                self.broker.acknowledge(name, &ack_ids).await.map(|_| ())
+                self.delivery.acknowledge(name, &ack_ids).await.map(|_| ())
             }
             Outcome::Failed(failure) => {
                 metrics.push_request(PUSH_FAILURE);
@@ -176,7 +180,7 @@ impl Dispatcher {
                 );
                 // Retry timing (back-off) is the broker's: the nack hands the
                 // message back with the failure as the dead-letter reason.
-                self.broker
+                self.delivery
                     .nack(name, &ack_ids, None, Some(failure.to_string()))
                     .await
             }

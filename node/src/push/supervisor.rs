@@ -9,12 +9,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::Dispatcher;
 use super::sender::Sender;
-use crate::broker::Broker;
+use crate::broker::delivery::Delivery;
+use crate::broker::metadata_view::MetadataView;
+use crate::telemetry::Metrics;
 
 /// Reconciles running dispatchers with the metadata after every change.
 #[derive(Debug)]
 pub struct Supervisor {
-    broker: Arc<Broker>,
+    delivery: Arc<Delivery>,
+    metadata: MetadataView,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
     sender: Sender,
     running: HashMap<SubscriptionName, Running>,
 }
@@ -30,9 +35,19 @@ struct Running {
 }
 
 impl Supervisor {
-    pub fn new(broker: Arc<Broker>) -> Result<Self, reqwest::Error> {
+    /// A supervisor of the push subscriptions in `metadata`, delivering
+    /// through `delivery` until `shutdown`.
+    pub fn new(
+        delivery: Arc<Delivery>,
+        metadata: MetadataView,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            broker,
+            delivery,
+            metadata,
+            metrics,
+            shutdown,
             sender: Sender::new()?,
             running: HashMap::new(),
         })
@@ -40,8 +55,8 @@ impl Supervisor {
 
     /// Runs until the broker shuts down, then stops every dispatcher and waits for them.
     pub async fn run(mut self) {
-        let shutdown = self.broker.shutdown_token().clone();
-        let mut changes = self.broker.metadata_changes();
+        let shutdown = self.shutdown.clone();
+        let mut changes = self.metadata.store().changes();
         loop {
             // Seen before reading, so a change during the pass triggers another one.
             changes.borrow_and_update();
@@ -59,7 +74,7 @@ impl Supervisor {
     /// starts one for every push subscription without one.
     async fn reconcile(&mut self) {
         let mut wanted: HashMap<SubscriptionName, Subscription> = self
-            .broker
+            .metadata
             .push_subscriptions()
             .into_iter()
             .map(|s| (s.name.clone(), s))
@@ -77,9 +92,10 @@ impl Supervisor {
         self.stop(stale).await;
         wanted.retain(|name, _| !self.running.contains_key(name));
         for (name, subscription) in wanted {
-            let cancel = self.broker.shutdown_token().child_token();
+            let cancel = self.shutdown.child_token();
             let Some(dispatcher) = Dispatcher::new(
-                self.broker.clone(),
+                self.delivery.clone(),
+                self.metrics.clone(),
                 self.sender.clone(),
                 subscription.clone(),
                 cancel.clone(),
@@ -121,6 +137,7 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     use super::*;
+    use crate::broker::Broker;
     use crate::server::memory_broker;
 
     async fn create(broker: &Broker, endpoint: &str) {
@@ -154,7 +171,13 @@ mod tests {
             .create_topic("events", CreateTopicRequest::default())
             .await
             .expect("topic");
-        let mut supervisor = Supervisor::new(broker.clone()).expect("client");
+        let mut supervisor = Supervisor::new(
+            broker.delivery.clone(),
+            broker.metadata.clone(),
+            broker.metrics().clone(),
+            broker.shutdown_token().clone(),
+        )
+        .expect("client");
         create(&broker, "http://127.0.0.1:9/old").await;
         supervisor.reconcile().await;
         assert_eq!(

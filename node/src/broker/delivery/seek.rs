@@ -3,12 +3,13 @@
 
 use api::types::{SeekRequest, StartPosition};
 
-use super::dead_letters::parse_time;
-use super::metadata_view::partition_refs;
-use super::{Broker, BrokerError};
+use super::Delivery;
+use crate::broker::convert::parse_time;
+use crate::broker::error::BrokerError;
+use crate::broker::metadata_view::partition_refs;
 use crate::storage::SeekTarget;
 
-impl Broker {
+impl Delivery {
     /// Messages before the target count as acknowledged, the rest as never
     /// delivered (even if they were acknowledged). Leases, pending retries and
     /// dead letters of the subscription are dropped.
@@ -26,7 +27,7 @@ impl Broker {
                 ));
             }
         };
-        let delivery = self.delivery_target(name).await?;
+        let delivery = self.target(name).await?;
         for at in partition_refs(&delivery.topic) {
             self.storage
                 .seek(&delivery.subscription.name, &at, target)

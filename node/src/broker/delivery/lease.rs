@@ -1,72 +1,56 @@
-//! One [`Broker::lease_batch`]: asking partitions for leases and gathering
-//! what they gave.
+//! [`Lease`]: what the partitions gave one lease of a batch, gathered.
 
 use api::types::ReceivedMessage;
 
-use super::delivery::DeliveryTarget;
-use super::{Broker, BrokerError};
+use super::target::DeliveryTarget;
+use crate::broker::error::BrokerError;
 use crate::storage::{LeaseRequest, StorageError};
 
-pub(super) struct Lease<'a> {
-    broker: &'a Broker,
-    target: &'a DeliveryTarget,
+/// One [`Delivery::lease_batch`](super::Delivery::lease_batch): the time and
+/// deadline its partitions lease with, and what they gave so far.
+#[derive(Debug)]
+pub(super) struct Lease {
     max: usize,
-    now: u64,
+    now_millis: u64,
     deadline_millis: u64,
     /// What the partitions gave so far.
-    pub(super) out: Vec<ReceivedMessage>,
+    out: Vec<ReceivedMessage>,
     unavailable: Option<StorageError>,
     /// A partition failed otherwise; no more are asked.
-    pub(super) failed: Option<StorageError>,
+    failed: Option<StorageError>,
 }
 
-impl<'a> Lease<'a> {
-    pub(super) fn new(broker: &'a Broker, target: &'a DeliveryTarget, max: usize) -> Self {
-        let now = broker.clock.now_millis();
+impl Lease {
+    pub(super) fn new(target: &DeliveryTarget, max: usize, now_millis: u64) -> Self {
         let deadline_seconds = u64::from(target.subscription.config.ack_deadline_seconds);
         Self {
-            broker,
-            target,
             max,
-            now,
-            deadline_millis: now + deadline_seconds * 1000,
+            now_millis,
+            deadline_millis: now_millis + deadline_seconds * 1000,
             out: Vec::new(),
             unavailable: None,
             failed: None,
         }
     }
 
-    /// Leases up to `max` messages of one partition.
-    pub(super) async fn take(
-        &self,
-        partition: u32,
-        max: usize,
-    ) -> Result<Vec<ReceivedMessage>, StorageError> {
-        let broker = self.broker;
-        let at = self.target.partition(partition);
-        // Read before the lease: if the partition moves meanwhile, its ack
-        // ids carry the older epoch and are refused (redelivered), never
-        // taken for another owner's message at the same offset.
-        let epoch = broker.metadata.partition_epoch(&at);
-        let request = LeaseRequest {
+    /// How many more messages the next partition should be asked for; `None`
+    /// once the lease is done (full, or a partition failed).
+    pub(super) fn missing(&self) -> Option<usize> {
+        let missing = self.max.saturating_sub(self.out.len());
+        if (self.max > 0 && missing == 0) || self.failed.is_some() {
+            return None;
+        }
+        Some(missing)
+    }
+
+    /// What to ask a partition of `target` for: up to `max` messages.
+    pub(super) fn request(&self, target: &DeliveryTarget, max: usize) -> LeaseRequest {
+        LeaseRequest {
             max_messages: max,
-            now_millis: self.now,
+            now_millis: self.now_millis,
             deadline_millis: self.deadline_millis,
-            policy: self.target.policy(),
-        };
-        let outcome = broker
-            .storage
-            .lease(&self.target.subscription.name, &at, request)
-            .await?;
-        broker.metrics.expired.inc_by(outcome.expired);
-        broker
-            .publish_dead_letters(self.target, partition, outcome.dead_lettered)
-            .await;
-        Ok(outcome
-            .leased
-            .into_iter()
-            .map(|l| broker.received(partition, epoch, l, self.now))
-            .collect())
+            policy: target.policy(),
+        }
     }
 
     /// Keeps what one partition gave.
