@@ -84,7 +84,7 @@ pub enum StartError {
 /// A running node.
 #[derive(Debug)]
 pub struct Instance {
-    pub broker: Arc<Broker>,
+    pub broker: Broker,
     pub consensus: Consensus,
     /// Where clients connect.
     pub client_addr: SocketAddr,
@@ -155,9 +155,10 @@ impl Instance {
         let background = vec![
             tokio::spawn(sync.run(shutdown.clone())),
             tokio::spawn({
-                let broker = broker.clone();
+                let metadata = broker.metadata.store().clone();
+                let metrics = broker.metrics.clone();
                 let shutdown = shutdown.clone();
-                async move { liveness.run(broker, shutdown).await }
+                async move { liveness.run(metadata, metrics, shutdown).await }
             }),
         ];
         let served = tokio::spawn(server::run(
@@ -199,7 +200,7 @@ impl Instance {
         for task in self.background {
             task.abort();
         }
-        hand_over_partitions(&self.broker, &self.consensus).await;
+        hand_over_partitions(self.broker.metadata.store(), &self.consensus).await;
         self.consensus.shutdown().await;
         served
     }
@@ -226,9 +227,9 @@ impl Instance {
 /// other live nodes now (with new epochs) instead of after the owner timeout.
 /// It registers again when it starts and gets partitions back from a
 /// rebalance. Nothing to do for a single node or a node already removed.
-async fn hand_over_partitions(broker: &Broker, consensus: &Consensus) {
+async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) {
     let me = consensus.node_id();
-    let others_live = broker.metadata.store().read(|md| {
+    let others_live = metadata.read(|md| {
         let placement = md.placement();
         placement.node(me).is_some_and(|n| n.live)
             && placement.nodes().any(|n| n.id != me && n.live)
@@ -240,7 +241,7 @@ async fn hand_over_partitions(broker: &Broker, consensus: &Consensus) {
         id: me,
         live: false,
     };
-    match broker.metadata.store().propose(command).await {
+    match metadata.propose(command).await {
         Ok(cluster::Reply::PartitionsMoved(moves)) => {
             tracing::info!(
                 moved = moves.len(),

@@ -6,7 +6,9 @@
 //!   starts one on ephemeral ports for tests.
 //! - [`http`]: the axum router: routes, JSON and compressed bodies, problem+json errors,
 //!   the WebSocket stream.
-//! - [`broker`]: the publish, pull and ack paths, independent of HTTP.
+//! - [`broker`]: the broker's parts, independent of HTTP: the catalog of
+//!   topics and subscriptions, publishing, delivery, consumer groups, cluster
+//!   operations and periodic upkeep (its module doc has the map).
 //! - [`metadata_store`]: the one `propose` interface every metadata change goes through.
 //! - [`push`]: push subscriptions: a supervisor keeps one dispatcher per push
 //!   subscription, which POSTs each message to the endpoint and acks or nacks it.
@@ -23,18 +25,23 @@
 //!
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
-//! `broker::Broker::publish` (validate, deduplicate, choose partitions) →
-//! `storage::MessageLog::append` (memory, or one Lua script on Redis) → waiting pulls
-//! and streams are woken.
+//! `broker::publish::Publisher::publish` (find the topic, `publish/validate.rs`,
+//! the idempotency key in `publish/dedup.rs`) → `Publisher::append_placed`
+//! (choose partitions) → `storage::MessageLog::append_with` (memory, or one Lua
+//! script on Redis) → waiting pulls and streams are woken (`broker::wakers`).
 //!
 //! # The path of a delivery
-//! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
-//! `lease_batch` → `storage::SubscriptionState::lease` (the shared cursor; on Redis
-//! its changes are written through before the call returns) → an ack id per message;
-//! acks come back through `broker::Broker::acknowledge` → `SubscriptionState::ack`.
-//! A push subscription is served by `push::Dispatcher` instead, which calls the
-//! same `lease_batch`, POSTs each message (`push::Sender`) and acks or nacks it.
-//! On a partitioned subscription `lease_batch` asks `broker::groups` which of the
+//! `http::subscriptions::post` (`:pull`) or `http::stream` →
+//! `broker::delivery::Delivery::pull` → `Delivery::lease_batch` (the partitions
+//! from `broker::groups::scope`, gathered by `delivery/lease.rs`) →
+//! `storage::SubscriptionState::lease` (the shared cursor; on Redis its changes
+//! are written through before the call returns) → an ack id per message
+//! (`broker::ack_id`); acks come back through `http::subscriptions::post`
+//! (`:acknowledge`) → `Delivery::acknowledge` (`delivery/acks.rs`) →
+//! `SubscriptionState::ack`. A push subscription is served by
+//! `push::Dispatcher` instead, which calls the same `lease_batch`, POSTs each
+//! message (`push::Sender`) and acks or nacks it. On a partitioned
+//! subscription `lease_batch` asks `broker::groups::scope` which of the
 //! partitions the pulling member owns in the current generation.
 
 pub mod broker;

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::broker::{Broker, MAINTENANCE_INTERVAL};
+use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::config::StorageConfig;
 use crate::http::{self, AppState};
@@ -30,7 +30,7 @@ use crate::telemetry::Metrics;
 use crate::telemetry::connections::CountingListener;
 
 /// Builds a single-node broker on memory storage.
-pub fn memory_broker(shutdown: CancellationToken) -> Arc<Broker> {
+pub fn memory_broker(shutdown: CancellationToken) -> Broker {
     broker(
         MetadataStore::local(),
         Arc::new(MemoryStorage::new()),
@@ -43,14 +43,14 @@ pub fn broker(
     metadata: MetadataStore,
     storage: Arc<dyn Storage>,
     shutdown: CancellationToken,
-) -> Arc<Broker> {
-    Arc::new(Broker::new(
+) -> Broker {
+    Broker::new(
         metadata,
         storage,
         Arc::new(Metrics::new()),
         Clock::new(),
         shutdown,
-    ))
+    )
 }
 
 /// Opens the configured storage; for Redis this connects (and fails if Redis
@@ -62,23 +62,23 @@ pub async fn open_storage(config: &StorageConfig) -> Result<Arc<dyn Storage>, St
     })
 }
 
-/// Serves `broker` until `broker.shutdown_token()` is cancelled.
+/// Serves `broker` until `broker.shutdown` is cancelled.
 pub async fn run(
     client: TcpListener,
     metrics: Option<TcpListener>,
-    broker: Arc<Broker>,
+    broker: Broker,
     grace: Duration,
 ) -> io::Result<()> {
-    let shutdown = broker.shutdown_token().clone();
+    let shutdown = broker.shutdown.clone();
     let streams = TaskTracker::new();
     let supervisor = push::Supervisor::new(
         broker.delivery.clone(),
         broker.metadata.clone(),
-        broker.metrics().clone(),
+        broker.metrics.clone(),
         shutdown.clone(),
     )
     .map_err(io::Error::other)?;
-    let maintenance = tokio::spawn(maintain(broker.clone()));
+    let maintenance = tokio::spawn(broker.upkeep.clone().run(shutdown.clone()));
     let mut push = tokio::spawn(supervisor.run());
     let group_expiry = tokio::spawn(broker.groups.clone().run_expiry(shutdown.clone()));
 
@@ -86,12 +86,12 @@ pub async fn run(
         broker: broker.clone(),
         streams: streams.clone(),
     });
-    let counted = CountingListener::new(client, broker.metrics().connections("http"));
+    let counted = CountingListener::new(client, broker.metrics.connections("http"));
     let client_server =
         axum::serve(counted, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
 
     let metrics_server = metrics.map(|listener| {
-        let registry = broker.metrics().clone();
+        let registry = broker.metrics.clone();
         let app = Router::new().route(
             api::paths::METRICS,
             get(move || {
@@ -130,14 +130,4 @@ pub async fn run(
     maintenance.abort();
     group_expiry.abort();
     result
-}
-
-async fn maintain(broker: Arc<Broker>) {
-    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => broker.maintain().await,
-            () = broker.shutdown_token().cancelled() => return,
-        }
-    }
 }

@@ -1,6 +1,5 @@
 //! A whole broker on ephemeral loopback ports, for tests in any crate.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -17,7 +16,7 @@ pub struct TestNode {
     pub url: String,
     /// Metrics endpoint base, e.g. `http://127.0.0.1:40124`.
     pub metrics_url: String,
-    pub broker: Arc<Broker>,
+    pub broker: Broker,
     shutdown: CancellationToken,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }

@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use api::frames::ServerFrame;
@@ -232,13 +231,8 @@ fn all_partitions(members: &[&Member], partitions: u32) {
     assert_eq!(seen, (0..partitions).collect(), "every partition assigned");
 }
 
-fn start_expiry(broker: &Arc<Broker>) {
-    tokio::spawn(
-        broker
-            .groups
-            .clone()
-            .run_expiry(broker.shutdown_token().clone()),
-    );
+fn start_expiry(broker: &Broker) {
+    tokio::spawn(broker.groups.clone().run_expiry(broker.shutdown.clone()));
 }
 
 #[tokio::test(start_paused = true)]

@@ -356,6 +356,7 @@ async fn shutdown_abandons_requests_in_flight_and_hands_their_messages_back() {
 
     tracing::info!("assert: both leases were released (nacked), not left to their deadline");
     let stats = broker
+        .catalog
         .get_subscription("hooks")
         .await
         .expect("subscription")

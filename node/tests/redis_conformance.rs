@@ -190,6 +190,7 @@ mod round_trips {
             CancellationToken::new(),
         );
         broker
+            .catalog
             .create_topic("orders", CreateTopicRequest::default())
             .await
             .expect("create topic");

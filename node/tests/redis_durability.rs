@@ -44,6 +44,7 @@ async fn start_broker(settings: &RedisSettings, clock: Clock) -> Broker {
         ..Default::default()
     };
     broker
+        .catalog
         .create_topic("orders", topic)
         .await
         .expect("create topic");
@@ -53,6 +54,7 @@ async fn start_broker(settings: &RedisSettings, clock: Clock) -> Broker {
         ..Default::default()
     };
     broker
+        .catalog
         .create_subscription("billing", sub)
         .await
         .expect("create subscription");
@@ -139,7 +141,7 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
 
     tracing::info!("restart 1 s later, before the leases' 10 s deadline");
     let second = start_broker(&settings, clock.shifted(Duration::from_secs(1))).await;
-    let topic = second.get_topic("orders").await.expect("get topic");
+    let topic = second.catalog.get_topic("orders").await.expect("get topic");
     assert_eq!(
         topic.stats.as_ref().map(|s| s.messages_published),
         Some(MESSAGES as u64),
@@ -184,7 +186,11 @@ async fn a_restarted_broker_keeps_every_message_and_redelivers_only_unacked_leas
         .acknowledge("billing", &ids)
         .await
         .expect("ack");
-    let sub = third.get_subscription("billing").await.expect("get");
+    let sub = third
+        .catalog
+        .get_subscription("billing")
+        .await
+        .expect("get");
     assert_eq!(sub.stats.map(|s| s.backlog_messages), Some(0));
 }
 
@@ -456,6 +462,7 @@ async fn an_idempotent_retry_stores_nothing_new_even_after_the_broker_forgot_the
         (original.partitions.clone(), original.offsets.clone())
     );
     let stats = second
+        .catalog
         .get_topic("orders")
         .await
         .expect("topic")

@@ -355,7 +355,7 @@ async fn priority_delay_and_ttl() {
 
     let stats = get(&app, "/v1/subscriptions/reader").await.ok()["stats"].clone();
     assert_eq!(stats["expiredMessages"], 1);
-    assert_eq!(broker.metrics().expired.get(), 1);
+    assert_eq!(broker.metrics.expired.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]

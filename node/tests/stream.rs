@@ -266,7 +266,7 @@ async fn streaming_a_missing_subscription_is_not_found() {
 
 /// Waits until the server counts one open WebSocket session.
 async fn wait_for_open_stream(node: &TestNode) {
-    let gauge = node.broker.metrics().connections("websocket");
+    let gauge = node.broker.metrics.connections("websocket");
     tokio::time::timeout(WAIT, async {
         while gauge.get() < 1 {
             tokio::time::sleep(POLL).await;

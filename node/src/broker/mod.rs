@@ -1,71 +1,82 @@
-//! The broker's operations, independent of HTTP: topics, subscriptions,
-//! publish, pull and ack.
+//! The broker's operations, independent of HTTP, in parts that each own their
+//! work and are called directly by the HTTP handlers, streams, push
+//! dispatchers and background tasks:
 //!
-//! - `publish`: validation, deduplication, partition choice, append.
-//! - [`delivery`]: leasing, long polling, ack, nack and deadline changes.
-//! - [`dead_letters`]: dead-letter publishing with lineage, listing, redrive,
-//!   parked ordering keys.
-//! - `seek`: moving a subscription to a time or an end.
-//! - `listing`: paged lists of topics and subscriptions.
-//! - `cluster_ops`: rebalancing partition owners and removing a node.
-//! - `push`: what the push dispatchers (`crate::push`) need from the broker.
-//! - [`groups`]: consumer groups of partitioned subscriptions (join, heartbeat,
-//!   leave, expiry) and the partitions each member may lease from.
-//! - [`ack_id`], [`dedup`], `convert`, [`error`]: their supporting types.
+//! | part | folder or file | owns |
+//! |---|---|---|
+//! | [`Catalog`] | `catalog/` | topics and subscriptions: create, get with stats, delete, list |
+//! | [`Publisher`] | `publish/` | the publish path: validation, idempotency keys, partition choice, appends, pipelined publishes |
+//! | [`Delivery`] | `delivery/` | the delivery path: targets, leases, long polls, ack/nack/modifyAckDeadline, seek, dead letters, redrive, parked ordering keys |
+//! | [`ConsumerGroups`] | `groups/` | consumer groups of partitioned subscriptions: join, heartbeat, leave, expiry, member ids, member targets, delivery scopes |
+//! | [`ClusterAdmin`] | `cluster_admin.rs` | rebalancing partition owners and removing a node |
+//! | [`Upkeep`] | `upkeep.rs` | periodic work: retention, expired leases, lag gauges, expired idempotency keys |
+//! | [`Readiness`] | `readiness.rs` | whether the broker can serve now (`/readyz`) |
+//!
+//! What the parts share is passed in when [`Broker::new`] builds them:
+//! [`MetadataView`] (lookups in the metadata, the "fresh" rule, owner
+//! epochs), [`TopicWakers`] (wake-ups between publishers and waiters) and
+//! [`RoundRobin`] (the partition turn of unkeyed publishes). [`ack_id`],
+//! `convert` (wire types ↔ metadata model) and [`error`] support them all.
+//!
+//! No two files import each other. Inside the broker a type is imported from
+//! the file that defines it, never through a `mod.rs` re-export, and a
+//! `mod.rs` that defines a part never imports the files that add `impl`
+//! blocks to it (those import it). The parts call each other one way only:
+//! groups → delivery → publish.
 
 pub mod ack_id;
-mod cluster_ops;
+pub mod catalog;
+pub mod cluster_admin;
 mod convert;
 pub mod delivery;
 pub mod error;
 pub mod groups;
-mod listing;
 pub mod metadata_view;
 pub mod publish;
+pub mod readiness;
 pub mod round_robin;
+pub mod upkeep;
 pub mod wakers;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use api::types::{
-    CreateSubscriptionRequest, CreateTopicRequest, PartitionBacklog, PartitionStats,
-    Subscription as ApiSubscription, SubscriptionBacklog, SubscriptionStats, Topic as ApiTopic,
-    TopicStats,
-};
-use cluster::{Command, Reply, Subscription, SubscriptionName, SubscriptionType, Topic, TopicName};
 use tokio_util::sync::CancellationToken;
 
-use self::delivery::Delivery;
+pub use self::catalog::Catalog;
+pub use self::cluster_admin::ClusterAdmin;
+pub use self::delivery::Delivery;
 use self::delivery::dead_letters::DeadLetters;
 pub use self::error::BrokerError;
-use self::groups::ConsumerGroups;
-pub use self::metadata_view::SINGLE_NODE_EPOCH;
-use self::metadata_view::{MetadataView, partition_refs};
+pub use self::groups::ConsumerGroups;
+pub use self::metadata_view::{MetadataView, SINGLE_NODE_EPOCH};
 pub use self::publish::Publisher;
-pub use self::publish::pipeline::PipelinedAnswer;
+pub use self::readiness::Readiness;
 use self::round_robin::RoundRobin;
+pub use self::upkeep::Upkeep;
 use self::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
 use crate::storage::Storage;
 use crate::telemetry::Metrics;
 
-/// How often retention and the idempotency cache are swept.
-pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
-
-/// One broker: metadata, storage, and the wake-ups between publishers and consumers.
-#[derive(Debug)]
+/// The parts of one broker, built together over one metadata store and one
+/// storage. Cheap to clone. It only holds the parts: callers reach for the
+/// one they need (`broker.delivery.pull(…)`).
+#[derive(Debug, Clone)]
 pub struct Broker {
     pub metadata: MetadataView,
-    storage: Arc<dyn Storage>,
-    clock: Clock,
-    metrics: Arc<Metrics>,
+    pub catalog: Arc<Catalog>,
     pub publisher: Arc<Publisher>,
     pub delivery: Arc<Delivery>,
     pub groups: Arc<ConsumerGroups>,
-    wakers: Arc<TopicWakers>,
-    shutdown: CancellationToken,
+    pub cluster: Arc<ClusterAdmin>,
+    pub upkeep: Arc<Upkeep>,
+    pub readiness: Arc<Readiness>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    /// Cancelled to shut the broker down: long polls end, streams close,
+    /// background tasks stop.
+    pub shutdown: CancellationToken,
 }
 
 impl Broker {
@@ -79,6 +90,13 @@ impl Broker {
         let metadata = MetadataView::new(metadata);
         let round_robin = Arc::new(RoundRobin::default());
         let wakers = Arc::new(TopicWakers::default());
+        let catalog = Arc::new(Catalog::new(
+            metadata.clone(),
+            storage.clone(),
+            clock,
+            metrics.clone(),
+            wakers.clone(),
+        ));
         let publisher = Arc::new(Publisher::new(
             metadata.clone(),
             storage.clone(),
@@ -101,283 +119,29 @@ impl Broker {
         let groups = Arc::new(ConsumerGroups::new(
             metadata.clone(),
             clock,
-            wakers.clone(),
+            wakers,
             delivery.clone(),
         ));
-        Self {
-            metadata,
-            storage,
+        let upkeep = Arc::new(Upkeep::new(
+            metadata.clone(),
+            storage.clone(),
             clock,
-            metrics,
+            metrics.clone(),
+            delivery.clone(),
+            publisher.clone(),
+        ));
+        Self {
+            cluster: Arc::new(ClusterAdmin::new(metadata.clone())),
+            readiness: Arc::new(Readiness::new(metadata.clone(), storage, shutdown.clone())),
+            metadata,
+            catalog,
             publisher,
             delivery,
             groups,
-            wakers,
+            upkeep,
+            metrics,
+            clock,
             shutdown,
         }
-    }
-
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    /// Why this broker cannot serve now, if it cannot: shutting down, no
-    /// metadata leader, or storage not answering. For `/readyz`.
-    pub async fn unready_reason(&self) -> Option<String> {
-        if self.shutdown.is_cancelled() {
-            return Some("the broker is shutting down".to_owned());
-        }
-        if let Some(reason) = self.metadata.store().unready_reason() {
-            return Some(reason);
-        }
-        self.storage.ping().await.err().map(|e| e.to_string())
-    }
-
-    pub fn clock(&self) -> Clock {
-        self.clock
-    }
-
-    pub fn shutdown_token(&self) -> &CancellationToken {
-        &self.shutdown
-    }
-
-    pub async fn create_topic(
-        &self,
-        name: &str,
-        request: CreateTopicRequest,
-    ) -> Result<ApiTopic, BrokerError> {
-        let name = TopicName::new(name)?;
-        let default_level = self.storage.ack_level();
-        let config = convert::topic_config(request, default_level);
-        config.validate()?;
-        let options = convert::append_options(&config, default_level);
-        self.storage
-            .check_options(&name, config.partitions, &options)
-            .await?;
-        // Storage first (idempotent), so a committed topic always has its partitions.
-        self.storage.create_topic(&name, config.partitions).await?;
-        let command = Command::CreateTopic {
-            name,
-            config,
-            at_millis: self.clock.now_millis(),
-        };
-        match self.metadata.store().propose(command).await? {
-            Reply::TopicCreated(topic) => Ok(convert::topic(&topic, default_level, None)),
-            other => unreachable!("CreateTopic replied {other:?}"),
-        }
-    }
-
-    pub async fn get_topic(&self, name: &str) -> Result<ApiTopic, BrokerError> {
-        let topic = self.metadata.find_topic(name).await?;
-        let mut partitions = Vec::new();
-        let (mut messages, mut bytes) = (0, 0);
-        for at in partition_refs(&topic) {
-            let offsets = self.storage.offsets(&at).await?;
-            messages += offsets.end;
-            bytes += offsets.bytes_appended;
-            partitions.push(PartitionStats {
-                partition: at.partition,
-                start_offset: offsets.start,
-                end_offset: offsets.end,
-            });
-        }
-        let subscriptions: Vec<Subscription> = self
-            .metadata
-            .store()
-            .read(|md| md.subscriptions_of(&topic.name).cloned().collect());
-        let mut backlogs = Vec::new();
-        for sub in &subscriptions {
-            let stats = self.subscription_stats(sub, &topic).await?;
-            backlogs.push(SubscriptionBacklog {
-                name: sub.name.to_string(),
-                backlog_messages: stats.backlog_messages,
-            });
-        }
-        let stats = TopicStats {
-            messages_published: messages,
-            bytes_published: bytes,
-            partitions,
-            subscriptions: backlogs,
-        };
-        Ok(convert::topic(
-            &topic,
-            self.storage.ack_level(),
-            Some(stats),
-        ))
-    }
-
-    pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
-        let name = TopicName::new(name)?;
-        let reply = self
-            .metadata
-            .store()
-            .propose(Command::DeleteTopic { name: name.clone() })
-            .await?;
-        if let Reply::TopicDeleted { topic, .. } = reply {
-            self.storage
-                .delete_topic(&name, topic.config.partitions)
-                .await?;
-        }
-        self.wakers.forget(&name);
-        Ok(())
-    }
-
-    pub async fn create_subscription(
-        &self,
-        name: &str,
-        request: CreateSubscriptionRequest,
-    ) -> Result<ApiSubscription, BrokerError> {
-        let name = SubscriptionName::new(name)?;
-        let config = convert::subscription_config(request)?;
-        config.validate()?;
-        let topic = self
-            .metadata
-            .fresh(|| self.metadata.topic(&config.topic))
-            .await?;
-        // Storage first (idempotent: an existing subscription's state is kept).
-        self.storage
-            .create_subscription(
-                &name,
-                &topic.name,
-                topic.config.partitions,
-                config.start_position,
-            )
-            .await?;
-        let command = Command::CreateSubscription {
-            name,
-            config,
-            at_millis: self.clock.now_millis(),
-        };
-        match self.metadata.store().propose(command).await? {
-            Reply::SubscriptionCreated(sub) => Ok(convert::subscription(&sub, None)),
-            other => unreachable!("CreateSubscription replied {other:?}"),
-        }
-    }
-
-    pub async fn get_subscription(&self, name: &str) -> Result<ApiSubscription, BrokerError> {
-        let name = SubscriptionName::new(name)?;
-        let sub = self
-            .metadata
-            .fresh(|| self.metadata.subscription(&name))
-            .await?;
-        let topic = self.metadata.topic(&sub.config.topic)?;
-        let stats = self.subscription_stats(&sub, &topic).await?;
-        let mut subscription = convert::subscription(&sub, Some(stats));
-        if sub.config.kind == SubscriptionType::Partitioned {
-            subscription.group = Some(
-                self.metadata
-                    .store()
-                    .read(|md| convert::group(md.group(&sub.name))),
-            );
-        }
-        Ok(subscription)
-    }
-
-    pub async fn delete_subscription(&self, name: &str) -> Result<(), BrokerError> {
-        let name = SubscriptionName::new(name)?;
-        let reply = self
-            .metadata
-            .store()
-            .propose(Command::DeleteSubscription { name: name.clone() })
-            .await?;
-        if let Reply::SubscriptionDeleted(sub) = reply {
-            self.metrics.forget_subscription(name.as_str());
-            // A deleted topic took its subscriptions' storage with it.
-            if let Ok(topic) = self.metadata.topic(&sub.config.topic) {
-                self.storage
-                    .delete_subscription(&name, &topic.name, topic.config.partitions)
-                    .await?;
-            }
-            self.wakers.wake(&sub.config.topic);
-        }
-        Ok(())
-    }
-
-    /// Periodic upkeep: applies retention, dead-letters messages whose last
-    /// lease expired even if nobody pulls, refreshes the lag gauges, and forgets
-    /// expired idempotency keys. In a cluster each node trims what it owns and
-    /// the metadata leader does the rest (its lag gauges cover the cluster).
-    pub async fn maintain(&self) {
-        let now = self.clock.now_millis();
-        let (topics, subscriptions) = self.metadata.resources();
-        for topic in &topics {
-            // Each node trims the partitions it owns.
-            for at in partition_refs(topic).filter(|at| self.metadata.store().owns(at)) {
-                match self.storage.trim(&at, &topic.config.retention, now).await {
-                    Ok(0) => {}
-                    Ok(dropped) => {
-                        tracing::debug!(topic = %at.topic, partition = at.partition, dropped, "retention trimmed messages")
-                    }
-                    Err(error) => {
-                        tracing::warn!(topic = %at.topic, partition = at.partition, %error, "retention trim failed")
-                    }
-                }
-            }
-        }
-        // One node (the metadata leader) ends expired leases and exports the
-        // lag gauges for every partition; the calls reach the owners.
-        let subscriptions = if self.metadata.store().leads() {
-            subscriptions
-        } else {
-            Vec::new()
-        };
-        for sub in &subscriptions {
-            if let Err(error) = self.refresh_subscription(sub).await {
-                tracing::warn!(subscription = %sub.name, %error, "subscription upkeep failed");
-            }
-        }
-        self.publisher.forget_expired_keys(now);
-    }
-
-    async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
-        let target = self.delivery.target(sub.name.as_str()).await?;
-        self.delivery.lease_batch(&target, 0).await?;
-        let stats = self.subscription_stats(sub, &target.topic).await?;
-        self.metrics.record_lag(
-            sub.name.as_str(),
-            stats.backlog_messages,
-            stats.oldest_unacked_age_seconds.unwrap_or(0.0),
-        );
-        Ok(())
-    }
-
-    async fn subscription_stats(
-        &self,
-        sub: &Subscription,
-        topic: &Topic,
-    ) -> Result<SubscriptionStats, BrokerError> {
-        let now = self.clock.now_millis();
-        let age = |publish: Option<u64>| publish.map(|t| now.saturating_sub(t) as f64 / 1000.0);
-        let mut stats = SubscriptionStats {
-            backlog_messages: 0,
-            outstanding_messages: 0,
-            oldest_unacked_age_seconds: None,
-            expired_messages: 0,
-            dead_lettered_messages: 0,
-            parked_ordering_keys: Vec::new(),
-            partitions: Vec::new(),
-        };
-        let mut oldest: Option<u64> = None;
-        for at in partition_refs(topic) {
-            let backlog = self.storage.backlog(&sub.name, &at, now).await?;
-            stats.backlog_messages += backlog.unacked;
-            stats.outstanding_messages += backlog.outstanding;
-            stats.expired_messages += backlog.expired;
-            stats.dead_lettered_messages += backlog.dead_lettered;
-            stats
-                .parked_ordering_keys
-                .extend(self.storage.parked_keys(&sub.name, &at).await?);
-            if let Some(t) = backlog.oldest_unacked_publish_millis {
-                oldest = Some(oldest.map_or(t, |o| o.min(t)));
-            }
-            stats.partitions.push(PartitionBacklog {
-                partition: at.partition,
-                backlog_messages: backlog.unacked,
-                outstanding_messages: backlog.outstanding,
-                oldest_unacked_age_seconds: age(backlog.oldest_unacked_publish_millis),
-            });
-        }
-        stats.oldest_unacked_age_seconds = age(oldest);
-        Ok(stats)
     }
 }

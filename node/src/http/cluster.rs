@@ -21,7 +21,7 @@ pub async fn rebalance(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RebalanceRequest>,
 ) -> Result<Json<RebalanceResponse>, ApiError> {
-    Ok(Json(state.broker.rebalance(request.dry_run).await?))
+    Ok(Json(state.broker.cluster.rebalance(request.dry_run).await?))
 }
 
 /// `DELETE /v1/cluster/nodes/{id}`: removes the node from the cluster.
@@ -29,7 +29,7 @@ pub async fn remove_node(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RemoveNodeResponse>, ApiError> {
-    Ok(Json(state.broker.remove_node(node_id(&id)?).await?))
+    Ok(Json(state.broker.cluster.remove_node(node_id(&id)?).await?))
 }
 
 /// A node id from the path: a non-negative integer.

@@ -21,7 +21,7 @@ pub async fn healthz() -> Json<Health> {
 /// leader is known and this node has applied the log up to the commit index,
 /// and storage answers. `/healthz` checks none of these.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    if let Some(reason) = state.broker.unready_reason().await {
+    if let Some(reason) = state.broker.readiness.unready_reason().await {
         return Err(ApiError::new(ErrorCode::Unavailable, reason));
     }
     Ok(Json(Health {

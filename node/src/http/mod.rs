@@ -36,17 +36,17 @@ use crate::broker::Broker;
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::CodeLabel;
 
-/// What every handler can reach.
+/// What every handler can reach: each calls the broker part it needs.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub broker: Arc<Broker>,
+    pub broker: Broker,
     /// WebSocket sessions, so shutdown can wait for their close frames.
     pub streams: TaskTracker,
 }
 
 /// The client API router.
 pub fn router(state: AppState) -> Router {
-    let metrics = state.broker.metrics().clone();
+    let metrics = state.broker.metrics.clone();
     Router::new()
         .route(paths::TOPICS, get(topics::list))
         .route(

@@ -9,13 +9,11 @@
 //!
 //! Frames that have arrived together are taken together: the publishes among
 //! them without an idempotency key are stored with one append per partition
-//! (`Broker::publish_pipelined`), which is where the stream's throughput comes
+//! (`Publisher::publish_pipelined`), which is where the stream's throughput comes
 //! from; keyed ones go through the idempotent path one by one, in order.
 //! A frame larger than [`MAX_REQUEST_BODY_BYTES`] ends the stream. The server
 //! pings an idle client as on `:stream`; on shutdown it sends a close frame
 //! (1001) after answering what it took.
-
-use std::sync::Arc;
 
 use api::binary::{self, Frame, Kind, PublishBatch, Published};
 use api::frames::{PublishAnswer, PublishFrame};
@@ -27,10 +25,12 @@ use axum::extract::ws::{
 };
 use axum::response::Response;
 use futures::{FutureExt, SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::broker::Broker;
+use crate::broker::publish::Publisher;
+use crate::telemetry::Metrics;
 use crate::telemetry::metrics::CodeLabel;
 
 /// Most frames taken together in one turn, and most bytes: past either, the
@@ -45,7 +45,9 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     state.broker.metadata.find_topic(topic).await?;
-    let broker = state.broker.clone();
+    let publisher = state.broker.publisher.clone();
+    let metrics = state.broker.metrics.clone();
+    let shutdown = state.broker.shutdown.clone();
     let token = state.streams.token();
     let topic = topic.to_owned();
     Ok(upgrade
@@ -53,7 +55,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_REQUEST_BODY_BYTES)
         .on_upgrade(move |socket| async move {
             let _alive = token;
-            run(broker, topic, socket).await;
+            run(&publisher, &metrics, shutdown, topic, socket).await;
         }))
 }
 
@@ -69,12 +71,17 @@ enum Incoming {
     Refused { id: Option<u64>, problem: Problem },
 }
 
-async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
-    let gauge = broker.metrics().connections("websocket");
+async fn run(
+    publisher: &Publisher,
+    metrics: &Metrics,
+    shutdown: CancellationToken,
+    topic: String,
+    socket: WebSocket,
+) {
+    let gauge = metrics.connections("websocket");
     gauge.inc();
     tracing::info!(topic = %topic, "publish stream opened");
     let (mut tx, mut rx) = socket.split();
-    let shutdown = broker.shutdown_token().clone();
     let mut ping = tokio::time::interval(super::stream::PING_INTERVAL);
     ping.reset();
     loop {
@@ -119,7 +126,7 @@ async fn run(broker: Arc<Broker>, topic: String, socket: WebSocket) {
                 Some(Ok(_)) => {} // ping and pong: answered by axum
             }
         }
-        let answers = answer(&broker, &topic, incoming).await;
+        let answers = answer(publisher, metrics, &topic, incoming).await;
         let mut sent = Ok(());
         for frame in answers {
             sent = tx.feed(frame).await;
@@ -197,7 +204,12 @@ fn read_binary(bytes: &[u8]) -> Incoming {
 }
 
 /// Stores what can be stored and answers every frame, in order.
-async fn answer(broker: &Broker, topic: &str, incoming: Vec<Incoming>) -> Vec<WsMessage> {
+async fn answer(
+    publisher: &Publisher,
+    metrics: &Metrics,
+    topic: &str,
+    incoming: Vec<Incoming>,
+) -> Vec<WsMessage> {
     let mut out = Vec::with_capacity(incoming.len());
     // Consecutive publishes without an idempotency key, stored together.
     let mut run: Vec<(u64, bool, PublishRequest)> = Vec::new();
@@ -215,25 +227,40 @@ async fn answer(broker: &Broker, topic: &str, incoming: Vec<Incoming>) -> Vec<Ws
                 idempotency_key: Some(key),
                 request,
             } => {
-                store_run(broker, topic, std::mem::take(&mut run), &mut out).await;
-                let result = broker.publisher.publish(topic, request, Some(&key)).await;
+                store_run(
+                    publisher,
+                    metrics,
+                    topic,
+                    std::mem::take(&mut run),
+                    &mut out,
+                )
+                .await;
+                let result = publisher.publish(topic, request, Some(&key)).await;
                 out.push(match result {
                     Ok(response) => published_frame(id, binary, response),
-                    Err(error) => error_frame(broker, Some(id), &error.into()),
+                    Err(error) => error_frame(metrics, Some(id), &error.into()),
                 });
             }
             Incoming::Refused { id, problem } => {
-                store_run(broker, topic, std::mem::take(&mut run), &mut out).await;
-                out.push(error_frame(broker, id, &ApiError(problem)));
+                store_run(
+                    publisher,
+                    metrics,
+                    topic,
+                    std::mem::take(&mut run),
+                    &mut out,
+                )
+                .await;
+                out.push(error_frame(metrics, id, &ApiError(problem)));
             }
         }
     }
-    store_run(broker, topic, run, &mut out).await;
+    store_run(publisher, metrics, topic, run, &mut out).await;
     out
 }
 
 async fn store_run(
-    broker: &Broker,
+    publisher: &Publisher,
+    metrics: &Metrics,
     topic: &str,
     run: Vec<(u64, bool, PublishRequest)>,
     out: &mut Vec<WsMessage>,
@@ -245,11 +272,11 @@ async fn store_run(
         .into_iter()
         .map(|(id, binary, request)| ((id, binary), request))
         .unzip();
-    let answers = broker.publisher.publish_pipelined(topic, requests).await;
+    let answers = publisher.publish_pipelined(topic, requests).await;
     for ((id, binary), answer) in labels.into_iter().zip(answers) {
         out.push(match answer {
             Ok(response) => published_frame(id, binary, response),
-            Err(error) => error_frame(broker, Some(id), &ApiError::from(error.as_ref())),
+            Err(error) => error_frame(metrics, Some(id), &ApiError::from(error.as_ref())),
         });
     }
 }
@@ -262,10 +289,9 @@ fn published_frame(id: u64, binary: bool, response: PublishResponse) -> WsMessag
     }
 }
 
-fn error_frame(broker: &Broker, id: Option<u64>, error: &ApiError) -> WsMessage {
+fn error_frame(metrics: &Metrics, id: Option<u64>, error: &ApiError) -> WsMessage {
     let problem = error.0.clone();
-    broker
-        .metrics()
+    metrics
         .errors
         .get_or_create(&CodeLabel {
             code: problem.code.to_string(),

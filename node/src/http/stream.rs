@@ -32,11 +32,13 @@ use axum::extract::ws::{
 };
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::broker::Broker;
+use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
+use crate::telemetry::Metrics;
 
 /// How often the server pings an idle client.
 pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -63,18 +65,20 @@ pub async fn upgrade(
     target.check_pull_allowed()?;
     // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.
     state.broker.groups.delivery_scope(&target, 1)?;
-    let broker = state.broker.clone();
+    let session = Session::new(&state, target, encoding);
     let token = state.streams.token();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _alive = token;
-            Session::new(broker, target, encoding).run(socket).await;
+            session.run(socket).await;
         }))
 }
 
 struct Session {
-    broker: Arc<Broker>,
+    delivery: Arc<Delivery>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
     target: DeliveryTarget,
     encoding: Encoding,
     credit: usize,
@@ -83,9 +87,11 @@ struct Session {
 }
 
 impl Session {
-    fn new(broker: Arc<Broker>, target: DeliveryTarget, encoding: Encoding) -> Self {
+    fn new(state: &AppState, target: DeliveryTarget, encoding: Encoding) -> Self {
         Self {
-            broker,
+            delivery: state.broker.delivery.clone(),
+            metrics: state.broker.metrics.clone(),
+            shutdown: state.broker.shutdown.clone(),
             target,
             encoding,
             credit: 0,
@@ -94,12 +100,12 @@ impl Session {
     }
 
     async fn run(mut self, socket: WebSocket) {
-        let gauge = self.broker.metrics().connections("websocket");
+        let gauge = self.metrics.connections("websocket");
         gauge.inc();
         let name = self.target.subscription.name.to_string();
         tracing::info!(subscription = %name, "stream opened");
         let (mut tx, mut rx) = socket.split();
-        let shutdown = self.broker.shutdown_token().clone();
+        let shutdown = self.shutdown.clone();
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.reset();
         loop {
@@ -124,7 +130,7 @@ impl Session {
                 frame = rx.next() => match frame {
                     Some(Ok(WsMessage::Text(text))) => {
                         if let Some(problem) = self.handle(text.as_str()).await {
-                            self.broker.metrics().errors.get_or_create(&crate::telemetry::metrics::CodeLabel {
+                            self.metrics.errors.get_or_create(&crate::telemetry::metrics::CodeLabel {
                                 code: problem.code.to_string(),
                             }).inc();
                             if send(&mut tx, &ServerFrame::Error { problem }).await.is_err() {
@@ -159,13 +165,13 @@ impl Session {
     where
         S: SinkExt<WsMessage> + Unpin,
     {
-        let now = self.broker.clock().now_millis();
+        let now = self.delivery.clock().now_millis();
         self.outstanding.retain(|_, deadline| *deadline > now);
         let room = self.credit.saturating_sub(self.outstanding.len());
         if room == 0 {
             return Ok(0);
         }
-        let messages = match self.broker.delivery.lease_batch(&self.target, room).await {
+        let messages = match self.delivery.lease_batch(&self.target, room).await {
             Ok(messages) => messages,
             Err(error) => {
                 let problem = ApiError::from(error).0;
@@ -217,12 +223,9 @@ impl Session {
             .outstanding
             .values()
             .min()
-            .map(|millis| self.broker.clock().instant_at(*millis));
+            .map(|millis| self.delivery.clock().instant_at(*millis));
         if room {
-            self.broker
-                .delivery
-                .wait_for_work(&self.target, held_expiry)
-                .await;
+            self.delivery.wait_for_work(&self.target, held_expiry).await;
         } else if let Some(at) = held_expiry {
             tokio::time::sleep_until(at).await;
         } else {
@@ -254,7 +257,6 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Ack { ack_ids } => self
-                .broker
                 .delivery
                 .acknowledge(&name, &ack_ids)
                 .await
@@ -264,7 +266,6 @@ impl Session {
                 delay_seconds,
                 reason,
             } => self
-                .broker
                 .delivery
                 .nack(&name, &ack_ids, delay_seconds, reason)
                 .await
@@ -273,7 +274,6 @@ impl Session {
                 ack_ids,
                 ack_deadline_seconds,
             } => self
-                .broker
                 .delivery
                 .modify_ack_deadline(&name, &ack_ids, ack_deadline_seconds)
                 .await
@@ -281,7 +281,7 @@ impl Session {
                     if ack_deadline_seconds == 0 {
                         self.release(&ack_ids);
                     } else {
-                        let deadline = self.broker.clock().now_millis()
+                        let deadline = self.delivery.clock().now_millis()
                             + u64::from(ack_deadline_seconds) * 1000;
                         for id in &ack_ids {
                             if let Some(held) = self.outstanding.get_mut(id) {

@@ -32,6 +32,7 @@ pub async fn list(
     Ok(Json(
         state
             .broker
+            .catalog
             .list_subscriptions(params.page_size, params.page_token.as_deref())
             .await?,
     ))
@@ -91,7 +92,7 @@ pub async fn get(
         }
         _ => {
             let name = no_verb(&segment)?;
-            Ok(Json(state.broker.get_subscription(name).await?).into_response())
+            Ok(Json(state.broker.catalog.get_subscription(name).await?).into_response())
         }
     }
 }
@@ -104,6 +105,7 @@ pub async fn create(
     Ok(Json(
         state
             .broker
+            .catalog
             .create_subscription(no_verb(&name)?, request)
             .await?,
     ))
@@ -113,7 +115,11 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    state.broker.delete_subscription(no_verb(&name)?).await?;
+    state
+        .broker
+        .catalog
+        .delete_subscription(no_verb(&name)?)
+        .await?;
     Ok(Json(Empty {}))
 }
 

@@ -42,6 +42,7 @@ pub async fn list(
     Ok(Json(
         state
             .broker
+            .catalog
             .list_topics(params.page_size, params.page_token.as_deref())
             .await?,
     ))
@@ -65,7 +66,7 @@ pub async fn get(
         })?;
         return super::publish_stream::upgrade(state, name, upgrade).await;
     }
-    Ok(Json(state.broker.get_topic(no_verb(&segment)?).await?).into_response())
+    Ok(Json(state.broker.catalog.get_topic(no_verb(&segment)?).await?).into_response())
 }
 
 pub async fn create(
@@ -74,7 +75,11 @@ pub async fn create(
     JsonBody(request): JsonBody<CreateTopicRequest>,
 ) -> Result<Json<Topic>, ApiError> {
     Ok(Json(
-        state.broker.create_topic(no_verb(&name)?, request).await?,
+        state
+            .broker
+            .catalog
+            .create_topic(no_verb(&name)?, request)
+            .await?,
     ))
 }
 
@@ -82,7 +87,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    state.broker.delete_topic(no_verb(&name)?).await?;
+    state.broker.catalog.delete_topic(no_verb(&name)?).await?;
     Ok(Json(Empty {}))
 }
 

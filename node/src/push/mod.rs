@@ -13,16 +13,16 @@
 //!   burst of changes costs one pass and none is missed; the write paths stay
 //!   unaware of push, and the same loop follows Raft-applied changes later.
 //! - [`Dispatcher`], one per push subscription: leases with
-//!   `Broker::lease_batch`, the same leases, ack ids, deadlines and delivery
+//!   `Delivery::lease_batch`, the same leases, ack ids, deadlines and delivery
 //!   attempts as pull, at most `maxOutstanding` messages at a time (a
 //!   semaphore permit is held from lease to ack/nack), and spawns one request
 //!   per message. When nothing is deliverable it waits for the topic's wake-up
-//!   (publish, nack) or `Broker::wait_for_work` (lease expiry).
+//!   (publish, nack) or `Delivery::wait_for_work` (lease expiry).
 //! - [`Sender`]: one POST with the ack deadline as timeout (capped at
 //!   [`sender::MAX_REQUEST_TIMEOUT`]), no redirects followed, and the
 //!   `X-PubSubGo-Signature` HMAC when the subscription has a secret. 2xx →
-//!   `Broker::acknowledge`; anything else → `Broker::modify_ack_deadline(…, 0)`,
-//!   a nack. When to retry is the broker's business (its retry policy), not
+//!   `Delivery::acknowledge`; anything else → `Delivery::nack` with the
+//!   failure as reason. When to retry is the broker's business (its retry policy), not
 //!   the dispatcher's: a nacked message is simply leased again when the broker
 //!   makes it deliverable.
 //!

@@ -150,6 +150,7 @@ mod tests {
             ..Default::default()
         };
         broker
+            .catalog
             .create_subscription("hooks", request)
             .await
             .expect("subscription");
@@ -168,14 +169,15 @@ mod tests {
     async fn a_pass_replaces_the_dispatcher_of_a_recreated_subscription() {
         let broker = memory_broker(CancellationToken::new());
         broker
+            .catalog
             .create_topic("events", CreateTopicRequest::default())
             .await
             .expect("topic");
         let mut supervisor = Supervisor::new(
             broker.delivery.clone(),
             broker.metadata.clone(),
-            broker.metrics().clone(),
-            broker.shutdown_token().clone(),
+            broker.metrics.clone(),
+            broker.shutdown.clone(),
         )
         .expect("client");
         create(&broker, "http://127.0.0.1:9/old").await;
@@ -185,7 +187,11 @@ mod tests {
             Some("http://127.0.0.1:9/old")
         );
 
-        broker.delete_subscription("hooks").await.expect("delete");
+        broker
+            .catalog
+            .delete_subscription("hooks")
+            .await
+            .expect("delete");
         create(&broker, "http://127.0.0.1:9/new").await;
         supervisor.reconcile().await;
         assert_eq!(
@@ -193,7 +199,11 @@ mod tests {
             Some("http://127.0.0.1:9/new")
         );
 
-        broker.delete_subscription("hooks").await.expect("delete");
+        broker
+            .catalog
+            .delete_subscription("hooks")
+            .await
+            .expect("delete");
         supervisor.reconcile().await;
         assert_eq!(endpoint_of(&supervisor), None);
         assert!(supervisor.running.is_empty());

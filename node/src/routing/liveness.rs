@@ -19,7 +19,6 @@ use raft::Consensus;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::Broker;
 use crate::metadata_store::MetadataStore;
 use crate::telemetry::Metrics;
 
@@ -37,8 +36,13 @@ impl Liveness {
     /// Registers this node and, while it leads, marks silent nodes down and
     /// answering ones live, until `shutdown`; refreshes the Raft and
     /// ownership gauges on each round.
-    pub async fn run(self, broker: Arc<Broker>, shutdown: CancellationToken) {
-        let metadata = broker.metadata.store();
+    pub async fn run(
+        self,
+        metadata: Arc<MetadataStore>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) {
+        let metadata = metadata.as_ref();
         let Some(consensus) = metadata.consensus().cloned() else {
             return;
         };
@@ -57,7 +61,7 @@ impl Liveness {
             if !registered {
                 registered = self.register(metadata, &consensus).await;
             }
-            self.record(&consensus, broker.metrics(), &mut owned);
+            self.record(&consensus, &metrics, &mut owned);
             match consensus.voter_contact() {
                 Some(contact) => {
                     let since = *leading_since.get_or_insert_with(Instant::now);

@@ -6,8 +6,6 @@
     reason = "each test binary uses a different part of this module"
 )]
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -20,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 /// The real router over a fresh in-memory broker, without sockets.
-pub fn app() -> (Router, Arc<Broker>) {
+pub fn app() -> (Router, Broker) {
     let broker = memory_broker(CancellationToken::new());
     let state = AppState {
         broker: broker.clone(),

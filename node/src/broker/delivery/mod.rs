@@ -28,7 +28,6 @@ use cluster::{SubscriptionName, TopicName};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use self::acks::{MAX_NACK_DELAY_SECONDS, MAX_NACK_REASON_BYTES};
 use self::dead_letters::DeadLetters;
 use self::lease::Lease;
 pub use self::target::DeliveryTarget;
@@ -62,7 +61,10 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one handle per thing delivery shares; only Broker::new calls it"
+    )]
     pub fn new(
         metadata: MetadataView,
         storage: Arc<dyn Storage>,

@@ -1,13 +1,24 @@
-//! Operator actions on the cluster: rebalancing partition owners and removing
-//! a node before it is scaled away. Both go through the metadata's `propose`
-//! like every other change; a dry run only reads.
+//! [`ClusterAdmin`]: operator actions on the cluster, rebalancing partition
+//! owners and removing a node before it is scaled away. Both go through the
+//! metadata's `propose` like every other change; a dry run only reads.
 
 use api::types::{PartitionMoveStatus, RebalanceResponse, RemoveNodeResponse};
 use cluster::{Command, Metadata, MetadataError, NodeId, PartitionMove, Reply};
 
-use super::{Broker, BrokerError};
+use crate::broker::error::BrokerError;
+use crate::broker::metadata_view::MetadataView;
 
-impl Broker {
+/// Changes which nodes own which partitions, on an operator's request.
+#[derive(Debug)]
+pub struct ClusterAdmin {
+    metadata: MetadataView,
+}
+
+impl ClusterAdmin {
+    pub fn new(metadata: MetadataView) -> Self {
+        Self { metadata }
+    }
+
     /// Moves every partition to its rendezvous owner over the live nodes, each
     /// with a new epoch. With `dry_run`, answers the same plan and commits
     /// nothing.

@@ -8,9 +8,11 @@
 use api::types::{ListSubscriptionsResponse, ListTopicsResponse};
 use cluster::{MetadataError, Subscription, SubscriptionName, Topic, TopicName};
 
-use super::{Broker, BrokerError, convert};
+use super::Catalog;
+use crate::broker::convert;
+use crate::broker::error::BrokerError;
 
-impl Broker {
+impl Catalog {
     pub async fn list_topics(
         &self,
         page_size: Option<u32>,

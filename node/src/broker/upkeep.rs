@@ -1,0 +1,111 @@
+//! [`Upkeep`]: the broker's periodic work. Retention, leases that expired
+//! while nobody pulled, the lag gauges, and expired idempotency keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cluster::Subscription;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::catalog::stats::subscription_stats;
+use crate::broker::delivery::Delivery;
+use crate::broker::error::BrokerError;
+use crate::broker::metadata_view::{MetadataView, partition_refs};
+use crate::broker::publish::Publisher;
+use crate::clock::Clock;
+use crate::storage::Storage;
+use crate::telemetry::Metrics;
+
+/// How often retention and the idempotency cache are swept.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Runs [`Upkeep::maintain`] every [`MAINTENANCE_INTERVAL`].
+#[derive(Debug)]
+pub struct Upkeep {
+    metadata: MetadataView,
+    storage: Arc<dyn Storage>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    delivery: Arc<Delivery>,
+    publisher: Arc<Publisher>,
+}
+
+impl Upkeep {
+    pub fn new(
+        metadata: MetadataView,
+        storage: Arc<dyn Storage>,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+        delivery: Arc<Delivery>,
+        publisher: Arc<Publisher>,
+    ) -> Self {
+        Self {
+            metadata,
+            storage,
+            clock,
+            metrics,
+            delivery,
+            publisher,
+        }
+    }
+
+    /// Maintains every [`MAINTENANCE_INTERVAL`] until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.maintain().await,
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Periodic upkeep: applies retention, dead-letters messages whose last
+    /// lease expired even if nobody pulls, refreshes the lag gauges, and forgets
+    /// expired idempotency keys. In a cluster each node trims what it owns and
+    /// the metadata leader does the rest (its lag gauges cover the cluster).
+    pub async fn maintain(&self) {
+        let now = self.clock.now_millis();
+        let (topics, subscriptions) = self.metadata.resources();
+        for topic in &topics {
+            // Each node trims the partitions it owns.
+            for at in partition_refs(topic).filter(|at| self.metadata.store().owns(at)) {
+                match self.storage.trim(&at, &topic.config.retention, now).await {
+                    Ok(0) => {}
+                    Ok(dropped) => {
+                        tracing::debug!(topic = %at.topic, partition = at.partition, dropped, "retention trimmed messages")
+                    }
+                    Err(error) => {
+                        tracing::warn!(topic = %at.topic, partition = at.partition, %error, "retention trim failed")
+                    }
+                }
+            }
+        }
+        // One node (the metadata leader) ends expired leases and exports the
+        // lag gauges for every partition; the calls reach the owners.
+        let subscriptions = if self.metadata.store().leads() {
+            subscriptions
+        } else {
+            Vec::new()
+        };
+        for sub in &subscriptions {
+            if let Err(error) = self.refresh_subscription(sub).await {
+                tracing::warn!(subscription = %sub.name, %error, "subscription upkeep failed");
+            }
+        }
+        self.publisher.forget_expired_keys(now);
+    }
+
+    async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
+        let target = self.delivery.target(sub.name.as_str()).await?;
+        self.delivery.lease_batch(&target, 0).await?;
+        let now = self.clock.now_millis();
+        let stats = subscription_stats(self.storage.as_ref(), sub, &target.topic, now).await?;
+        self.metrics.record_lag(
+            sub.name.as_str(),
+            stats.backlog_messages,
+            stats.oldest_unacked_age_seconds.unwrap_or(0.0),
+        );
+        Ok(())
+    }
+}
