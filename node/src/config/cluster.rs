@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// How long the leader waits for a silent node before giving its partitions
 /// to the others.

@@ -26,14 +26,15 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde::Deserialize;
-use thiserror::Error;
 
 mod cluster;
+mod error;
 #[cfg(test)]
 mod tests;
 
 use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, parse_peers};
+pub use self::error::ConfigError;
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -230,20 +231,6 @@ pub struct Config {
     pub log_level: String,
     pub shutdown_grace: Duration,
     pub cluster: ClusterSettings,
-}
-
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 impl Config {
