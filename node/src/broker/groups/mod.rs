@@ -20,7 +20,7 @@
 //!
 //! - this file: joins, heartbeats, leaves, expiry, and member targets.
 //! - [`scope`]: the partitions a member's delivery may use.
-//! - [`member_ids`]: the ids this node gives joining members.
+//! - [`member_ids`]: the ids this node gives joining members (UUID v7).
 
 pub mod member_ids;
 pub mod scope;
@@ -36,7 +36,7 @@ use cluster::{
 };
 use tokio_util::sync::CancellationToken;
 
-use self::member_ids::MemberIds;
+use self::member_ids::new_member_id;
 use self::scope::{DeliveryScope, delivery_scope};
 use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
@@ -49,14 +49,13 @@ use crate::clock::Clock;
 /// long after its session timeout.
 pub const GROUP_EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Changes group membership through the metadata and serves members: owns the
-/// ids this node gives joining members; delivers through [`Delivery`].
+/// Changes group membership through the metadata and serves members through
+/// [`Delivery`]. Its state is the metadata's; it holds only handles.
 #[derive(Debug)]
 pub struct ConsumerGroups {
     metadata: MetadataView,
     clock: Clock,
     wakers: Arc<TopicWakers>,
-    member_ids: MemberIds,
     delivery: Arc<Delivery>,
 }
 
@@ -71,7 +70,6 @@ impl ConsumerGroups {
             metadata,
             clock,
             wakers,
-            member_ids: MemberIds::new(),
             delivery,
         }
     }
@@ -87,11 +85,12 @@ impl ConsumerGroups {
         let seconds = request
             .session_timeout_seconds
             .unwrap_or(DEFAULT_SESSION_TIMEOUT_SECONDS);
+        let now = self.clock.now_millis();
         let command = Command::JoinGroup {
             subscription: name,
-            member_id: self.member_ids.issue(),
+            member_id: new_member_id(now),
             session_timeout_millis: u64::from(seconds) * 1000,
-            at_millis: self.clock.now_millis(),
+            at_millis: now,
         };
         let assignment = match self.metadata.store().propose(command).await? {
             Reply::GroupJoined(assignment) => assignment,
