@@ -26,6 +26,10 @@ pub enum BrokerError {
     IdempotencyKeyInUse { key: String },
     #[error("idempotency key {key:?} was already used for a different request body")]
     IdempotencyKeyReused { key: String },
+    /// Publishes in progress fill the idempotency cache (see
+    /// [`crate::broker::publish::dedup`]); nothing was stored.
+    #[error("too many publishes with an idempotency key are in progress on this node; retry later")]
+    IdempotencyCacheFull,
     #[error("the broker is shutting down")]
     ShuttingDown,
     /// Metadata consensus could not take the command (no leader, unreachable,
@@ -97,6 +101,7 @@ impl BrokerError {
             BrokerError::InvalidAckId { .. } => ErrorCode::InvalidAckId,
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
+            BrokerError::IdempotencyCacheFull => ErrorCode::ResourceExhausted,
             BrokerError::ShuttingDown => ErrorCode::Unavailable,
             BrokerError::Consensus(e) => match e {
                 raft::ConsensusError::Rejected(_)

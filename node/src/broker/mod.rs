@@ -50,6 +50,7 @@ pub use self::error::BrokerError;
 pub use self::groups::ConsumerGroups;
 pub use self::metadata_view::{MetadataView, SINGLE_NODE_EPOCH};
 pub use self::publish::Publisher;
+use self::publish::dedup::{IdempotencyCache, MAX_IDEMPOTENCY_CACHE_BYTES};
 pub use self::readiness::Readiness;
 use self::round_robin::RoundRobin;
 pub use self::upkeep::Upkeep;
@@ -104,6 +105,7 @@ impl Broker {
             metrics.clone(),
             round_robin.clone(),
             wakers.clone(),
+            IdempotencyCache::new(MAX_IDEMPOTENCY_CACHE_BYTES, metrics.clone()),
         ));
         let dead_letters = DeadLetters::new(metadata.clone(), publisher.clone(), metrics.clone());
         let delivery = Arc::new(Delivery::new(

@@ -16,6 +16,10 @@
 //! | `pubsubgo_dead_letter_publish_failures_total` | counter | dead letters that could not be copied to the dead-letter topic |
 //! | `pubsubgo_subscription_backlog_messages` | gauge, `subscription` | unacknowledged messages (refreshed every 5 s) |
 //! | `pubsubgo_subscription_oldest_unacked_age_seconds` | gauge, `subscription` | age of the oldest unacknowledged message (refreshed every 5 s) |
+//! | `pubsubgo_idempotency_cache_entries` | gauge | idempotency keys held in this process's cache (in progress and completed) |
+//! | `pubsubgo_idempotency_cache_bytes` | gauge | estimated bytes the idempotency cache holds; at most 256 MiB (`broker::publish::dedup`) |
+//! | `pubsubgo_idempotency_cache_evictions_total` | counter | completed idempotency keys dropped before their dedup window ended, to stay within the bound; retries of them are answered by storage |
+//! | `pubsubgo_idempotency_cache_refusals_total` | counter | keyed publishes refused (429) because publishes in progress filled the idempotency cache |
 //! | `pubsubgo_push_requests_total` | counter, `outcome` = `success` or `failure` | POSTs to push endpoints: `success` is a 2xx answer (the message is acked); `failure` is any other status, a connection error or a timeout (the message is nacked). Requests abandoned at shutdown or deletion are not counted |
 //! | `pubsubgo_raft_term` | gauge | the metadata group's current term as this node sees it |
 //! | `pubsubgo_raft_leader` | gauge | id of the leader this node knows, -1 when none |
@@ -88,6 +92,10 @@ pub struct Metrics {
     pub backlog: Family<SubscriptionLabel, Gauge>,
     pub oldest_unacked_age: Family<SubscriptionLabel, Gauge<f64, AtomicU64>>,
     pub push_requests: Family<OutcomeLabel, Counter>,
+    pub idempotency_entries: Gauge,
+    pub idempotency_bytes: Gauge,
+    pub idempotency_evictions: Counter,
+    pub idempotency_refusals: Counter,
     pub raft_term: Gauge,
     pub raft_leader: Gauge,
     pub raft_commit_index: Gauge,
@@ -114,6 +122,10 @@ impl Metrics {
         let backlog = Family::<SubscriptionLabel, Gauge>::default();
         let oldest_unacked_age = Family::<SubscriptionLabel, Gauge<f64, AtomicU64>>::default();
         let push_requests = Family::<OutcomeLabel, Counter>::default();
+        let idempotency_entries = Gauge::default();
+        let idempotency_bytes = Gauge::default();
+        let idempotency_evictions = Counter::default();
+        let idempotency_refusals = Counter::default();
         // prometheus-client appends `_total` to counter names.
         registry.register(
             "pubsubgo_messages_published",
@@ -185,6 +197,26 @@ impl Metrics {
             "Requests to push endpoints by outcome",
             push_requests.clone(),
         );
+        registry.register(
+            "pubsubgo_idempotency_cache_entries",
+            "Idempotency keys held in the in-memory cache",
+            idempotency_entries.clone(),
+        );
+        registry.register(
+            "pubsubgo_idempotency_cache_bytes",
+            "Estimated bytes held by the in-memory idempotency cache",
+            idempotency_bytes.clone(),
+        );
+        registry.register(
+            "pubsubgo_idempotency_cache_evictions",
+            "Completed idempotency keys evicted before their dedup window ended",
+            idempotency_evictions.clone(),
+        );
+        registry.register(
+            "pubsubgo_idempotency_cache_refusals",
+            "Keyed publishes refused because in-progress publishes filled the idempotency cache",
+            idempotency_refusals.clone(),
+        );
         let raft_term = Gauge::default();
         let raft_leader = Gauge::default();
         raft_leader.set(-1);
@@ -248,6 +280,10 @@ impl Metrics {
             backlog,
             oldest_unacked_age,
             push_requests,
+            idempotency_entries,
+            idempotency_bytes,
+            idempotency_evictions,
+            idempotency_refusals,
         }
     }
 

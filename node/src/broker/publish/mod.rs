@@ -3,13 +3,15 @@
 //!
 //! - this file: the publisher, `publish` with its idempotency keys, and the
 //!   append every publish ends in (one storage call per partition).
-//! - [`validate`]: the documented limits, checked before anything is stored.
-//! - [`dedup`]: the in-memory idempotency cache.
+//! - `validate`: the documented limits, checked before anything is stored.
+//! - [`dedup`]: the in-memory idempotency cache, its bound and what happens at it.
 //! - [`pipeline`]: publishes that arrived together on a publish stream,
 //!   stored with one append per partition.
 
 pub mod dedup;
 pub mod pipeline;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -33,8 +35,8 @@ use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, Partit
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::TopicLabel;
 
-/// Stores what publishers send: owns the idempotency cache and the round
-/// robin of unkeyed messages; wakes the topic's waiters after each append.
+/// Stores what publishers send: owns the idempotency cache (bounded, see
+/// [`dedup`]); wakes the topic's waiters after each append.
 #[derive(Debug)]
 pub struct Publisher {
     metadata: MetadataView,
@@ -54,13 +56,14 @@ impl Publisher {
         metrics: Arc<Metrics>,
         round_robin: Arc<RoundRobin>,
         wakers: Arc<TopicWakers>,
+        idempotency: IdempotencyCache,
     ) -> Self {
         Self {
             metadata,
             storage,
             clock,
             metrics,
-            idempotency: IdempotencyCache::default(),
+            idempotency,
             round_robin,
             wakers,
         }
@@ -102,10 +105,12 @@ impl Publisher {
                     key: key.to_owned(),
                 });
             }
+            Claim::Full => return Err(BrokerError::IdempotencyCacheFull),
             Claim::New => {}
         }
-        // Storage remembers the key too, so a retry after an unknown outcome
-        // (when this cache has let the key go) stores nothing new.
+        // Storage remembers the key too, so a retry after this cache let the
+        // key go (a failed attempt, an eviction, a restart, another node)
+        // stores nothing new.
         let idempotent = IdempotentAppend {
             key: key.to_owned(),
             ttl_millis: topic.config.dedup_window_millis,
