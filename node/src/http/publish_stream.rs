@@ -126,7 +126,13 @@ async fn run(
                 Some(Ok(_)) => {} // ping and pong: answered by axum
             }
         }
-        let answers = answer(publisher, metrics, &topic, incoming).await;
+        let answers = Answers {
+            publisher,
+            metrics,
+            topic: &topic,
+        }
+        .answer(incoming)
+        .await;
         let mut sent = Ok(());
         for frame in answers {
             sent = tx.feed(frame).await;
@@ -203,81 +209,68 @@ fn read_binary(bytes: &[u8]) -> Incoming {
     }
 }
 
-/// Stores what can be stored and answers every frame, in order.
-async fn answer(
-    publisher: &Publisher,
-    metrics: &Metrics,
-    topic: &str,
-    incoming: Vec<Incoming>,
-) -> Vec<WsMessage> {
-    let mut out = Vec::with_capacity(incoming.len());
-    // Consecutive publishes without an idempotency key, stored together.
-    let mut run: Vec<(u64, bool, PublishRequest)> = Vec::new();
-    for frame in incoming {
-        match frame {
-            Incoming::Publish {
-                id,
-                binary,
-                idempotency_key: None,
-                request,
-            } => run.push((id, binary, request)),
-            Incoming::Publish {
-                id,
-                binary,
-                idempotency_key: Some(key),
-                request,
-            } => {
-                store_run(
-                    publisher,
-                    metrics,
-                    topic,
-                    std::mem::take(&mut run),
-                    &mut out,
-                )
-                .await;
-                let result = publisher.publish(topic, request, Some(&key)).await;
-                out.push(match result {
-                    Ok(response) => published_frame(id, binary, response),
-                    Err(error) => error_frame(metrics, Some(id), &error.into()),
-                });
-            }
-            Incoming::Refused { id, problem } => {
-                store_run(
-                    publisher,
-                    metrics,
-                    topic,
-                    std::mem::take(&mut run),
-                    &mut out,
-                )
-                .await;
-                out.push(error_frame(metrics, id, &ApiError(problem)));
-            }
-        }
-    }
-    store_run(publisher, metrics, topic, run, &mut out).await;
-    out
+/// What answers the frames of one publish stream.
+struct Answers<'a> {
+    publisher: &'a Publisher,
+    metrics: &'a Metrics,
+    topic: &'a str,
 }
 
-async fn store_run(
-    publisher: &Publisher,
-    metrics: &Metrics,
-    topic: &str,
-    run: Vec<(u64, bool, PublishRequest)>,
-    out: &mut Vec<WsMessage>,
-) {
-    if run.is_empty() {
-        return;
+impl Answers<'_> {
+    /// Stores what can be stored and answers every frame, in order.
+    async fn answer(&self, incoming: Vec<Incoming>) -> Vec<WsMessage> {
+        let mut out = Vec::with_capacity(incoming.len());
+        // Consecutive publishes without an idempotency key, stored together.
+        let mut run: Vec<(u64, bool, PublishRequest)> = Vec::new();
+        for frame in incoming {
+            match frame {
+                Incoming::Publish {
+                    id,
+                    binary,
+                    idempotency_key: None,
+                    request,
+                } => run.push((id, binary, request)),
+                Incoming::Publish {
+                    id,
+                    binary,
+                    idempotency_key: Some(key),
+                    request,
+                } => {
+                    self.store_run(std::mem::take(&mut run), &mut out).await;
+                    let result = self
+                        .publisher
+                        .publish(self.topic, request, Some(&key))
+                        .await;
+                    out.push(match result {
+                        Ok(response) => published_frame(id, binary, response),
+                        Err(error) => error_frame(self.metrics, Some(id), &error.into()),
+                    });
+                }
+                Incoming::Refused { id, problem } => {
+                    self.store_run(std::mem::take(&mut run), &mut out).await;
+                    out.push(error_frame(self.metrics, id, &ApiError(problem)));
+                }
+            }
+        }
+        self.store_run(run, &mut out).await;
+        out
     }
-    let (labels, requests): (Vec<(u64, bool)>, Vec<PublishRequest>) = run
-        .into_iter()
-        .map(|(id, binary, request)| ((id, binary), request))
-        .unzip();
-    let answers = publisher.publish_pipelined(topic, requests).await;
-    for ((id, binary), answer) in labels.into_iter().zip(answers) {
-        out.push(match answer {
-            Ok(response) => published_frame(id, binary, response),
-            Err(error) => error_frame(metrics, Some(id), &ApiError::from(error.as_ref())),
-        });
+
+    async fn store_run(&self, run: Vec<(u64, bool, PublishRequest)>, out: &mut Vec<WsMessage>) {
+        if run.is_empty() {
+            return;
+        }
+        let (labels, requests): (Vec<(u64, bool)>, Vec<PublishRequest>) = run
+            .into_iter()
+            .map(|(id, binary, request)| ((id, binary), request))
+            .unzip();
+        let answers = self.publisher.publish_pipelined(self.topic, requests).await;
+        for ((id, binary), answer) in labels.into_iter().zip(answers) {
+            out.push(match answer {
+                Ok(response) => published_frame(id, binary, response),
+                Err(error) => error_frame(self.metrics, Some(id), &ApiError::from(error.as_ref())),
+            });
+        }
     }
 }
 
