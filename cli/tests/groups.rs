@@ -126,11 +126,21 @@ async fn a_member_consumes_every_partition_and_leaves_at_its_limit() {
         .collect();
     assert_eq!(partitions, BTreeSet::from(["0", "1", "2", "3"]), "{run:#?}");
     assert!(
-        run.stderr.contains("joined group shards as member m-")
+        run.stderr.contains("joined group shards as member ")
             && run
                 .stderr
                 .contains(": generation 1, partitions 0, 1, 2, 3;"),
         "{run:#?}"
+    );
+    let member_id = run
+        .stderr
+        .split_once("as member ")
+        .and_then(|(_, rest)| rest.split_once(':'))
+        .map(|(id, _)| id)
+        .unwrap_or_default();
+    assert!(
+        member_id.len() == 36 && member_id.get(14..15) == Some("7"),
+        "member id {member_id:?} is a UUID v7"
     );
     assert!(
         run.stderr.contains("left group shards after 4 messages"),
