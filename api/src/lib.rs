@@ -11,7 +11,8 @@
 //! - [`compression`]: the `Content-Encoding` codecs a publish body may use.
 //! - [`limits`]: the documented request limits.
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
-//! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket).
+//! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket); both report
+//!   a [`ClientError`].
 //! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
 //!
 //! A publish travels `client::Client::publish` → `paths::topic_verb` → the server's
@@ -20,6 +21,7 @@
 
 pub mod binary;
 pub mod client;
+mod client_error;
 pub mod compression;
 pub mod data;
 pub mod duration;
