@@ -1,6 +1,7 @@
 //! The client-facing HTTP and WebSocket API (DESIGN §7).
 //!
-//! - [`problem`]: the one mapping from errors to `application/problem+json`.
+//! - [`problem`]: the one mapping from errors to `application/problem+json`
+//!   responses and WebSocket error frames, and the one count of them.
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
@@ -24,17 +25,14 @@ use std::sync::Arc;
 
 use api::{ErrorCode, paths};
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware;
 use axum::routing::{delete, get, post};
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use self::problem::ApiError;
 use crate::broker::Broker;
-use crate::telemetry::Metrics;
-use crate::telemetry::metrics::CodeLabel;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -72,7 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route(paths::OPENAPI, get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(metrics, count_errors))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            problem::count_errors,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // Label spans with the route, never the raw path (names are unbounded).
@@ -121,24 +122,6 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
-}
-
-/// Counts every error response in `pubsubgo_errors_total`, by code.
-async fn count_errors(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    if let Some(code) = response.extensions().get::<ErrorCode>() {
-        metrics
-            .errors
-            .get_or_create(&CodeLabel {
-                code: code.to_string(),
-            })
-            .inc();
-    }
-    response
 }
 
 #[cfg(test)]
