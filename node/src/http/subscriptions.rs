@@ -10,11 +10,13 @@ use api::types::{
     PullRequest, PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest,
     ResumeKeyResponse, SeekRequest, Subscription,
 };
+use api::verbs::SubscriptionVerb;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,7 +24,7 @@ use serde::de::DeserializeOwned;
 use super::body::JsonBody;
 use super::problem::ApiError;
 use super::topics::{ListParams, list_params};
-use super::{AppState, no_verb, split_verb, stream};
+use super::{AppState, no_verb, resource_verb, stream, wrong_method};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -55,8 +57,9 @@ pub async fn get(
     query: Result<Query<GetParams>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    match split_verb(&segment) {
-        (name, Some("deadLetters")) => {
+    match resource_verb::<SubscriptionVerb>(&segment, &Method::GET)? {
+        (name, None) => Ok(Json(state.broker.get_subscription(name).await?).into_response()),
+        (name, Some(SubscriptionVerb::DeadLetters)) => {
             let Query(params) =
                 query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
             Ok(Json(
@@ -67,7 +70,7 @@ pub async fn get(
             )
             .into_response())
         }
-        (name, Some("stream")) => {
+        (name, Some(SubscriptionVerb::Stream)) => {
             let Query(params) =
                 query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
             let upgrade = upgrade.map_err(|e| {
@@ -88,10 +91,7 @@ pub async fn get(
             )
             .await
         }
-        _ => {
-            let name = no_verb(&segment)?;
-            Ok(Json(state.broker.get_subscription(name).await?).into_response())
-        }
+        (_, Some(verb)) => Err(wrong_method(verb, &Method::GET)),
     }
 }
 
@@ -116,16 +116,24 @@ pub async fn delete(
     Ok(Json(Empty {}))
 }
 
-/// `POST /v1/subscriptions/{sub}:pull|acknowledge|modifyAckDeadline|nack|join|heartbeat|leave`.
+/// `POST /v1/subscriptions/{sub}:verb`: every verb but `:deadLetters` and `:stream`.
 pub async fn post(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (name, verb) = split_verb(&segment);
+    let (name, verb) = match resource_verb::<SubscriptionVerb>(&segment, &Method::POST)? {
+        (name, Some(verb)) => (name, verb),
+        (_, None) => {
+            return Err(ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "POST needs a verb, e.g. /v1/subscriptions/{sub}:pull",
+            ));
+        }
+    };
     let broker = &state.broker;
     match verb {
-        Some("pull") => {
+        SubscriptionVerb::Pull => {
             let body: PullRequest = decode(request, &state).await?;
             let max = body.max_messages.unwrap_or(DEFAULT_PULL_MESSAGES);
             if !(1..=MAX_PULL_MESSAGES).contains(&max) {
@@ -148,66 +156,59 @@ pub async fn post(
             };
             Ok(Json(PullResponse { received_messages }).into_response())
         }
-        Some("acknowledge") => {
+        SubscriptionVerb::Acknowledge => {
             let body: AckIdsRequest = decode(request, &state).await?;
             broker.acknowledge(name, &body.ack_ids).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("nack") => {
+        SubscriptionVerb::Nack => {
             let body: NackRequest = decode(request, &state).await?;
             broker
                 .nack(name, &body.ack_ids, body.delay_seconds, body.reason)
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("seek") => {
+        SubscriptionVerb::Seek => {
             let body: SeekRequest = decode(request, &state).await?;
             broker.seek(name, body).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("redrive") => {
+        SubscriptionVerb::Redrive => {
             let body: RedriveRequest = decode(request, &state).await?;
             let redriven = broker.redrive(name, body).await?;
             Ok(Json(RedriveResponse { redriven }).into_response())
         }
-        Some("resumeOrderingKey") => {
+        SubscriptionVerb::ResumeOrderingKey => {
             let body: ResumeKeyRequest = decode(request, &state).await?;
             let resumed = broker.resume_ordering_key(name, &body.ordering_key).await?;
             Ok(Json(ResumeKeyResponse { resumed }).into_response())
         }
-        Some("modifyAckDeadline") => {
+        SubscriptionVerb::ModifyAckDeadline => {
             let body: ModifyAckDeadlineRequest = decode(request, &state).await?;
             broker
                 .modify_ack_deadline(name, &body.ack_ids, body.ack_deadline_seconds)
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("join") => {
+        SubscriptionVerb::Join => {
             let body: JoinGroupRequest = decode(request, &state).await?;
             Ok(Json(broker.join_group(name, body).await?).into_response())
         }
-        Some("heartbeat") => {
+        SubscriptionVerb::Heartbeat => {
             let body: HeartbeatRequest = decode(request, &state).await?;
             let reply = broker
                 .heartbeat(name, &body.member_id, body.generation)
                 .await?;
             Ok(Json(reply).into_response())
         }
-        Some("leave") => {
+        SubscriptionVerb::Leave => {
             let body: LeaveGroupRequest = decode(request, &state).await?;
             broker.leave_group(name, &body.member_id).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some(other) => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!(
-                "subscriptions have no :{other} verb (pull, acknowledge, nack, modifyAckDeadline, join, heartbeat, leave)"
-            ),
-        )),
-        None => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "POST needs a verb, e.g. /v1/subscriptions/{sub}:pull",
-        )),
+        SubscriptionVerb::DeadLetters | SubscriptionVerb::Stream => {
+            Err(wrong_method(verb, &Method::POST))
+        }
     }
 }
 
