@@ -10,7 +10,7 @@
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one route template (`api::paths::TOPIC_ROUTE`,
-//! `api::paths::SUBSCRIPTION_ROUTE`) and [`resource_verb`] reads the verb off in
+//! `api::paths::SUBSCRIPTION_ROUTE`) and `resource_verb` reads the verb off in
 //! one place, as one of `api::verbs`.
 
 pub mod body;
