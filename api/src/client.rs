@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use thiserror::Error;
 
+pub use crate::client_error::ClientError;
 use crate::compression::Compression;
 use crate::error::Problem;
 use crate::paths;
@@ -23,49 +23,7 @@ use crate::types::{
     PullResponse, RebalanceRequest, RebalanceResponse, RedriveRequest, RedriveResponse,
     RemoveNodeResponse, ResumeKeyRequest, ResumeKeyResponse, SeekRequest, Subscription, Topic,
 };
-
-/// Why a client call failed.
-#[derive(Debug, Error)]
-pub enum ClientError {
-    /// The server answered with a problem body.
-    #[error("{0}")]
-    Api(Problem),
-    /// The server answered with an error that is not a problem body.
-    #[error("unexpected HTTP {status} from server: {body}")]
-    UnexpectedResponse { status: u16, body: String },
-    /// The request did not reach the server, or its answer did not arrive.
-    #[error("cannot reach {url}: {source}")]
-    Transport {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("invalid server URL {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
-    #[error("server answer is not the expected JSON: {0}")]
-    Decode(#[source] serde_json::Error),
-    #[error("WebSocket: {0}")]
-    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
-}
-
-impl ClientError {
-    /// Whether sending the same request again may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ClientError::Api(p) => p.retryable,
-            ClientError::Transport { .. } | ClientError::WebSocket(_) => true,
-            _ => false,
-        }
-    }
-
-    /// The server's problem, when it sent one.
-    pub fn problem(&self) -> Option<&Problem> {
-        match self {
-            ClientError::Api(p) => Some(p),
-            _ => None,
-        }
-    }
-}
+use crate::verbs::{SubscriptionVerb, TopicVerb};
 
 /// Options of one publish call.
 #[derive(Debug, Clone, Default)]
@@ -145,7 +103,7 @@ impl Client {
     ) -> Result<PublishResponse, ClientError> {
         let body = serde_json::to_vec(request).map_err(ClientError::Decode)?;
         let mut builder = self
-            .request(Method::POST, &paths::topic_verb(topic, "publish"))
+            .request(Method::POST, &paths::topic_verb(topic, TopicVerb::Publish))
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         if let Some(key) = &options.idempotency_key {
             builder = builder.header(paths::IDEMPOTENCY_KEY_HEADER, key);
@@ -195,7 +153,7 @@ impl Client {
         subscription: &str,
         request: &PullRequest,
     ) -> Result<PullResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "pull");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Pull);
         self.send_json(Method::POST, &path, request).await
     }
 
@@ -204,7 +162,7 @@ impl Client {
         subscription: &str,
         ack_ids: Vec<String>,
     ) -> Result<Empty, ClientError> {
-        let path = paths::subscription_verb(subscription, "acknowledge");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Acknowledge);
         self.send_json(Method::POST, &path, &AckIdsRequest { ack_ids })
             .await
     }
@@ -228,7 +186,7 @@ impl Client {
         subscription: &str,
         request: &NackRequest,
     ) -> Result<Empty, ClientError> {
-        let path = paths::subscription_verb(subscription, "nack");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Nack);
         self.send_json(Method::POST, &path, request).await
     }
 
@@ -237,7 +195,7 @@ impl Client {
         subscription: &str,
         request: &SeekRequest,
     ) -> Result<Empty, ClientError> {
-        let path = paths::subscription_verb(subscription, "seek");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Seek);
         self.send_json(Method::POST, &path, request).await
     }
 
@@ -247,7 +205,7 @@ impl Client {
         subscription: &str,
         max: Option<u32>,
     ) -> Result<ListDeadLettersResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "deadLetters");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::DeadLetters);
         let mut request = self.request(Method::GET, &path);
         if let Some(max) = max {
             request = request.query(&[("maxMessages", max)]);
@@ -260,7 +218,7 @@ impl Client {
         subscription: &str,
         request: &RedriveRequest,
     ) -> Result<RedriveResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "redrive");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Redrive);
         self.send_json(Method::POST, &path, request).await
     }
 
@@ -269,7 +227,7 @@ impl Client {
         subscription: &str,
         key: &str,
     ) -> Result<ResumeKeyResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "resumeOrderingKey");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::ResumeOrderingKey);
         let body = ResumeKeyRequest {
             ordering_key: key.to_owned(),
         };
@@ -282,7 +240,7 @@ impl Client {
         ack_ids: Vec<String>,
         ack_deadline_seconds: u32,
     ) -> Result<Empty, ClientError> {
-        let path = paths::subscription_verb(subscription, "modifyAckDeadline");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::ModifyAckDeadline);
         let body = ModifyAckDeadlineRequest {
             ack_ids,
             ack_deadline_seconds,
@@ -292,7 +250,11 @@ impl Client {
 
     /// Opens a WebSocket stream; send a credit frame to start receiving.
     pub async fn stream(&self, subscription: &str) -> Result<Subscriber, ClientError> {
-        Subscriber::connect(&self.ws_url(&paths::subscription_verb(subscription, "stream"))).await
+        Subscriber::connect(&self.ws_url(&paths::subscription_verb(
+            subscription,
+            SubscriptionVerb::Stream,
+        )))
+        .await
     }
 
     /// Opens `:stream` with deliveries in `encoding` (binary: one frame per lease).
@@ -301,7 +263,7 @@ impl Client {
         subscription: &str,
         encoding: Encoding,
     ) -> Result<Subscriber, ClientError> {
-        let path = paths::subscription_verb(subscription, "stream");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Stream);
         let url = format!(
             "{}?{}={}",
             self.ws_url(&path),
@@ -318,7 +280,7 @@ impl Client {
         encoding: Encoding,
     ) -> Result<Publisher, ClientError> {
         Publisher::connect(
-            &self.ws_url(&paths::topic_verb(topic, "publishStream")),
+            &self.ws_url(&paths::topic_verb(topic, TopicVerb::PublishStream)),
             encoding,
         )
         .await
@@ -330,7 +292,7 @@ impl Client {
         subscription: &str,
         request: &JoinGroupRequest,
     ) -> Result<JoinGroupResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "join");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Join);
         self.send_json(Method::POST, &path, request).await
     }
 
@@ -341,7 +303,7 @@ impl Client {
         member_id: &str,
         generation: u64,
     ) -> Result<HeartbeatResponse, ClientError> {
-        let path = paths::subscription_verb(subscription, "heartbeat");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Heartbeat);
         let body = HeartbeatRequest {
             member_id: member_id.to_owned(),
             generation,
@@ -355,7 +317,7 @@ impl Client {
         subscription: &str,
         member_id: &str,
     ) -> Result<Empty, ClientError> {
-        let path = paths::subscription_verb(subscription, "leave");
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Leave);
         let body = LeaveGroupRequest {
             member_id: member_id.to_owned(),
         };
@@ -369,12 +331,14 @@ impl Client {
         subscription: &str,
         member_id: &str,
     ) -> Result<Subscriber, ClientError> {
-        let mut url =
-            reqwest::Url::parse(&self.ws_url(&paths::subscription_verb(subscription, "stream")))
-                .map_err(|e| ClientError::InvalidUrl {
-                    url: self.base.clone(),
-                    reason: e.to_string(),
-                })?;
+        let mut url = reqwest::Url::parse(&self.ws_url(&paths::subscription_verb(
+            subscription,
+            SubscriptionVerb::Stream,
+        )))
+        .map_err(|e| ClientError::InvalidUrl {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        })?;
         url.query_pairs_mut()
             .append_pair(paths::MEMBER_ID_QUERY, member_id);
         Subscriber::connect(url.as_str()).await

@@ -7,19 +7,23 @@
 //! - [`error`]: [`ErrorCode`] and the RFC 9457 [`Problem`] body every error uses.
 //! - [`frames`]: JSON WebSocket frames of `:stream` and `:publishStream`; [`binary`]: their
 //!   binary alternative.
-//! - [`paths`]: the URL of every endpoint.
+//! - [`paths`]: the URL of every endpoint and the server's route templates;
+//!   [`verbs`]: the custom verbs of `{name}:{verb}` URLs and the method each takes.
 //! - [`compression`]: the `Content-Encoding` codecs a publish body may use.
 //! - [`limits`]: the documented request limits.
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
-//! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket).
+//! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket); both report
+//!   a [`ClientError`].
 //! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
 //!
-//! A publish travels `client::Client::publish` → `paths::topic_verb` → the server's
-//! `:publish` route, which decodes [`types::PublishRequest`] and answers
+//! A publish travels `client::Client::publish` → `paths::topic_verb` with
+//! [`verbs::TopicVerb::Publish`] → the server's [`paths::TOPIC_ROUTE`], which
+//! splits the verb off, decodes [`types::PublishRequest`] and answers
 //! [`types::PublishResponse`] or a [`Problem`].
 
 pub mod binary;
 pub mod client;
+mod client_error;
 pub mod compression;
 pub mod data;
 pub mod duration;
@@ -32,6 +36,7 @@ pub mod push;
 pub mod stream;
 pub mod timestamp;
 pub mod types;
+pub mod verbs;
 
 pub use client::{Client, ClientError, PublishOptions};
 pub use error::{ErrorCode, Problem};

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::binary::{self, Frame, Kind, PublishBatch};
-use crate::client::ClientError;
+use crate::client_error::ClientError;
 use crate::error::{ErrorCode, Problem};
 use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
 use crate::types::{PublishRequest, PublishResponse};

@@ -1,6 +1,8 @@
 //! The command line: global flags, nouns and verbs; the parsers of flag values are in
 //! [`values`], the consumer-group verbs in [`groups`], the cluster verbs in
-//! [`cluster`], the load generator's flags in [`mod@bench`].
+//! [`cluster`], the load generator's flags in [`mod@bench`]; the flags several
+//! commands share have their own files ([`list`], [`compression`]), so those
+//! files import them from there and never from this one.
 //!
 //! Values are checked here, at the edge, so a bad `--attr`, `--priority` or `--ttl` is
 //! a usage error (exit code 2) before any request is sent. Bounds that only the server
@@ -8,12 +10,13 @@
 
 mod bench;
 mod cluster;
+mod compression;
 mod groups;
+mod list;
 mod values;
 
 use std::path::PathBuf;
 
-use api::compression::Compression;
 use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{
@@ -23,7 +26,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 pub use self::bench::{BenchArgs, PublishTransport, Transport};
 pub use self::cluster::ClusterCommand;
+pub use self::compression::CompressionArg;
 pub use self::groups::{GroupsCommand, JoinGroupArgs};
+pub use self::list::ListArgs;
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
 
 /// Where clap lists the flags every command accepts.
@@ -138,13 +143,6 @@ pub struct NameArg {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Items fetched per request; every page is listed.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(api::limits::MAX_PAGE_SIZE)))]
-    pub page_size: Option<u32>,
-}
-
-#[derive(Debug, Args)]
 pub struct CreateTopicArgs {
     /// Name of the new topic: a letter, then 2 to 254 of `A-Za-z0-9._-`.
     pub name: String,
@@ -227,22 +225,6 @@ pub struct PublishArgs {
     #[arg(long = "batch", value_name = "N", default_value_t = api::limits::MAX_BATCH_MESSAGES as u64,
           value_parser = clap::value_parser!(u64).range(1..=api::limits::MAX_BATCH_MESSAGES as u64))]
     pub batch_size: u64,
-}
-
-/// A `Content-Encoding` for publish bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompressionArg {
-    Snappy,
-    Lz4,
-}
-
-impl From<CompressionArg> for Compression {
-    fn from(arg: CompressionArg) -> Self {
-        match arg {
-            CompressionArg::Snappy => Compression::Snappy,
-            CompressionArg::Lz4 => Compression::Lz4,
-        }
-    }
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
 //! The HTTP API against the real router: resources, limits, errors, idempotency,
-//! compressed bodies and the API description.
+//! compressed bodies, the API description, and every `:verb` on its method.
 
 mod support;
 
 use api::compression::Compression;
+use api::paths;
+use api::verbs::{SubscriptionVerb, TopicVerb, Verb};
 use http::Method;
 use serde_json::json;
 use support::{app, b64, get, json, send, topic_with_subscription};
@@ -540,4 +542,57 @@ async fn health_and_openapi_are_served() {
             .as_str()
             .is_some_and(|v| v.starts_with('3'))
     );
+}
+
+#[tokio::test]
+async fn the_router_serves_every_verb_on_its_method_and_refuses_it_on_the_other() {
+    let (app, _) = app();
+    let topic_verbs = TopicVerb::ALL
+        .iter()
+        .map(|v| (paths::topic_verb("orders", *v), v.method()));
+    let subscription_verbs = SubscriptionVerb::ALL
+        .iter()
+        .map(|v| (paths::subscription_verb("audit", *v), v.method()));
+    for (path, method) in topic_verbs.chain(subscription_verbs) {
+        // Neither resource exists: reaching the verb's handler shows as its own
+        // refusal (a missing resource, a bad body, no WebSocket upgrade).
+        let reply = json(&app, method.clone(), &path, json!({})).await;
+        let code = reply.body["code"].as_str().unwrap_or_default();
+        assert!(
+            [
+                "TOPIC_NOT_FOUND",
+                "SUBSCRIPTION_NOT_FOUND",
+                "INVALID_ARGUMENT"
+            ]
+            .contains(&code),
+            "{method} {path} reaches its handler, got {reply:?}"
+        );
+        let other = if method == Method::GET {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        json(&app, other, &path, json!({}))
+            .await
+            .problem(405, "METHOD_NOT_ALLOWED");
+    }
+}
+
+#[tokio::test]
+async fn unknown_verbs_are_not_found_on_post_and_not_allowed_on_get_and_delete() {
+    let (app, _) = app();
+    for path in [
+        "/v1/topics/orders:explode",
+        "/v1/subscriptions/audit:explode",
+    ] {
+        let detail = json(&app, Method::POST, path, json!({}))
+            .await
+            .problem(404, "NOT_FOUND");
+        assert!(detail.contains("no :explode verb"), "{detail}");
+        for method in [Method::GET, Method::DELETE] {
+            send(&app, method, path, &[], Vec::new())
+                .await
+                .problem(405, "METHOD_NOT_ALLOWED");
+        }
+    }
 }

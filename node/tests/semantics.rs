@@ -466,3 +466,28 @@ async fn seek_and_lag() {
         .await
         .problem(400, "INVALID_ARGUMENT");
 }
+
+#[tokio::test]
+async fn a_time_outside_the_calendar_is_invalid_and_moves_no_cursor() {
+    let (app, _) = app();
+    create_topic(&app, "calendar").await;
+    create_sub(&app, "dates", json!({"topic": "calendar"})).await;
+    publish(&app, "calendar", json!([{"data": b64("kept")}])).await;
+
+    // (verb, field, value): the field must be named in the detail.
+    let refused = [
+        ("seek", "time", "2026-02-31T00:00:00Z"),
+        ("seek", "time", "2999-02-31T00:00:00Z"),
+        ("redrive", "publishedAfter", "2026-02-29T00:00:00Z"),
+        ("redrive", "publishedBefore", "2026-04-31T00:00:00Z"),
+    ];
+    for (name, field, time) in refused {
+        let detail = verb(&app, "dates", name, json!({ field: time }))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert!(detail.starts_with(&format!("{field}: ")), "{detail}");
+    }
+    let pulled = pull(&app, "dates", 10, 0).await;
+    assert_eq!(pulled.len(), 1, "no seek moved the cursor past the message");
+    assert_eq!(pulled[0]["message"]["data"], b64("kept"));
+}

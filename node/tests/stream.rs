@@ -1,16 +1,19 @@
 //! WebSocket streaming against a real server: delivery after connect, credit
-//! flow control, acks over the socket, redelivery after a dropped socket, and
-//! the close frame on shutdown.
+//! flow control, acks over the socket, redelivery after a dropped socket, the
+//! close frame on shutdown, and malformed JSON (on both sockets and over HTTP)
+//! answered and counted alike.
 
 use std::time::Duration;
 
-use api::frames::ServerFrame;
+use api::frames::{PublishAnswer, ServerFrame};
 use api::stream::Subscriber;
 use api::types::{
     CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PullRequest,
 };
-use api::{Client, PublishOptions};
+use api::{Client, ErrorCode, PublishOptions};
+use futures::{SinkExt, StreamExt};
 use node::TestNode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How often a condition is re-checked while waiting for it.
@@ -262,6 +265,105 @@ async fn streaming_a_missing_subscription_is_not_found() {
         .expect_err("no such subscription");
     assert!(err.to_string().contains("404"), "{err}");
     node.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_malformed_json_everywhere_and_each_error_counts_once() {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node, 60).await;
+    // Each text below is cut off where it still has the right shape, so only
+    // its syntax is wrong.
+
+    tracing::info!("act: a malformed frame on :stream");
+    let frame = serde_json::from_str::<ServerFrame>(
+        &raw_exchange(
+            &node,
+            "/v1/subscriptions/screen:stream",
+            r#"{"type":"credit","messages":"#,
+        )
+        .await,
+    )
+    .expect("a server frame");
+    let ServerFrame::Error { problem } = frame else {
+        panic!("expected an error frame, got {frame:?}");
+    };
+    assert_eq!(problem.code, ErrorCode::MalformedJson);
+    assert_eq!(
+        errors_counted(&node, ErrorCode::MalformedJson),
+        1,
+        "the frame counted once"
+    );
+
+    tracing::info!("act: a malformed frame on :publishStream");
+    let answer = serde_json::from_str::<PublishAnswer>(
+        &raw_exchange(
+            &node,
+            "/v1/topics/live:publishStream",
+            r#"{"id":1,"messages":["#,
+        )
+        .await,
+    )
+    .expect("a publish answer");
+    let PublishAnswer::Error { id: None, problem } = answer else {
+        panic!("expected an error answer without an id, got {answer:?}");
+    };
+    assert_eq!(problem.code, ErrorCode::MalformedJson);
+    assert_eq!(
+        errors_counted(&node, ErrorCode::MalformedJson),
+        2,
+        "the answer counted once"
+    );
+
+    tracing::info!("act: a malformed request body over HTTP");
+    let reply = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/subscriptions/screen:pull",
+            client.base_url()
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"maxMessages":"#)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(reply.status().as_u16(), 400);
+    let problem: api::Problem = reply.json().await.expect("problem body");
+    assert_eq!(problem.code, ErrorCode::MalformedJson);
+    assert_eq!(
+        errors_counted(&node, ErrorCode::MalformedJson),
+        3,
+        "the response counted once"
+    );
+    node.stop().await;
+}
+
+/// Opens a raw WebSocket on `path`, sends `text`, and answers the first text frame back.
+async fn raw_exchange(node: &TestNode, path: &str, text: &str) -> String {
+    let url = format!("{}{path}", node.url.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    socket.send(WsMessage::text(text)).await.expect("send");
+    loop {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a frame within the wait")
+            .expect("open")
+            .expect("frame");
+        if let WsMessage::Text(text) = frame {
+            return text.to_string();
+        }
+    }
+}
+
+/// `pubsubgo_errors_total` for `code`, as the metrics endpoint would show it.
+fn errors_counted(node: &TestNode, code: ErrorCode) -> u64 {
+    let prefix = format!("pubsubgo_errors_total{{code=\"{code}\"}} ");
+    node.broker
+        .metrics
+        .encode()
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+        .map_or(0, |count| count.parse().expect("a count"))
 }
 
 /// Waits until the server counts one open WebSocket session.

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::CompressionArg;
+use super::compression::CompressionArg;
 
 /// Messages published when neither --messages nor --duration is given.
 pub const DEFAULT_MESSAGES: u64 = 100_000;

@@ -6,7 +6,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::ListArgs;
+use super::list::ListArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {

@@ -4,7 +4,7 @@
 //! identity | snappy | lz4`, at most [`MAX_REQUEST_BODY_BYTES`] before and
 //! after decompression. An empty body reads as `{}`. Syntax errors are
 //! `MALFORMED_JSON`; well-formed JSON of the wrong shape (unknown field, wrong
-//! type, bad base64) is `INVALID_ARGUMENT`.
+//! type, bad base64) is `INVALID_ARGUMENT` (see [`ApiError::json`]).
 
 use api::ErrorCode;
 use api::compression::{Compression, DecompressError};
@@ -69,18 +69,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(text).map(JsonBody).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                Category::Data => ApiError::new(
-                    ErrorCode::InvalidArgument,
-                    format!("invalid request body: {e}"),
-                ),
-                Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-                    ErrorCode::MalformedJson,
-                    format!("request body is not valid JSON: {e}"),
-                ),
-            }
-        })
+        serde_json::from_slice(text)
+            .map(JsonBody)
+            .map_err(|e| ApiError::json("request body", &e))
     }
 }

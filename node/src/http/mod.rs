@@ -1,6 +1,7 @@
 //! The client-facing HTTP and WebSocket API (DESIGN §7).
 //!
-//! - [`problem`]: the one mapping from errors to `application/problem+json`.
+//! - [`problem`]: the one mapping from errors to `application/problem+json`
+//!   responses and WebSocket error frames, and the one count of them.
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
@@ -8,8 +9,9 @@
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
-//! resource has one `/{name}` route and [`split_verb`] splits the verb off in one
-//! place.
+//! resource has one route template (`api::paths::TOPIC_ROUTE`,
+//! `api::paths::SUBSCRIPTION_ROUTE`) and `resource_verb` reads the verb off in
+//! one place, as one of `api::verbs`.
 
 pub mod body;
 pub mod cluster;
@@ -20,21 +22,19 @@ pub mod stream;
 pub mod subscriptions;
 pub mod topics;
 
-use std::sync::Arc;
-
-use api::{ErrorCode, paths};
+use api::ErrorCode;
+use api::paths::{self, split_verb};
+use api::verbs::{self, Verb};
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+use axum::middleware;
 use axum::routing::{delete, get, post};
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use self::problem::ApiError;
 use crate::broker::Broker;
-use crate::telemetry::Metrics;
-use crate::telemetry::metrics::CodeLabel;
 
 /// What every handler can reach: each calls the broker part it needs.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(paths::TOPICS, get(topics::list))
         .route(
-            "/v1/topics/{name}",
+            paths::TOPIC_ROUTE,
             get(topics::get)
                 .put(topics::create)
                 .delete(topics::delete)
@@ -58,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::SUBSCRIPTIONS, get(subscriptions::list))
         .route(
-            "/v1/subscriptions/{name}",
+            paths::SUBSCRIPTION_ROUTE,
             get(subscriptions::get)
                 .put(subscriptions::create)
                 .delete(subscriptions::delete)
@@ -66,13 +66,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::CLUSTER, get(cluster::status))
         .route(paths::CLUSTER_REBALANCE, post(cluster::rebalance))
-        .route("/v1/cluster/nodes/{id}", delete(cluster::remove_node))
+        .route(paths::CLUSTER_NODE_ROUTE, delete(cluster::remove_node))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .route(paths::OPENAPI, get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(metrics, count_errors))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            problem::count_errors,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // Label spans with the route, never the raw path (names are unbounded).
@@ -86,22 +89,52 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Splits `name:verb` at the last colon.
-pub fn split_verb(segment: &str) -> (&str, Option<&str>) {
-    match segment.rsplit_once(':') {
-        Some((name, verb)) => (name, Some(verb)),
-        None => (segment, None),
+/// Reads the `{name}[:verb]` segment of a resource route as a name and, when
+/// there is one, a verb of `V`. An unknown verb is `404 NOT_FOUND` on POST (the
+/// method of most verbs) and `405 METHOD_NOT_ALLOWED` on the others; a known verb
+/// the handler of `method` does not serve is [`wrong_method`].
+fn resource_verb<'a, V: Verb>(
+    segment: &'a str,
+    method: &Method,
+) -> Result<(&'a str, Option<V>), ApiError> {
+    let (name, Some(text)) = split_verb(segment) else {
+        return Ok((segment, None));
+    };
+    match text.parse::<V>() {
+        Ok(verb) => Ok((name, Some(verb))),
+        Err(unknown) if method == Method::POST => {
+            let served: Vec<String> = verbs::taking::<V>(method)
+                .map(|verb| format!(":{verb}"))
+                .collect();
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{unknown}; {method} takes {}", served.join(", ")),
+            ))
+        }
+        Err(_) => Err(verb_not_available(text)),
     }
 }
 
-/// Rejects a verb on a method that takes none (e.g. `GET /v1/topics/t:publish`).
+/// A verb the resource has, asked for with a method it does not take.
+fn wrong_method<V: Verb>(verb: V, method: &Method) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("the :{verb} verb takes {}, not {method}", verb.method()),
+    )
+}
+
+fn verb_not_available(verb: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("the :{verb} verb is not available with this method"),
+    )
+}
+
+/// Rejects a verb on a method that takes none (PUT and DELETE).
 fn no_verb(segment: &str) -> Result<&str, ApiError> {
     match split_verb(segment) {
         (name, None) => Ok(name),
-        (_, Some(verb)) => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("the :{verb} verb is not available with this method"),
-        )),
+        (_, Some(verb)) => Err(verb_not_available(verb)),
     }
 }
 
@@ -121,34 +154,4 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
-}
-
-/// Counts every error response in `pubsubgo_errors_total`, by code.
-async fn count_errors(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    if let Some(code) = response.extensions().get::<ErrorCode>() {
-        metrics
-            .errors
-            .get_or_create(&CodeLabel {
-                code: code.to_string(),
-            })
-            .inc();
-    }
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_verb;
-
-    #[test]
-    fn splits_at_the_last_colon() {
-        assert_eq!(split_verb("orders:publish"), ("orders", Some("publish")));
-        assert_eq!(split_verb("orders"), ("orders", None));
-        assert_eq!(split_verb("a:b:pull"), ("a:b", Some("pull")));
-    }
 }

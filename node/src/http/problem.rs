@@ -1,12 +1,23 @@
-//! The one mapping from errors to HTTP responses: RFC 9457 problem+json with a
-//! stable `code` and `retryable`; 429 and 503 carry `Retry-After`.
+//! The one mapping from errors to what the client sees: an RFC 9457
+//! problem+json response, or the `problem` of a WebSocket error frame, with a
+//! stable `code`, its status, title and `retryable` (see `api::error`). 429 and
+//! 503 responses carry `Retry-After`.
+//!
+//! Every error is counted in `pubsubgo_errors_total` here and only here: HTTP
+//! responses by [`count_errors`], WebSocket error frames by
+//! [`ApiError::into_frame`].
+
+use std::sync::Arc;
 
 use api::error::PROBLEM_CONTENT_TYPE;
 use api::{ErrorCode, Problem};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::broker::BrokerError;
+use crate::telemetry::Metrics;
 
 /// Seconds a client should wait before retrying a retryable error.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -18,6 +29,29 @@ pub struct ApiError(pub Problem);
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self(Problem::new(code, detail))
+    }
+
+    /// A JSON text (a request body, a WebSocket frame) that did not decode as
+    /// `what`: a syntax error is `MALFORMED_JSON`; well-formed JSON of the
+    /// wrong shape (unknown field, wrong type, bad base64) is `INVALID_ARGUMENT`.
+    pub fn json(what: &str, error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Data => Self::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid {what}: {error}"),
+            ),
+            Category::Syntax | Category::Eof | Category::Io => Self::new(
+                ErrorCode::MalformedJson,
+                format!("{what} is not valid JSON: {error}"),
+            ),
+        }
+    }
+
+    /// The problem to send in a WebSocket error frame, counted as it is sent.
+    pub fn into_frame(self, metrics: &Metrics) -> Problem {
+        metrics.count_error(self.0.code);
+        self.0
     }
 }
 
@@ -55,7 +89,21 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
         }
+        // Read by `count_errors`, which has the metrics this response has not.
         response.extensions_mut().insert(code);
         response
     }
+}
+
+/// Middleware counting every error response (one made from an [`ApiError`]).
+pub async fn count_errors(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Some(code) = response.extensions().get::<ErrorCode>() {
+        metrics.count_error(*code);
+    }
+    response
 }

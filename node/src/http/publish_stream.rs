@@ -15,11 +15,11 @@
 //! pings an idle client as on `:stream`; on shutdown it sends a close frame
 //! (1001) after answering what it took.
 
+use api::ErrorCode;
 use api::binary::{self, Frame, Kind, PublishBatch, Published};
 use api::frames::{PublishAnswer, PublishFrame};
 use api::limits::MAX_REQUEST_BODY_BYTES;
 use api::types::{PublishRequest, PublishResponse};
-use api::{ErrorCode, Problem};
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
 };
@@ -31,7 +31,6 @@ use super::AppState;
 use super::problem::ApiError;
 use crate::broker::publish::Publisher;
 use crate::telemetry::Metrics;
-use crate::telemetry::metrics::CodeLabel;
 
 /// Most frames taken together in one turn, and most bytes: past either, the
 /// rest wait in the socket for the next turn (TCP pushes back on the client).
@@ -68,7 +67,7 @@ enum Incoming {
         request: PublishRequest,
     },
     /// A frame that is not a publish; `id` if one could be read.
-    Refused { id: Option<u64>, problem: Problem },
+    Refused { id: Option<u64>, error: ApiError },
 }
 
 async fn run(
@@ -171,14 +170,9 @@ fn read_text(text: &str) -> Incoming {
             let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
-            let code = if e.is_syntax() || e.is_eof() {
-                ErrorCode::MalformedJson
-            } else {
-                ErrorCode::InvalidArgument
-            };
             Incoming::Refused {
                 id,
-                problem: Problem::new(code, format!("invalid publish frame: {e}")),
+                error: ApiError::json("publish frame", &e),
             }
         }
     }
@@ -197,14 +191,14 @@ fn read_binary(bytes: &[u8]) -> Incoming {
         }
         Ok(_) => Incoming::Refused {
             id: None,
-            problem: Problem::new(
+            error: ApiError::new(
                 ErrorCode::InvalidArgument,
                 "a client may only send publish frames (kind 1) on :publishStream",
             ),
         },
         Err(e) => Incoming::Refused {
             id: None,
-            problem: Problem::new(ErrorCode::InvalidArgument, e.to_string()),
+            error: ApiError::new(ErrorCode::InvalidArgument, e.to_string()),
         },
     }
 }
@@ -243,12 +237,12 @@ impl Answers<'_> {
                         .await;
                     out.push(match result {
                         Ok(response) => published_frame(id, binary, response),
-                        Err(error) => error_frame(self.metrics, Some(id), &error.into()),
+                        Err(error) => error_frame(self.metrics, Some(id), error.into()),
                     });
                 }
-                Incoming::Refused { id, problem } => {
+                Incoming::Refused { id, error } => {
                     self.store_run(std::mem::take(&mut run), &mut out).await;
-                    out.push(error_frame(self.metrics, id, &ApiError(problem)));
+                    out.push(error_frame(self.metrics, id, error));
                 }
             }
         }
@@ -268,7 +262,7 @@ impl Answers<'_> {
         for ((id, binary), answer) in labels.into_iter().zip(answers) {
             out.push(match answer {
                 Ok(response) => published_frame(id, binary, response),
-                Err(error) => error_frame(self.metrics, Some(id), &ApiError::from(error.as_ref())),
+                Err(error) => error_frame(self.metrics, Some(id), error.as_ref().into()),
             });
         }
     }
@@ -282,14 +276,8 @@ fn published_frame(id: u64, binary: bool, response: PublishResponse) -> WsMessag
     }
 }
 
-fn error_frame(metrics: &Metrics, id: Option<u64>, error: &ApiError) -> WsMessage {
-    let problem = error.0.clone();
-    metrics
-        .errors
-        .get_or_create(&CodeLabel {
-            code: problem.code.to_string(),
-        })
-        .inc();
+fn error_frame(metrics: &Metrics, id: Option<u64>, error: ApiError) -> WsMessage {
+    let problem = error.into_frame(metrics);
     text_frame(&PublishAnswer::Error { id, problem })
 }
 

@@ -22,11 +22,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use api::ErrorCode;
 use api::binary::{self, Delivered, Deliveries, Kind};
 use api::frames::{ClientFrame, ServerFrame};
 use api::limits::{MAX_STREAM_CREDIT, counted_bytes};
 use api::stream::Encoding;
-use api::{ErrorCode, Problem};
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
 };
@@ -129,18 +129,15 @@ impl Session {
             tokio::select! {
                 frame = rx.next() => match frame {
                     Some(Ok(WsMessage::Text(text))) => {
-                        if let Some(problem) = self.handle(text.as_str()).await {
-                            self.metrics.errors.get_or_create(&crate::telemetry::metrics::CodeLabel {
-                                code: problem.code.to_string(),
-                            }).inc();
-                            if send(&mut tx, &ServerFrame::Error { problem }).await.is_err() {
-                                break;
-                            }
+                        if let Err(error) = self.handle(text.as_str()).await
+                            && self.send_error(&mut tx, error).await.is_err()
+                        {
+                            break;
                         }
                     }
                     Some(Ok(WsMessage::Binary(_))) => {
-                        let problem = Problem::new(ErrorCode::InvalidArgument, "frames are JSON text, not binary");
-                        if send(&mut tx, &ServerFrame::Error { problem }).await.is_err() {
+                        let error = ApiError::new(ErrorCode::InvalidArgument, "frames are JSON text, not binary");
+                        if self.send_error(&mut tx, error).await.is_err() {
                             break;
                         }
                     }
@@ -174,8 +171,7 @@ impl Session {
         let messages = match self.delivery.lease_batch(&self.target, room).await {
             Ok(messages) => messages,
             Err(error) => {
-                let problem = ApiError::from(error).0;
-                let _ = send(tx, &ServerFrame::Error { problem }).await;
+                let _ = self.send_error(tx, error.into()).await;
                 return Err(());
             }
         };
@@ -233,22 +229,15 @@ impl Session {
         }
     }
 
-    /// Applies one client frame; returns the problem to report, if any.
-    async fn handle(&mut self, text: &str) -> Option<Problem> {
-        let frame: ClientFrame = match serde_json::from_str(text) {
-            Ok(frame) => frame,
-            Err(e) => {
-                return Some(Problem::new(
-                    ErrorCode::InvalidArgument,
-                    format!("invalid frame: {e}"),
-                ));
-            }
-        };
+    /// Applies one client frame; the error is what to report in an error frame.
+    async fn handle(&mut self, text: &str) -> Result<(), ApiError> {
+        let frame: ClientFrame =
+            serde_json::from_str(text).map_err(|e| ApiError::json("frame", &e))?;
         let name = self.target.subscription.name.to_string();
         let result = match frame {
             ClientFrame::Credit { messages } => {
                 if messages > MAX_STREAM_CREDIT {
-                    return Some(Problem::new(
+                    return Err(ApiError::new(
                         ErrorCode::InvalidArgument,
                         format!("credit must be 0 to {MAX_STREAM_CREDIT}, got {messages}"),
                     ));
@@ -291,7 +280,16 @@ impl Session {
                     }
                 }),
         };
-        result.err().map(|error| ApiError::from(error).0)
+        result.map_err(ApiError::from)
+    }
+
+    /// Sends `error` in an error frame (counted as every error is).
+    async fn send_error<S>(&self, tx: &mut S, error: ApiError) -> Result<(), ()>
+    where
+        S: SinkExt<WsMessage> + Unpin,
+    {
+        let problem = error.into_frame(&self.metrics);
+        send(tx, &ServerFrame::Error { problem }).await
     }
 
     fn release(&mut self, ack_ids: &[String]) {

@@ -10,11 +10,13 @@ use api::types::{
     PullRequest, PullResponse, RedriveRequest, RedriveResponse, ResumeKeyRequest,
     ResumeKeyResponse, SeekRequest, Subscription,
 };
+use api::verbs::SubscriptionVerb;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,7 +24,7 @@ use serde::de::DeserializeOwned;
 use super::body::JsonBody;
 use super::problem::ApiError;
 use super::topics::{ListParams, list_params};
-use super::{AppState, no_verb, split_verb, stream};
+use super::{AppState, no_verb, resource_verb, stream, wrong_method};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -56,8 +58,11 @@ pub async fn get(
     query: Result<Query<GetParams>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    match split_verb(&segment) {
-        (name, Some("deadLetters")) => {
+    match resource_verb::<SubscriptionVerb>(&segment, &Method::GET)? {
+        (name, None) => {
+            Ok(Json(state.broker.catalog.get_subscription(name).await?).into_response())
+        }
+        (name, Some(SubscriptionVerb::DeadLetters)) => {
             let Query(params) =
                 query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
             Ok(Json(
@@ -69,7 +74,7 @@ pub async fn get(
             )
             .into_response())
         }
-        (name, Some("stream")) => {
+        (name, Some(SubscriptionVerb::Stream)) => {
             let Query(params) =
                 query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
             let upgrade = upgrade.map_err(|e| {
@@ -90,10 +95,7 @@ pub async fn get(
             )
             .await
         }
-        _ => {
-            let name = no_verb(&segment)?;
-            Ok(Json(state.broker.catalog.get_subscription(name).await?).into_response())
-        }
+        (_, Some(verb)) => Err(wrong_method(verb, &Method::GET)),
     }
 }
 
@@ -123,16 +125,24 @@ pub async fn delete(
     Ok(Json(Empty {}))
 }
 
-/// `POST /v1/subscriptions/{sub}:pull|acknowledge|modifyAckDeadline|nack|join|heartbeat|leave`.
+/// `POST /v1/subscriptions/{sub}:verb`: every verb but `:deadLetters` and `:stream`.
 pub async fn post(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (name, verb) = split_verb(&segment);
+    let (name, verb) = match resource_verb::<SubscriptionVerb>(&segment, &Method::POST)? {
+        (name, Some(verb)) => (name, verb),
+        (_, None) => {
+            return Err(ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "POST needs a verb, e.g. /v1/subscriptions/{sub}:pull",
+            ));
+        }
+    };
     let broker = &state.broker;
     match verb {
-        Some("pull") => {
+        SubscriptionVerb::Pull => {
             let body: PullRequest = decode(request, &state).await?;
             let max = body.max_messages.unwrap_or(DEFAULT_PULL_MESSAGES);
             if !(1..=MAX_PULL_MESSAGES).contains(&max) {
@@ -160,12 +170,12 @@ pub async fn post(
             };
             Ok(Json(PullResponse { received_messages }).into_response())
         }
-        Some("acknowledge") => {
+        SubscriptionVerb::Acknowledge => {
             let body: AckIdsRequest = decode(request, &state).await?;
             broker.delivery.acknowledge(name, &body.ack_ids).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("nack") => {
+        SubscriptionVerb::Nack => {
             let body: NackRequest = decode(request, &state).await?;
             broker
                 .delivery
@@ -173,17 +183,17 @@ pub async fn post(
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("seek") => {
+        SubscriptionVerb::Seek => {
             let body: SeekRequest = decode(request, &state).await?;
             broker.delivery.seek(name, body).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("redrive") => {
+        SubscriptionVerb::Redrive => {
             let body: RedriveRequest = decode(request, &state).await?;
             let redriven = broker.delivery.redrive(name, body).await?;
             Ok(Json(RedriveResponse { redriven }).into_response())
         }
-        Some("resumeOrderingKey") => {
+        SubscriptionVerb::ResumeOrderingKey => {
             let body: ResumeKeyRequest = decode(request, &state).await?;
             let resumed = broker
                 .delivery
@@ -191,7 +201,7 @@ pub async fn post(
                 .await?;
             Ok(Json(ResumeKeyResponse { resumed }).into_response())
         }
-        Some("modifyAckDeadline") => {
+        SubscriptionVerb::ModifyAckDeadline => {
             let body: ModifyAckDeadlineRequest = decode(request, &state).await?;
             broker
                 .delivery
@@ -199,11 +209,11 @@ pub async fn post(
                 .await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some("join") => {
+        SubscriptionVerb::Join => {
             let body: JoinGroupRequest = decode(request, &state).await?;
             Ok(Json(broker.groups.join_group(name, body).await?).into_response())
         }
-        Some("heartbeat") => {
+        SubscriptionVerb::Heartbeat => {
             let body: HeartbeatRequest = decode(request, &state).await?;
             let reply = broker
                 .groups
@@ -211,21 +221,14 @@ pub async fn post(
                 .await?;
             Ok(Json(reply).into_response())
         }
-        Some("leave") => {
+        SubscriptionVerb::Leave => {
             let body: LeaveGroupRequest = decode(request, &state).await?;
             broker.groups.leave_group(name, &body.member_id).await?;
             Ok(Json(Empty {}).into_response())
         }
-        Some(other) => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!(
-                "subscriptions have no :{other} verb (pull, acknowledge, nack, modifyAckDeadline, join, heartbeat, leave)"
-            ),
-        )),
-        None => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "POST needs a verb, e.g. /v1/subscriptions/{sub}:pull",
-        )),
+        SubscriptionVerb::DeadLetters | SubscriptionVerb::Stream => {
+            Err(wrong_method(verb, &Method::POST))
+        }
     }
 }
 

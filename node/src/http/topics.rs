@@ -5,17 +5,19 @@ use api::paths::IDEMPOTENCY_KEY_HEADER;
 use api::types::{
     CreateTopicRequest, Empty, ListTopicsResponse, PublishRequest, PublishResponse, Topic,
 };
+use api::verbs::TopicVerb;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::body::JsonBody;
 use super::problem::ApiError;
-use super::{AppState, no_verb, split_verb};
+use super::{AppState, no_verb, resource_verb, wrong_method};
 
 /// `?pageSize=&pageToken=` of list endpoints.
 #[derive(Debug, Deserialize)]
@@ -54,19 +56,22 @@ pub async fn get(
     Path(segment): Path<String>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    if let (name, Some("publishStream")) = split_verb(&segment) {
-        let upgrade = upgrade.map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    ":publishStream needs a WebSocket upgrade request: {}",
-                    e.body_text()
-                ),
-            )
-        })?;
-        return super::publish_stream::upgrade(state, name, upgrade).await;
+    match resource_verb::<TopicVerb>(&segment, &Method::GET)? {
+        (name, None) => Ok(Json(state.broker.catalog.get_topic(name).await?).into_response()),
+        (name, Some(TopicVerb::PublishStream)) => {
+            let upgrade = upgrade.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        ":publishStream needs a WebSocket upgrade request: {}",
+                        e.body_text()
+                    ),
+                )
+            })?;
+            super::publish_stream::upgrade(state, name, upgrade).await
+        }
+        (_, Some(verb @ TopicVerb::Publish)) => Err(wrong_method(verb, &Method::GET)),
     }
-    Ok(Json(state.broker.catalog.get_topic(no_verb(&segment)?).await?).into_response())
 }
 
 pub async fn create(
@@ -97,22 +102,18 @@ pub async fn post(
     Path(segment): Path<String>,
     request: Request,
 ) -> Result<Json<PublishResponse>, ApiError> {
-    let (name, verb) = split_verb(&segment);
-    match verb {
-        Some("publish") => {}
-        Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("topics have no :{other} verb"),
-            ));
+    let name = match resource_verb::<TopicVerb>(&segment, &Method::POST)? {
+        (name, Some(TopicVerb::Publish)) => name,
+        (_, Some(verb @ TopicVerb::PublishStream)) => {
+            return Err(wrong_method(verb, &Method::POST));
         }
-        None => {
+        (_, None) => {
             return Err(ApiError::new(
                 ErrorCode::MethodNotAllowed,
                 "POST needs a verb: /v1/topics/{topic}:publish",
             ));
         }
-    }
+    };
     let key = request
         .headers()
         .get(IDEMPOTENCY_KEY_HEADER)

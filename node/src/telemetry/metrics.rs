@@ -34,6 +34,7 @@
 //! The seed names end in `_total` even for the gauge; they are kept for
 //! dashboard compatibility.
 
+use api::ErrorCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -84,7 +85,9 @@ pub struct Metrics {
     pub redelivered: Counter,
     pub latency: Histogram,
     pub active_connections: Family<TransportLabel, Gauge>,
-    pub errors: Family<CodeLabel, Counter>,
+    /// Written only by [`Metrics::count_error`], which the one problem path
+    /// (`crate::http::problem`) calls once per error response or frame.
+    errors: Family<CodeLabel, Counter>,
     pub topic_messages: Family<TopicLabel, Counter>,
     pub expired: Counter,
     pub dead_lettered: Counter,
@@ -315,6 +318,15 @@ impl Metrics {
         encode(&mut text, &self.registry)
             .unwrap_or_else(|e| unreachable!("writing to a String cannot fail: {e}"));
         text
+    }
+
+    /// Counts one error sent to a client, by its code.
+    pub fn count_error(&self, code: ErrorCode) {
+        self.errors
+            .get_or_create(&CodeLabel {
+                code: code.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one finished push request; `outcome` is [`PUSH_SUCCESS`] or [`PUSH_FAILURE`].
