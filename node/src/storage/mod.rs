@@ -11,6 +11,8 @@
 //! in memory, Redis keeps them in the partition owner's memory as a working copy
 //! and writes every change through to Redis before a call returns; the copy is
 //! dropped ([`SubscriptionState::release_partition`]) when ownership moves away.
+//! The [`SubscriptionState`] calls that are one step of the cursor are written
+//! once, in `cursor_store`, over the little each backend adds.
 //!
 //! In a cluster, [`routed::RoutedStorage`] wraps a node's backend and runs each
 //! per-partition call on the partition's owner node, over the peer port.
@@ -20,6 +22,7 @@
 //!
 //! # Files
 //! - `message_log`, `subscription_state`, `backend`: the traits, one a file.
+//! - `cursor_store`: [`SubscriptionState`] for both backends, over the cursor.
 //! - `message`: [`NewMessage`], [`StoredMessage`], [`PartitionRef`], [`PartitionOffsets`].
 //! - `append_options`: [`AppendOptions`], how one topic's appends are stored.
 //! - `leasing`: [`LeaseRequest`] and [`LeaseOutcome`], acks and nacks, the
@@ -32,6 +35,7 @@ mod append_options;
 mod backend;
 pub mod conformance;
 pub(crate) mod cursor;
+mod cursor_store;
 mod dead_letter;
 mod error;
 mod leasing;

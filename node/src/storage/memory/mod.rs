@@ -16,11 +16,11 @@ use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName, TopicName};
 
 use self::partition_log::PartitionLog;
-use super::cursor::Cursor;
+use super::cursor::{Cursor, LogView};
+use super::cursor_store::{CursorStore, Reads};
 use super::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
+    AppendOptions, Epoch, LeaseOutcome, LeaseRequest, MessageLog, NewMessage, PartitionOffsets,
+    PartitionRef, SeekTarget, StorageError, StoredMessage,
 };
 
 #[derive(Debug, Default)]
@@ -93,24 +93,6 @@ impl MemoryStorage {
                     what: format!("partition {} of topic {}", at.partition, at.topic),
                 })?;
         f(&mut lock(cell))
-    }
-
-    /// Runs `f` with the subscription's cursor on one partition.
-    fn with_cursor<T>(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        f: impl FnOnce(&mut Cursor, &PartitionLog) -> T,
-    ) -> Result<T, StorageError> {
-        self.with_partition(at, |p| {
-            let cursor = p
-                .cursors
-                .get_mut(subscription)
-                .ok_or_else(|| StorageError::NotFound {
-                    what: format!("subscription {subscription}"),
-                })?;
-            Ok(f(cursor, &p.log))
-        })
     }
 }
 
@@ -240,8 +222,47 @@ impl MessageLog for MemoryStorage {
 }
 
 #[async_trait]
-impl SubscriptionState for MemoryStorage {
-    async fn create_subscription(
+impl CursorStore for MemoryStorage {
+    /// The whole log is in memory: `reads` needs no fetching.
+    async fn with_cursor<T: Send>(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        _reads: Reads<'_>,
+        step: impl for<'c, 'l> FnOnce(&'c mut Cursor, &'l dyn LogView) -> T + Send,
+    ) -> Result<T, StorageError> {
+        self.with_partition(at, |p| {
+            let cursor = p
+                .cursors
+                .get_mut(subscription)
+                .ok_or_else(|| StorageError::NotFound {
+                    what: format!("subscription {subscription}"),
+                })?;
+            Ok(step(cursor, &p.log))
+        })
+    }
+
+    async fn lease_cursor(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        request: LeaseRequest,
+    ) -> Result<LeaseOutcome, StorageError> {
+        self.with_cursor(subscription, at, Reads::Nothing, |cursor, log| {
+            cursor.lease(log, request)
+        })
+        .await
+    }
+
+    async fn seek_offset(
+        &self,
+        at: &PartitionRef,
+        target: SeekTarget,
+    ) -> Result<u64, StorageError> {
+        self.with_partition(at, |p| Ok(p.log.seek_offset(target)))
+    }
+
+    async fn create_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -267,7 +288,7 @@ impl SubscriptionState for MemoryStorage {
         Ok(())
     }
 
-    async fn delete_subscription(
+    async fn delete_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -282,127 +303,8 @@ impl SubscriptionState for MemoryStorage {
         Ok(())
     }
 
-    async fn lease(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        request: LeaseRequest,
-    ) -> Result<LeaseOutcome, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| cursor.lease(log, request))
-    }
-
-    async fn ack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        now_millis: u64,
-        exact: bool,
-    ) -> Result<AckOutcome, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| {
-            cursor.ack(deliveries, now_millis, exact)
-        })
-    }
-
-    async fn extend(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        deadline_millis: u64,
-        now_millis: u64,
-    ) -> Result<(), StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| {
-            cursor.extend(deliveries, deadline_millis, now_millis)
-        })
-    }
-
-    async fn nack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        nack: &Nack,
-        now_millis: u64,
-        policy: DeliveryPolicy,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.nack(log, deliveries, nack, now_millis, policy)
-        })
-    }
-
-    async fn backlog(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Backlog, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.backlog(log, now_millis)
-        })
-    }
-
-    async fn next_wakeup(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Option<u64>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.next_wakeup(now_millis))
-    }
-
-    async fn dead_letters(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        max: usize,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.dead_letters(log, max)
-        })
-    }
-
-    async fn redrive(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        filter: RedriveFilter,
-        max: usize,
-        now_millis: u64,
-        spacing_millis: u64,
-    ) -> Result<u64, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.redrive(log, filter, max, now_millis, spacing_millis)
-        })
-    }
-
-    async fn parked_keys(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-    ) -> Result<Vec<String>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.parked_keys())
-    }
-
-    async fn resume_key(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        key: &str,
-    ) -> Result<bool, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.resume_key(key))
-    }
-
-    async fn seek(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        target: SeekTarget,
-    ) -> Result<(), StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.seek(log.seek_offset(target));
-        })
-    }
+    /// The cursors live only here: nothing apart from the truth to forget.
+    async fn release_cursors(&self, _at: &PartitionRef) {}
 }
 
 #[cfg(test)]
