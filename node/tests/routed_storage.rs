@@ -12,8 +12,8 @@ use std::time::Duration;
 use api::limits::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_ORDERING_KEY_BYTES};
 use bytes::Bytes;
 use cluster::TopicName;
+use node::routing::RoutedStorage;
 use node::storage::memory::MemoryStorage;
-use node::storage::routed::RoutedStorage;
 use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
 use tokio::net::TcpListener;
 

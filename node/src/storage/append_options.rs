@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendOptions {
     /// The level an append must reach before it succeeds; short of it, the
-    /// append fails with [`StorageError::OutcomeUnknown`].
+    /// append fails with [`StorageError::OutcomeUnknown`](super::StorageError::OutcomeUnknown).
     pub ack_level: AckLevel,
     pub compression: Compression,
     /// Set for a publish with an `Idempotency-Key`: a backend that can answer

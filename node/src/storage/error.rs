@@ -7,7 +7,7 @@ use super::Epoch;
 
 /// Why a storage operation failed. Says whether the write happened.
 ///
-/// It crosses the peer port (see [`super::routed`]), encoded by variant index:
+/// It crosses the peer port (see [`crate::routing`]), encoded by variant index:
 /// variants are only ever appended, never reordered or removed.
 #[derive(Debug, Error, Serialize, Deserialize)]
 pub enum StorageError {

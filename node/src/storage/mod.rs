@@ -14,8 +14,8 @@
 //! The [`SubscriptionState`] calls that are one step of the cursor are written
 //! once, in `cursor_store`, over the little each backend adds.
 //!
-//! In a cluster, [`routed::RoutedStorage`] wraps a node's backend and runs each
-//! per-partition call on the partition's owner node, over the peer port.
+//! In a cluster, [`crate::routing::RoutedStorage`] wraps a node's backend and
+//! runs each per-partition call on the partition's owner node, over the peer port.
 //!
 //! Offsets are dense per partition and start at 0, so a partition's end offset
 //! is also the number of messages ever appended to it.
@@ -44,7 +44,6 @@ mod message;
 mod message_log;
 mod position;
 pub mod redis;
-pub mod routed;
 mod subscription_state;
 
 pub use self::append_options::{AppendOptions, IdempotentAppend};

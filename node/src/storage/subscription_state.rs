@@ -22,7 +22,7 @@ use super::{
 ///   leases each key's messages in offset order; a key whose message is
 ///   dead-lettered is parked until resumed or redriven;
 /// - among deliverable messages higher priority goes first, except that every
-///   [`FAIRNESS_PERIOD`]th delivery takes the oldest, so low priorities never starve;
+///   [`FAIRNESS_PERIOD`](super::FAIRNESS_PERIOD)th delivery takes the oldest, so low priorities never starve;
 /// - a message is not delivered before its `deliver_at`, nor at or after its `expire_at`.
 #[async_trait]
 pub trait SubscriptionState: Send + Sync + std::fmt::Debug {

@@ -1,5 +1,5 @@
 //! A small cluster for routed-storage tests: owner nodes serving
-//! `routed::routes` on 127.0.0.1:0, a placement the test sets by hand, and the
+//! `routing::routes` on 127.0.0.1:0, a placement the test sets by hand, and the
 //! calling node's backend, which only mirrors topics and subscriptions.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -10,8 +10,8 @@ use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName, TopicName};
+use node::routing::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::memory::MemoryStorage;
-use node::storage::routed::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::{
     AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
     LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,

@@ -141,7 +141,7 @@ fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
 ///
 /// `suite!(owner_epoch, async make())` leaves out the one check that fences
 /// by the epoch the caller passes: for a storage whose appends write with the
-/// epoch its partition owner holds instead (`routed::RoutedStorage`).
+/// epoch its partition owner holds instead (`routing::RoutedStorage`).
 #[macro_export]
 macro_rules! conformance_suite {
     (@tests $make:block; $($check:ident,)*) => {

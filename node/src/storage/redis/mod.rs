@@ -22,7 +22,7 @@
 //! first use (after a restart, say), and **writes every change through to
 //! Redis before the call returns**: the cursor records what a call changed,
 //! and one atomic `MULTI` of `HSET`/`HDEL` on the cursor's hash
-//! (`…:sub:<name>`, see `codec` for the encoding) persists exactly that delta.
+//! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
 //! If that write fails, the working copy is dropped and reloaded from Redis on
 //! the next call, so memory never runs ahead of Redis.
 //!
@@ -44,14 +44,14 @@
 //!
 //! # Ack levels and compression
 //! Per topic: `leader` (the default), `replicated:N` and `fsynced`; see
-//! `durability`. Payload compression (snappy, lz4) happens in `codec`.
+//! `durability`. Payload compression (snappy, lz4) happens in `field_encoding`.
 //!
 //! Not yet: fencing of cursor writes by epoch (the subscription calls
 //! carry no epoch yet), a Redis command latency metric.
 
-mod codec;
 mod connection;
 mod durability;
+mod field_encoding;
 mod keys;
 mod partition;
 mod scripts;
@@ -272,7 +272,7 @@ impl MessageLog for RedisStorage {
             count.to_string().into_bytes(),
         ];
         for message in &messages {
-            args.extend(codec::append_args(message, options.compression));
+            args.extend(field_encoding::append_args(message, options.compression));
         }
         if let Some(idempotent) = &options.idempotency {
             args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
@@ -344,7 +344,7 @@ impl MessageLog for RedisStorage {
         let Some(range) = replies.next() else {
             return Ok(Vec::new());
         };
-        codec::decode_range(range)
+        field_encoding::decode_range(range)
     }
 
     async fn offsets(&self, at: &PartitionRef) -> Result<PartitionOffsets, StorageError> {

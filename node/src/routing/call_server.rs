@@ -12,10 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::CALL_PATH;
-use super::call::{StorageCall, StorageReply};
-use super::codec::{self, Envelope};
-use super::placement::{Placement, Route};
+use super::call_codec::{self, Envelope};
+use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
 use crate::storage::{Storage, StorageError};
 
 /// Largest encoded call accepted. The largest call is an append of a full
@@ -45,12 +43,12 @@ pub fn routes(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> Router 
 }
 
 async fn call(State(owner): State<Owner>, body: Bytes) -> Response {
-    let envelope: Envelope<StorageCall> = match codec::decode(&body) {
+    let envelope: Envelope<StorageCall> = match call_codec::decode(&body) {
         Ok(envelope) => envelope,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let result = run(&owner, envelope).await;
-    match codec::encode(&result) {
+    match call_codec::encode(&result) {
         Ok(bytes) => bytes.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

@@ -1,5 +1,5 @@
 //! The encoding of storage calls between nodes: the Raft peer protocol's
-//! (`raft::codec`: postcard behind a one-byte format version), around an
+//! (`raft::versioned_postcard`: postcard behind a one-byte format version), around an
 //! [`Envelope`].
 //!
 //! postcard is not self-describing, so a changed type cannot decode old bytes;
@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use raft::codec::{decode, encode};
+pub(crate) use raft::versioned_postcard::{decode, encode};
 
 /// A call with what the caller knows of the metadata. Generic so the caller
 /// encodes a borrowed call and the receiver decodes an owned one.
@@ -27,10 +27,10 @@ mod tests {
 
     use bytes::Bytes;
     use cluster::TopicName;
-    use raft::codec::FORMAT_V1;
+    use raft::versioned_postcard::FORMAT_V1;
 
     use super::*;
-    use crate::storage::routed::call::{StorageCall, StorageReply};
+    use crate::routing::{StorageCall, StorageReply};
     use crate::storage::{NewMessage, PartitionRef, StorageError, StoredMessage};
 
     fn message() -> NewMessage {

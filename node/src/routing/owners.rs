@@ -1,4 +1,5 @@
-//! [`MetadataPlacement`]: partition routes from the applied metadata.
+//! [`MetadataPlacement`]: partition owners, and so routes, from the applied
+//! Raft metadata.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,9 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use raft::Consensus;
 
-use super::StorageSync;
+use super::{Placement, Route, StorageSync};
 use crate::broker::SINGLE_NODE_EPOCH;
-use crate::storage::routed::{Placement, Route};
 use crate::storage::{PartitionRef, StorageError};
 
 /// How long a node receiving a forwarded call waits to apply the metadata

@@ -16,6 +16,9 @@ use crate::storage::{
     SeekTarget, Storage, StorageError, StoredMessage,
 };
 
+/// The peer-port path storage calls are `POST`ed to.
+pub const CALL_PATH: &str = "/storage/call";
+
 /// A per-partition call of [`MessageLog`](crate::storage::MessageLog) or
 /// [`SubscriptionState`](crate::storage::SubscriptionState), with its
 /// arguments. Appends carry no epoch: the owner writes with its own.

@@ -7,7 +7,8 @@ use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::{Retention, TopicName};
 
-use super::{RoutedStorage, StorageCall, StorageReply, expect_reply};
+use super::routed_storage::expect_reply;
+use super::{RoutedStorage, StorageCall, StorageReply};
 use crate::storage::{
     AppendOptions, Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
     StoredMessage,
