@@ -5,7 +5,8 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::placement::{NodeId, Placement};
+use crate::NodeId;
+use crate::placement::Placement;
 use crate::{
     Command, ConsumerGroup, MetadataError, Reply, Subscription, SubscriptionName, SubscriptionType,
     Topic, TopicName,

@@ -166,7 +166,7 @@ impl Instance {
             config.shutdown_grace,
         ));
         tracing::info!(
-            node_id = cluster.node_id,
+            node_id = cluster.node_id.get(),
             client = %client_addr,
             peer = %peer_addr,
             data_dir = %cluster.data_dir.display(),

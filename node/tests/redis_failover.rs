@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use api::types::AckLevel;
+use cluster::Epoch;
 use cluster::TopicName;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
@@ -86,7 +87,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
             idempotency: None,
         };
         match storage
-            .append_with(&at, 1, messages.clone(), &options)
+            .append_with(&at, Epoch::new(1), messages.clone(), &options)
             .await
         {
             Ok(offsets) => {

@@ -26,7 +26,7 @@ mod tests {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use cluster::TopicName;
+    use cluster::{NodeId, TopicName};
     use raft::versioned_postcard::FORMAT_V1;
 
     use super::*;
@@ -80,7 +80,7 @@ mod tests {
         let moved: Result<StorageReply, StorageError> = Err(StorageError::Moved {
             topic: "orders".to_owned(),
             partition: 3,
-            owner: Some(2),
+            owner: Some(NodeId::new(2)),
         });
         let back: Result<StorageReply, StorageError> =
             decode(&encode(&moved).expect("encode")).expect("decode");
@@ -88,10 +88,10 @@ mod tests {
             matches!(
                 &back,
                 Err(StorageError::Moved {
-                    owner: Some(2),
+                    owner,
                     partition: 3,
                     ..
-                })
+                }) if *owner == Some(NodeId::new(2))
             ),
             "got {back:?}"
         );

@@ -2,6 +2,7 @@
 //! partition, and how far this node's view of the metadata has come.
 
 use async_trait::async_trait;
+use cluster::NodeId;
 
 use crate::storage::{Epoch, PartitionRef, StorageError};
 
@@ -14,7 +15,7 @@ pub enum Route {
     /// owns the partition at `epoch`. The receiving node writes with the
     /// epoch it knows itself, so `epoch` only tells the caller what it expects.
     Remote {
-        node: u64,
+        node: NodeId,
         peer_addr: String,
         epoch: Epoch,
     },

@@ -1,9 +1,8 @@
 //! [`StorageError`]: why a storage call failed, and whether its write happened.
 
+use cluster::{Epoch, NodeId};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use super::Epoch;
 
 /// Why a storage operation failed. Says whether the write happened.
 ///
@@ -43,7 +42,7 @@ pub enum StorageError {
     Moved {
         topic: String,
         partition: u32,
-        owner: Option<u64>,
+        owner: Option<NodeId>,
     },
 }
 

@@ -46,6 +46,9 @@ mod position;
 pub mod redis;
 mod subscription_state;
 
+/// Owner epochs are the metadata model's ([`cluster::Epoch`]); storage fences by them.
+pub use cluster::Epoch;
+
 pub use self::append_options::{AppendOptions, IdempotentAppend};
 pub use self::backend::Storage;
 pub use self::dead_letter::{DeadLetter, RedriveFilter};
@@ -58,7 +61,3 @@ pub use self::message::{Millis, NewMessage, PartitionOffsets, PartitionRef, Stor
 pub use self::message_log::MessageLog;
 pub use self::position::{Backlog, SeekTarget};
 pub use self::subscription_state::SubscriptionState;
-
-/// Owner epoch of a partition. Appends carry the writer's epoch; storage rejects
-/// an epoch older than the newest it has seen (fencing a stale owner).
-pub type Epoch = u64;

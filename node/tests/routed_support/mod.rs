@@ -9,7 +9,7 @@ use std::time::Duration;
 use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
-use cluster::{Retention, SubscriptionName, TopicName};
+use cluster::{NodeId, Retention, SubscriptionName, TopicName};
 use node::routing::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::memory::MemoryStorage;
 use node::storage::{
@@ -69,7 +69,7 @@ impl TestPlacement {
         *self.after_refresh.lock().expect("lock") = Some(owner);
     }
 
-    pub fn set_epoch(&self, epoch: Epoch) {
+    pub fn set_epoch(&self, epoch: u64) {
         self.epoch.store(epoch, Ordering::SeqCst);
     }
 
@@ -91,12 +91,12 @@ impl TestPlacement {
 impl Placement for TestPlacement {
     fn route(&self, _partition: &PartitionRef) -> Route {
         let owner = self.owner.lock().expect("lock").clone();
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let epoch = Epoch::new(self.epoch.load(Ordering::SeqCst));
         if owner.node == self.me {
             Route::Local { epoch }
         } else {
             Route::Remote {
-                node: owner.node,
+                node: NodeId::new(owner.node),
                 peer_addr: owner.peer_addr,
                 epoch,
             }

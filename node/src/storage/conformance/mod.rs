@@ -19,7 +19,9 @@ use bytes::Bytes;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 
-use super::{DeliveryPolicy, DeliveryRef, LeaseRequest, Leased, NewMessage, PartitionRef, Storage};
+use super::{
+    DeliveryPolicy, DeliveryRef, Epoch, LeaseRequest, Leased, NewMessage, PartitionRef, Storage,
+};
 
 pub use leases::*;
 pub use log::*;
@@ -101,7 +103,7 @@ async fn arrange_with(
         .await
         .expect("create topic");
     storage
-        .append(&at(name, 0), 1, messages)
+        .append(&at(name, 0), Epoch::new(1), messages)
         .await
         .expect("append");
     storage

@@ -308,7 +308,7 @@ impl MessageLog for RedisStorage {
                 topic: at.topic.to_string(),
                 partition: at.partition,
                 attempted: epoch,
-                current: u64::try_from(*current).unwrap_or_default(),
+                current: Epoch::new(u64::try_from(*current).unwrap_or_default()),
             }),
             [-1] => Err(not_found(at)),
             other => Err(corrupt(format!("append replied {other:?}"))),
