@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cluster::subscription::StartPosition;
-use cluster::{Epoch, SubscriptionName, TopicName};
+use cluster::{SubscriptionName, TopicName};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use node::storage::memory::MemoryStorage;
 use node::storage::{
@@ -93,7 +93,7 @@ impl Backlog {
             })
             .collect();
         self.storage
-            .append(&self.at, Epoch::new(1), messages)
+            .append(&self.at, messages)
             .await
             .expect("append");
         self.appended += count;

@@ -18,7 +18,7 @@ mod release {
 
     use bytes::Bytes;
     use cluster::subscription::StartPosition;
-    use cluster::{Epoch, SubscriptionName, TopicName};
+    use cluster::{SubscriptionName, TopicName};
     use node::storage::redis::RedisStorage;
     use node::storage::{
         DeliveryPolicy, DeliveryRef, LeaseRequest, MessageLog, NewMessage, PartitionRef,
@@ -82,10 +82,7 @@ mod release {
                 expire_at_millis: None,
             })
             .collect();
-        first
-            .append(&at, Epoch::new(1), batch)
-            .await
-            .expect("append");
+        first.append(&at, batch).await.expect("append");
         first
             .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
             .await

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cluster::subscription::{DeliveryMode, RetryPolicy, StartPosition};
-use cluster::{Epoch, Retention, SubscriptionName, TopicName};
+use cluster::{Retention, SubscriptionName, TopicName};
 use node::storage::memory::MemoryStorage;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{
@@ -145,8 +145,8 @@ async fn run(seed: u64) {
                 published += batch.len() as u64;
                 both(
                     &what,
-                    async { m.append(at, Epoch::new(1), batch.clone()).await.ok() },
-                    async { r.append(at, Epoch::new(1), batch.clone()).await.ok() },
+                    async { m.append(at, batch.clone()).await.ok() },
+                    async { r.append(at, batch.clone()).await.ok() },
                 )
                 .await;
             }

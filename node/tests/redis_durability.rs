@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::types::{CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest};
-use cluster::Epoch;
 use http::Method;
 use node::broker::Broker;
 use node::clock::Clock;
@@ -332,10 +331,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         )
         .await
         .expect("subscription");
-    storage
-        .append(&at, Epoch::new(1), batch(0))
-        .await
-        .expect("append");
+    storage.append(&at, batch(0)).await.expect("append");
     let first = storage
         .lease(&sub, &at, lease(60, 10))
         .await
@@ -378,7 +374,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
     tracing::info!("the same storage keeps appending and delivering");
     let give_up = Instant::now() + Duration::from_secs(20);
     let offsets = loop {
-        match storage.append(&at, Epoch::new(1), batch(100)).await {
+        match storage.append(&at, batch(100)).await {
             Ok(offsets) => break offsets,
             Err(error) => {
                 assert!(Instant::now() < give_up, "append after failover: {error}");

@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use api::types::AckLevel;
-use cluster::Epoch;
 use cluster::TopicName;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
@@ -86,10 +85,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
             compression: Default::default(),
             idempotency: None,
         };
-        match storage
-            .append_with(&at, Epoch::new(1), messages.clone(), &options)
-            .await
-        {
+        match storage.append_with(&at, messages.clone(), &options).await {
             Ok(offsets) => {
                 assert_eq!(offsets.len() as u64, BATCH);
                 acknowledged.extend(

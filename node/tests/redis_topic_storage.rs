@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use base64::Engine;
-use cluster::Epoch;
 use http::Method;
 use node::http::{AppState, router};
 use node::storage::redis::{RedisSettings, RedisStorage};
@@ -350,7 +349,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
             expire_at_millis: None,
         };
         let offsets = storage
-            .append_with(&at, Epoch::new(1), vec![message.clone()], &replicated)
+            .append_with(&at, vec![message.clone()], &replicated)
             .await
             .expect("replicated append");
         assert_eq!(offsets, vec![0]);

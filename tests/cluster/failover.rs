@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cluster::{Epoch, TopicName};
-use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
+use node::storage::{AppendOptions, FencedLog, MessageLog, NewMessage, PartitionRef, StorageError};
 use scenarios::cluster::OWNER_TIMEOUT_SECONDS;
 use scenarios::{Storage, TestCluster, wait_for};
 
@@ -154,12 +154,15 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
     // The old owner, had it kept running unaware, could not write: storage
     // already holds the new owners' epochs.
     let redis = cluster.redis().await?.expect("redis storage");
+    let options = AppendOptions::plain(redis.ack_level());
     for &(i, old_epoch) in &theirs {
         let at = PartitionRef {
             topic: TopicName::new("events")?,
             partition: i as u32,
         };
-        let stale = redis.append(&at, old_epoch, vec![stale_message()]).await;
+        let stale = redis
+            .append_fenced(&at, old_epoch, vec![stale_message()], &options)
+            .await;
         assert!(
             matches!(stale, Err(StorageError::Fenced { .. })),
             "partition {i}: a write with the lost epoch {old_epoch} got {stale:?}"

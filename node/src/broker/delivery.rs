@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::ack_id::AckId;
 use super::lease::Lease;
-use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
+use super::{Broker, BrokerError, partition_refs};
 use crate::storage::{
     DeliveryPolicy, DeliveryRef, Epoch, Leased, Nack, PartitionRef, StoredMessage,
 };
@@ -373,7 +373,7 @@ impl Broker {
         self.metadata.read(|md| {
             md.placement()
                 .owner(&at.topic, at.partition)
-                .map_or(SINGLE_NODE_EPOCH, |o| o.epoch)
+                .map_or(Epoch::SINGLE_NODE, |o| o.epoch)
         })
     }
 

@@ -48,13 +48,8 @@ use self::groups::MemberIds;
 pub use self::pipeline::PipelinedAnswer;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
-use crate::storage::{Epoch, PartitionRef, Storage};
+use crate::storage::{PartitionRef, Storage};
 use crate::telemetry::Metrics;
-
-/// The owner epoch of a partition that has no owner in the metadata (local
-/// metadata, or before any node registered). Routed storage writes with the
-/// owner's epoch from the metadata instead of the one the broker passes.
-pub const SINGLE_NODE_EPOCH: Epoch = Epoch::SINGLE_NODE;
 
 /// How often retention and the idempotency cache are swept.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);

@@ -10,7 +10,7 @@ use cluster::partitioning::partition_for_key;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::dedup::Claim;
-use super::{Broker, BrokerError, SINGLE_NODE_EPOCH};
+use super::{Broker, BrokerError};
 use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef};
 
 impl Broker {
@@ -145,11 +145,7 @@ impl Broker {
                 } else {
                     std::mem::take(&mut batch)
                 };
-                match self
-                    .storage
-                    .append_with(&at, SINGLE_NODE_EPOCH, payload, &options)
-                    .await
-                {
+                match self.storage.append_with(&at, payload, &options).await {
                     Ok(offsets) => break Ok((partition, offsets)),
                     Err(e) if e.is_unavailable() && attempt + 1 < tries => {
                         tracing::debug!(partition, error = %e, "partition unavailable; trying the next");

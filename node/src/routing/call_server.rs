@@ -14,7 +14,7 @@ use axum::routing::post;
 
 use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{FencedStorage, StorageError};
 
 /// Largest encoded call accepted. The largest call is an append of a full
 /// publish batch: at most [`MAX_BATCH_BYTES`] of data and attributes, plus a
@@ -24,7 +24,7 @@ pub const MAX_CALL_BYTES: usize = 2 * MAX_BATCH_BYTES;
 
 #[derive(Clone)]
 struct Owner {
-    local: Arc<dyn Storage>,
+    local: Arc<dyn FencedStorage>,
     placement: Arc<dyn Placement>,
 }
 
@@ -35,7 +35,7 @@ struct Owner {
 /// the encoded `Result<StorageReply, StorageError>`. Any other status means
 /// the call did not run (4xx: the body was refused) or its answer could not
 /// be encoded (5xx), with a plain-text reason.
-pub fn routes(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> Router {
+pub fn routes(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> Router {
     Router::new()
         .route(CALL_PATH, post(call))
         .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))

@@ -14,10 +14,14 @@
 //!   node's backend in step with the metadata.
 //!
 //! # Epochs
-//! The owner's epoch is authoritative: an append writes with the epoch the
-//! owner's placement holds, whatever epoch the caller passed. A node that
-//! believes it still owns a partition after the metadata moved it writes with
-//! its old epoch and is fenced by the backend.
+//! The owner's epoch is authoritative and belongs to this layer: an append
+//! carries no epoch from the caller; the owner writes it with the epoch its
+//! placement holds ([`Route::Local`]), through the backend's
+//! [`FencedLog`](crate::storage::FencedLog). A node that believes it still
+//! owns a partition after the metadata moved it writes with its old epoch and
+//! is fenced by the backend. [`StorageSync`] claims a gained partition's epoch
+//! at once (an empty fenced append), fencing the previous owner before this
+//! node's first write.
 //!
 //! # Moved
 //! The owner judges ownership itself, after catching up with the caller's

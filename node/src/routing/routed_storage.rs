@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use super::{Placement, Route, StorageCall, StorageClient, StorageReply};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{FencedStorage, StorageError};
 
 /// A storage backend that runs each partition's calls on its owner node.
 #[derive(Debug, Clone)]
 pub struct RoutedStorage {
-    pub(super) local: Arc<dyn Storage>,
+    pub(super) local: Arc<dyn FencedStorage>,
     pub(super) placement: Arc<dyn Placement>,
     client: StorageClient,
 }
@@ -18,7 +18,7 @@ impl RoutedStorage {
     /// Routes by `placement`; runs owned partitions' calls, and every
     /// topic- and subscription-level call, on `local`.
     pub fn new(
-        local: Arc<dyn Storage>,
+        local: Arc<dyn FencedStorage>,
         placement: Arc<dyn Placement>,
         client: StorageClient,
     ) -> Self {

@@ -17,6 +17,17 @@ pub struct AppendOptions {
     pub idempotency: Option<IdempotentAppend>,
 }
 
+impl AppendOptions {
+    /// Appends acknowledged at `ack_level`, uncompressed, with no idempotency key.
+    pub fn plain(ack_level: AckLevel) -> Self {
+        Self {
+            ack_level,
+            compression: Compression::None,
+            idempotency: None,
+        }
+    }
+}
+
 /// The key a partition remembers an append under, and for how long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotentAppend {

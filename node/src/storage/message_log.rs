@@ -7,10 +7,18 @@ use async_trait::async_trait;
 use cluster::{Retention, TopicName};
 
 use super::{
-    AppendOptions, Epoch, NewMessage, PartitionOffsets, PartitionRef, StorageError, StoredMessage,
+    AppendOptions, NewMessage, PartitionOffsets, PartitionRef, StorageError, StoredMessage,
 };
 
 /// Ordered, per-partition message logs.
+///
+/// Appends are written as the partition's owner: the epoch they carry, which
+/// fences a stale owner, is the storage's to know, not the caller's. A
+/// backend on its own (a broker without a cluster) owns every partition at
+/// [`Epoch::SINGLE_NODE`](super::Epoch::SINGLE_NODE); in a cluster,
+/// [`RoutedStorage`](crate::routing::RoutedStorage) runs the append on the
+/// owner node with the owner's epoch from the metadata, through
+/// [`FencedLog`](super::FencedLog).
 #[async_trait]
 pub trait MessageLog: Send + Sync + std::fmt::Debug {
     /// How durable an acknowledged append is when the topic does not choose.
@@ -39,20 +47,23 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
     /// subscription state on them.
     async fn delete_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError>;
 
-    /// Appends a batch atomically and returns the offsets, in order. Fails with
-    /// [`StorageError::Fenced`] and stores nothing if `epoch` is stale.
+    /// Appends a batch atomically, as the partition's owner, at this
+    /// storage's own ack level, uncompressed; returns the offsets, in order.
+    /// Fails with [`StorageError::Fenced`] and stores nothing if a newer
+    /// owner has written the partition since.
     async fn append(
         &self,
         partition: &PartitionRef,
-        epoch: Epoch,
         messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError>;
+    ) -> Result<Vec<u64>, StorageError> {
+        let options = AppendOptions::plain(self.ack_level());
+        self.append_with(partition, messages, &options).await
+    }
 
     /// [`MessageLog::append`] at the topic's ack level and compression.
     async fn append_with(
         &self,
         partition: &PartitionRef,
-        epoch: Epoch,
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError>;

@@ -6,6 +6,13 @@
 //! [`memory::MemoryStorage`] (development and tests) and [`redis::RedisStorage`]
 //! (Redis standalone or Redis Cluster). Every backend must pass [`conformance`].
 //!
+//! Owner epochs fence a stale partition owner: a backend also implements
+//! [`FencedLog`], appends carrying the epoch they are written under, refused
+//! when older than the newest the partition has seen. The broker never passes
+//! an epoch: a backend on its own writes as the single node
+//! ([`Epoch::SINGLE_NODE`]); in a cluster, routed storage writes on the owner
+//! with the owner's epoch from the metadata.
+//!
 //! The delivery state machine itself lives once, in `cursor` (a subscription's
 //! state on one partition), and both backends run it: memory keeps cursors only
 //! in memory, Redis keeps them in the partition owner's memory as a working copy
@@ -21,7 +28,9 @@
 //! is also the number of messages ever appended to it.
 //!
 //! # Files
-//! - `message_log`, `subscription_state`, `backend`: the traits, one a file.
+//! - `message_log`, `subscription_state`, `fenced_log`: the traits, one a
+//!   file; `backend`: their combinations [`Storage`] (what the broker uses)
+//!   and [`FencedStorage`] (a backend, whose appends carry an owner epoch).
 //! - `cursor_store`: [`SubscriptionState`] for both backends, over the cursor.
 //! - `message`: [`NewMessage`], [`StoredMessage`], [`PartitionRef`], [`PartitionOffsets`].
 //! - `append_options`: [`AppendOptions`], how one topic's appends are stored.
@@ -38,6 +47,7 @@ pub(crate) mod cursor;
 mod cursor_store;
 mod dead_letter;
 mod error;
+mod fenced_log;
 mod leasing;
 pub mod memory;
 mod message;
@@ -50,9 +60,10 @@ mod subscription_state;
 pub use cluster::Epoch;
 
 pub use self::append_options::{AppendOptions, IdempotentAppend};
-pub use self::backend::Storage;
+pub use self::backend::{FencedStorage, Storage};
 pub use self::dead_letter::{DeadLetter, RedriveFilter};
 pub use self::error::StorageError;
+pub use self::fenced_log::FencedLog;
 pub use self::leasing::{
     AckOutcome, DeliveryPolicy, DeliveryRef, FAIRNESS_PERIOD, LeaseOutcome, LeaseRequest, Leased,
     Nack, PRIORITY_WINDOW,

@@ -13,9 +13,9 @@ use cluster::{NodeId, Retention, SubscriptionName, TopicName};
 use node::routing::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::memory::MemoryStorage;
 use node::storage::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, Storage, StorageError, StoredMessage, SubscriptionState,
+    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, FencedLog,
+    FencedStorage, LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets,
+    PartitionRef, RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
 };
 use tokio::net::TcpListener;
 
@@ -98,7 +98,6 @@ impl Placement for TestPlacement {
             Route::Remote {
                 node: NodeId::new(owner.node),
                 peer_addr: owner.peer_addr,
-                epoch,
             }
         }
     }
@@ -123,7 +122,7 @@ impl Placement for TestPlacement {
 
 /// Serves `routes(local, placement)` on 127.0.0.1:0 until the test's runtime
 /// ends; returns the peer address.
-pub async fn serve(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> String {
+pub async fn serve(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     tokio::spawn(async move {
@@ -202,19 +201,9 @@ impl MessageLog for Mirror {
         Ok(())
     }
 
-    async fn append(
-        &self,
-        _: &PartitionRef,
-        _: Epoch,
-        _: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError> {
-        ran_here()
-    }
-
     async fn append_with(
         &self,
         _: &PartitionRef,
-        _: Epoch,
         _: Vec<NewMessage>,
         _: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
@@ -235,6 +224,19 @@ impl MessageLog for Mirror {
     }
 
     async fn trim(&self, _: &PartitionRef, _: &Retention, _: u64) -> Result<u64, StorageError> {
+        ran_here()
+    }
+}
+
+#[async_trait]
+impl FencedLog for Mirror {
+    async fn append_fenced(
+        &self,
+        _: &PartitionRef,
+        _: Epoch,
+        _: Vec<NewMessage>,
+        _: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
         ran_here()
     }
 }

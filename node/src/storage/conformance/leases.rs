@@ -6,7 +6,7 @@ use cluster::subscription::StartPosition;
 use super::{
     DEADLINE, T0, arrange, lease, message, offsets_of, ordered, plain, refs, request, sub,
 };
-use crate::storage::{DeliveryRef, Epoch, Nack, Storage, StorageError};
+use crate::storage::{DeliveryRef, Nack, Storage, StorageError};
 
 pub async fn check_each_message_is_leased_once(storage: impl Storage) {
     let p = arrange(&storage, "lease-once", &[None, None, None]).await;
@@ -181,7 +181,7 @@ pub async fn check_backlog_and_start_positions(storage: impl Storage) {
     );
     assert_eq!(late.oldest_unacked_publish_millis, None);
     storage
-        .append(&p, Epoch::new(1), vec![message("new", None, T0 + 500)])
+        .append(&p, vec![message("new", None, T0 + 500)])
         .await
         .expect("append");
     let late = storage

@@ -19,9 +19,7 @@ use bytes::Bytes;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 
-use super::{
-    DeliveryPolicy, DeliveryRef, Epoch, LeaseRequest, Leased, NewMessage, PartitionRef, Storage,
-};
+use super::{DeliveryPolicy, DeliveryRef, LeaseRequest, Leased, NewMessage, PartitionRef, Storage};
 
 pub use leases::*;
 pub use log::*;
@@ -103,7 +101,7 @@ async fn arrange_with(
         .await
         .expect("create topic");
     storage
-        .append(&at(name, 0), Epoch::new(1), messages)
+        .append(&at(name, 0), messages)
         .await
         .expect("append");
     storage
@@ -142,8 +140,10 @@ fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
 /// prefix on a shared server, say) `suite!(async fresh_redis())`.
 ///
 /// `suite!(owner_epoch, async make())` leaves out the one check that fences
-/// by the epoch the caller passes: for a storage whose appends write with the
-/// epoch its partition owner holds instead (`routing::RoutedStorage`).
+/// by the epoch the caller passes ([`check_stale_epoch_is_fenced`], for a
+/// [`FencedStorage`](crate::storage::FencedStorage)): for a storage whose
+/// appends write with the epoch its partition owner holds and that takes
+/// none from its caller (`routing::RoutedStorage`).
 #[macro_export]
 macro_rules! conformance_suite {
     (@tests $make:block; $($check:ident,)*) => {

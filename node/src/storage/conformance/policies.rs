@@ -8,9 +8,7 @@ use super::{
     DEADLINE, T0, arrange, arrange_with, lease, message, offsets_of, ordered, plain, refs, request,
     sub,
 };
-use crate::storage::{
-    DeliveryPolicy, DeliveryRef, Epoch, Nack, RedriveFilter, SeekTarget, Storage,
-};
+use crate::storage::{DeliveryPolicy, DeliveryRef, Nack, RedriveFilter, SeekTarget, Storage};
 
 fn with_retry(min: u64, max: u64) -> DeliveryPolicy {
     DeliveryPolicy {
@@ -252,7 +250,7 @@ pub async fn check_dead_letter_parks_ordering_key(storage: impl Storage) {
         .await
         .expect("ack b");
     storage
-        .append(&p, Epoch::new(1), vec![message("b2", Some("b"), T0)])
+        .append(&p, vec![message("b2", Some("b"), T0)])
         .await
         .expect("append");
     assert_eq!(

@@ -19,8 +19,8 @@ use self::partition_log::PartitionLog;
 use super::cursor::{Cursor, LogView};
 use super::cursor_store::{CursorStore, Reads};
 use super::{
-    AppendOptions, Epoch, LeaseOutcome, LeaseRequest, MessageLog, NewMessage, PartitionOffsets,
-    PartitionRef, SeekTarget, StorageError, StoredMessage,
+    AppendOptions, Epoch, FencedLog, LeaseOutcome, LeaseRequest, MessageLog, NewMessage,
+    PartitionOffsets, PartitionRef, SeekTarget, StorageError, StoredMessage,
 };
 
 #[derive(Debug, Default)]
@@ -127,42 +127,16 @@ impl MessageLog for MemoryStorage {
         }
     }
 
-    /// With an idempotency key, a batch appended under the same key within
-    /// the window is not appended again: its offsets are returned (as Redis
-    /// does), so a retry through another node, whose broker has not seen the
-    /// key, stores nothing new. The window is measured in the messages'
-    /// publish time.
+    /// On its own, memory storage is a single node's: it writes every
+    /// partition at [`Epoch::SINGLE_NODE`].
     async fn append_with(
         &self,
         at: &PartitionRef,
-        epoch: Epoch,
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
-        let Some(idempotent) = &options.idempotency else {
-            return self.append(at, epoch, messages).await;
-        };
-        let now = messages.first().map_or(0, |m| m.publish_time_millis);
-        self.with_partition(at, |p| {
-            p.fence(at, epoch)?;
-            if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
-                && expires > now
-            {
-                return Ok((first..first + count as u64).collect());
-            }
-            p.epoch = epoch;
-            let count = messages.len();
-            let offsets = p.log.append(messages);
-            let first = offsets.first().copied().unwrap_or(0);
-            if p.dedup.len() >= DEDUP_SWEEP_AT {
-                p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
-            }
-            p.dedup.insert(
-                idempotent.key.clone(),
-                (first, count, now + idempotent.ttl_millis),
-            );
-            Ok(offsets)
-        })
+        self.append_fenced(at, Epoch::SINGLE_NODE, messages, options)
+            .await
     }
 
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
@@ -185,19 +159,6 @@ impl MessageLog for MemoryStorage {
         Ok(())
     }
 
-    async fn append(
-        &self,
-        at: &PartitionRef,
-        epoch: Epoch,
-        messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError> {
-        self.with_partition(at, |p| {
-            p.fence(at, epoch)?;
-            p.epoch = epoch;
-            Ok(p.log.append(messages))
-        })
-    }
-
     async fn read(
         &self,
         at: &PartitionRef,
@@ -218,6 +179,51 @@ impl MessageLog for MemoryStorage {
         now_millis: u64,
     ) -> Result<u64, StorageError> {
         self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis)))
+    }
+}
+
+#[async_trait]
+impl FencedLog for MemoryStorage {
+    /// With an idempotency key, a batch appended under the same key within
+    /// the window is not appended again: its offsets are returned (as Redis
+    /// does), so a retry through another node, whose broker has not seen the
+    /// key, stores nothing new. The window is measured in the messages'
+    /// publish time.
+    async fn append_fenced(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        let Some(idempotent) = &options.idempotency else {
+            return self.with_partition(at, |p| {
+                p.fence(at, epoch)?;
+                p.epoch = epoch;
+                Ok(p.log.append(messages))
+            });
+        };
+        let now = messages.first().map_or(0, |m| m.publish_time_millis);
+        self.with_partition(at, |p| {
+            p.fence(at, epoch)?;
+            if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
+                && expires > now
+            {
+                return Ok((first..first + count as u64).collect());
+            }
+            p.epoch = epoch;
+            let count = messages.len();
+            let offsets = p.log.append(messages);
+            let first = offsets.first().copied().unwrap_or(0);
+            if p.dedup.len() >= DEDUP_SWEEP_AT {
+                p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
+            }
+            p.dedup.insert(
+                idempotent.key.clone(),
+                (first, count, now + idempotent.ttl_millis),
+            );
+            Ok(offsets)
+        })
     }
 }
 
