@@ -25,8 +25,11 @@
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
 //! `broker::Broker::publish` (validate, deduplicate, choose partitions) →
-//! `storage::MessageLog::append` (memory, or one Lua script on Redis) → waiting pulls
-//! and streams are woken.
+//! `storage::MessageLog::append_with` → in a cluster, `routing::RoutedStorage`
+//! runs it on the partition's owner (here, or `routing::StorageClient` → the
+//! owner's `routing::routes`), which writes it at its owner epoch with
+//! `storage::FencedLog::append_fenced` (memory, or one Lua script on Redis) →
+//! waiting pulls and streams are woken.
 //!
 //! # The path of a delivery
 //! `http::subscriptions::pull` or `http::stream` → `broker::Broker::pull` /
