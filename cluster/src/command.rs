@@ -7,10 +7,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::NodeId;
 use crate::group::{MemberAssignment, MemberId};
 use crate::placement::PartitionMove;
-use crate::{Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName};
+use crate::{
+    NodeId, Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName,
+};
 
 /// A change to the metadata. Carries its own timestamp so `apply` stays pure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
