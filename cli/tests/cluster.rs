@@ -18,8 +18,9 @@ async fn propose(node: &TestNode, command: Command) {
         .expect("the metadata takes the command");
 }
 
-async fn register(node: &TestNode, id: NodeId) {
+async fn register(node: &TestNode, id: u64) {
     let peer_addr = format!("node-{id}:8082");
+    let id = NodeId::new(id);
     propose(node, Command::RegisterNode { id, peer_addr }).await;
 }
 
@@ -174,7 +175,14 @@ async fn a_node_that_is_not_live_makes_status_exit_10_and_say_which() {
         "{healthy:#?}"
     );
 
-    propose(&node, Command::SetNodeLive { id: 2, live: false }).await;
+    propose(
+        &node,
+        Command::SetNodeLive {
+            id: NodeId::new(2),
+            live: false,
+        },
+    )
+    .await;
 
     let table = cli(url, &["cluster", "status"]).await;
     assert_eq!(table.code, Some(10), "{table:#?}");

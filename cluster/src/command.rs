@@ -8,8 +8,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::group::{MemberAssignment, MemberId};
-use crate::placement::{NodeId, PartitionMove};
-use crate::{Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName};
+use crate::placement::PartitionMove;
+use crate::{
+    NodeId, Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName,
+};
 
 /// A change to the metadata. Carries its own timestamp so `apply` stays pure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

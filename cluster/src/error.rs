@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::NodeId;
+
 /// Why a name, a configuration or a command was rejected.
 ///
 /// Every variant is a *definite* failure: the state did not change.
@@ -55,5 +57,5 @@ pub enum MetadataError {
     #[error("the consumer group of {subscription} already has {max} members")]
     GroupFull { subscription: String, max: usize },
     #[error("node {id} is not a member of the cluster")]
-    NodeNotFound { id: u64 },
+    NodeNotFound { id: NodeId },
 }

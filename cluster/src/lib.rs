@@ -8,6 +8,7 @@
 //!
 //! # Modules
 //! - [`names`]: validating newtypes for topic and subscription names.
+//! - [`ids`]: numeric ids: [`NodeId`] and a partition owner's [`Epoch`].
 //! - [`topic`]: a topic's configuration and limits.
 //! - [`subscription`]: a subscription's configuration and limits.
 //! - [`push`]: a push subscription's endpoint, concurrency and signing secret.
@@ -25,6 +26,7 @@ pub mod assignment;
 pub mod command;
 pub mod error;
 pub mod group;
+pub mod ids;
 pub mod metadata;
 pub mod names;
 pub mod partitioning;
@@ -36,9 +38,10 @@ pub mod topic;
 pub use command::{Command, Reply};
 pub use error::MetadataError;
 pub use group::{ConsumerGroup, Member, MemberAssignment, MemberId};
+pub use ids::{Epoch, NodeId};
 pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
-pub use placement::{ClusterNode, NodeId, PartitionMove, PartitionOwner, Placement};
+pub use placement::{ClusterNode, PartitionMove, PartitionOwner, Placement};
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
 pub use topic::{AckPolicy, Compression, Retention, Topic, TopicConfig};

@@ -5,10 +5,9 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::placement::{NodeId, Placement};
 use crate::{
-    Command, ConsumerGroup, MetadataError, Reply, Subscription, SubscriptionName, SubscriptionType,
-    Topic, TopicName,
+    Command, ConsumerGroup, MetadataError, NodeId, Placement, Reply, Subscription,
+    SubscriptionName, SubscriptionType, Topic, TopicName,
 };
 
 /// Topics, subscriptions and consumer groups, as agreed by the cluster.

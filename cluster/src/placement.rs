@@ -20,10 +20,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::TopicName;
-
-/// A node of the cluster; the Raft node id.
-pub type NodeId = u64;
+use crate::{Epoch, NodeId, TopicName};
 
 /// A node as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +38,7 @@ pub struct ClusterNode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionOwner {
     pub node: NodeId,
-    pub epoch: u64,
+    pub epoch: Epoch,
 }
 
 /// One partition changing owner.
@@ -53,7 +50,7 @@ pub struct PartitionMove {
     pub from: Option<NodeId>,
     pub to: NodeId,
     /// The new owner's epoch.
-    pub epoch: u64,
+    pub epoch: Epoch,
 }
 
 /// Nodes and partition owners.
@@ -63,7 +60,7 @@ pub struct Placement {
     /// Each topic's owners, indexed by partition. `None` while no node is live.
     owners: BTreeMap<TopicName, Vec<Option<PartitionOwner>>>,
     /// The last epoch handed out.
-    last_epoch: u64,
+    last_epoch: Epoch,
 }
 
 /// The rendezvous score of `node` for one partition; the highest wins.
@@ -71,7 +68,7 @@ pub fn score(topic: &TopicName, partition: u32, node: NodeId) -> u64 {
     let mut key = Vec::with_capacity(topic.as_str().len() + 4);
     key.extend_from_slice(topic.as_str().as_bytes());
     key.extend_from_slice(&partition.to_le_bytes());
-    xxh3_64_with_seed(&key, node)
+    xxh3_64_with_seed(&key, node.get())
 }
 
 /// The node among `nodes` that scores highest for the partition (ties go to
@@ -110,7 +107,7 @@ impl Placement {
     }
 
     /// The partitions `node` owns, with their epochs, by topic then index.
-    pub fn owned_by(&self, node: NodeId) -> impl Iterator<Item = (&TopicName, u32, u64)> {
+    pub fn owned_by(&self, node: NodeId) -> impl Iterator<Item = (&TopicName, u32, Epoch)> {
         self.owners.iter().flat_map(move |(topic, owners)| {
             owners.iter().enumerate().filter_map(move |(i, owner)| {
                 owner
@@ -206,7 +203,7 @@ impl Placement {
                 if current.map(|o| o.node) == Some(to) {
                     continue;
                 }
-                self.last_epoch += 1;
+                self.last_epoch = self.last_epoch.next();
                 *slot = Some(PartitionOwner {
                     node: to,
                     epoch: self.last_epoch,
@@ -236,10 +233,14 @@ mod tests {
         TopicName::new(name).expect("valid name")
     }
 
-    fn cluster(nodes: &[NodeId], topics: &[(&str, u32)]) -> Placement {
+    fn node(id: u64) -> NodeId {
+        NodeId::new(id)
+    }
+
+    fn cluster(nodes: &[u64], topics: &[(&str, u32)]) -> Placement {
         let mut p = Placement::default();
         for &n in nodes {
-            p.register(n, format!("node-{n}:8082"));
+            p.register(node(n), format!("node-{n}:8082"));
         }
         for &(t, parts) in topics {
             p.add_topic(&topic(t), parts);
@@ -263,31 +264,38 @@ mod tests {
         let mut p = Placement::default();
         assert!(p.add_topic(&topic("orders"), 3).is_empty());
         assert_eq!(p.owner(&topic("orders"), 0), None);
-        let moves = p.register(7, "a:1".into());
+        let moves = p.register(node(7), "a:1".into());
         assert_eq!(moves.len(), 3);
-        assert_eq!(p.owner(&topic("orders"), 2).map(|o| o.node), Some(7));
+        assert_eq!(p.owner(&topic("orders"), 2).map(|o| o.node), Some(node(7)));
     }
 
     #[test]
     fn a_down_node_hands_over_only_its_partitions_and_gets_them_back_by_rebalance() {
         let mut p = cluster(&[1, 2, 3], &[("orders", 24), ("events", 12)]);
         let before = owner_map(&p);
-        let moves = p.set_live(2, false);
-        let owned_by_2 = before.values().filter(|o| o.node == 2).count();
+        let moves = p.set_live(node(2), false);
+        let owned_by_2 = before.values().filter(|o| o.node == node(2)).count();
         assert_eq!(moves.len(), owned_by_2);
-        assert!(moves.iter().all(|m| m.from == Some(2) && m.to != 2));
+        assert!(
+            moves
+                .iter()
+                .all(|m| m.from == Some(node(2)) && m.to != node(2))
+        );
         let after = owner_map(&p);
         for (key, old) in &before {
-            if old.node != 2 {
+            if old.node != node(2) {
                 assert_eq!(after[key], *old, "{key:?} moved without cause");
             } else {
                 assert!(after[key].epoch > old.epoch);
             }
         }
-        assert!(p.set_live(2, true).is_empty(), "coming back takes nothing");
+        assert!(
+            p.set_live(node(2), true).is_empty(),
+            "coming back takes nothing"
+        );
         let back = p.rebalance();
         assert_eq!(back.len(), owned_by_2);
-        assert!(back.iter().all(|m| m.to == 2));
+        assert!(back.iter().all(|m| m.to == node(2)));
         assert!(p.rebalance().is_empty(), "a second rebalance moves nothing");
     }
 
@@ -305,7 +313,7 @@ mod tests {
         use crate::{Command, Metadata, MetadataError, Reply, TopicConfig};
         let mut md = Metadata::default();
         let reg = |id| Command::RegisterNode {
-            id,
+            id: node(id),
             peer_addr: format!("n{id}:8082"),
         };
         md.apply(reg(1)).expect("registered");
@@ -319,22 +327,25 @@ mod tests {
         })
         .expect("created");
         assert!(
-            (0..8).all(|i| md.placement().owner(&topic("orders"), i).map(|o| o.node) == Some(1))
+            (0..8).all(
+                |i| md.placement().owner(&topic("orders"), i).map(|o| o.node) == Some(node(1))
+            )
         );
         md.apply(reg(2)).expect("registered");
         let Ok(Reply::PartitionsMoved(moves)) = md.apply(Command::Rebalance) else {
             panic!("rebalance replies with moves");
         };
-        assert!(!moves.is_empty() && moves.iter().all(|m| m.to == 2));
-        let Ok(Reply::PartitionsMoved(down)) =
-            md.apply(Command::SetNodeLive { id: 2, live: false })
-        else {
+        assert!(!moves.is_empty() && moves.iter().all(|m| m.to == node(2)));
+        let Ok(Reply::PartitionsMoved(down)) = md.apply(Command::SetNodeLive {
+            id: node(2),
+            live: false,
+        }) else {
             panic!("a node can go down");
         };
         assert_eq!(down.len(), moves.len());
         assert_eq!(
-            md.apply(Command::RemoveNode { id: 9 }),
-            Err(MetadataError::NodeNotFound { id: 9 })
+            md.apply(Command::RemoveNode { id: node(9) }),
+            Err(MetadataError::NodeNotFound { id: node(9) })
         );
         md.apply(Command::DeleteTopic {
             name: topic("orders"),
@@ -349,14 +360,14 @@ mod tests {
             n in 2u64..7,
             partitions in 8u32..64,
         ) {
-            let nodes: Vec<NodeId> = (1..=n).collect();
+            let nodes: Vec<u64> = (1..=n).collect();
             let mut p = cluster(&nodes, &[("a-topic", partitions), ("b-topic", partitions)]);
             let before = owner_map(&p);
-            p.register(n + 1, "new:1".into());
+            p.register(node(n + 1), "new:1".into());
             let plan = p.rebalance_plan();
             let moves = p.rebalance();
             prop_assert_eq!(&plan, &moves);
-            prop_assert!(moves.iter().all(|m| m.to == n + 1));
+            prop_assert!(moves.iter().all(|m| m.to == node(n + 1)));
             let total = before.len() as f64;
             let share = moves.len() as f64 / total;
             let expected = 1.0 / (n + 1) as f64;
@@ -369,7 +380,7 @@ mod tests {
             downs in proptest::collection::vec(1u64..5, 0..3),
         ) {
             let mut p = cluster(&[1, 2, 3, 4], &[("orders", 16)]);
-            let down: BTreeSet<NodeId> = downs.iter().copied().collect();
+            let down: BTreeSet<NodeId> = downs.iter().copied().map(node).collect();
             for &d in &down {
                 p.set_live(d, false);
             }

@@ -2,6 +2,7 @@
 
 use std::hint::black_box;
 
+use cluster::Epoch;
 use criterion::{Criterion, criterion_group, criterion_main};
 use node::broker::ack_id::AckId;
 
@@ -10,7 +11,7 @@ fn ack_id(c: &mut Criterion) {
         partition: 3,
         offset: 12_345_678,
         attempt: 1,
-        epoch: 7,
+        epoch: Epoch::new(7),
     };
     let text = id.to_string();
     c.bench_function("ack_id/encode", |b| b.iter(|| black_box(&id).to_string()));

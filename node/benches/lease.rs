@@ -93,7 +93,7 @@ impl Backlog {
             })
             .collect();
         self.storage
-            .append(&self.at, 1, messages)
+            .append(&self.at, messages)
             .await
             .expect("append");
         self.appended += count;

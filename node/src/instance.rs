@@ -26,10 +26,9 @@ use crate::broker::Broker;
 use crate::config::{Config, StorageConfig};
 use crate::metadata_store::MetadataStore;
 use crate::routing::liveness::Liveness;
-use crate::routing::{MetadataPlacement, StorageSync};
+use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
 use crate::server;
 use crate::storage::StorageError;
-use crate::storage::routed::{self, RoutedStorage, StorageClient};
 
 /// How long start-up waits for the metadata group to have a leader.
 pub const LEADER_WAIT: Duration = Duration::from_secs(30);
@@ -125,7 +124,7 @@ impl Instance {
             .serve(
                 &raft_config,
                 listeners.peer,
-                routed::routes(local, placement),
+                routing::routes(local, placement),
             )
             .await;
         consensus
@@ -168,7 +167,7 @@ impl Instance {
             config.shutdown_grace,
         ));
         tracing::info!(
-            node_id = cluster.node_id,
+            node_id = cluster.node_id.get(),
             client = %client_addr,
             peer = %peer_addr,
             data_dir = %cluster.data_dir.display(),

@@ -13,21 +13,25 @@
 //! - [`push`]: push subscriptions: a supervisor keeps one dispatcher per push
 //!   subscription, which POSTs each message to the endpoint and acks or nacks it.
 //! - [`storage`]: the [`storage::MessageLog`] and [`storage::SubscriptionState`] traits,
-//!   the delivery cursor both backends run, the in-memory and Redis backends, the
-//!   conformance suite every backend passes, and `storage::routed`, which runs each
-//!   partition's calls on its owner node over the peer port.
+//!   the delivery cursor both backends run, the in-memory and Redis backends, and
+//!   the conformance suite every backend passes.
 //! - [`telemetry`]: metric definitions and log set-up.
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //! - [`instance`]: one cluster node started from its config: consensus, routed
 //!   storage, client API and background tasks (what `pubsubgo-server` runs).
-//! - [`routing`]: partition owners from the metadata, and each node's storage
-//!   kept in step with the metadata.
+//! - [`routing`]: cluster routing: partition owners from the metadata, routed
+//!   storage (each partition's calls run on its owner, over the peer port, with
+//!   the call's client, server and encoding side by side), each node's storage
+//!   kept in step with the metadata, and node liveness.
 //!
 //! # The path of a publish
 //! `http::router` → `http::topics::post` (decompress, decode JSON) →
 //! `broker::publish::Publisher::publish` (find the topic, `publish/validate.rs`,
 //! the idempotency key in `publish/dedup.rs`) → `Publisher::append_placed`
-//! (choose partitions) → `storage::MessageLog::append_with` (memory, or one Lua
+//! (choose partitions) → `storage::MessageLog::append_with` → in a cluster,
+//! `routing::RoutedStorage` runs it on the partition's owner (here, or
+//! `routing::StorageClient` → the owner's `routing::routes`), which writes it at
+//! its owner epoch with `storage::FencedLog::append_fenced` (memory, or one Lua
 //! script on Redis) → waiting pulls and streams are woken (`broker::wakers`).
 //!
 //! # The path of a delivery

@@ -182,7 +182,7 @@ impl MetadataStore {
         let m = consensus.metrics();
         let (nodes, partitions) = self.read(|md| placement_status(md, &m.voters));
         ClusterStatus {
-            node_id: m.node_id,
+            node_id: m.node_id.get(),
             role: match m.role {
                 Role::Leader => NodeRole::Leader,
                 Role::Follower => NodeRole::Follower,
@@ -190,13 +190,13 @@ impl MetadataStore {
                 Role::Learner => NodeRole::Learner,
                 Role::Shutdown => NodeRole::Shutdown,
             },
-            leader: m.leader,
+            leader: m.leader.map(NodeId::get),
             term: m.term,
             last_log_index: m.last_log_index,
             commit_index: m.commit_index,
             applied_index: m.applied_index,
-            voters: m.voters.into_iter().collect(),
-            learners: m.learners.into_iter().collect(),
+            voters: m.voters.into_iter().map(NodeId::get).collect(),
+            learners: m.learners.into_iter().map(NodeId::get).collect(),
             healthy: reason.is_none(),
             reason,
             nodes,
@@ -231,15 +231,15 @@ fn placement_status(
             partitions.push(PartitionOwnerStatus {
                 topic: topic.to_string(),
                 partition,
-                node: owner.map(|o| o.node),
-                epoch: owner.map(|o| o.epoch),
+                node: owner.map(|o| o.node.get()),
+                epoch: owner.map(|o| o.epoch.get()),
             });
         }
     }
     let nodes = placement
         .nodes()
         .map(|node| ClusterNodeStatus {
-            id: node.id,
+            id: node.id.get(),
             peer_addr: node.peer_addr.clone(),
             live: node.live,
             voter: voters.contains(&node.id),

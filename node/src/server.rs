@@ -25,7 +25,7 @@ use crate::metadata_store::MetadataStore;
 use crate::push;
 use crate::storage::memory::MemoryStorage;
 use crate::storage::redis::RedisStorage;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{FencedStorage, Storage, StorageError};
 use crate::telemetry::Metrics;
 use crate::telemetry::connections::CountingListener;
 
@@ -55,7 +55,7 @@ pub fn broker(
 
 /// Opens the configured storage; for Redis this connects (and fails if Redis
 /// cannot be reached now).
-pub async fn open_storage(config: &StorageConfig) -> Result<Arc<dyn Storage>, StorageError> {
+pub async fn open_storage(config: &StorageConfig) -> Result<Arc<dyn FencedStorage>, StorageError> {
     Ok(match config {
         StorageConfig::Memory => Arc::new(MemoryStorage::new()),
         StorageConfig::Redis(settings) => Arc::new(RedisStorage::connect(settings).await?),

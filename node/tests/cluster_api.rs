@@ -17,12 +17,12 @@ use tracing::info;
 /// Each partition's `(node, epoch)`, keyed by `(topic, partition)`, from `GET /v1/cluster`.
 type Owners = BTreeMap<(String, u64), (u64, u64)>;
 
-async fn register(broker: &Broker, id: NodeId) {
+async fn register(broker: &Broker, id: u64) {
     broker
         .metadata
         .store()
         .propose(Command::RegisterNode {
-            id,
+            id: NodeId::new(id),
             peer_addr: format!("node-{id}:8082"),
         })
         .await
@@ -243,7 +243,10 @@ async fn a_node_marked_down_shows_as_not_live_and_owns_nothing() {
     broker
         .metadata
         .store()
-        .propose(Command::SetNodeLive { id: 2, live: false })
+        .propose(Command::SetNodeLive {
+            id: NodeId::new(2),
+            live: false,
+        })
         .await
         .expect("node 2 goes down");
     let status = status(&app).await;

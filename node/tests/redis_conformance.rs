@@ -82,7 +82,7 @@ mod release {
                 expire_at_millis: None,
             })
             .collect();
-        first.append(&at, 1, batch).await.expect("append");
+        first.append(&at, batch).await.expect("append");
         first
             .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
             .await

@@ -145,8 +145,8 @@ async fn run(seed: u64) {
                 published += batch.len() as u64;
                 both(
                     &what,
-                    async { m.append(at, 1, batch.clone()).await.ok() },
-                    async { r.append(at, 1, batch.clone()).await.ok() },
+                    async { m.append(at, batch.clone()).await.ok() },
+                    async { r.append(at, batch.clone()).await.ok() },
                 )
                 .await;
             }

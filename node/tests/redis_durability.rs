@@ -349,7 +349,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         )
         .await
         .expect("subscription");
-    storage.append(&at, 1, batch(0)).await.expect("append");
+    storage.append(&at, batch(0)).await.expect("append");
     let first = storage
         .lease(&sub, &at, lease(60, 10))
         .await
@@ -392,7 +392,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
     tracing::info!("the same storage keeps appending and delivering");
     let give_up = Instant::now() + Duration::from_secs(20);
     let offsets = loop {
-        match storage.append(&at, 1, batch(100)).await {
+        match storage.append(&at, batch(100)).await {
             Ok(offsets) => break offsets,
             Err(error) => {
                 assert!(Instant::now() < give_up, "append after failover: {error}");

@@ -85,10 +85,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
             compression: Default::default(),
             idempotency: None,
         };
-        match storage
-            .append_with(&at, 1, messages.clone(), &options)
-            .await
-        {
+        match storage.append_with(&at, messages.clone(), &options).await {
             Ok(offsets) => {
                 assert_eq!(offsets.len() as u64, BATCH);
                 acknowledged.extend(

@@ -349,7 +349,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
             expire_at_millis: None,
         };
         let offsets = storage
-            .append_with(&at, 1, vec![message.clone()], &replicated)
+            .append_with(&at, vec![message.clone()], &replicated)
             .await
             .expect("replicated append");
         assert_eq!(offsets, vec![0]);

@@ -12,16 +12,18 @@ use std::time::Duration;
 use api::limits::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_ORDERING_KEY_BYTES};
 use bytes::Bytes;
 use cluster::TopicName;
+use cluster::{Epoch, NodeId};
+use node::routing::RoutedStorage;
 use node::storage::memory::MemoryStorage;
-use node::storage::routed::RoutedStorage;
-use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
+use node::storage::{AppendOptions, FencedLog, MessageLog, NewMessage, PartitionRef, StorageError};
 use tokio::net::TcpListener;
 
 use routed_support::{Mirror, Owner, TestPlacement, client, client_with, serve};
 
 mod conformance {
-    // Appends write with the owner's epoch, so the check that fences by the
-    // caller's epoch is replaced by `the_owner_writes_with_its_own_epoch…` below.
+    // Appends write with the owner's epoch and take none from the caller, so
+    // the check that fences by the caller's epoch is replaced by
+    // `the_owner_writes_with_its_own_epoch…` below.
     node::storage::conformance::suite!(owner_epoch, async crate::routed_support::remote_only());
 }
 
@@ -107,7 +109,7 @@ async fn an_owner_that_moved_is_found_after_one_refresh() {
     tracing::info!("act: append through node 1, which still routes to node 2");
     let offsets = cluster
         .caller
-        .append(&orders(0), 1, vec![message("a")])
+        .append(&orders(0), vec![message("a")])
         .await
         .expect("append reaches the new owner");
 
@@ -132,10 +134,7 @@ async fn a_second_moved_is_returned_to_the_caller() {
     let cluster = Moved::arrange().await;
 
     tracing::info!("act: the refresh brings no news, so node 2 answers Moved twice");
-    let result = cluster
-        .caller
-        .append(&orders(0), 1, vec![message("a")])
-        .await;
+    let result = cluster.caller.append(&orders(0), vec![message("a")]).await;
 
     assert!(
         matches!(
@@ -143,8 +142,8 @@ async fn a_second_moved_is_returned_to_the_caller() {
             Err(StorageError::Moved {
                 topic,
                 partition: 0,
-                owner: Some(3),
-            }) if topic == "orders"
+                owner,
+            }) if topic == "orders" && *owner == Some(NodeId::new(3))
         ),
         "got {result:?}"
     );
@@ -168,24 +167,22 @@ async fn the_owner_writes_with_its_own_epoch_and_a_stale_owner_is_fenced() {
         .await
         .expect("create topic");
     caller
-        .append(&orders(0), 1, vec![message("at epoch 5")])
+        .append(&orders(0), vec![message("at epoch 5")])
         .await
-        .expect("the owner writes at its epoch 5, not the caller's 1");
+        .expect("the owner writes at its epoch 5; the caller passes none");
 
-    tracing::info!("act: the owner's view goes back to epoch 4; the caller passes 9");
+    tracing::info!("act: the owner's view goes back to epoch 4");
     owner_placement.set_epoch(4);
-    let stale = caller
-        .append(&orders(0), 9, vec![message("at epoch 4")])
-        .await;
+    let stale = caller.append(&orders(0), vec![message("at epoch 4")]).await;
 
     assert!(
         matches!(
             stale,
             Err(StorageError::Fenced {
-                attempted: 4,
-                current: 5,
+                attempted,
+                current,
                 ..
-            })
+            }) if (attempted, current) == (Epoch::new(4), Epoch::new(5))
         ),
         "the backend's refusal crosses the wire: {stale:?}"
     );
@@ -203,14 +200,17 @@ async fn an_owned_partition_runs_locally_with_the_route_epoch() {
         .expect("create topic");
 
     let offsets = storage
-        .append(&orders(0), 1, vec![message("a")])
+        .append(&orders(0), vec![message("a")])
         .await
         .expect("append");
 
     assert_eq!(offsets, vec![0]);
-    let below = local.append(&orders(0), 2, vec![message("b")]).await;
+    let options = AppendOptions::plain(local.ack_level());
+    let below = local
+        .append_fenced(&orders(0), Epoch::new(2), vec![message("b")], &options)
+        .await;
     assert!(
-        matches!(below, Err(StorageError::Fenced { current: 3, .. })),
+        matches!(below, Err(StorageError::Fenced { current, .. }) if current == Epoch::new(3)),
         "the append wrote epoch 3: {below:?}"
     );
     // A local call only brings local storage up to this node's own metadata.
@@ -229,7 +229,7 @@ async fn an_unreachable_owner_means_the_call_did_not_run() {
     let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
     let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![])), placement, client());
 
-    let appended = storage.append(&orders(0), 1, vec![message("a")]).await;
+    let appended = storage.append(&orders(0), vec![message("a")]).await;
 
     assert!(
         matches!(appended, Err(StorageError::Unavailable { .. })),
@@ -252,7 +252,7 @@ async fn an_owner_that_never_answers_leaves_writes_unknown_and_reads_unavailable
     let client = client_with(Duration::from_millis(200));
     let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![])), placement, client);
 
-    let appended = storage.append(&orders(0), 1, vec![message("a")]).await;
+    let appended = storage.append(&orders(0), vec![message("a")]).await;
     let read = storage.offsets(&orders(0)).await;
 
     assert!(
@@ -285,7 +285,7 @@ async fn a_full_publish_batch_fits_in_one_call() {
         .collect();
 
     let offsets = storage
-        .append(&orders(0), 1, batch)
+        .append(&orders(0), batch)
         .await
         .expect("append a full batch");
 
@@ -332,7 +332,7 @@ async fn creating_a_subscription_creates_it_on_the_owner_at_once() {
         .expect("create subscription");
 
     owner
-        .append(&orders(0), 1, vec![message("right after")])
+        .append(&orders(0), vec![message("right after")])
         .await
         .expect("append on the owner");
     let request = LeaseRequest {

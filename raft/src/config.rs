@@ -128,8 +128,10 @@ mod tests {
 
     fn three_listed(bootstrap_expect: Option<usize>) -> ConsensusConfig {
         let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let mut config = ConsensusConfig::new(1, "unused", listen);
-        config.peers = (1..=3).map(|id| (id, format!("node-{id}:1"))).collect();
+        let mut config = ConsensusConfig::new(NodeId::new(1), "unused", listen);
+        config.peers = (1..=3)
+            .map(|id| (NodeId::new(id), format!("node-{id}:1")))
+            .collect();
         config.bootstrap_expect = bootstrap_expect;
         config
     }

@@ -384,7 +384,7 @@ impl Consensus {
             .transfer_leadership(self.inner.election_timeout_max)
             .await
         {
-            Ok(Some(to)) => tracing::info!(to, "handed leadership over before stopping"),
+            Ok(Some(to)) => tracing::info!(to = to.get(), "handed leadership over before stopping"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "stopping without handing leadership over"),
         }

@@ -51,7 +51,7 @@ impl Formation {
             Ok(false) => {}
             Ok(true) if self.is_learner(&raft) => {
                 tracing::info!(
-                    node_id = self.node_id,
+                    node_id = self.node_id.get(),
                     "a learner: asking to become a voter"
                 );
             }
@@ -63,7 +63,7 @@ impl Formation {
         }
         loop {
             if self.is_voter(&raft) {
-                tracing::info!(node_id = self.node_id, "this node is a voter");
+                tracing::info!(node_id = self.node_id.get(), "this node is a voter");
                 return;
             }
             let census = self.probe().await;
@@ -179,7 +179,7 @@ impl Formation {
         };
         for id in with_state {
             let addr = &self.members[id];
-            tracing::info!(via = id, "asking to join the metadata group");
+            tracing::info!(via = id.get(), "asking to join the metadata group");
             match client::join(&self.http, addr, &request, self.join_timeout).await {
                 Ok(MembershipOutcome::Done) => {
                     let arrived = raft
@@ -199,8 +199,8 @@ impl Formation {
                     }
                     return;
                 }
-                Ok(outcome) => tracing::info!(via = id, ?outcome, "the join did not finish"),
-                Err(e) => tracing::info!(via = id, error = %e, "the join request failed"),
+                Ok(outcome) => tracing::info!(via = id.get(), ?outcome, "the join did not finish"),
+                Err(e) => tracing::info!(via = id.get(), error = %e, "the join request failed"),
             }
         }
     }

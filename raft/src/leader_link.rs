@@ -119,7 +119,7 @@ impl LeaderLink {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Failed(e) => return Err(e),
                 Attempt::Retry { reason, hint: next } => {
-                    tracing::debug!(leader, %reason, "retrying with a new leader");
+                    tracing::debug!(leader = leader.get(), %reason, "retrying with a new leader");
                     avoid = Some(leader);
                     hint = next.filter(|&next| next != leader);
                     last_reason = reason;

@@ -105,7 +105,7 @@ pub(crate) async fn transfer(
         reason: "the live voter vanished".to_owned(),
     })?;
 
-    tracing::info!(to, "transferring leadership");
+    tracing::info!(to = to.get(), "transferring leadership");
     raft.trigger()
         .transfer_leader(to)
         .await

@@ -25,7 +25,7 @@
 //!   snapshots in the same redb file.
 //! - [`metrics`]: [`ConsensusMetrics`], Raft's state without generics.
 //! - [`types`]: the openraft type configuration and concrete aliases.
-//! - [`codec`]: postcard behind a format-version byte, for disk and wire.
+//! - [`versioned_postcard`]: postcard behind a format-version byte, for disk and wire.
 //!
 //! # A proposal's path
 //! [`Consensus::propose`] → (on a follower) [`peer::client`] `POST /raft/propose`
@@ -42,7 +42,6 @@
 //! probing once it sees itself a voter. [`Consensus::add_node`] and
 //! [`Consensus::remove_node`] enter at the `leader_link` step.
 
-pub mod codec;
 pub mod config;
 pub mod consensus;
 pub mod error;
@@ -56,6 +55,7 @@ pub mod peer;
 pub mod state_machine;
 pub mod storage;
 pub mod types;
+pub mod versioned_postcard;
 
 pub use config::ConsensusConfig;
 pub use consensus::Consensus;

@@ -18,11 +18,11 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec;
 use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
+use crate::versioned_postcard;
 
-/// Log entries by index; values are [`codec`] encodings of [`Entry`].
+/// Log entries by index; values are [`versioned_postcard`] encodings of [`Entry`].
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 /// Single values: the vote, the committed id and the last purged id.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
@@ -92,7 +92,7 @@ impl LogStore {
         self.read(move |tx| {
             let table = tx.open_table(META).map_err(storage_error)?;
             match table.get(key).map_err(storage_error)? {
-                Some(bytes) => codec::decode(bytes.value()).map(Some),
+                Some(bytes) => versioned_postcard::decode(bytes.value()).map(Some),
                 None => Ok(None),
             }
         })
@@ -100,7 +100,7 @@ impl LogStore {
     }
 
     async fn put_meta<T: Serialize>(&self, key: &'static str, value: &T) -> io::Result<()> {
-        let bytes = codec::encode(value)?;
+        let bytes = versioned_postcard::encode(value)?;
         self.write(move |tx| {
             let mut table = tx.open_table(META).map_err(storage_error)?;
             table.insert(key, bytes.as_slice()).map_err(storage_error)?;
@@ -122,7 +122,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             let mut entries = Vec::new();
             for item in table.range(bounds).map_err(storage_error)? {
                 let (_, bytes) = item.map_err(storage_error)?;
-                entries.push(codec::decode::<Entry>(bytes.value())?);
+                entries.push(versioned_postcard::decode::<Entry>(bytes.value())?);
             }
             Ok(entries)
         })
@@ -142,7 +142,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .read(|tx| {
                 let table = tx.open_table(LOG).map_err(storage_error)?;
                 match table.last().map_err(storage_error)? {
-                    Some((_, bytes)) => Ok(Some(codec::decode::<Entry>(bytes.value())?.log_id())),
+                    Some((_, bytes)) => Ok(Some(
+                        versioned_postcard::decode::<Entry>(bytes.value())?.log_id(),
+                    )),
                     None => Ok(None),
                 }
             })
@@ -177,7 +179,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let encoded = entries
             .into_iter()
-            .map(|entry| Ok((entry.index(), codec::encode(&entry)?)))
+            .map(|entry| Ok((entry.index(), versioned_postcard::encode(&entry)?)))
             .collect::<io::Result<Vec<_>>>()?;
         self.write(move |tx| {
             let mut table = tx.open_table(LOG).map_err(storage_error)?;
@@ -206,7 +208,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
-        let bytes = codec::encode(&log_id)?;
+        let bytes = versioned_postcard::encode(&log_id)?;
         let last_removed = log_id.index();
         // One transaction: the purged id and the removal are never seen apart.
         self.write(move |tx| {

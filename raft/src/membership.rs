@@ -97,7 +97,7 @@ async fn add(
 ) -> Step {
     if known.as_ref().is_some_and(|known| *known != addr) {
         // A node that came back elsewhere: replication must follow it.
-        tracing::info!(node_id, %addr, "updating a member's peer address");
+        tracing::info!(node_id = node_id.get(), %addr, "updating a member's peer address");
         let moved =
             ChangeMembers::SetNodes(BTreeMap::from([(node_id, Peer { addr: addr.clone() })]));
         if let Err(e) = raft.change_membership(moved, false).await {
@@ -107,11 +107,14 @@ async fn add(
     if voter {
         return Step::Finished(MembershipOutcome::Done);
     }
-    tracing::info!(node_id, %addr, "adding a node: catching it up as a learner");
+    tracing::info!(node_id = node_id.get(), %addr, "adding a node: catching it up as a learner");
     if let Err(e) = raft.add_learner(node_id, Peer { addr }, true).await {
         return step_of(e);
     }
-    tracing::info!(node_id, "promoting the caught-up learner to voter");
+    tracing::info!(
+        node_id = node_id.get(),
+        "promoting the caught-up learner to voter"
+    );
     let promote = ChangeMembers::AddVoterIds(BTreeSet::from([node_id]));
     match raft.change_membership(promote, false).await {
         Ok(_) => Step::Finished(MembershipOutcome::Done),
@@ -135,7 +138,7 @@ async fn remove(raft: &Raft, node_id: NodeId, voters: &BTreeSet<NodeId>, known: 
     } else {
         return Step::Finished(MembershipOutcome::Done);
     };
-    tracing::info!(node_id, "removing a node from the group");
+    tracing::info!(node_id = node_id.get(), "removing a node from the group");
     match raft.change_membership(change, false).await {
         Ok(_) => Step::Finished(MembershipOutcome::Done),
         Err(e) => step_of(e),

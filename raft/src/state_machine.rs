@@ -18,11 +18,11 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use redb::{ReadableDatabase, TableDefinition};
 use tokio::sync::watch;
 
-use crate::codec;
 use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::versioned_postcard;
 
-/// The current snapshot under [`CURRENT`]: a [`codec`] encoding of
+/// The current snapshot under [`CURRENT`]: a [`versioned_postcard`] encoding of
 /// `(SnapshotMeta, SnapshotData)`.
 const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_snapshot");
 const CURRENT: &str = "current";
@@ -97,7 +97,7 @@ impl StateMachine {
     }
 
     fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let metadata: Metadata = codec::decode(data)?;
+        let metadata: Metadata = versioned_postcard::decode(data)?;
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
         self.state.replace(metadata, meta.last_log_id.as_ref());
@@ -181,7 +181,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
-        let data = codec::encode(&self.metadata)?;
+        let data = versioned_postcard::encode(&self.metadata)?;
         save_snapshot(self.db.clone(), self.meta.clone(), data.clone()).await?;
         Ok(Snapshot {
             meta: self.meta.clone(),
@@ -195,7 +195,7 @@ async fn load_snapshot(db: Arc<Storage>) -> io::Result<Option<(SnapshotMeta, Sna
         let tx = db.begin_read().map_err(storage_error)?;
         let table = tx.open_table(SNAPSHOT).map_err(storage_error)?;
         match redb::ReadableTable::get(&table, CURRENT).map_err(storage_error)? {
-            Some(bytes) => codec::decode(bytes.value()).map(Some),
+            Some(bytes) => versioned_postcard::decode(bytes.value()).map(Some),
             None => Ok(None),
         }
     })
@@ -210,15 +210,15 @@ async fn save_snapshot(db: Arc<Storage>, meta: SnapshotMeta, data: SnapshotData)
         {
             let mut table = tx.open_table(SNAPSHOT).map_err(storage_error)?;
             let saved = match redb::ReadableTable::get(&table, CURRENT).map_err(storage_error)? {
-                Some(bytes) => {
-                    Some(codec::decode::<(SnapshotMeta, SnapshotData)>(bytes.value())?.0)
-                }
+                Some(bytes) => Some(
+                    versioned_postcard::decode::<(SnapshotMeta, SnapshotData)>(bytes.value())?.0,
+                ),
                 None => None,
             };
             if saved.is_some_and(|saved| saved.last_log_id > meta.last_log_id) {
                 return Ok(());
             }
-            let bytes = codec::encode(&(meta, data))?;
+            let bytes = versioned_postcard::encode(&(meta, data))?;
             table
                 .insert(CURRENT, bytes.as_slice())
                 .map_err(storage_error)?;

@@ -1,10 +1,8 @@
 //! The openraft type configuration and concrete aliases for its generic types,
 //! so no other file spells generic parameters.
 
+pub use cluster::NodeId;
 use cluster::{Command, MetadataError, Reply};
-
-/// A node's id in the Raft group (`PUBSUB_NODE_ID`).
-pub type NodeId = u64;
 
 /// What a committed command did: the reply, or the definite reason `apply`
 /// rejected it. Rejection is an outcome, not a Raft failure: the entry is
@@ -17,8 +15,8 @@ pub type ApplyResult = Result<Reply, MetadataError>;
 pub type Response = Option<ApplyResult>;
 
 openraft::declare_raft_types!(
-    /// openraft's configuration for PubSubGo's metadata group: commands from
-    /// `cluster`, u64 node ids, and a peer address per node.
+    /// openraft's configuration for PubSubGo's metadata group: commands and
+    /// node ids from `cluster`, and a peer address per node.
     pub TypeConfig:
         D = Command,
         R = Response,

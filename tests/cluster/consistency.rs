@@ -70,7 +70,7 @@ async fn a_recreated_subscription_starts_over_on_redis() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::shared_redis()).await?;
     all_registered(&cluster).await?;
     create_topic(&cluster.client(1), "again", 1).await?;
-    let owner = owners(&cluster, 1, "again")[0].expect("owned").node;
+    let owner = owners(&cluster, 1, "again")[0].expect("owned").node.get();
     let other = cluster
         .running()
         .into_iter()
@@ -108,7 +108,7 @@ async fn an_ack_from_before_an_owner_change_does_not_ack_the_new_owners_message(
     let mut cluster = TestCluster::start(3, Storage::Memory).await?;
     all_registered(&cluster).await?;
     create_topic(&cluster.client(1), "stale", 1).await?;
-    let owner = owners(&cluster, 1, "stale")[0].expect("owned").node;
+    let owner = owners(&cluster, 1, "stale")[0].expect("owned").node.get();
     let others: Vec<u64> = cluster
         .running()
         .into_iter()
@@ -134,7 +134,7 @@ async fn an_ack_from_before_an_owner_change_does_not_ack_the_new_owners_message(
     cluster.kill(owner).await;
     wait_for("the partition to move", Duration::from_secs(15), || async {
         owners(&cluster, others[0], "stale")[0]
-            .filter(|o| o.node != owner)
+            .filter(|o| o.node.get() != owner)
             .map(|_| ())
     })
     .await?;

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cluster::TopicName;
-use node::storage::{MessageLog, NewMessage, PartitionRef, StorageError};
+use cluster::{Epoch, TopicName};
+use node::storage::{AppendOptions, FencedLog, MessageLog, NewMessage, PartitionRef, StorageError};
 use scenarios::cluster::OWNER_TIMEOUT_SECONDS;
 use scenarios::{Storage, TestCluster, wait_for};
 
@@ -110,12 +110,18 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
         .running()
         .into_iter()
         .filter(|&id| id != leader)
-        .max_by_key(|&id| before.iter().flatten().filter(|o| o.node == id).count())
+        .max_by_key(|&id| {
+            before
+                .iter()
+                .flatten()
+                .filter(|o| o.node.get() == id)
+                .count()
+        })
         .expect("a follower");
-    let theirs: Vec<(usize, u64)> = before
+    let theirs: Vec<(usize, Epoch)> = before
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| o.filter(|o| o.node == victim).map(|o| (i, o.epoch)))
+        .filter_map(|(i, o)| o.filter(|o| o.node.get() == victim).map(|o| (i, o.epoch)))
         .collect();
     assert!(!theirs.is_empty(), "node {victim} owns nothing: {before:?}");
     for i in 0..24 {
@@ -132,7 +138,9 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
             let now = owners(&cluster, leader, "events");
             theirs
                 .iter()
-                .all(|&(i, epoch)| now[i].is_some_and(|o| o.node != victim && o.epoch > epoch))
+                .all(|&(i, epoch)| {
+                    now[i].is_some_and(|o| o.node.get() != victim && o.epoch > epoch)
+                })
                 .then_some(())
         },
     )
@@ -146,12 +154,15 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
     // The old owner, had it kept running unaware, could not write: storage
     // already holds the new owners' epochs.
     let redis = cluster.redis().await?.expect("redis storage");
+    let options = AppendOptions::plain(redis.ack_level());
     for &(i, old_epoch) in &theirs {
         let at = PartitionRef {
             topic: TopicName::new("events")?,
             partition: i as u32,
         };
-        let stale = redis.append(&at, old_epoch, vec![stale_message()]).await;
+        let stale = redis
+            .append_fenced(&at, old_epoch, vec![stale_message()], &options)
+            .await;
         assert!(
             matches!(stale, Err(StorageError::Fenced { .. })),
             "partition {i}: a write with the lost epoch {old_epoch} got {stale:?}"
@@ -178,7 +189,7 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
         owners(cluster, leader, "events")
             .iter()
             .flatten()
-            .filter(|o| o.node == victim)
+            .filter(|o| o.node.get() == victim)
             .count()
     };
     assert_eq!(
@@ -238,7 +249,7 @@ async fn a_node_without_a_majority_stops_acknowledging_publishes() -> anyhow::Re
     let owned = owners(&cluster, survivor, "lonely")
         .iter()
         .flatten()
-        .filter(|o| o.node == survivor)
+        .filter(|o| o.node.get() == survivor)
         .count();
     assert!(owned > 0, "node {survivor} owns nothing");
     assert!(publish_one(&cluster.client(survivor), "lonely", "together").await?);

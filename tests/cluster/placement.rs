@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use cluster::NodeId;
+
 use scenarios::{Storage, TestCluster, wait_for};
 
 use crate::support::{create_subscription, create_topic, drain, live_everywhere, publish_one};
@@ -22,10 +24,14 @@ async fn a_fourth_node_joins_and_a_rebalance_moves_about_a_quarter() -> anyhow::
         "the new node a live voter everywhere",
         Duration::from_secs(15),
         || async {
-            let voter = cluster
-                .running()
-                .iter()
-                .all(|&id| cluster.node(id).consensus.metrics().voters.contains(&new));
+            let voter = cluster.running().iter().all(|&id| {
+                cluster
+                    .node(id)
+                    .consensus
+                    .metrics()
+                    .voters
+                    .contains(&NodeId::new(new))
+            });
             (voter && live_everywhere(&cluster, new)).then_some(())
         },
     )
@@ -34,7 +40,7 @@ async fn a_fourth_node_joins_and_a_rebalance_moves_about_a_quarter() -> anyhow::
         md.placement()
             .owners()
             .flat_map(|(_, owners)| owners.iter().flatten())
-            .filter(|o| o.node == new)
+            .filter(|o| o.node.get() == new)
             .count()
     });
     assert_eq!(
@@ -82,7 +88,7 @@ async fn a_removed_node_hands_over_its_partitions_and_leaves_the_voters() -> any
     let owned_by_3 = crate::support::owners(&cluster, 1, "shrink")
         .iter()
         .flatten()
-        .filter(|o| o.node == 3)
+        .filter(|o| o.node.get() == 3)
         .count();
     assert!(owned_by_3 > 0);
 

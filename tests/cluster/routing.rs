@@ -18,7 +18,7 @@ async fn a_publish_on_a_non_owner_is_pulled_on_a_third_node() -> anyhow::Result<
     crate::support::all_registered(&cluster).await?;
     create_topic(&cluster.client(1), "solo", 1).await?;
     create_subscription(&cluster.client(1), "solo-sub", "solo").await?;
-    let owner = owners(&cluster, 1, "solo")[0].expect("owned").node;
+    let owner = owners(&cluster, 1, "solo")[0].expect("owned").node.get();
     let others: Vec<u64> = cluster
         .running()
         .into_iter()
@@ -89,7 +89,7 @@ async fn a_publish_right_after_a_subscription_is_created_elsewhere_is_delivered(
     let cluster = TestCluster::start(3, Storage::Memory).await?;
     crate::support::all_registered(&cluster).await?;
     create_topic(&cluster.client(1), "fresh", 1).await?;
-    let owner = owners(&cluster, 1, "fresh")[0].expect("owned").node;
+    let owner = owners(&cluster, 1, "fresh")[0].expect("owned").node.get();
     let others: Vec<u64> = cluster
         .running()
         .into_iter()

@@ -7,7 +7,7 @@ use api::client::{Client, ClientError, PublishOptions};
 use api::types::{
     CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PullRequest,
 };
-use cluster::{PartitionOwner, TopicName};
+use cluster::{NodeId, PartitionOwner, TopicName};
 use scenarios::{TestCluster, wait_for};
 
 pub async fn create_topic(client: &Client, name: &str, partitions: u32) -> anyhow::Result<()> {
@@ -101,7 +101,7 @@ pub fn live_everywhere(cluster: &TestCluster, id: u64) -> bool {
         cluster
             .node(at)
             .consensus
-            .read_local(|md| md.placement().node(id).is_some_and(|n| n.live))
+            .read_local(|md| md.placement().node(NodeId::new(id)).is_some_and(|n| n.live))
     })
 }
 

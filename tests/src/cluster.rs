@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use api::client::Client;
+use cluster::NodeId;
 use node::config::{Args, Config, StorageKind};
 use node::instance::{Instance, Listeners};
 use tempfile::TempDir;
@@ -188,7 +189,7 @@ impl TestCluster {
         let mut seen = self
             .running()
             .into_iter()
-            .map(|id| self.node(id).consensus.leader());
+            .map(|id| self.node(id).consensus.leader().map(NodeId::get));
         let first = seen.next()??;
         (seen.all(|l| l == Some(first)) && self.running().contains(&first)).then_some(first)
     }

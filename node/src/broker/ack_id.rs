@@ -87,7 +87,7 @@ mod tests {
     proptest! {
         #[test]
         fn round_trips(partition: u32, offset: u64, attempt in 1u32.., epoch: u64) {
-            let id = AckId { partition, offset, attempt, epoch };
+            let id = AckId { partition, offset, attempt, epoch: Epoch::new(epoch) };
             prop_assert_eq!(id.to_string().parse::<AckId>(), Ok(id));
         }
     }

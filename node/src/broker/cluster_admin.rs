@@ -64,12 +64,12 @@ impl ClusterAdmin {
             consensus.remove_node(id).await?;
         }
         tracing::info!(
-            node = id,
+            node = id.get(),
             moved = moves.len(),
             "node removed from the cluster"
         );
         Ok(RemoveNodeResponse {
-            node_id: id,
+            node_id: id.get(),
             moves: moves.iter().map(move_status).collect(),
         })
     }
@@ -95,8 +95,8 @@ fn move_status(m: &PartitionMove) -> PartitionMoveStatus {
     PartitionMoveStatus {
         topic: m.topic.to_string(),
         partition: m.partition,
-        from: m.from,
-        to: m.to,
-        epoch: m.epoch,
+        from: m.from.map(NodeId::get),
+        to: m.to.get(),
+        epoch: m.epoch.get(),
     }
 }

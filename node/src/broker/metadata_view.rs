@@ -9,11 +9,6 @@ use crate::broker::error::BrokerError;
 use crate::metadata_store::MetadataStore;
 use crate::storage::{Epoch, PartitionRef};
 
-/// The owner epoch of a partition that has no owner in the metadata (local
-/// metadata, or before any node registered). Routed storage writes with the
-/// owner's epoch from the metadata instead of the one the broker passes.
-pub const SINGLE_NODE_EPOCH: Epoch = 1;
-
 /// A shared handle on the node's [`MetadataStore`] with the lookups the
 /// broker's parts have in common. Cheap to clone. Changes still go through
 /// [`MetadataStore::propose`] ([`MetadataView::store`]).
@@ -118,7 +113,7 @@ impl MetadataView {
         self.store.read(|md| {
             md.placement()
                 .owner(&at.topic, at.partition)
-                .map_or(SINGLE_NODE_EPOCH, |o| o.epoch)
+                .map_or(Epoch::SINGLE_NODE, |o| o.epoch)
         })
     }
 }

@@ -48,7 +48,7 @@ pub use self::delivery::Delivery;
 use self::delivery::dead_letters::DeadLetters;
 pub use self::error::BrokerError;
 pub use self::groups::ConsumerGroups;
-pub use self::metadata_view::{MetadataView, SINGLE_NODE_EPOCH};
+pub use self::metadata_view::MetadataView;
 pub use self::publish::Publisher;
 use self::publish::dedup::{IdempotencyCache, MAX_IDEMPOTENCY_CACHE_BYTES};
 pub use self::readiness::Readiness;

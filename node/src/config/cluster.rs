@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cluster::NodeId;
+
 use super::error::ConfigError;
 
 /// How long the leader waits for a silent node before giving its partitions
@@ -20,7 +22,7 @@ pub const DEFAULT_OWNER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The resolved cluster settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterSettings {
-    pub node_id: u64,
+    pub node_id: NodeId,
     pub data_dir: PathBuf,
     /// Where the peer port listens.
     pub peer_addr: SocketAddr,
@@ -28,7 +30,7 @@ pub struct ClusterSettings {
     /// single node, which advertises [`ClusterSettings::peer_addr`].
     pub advertise: Option<String>,
     /// Every other node's peer address by id (this node excluded).
-    pub peers: BTreeMap<u64, String>,
+    pub peers: BTreeMap<NodeId, String>,
     /// How many of the lowest ids form the cluster on first start; the rest
     /// join it. Defaults to every listed node.
     pub bootstrap_expect: Option<usize>,
@@ -52,7 +54,7 @@ impl ClusterSettings {
         inputs: ClusterInputs,
         peer_addr: SocketAddr,
     ) -> Result<Self, ConfigError> {
-        let node_id = inputs.node_id.unwrap_or(0);
+        let node_id = NodeId::new(inputs.node_id.unwrap_or(0));
         let mut peers = match inputs.peers.as_deref() {
             Some(list) => parse_peers(list)?,
             None => BTreeMap::new(),
@@ -101,7 +103,7 @@ impl ClusterSettings {
 }
 
 /// Parses `id=host:port,id=host:port`; blanks around items are ignored.
-pub fn parse_peers(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+pub fn parse_peers(list: &str) -> Result<BTreeMap<NodeId, String>, ConfigError> {
     let invalid = |item: &str, why: &str| {
         ConfigError::Invalid(format!(
             "invalid peer {item:?} in the peer list: {why} (expected id=host:port)"
@@ -112,7 +114,7 @@ pub fn parse_peers(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
         let (id, addr) = item
             .split_once('=')
             .ok_or_else(|| invalid(item, "no '='"))?;
-        let id: u64 = id
+        let id: NodeId = id
             .trim()
             .parse()
             .map_err(|_| invalid(item, "the id is not a number"))?;

@@ -1,5 +1,7 @@
 //! Settings resolution: precedence, file errors, Redis and cluster settings.
 
+use ::cluster::NodeId;
+
 use super::*;
 
 /// A YAML file in the temp dir, removed on drop.
@@ -139,11 +141,14 @@ fn cluster_peers_come_from_the_list_and_name_this_node() {
         "cluster:\n  node_id: 2\n  peers: \"1=a:8082, 2=b:8082,3=c:8082\"\n  owner_timeout_seconds: 3\n",
     );
     let cluster = Config::resolve(with_file(&file)).expect("resolves").cluster;
-    assert_eq!(cluster.node_id, 2);
+    assert_eq!(cluster.node_id, NodeId::new(2));
     assert_eq!(cluster.advertised(), "b:8082");
     assert_eq!(
         cluster.peers.into_iter().collect::<Vec<_>>(),
-        vec![(1, "a:8082".to_owned()), (3, "c:8082".to_owned())]
+        vec![
+            (NodeId::new(1), "a:8082".to_owned()),
+            (NodeId::new(3), "c:8082".to_owned())
+        ]
     );
     assert_eq!(cluster.owner_timeout, Duration::from_secs(3));
     let single = Config::resolve(Args::default()).expect("resolves").cluster;

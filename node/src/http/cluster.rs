@@ -5,6 +5,7 @@ use api::ErrorCode;
 use api::types::{ClusterStatus, RebalanceRequest, RebalanceResponse, RemoveNodeResponse};
 use axum::Json;
 use axum::extract::{Path, State};
+use cluster::NodeId;
 
 use super::AppState;
 use super::body::JsonBody;
@@ -33,7 +34,7 @@ pub async fn remove_node(
 }
 
 /// A node id from the path: a non-negative integer.
-fn node_id(text: &str) -> Result<u64, ApiError> {
+fn node_id(text: &str) -> Result<NodeId, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::InvalidArgument,

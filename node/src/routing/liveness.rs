@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::{Command, TopicName};
+use cluster::{Command, NodeId, TopicName};
 use raft::Consensus;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +25,7 @@ use crate::telemetry::Metrics;
 /// How the detector is tuned.
 #[derive(Debug, Clone)]
 pub struct Liveness {
-    pub node_id: u64,
+    pub node_id: NodeId,
     /// The peer address other nodes reach this node at.
     pub advertised: String,
     /// A node silent this long loses its partitions.
@@ -83,7 +83,9 @@ impl Liveness {
         let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let m = consensus.metrics();
         metrics.raft_term.set(gauge(m.term));
-        metrics.raft_leader.set(m.leader.map_or(-1, gauge));
+        metrics
+            .raft_leader
+            .set(m.leader.map_or(-1, |leader| gauge(leader.get())));
         let commit = m.commit_index.unwrap_or(0);
         metrics.raft_commit_index.set(gauge(commit));
         metrics
@@ -121,7 +123,7 @@ impl Liveness {
         };
         match metadata.propose(command).await {
             Ok(_) => {
-                tracing::info!(node_id = self.node_id, addr = %self.advertised, "registered in the cluster");
+                tracing::info!(node_id = self.node_id.get(), addr = %self.advertised, "registered in the cluster");
                 true
             }
             Err(e) => {
@@ -137,7 +139,7 @@ impl Liveness {
     async fn check(
         &self,
         metadata: &MetadataStore,
-        contact: &std::collections::BTreeMap<u64, Option<Duration>>,
+        contact: &std::collections::BTreeMap<NodeId, Option<Duration>>,
         leading_for: Duration,
     ) {
         let nodes = metadata.read(|md| {
@@ -162,10 +164,12 @@ impl Liveness {
             let Some(live) = change else { continue };
             match metadata.propose(Command::SetNodeLive { id, live }).await {
                 Ok(cluster::Reply::PartitionsMoved(moves)) => {
-                    tracing::warn!(node_id = id, live, moved = moves.len(), silent_for = ?age, "node liveness changed");
+                    tracing::warn!(node_id = id.get(), live, moved = moves.len(), silent_for = ?age, "node liveness changed");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(node_id = id, error = %e, "cannot change node liveness"),
+                Err(e) => {
+                    tracing::warn!(node_id = id.get(), error = %e, "cannot change node liveness")
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
 //! A small cluster for routed-storage tests: owner nodes serving
-//! `routed::routes` on 127.0.0.1:0, a placement the test sets by hand, and the
+//! `routing::routes` on 127.0.0.1:0, a placement the test sets by hand, and the
 //! calling node's backend, which only mirrors topics and subscriptions.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -9,13 +9,13 @@ use std::time::Duration;
 use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
-use cluster::{Retention, SubscriptionName, TopicName};
+use cluster::{NodeId, Retention, SubscriptionName, TopicName};
+use node::routing::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::memory::MemoryStorage;
-use node::storage::routed::{Placement, Route, RoutedStorage, StorageClient, routes};
 use node::storage::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, Storage, StorageError, StoredMessage, SubscriptionState,
+    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, FencedLog,
+    FencedStorage, LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets,
+    PartitionRef, RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
 };
 use tokio::net::TcpListener;
 
@@ -69,7 +69,7 @@ impl TestPlacement {
         *self.after_refresh.lock().expect("lock") = Some(owner);
     }
 
-    pub fn set_epoch(&self, epoch: Epoch) {
+    pub fn set_epoch(&self, epoch: u64) {
         self.epoch.store(epoch, Ordering::SeqCst);
     }
 
@@ -91,14 +91,13 @@ impl TestPlacement {
 impl Placement for TestPlacement {
     fn route(&self, _partition: &PartitionRef) -> Route {
         let owner = self.owner.lock().expect("lock").clone();
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let epoch = Epoch::new(self.epoch.load(Ordering::SeqCst));
         if owner.node == self.me {
             Route::Local { epoch }
         } else {
             Route::Remote {
-                node: owner.node,
+                node: NodeId::new(owner.node),
                 peer_addr: owner.peer_addr,
-                epoch,
             }
         }
     }
@@ -123,7 +122,7 @@ impl Placement for TestPlacement {
 
 /// Serves `routes(local, placement)` on 127.0.0.1:0 until the test's runtime
 /// ends; returns the peer address.
-pub async fn serve(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> String {
+pub async fn serve(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     tokio::spawn(async move {
@@ -202,19 +201,9 @@ impl MessageLog for Mirror {
         Ok(())
     }
 
-    async fn append(
-        &self,
-        _: &PartitionRef,
-        _: Epoch,
-        _: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError> {
-        ran_here()
-    }
-
     async fn append_with(
         &self,
         _: &PartitionRef,
-        _: Epoch,
         _: Vec<NewMessage>,
         _: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
@@ -235,6 +224,19 @@ impl MessageLog for Mirror {
     }
 
     async fn trim(&self, _: &PartitionRef, _: &Retention, _: u64) -> Result<u64, StorageError> {
+        ran_here()
+    }
+}
+
+#[async_trait]
+impl FencedLog for Mirror {
+    async fn append_fenced(
+        &self,
+        _: &PartitionRef,
+        _: Epoch,
+        _: Vec<NewMessage>,
+        _: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
         ran_here()
     }
 }

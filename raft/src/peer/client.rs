@@ -22,8 +22,8 @@ use super::{
     PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
     VOTE,
 };
-use crate::codec;
 use crate::types::{NodeId, Peer, Snapshot, SnapshotData, TypeConfig, Vote};
+use crate::versioned_postcard;
 
 /// Why a peer call failed, split by what the caller may assume.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
         addr: addr.to_owned(),
         reason,
     };
-    let body = codec::encode(request).map_err(|e| failed(e.to_string()))?;
+    let body = versioned_postcard::encode(request).map_err(|e| failed(e.to_string()))?;
     let sent = http
         .post(format!("http://{addr}{path}"))
         .timeout(timeout)
@@ -95,7 +95,7 @@ pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
             String::from_utf8_lossy(&bytes)
         )));
     }
-    codec::decode(&bytes).map_err(|e| failed(e.to_string()))
+    versioned_postcard::decode(&bytes).map_err(|e| failed(e.to_string()))
 }
 
 /// Forwards a command to the node at `addr`.

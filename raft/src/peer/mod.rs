@@ -1,5 +1,5 @@
 //! The peer protocol: Raft RPC and client-command forwarding between nodes,
-//! over HTTP on the peer port with postcard bodies behind a format-version byte (`codec`).
+//! over HTTP on the peer port with postcard bodies behind a format-version byte (`versioned_postcard`).
 //!
 //! Both sides live here: [`client`] sends, [`router`] serves. Every route is a
 //! `POST` whose body and 200 response are one encoded value; any other status

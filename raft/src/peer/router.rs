@@ -25,10 +25,10 @@ use super::{
     PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
     VOTE,
 };
-use crate::codec;
 use crate::leader_link::LeaderLink;
 use crate::membership::change_locally;
 use crate::types::{Raft, Snapshot, SnapshotData, SnapshotMeta, TypeConfig, Vote};
+use crate::versioned_postcard;
 
 /// Snapshots of the metadata are small, but a cap far above axum's 2 MiB
 /// default keeps a large one from being refused mid-transfer.
@@ -199,7 +199,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Encoded<T> {
         let body = Bytes::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        codec::decode(&body)
+        versioned_postcard::decode(&body)
             .map(Encoded)
             .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))
     }
@@ -214,7 +214,7 @@ fn reply<T: Serialize, E: std::fmt::Display>(result: Result<T, E>) -> Response {
 }
 
 fn encoded<T: Serialize>(value: &T) -> Response {
-    match codec::encode(value) {
+    match versioned_postcard::encode(value) {
         Ok(bytes) => bytes.into_response(),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -12,7 +12,7 @@ async fn a_new_leader_is_elected_within_five_seconds_and_proposals_continue() ->
     let old = cluster.agreed_leader().await?;
     cluster.node(old).propose(create_topic("before")).await?;
 
-    tracing::info!(old, "--- the leader crashes");
+    tracing::info!(%old, "--- the leader crashes");
     let stopped = Instant::now();
     cluster.crash(old).await;
 
@@ -25,7 +25,7 @@ async fn a_new_leader_is_elected_within_five_seconds_and_proposals_continue() ->
         .await?;
     let new = cluster.agreed_leader().await?;
     let failover = stopped.elapsed();
-    tracing::info!(new, ?failover, "--- new leader");
+    tracing::info!(%new, ?failover, "--- new leader");
     eprintln!("leader failover: {failover:?} (node {old} -> node {new})");
     assert_ne!(new, old);
     assert!(

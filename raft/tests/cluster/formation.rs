@@ -1,8 +1,6 @@
-use std::collections::BTreeSet;
-
 use raft::Role;
 
-use crate::harness::{TestCluster, WAIT, create_topic, init_tracing};
+use crate::harness::{TestCluster, WAIT, create_topic, id, ids, init_tracing};
 
 /// Three pristine nodes: the lowest id initializes once all answer; one leads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,9 +20,7 @@ async fn three_nodes_form_a_group_and_elect_one_leader() -> anyhow::Result<()> {
         // A follower can know the leader before the membership entry reaches it.
         let settled = node
             .wait_until(WAIT, |m| {
-                m.leader == Some(leader)
-                    && m.voters == BTreeSet::from([1, 2, 3])
-                    && m.role == expected
+                m.leader == Some(leader) && m.voters == ids([1, 2, 3]) && m.role == expected
             })
             .await;
         assert!(
@@ -43,8 +39,8 @@ async fn three_nodes_form_a_group_and_elect_one_leader() -> anyhow::Result<()> {
 async fn a_single_node_initializes_itself() -> anyhow::Result<()> {
     init_tracing();
     let cluster = TestCluster::start(1, 1_000).await?;
-    assert_eq!(cluster.agreed_leader().await?, 1);
-    cluster.node(1).propose(create_topic("solo")).await?;
+    assert_eq!(cluster.agreed_leader().await?, id(1));
+    cluster.node(id(1)).propose(create_topic("solo")).await?;
     cluster.shutdown().await;
     Ok(())
 }

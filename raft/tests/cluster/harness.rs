@@ -1,7 +1,7 @@
 //! A Raft group of in-process nodes on loopback ports, each with its own data
 //! directory, that tests can stop and restart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -60,8 +60,8 @@ impl TestCluster {
     /// waits until they agree on a leader.
     pub async fn start_with(options: Options) -> anyhow::Result<Self> {
         let mut listeners = BTreeMap::new();
-        for id in 1..=options.listed {
-            listeners.insert(id, TcpListener::bind("127.0.0.1:0").await?);
+        for n in 1..=options.listed {
+            listeners.insert(id(n), TcpListener::bind("127.0.0.1:0").await?);
         }
         let mut cluster = Self {
             nodes: BTreeMap::new(),
@@ -76,7 +76,7 @@ impl TestCluster {
             cluster.dirs.insert(id, TempDir::new()?);
             // A node not started yet must refuse connections, not leave them
             // hanging in a backlog: drop its listener and bind again on start.
-            if id <= cluster.options.started {
+            if id.get() <= cluster.options.started {
                 let node = Consensus::start_on(cluster.config(id), listener).await?;
                 cluster.nodes.insert(id, Some(node));
             }
@@ -112,7 +112,10 @@ impl TestCluster {
         let dir = TempDir::new()?;
         let mut config = ConsensusConfig::new(id, dir.path(), addr);
         // Port 1 on loopback refuses connections at once.
-        config.peers = BTreeMap::from([(id, addr.to_string()), (id + 1, "127.0.0.1:1".to_owned())]);
+        config.peers = BTreeMap::from([
+            (id, addr.to_string()),
+            (NodeId::new(id.get() + 1), "127.0.0.1:1".to_owned()),
+        ]);
         config.heartbeat = Duration::from_millis(100);
         config.election_timeout = self.options.election_timeout;
         let node = Consensus::start_on(config, listener).await?;
@@ -223,6 +226,16 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) -> anyh
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+/// Node `n`.
+pub fn id(n: u64) -> NodeId {
+    NodeId::new(n)
+}
+
+/// The set of nodes `ns`, as Raft metrics name voters.
+pub fn ids<const N: usize>(ns: [u64; N]) -> BTreeSet<NodeId> {
+    ns.into_iter().map(id).collect()
 }
 
 pub fn topic(name: &str) -> TopicName {

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::harness::{Options, TestCluster, WAIT, create_topic, eventually, init_tracing};
+use crate::harness::{Options, TestCluster, WAIT, create_topic, eventually, id, ids, init_tracing};
 
 /// With elections only after 3 s of silence, leadership still moves within
 /// a fraction of that: on request, and when the leader shuts down.
@@ -27,7 +27,7 @@ async fn leadership_moves_on_request_and_on_shutdown_without_an_election_timeout
         None
     );
 
-    tracing::info!(first, "--- the leader hands leadership over on request");
+    tracing::info!(%first, "--- the leader hands leadership over on request");
     let asked = Instant::now();
     let second = cluster
         .node(first)
@@ -40,7 +40,7 @@ async fn leadership_moves_on_request_and_on_shutdown_without_an_election_timeout
     assert!(took < election_timeout.0, "transfer took {took:?}");
     assert_eq!(cluster.agreed_leader().await?, second);
 
-    tracing::info!(second, "--- the leader shuts down: another leads at once");
+    tracing::info!(%second, "--- the leader shuts down: another leads at once");
     let stopped = Instant::now();
     cluster.stop(second).await;
     let survivor = cluster.running().next().context("two nodes run")?;
@@ -67,8 +67,8 @@ async fn leadership_moves_on_request_and_on_shutdown_without_an_election_timeout
 async fn a_single_voter_keeps_leadership() -> anyhow::Result<()> {
     init_tracing();
     let cluster = TestCluster::start(1, 1_000).await?;
-    assert_eq!(cluster.node(1).transfer_leadership(WAIT).await?, None);
-    assert_eq!(cluster.node(1).leader(), Some(1));
+    assert_eq!(cluster.node(id(1)).transfer_leadership(WAIT).await?, None);
+    assert_eq!(cluster.node(id(1)).leader(), Some(id(1)));
     cluster.shutdown().await;
     Ok(())
 }
@@ -94,7 +94,7 @@ async fn the_leader_sees_a_stopped_voter_go_quiet() -> anyhow::Result<()> {
         .context("the leader knows")?;
     assert_eq!(
         contact.keys().copied().collect::<BTreeSet<_>>(),
-        BTreeSet::from([1, 2, 3])
+        ids([1, 2, 3])
     );
     assert_eq!(contact[&leader], Some(Duration::ZERO));
     eventually("every voter answering", || {
@@ -105,7 +105,7 @@ async fn the_leader_sees_a_stopped_voter_go_quiet() -> anyhow::Result<()> {
     })
     .await?;
 
-    tracing::info!(gone, "--- a follower stops");
+    tracing::info!(%gone, "--- a follower stops");
     cluster.stop(gone).await;
     let quiet = Duration::from_millis(1_500);
     eventually("the stopped voter going quiet", || {

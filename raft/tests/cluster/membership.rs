@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 use raft::{ConsensusError, Role};
 
-use crate::harness::{Options, TestCluster, WAIT, create_topic, init_tracing, topic};
+use crate::harness::{Options, TestCluster, WAIT, create_topic, id, ids, init_tracing, topic};
 
 /// Four nodes are listed and three expected to form the group: the three form
 /// it alone, and the fourth, started later and pristine, joins as a voter and
@@ -21,16 +21,16 @@ async fn a_pristine_listed_node_joins_the_group_the_others_formed() -> anyhow::R
     let leader = cluster.agreed_leader().await?;
     let formed = cluster
         .node(leader)
-        .wait_until(WAIT, |m| m.voters == BTreeSet::from([1, 2, 3]))
+        .wait_until(WAIT, |m| m.voters == ids([1, 2, 3]))
         .await?;
     assert!(formed.learners.is_empty(), "{formed:?}");
     cluster.node(leader).propose(create_topic("early")).await?;
 
     tracing::info!("--- start the fourth, pristine: it joins on its own");
-    let joined = cluster.restart(4).await?.clone();
+    let joined = cluster.restart(id(4)).await?.clone();
     let m = joined
         .wait_until(WAIT, |m| {
-            m.voters == BTreeSet::from([1, 2, 3, 4]) && m.role == Role::Follower
+            m.voters == ids([1, 2, 3, 4]) && m.role == Role::Follower
         })
         .await?;
     assert!(m.learners.is_empty(), "promoted, not left a learner: {m:?}");
@@ -40,8 +40,8 @@ async fn a_pristine_listed_node_joins_the_group_the_others_formed() -> anyhow::R
     tracing::info!("--- the leader counts it: a proposal commits with it");
     let leader = cluster.agreed_leader().await?;
     let view = cluster.node(leader).metrics();
-    assert_eq!(view.voters, BTreeSet::from([1, 2, 3, 4]));
-    assert!(view.members.contains_key(&4), "{view:?}");
+    assert_eq!(view.voters, ids([1, 2, 3, 4]));
+    assert!(view.members.contains_key(&id(4)), "{view:?}");
     joined.propose(create_topic("late")).await?;
     cluster.shutdown().await;
     Ok(())
@@ -59,19 +59,21 @@ async fn add_node_on_a_follower_adds_a_voter_and_is_idempotent() -> anyhow::Resu
     cluster.node(leader).propose(create_topic("before")).await?;
 
     tracing::info!("--- start node 9, which waits for a peer that never comes");
-    let addr = cluster.start_outsider(9).await?;
-    assert!(cluster.node(9).metrics().voters.is_empty());
+    let addr = cluster.start_outsider(id(9)).await?;
+    assert!(cluster.node(id(9)).metrics().voters.is_empty());
 
-    tracing::info!(follower, "--- add it through a follower");
-    cluster.node(follower).add_node(9, addr.clone()).await?;
+    tracing::info!(%follower, "--- add it through a follower");
+    cluster.node(follower).add_node(id(9), addr.clone()).await?;
     let view = cluster
         .node(leader)
-        .wait_until(WAIT, |m| m.voters == BTreeSet::from([1, 2, 3, 9]))
+        .wait_until(WAIT, |m| m.voters == ids([1, 2, 3, 9]))
         .await?;
-    assert_eq!(view.members.get(&9), Some(&addr));
-    let outsider = cluster.node(9);
+    assert_eq!(view.members.get(&id(9)), Some(&addr));
+    let outsider = cluster.node(id(9));
     outsider
-        .wait_until(WAIT, |m| m.voters.contains(&9) && m.role == Role::Follower)
+        .wait_until(WAIT, |m| {
+            m.voters.contains(&id(9)) && m.role == Role::Follower
+        })
         .await?;
     assert!(
         outsider
@@ -81,10 +83,10 @@ async fn add_node_on_a_follower_adds_a_voter_and_is_idempotent() -> anyhow::Resu
 
     tracing::info!("--- adding it again writes nothing");
     let before = cluster.node(leader).metrics().last_log_index;
-    cluster.node(leader).add_node(9, addr).await?;
+    cluster.node(leader).add_node(id(9), addr).await?;
     let after = cluster.node(leader).metrics();
     assert_eq!(after.last_log_index, before);
-    assert_eq!(after.voters, BTreeSet::from([1, 2, 3, 9]));
+    assert_eq!(after.voters, ids([1, 2, 3, 9]));
     cluster.shutdown().await;
     Ok(())
 }
@@ -96,10 +98,10 @@ async fn remove_node_shrinks_the_group_and_refuses_the_last_voter() -> anyhow::R
     init_tracing();
     let cluster = TestCluster::start(3, 1_000).await?;
     let leader = cluster.agreed_leader().await?;
-    let others: Vec<_> = (1..=3).filter(|&id| id != leader).collect();
+    let others: Vec<_> = (1..=3).map(id).filter(|&n| n != leader).collect();
     let (gone, asker) = (others[0], others[1]);
 
-    tracing::info!(gone, asker, "--- remove a follower through the other one");
+    tracing::info!(%gone, %asker, "--- remove a follower through the other one");
     cluster.node(asker).remove_node(gone).await?;
     let remaining = BTreeSet::from([leader, asker]);
     let view = cluster
@@ -131,9 +133,9 @@ async fn removing_the_leader_moves_leadership_to_a_remaining_voter() -> anyhow::
     init_tracing();
     let mut cluster = TestCluster::start(3, 1_000).await?;
     let old = cluster.agreed_leader().await?;
-    let remaining: BTreeSet<_> = (1..=3).filter(|&id| id != old).collect();
+    let remaining: BTreeSet<_> = (1..=3).map(id).filter(|&n| n != old).collect();
 
-    tracing::info!(old, "--- the leader removes itself");
+    tracing::info!(%old, "--- the leader removes itself");
     cluster.node(old).remove_node(old).await?;
     let survivor = cluster.follower(old);
     let m = cluster
@@ -169,14 +171,14 @@ async fn a_node_that_lost_its_disk_rejoins_instead_of_forming_a_new_group() -> a
     let mut cluster = TestCluster::start(3, 5).await?;
     for i in 0..12 {
         cluster
-            .node(1)
+            .node(id(1))
             .propose(create_topic(&format!("w-{i:03}")))
             .await?;
     }
 
     tracing::info!("--- node 1 stops and its disk is lost");
-    cluster.stop(1).await;
-    cluster.wipe(1)?;
+    cluster.stop(id(1)).await;
+    cluster.wipe(id(1))?;
     let leader = cluster.agreed_leader().await?;
     let before = cluster
         .node(leader)
@@ -184,10 +186,10 @@ async fn a_node_that_lost_its_disk_rejoins_instead_of_forming_a_new_group() -> a
         .await?;
 
     tracing::info!("--- restarted pristine, it rejoins the same group");
-    let node = cluster.restart(1).await?.clone();
+    let node = cluster.restart(id(1)).await?.clone();
     let m = node
         .wait_until(WAIT, |m| {
-            m.applied_index >= before.commit_index && m.voters == BTreeSet::from([1, 2, 3])
+            m.applied_index >= before.commit_index && m.voters == ids([1, 2, 3])
         })
         .await?;
     assert!(m.term >= before.term, "{m:?} vs {before:?}");

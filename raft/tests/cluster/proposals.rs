@@ -12,7 +12,7 @@ async fn a_command_proposed_on_a_follower_is_applied_on_every_node() -> anyhow::
     let leader = cluster.agreed_leader().await?;
     let follower = cluster.follower(leader);
 
-    tracing::info!(follower, "--- propose on a follower");
+    tracing::info!(%follower, "--- propose on a follower");
     let reply = cluster
         .node(follower)
         .propose(create_topic("orders"))
@@ -38,8 +38,8 @@ async fn concurrent_creates_of_one_topic_have_exactly_one_winner() -> anyhow::Re
     let follower = cluster.follower(leader);
 
     tracing::info!(
-        leader,
-        follower,
+        %leader,
+        %follower,
         "--- both propose CreateTopic(payments) at once"
     );
     let (a, b) = tokio::join!(

@@ -1,4 +1,4 @@
-use crate::harness::{TestCluster, WAIT, create_topic, init_tracing, topic};
+use crate::harness::{TestCluster, WAIT, create_topic, id, init_tracing, topic};
 
 /// A follower stops, the group moves on, and the follower restarted on its
 /// data directory rejoins (without forming a new group) and catches up.
@@ -11,7 +11,7 @@ async fn a_restarted_node_rejoins_and_catches_up() -> anyhow::Result<()> {
     cluster.node(leader).propose(create_topic("t-000")).await?;
     let term_before = cluster.node(leader).metrics().term;
 
-    tracing::info!(follower, "--- stop a follower; the others commit more");
+    tracing::info!(%follower, "--- stop a follower; the others commit more");
     cluster.stop(follower).await;
     for i in 1..=5 {
         cluster
@@ -43,12 +43,12 @@ async fn snapshots_compact_the_log_and_a_restart_recovers_from_one() -> anyhow::
     tracing::info!("--- commit enough to snapshot and purge");
     for i in 0..12 {
         cluster
-            .node(1)
+            .node(id(1))
             .propose(create_topic(&format!("s-{i:03}")))
             .await?;
     }
     let compacted = cluster
-        .node(1)
+        .node(id(1))
         .wait_until(WAIT, |m| {
             m.snapshot_index >= Some(5) && m.purged_index >= Some(5)
         })
@@ -56,11 +56,11 @@ async fn snapshots_compact_the_log_and_a_restart_recovers_from_one() -> anyhow::
     tracing::info!(?compacted.snapshot_index, ?compacted.purged_index, "--- compacted");
 
     tracing::info!("--- restart: the purged prefix can only come back from the snapshot");
-    cluster.stop(1).await;
-    let node = cluster.restart(1).await?;
+    cluster.stop(id(1)).await;
+    let node = cluster.restart(id(1)).await?;
     let m = node
         .wait_until(WAIT, |m| {
-            m.leader == Some(1) && m.applied_index >= compacted.applied_index
+            m.leader == Some(id(1)) && m.applied_index >= compacted.applied_index
         })
         .await?;
     assert!(
@@ -85,7 +85,7 @@ async fn a_lagging_follower_catches_up_from_the_leaders_snapshot() -> anyhow::Re
     let follower = cluster.follower(leader);
 
     tracing::info!(
-        follower,
+        %follower,
         "--- stop a follower; the leader commits and purges"
     );
     cluster.stop(follower).await;

@@ -5,7 +5,7 @@ use raft::{Consensus, ConsensusConfig};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
-use crate::harness::{WAIT, init_tracing};
+use crate::harness::{WAIT, id, init_tracing};
 
 /// Routes the caller adds are served on the peer port beside Raft's, and
 /// stop with the node.
@@ -15,10 +15,10 @@ async fn extra_routes_are_served_on_the_peer_port() -> anyhow::Result<()> {
     let dir = TempDir::new()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let config = ConsensusConfig::new(1, dir.path(), addr);
+    let config = ConsensusConfig::new(id(1), dir.path(), addr);
     let extra = axum::Router::new().route("/forward/ping", get(|| async { "pong" }));
     let node = Consensus::start_with_routes(config, listener, extra).await?;
-    node.wait_until(WAIT, |m| m.leader == Some(1)).await?;
+    node.wait_until(WAIT, |m| m.leader == Some(id(1))).await?;
 
     let http = reqwest::Client::builder().no_proxy().build()?;
     let ping = |http: reqwest::Client| async move {

@@ -27,7 +27,7 @@ use self::dedup::{Claim, IdempotencyCache};
 use self::validate::validate_batch;
 use crate::broker::convert;
 use crate::broker::error::BrokerError;
-use crate::broker::metadata_view::{MetadataView, SINGLE_NODE_EPOCH};
+use crate::broker::metadata_view::MetadataView;
 use crate::broker::round_robin::RoundRobin;
 use crate::broker::wakers::TopicWakers;
 use crate::clock::Clock;
@@ -210,11 +210,7 @@ impl Publisher {
                 } else {
                     std::mem::take(&mut batch)
                 };
-                match self
-                    .storage
-                    .append_with(&at, SINGLE_NODE_EPOCH, payload, &options)
-                    .await
-                {
+                match self.storage.append_with(&at, payload, &options).await {
                     Ok(offsets) => break Ok((partition, offsets)),
                     Err(e) if e.is_unavailable() && attempt + 1 < tries => {
                         tracing::debug!(partition, error = %e, "partition unavailable; trying the next");

@@ -181,7 +181,7 @@ pub async fn check_backlog_and_start_positions(storage: impl Storage) {
     );
     assert_eq!(late.oldest_unacked_publish_millis, None);
     storage
-        .append(&p, 1, vec![message("new", None, T0 + 500)])
+        .append(&p, vec![message("new", None, T0 + 500)])
         .await
         .expect("append");
     let late = storage

@@ -4,17 +4,17 @@ use bytes::Bytes;
 use cluster::Retention;
 
 use super::{T0, at, message};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{AppendOptions, Epoch, FencedStorage, Storage, StorageError};
 
 pub async fn check_append_assigns_dense_offsets(storage: impl Storage) {
     let p = at("append-offsets", 0);
     storage.create_topic(&p.topic, 2).await.expect("create");
     let first = storage
-        .append(&p, 1, vec![message("a", None, T0), message("b", None, T0)])
+        .append(&p, vec![message("a", None, T0), message("b", None, T0)])
         .await
         .expect("append");
     let second = storage
-        .append(&p, 1, vec![message("c", None, T0)])
+        .append(&p, vec![message("c", None, T0)])
         .await
         .expect("append");
     assert_eq!((first, second), (vec![0, 1], vec![2]));
@@ -36,24 +36,27 @@ pub async fn check_append_assigns_dense_offsets(storage: impl Storage) {
     assert_eq!(other.end, 0, "partitions are independent");
 }
 
-pub async fn check_stale_epoch_is_fenced(storage: impl Storage) {
+pub async fn check_stale_epoch_is_fenced(storage: impl FencedStorage) {
     let p = at("fencing", 0);
     storage.create_topic(&p.topic, 1).await.expect("create");
+    let options = AppendOptions::plain(storage.ack_level());
+    let new_owner = vec![message("new owner", None, T0)];
     storage
-        .append(&p, 5, vec![message("new owner", None, T0)])
+        .append_fenced(&p, Epoch::new(5), new_owner, &options)
         .await
         .expect("epoch 5");
+    let old_owner = vec![message("old owner", None, T0)];
     let stale = storage
-        .append(&p, 4, vec![message("old owner", None, T0)])
+        .append_fenced(&p, Epoch::new(4), old_owner, &options)
         .await;
     assert!(
         matches!(
             stale,
             Err(StorageError::Fenced {
-                attempted: 4,
-                current: 5,
+                attempted,
+                current,
                 ..
-            })
+            }) if (attempted, current) == (Epoch::new(4), Epoch::new(5))
         ),
         "got {stale:?}"
     );
@@ -68,7 +71,7 @@ pub async fn check_retention_trims_by_age_and_size(storage: impl Storage) {
     let p = at("retention", 0);
     storage.create_topic(&p.topic, 1).await.expect("create");
     let batch = (0..10).map(|i| message("x", None, T0 + i * 1000)).collect();
-    storage.append(&p, 1, batch).await.expect("append");
+    storage.append(&p, batch).await.expect("append");
     let by_age = Retention {
         max_age_millis: Some(5_000),
         max_bytes_per_partition: None,

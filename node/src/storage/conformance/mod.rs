@@ -101,7 +101,7 @@ async fn arrange_with(
         .await
         .expect("create topic");
     storage
-        .append(&at(name, 0), 1, messages)
+        .append(&at(name, 0), messages)
         .await
         .expect("append");
     storage
@@ -140,8 +140,10 @@ fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
 /// prefix on a shared server, say) `suite!(async fresh_redis())`.
 ///
 /// `suite!(owner_epoch, async make())` leaves out the one check that fences
-/// by the epoch the caller passes: for a storage whose appends write with the
-/// epoch its partition owner holds instead (`routed::RoutedStorage`).
+/// by the epoch the caller passes ([`check_stale_epoch_is_fenced`], for a
+/// [`FencedStorage`](crate::storage::FencedStorage)): for a storage whose
+/// appends write with the epoch its partition owner holds and that takes
+/// none from its caller (`routing::RoutedStorage`).
 #[macro_export]
 macro_rules! conformance_suite {
     (@tests $make:block; $($check:ident,)*) => {

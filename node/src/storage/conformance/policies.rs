@@ -250,7 +250,7 @@ pub async fn check_dead_letter_parks_ordering_key(storage: impl Storage) {
         .await
         .expect("ack b");
     storage
-        .append(&p, 1, vec![message("b2", Some("b"), T0)])
+        .append(&p, vec![message("b2", Some("b"), T0)])
         .await
         .expect("append");
     assert_eq!(

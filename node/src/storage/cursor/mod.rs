@@ -107,7 +107,11 @@ impl Cursor {
         }
     }
 
-    pub(crate) fn lease(&mut self, log: &impl LogView, request: LeaseRequest) -> LeaseOutcome {
+    pub(crate) fn lease(
+        &mut self,
+        log: &(impl LogView + ?Sized),
+        request: LeaseRequest,
+    ) -> LeaseOutcome {
         let now = request.now_millis;
         let policy = request.policy;
         let mut outcome = LeaseOutcome::default();
@@ -200,7 +204,7 @@ impl Cursor {
 
     pub(crate) fn nack(
         &mut self,
-        log: &impl LogView,
+        log: &(impl LogView + ?Sized),
         deliveries: &[DeliveryRef],
         nack: &Nack,
         now: u64,
@@ -223,7 +227,7 @@ impl Cursor {
         dead
     }
 
-    pub(crate) fn backlog(&self, log: &impl LogView, now: u64) -> Backlog {
+    pub(crate) fn backlog(&self, log: &(impl LogView + ?Sized), now: u64) -> Backlog {
         let start = log.start();
         let from = self.acked_below.max(start);
         let settled = self.acked.range(start..).count() + self.dead.range(start..).count();
@@ -269,7 +273,11 @@ impl Cursor {
         [lease, due].into_iter().flatten().min()
     }
 
-    pub(crate) fn dead_letters(&self, log: &impl LogView, max: usize) -> Vec<DeadLetter> {
+    pub(crate) fn dead_letters(
+        &self,
+        log: &(impl LogView + ?Sized),
+        max: usize,
+    ) -> Vec<DeadLetter> {
         self.dead
             .iter()
             .filter_map(|(offset, dead)| {
@@ -286,7 +294,7 @@ impl Cursor {
 
     pub(crate) fn redrive(
         &mut self,
-        log: &impl LogView,
+        log: &(impl LogView + ?Sized),
         filter: RedriveFilter,
         max: usize,
         now: u64,
@@ -359,7 +367,7 @@ impl Cursor {
     /// Ends leases whose deadline passed: each retries or is dead-lettered.
     fn expire_leases(
         &mut self,
-        log: &impl LogView,
+        log: &(impl LogView + ?Sized),
         now: u64,
         policy: DeliveryPolicy,
         dead: &mut Vec<DeadLetter>,
@@ -386,7 +394,7 @@ impl Cursor {
     /// the attempts are used up (parking its ordering key when ordered).
     fn retry_or_bury(
         &mut self,
-        log: &impl LogView,
+        log: &(impl LogView + ?Sized),
         offset: u64,
         retry: Retry,
         now: u64,

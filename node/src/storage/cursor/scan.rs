@@ -34,7 +34,7 @@ impl Cursor {
     /// most one per ordering key when ordered, up to `window` of them.
     pub(super) fn scan<'l>(
         &mut self,
-        log: &'l impl LogView,
+        log: &'l (impl LogView + ?Sized),
         now: u64,
         ordered: bool,
         window: usize,

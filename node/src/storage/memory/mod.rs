@@ -16,11 +16,11 @@ use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName, TopicName};
 
 use self::partition_log::PartitionLog;
-use super::cursor::Cursor;
+use super::cursor::{Cursor, LogView};
+use super::cursor_store::{CursorStore, Reads};
 use super::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
+    AppendOptions, Epoch, FencedLog, LeaseOutcome, LeaseRequest, MessageLog, NewMessage,
+    PartitionOffsets, PartitionRef, SeekTarget, StorageError, StoredMessage,
 };
 
 #[derive(Debug, Default)]
@@ -94,24 +94,6 @@ impl MemoryStorage {
                 })?;
         f(&mut lock(cell))
     }
-
-    /// Runs `f` with the subscription's cursor on one partition.
-    fn with_cursor<T>(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        f: impl FnOnce(&mut Cursor, &PartitionLog) -> T,
-    ) -> Result<T, StorageError> {
-        self.with_partition(at, |p| {
-            let cursor = p
-                .cursors
-                .get_mut(subscription)
-                .ok_or_else(|| StorageError::NotFound {
-                    what: format!("subscription {subscription}"),
-                })?;
-            Ok(f(cursor, &p.log))
-        })
-    }
 }
 
 /// Locks a partition. A panic while holding the lock cannot leave a partition
@@ -145,42 +127,16 @@ impl MessageLog for MemoryStorage {
         }
     }
 
-    /// With an idempotency key, a batch appended under the same key within
-    /// the window is not appended again: its offsets are returned (as Redis
-    /// does), so a retry through another node, whose broker has not seen the
-    /// key, stores nothing new. The window is measured in the messages'
-    /// publish time.
+    /// On its own, memory storage is a single node's: it writes every
+    /// partition at [`Epoch::SINGLE_NODE`].
     async fn append_with(
         &self,
         at: &PartitionRef,
-        epoch: Epoch,
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
-        let Some(idempotent) = &options.idempotency else {
-            return self.append(at, epoch, messages).await;
-        };
-        let now = messages.first().map_or(0, |m| m.publish_time_millis);
-        self.with_partition(at, |p| {
-            p.fence(at, epoch)?;
-            if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
-                && expires > now
-            {
-                return Ok((first..first + count as u64).collect());
-            }
-            p.epoch = epoch;
-            let count = messages.len();
-            let offsets = p.log.append(messages);
-            let first = offsets.first().copied().unwrap_or(0);
-            if p.dedup.len() >= DEDUP_SWEEP_AT {
-                p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
-            }
-            p.dedup.insert(
-                idempotent.key.clone(),
-                (first, count, now + idempotent.ttl_millis),
-            );
-            Ok(offsets)
-        })
+        self.append_fenced(at, Epoch::SINGLE_NODE, messages, options)
+            .await
     }
 
     async fn create_topic(&self, topic: &TopicName, partitions: u32) -> Result<(), StorageError> {
@@ -201,19 +157,6 @@ impl MessageLog for MemoryStorage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(topic);
         Ok(())
-    }
-
-    async fn append(
-        &self,
-        at: &PartitionRef,
-        epoch: Epoch,
-        messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError> {
-        self.with_partition(at, |p| {
-            p.fence(at, epoch)?;
-            p.epoch = epoch;
-            Ok(p.log.append(messages))
-        })
     }
 
     async fn read(
@@ -240,8 +183,92 @@ impl MessageLog for MemoryStorage {
 }
 
 #[async_trait]
-impl SubscriptionState for MemoryStorage {
-    async fn create_subscription(
+impl FencedLog for MemoryStorage {
+    /// With an idempotency key, a batch appended under the same key within
+    /// the window is not appended again: its offsets are returned (as Redis
+    /// does), so a retry through another node, whose broker has not seen the
+    /// key, stores nothing new. The window is measured in the messages'
+    /// publish time.
+    async fn append_fenced(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        let Some(idempotent) = &options.idempotency else {
+            return self.with_partition(at, |p| {
+                p.fence(at, epoch)?;
+                p.epoch = epoch;
+                Ok(p.log.append(messages))
+            });
+        };
+        let now = messages.first().map_or(0, |m| m.publish_time_millis);
+        self.with_partition(at, |p| {
+            p.fence(at, epoch)?;
+            if let Some(&(first, count, expires)) = p.dedup.get(&idempotent.key)
+                && expires > now
+            {
+                return Ok((first..first + count as u64).collect());
+            }
+            p.epoch = epoch;
+            let count = messages.len();
+            let offsets = p.log.append(messages);
+            let first = offsets.first().copied().unwrap_or(0);
+            if p.dedup.len() >= DEDUP_SWEEP_AT {
+                p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
+            }
+            p.dedup.insert(
+                idempotent.key.clone(),
+                (first, count, now + idempotent.ttl_millis),
+            );
+            Ok(offsets)
+        })
+    }
+}
+
+#[async_trait]
+impl CursorStore for MemoryStorage {
+    /// The whole log is in memory: `reads` needs no fetching.
+    async fn with_cursor<T: Send>(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        _reads: Reads<'_>,
+        step: impl for<'c, 'l> FnOnce(&'c mut Cursor, &'l dyn LogView) -> T + Send,
+    ) -> Result<T, StorageError> {
+        self.with_partition(at, |p| {
+            let cursor = p
+                .cursors
+                .get_mut(subscription)
+                .ok_or_else(|| StorageError::NotFound {
+                    what: format!("subscription {subscription}"),
+                })?;
+            Ok(step(cursor, &p.log))
+        })
+    }
+
+    async fn lease_cursor(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        request: LeaseRequest,
+    ) -> Result<LeaseOutcome, StorageError> {
+        self.with_cursor(subscription, at, Reads::Nothing, |cursor, log| {
+            cursor.lease(log, request)
+        })
+        .await
+    }
+
+    async fn seek_offset(
+        &self,
+        at: &PartitionRef,
+        target: SeekTarget,
+    ) -> Result<u64, StorageError> {
+        self.with_partition(at, |p| Ok(p.log.seek_offset(target)))
+    }
+
+    async fn create_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -267,7 +294,7 @@ impl SubscriptionState for MemoryStorage {
         Ok(())
     }
 
-    async fn delete_subscription(
+    async fn delete_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -282,127 +309,8 @@ impl SubscriptionState for MemoryStorage {
         Ok(())
     }
 
-    async fn lease(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        request: LeaseRequest,
-    ) -> Result<LeaseOutcome, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| cursor.lease(log, request))
-    }
-
-    async fn ack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        now_millis: u64,
-        exact: bool,
-    ) -> Result<AckOutcome, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| {
-            cursor.ack(deliveries, now_millis, exact)
-        })
-    }
-
-    async fn extend(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        deadline_millis: u64,
-        now_millis: u64,
-    ) -> Result<(), StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| {
-            cursor.extend(deliveries, deadline_millis, now_millis)
-        })
-    }
-
-    async fn nack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        nack: &Nack,
-        now_millis: u64,
-        policy: DeliveryPolicy,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.nack(log, deliveries, nack, now_millis, policy)
-        })
-    }
-
-    async fn backlog(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Backlog, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.backlog(log, now_millis)
-        })
-    }
-
-    async fn next_wakeup(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Option<u64>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.next_wakeup(now_millis))
-    }
-
-    async fn dead_letters(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        max: usize,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.dead_letters(log, max)
-        })
-    }
-
-    async fn redrive(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        filter: RedriveFilter,
-        max: usize,
-        now_millis: u64,
-        spacing_millis: u64,
-    ) -> Result<u64, StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.redrive(log, filter, max, now_millis, spacing_millis)
-        })
-    }
-
-    async fn parked_keys(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-    ) -> Result<Vec<String>, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.parked_keys())
-    }
-
-    async fn resume_key(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        key: &str,
-    ) -> Result<bool, StorageError> {
-        self.with_cursor(subscription, at, |cursor, _| cursor.resume_key(key))
-    }
-
-    async fn seek(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        target: SeekTarget,
-    ) -> Result<(), StorageError> {
-        self.with_cursor(subscription, at, |cursor, log| {
-            cursor.seek(log.seek_offset(target));
-        })
-    }
+    /// The cursors live only here: nothing apart from the truth to forget.
+    async fn release_cursors(&self, _at: &PartitionRef) {}
 }
 
 #[cfg(test)]

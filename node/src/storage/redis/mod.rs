@@ -22,7 +22,7 @@
 //! first use (after a restart, say), and **writes every change through to
 //! Redis before the call returns**: the cursor records what a call changed,
 //! and one atomic `MULTI` of `HSET`/`HDEL` on the cursor's hash
-//! (`…:sub:<name>`, see `codec` for the encoding) persists exactly that delta.
+//! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
 //! If that write fails, the working copy is dropped and reloaded from Redis on
 //! the next call, so memory never runs ahead of Redis.
 //!
@@ -44,14 +44,14 @@
 //!
 //! # Ack levels and compression
 //! Per topic: `leader` (the default), `replicated:N` and `fsynced`; see
-//! `durability`. Payload compression (snappy, lz4) happens in `codec`.
+//! `durability`. Payload compression (snappy, lz4) happens in `field_encoding`.
 //!
 //! Not yet: fencing of cursor writes by epoch (the subscription calls
 //! carry no epoch yet), a Redis command latency metric.
 
-mod codec;
 mod connection;
 mod durability;
+mod field_encoding;
 mod keys;
 mod partition;
 mod scripts;
@@ -63,7 +63,7 @@ use std::sync::{Arc, Mutex};
 
 use api::types::AckLevel;
 use async_trait::async_trait;
-use cluster::{Compression, Retention, TopicName};
+use cluster::{Retention, TopicName};
 use redis::Value;
 
 use self::connection::{Access, Connection};
@@ -71,8 +71,8 @@ pub use self::connection::{RedisSettings, RedisTarget};
 use self::keys::{PartitionKeys, entry_id};
 use self::partition::{PartitionState, parse_bounds};
 use super::{
-    AppendOptions, Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
-    StoredMessage,
+    AppendOptions, Epoch, FencedLog, MessageLog, NewMessage, PartitionOffsets, PartitionRef,
+    StorageError, StoredMessage,
 };
 
 /// Messages and subscription state in Redis.
@@ -239,80 +239,16 @@ impl MessageLog for RedisStorage {
         Ok(())
     }
 
-    async fn append(
-        &self,
-        at: &PartitionRef,
-        epoch: Epoch,
-        messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StorageError> {
-        let options = AppendOptions {
-            ack_level: AckLevel::Leader,
-            compression: Compression::None,
-            idempotency: None,
-        };
-        self.append_with(at, epoch, messages, &options).await
-    }
-
+    /// On its own, Redis storage is a single node's: it writes every
+    /// partition at [`Epoch::SINGLE_NODE`].
     async fn append_with(
         &self,
         at: &PartitionRef,
-        epoch: Epoch,
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
-        let keys = self.keys(at);
-        let count = messages.len() as u64;
-        let mut script_keys = vec![keys.epoch(), keys.meta(), keys.log()];
-        if let Some(idempotent) = &options.idempotency {
-            script_keys.push(keys.dedup(&idempotent.key));
-        }
-        let mut args: Vec<Vec<u8>> = vec![
-            epoch.to_string().into_bytes(),
-            self.next_token().into_bytes(),
-            count.to_string().into_bytes(),
-        ];
-        for message in &messages {
-            args.extend(codec::append_args(message, options.compression));
-        }
-        if let Some(idempotent) = &options.idempotency {
-            args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
-        }
-        let reply: Vec<i64> = match options.ack_level {
-            AckLevel::Replicated(replicas) => {
-                durability::append_and_wait(
-                    &self.conn,
-                    &script_keys,
-                    &args,
-                    replicas,
-                    self.replica_wait,
-                )
-                .await?
-            }
-            // `fsynced` was checked at topic creation: the primary syncs before it replies.
-            AckLevel::Leader | AckLevel::Fsynced | AckLevel::Memory => {
-                let mut invocation = scripts::APPEND.prepare_invoke();
-                invocation.key(&script_keys[..]).arg(args);
-                self.conn
-                    .call(Access::Write, |mut c| async move {
-                        invocation.invoke_async(&mut c).await
-                    })
-                    .await?
-            }
-        };
-        match reply.as_slice() {
-            [1 | 2, first] => {
-                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
-                Ok((first..first + count).collect())
-            }
-            [0, current] => Err(StorageError::Fenced {
-                topic: at.topic.to_string(),
-                partition: at.partition,
-                attempted: epoch,
-                current: u64::try_from(*current).unwrap_or_default(),
-            }),
-            [-1] => Err(not_found(at)),
-            other => Err(corrupt(format!("append replied {other:?}"))),
-        }
+        self.append_fenced(at, Epoch::SINGLE_NODE, messages, options)
+            .await
     }
 
     async fn read(
@@ -344,7 +280,7 @@ impl MessageLog for RedisStorage {
         let Some(range) = replies.next() else {
             return Ok(Vec::new());
         };
-        codec::decode_range(range)
+        field_encoding::decode_range(range)
     }
 
     async fn offsets(&self, at: &PartitionRef) -> Result<PartitionOffsets, StorageError> {
@@ -404,6 +340,71 @@ impl MessageLog for RedisStorage {
             st.messages.evict(start);
         }
         Ok(dropped)
+    }
+}
+
+#[async_trait]
+impl FencedLog for RedisStorage {
+    async fn append_fenced(
+        &self,
+        at: &PartitionRef,
+        epoch: Epoch,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, StorageError> {
+        let keys = self.keys(at);
+        let count = messages.len() as u64;
+        let mut script_keys = vec![keys.epoch(), keys.meta(), keys.log()];
+        if let Some(idempotent) = &options.idempotency {
+            script_keys.push(keys.dedup(&idempotent.key));
+        }
+        let mut args: Vec<Vec<u8>> = vec![
+            epoch.to_string().into_bytes(),
+            self.next_token().into_bytes(),
+            count.to_string().into_bytes(),
+        ];
+        for message in &messages {
+            args.extend(field_encoding::append_args(message, options.compression));
+        }
+        if let Some(idempotent) = &options.idempotency {
+            args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
+        }
+        let reply: Vec<i64> = match options.ack_level {
+            AckLevel::Replicated(replicas) => {
+                durability::append_and_wait(
+                    &self.conn,
+                    &script_keys,
+                    &args,
+                    replicas,
+                    self.replica_wait,
+                )
+                .await?
+            }
+            // `fsynced` was checked at topic creation: the primary syncs before it replies.
+            AckLevel::Leader | AckLevel::Fsynced | AckLevel::Memory => {
+                let mut invocation = scripts::APPEND.prepare_invoke();
+                invocation.key(&script_keys[..]).arg(args);
+                self.conn
+                    .call(Access::Write, |mut c| async move {
+                        invocation.invoke_async(&mut c).await
+                    })
+                    .await?
+            }
+        };
+        match reply.as_slice() {
+            [1 | 2, first] => {
+                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
+                Ok((first..first + count).collect())
+            }
+            [0, current] => Err(StorageError::Fenced {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                attempted: epoch,
+                current: Epoch::new(u64::try_from(*current).unwrap_or_default()),
+            }),
+            [-1] => Err(not_found(at)),
+            other => Err(corrupt(format!("append replied {other:?}"))),
+        }
     }
 }
 

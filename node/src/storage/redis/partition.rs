@@ -9,8 +9,10 @@ use std::sync::Arc;
 use cluster::SubscriptionName;
 use redis::Value;
 
-use super::codec::{decode_cursor, decode_range, encode_state, parked_field, scalar_fields};
 use super::connection::{Access, Connection};
+use super::field_encoding::{
+    decode_cursor, decode_range, encode_state, parked_field, scalar_fields,
+};
 use super::keys::{PartitionKeys, entry_id};
 use crate::storage::cursor::{Cursor, LogView};
 use crate::storage::{StorageError, StoredMessage};

@@ -1,22 +1,24 @@
-//! [`SubscriptionState`] on Redis: each call locks the partition's working
-//! copy, loads the cursor if needed, reads the messages the call needs, runs
-//! the shared cursor, and writes the changes through before returning. Any
-//! failure drops the working copy (see [`Call::settle`]).
+//! Subscription state on Redis ([`CursorStore`], under the shared
+//! `SubscriptionState`): each call locks the partition's working copy, loads
+//! the cursor if needed, reads the messages the call needs, runs the shared
+//! cursor, and writes the changes through before returning. Any failure drops
+//! the working copy (see [`Call::settle`]).
 
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 use tokio::sync::OwnedMutexGuard;
 
-use super::connection::Access;
+use super::connection::{Access, Connection};
 use super::keys::PartitionKeys;
 use super::partition::{
     CachedLog, Needs, PartitionState, fetch, load_cursor, parse_bounds, write_through,
 };
 use super::{RedisStorage, not_found, scripts};
+use crate::storage::cursor::{Cursor, LogView};
+use crate::storage::cursor_store::{CursorStore, Reads};
 use crate::storage::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
-    PRIORITY_WINDOW, PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
+    LeaseOutcome, LeaseRequest, PRIORITY_WINDOW, PartitionRef, SeekTarget, StorageError,
 };
 
 /// Most fetch-and-scan rounds one lease makes when the messages it read were
@@ -61,19 +63,44 @@ impl Call<'_> {
         result
     }
 
-    /// Loads the cursor, then writes through what `f` changed in it.
+    /// Loads the cursor, reads the messages `reads` names, runs `step` and
+    /// writes through what it changed.
     async fn run<T>(
         &mut self,
-        needs: impl FnOnce(&crate::storage::cursor::Cursor) -> Option<Needs>,
-        f: impl FnOnce(&mut crate::storage::cursor::Cursor, &CachedLog<'_>) -> T,
+        reads: Reads<'_>,
+        step: impl FnOnce(&mut Cursor, &dyn LogView) -> T,
     ) -> Result<T, StorageError> {
         let conn = &self.storage.conn;
         let PartitionState {
             cursors, messages, ..
         } = &mut *self.state;
         let cursor = load_cursor(conn, &self.keys, cursors, self.subscription).await?;
-        let (start, end) = match needs(cursor) {
-            Some(needs) => {
+        let offsets = match reads {
+            Reads::Nothing => None,
+            Reads::Leased(deliveries) => Some(
+                deliveries
+                    .iter()
+                    .map(|d| d.offset)
+                    .filter(|o| cursor.is_leased(*o))
+                    .collect(),
+            ),
+            Reads::OldestUnacked => {
+                let (start, end) = bounds(conn, &self.keys).await?;
+                Some(cursor.oldest_unacked(start, end).into_iter().collect())
+            }
+            Reads::DeadLetters { max } => {
+                let (start, _) = bounds(conn, &self.keys).await?;
+                let mut offsets = cursor.dead_reads(start);
+                offsets.truncate(max);
+                Some(offsets)
+            }
+        };
+        let (start, end) = match offsets {
+            Some(offsets) => {
+                let needs = Needs {
+                    offsets,
+                    scan: None,
+                };
                 let fetched = fetch(conn, &self.keys, messages, needs).await?;
                 (fetched.start, fetched.end)
             }
@@ -84,7 +111,7 @@ impl Call<'_> {
             end,
             cache: messages,
         };
-        let value = f(cursor, &view);
+        let value = step(cursor, &view);
         write_through(conn, &self.keys, self.subscription, cursor).await?;
         Ok(value)
     }
@@ -137,29 +164,73 @@ impl Call<'_> {
         messages.evict(keep_from);
         Ok(outcome)
     }
+}
 
-    /// The partition's `[start, end)`.
-    async fn bounds(&mut self) -> Result<(u64, u64), StorageError> {
-        let meta = self.keys.meta();
-        let reply = self
-            .storage
-            .conn
-            .call(Access::Read, |mut c| async move {
-                redis::cmd("HMGET")
-                    .arg(meta)
-                    .arg("start")
-                    .arg("end")
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        parse_bounds(reply, &self.keys)
-    }
+/// The partition's `[start, end)`.
+async fn bounds(conn: &Connection, keys: &PartitionKeys) -> Result<(u64, u64), StorageError> {
+    let meta = keys.meta();
+    let reply = conn
+        .call(Access::Read, |mut c| async move {
+            redis::cmd("HMGET")
+                .arg(meta)
+                .arg("start")
+                .arg("end")
+                .query_async(&mut c)
+                .await
+        })
+        .await?;
+    parse_bounds(reply, keys)
 }
 
 #[async_trait]
-impl SubscriptionState for RedisStorage {
-    async fn create_subscription(
+impl CursorStore for RedisStorage {
+    async fn with_cursor<T: Send>(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        reads: Reads<'_>,
+        step: impl for<'c, 'l> FnOnce(&'c mut Cursor, &'l dyn LogView) -> T + Send,
+    ) -> Result<T, StorageError> {
+        let mut call = self.begin(subscription, at).await?;
+        let result = call.run(reads, step).await;
+        call.settle(result)
+    }
+
+    async fn lease_cursor(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        request: LeaseRequest,
+    ) -> Result<LeaseOutcome, StorageError> {
+        let mut call = self.begin(subscription, at).await?;
+        let result = call.lease(request).await;
+        call.settle(result)
+    }
+
+    async fn seek_offset(
+        &self,
+        at: &PartitionRef,
+        target: SeekTarget,
+    ) -> Result<u64, StorageError> {
+        let keys = self.keys(at);
+        match target {
+            SeekTarget::Earliest => Ok(bounds(&self.conn, &keys).await?.0),
+            SeekTarget::Latest => Ok(bounds(&self.conn, &keys).await?.1),
+            SeekTarget::Time(millis) => {
+                let mut invocation = scripts::SEEK.prepare_invoke();
+                invocation.key(keys.meta()).key(keys.log()).arg(millis);
+                let offset: i64 = self
+                    .conn
+                    .call(Access::Read, |mut c| async move {
+                        invocation.invoke_async(&mut c).await
+                    })
+                    .await?;
+                u64::try_from(offset).map_err(|_| not_found(at))
+            }
+        }
+    }
+
+    async fn create_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -204,7 +275,7 @@ impl SubscriptionState for RedisStorage {
         Ok(())
     }
 
-    async fn delete_subscription(
+    async fn delete_cursors(
         &self,
         subscription: &SubscriptionName,
         topic: &TopicName,
@@ -238,227 +309,7 @@ impl SubscriptionState for RedisStorage {
         Ok(())
     }
 
-    async fn lease(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        request: LeaseRequest,
-    ) -> Result<LeaseOutcome, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = call.lease(request).await;
-        call.settle(result)
-    }
-
-    async fn ack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        now_millis: u64,
-        exact: bool,
-    ) -> Result<AckOutcome, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = call
-            .run(
-                |_| None,
-                |cursor, _| cursor.ack(deliveries, now_millis, exact),
-            )
-            .await;
-        call.settle(result)
-    }
-
-    async fn extend(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        deadline_millis: u64,
-        now_millis: u64,
-    ) -> Result<(), StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = call
-            .run(
-                |_| None,
-                |cursor, _| cursor.extend(deliveries, deadline_millis, now_millis),
-            )
-            .await;
-        call.settle(result)
-    }
-
-    async fn nack(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        deliveries: &[DeliveryRef],
-        nack: &Nack,
-        now_millis: u64,
-        policy: DeliveryPolicy,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        // Messages are read only when a nack may dead-letter them.
-        let needs = |cursor: &crate::storage::cursor::Cursor| {
-            policy.max_attempts.map(|_| Needs {
-                offsets: deliveries
-                    .iter()
-                    .map(|d| d.offset)
-                    .filter(|o| cursor.is_leased(*o))
-                    .collect(),
-                scan: None,
-            })
-        };
-        let mut call = self.begin(subscription, at).await?;
-        let result = call
-            .run(needs, |cursor, log| {
-                cursor.nack(log, deliveries, nack, now_millis, policy)
-            })
-            .await;
-        call.settle(result)
-    }
-
-    async fn backlog(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Backlog, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            let (start, end) = call.bounds().await?;
-            call.run(
-                |cursor| {
-                    Some(Needs {
-                        offsets: cursor.oldest_unacked(start, end).into_iter().collect(),
-                        scan: None,
-                    })
-                },
-                |cursor, log| cursor.backlog(log, now_millis),
-            )
-            .await
-        }
-        .await;
-        call.settle(result)
-    }
-
-    async fn next_wakeup(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        now_millis: u64,
-    ) -> Result<Option<u64>, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = call
-            .run(|_| None, |cursor, _| cursor.next_wakeup(now_millis))
-            .await;
-        call.settle(result)
-    }
-
-    async fn dead_letters(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        max: usize,
-    ) -> Result<Vec<DeadLetter>, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            let (start, _) = call.bounds().await?;
-            call.run(
-                |cursor| {
-                    let mut offsets = cursor.dead_reads(start);
-                    offsets.truncate(max);
-                    Some(Needs {
-                        offsets,
-                        scan: None,
-                    })
-                },
-                |cursor, log| cursor.dead_letters(log, max),
-            )
-            .await
-        }
-        .await;
-        call.settle(result)
-    }
-
-    async fn redrive(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        filter: RedriveFilter,
-        max: usize,
-        now_millis: u64,
-        spacing_millis: u64,
-    ) -> Result<u64, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            let (start, _) = call.bounds().await?;
-            call.run(
-                |cursor| {
-                    Some(Needs {
-                        offsets: cursor.dead_reads(start),
-                        scan: None,
-                    })
-                },
-                |cursor, log| cursor.redrive(log, filter, max, now_millis, spacing_millis),
-            )
-            .await
-        }
-        .await;
-        call.settle(result)
-    }
-
-    async fn parked_keys(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-    ) -> Result<Vec<String>, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async { call.run(|_| None, |cursor, _| cursor.parked_keys()).await }.await;
-        call.settle(result)
-    }
-
-    async fn resume_key(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        key: &str,
-    ) -> Result<bool, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async { call.run(|_| None, |cursor, _| cursor.resume_key(key)).await }.await;
-        call.settle(result)
-    }
-
-    async fn seek(
-        &self,
-        subscription: &SubscriptionName,
-        at: &PartitionRef,
-        target: SeekTarget,
-    ) -> Result<(), StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = async {
-            let offset = match target {
-                SeekTarget::Earliest => call.bounds().await?.0,
-                SeekTarget::Latest => call.bounds().await?.1,
-                SeekTarget::Time(millis) => {
-                    let mut invocation = scripts::SEEK.prepare_invoke();
-                    invocation
-                        .key(call.keys.meta())
-                        .key(call.keys.log())
-                        .arg(millis);
-                    let offset: i64 = call
-                        .storage
-                        .conn
-                        .call(Access::Read, |mut c| async move {
-                            invocation.invoke_async(&mut c).await
-                        })
-                        .await?;
-                    u64::try_from(offset).map_err(|_| not_found(at))?
-                }
-            };
-            call.run(|_| None, |cursor, _| cursor.seek(offset)).await
-        }
-        .await;
-        call.settle(result)
-    }
-
-    async fn release_partition(&self, at: &PartitionRef) {
+    async fn release_cursors(&self, at: &PartitionRef) {
         let state = self.lock_partitions().get(at).cloned();
         if let Some(state) = state {
             // Calls in flight finish first; the next call reloads from Redis.

@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::storage::{
     AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    LeaseOutcome, LeaseRequest, Nack, NewMessage, PartitionOffsets, PartitionRef, RedriveFilter,
-    SeekTarget, Storage, StorageError, StoredMessage,
+    FencedStorage, LeaseOutcome, LeaseRequest, Nack, NewMessage, PartitionOffsets, PartitionRef,
+    RedriveFilter, SeekTarget, StorageError, StoredMessage,
 };
+
+/// The peer-port path storage calls are `POST`ed to.
+pub const CALL_PATH: &str = "/storage/call";
 
 /// A per-partition call of [`MessageLog`](crate::storage::MessageLog) or
 /// [`SubscriptionState`](crate::storage::SubscriptionState), with its
@@ -213,7 +216,7 @@ impl StorageCall {
     /// with `epoch`, the owner's epoch.
     pub async fn run(
         self,
-        storage: &dyn Storage,
+        storage: &dyn FencedStorage,
         epoch: Epoch,
     ) -> Result<StorageReply, StorageError> {
         use StorageReply as R;
@@ -221,14 +224,21 @@ impl StorageCall {
             StorageCall::Append {
                 partition,
                 messages,
-            } => R::Appended(storage.append(&partition, epoch, messages).await?),
+            } => {
+                let options = AppendOptions::plain(storage.ack_level());
+                R::Appended(
+                    storage
+                        .append_fenced(&partition, epoch, messages, &options)
+                        .await?,
+                )
+            }
             StorageCall::AppendWith {
                 partition,
                 messages,
                 options,
             } => R::Appended(
                 storage
-                    .append_with(&partition, epoch, messages, &options)
+                    .append_fenced(&partition, epoch, messages, &options)
                     .await?,
             ),
             StorageCall::Read {

@@ -2,6 +2,7 @@
 //! partition, and how far this node's view of the metadata has come.
 
 use async_trait::async_trait;
+use cluster::NodeId;
 
 use crate::storage::{Epoch, PartitionRef, StorageError};
 
@@ -11,13 +12,9 @@ pub enum Route {
     /// This node owns the partition, at owner epoch `epoch`.
     Local { epoch: Epoch },
     /// Node `node`, reached at `peer_addr` (`host:port` of its peer port),
-    /// owns the partition at `epoch`. The receiving node writes with the
-    /// epoch it knows itself, so `epoch` only tells the caller what it expects.
-    Remote {
-        node: u64,
-        peer_addr: String,
-        epoch: Epoch,
-    },
+    /// owns the partition. It writes with the epoch it knows itself, so the
+    /// caller sends none.
+    Remote { node: NodeId, peer_addr: String },
 }
 
 /// The cluster's partition placement, as this node currently knows it.

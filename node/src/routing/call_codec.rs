@@ -1,5 +1,5 @@
 //! The encoding of storage calls between nodes: the Raft peer protocol's
-//! (`raft::codec`: postcard behind a one-byte format version), around an
+//! (`raft::versioned_postcard`: postcard behind a one-byte format version), around an
 //! [`Envelope`].
 //!
 //! postcard is not self-describing, so a changed type cannot decode old bytes;
@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use raft::codec::{decode, encode};
+pub(crate) use raft::versioned_postcard::{decode, encode};
 
 /// A call with what the caller knows of the metadata. Generic so the caller
 /// encodes a borrowed call and the receiver decodes an owned one.
@@ -26,11 +26,11 @@ mod tests {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use cluster::TopicName;
-    use raft::codec::FORMAT_V1;
+    use cluster::{NodeId, TopicName};
+    use raft::versioned_postcard::FORMAT_V1;
 
     use super::*;
-    use crate::storage::routed::call::{StorageCall, StorageReply};
+    use crate::routing::{StorageCall, StorageReply};
     use crate::storage::{NewMessage, PartitionRef, StorageError, StoredMessage};
 
     fn message() -> NewMessage {
@@ -80,7 +80,7 @@ mod tests {
         let moved: Result<StorageReply, StorageError> = Err(StorageError::Moved {
             topic: "orders".to_owned(),
             partition: 3,
-            owner: Some(2),
+            owner: Some(NodeId::new(2)),
         });
         let back: Result<StorageReply, StorageError> =
             decode(&encode(&moved).expect("encode")).expect("decode");
@@ -88,10 +88,10 @@ mod tests {
             matches!(
                 &back,
                 Err(StorageError::Moved {
-                    owner: Some(2),
+                    owner,
                     partition: 3,
                     ..
-                })
+                }) if *owner == Some(NodeId::new(2))
             ),
             "got {back:?}"
         );

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 
-use super::{Route, RoutedStorage, StorageCall, StorageReply, expect_reply};
+use super::routed_storage::expect_reply;
+use super::{Route, RoutedStorage, StorageCall, StorageReply};
 use crate::storage::{
     AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
     PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,

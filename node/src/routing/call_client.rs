@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use super::CALL_PATH;
-use super::call::{StorageCall, StorageReply};
-use super::codec::{self, Envelope};
+use super::call_codec::{self, Envelope};
+use super::{CALL_PATH, StorageCall, StorageReply};
 use crate::storage::StorageError;
 
 /// Sends storage calls to partition owners over one pool of keep-alive
@@ -58,7 +57,7 @@ impl StorageClient {
                 StorageError::Unavailable { reason }
             }
         };
-        let body = codec::encode(&Envelope {
+        let body = call_codec::encode(&Envelope {
             applied_index,
             call,
         })
@@ -101,7 +100,7 @@ impl StorageClient {
                 String::from_utf8_lossy(&bytes)
             )));
         }
-        codec::decode::<Result<StorageReply, StorageError>>(&bytes)
+        call_codec::decode::<Result<StorageReply, StorageError>>(&bytes)
             .map_err(|e| lost(format!("unreadable answer: {e}")))?
     }
 }

@@ -12,11 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::CALL_PATH;
-use super::call::{StorageCall, StorageReply};
-use super::codec::{self, Envelope};
-use super::placement::{Placement, Route};
-use crate::storage::{Storage, StorageError};
+use super::call_codec::{self, Envelope};
+use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
+use crate::storage::{FencedStorage, StorageError};
 
 /// Largest encoded call accepted. The largest call is an append of a full
 /// publish batch: at most [`MAX_BATCH_BYTES`] of data and attributes, plus a
@@ -26,7 +24,7 @@ pub const MAX_CALL_BYTES: usize = 2 * MAX_BATCH_BYTES;
 
 #[derive(Clone)]
 struct Owner {
-    local: Arc<dyn Storage>,
+    local: Arc<dyn FencedStorage>,
     placement: Arc<dyn Placement>,
 }
 
@@ -37,7 +35,7 @@ struct Owner {
 /// the encoded `Result<StorageReply, StorageError>`. Any other status means
 /// the call did not run (4xx: the body was refused) or its answer could not
 /// be encoded (5xx), with a plain-text reason.
-pub fn routes(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> Router {
+pub fn routes(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> Router {
     Router::new()
         .route(CALL_PATH, post(call))
         .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
@@ -45,12 +43,12 @@ pub fn routes(local: Arc<dyn Storage>, placement: Arc<dyn Placement>) -> Router 
 }
 
 async fn call(State(owner): State<Owner>, body: Bytes) -> Response {
-    let envelope: Envelope<StorageCall> = match codec::decode(&body) {
+    let envelope: Envelope<StorageCall> = match call_codec::decode(&body) {
         Ok(envelope) => envelope,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let result = run(&owner, envelope).await;
-    match codec::encode(&result) {
+    match call_codec::encode(&result) {
         Ok(bytes) => bytes.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

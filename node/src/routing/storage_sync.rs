@@ -9,7 +9,7 @@ use raft::Consensus;
 use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::storage::{Epoch, PartitionRef, Storage, StorageError};
+use crate::storage::{AppendOptions, Epoch, FencedStorage, PartitionRef, StorageError};
 
 /// Creates in this node's storage every topic and subscription the metadata
 /// knows (creates are idempotent), tells storage about partitions whose
@@ -24,7 +24,7 @@ use crate::storage::{Epoch, PartitionRef, Storage, StorageError};
 #[derive(Debug)]
 pub struct StorageSync {
     consensus: Consensus,
-    local: Arc<dyn Storage>,
+    local: Arc<dyn FencedStorage>,
     drop_deleted: bool,
     state: Mutex<Synced>,
     /// The applied metadata index, watched once rather than per call.
@@ -47,7 +47,7 @@ struct Synced {
 }
 
 impl StorageSync {
-    pub fn new(consensus: Consensus, local: Arc<dyn Storage>, drop_deleted: bool) -> Self {
+    pub fn new(consensus: Consensus, local: Arc<dyn FencedStorage>, drop_deleted: bool) -> Self {
         Self {
             applied: consensus.changes(),
             consensus,
@@ -154,10 +154,15 @@ impl StorageSync {
             }
         }
         let mut unclaimed = Vec::new();
+        let claim = AppendOptions::plain(self.local.ack_level());
         for (gained, &epoch) in owned.iter().filter(|(p, e)| state.owned.get(p) != Some(e)) {
             // An empty append raises the partition's epoch in storage now, so
             // the previous owner is fenced before this node's first write.
-            if let Err(e) = self.local.append(gained, epoch, Vec::new()).await {
+            if let Err(e) = self
+                .local
+                .append_fenced(gained, epoch, Vec::new(), &claim)
+                .await
+            {
                 tracing::warn!(topic = %gained.topic, partition = gained.partition, error = %e, "cannot claim a partition's epoch; retrying");
                 unclaimed.push(gained.clone());
             }

@@ -7,9 +7,10 @@ use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::{Retention, TopicName};
 
-use super::{RoutedStorage, StorageCall, StorageReply, expect_reply};
+use super::routed_storage::expect_reply;
+use super::{RoutedStorage, StorageCall, StorageReply};
 use crate::storage::{
-    AppendOptions, Epoch, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
+    AppendOptions, MessageLog, NewMessage, PartitionOffsets, PartitionRef, StorageError,
     StoredMessage,
 };
 
@@ -40,12 +41,11 @@ impl MessageLog for RoutedStorage {
         self.local.delete_topic(topic, partitions).await
     }
 
-    /// Appends on the owner with the owner's epoch; `_epoch` is not used
-    /// (see the module docs: the owner's epoch is authoritative).
+    /// Appends on the owner, with the owner's epoch (see the module docs:
+    /// the owner's epoch is authoritative) and the owner's ack level.
     async fn append(
         &self,
         partition: &PartitionRef,
-        _epoch: Epoch,
         messages: Vec<NewMessage>,
     ) -> Result<Vec<u64>, StorageError> {
         let call = StorageCall::Append {
@@ -55,11 +55,10 @@ impl MessageLog for RoutedStorage {
         expect_reply!(self.dispatch(call).await?, "append", StorageReply::Appended(offsets) => offsets)
     }
 
-    /// Like [`RoutedStorage::append`]: the owner's epoch, not `_epoch`.
+    /// Appends on the owner, with the owner's epoch.
     async fn append_with(
         &self,
         partition: &PartitionRef,
-        _epoch: Epoch,
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {

@@ -1,14 +1,14 @@
-//! [`MetadataPlacement`]: partition routes from the applied metadata.
+//! [`MetadataPlacement`]: partition owners, and so routes, from the applied
+//! Raft metadata.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cluster::Epoch;
 use raft::Consensus;
 
-use super::StorageSync;
-use crate::broker::SINGLE_NODE_EPOCH;
-use crate::storage::routed::{Placement, Route};
+use super::{Placement, Route, StorageSync};
 use crate::storage::{PartitionRef, StorageError};
 
 /// How long a node receiving a forwarded call waits to apply the metadata
@@ -20,7 +20,7 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Routes each partition to the owner the metadata names.
 ///
 /// A partition with no owner (no node registered yet) or whose owner is not a
-/// known node runs locally with [`SINGLE_NODE_EPOCH`]; in a cluster every
+/// known node runs locally with [`Epoch::SINGLE_NODE`]; in a cluster every
 /// partition gets an owner as soon as one node has registered.
 #[derive(Debug)]
 pub struct MetadataPlacement {
@@ -63,14 +63,13 @@ impl Placement for MetadataPlacement {
                     Some(node) => Route::Remote {
                         node: owner.node,
                         peer_addr: node.peer_addr.clone(),
-                        epoch: owner.epoch,
                     },
                     None => Route::Local {
-                        epoch: SINGLE_NODE_EPOCH,
+                        epoch: Epoch::SINGLE_NODE,
                     },
                 },
                 None => Route::Local {
-                    epoch: SINGLE_NODE_EPOCH,
+                    epoch: Epoch::SINGLE_NODE,
                 },
             }
         })
