@@ -48,7 +48,9 @@ impl AppliedMetadata {
     }
 
     fn replace(&self, metadata: Metadata, applied: Option<&LogId>) {
-        *self.metadata.write().unwrap_or_else(|p| p.into_inner()) = metadata;
+        let mut current = self.metadata.write().unwrap_or_else(|p| p.into_inner());
+        *current = metadata;
+        // Under the lock, as in `apply`.
         self.applied.send_replace(applied.map_or(0, |id| id.index));
     }
 }
@@ -118,21 +120,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         S: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
     {
         while let Some((entry, responder)) = entries.try_next().await? {
+            // The index is published under the metadata's write lock: whoever
+            // reads the metadata with this entry applied then also reads an
+            // applied index that includes it (routed calls send that index to
+            // the owner, which must not answer from older metadata).
+            let mut metadata = self
+                .state
+                .metadata
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
             let response = match entry.payload {
                 EntryPayload::Blank => None,
-                EntryPayload::Normal(command) => Some(
-                    self.state
-                        .metadata
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .apply(command),
-                ),
+                EntryPayload::Normal(command) => Some(metadata.apply(command)),
                 EntryPayload::Membership(membership) => {
                     self.last_membership = StoredMembership::new(Some(entry.log_id), membership);
                     None
                 }
             };
             self.state.applied.send_replace(entry.log_id.index);
+            drop(metadata);
             self.last_applied = Some(entry.log_id);
             if let Some(responder) = responder {
                 responder.send(response);
