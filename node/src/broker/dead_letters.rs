@@ -7,6 +7,10 @@
 //! for other consumers; a redrive makes the source message deliverable again to
 //! this subscription alone, so other subscriptions of the topic never see it twice.
 
+use api::limits::{
+    DEFAULT_LIST_DEAD_LETTERS, DEFAULT_REDRIVE_MESSAGES, DEFAULT_REDRIVE_RATE,
+    MAX_LIST_DEAD_LETTERS, MAX_REDRIVE_MESSAGES, MAX_REDRIVE_RATE,
+};
 use api::timestamp::Timestamp;
 use api::types::{self, PublishMessage, PublishRequest, RedriveRequest};
 
@@ -25,14 +29,6 @@ pub mod lineage {
     pub const DELIVERY_ATTEMPTS: &str = "pubsubgo.deliveryAttempts";
     pub const LAST_ERROR: &str = "pubsubgo.lastError";
 }
-
-/// Redrive defaults and bounds.
-const DEFAULT_REDRIVE_MESSAGES: u32 = 1000;
-const MAX_REDRIVE_MESSAGES: u32 = 10_000;
-const DEFAULT_REDRIVE_RATE: u32 = 100;
-const MAX_REDRIVE_RATE: u32 = 10_000;
-/// Most dead letters one list call returns.
-pub const MAX_LIST_DEAD_LETTERS: u32 = 1000;
 
 impl Broker {
     /// Copies dead letters into the subscription's dead-letter topic. A failure
@@ -109,7 +105,7 @@ impl Broker {
         name: &str,
         max: Option<u32>,
     ) -> Result<types::ListDeadLettersResponse, BrokerError> {
-        let max = max.unwrap_or(100);
+        let max = max.unwrap_or(DEFAULT_LIST_DEAD_LETTERS);
         if !(1..=MAX_LIST_DEAD_LETTERS).contains(&max) {
             return Err(BrokerError::invalid(format!(
                 "maxMessages must be 1 to {MAX_LIST_DEAD_LETTERS}, got {max}"

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use api::limits::{MAX_NACK_DELAY_SECONDS, MAX_NACK_REASON_BYTES};
 use api::timestamp::Timestamp;
 use api::types::{Message, ReceivedMessage};
 use cluster::subscription::{DeliveryMode, MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
@@ -17,11 +18,6 @@ use super::{Broker, BrokerError, SINGLE_NODE_EPOCH, partition_refs};
 use crate::storage::{
     DeliveryPolicy, DeliveryRef, Epoch, Leased, Nack, PartitionRef, StoredMessage,
 };
-
-/// Longest explicit nack delay, in seconds.
-pub const MAX_NACK_DELAY_SECONDS: u32 = 600;
-/// Longest nack reason kept, in bytes.
-pub const MAX_NACK_REASON_BYTES: usize = 1024;
 
 /// A subscription resolved for delivery: its config, its topic, and the waker
 /// that fires when the topic may have something new.

@@ -103,7 +103,8 @@ impl BrokerError {
                 | raft::ConsensusError::NoLeader { .. }
                 | raft::ConsensusError::Unavailable { .. } => ErrorCode::Unavailable,
                 raft::ConsensusError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
-                raft::ConsensusError::Refused { .. } => ErrorCode::InvalidArgument,
+                // The request is well-formed; the cluster's state refuses it.
+                raft::ConsensusError::Refused { .. } => ErrorCode::FailedPrecondition,
                 raft::ConsensusError::Storage { .. } | raft::ConsensusError::Config { .. } => {
                     ErrorCode::Internal
                 }

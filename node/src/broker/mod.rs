@@ -107,6 +107,12 @@ impl Broker {
         &self.metadata
     }
 
+    /// How durable a publish is when its topic does not choose: it tells
+    /// which ack levels topics may ask for (the OpenAPI document says which).
+    pub fn storage_ack_level(&self) -> api::types::AckLevel {
+        self.storage.ack_level()
+    }
+
     /// Why this broker cannot serve now, if it cannot: shutting down, no
     /// metadata leader, or storage not answering. For `/readyz`.
     pub async fn unready_reason(&self) -> Option<String> {

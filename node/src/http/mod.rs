@@ -1,11 +1,13 @@
 //! The client-facing HTTP and WebSocket API (DESIGN §7).
 //!
 //! - [`problem`]: the one mapping from errors to `application/problem+json`.
-//! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
+//! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4);
+//!   [`json_shape`]: read as the OpenAPI document describes them.
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
 //! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
+//! - [`methods`]: `405` with the `Allow` the OpenAPI document gives the path.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one `/{name}` route and [`split_verb`] splits the verb off in one
@@ -14,6 +16,8 @@
 pub mod body;
 pub mod cluster;
 pub mod health;
+pub mod json_shape;
+pub mod methods;
 pub mod problem;
 pub mod publish_stream;
 pub mod stream;
@@ -72,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::OPENAPI, get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(methods::allow_documented_methods))
         .layer(middleware::from_fn_with_state(metrics, count_errors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -94,13 +99,15 @@ pub fn split_verb(segment: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Rejects a verb on a method that takes none (e.g. `GET /v1/topics/t:publish`).
+/// Rejects a verb on a handler of the bare resource. A documented verb sent
+/// with another method never gets here ([`methods`] answers `405`), so this is
+/// a verb no endpoint has.
 fn no_verb(segment: &str) -> Result<&str, ApiError> {
     match split_verb(segment) {
         (name, None) => Ok(name),
         (_, Some(verb)) => Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("the :{verb} verb is not available with this method"),
+            ErrorCode::NotFound,
+            format!("no endpoint has the :{verb} verb with this method"),
         )),
     }
 }

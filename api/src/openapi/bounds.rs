@@ -1,0 +1,350 @@
+//! The patterns and bounds the server enforces, written into the schemas so a
+//! request the document calls valid is one the server takes (and the other
+//! way round). Each comes from the constant or validator that enforces it;
+//! `utoipa`'s attributes take only literals, so they are set here.
+//!
+//! What JSON Schema cannot say is left to descriptions: sizes counted in UTF-8
+//! bytes (JSON Schema counts characters; the bounds below are exact for
+//! ASCII), limits set per topic (`maxMessageBytes`), and that
+//! `minimumBackoff` may not exceed `maximumBackoff`.
+
+use cluster::MemberId;
+use cluster::group::{MAX_SESSION_TIMEOUT_SECONDS, MIN_SESSION_TIMEOUT_SECONDS};
+use cluster::names::name_pattern;
+use cluster::push::{
+    MAX_PUSH_ENDPOINT_BYTES, MAX_PUSH_MAX_OUTSTANDING, MAX_PUSH_SECRET_BYTES,
+    MIN_PUSH_MAX_OUTSTANDING,
+};
+use cluster::subscription::{
+    MAX_ACK_DEADLINE_SECONDS, MAX_BACKOFF_MILLIS, MAX_DELIVERY_ATTEMPTS, MIN_ACK_DEADLINE_SECONDS,
+    MIN_DELIVERY_ATTEMPTS,
+};
+use cluster::topic::{MAX_DEDUP_WINDOW_MILLIS, MAX_MESSAGE_BYTES, MAX_PARTITIONS};
+use serde_json::{Value, json};
+
+use super::patterns::{duration_at_most, number_between, positive_duration};
+use crate::limits;
+use crate::stream::Encoding;
+use crate::types::AckLevel;
+
+/// Canonical padded base64 (the standard alphabet), as `data` is decoded.
+const BASE64: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+
+/// RFC 3339 times the server takes: it counts milliseconds since 1970 and
+/// refuses earlier times, and an offset may move a time in 1970 before it.
+const TIME_SINCE_1971: &str = "^(?:197[1-9]|19[89][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$";
+
+/// Writes every bound into `document`, for a node whose storage acknowledges
+/// at `storage_ack_level` by default.
+pub(super) fn add(document: &mut Value, storage_ack_level: AckLevel) {
+    let name = name_pattern();
+    let member = MemberId::pattern();
+    for parameter in ["topic", "subscription"] {
+        set_parameter(document, parameter, json!({ "pattern": name }));
+    }
+    set_parameter(
+        document,
+        "pageToken",
+        json!({ "pattern": format!("^$|{name}") }),
+    );
+    set_parameter(document, "pageSize", between(1, limits::MAX_PAGE_SIZE));
+    set_parameter(
+        document,
+        "maxMessages",
+        between(1, limits::MAX_LIST_DEAD_LETTERS),
+    );
+    set_parameter(document, "memberId", json!({ "pattern": member }));
+    set_parameter(
+        document,
+        "encoding",
+        json!({ "enum": [Encoding::Json.name(), Encoding::Binary.name()] }),
+    );
+    set_parameter(
+        document,
+        "Idempotency-Key",
+        json!({ "pattern": format!("^[!-~]{{1,{}}}$", limits::MAX_IDEMPOTENCY_KEY_BYTES) }),
+    );
+
+    // The WebSocket handshake, as axum's `WebSocketUpgrade` checks it.
+    set_parameter(
+        document,
+        "Upgrade",
+        json!({ "pattern": format!("^{}$", any_case("websocket")) }),
+    );
+    set_parameter(
+        document,
+        "Connection",
+        json!({ "pattern": format!("^.*{}.*$", any_case("upgrade")) }),
+    );
+    set_parameter(document, "Sec-WebSocket-Version", json!({ "enum": ["13"] }));
+
+    let schemas = &mut document["components"]["schemas"];
+    let mut set = |schema: &str, property: &str, bound: Value| {
+        merge(property_mut(schemas, schema, property), bound);
+    };
+    set(
+        "CreateTopicRequest",
+        "partitions",
+        between(1, MAX_PARTITIONS),
+    );
+    set(
+        "CreateTopicRequest",
+        "maxMessageBytes",
+        between(1, MAX_MESSAGE_BYTES),
+    );
+    set(
+        "CreateTopicRequest",
+        "dedupWindow",
+        json!({ "pattern": duration_at_most(MAX_DEDUP_WINDOW_MILLIS / 1000) }),
+    );
+    set(
+        "CreateTopicRequest",
+        "ackLevel",
+        json!({ "pattern": ack_level_pattern(storage_ack_level) }),
+    );
+    set(
+        "RetentionSpec",
+        "maxAge",
+        json!({ "pattern": positive_duration() }),
+    );
+    set(
+        "RetentionSpec",
+        "maxBytesPerPartition",
+        json!({ "minimum": 1 }),
+    );
+
+    set(
+        "PublishRequest",
+        "messages",
+        json!({ "minItems": 1, "maxItems": limits::MAX_BATCH_MESSAGES }),
+    );
+    set("PublishMessage", "data", json!({ "pattern": BASE64 }));
+    set(
+        "PublishMessage",
+        "attributes",
+        json!({
+            "maxProperties": limits::MAX_ATTRIBUTES,
+            "propertyNames": { "minLength": 1, "maxLength": limits::MAX_ATTRIBUTE_KEY_BYTES },
+            "additionalProperties": { "type": "string", "maxLength": limits::MAX_ATTRIBUTE_VALUE_BYTES },
+        }),
+    );
+    set(
+        "PublishMessage",
+        "orderingKey",
+        json!({ "maxLength": limits::MAX_ORDERING_KEY_BYTES }),
+    );
+    set(
+        "PublishMessage",
+        "priority",
+        between(0, u32::from(limits::MAX_PRIORITY)),
+    );
+    set(
+        "PublishMessage",
+        "deliverAfter",
+        json!({ "pattern": duration_at_most(limits::MAX_DELIVER_AFTER_SECONDS) }),
+    );
+    set(
+        "PublishMessage",
+        "ttl",
+        json!({ "pattern": positive_duration() }),
+    );
+
+    set(
+        "CreateSubscriptionRequest",
+        "topic",
+        json!({ "pattern": name }),
+    );
+    set(
+        "CreateSubscriptionRequest",
+        "ackDeadlineSeconds",
+        between(MIN_ACK_DEADLINE_SECONDS, MAX_ACK_DEADLINE_SECONDS),
+    );
+    let max_backoff = json!({ "pattern": duration_at_most(MAX_BACKOFF_MILLIS / 1000) });
+    set("RetryPolicySpec", "minimumBackoff", max_backoff.clone());
+    set("RetryPolicySpec", "maximumBackoff", max_backoff);
+    set(
+        "DeadLetterPolicySpec",
+        "deadLetterTopic",
+        json!({ "pattern": name }),
+    );
+    set(
+        "DeadLetterPolicySpec",
+        "maxDeliveryAttempts",
+        between(MIN_DELIVERY_ATTEMPTS, MAX_DELIVERY_ATTEMPTS),
+    );
+    set(
+        "PushConfig",
+        "endpoint",
+        json!({ "pattern": push_endpoint_pattern(), "maxLength": MAX_PUSH_ENDPOINT_BYTES }),
+    );
+    set(
+        "PushConfig",
+        "maxOutstanding",
+        between(MIN_PUSH_MAX_OUTSTANDING, MAX_PUSH_MAX_OUTSTANDING),
+    );
+    set(
+        "PushConfig",
+        "secret",
+        json!({ "minLength": 1, "maxLength": MAX_PUSH_SECRET_BYTES }),
+    );
+
+    set(
+        "PullRequest",
+        "maxMessages",
+        between(1, limits::MAX_PULL_MESSAGES),
+    );
+    set(
+        "PullRequest",
+        "waitSeconds",
+        between(0, limits::MAX_PULL_WAIT_SECONDS),
+    );
+    set("PullRequest", "memberId", json!({ "pattern": member }));
+    let ack_ids = json!({ "minItems": 1, "maxItems": limits::MAX_ACK_IDS });
+    for schema in ["AckIdsRequest", "NackRequest", "ModifyAckDeadlineRequest"] {
+        set(schema, "ackIds", ack_ids.clone());
+    }
+    set(
+        "NackRequest",
+        "delaySeconds",
+        between(0, limits::MAX_NACK_DELAY_SECONDS),
+    );
+    set(
+        "NackRequest",
+        "reason",
+        json!({ "maxLength": limits::MAX_NACK_REASON_BYTES }),
+    );
+    // 0 nacks; anything else is a new deadline.
+    set(
+        "ModifyAckDeadlineRequest",
+        "ackDeadlineSeconds",
+        json!({ "anyOf": [
+            { "const": 0 },
+            between(MIN_ACK_DEADLINE_SECONDS, MAX_ACK_DEADLINE_SECONDS),
+        ] }),
+    );
+    set(
+        "RedriveRequest",
+        "maxMessages",
+        between(1, limits::MAX_REDRIVE_MESSAGES),
+    );
+    set(
+        "RedriveRequest",
+        "ratePerSecond",
+        between(1, limits::MAX_REDRIVE_RATE),
+    );
+    for (schema, property) in [
+        ("SeekRequest", "time"),
+        ("RedriveRequest", "publishedAfter"),
+        ("RedriveRequest", "publishedBefore"),
+    ] {
+        set(
+            schema,
+            property,
+            json!({ "format": "date-time", "pattern": TIME_SINCE_1971 }),
+        );
+    }
+    set(
+        "JoinGroupRequest",
+        "sessionTimeoutSeconds",
+        between(MIN_SESSION_TIMEOUT_SECONDS, MAX_SESSION_TIMEOUT_SECONDS),
+    );
+    for schema in ["HeartbeatRequest", "LeaveGroupRequest"] {
+        set(schema, "memberId", json!({ "pattern": member }));
+    }
+
+    // A message needs data or an attribute.
+    merge(
+        &mut schemas["PublishMessage"],
+        json!({ "anyOf": [
+            { "required": ["data"], "properties": { "data": { "minLength": 1 } } },
+            { "required": ["attributes"], "properties": { "attributes": { "minProperties": 1 } } },
+        ] }),
+    );
+    // Exactly one of time and position.
+    merge(
+        &mut schemas["SeekRequest"],
+        json!({ "oneOf": [
+            { "required": ["time"], "properties": { "time": { "type": "string" } } },
+            { "required": ["position"], "properties": { "position": { "type": "string" } } },
+        ] }),
+    );
+}
+
+/// `text` in any case: `[Ww][Ee]...`.
+fn any_case(text: &str) -> String {
+    text.chars()
+        .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()))
+        .collect()
+}
+
+fn between(low: u32, high: u32) -> Value {
+    json!({ "minimum": low, "maximum": high })
+}
+
+/// The ack levels a topic may ask for: the one of memory storage, or the
+/// Redis ones (`replicated:N` with N a positive `u32`).
+fn ack_level_pattern(storage_ack_level: AckLevel) -> String {
+    match storage_ack_level {
+        AckLevel::Memory => format!("^{}$", AckLevel::Memory),
+        AckLevel::Leader | AckLevel::Replicated(_) | AckLevel::Fsynced => format!(
+            "^(?:{}|{}|replicated:{})$",
+            AckLevel::Leader,
+            AckLevel::Fsynced,
+            number_between(1, u64::from(u32::MAX))
+        ),
+    }
+}
+
+/// `http://` or `https://`, a host name (its last label starting with a
+/// letter, so the URL parser never reads it as an IPv4 address), an optional
+/// port and path: URLs that `cluster`'s validator and the URL parser both
+/// take (stricter than either, so the document never promises what they refuse).
+fn push_endpoint_pattern() -> String {
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let last_label = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let port = number_between(0, u64::from(u16::MAX));
+    format!(
+        "^[Hh][Tt][Tt][Pp][Ss]?://(?:{label}\\.)*{last_label}(?::{port})?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$"
+    )
+}
+
+/// Every parameter called `name`, in every operation.
+fn set_parameter(document: &mut Value, name: &str, bound: Value) {
+    let mut found = false;
+    let paths = document["paths"].as_object_mut().into_iter().flatten();
+    for (_, item) in paths {
+        let operations = item.as_object_mut().into_iter().flatten();
+        for (_, operation) in operations {
+            let parameters = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten();
+            for parameter in parameters.filter(|p| p["name"] == name) {
+                merge(&mut parameter["schema"], bound.clone());
+                found = true;
+            }
+        }
+    }
+    assert!(found, "no operation has a parameter {name}");
+}
+
+fn property_mut<'a>(schemas: &'a mut Value, schema: &str, property: &str) -> &'a mut Value {
+    schemas
+        .get_mut(schema)
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(|p| p.get_mut(property))
+        .unwrap_or_else(|| panic!("the document has no property {schema}.{property}"))
+}
+
+/// Adds `bound`'s keywords to `schema`. A property that may be null (an
+/// `Option`) is `oneOf: [null, the schema]` or carries `type: [.., "null"]`;
+/// keywords of numbers and strings only apply to their own type, so they
+/// can sit beside either.
+fn merge(schema: &mut Value, bound: Value) {
+    let (Some(target), Value::Object(keywords)) = (schema.as_object_mut(), bound) else {
+        unreachable!("schemas and bounds are JSON objects");
+    };
+    target.extend(keywords);
+}

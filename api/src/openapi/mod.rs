@@ -1,0 +1,148 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`. Clients are generated
+//! from it, so it says exactly what the server does:
+//!
+//! - [`operations`]: each operation, declared for `utoipa` next to the types it
+//!   uses (the `:verb` endpoints cannot be axum routes of their own, so the
+//!   declarations cannot sit on the handlers);
+//! - [`problems`]: every error an operation can give, as `application/problem+json`;
+//! - [`bounds`]: the name patterns and numeric bounds the server enforces, taken
+//!   from the constants that enforce them;
+//! - [`methods`]: the methods each path takes, for the server's `405` and `Allow`.
+//!
+//! [`document`] runs them in that order.
+
+mod bounds;
+mod methods;
+mod operations;
+mod patterns;
+mod problems;
+
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
+use crate::push::PushRequest;
+use crate::types::AckLevel;
+
+pub use self::methods::allowed_methods;
+
+/// The whole API description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "PubSubGo",
+        description = "Message broker API (Google Pub/Sub v1 shapes; errors are RFC 9457 problem+json)."
+    ),
+    paths(
+        operations::create_topic,
+        operations::list_topics,
+        operations::get_topic,
+        operations::delete_topic,
+        operations::publish,
+        operations::create_subscription,
+        operations::list_subscriptions,
+        operations::get_subscription,
+        operations::delete_subscription,
+        operations::pull,
+        operations::acknowledge,
+        operations::nack,
+        operations::modify_ack_deadline,
+        operations::stream,
+        operations::publish_stream,
+        operations::join_group,
+        operations::heartbeat,
+        operations::leave_group,
+        operations::seek,
+        operations::dead_letters,
+        operations::redrive,
+        operations::resume_ordering_key,
+        operations::cluster_status,
+        operations::rebalance,
+        operations::remove_node,
+        operations::healthz,
+        operations::readyz,
+        operations::openapi,
+    ),
+    components(schemas(ClientFrame, ServerFrame, PublishFrame, PublishAnswer, PushRequest))
+)]
+pub struct ApiDoc;
+
+/// The document as JSON text, for a node whose storage acknowledges at
+/// `storage_ack_level` by default (it tells which ack levels topics may ask for).
+pub fn document(storage_ack_level: AckLevel) -> String {
+    let mut document = serde_json::to_value(ApiDoc::openapi())
+        .unwrap_or_else(|e| unreachable!("the OpenAPI document always serializes: {e}"));
+    mark_optional_bodies(&mut document);
+    problems::add(&mut document);
+    bounds::add(&mut document, storage_ack_level);
+    serde_json::to_string_pretty(&document)
+        .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"))
+}
+
+/// The server reads a missing body as `{}`, so a body with no required field
+/// may be left out (`:pull`, `:rebalance`, ...); one with required fields may not.
+fn mark_optional_bodies(document: &mut Value) {
+    let schemas = document["components"]["schemas"].clone();
+    let paths = document["paths"].as_object_mut().into_iter().flatten();
+    for (_, item) in paths {
+        let operations = item.as_object_mut().into_iter().flatten();
+        for (_, operation) in operations {
+            let Some(body) = operation.get_mut("requestBody") else {
+                continue;
+            };
+            let schema = body["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .map(|name| &schemas[name]);
+            let has_required = schema
+                .and_then(|s| s.get("required"))
+                .and_then(Value::as_array)
+                .is_some_and(|required| !required.is_empty());
+            body["required"] = Value::Bool(has_required);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_lists_every_verb_endpoint() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&super::document(super::AckLevel::Memory)).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for path in [
+            "/v1/topics/{topic}:publish",
+            "/v1/topics/{topic}:publishStream",
+            "/v1/subscriptions/{subscription}:pull",
+            "/v1/subscriptions/{subscription}:stream",
+            "/v1/subscriptions/{subscription}:join",
+            "/v1/subscriptions/{subscription}:heartbeat",
+            "/v1/subscriptions/{subscription}:leave",
+            "/v1/subscriptions/{subscription}:seek",
+            "/v1/subscriptions/{subscription}:deadLetters",
+            "/v1/subscriptions/{subscription}:redrive",
+            "/v1/subscriptions/{subscription}:resumeOrderingKey",
+            "/v1/cluster",
+            "/v1/cluster:rebalance",
+            "/v1/cluster/nodes/{id}",
+        ] {
+            assert!(paths.contains_key(path), "missing {path}");
+        }
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+        assert!(doc["components"]["schemas"]["PushRequest"].is_object());
+        assert!(doc["components"]["schemas"]["PublishFrame"].is_object());
+        for schema in [
+            "RebalanceRequest",
+            "RebalanceResponse",
+            "RemoveNodeResponse",
+            "PartitionMoveStatus",
+            "ClusterNodeStatus",
+            "PartitionOwnerStatus",
+        ] {
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "missing schema {schema}"
+            );
+        }
+    }
+}
