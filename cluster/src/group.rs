@@ -237,9 +237,9 @@ impl ConsumerGroup {
             .get_mut(id)
             .ok_or_else(|| unknown(subscription, id))?;
         if generation > current {
-            return Err(MetadataError::InvalidArgument {
-                field: "generation".into(),
-                reason: format!("{generation} is newer than the group's generation {current}"),
+            return Err(MetadataError::GenerationAhead {
+                generation,
+                current,
             });
         }
         // Heartbeats may arrive out of order; a session never moves back in time.
@@ -366,7 +366,10 @@ mod tests {
             .expect_err("future generation");
         assert!(matches!(
             err,
-            MetadataError::InvalidArgument { ref field, .. } if field == "generation"
+            MetadataError::GenerationAhead {
+                generation: 3,
+                current: 2
+            }
         ));
         let before = group.member(&id("a")).copied();
         group

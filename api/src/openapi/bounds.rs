@@ -200,7 +200,11 @@ pub(super) fn add(document: &mut Value, storage_ack_level: AckLevel) {
         between(0, limits::MAX_PULL_WAIT_SECONDS),
     );
     set("PullRequest", "memberId", json!({ "pattern": member }));
-    let ack_ids = json!({ "minItems": 1, "maxItems": limits::MAX_ACK_IDS });
+    let ack_ids = json!({
+        "minItems": 1,
+        "maxItems": limits::MAX_ACK_IDS,
+        "items": { "type": "string", "pattern": ack_id_pattern() },
+    });
     for schema in ["AckIdsRequest", "NackRequest", "ModifyAckDeadlineRequest"] {
         set(schema, "ackIds", ack_ids.clone());
     }
@@ -276,6 +280,17 @@ fn any_case(text: &str) -> String {
     text.chars()
         .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()))
         .collect()
+}
+
+/// Ack ids are opaque, but only strings of this shape can be one: four
+/// dot-separated numbers (partition, offset, attempt from 1, owner epoch).
+/// An ack id of this shape may still name a partition its topic lacks (`400
+/// INVALID_ACK_ID`): the partition count is set per topic.
+pub fn ack_id_pattern() -> String {
+    let partition = number_between(0, u64::from(u32::MAX));
+    let attempt = number_between(1, u64::from(u32::MAX));
+    let offset = number_between(0, u64::MAX);
+    format!("^{partition}\\.{offset}\\.{attempt}\\.{offset}$")
 }
 
 fn between(low: u32, high: u32) -> Value {

@@ -24,6 +24,7 @@ use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
 use crate::push::PushRequest;
 use crate::types::AckLevel;
 
+pub use self::bounds::ack_id_pattern;
 pub use self::methods::allowed_methods;
 
 /// The whole API description.
@@ -72,15 +73,16 @@ pub struct ApiDoc;
 pub fn document(storage_ack_level: AckLevel) -> String {
     let mut document = serde_json::to_value(ApiDoc::openapi())
         .unwrap_or_else(|e| unreachable!("the OpenAPI document always serializes: {e}"));
-    mark_optional_bodies(&mut document);
     problems::add(&mut document);
     bounds::add(&mut document, storage_ack_level);
+    mark_optional_bodies(&mut document);
     serde_json::to_string_pretty(&document)
         .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"))
 }
 
-/// The server reads a missing body as `{}`, so a body with no required field
-/// may be left out (`:pull`, `:rebalance`, ...); one with required fields may not.
+/// The server reads a missing body as `{}`, so a body that may be `{}` may be
+/// left out (`:pull`, `:rebalance`, ...); one with required fields, or with a
+/// choice among them (`:seek` takes one of two), may not.
 fn mark_optional_bodies(document: &mut Value) {
     let schemas = document["components"]["schemas"].clone();
     let paths = document["paths"].as_object_mut().into_iter().flatten();
@@ -98,7 +100,9 @@ fn mark_optional_bodies(document: &mut Value) {
                 .and_then(|s| s.get("required"))
                 .and_then(Value::as_array)
                 .is_some_and(|required| !required.is_empty());
-            body["required"] = Value::Bool(has_required);
+            let has_choice =
+                schema.is_some_and(|s| s.get("oneOf").is_some() || s.get("anyOf").is_some());
+            body["required"] = Value::Bool(has_required || has_choice);
         }
     }
 }

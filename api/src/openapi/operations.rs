@@ -95,7 +95,9 @@ pub fn delete_subscription() {}
     params(("subscription" = String, Path)),
     request_body = PullRequest,
     responses((status = 200, body = PullResponse),
-        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER: join again")))]
+        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER: join again"),
+        (status = 409, body = Problem, description = "FAILED_PRECONDITION: a partitioned subscription without \
+            `memberId`, a shared one with it, or a push subscription")))]
 pub fn pull() {}
 
 #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:acknowledge", tag = "subscriptions",
@@ -149,7 +151,9 @@ pub fn modify_ack_deadline() {}
         ("encoding" = Option<String>, Query, description = "json (default) or binary deliveries"),
         WebSocketHandshake),
     responses((status = 101, description = "switching to WebSocket"),
-        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER")))]
+        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER"),
+        (status = 409, body = Problem, description = "FAILED_PRECONDITION: a partitioned subscription without \
+            `memberId`, a shared one with it, or a push subscription")))]
 pub fn stream() {}
 
 #[utoipa::path(get, path = "/v1/topics/{topic}:publishStream", tag = "topics",
@@ -166,6 +170,7 @@ pub fn publish_stream() {}
     request_body = JoinGroupRequest,
     responses((status = 200, body = JoinGroupResponse),
         (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND"),
+        (status = 409, body = Problem, description = "FAILED_PRECONDITION: the subscription is shared"),
         (status = 429, body = Problem, description = "RESOURCE_EXHAUSTED: the group is full")))]
 pub fn join_group() {}
 
@@ -173,14 +178,17 @@ pub fn join_group() {}
     params(("subscription" = String, Path)),
     request_body = HeartbeatRequest,
     responses((status = 200, body = HeartbeatResponse),
-        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER: join again")))]
+        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER: join again"),
+        (status = 409, body = Problem, description = "FAILED_PRECONDITION: the subscription is shared, \
+            or `generation` is newer than the group's")))]
 pub fn heartbeat() {}
 
 #[utoipa::path(post, path = "/v1/subscriptions/{subscription}:leave", tag = "consumer groups",
     params(("subscription" = String, Path)),
     request_body = LeaveGroupRequest,
     responses((status = 200, body = Empty),
-        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER")))]
+        (status = 404, body = Problem, description = "SUBSCRIPTION_NOT_FOUND, or UNKNOWN_MEMBER"),
+        (status = 409, body = Problem, description = "FAILED_PRECONDITION: the subscription is shared")))]
 pub fn leave_group() {}
 
 #[utoipa::path(get, path = "/v1/cluster", tag = "cluster",

@@ -17,6 +17,10 @@ pub enum BrokerError {
     InvalidArgument { detail: String },
     #[error("{detail}")]
     PayloadTooLarge { detail: String },
+    /// A well-formed request the resource's state refuses (a pull without
+    /// `memberId` on a partitioned subscription): no schema can tell it apart.
+    #[error("{detail}")]
+    FailedPrecondition { detail: String },
     #[error("invalid ack id {ack_id:?}: {reason}")]
     InvalidAckId {
         ack_id: String,
@@ -62,6 +66,12 @@ impl BrokerError {
         }
     }
 
+    pub fn precondition(detail: impl Into<String>) -> Self {
+        Self::FailedPrecondition {
+            detail: detail.into(),
+        }
+    }
+
     /// The stable API code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -73,7 +83,9 @@ impl BrokerError {
                 | MetadataError::SubscriptionAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 MetadataError::TopicNotFound { .. } => ErrorCode::TopicNotFound,
                 MetadataError::SubscriptionNotFound { .. } => ErrorCode::SubscriptionNotFound,
-                MetadataError::NotPartitioned { .. } => ErrorCode::InvalidArgument,
+                MetadataError::NotPartitioned { .. } | MetadataError::GenerationAhead { .. } => {
+                    ErrorCode::FailedPrecondition
+                }
                 MetadataError::UnknownMember { .. } => ErrorCode::UnknownMember,
                 MetadataError::MemberAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 // Members expire, so a full group may take a new member later.
@@ -94,6 +106,7 @@ impl BrokerError {
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            BrokerError::FailedPrecondition { .. } => ErrorCode::FailedPrecondition,
             BrokerError::InvalidAckId { .. } => ErrorCode::InvalidAckId,
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,

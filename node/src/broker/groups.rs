@@ -213,7 +213,7 @@ impl Broker {
         let member = MemberId::new(member_id)?;
         let mut target = self.delivery_target(name).await?;
         if target.subscription.config.kind != SubscriptionType::Partitioned {
-            return Err(BrokerError::invalid(format!(
+            return Err(BrokerError::precondition(format!(
                 "memberId is only for partitioned subscriptions; {name} is shared"
             )));
         }
@@ -251,7 +251,7 @@ impl Broker {
         match (sub.config.kind, &target.member) {
             (SubscriptionType::Shared, _) => Ok(every_partition),
             (SubscriptionType::Partitioned, None) if max == 0 => Ok(every_partition),
-            (SubscriptionType::Partitioned, None) => Err(BrokerError::invalid(format!(
+            (SubscriptionType::Partitioned, None) => Err(BrokerError::precondition(format!(
                 "{} is a partitioned subscription: join its group (:join) and pass the memberId",
                 sub.name
             ))),
