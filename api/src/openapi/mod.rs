@@ -109,10 +109,165 @@ fn mark_optional_bodies(document: &mut Value) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
+    use super::AckLevel;
+    use crate::limits;
+
+    fn memory_document() -> Value {
+        serde_json::from_str(&super::document(AckLevel::Memory)).expect("valid JSON")
+    }
+
+    /// `(path, method, operation)` of every operation.
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let paths = doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().expect("path item");
+                methods
+                    .iter()
+                    .map(|(method, op)| (path.clone(), method.clone(), op.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_error_is_problem_json_and_every_operation_lists_the_errors_it_shares() {
+        let doc = memory_document();
+        for (path, method, op) in operations(&doc) {
+            let responses = op["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                if status.as_str() < "400" {
+                    continue;
+                }
+                let content = response["content"].as_object().expect("content");
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    ["application/problem+json"],
+                    "{method} {path} {status}"
+                );
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem"
+                );
+                let retry_after = &response["headers"]["Retry-After"];
+                assert_eq!(
+                    retry_after.is_object(),
+                    status == "429" || status == "503",
+                    "{method} {path} {status}: Retry-After"
+                );
+            }
+            let lists = |status: &str| responses.contains_key(status);
+            if op.get("requestBody").is_some() {
+                assert!(
+                    lists("400") && lists("413") && lists("415"),
+                    "{method} {path}"
+                );
+            }
+            if path.starts_with("/v1/") && path != "/v1/cluster" {
+                assert!(
+                    lists("500") && lists("503") && lists("504"),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bounds_come_from_the_constants_that_enforce_them() {
+        let doc = memory_document();
+        let op = &doc["paths"]["/v1/topics/{topic}"]["put"];
+        assert_eq!(
+            op["parameters"][0]["schema"]["pattern"],
+            cluster::names::name_pattern().as_str()
+        );
+        let list = &doc["paths"]["/v1/topics"]["get"]["parameters"][0];
+        assert_eq!(list["name"], "pageSize");
+        assert_eq!(list["schema"]["maximum"], limits::MAX_PAGE_SIZE);
+        let schemas = &doc["components"]["schemas"];
+        let partitions = &schemas["CreateTopicRequest"]["properties"]["partitions"];
+        assert_eq!(
+            (&partitions["minimum"], &partitions["maximum"]),
+            (
+                &Value::from(1),
+                &Value::from(cluster::topic::MAX_PARTITIONS)
+            )
+        );
+        let member = &schemas["HeartbeatRequest"]["properties"]["memberId"]["pattern"];
+        assert_eq!(member, cluster::MemberId::pattern().as_str());
+        let ack_ids = &schemas["AckIdsRequest"]["properties"]["ackIds"];
+        assert_eq!(ack_ids["maxItems"], limits::MAX_ACK_IDS);
+    }
+
+    #[test]
+    fn a_body_that_may_be_empty_may_be_left_out() {
+        let doc = memory_document();
+        for (path, required) in [
+            ("/v1/cluster:rebalance", false),
+            ("/v1/subscriptions/{subscription}:pull", false),
+            ("/v1/subscriptions/{subscription}:acknowledge", true),
+            ("/v1/subscriptions/{subscription}:seek", true),
+        ] {
+            assert_eq!(
+                doc["paths"][path]["post"]["requestBody"]["required"], required,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn ack_levels_follow_the_storage() {
+        let redis: Value =
+            serde_json::from_str(&super::document(AckLevel::Leader)).expect("valid JSON");
+        let pattern = redis["components"]["schemas"]["CreateTopicRequest"]["properties"]
+            ["ackLevel"]["pattern"]
+            .as_str()
+            .expect("pattern");
+        let pattern = regex::Regex::new(pattern).expect("compiles");
+        for (level, offered) in [
+            ("leader", true),
+            ("fsynced", true),
+            ("replicated:2", true),
+            ("replicated:0", false),
+            ("memory", false),
+        ] {
+            assert_eq!(pattern.is_match(level), offered, "{level}");
+        }
+    }
+
+    #[test]
+    fn list_fields_are_the_array_properties_of_request_bodies() {
+        let doc = memory_document();
+        let mut arrays: Vec<String> = operations(&doc)
+            .iter()
+            .filter_map(|(_, _, op)| {
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .flat_map(|reference| {
+                let name = reference.trim_start_matches("#/components/schemas/");
+                let properties = doc["components"]["schemas"][name]["properties"].clone();
+                properties
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, p)| p["type"] == "array")
+                    .map(|(key, _)| key.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        arrays.sort();
+        arrays.dedup();
+        let mut expected: Vec<&str> = crate::types::LIST_FIELDS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(arrays, expected);
+    }
+
     #[test]
     fn document_lists_every_verb_endpoint() {
-        let doc: serde_json::Value =
-            serde_json::from_str(&super::document(super::AckLevel::Memory)).expect("valid JSON");
+        let doc = memory_document();
         let paths = doc["paths"].as_object().expect("paths");
         for path in [
             "/v1/topics/{topic}:publish",

@@ -126,3 +126,26 @@ impl BrokerError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_state_refuses_is_a_failed_precondition() {
+        let last_voter = BrokerError::from(raft::ConsensusError::Refused {
+            reason: "node 0 is the last voter".to_owned(),
+        });
+        let ahead = BrokerError::from(MetadataError::GenerationAhead {
+            generation: 3,
+            current: 2,
+        });
+        for error in [
+            last_voter,
+            ahead,
+            BrokerError::precondition("a push subscription"),
+        ] {
+            assert_eq!(error.code(), ErrorCode::FailedPrecondition, "{error}");
+        }
+    }
+}
