@@ -1,13 +1,13 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`. Clients are generated
 //! from it, so it says exactly what the server does:
 //!
-//! - [`operations`]: each operation, declared for `utoipa` next to the types it
+//! - `operations`: each operation, declared for `utoipa` next to the types it
 //!   uses (the `:verb` endpoints cannot be axum routes of their own, so the
 //!   declarations cannot sit on the handlers);
-//! - [`problems`]: every error an operation can give, as `application/problem+json`;
-//! - [`bounds`]: the name patterns and numeric bounds the server enforces, taken
+//! - `problems`: every error an operation can give, as `application/problem+json`;
+//! - `bounds`: the name patterns and numeric bounds the server enforces, taken
 //!   from the constants that enforce them;
-//! - [`methods`]: the methods each path takes, for the server's `405` and `Allow`.
+//! - `methods`: the methods each path takes, for the server's `405` and `Allow`.
 //!
 //! [`document`] runs them in that order.
 

@@ -1,9 +1,9 @@
 //! Declarations of each operation, read by `utoipa`; never called.
 //!
-//! Each lists its success answer and the errors only it can give; [`super::problems`]
+//! Each lists its success answer and the errors only it can give; `problems`
 //! adds the ones every operation of a kind shares (a bad parameter or body,
 //! storage and consensus failures) and serves them all as problem+json.
-//! Patterns and bounds come from [`super::bounds`].
+//! Patterns and bounds come from `bounds`.
 
 #![allow(
     dead_code,
