@@ -7,7 +7,7 @@ mod support;
 
 use http::Method;
 use serde_json::{Value, json};
-use support::{app, get, json, send};
+use support::{app, get, json, send, topic_with_subscription};
 
 #[tokio::test]
 async fn a_method_the_document_does_not_list_is_405_with_the_documents_allow() {
@@ -56,17 +56,7 @@ async fn a_verb_no_endpoint_has_is_404() {
 #[tokio::test]
 async fn bodies_are_read_as_json_schema_reads_them() {
     let (app, _) = app();
-    json(&app, Method::PUT, "/v1/topics/orders", json!({}))
-        .await
-        .ok();
-    json(
-        &app,
-        Method::PUT,
-        "/v1/subscriptions/work",
-        json!({"topic": "orders"}),
-    )
-    .await
-    .ok();
+    topic_with_subscription(&app, "orders", "work", json!({})).await;
 
     tracing::info!("10.0 is an integer to JSON Schema, so to the server");
     json(

@@ -38,225 +38,13 @@ const TIME_SINCE_1971: &str = "^(?:197[1-9]|19[89][0-9]|[2-9][0-9]{3})-(?:0[1-9]
 /// Writes every bound into `document`, for a node whose storage acknowledges
 /// at `storage_ack_level` by default.
 pub(super) fn add(document: &mut Value, storage_ack_level: AckLevel) {
-    let name = name_pattern();
-    let member = MemberId::pattern();
-    for parameter in ["topic", "subscription"] {
-        set_parameter(document, parameter, json!({ "pattern": name }));
+    for (name, bound) in parameter_bounds() {
+        set_parameter(document, name, bound);
     }
-    set_parameter(
-        document,
-        "pageToken",
-        json!({ "pattern": format!("^$|{name}") }),
-    );
-    set_parameter(document, "pageSize", between(1, limits::MAX_PAGE_SIZE));
-    set_parameter(
-        document,
-        "maxMessages",
-        between(1, limits::MAX_LIST_DEAD_LETTERS),
-    );
-    set_parameter(document, "memberId", json!({ "pattern": member }));
-    set_parameter(
-        document,
-        "encoding",
-        json!({ "enum": [Encoding::Json.name(), Encoding::Binary.name()] }),
-    );
-    set_parameter(
-        document,
-        "Idempotency-Key",
-        json!({ "pattern": format!("^[!-~]{{1,{}}}$", limits::MAX_IDEMPOTENCY_KEY_BYTES) }),
-    );
-
-    // The WebSocket handshake, as axum's `WebSocketUpgrade` checks it.
-    set_parameter(
-        document,
-        "Upgrade",
-        json!({ "pattern": format!("^{}$", any_case("websocket")) }),
-    );
-    set_parameter(
-        document,
-        "Connection",
-        json!({ "pattern": format!("^.*{}.*$", any_case("upgrade")) }),
-    );
-    set_parameter(document, "Sec-WebSocket-Version", json!({ "enum": ["13"] }));
-
     let schemas = &mut document["components"]["schemas"];
-    let mut set = |schema: &str, property: &str, bound: Value| {
+    for (schema, property, bound) in property_bounds(storage_ack_level) {
         merge(property_mut(schemas, schema, property), bound);
-    };
-    set(
-        "CreateTopicRequest",
-        "partitions",
-        between(1, MAX_PARTITIONS),
-    );
-    set(
-        "CreateTopicRequest",
-        "maxMessageBytes",
-        between(1, MAX_MESSAGE_BYTES),
-    );
-    set(
-        "CreateTopicRequest",
-        "dedupWindow",
-        json!({ "pattern": duration_at_most(MAX_DEDUP_WINDOW_MILLIS / 1000) }),
-    );
-    set(
-        "CreateTopicRequest",
-        "ackLevel",
-        json!({ "pattern": ack_level_pattern(storage_ack_level) }),
-    );
-    set(
-        "RetentionSpec",
-        "maxAge",
-        json!({ "pattern": positive_duration() }),
-    );
-    set(
-        "RetentionSpec",
-        "maxBytesPerPartition",
-        json!({ "minimum": 1 }),
-    );
-
-    set(
-        "PublishRequest",
-        "messages",
-        json!({ "minItems": 1, "maxItems": limits::MAX_BATCH_MESSAGES }),
-    );
-    set("PublishMessage", "data", json!({ "pattern": BASE64 }));
-    set(
-        "PublishMessage",
-        "attributes",
-        json!({
-            "maxProperties": limits::MAX_ATTRIBUTES,
-            "propertyNames": { "minLength": 1, "maxLength": limits::MAX_ATTRIBUTE_KEY_BYTES },
-            "additionalProperties": { "type": "string", "maxLength": limits::MAX_ATTRIBUTE_VALUE_BYTES },
-        }),
-    );
-    set(
-        "PublishMessage",
-        "orderingKey",
-        json!({ "maxLength": limits::MAX_ORDERING_KEY_BYTES }),
-    );
-    set(
-        "PublishMessage",
-        "priority",
-        between(0, u32::from(limits::MAX_PRIORITY)),
-    );
-    set(
-        "PublishMessage",
-        "deliverAfter",
-        json!({ "pattern": duration_at_most(limits::MAX_DELIVER_AFTER_SECONDS) }),
-    );
-    set(
-        "PublishMessage",
-        "ttl",
-        json!({ "pattern": positive_duration() }),
-    );
-
-    set(
-        "CreateSubscriptionRequest",
-        "topic",
-        json!({ "pattern": name }),
-    );
-    set(
-        "CreateSubscriptionRequest",
-        "ackDeadlineSeconds",
-        between(MIN_ACK_DEADLINE_SECONDS, MAX_ACK_DEADLINE_SECONDS),
-    );
-    let max_backoff = json!({ "pattern": duration_at_most(MAX_BACKOFF_MILLIS / 1000) });
-    set("RetryPolicySpec", "minimumBackoff", max_backoff.clone());
-    set("RetryPolicySpec", "maximumBackoff", max_backoff);
-    set(
-        "DeadLetterPolicySpec",
-        "deadLetterTopic",
-        json!({ "pattern": name }),
-    );
-    set(
-        "DeadLetterPolicySpec",
-        "maxDeliveryAttempts",
-        between(MIN_DELIVERY_ATTEMPTS, MAX_DELIVERY_ATTEMPTS),
-    );
-    set(
-        "PushConfig",
-        "endpoint",
-        json!({ "pattern": push_endpoint_pattern(), "maxLength": MAX_PUSH_ENDPOINT_BYTES }),
-    );
-    set(
-        "PushConfig",
-        "maxOutstanding",
-        between(MIN_PUSH_MAX_OUTSTANDING, MAX_PUSH_MAX_OUTSTANDING),
-    );
-    set(
-        "PushConfig",
-        "secret",
-        json!({ "minLength": 1, "maxLength": MAX_PUSH_SECRET_BYTES }),
-    );
-
-    set(
-        "PullRequest",
-        "maxMessages",
-        between(1, limits::MAX_PULL_MESSAGES),
-    );
-    set(
-        "PullRequest",
-        "waitSeconds",
-        between(0, limits::MAX_PULL_WAIT_SECONDS),
-    );
-    set("PullRequest", "memberId", json!({ "pattern": member }));
-    let ack_ids = json!({
-        "minItems": 1,
-        "maxItems": limits::MAX_ACK_IDS,
-        "items": { "type": "string", "pattern": ack_id_pattern() },
-    });
-    for schema in ["AckIdsRequest", "NackRequest", "ModifyAckDeadlineRequest"] {
-        set(schema, "ackIds", ack_ids.clone());
     }
-    set(
-        "NackRequest",
-        "delaySeconds",
-        between(0, limits::MAX_NACK_DELAY_SECONDS),
-    );
-    set(
-        "NackRequest",
-        "reason",
-        json!({ "maxLength": limits::MAX_NACK_REASON_BYTES }),
-    );
-    // 0 nacks; anything else is a new deadline.
-    set(
-        "ModifyAckDeadlineRequest",
-        "ackDeadlineSeconds",
-        json!({ "anyOf": [
-            { "const": 0 },
-            between(MIN_ACK_DEADLINE_SECONDS, MAX_ACK_DEADLINE_SECONDS),
-        ] }),
-    );
-    set(
-        "RedriveRequest",
-        "maxMessages",
-        between(1, limits::MAX_REDRIVE_MESSAGES),
-    );
-    set(
-        "RedriveRequest",
-        "ratePerSecond",
-        between(1, limits::MAX_REDRIVE_RATE),
-    );
-    for (schema, property) in [
-        ("SeekRequest", "time"),
-        ("RedriveRequest", "publishedAfter"),
-        ("RedriveRequest", "publishedBefore"),
-    ] {
-        set(
-            schema,
-            property,
-            json!({ "format": "date-time", "pattern": TIME_SINCE_1971 }),
-        );
-    }
-    set(
-        "JoinGroupRequest",
-        "sessionTimeoutSeconds",
-        between(MIN_SESSION_TIMEOUT_SECONDS, MAX_SESSION_TIMEOUT_SECONDS),
-    );
-    for schema in ["HeartbeatRequest", "LeaveGroupRequest"] {
-        set(schema, "memberId", json!({ "pattern": member }));
-    }
-
     // A message needs data or an attribute.
     merge(
         &mut schemas["PublishMessage"],
@@ -273,6 +61,197 @@ pub(super) fn add(document: &mut Value, storage_ack_level: AckLevel) {
             { "required": ["position"], "properties": { "position": { "type": "string" } } },
         ] }),
     );
+}
+
+/// Path, query and header parameters, by name (in every operation that has one).
+fn parameter_bounds() -> Vec<(&'static str, Value)> {
+    let name = name_pattern();
+    vec![
+        ("topic", json!({ "pattern": name })),
+        ("subscription", json!({ "pattern": name })),
+        ("pageToken", json!({ "pattern": format!("^$|{name}") })),
+        ("pageSize", between(1, limits::MAX_PAGE_SIZE)),
+        ("maxMessages", between(1, limits::MAX_LIST_DEAD_LETTERS)),
+        ("memberId", json!({ "pattern": MemberId::pattern() })),
+        (
+            "encoding",
+            json!({ "enum": [Encoding::Json.name(), Encoding::Binary.name()] }),
+        ),
+        (
+            "Idempotency-Key",
+            json!({ "pattern": format!("^[!-~]{{1,{}}}$", limits::MAX_IDEMPOTENCY_KEY_BYTES) }),
+        ),
+        // The WebSocket handshake, as axum's `WebSocketUpgrade` checks it.
+        (
+            "Upgrade",
+            json!({ "pattern": format!("^{}$", any_case("websocket")) }),
+        ),
+        (
+            "Connection",
+            json!({ "pattern": format!("^.*{}.*$", any_case("upgrade")) }),
+        ),
+        ("Sec-WebSocket-Version", json!({ "enum": ["13"] })),
+    ]
+}
+
+/// Properties of request bodies: `(schema, property, bound)`.
+fn property_bounds(storage_ack_level: AckLevel) -> Vec<(&'static str, &'static str, Value)> {
+    let name = json!({ "pattern": name_pattern() });
+    let member = json!({ "pattern": MemberId::pattern() });
+    let max_backoff = json!({ "pattern": duration_at_most(MAX_BACKOFF_MILLIS / 1000) });
+    let ack_ids = json!({
+        "minItems": 1,
+        "maxItems": limits::MAX_ACK_IDS,
+        "items": { "type": "string", "pattern": ack_id_pattern() },
+    });
+    let time = json!({ "format": "date-time", "pattern": TIME_SINCE_1971 });
+    let ack_deadline = between(MIN_ACK_DEADLINE_SECONDS, MAX_ACK_DEADLINE_SECONDS);
+    vec![
+        (
+            "CreateTopicRequest",
+            "partitions",
+            between(1, MAX_PARTITIONS),
+        ),
+        (
+            "CreateTopicRequest",
+            "maxMessageBytes",
+            between(1, MAX_MESSAGE_BYTES),
+        ),
+        (
+            "CreateTopicRequest",
+            "dedupWindow",
+            json!({ "pattern": duration_at_most(MAX_DEDUP_WINDOW_MILLIS / 1000) }),
+        ),
+        (
+            "CreateTopicRequest",
+            "ackLevel",
+            json!({ "pattern": ack_level_pattern(storage_ack_level) }),
+        ),
+        (
+            "RetentionSpec",
+            "maxAge",
+            json!({ "pattern": positive_duration() }),
+        ),
+        (
+            "RetentionSpec",
+            "maxBytesPerPartition",
+            json!({ "minimum": 1 }),
+        ),
+        (
+            "PublishRequest",
+            "messages",
+            json!({ "minItems": 1, "maxItems": limits::MAX_BATCH_MESSAGES }),
+        ),
+        ("PublishMessage", "data", json!({ "pattern": BASE64 })),
+        (
+            "PublishMessage",
+            "attributes",
+            json!({
+                "maxProperties": limits::MAX_ATTRIBUTES,
+                "propertyNames": { "minLength": 1, "maxLength": limits::MAX_ATTRIBUTE_KEY_BYTES },
+                "additionalProperties": { "type": "string", "maxLength": limits::MAX_ATTRIBUTE_VALUE_BYTES },
+            }),
+        ),
+        (
+            "PublishMessage",
+            "orderingKey",
+            json!({ "maxLength": limits::MAX_ORDERING_KEY_BYTES }),
+        ),
+        (
+            "PublishMessage",
+            "priority",
+            between(0, u32::from(limits::MAX_PRIORITY)),
+        ),
+        (
+            "PublishMessage",
+            "deliverAfter",
+            json!({ "pattern": duration_at_most(limits::MAX_DELIVER_AFTER_SECONDS) }),
+        ),
+        (
+            "PublishMessage",
+            "ttl",
+            json!({ "pattern": positive_duration() }),
+        ),
+        ("CreateSubscriptionRequest", "topic", name.clone()),
+        (
+            "CreateSubscriptionRequest",
+            "ackDeadlineSeconds",
+            ack_deadline.clone(),
+        ),
+        ("RetryPolicySpec", "minimumBackoff", max_backoff.clone()),
+        ("RetryPolicySpec", "maximumBackoff", max_backoff),
+        ("DeadLetterPolicySpec", "deadLetterTopic", name),
+        (
+            "DeadLetterPolicySpec",
+            "maxDeliveryAttempts",
+            between(MIN_DELIVERY_ATTEMPTS, MAX_DELIVERY_ATTEMPTS),
+        ),
+        (
+            "PushConfig",
+            "endpoint",
+            json!({ "pattern": push_endpoint_pattern(), "maxLength": MAX_PUSH_ENDPOINT_BYTES }),
+        ),
+        (
+            "PushConfig",
+            "maxOutstanding",
+            between(MIN_PUSH_MAX_OUTSTANDING, MAX_PUSH_MAX_OUTSTANDING),
+        ),
+        (
+            "PushConfig",
+            "secret",
+            json!({ "minLength": 1, "maxLength": MAX_PUSH_SECRET_BYTES }),
+        ),
+        (
+            "PullRequest",
+            "maxMessages",
+            between(1, limits::MAX_PULL_MESSAGES),
+        ),
+        (
+            "PullRequest",
+            "waitSeconds",
+            between(0, limits::MAX_PULL_WAIT_SECONDS),
+        ),
+        ("PullRequest", "memberId", member.clone()),
+        ("AckIdsRequest", "ackIds", ack_ids.clone()),
+        ("NackRequest", "ackIds", ack_ids.clone()),
+        ("ModifyAckDeadlineRequest", "ackIds", ack_ids),
+        (
+            "NackRequest",
+            "delaySeconds",
+            between(0, limits::MAX_NACK_DELAY_SECONDS),
+        ),
+        (
+            "NackRequest",
+            "reason",
+            json!({ "maxLength": limits::MAX_NACK_REASON_BYTES }),
+        ),
+        // 0 nacks; anything else is a new deadline.
+        (
+            "ModifyAckDeadlineRequest",
+            "ackDeadlineSeconds",
+            json!({ "anyOf": [{ "const": 0 }, ack_deadline] }),
+        ),
+        (
+            "RedriveRequest",
+            "maxMessages",
+            between(1, limits::MAX_REDRIVE_MESSAGES),
+        ),
+        (
+            "RedriveRequest",
+            "ratePerSecond",
+            between(1, limits::MAX_REDRIVE_RATE),
+        ),
+        ("RedriveRequest", "publishedAfter", time.clone()),
+        ("RedriveRequest", "publishedBefore", time.clone()),
+        ("SeekRequest", "time", time),
+        (
+            "JoinGroupRequest",
+            "sessionTimeoutSeconds",
+            between(MIN_SESSION_TIMEOUT_SECONDS, MAX_SESSION_TIMEOUT_SECONDS),
+        ),
+        ("HeartbeatRequest", "memberId", member.clone()),
+        ("LeaveGroupRequest", "memberId", member),
+    ]
 }
 
 /// `text` in any case: `[Ww][Ee]...`.
