@@ -1,7 +1,7 @@
-.PHONY: verify redis-server fmt clippy test doc run
+.PHONY: verify redis-server fmt clippy test openapi doc run
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: redis-server fmt clippy test doc
+verify: redis-server fmt clippy test openapi doc
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
@@ -15,6 +15,11 @@ clippy:
 
 test: redis-server
 	cargo test --workspace --locked
+
+# schemathesis (all checks and phases) against a real server's /openapi.json:
+# the document clients are generated from must say what the server does.
+openapi:
+	./tests/tools/schemathesis-check
 
 doc:
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -62,6 +62,13 @@ error_codes! {
     /// Exactly-once: the ack ids in `detail` belong to expired leases or old
     /// attempts and were not acknowledged; the others in the request were.
     AckExpired = (409, false, "Ack expired"),
+    /// The resource's state forbids the request as sent, and sending it again
+    /// gets the same answer until that state changes: removing the last voter
+    /// of the cluster, joining a shared subscription's group, pulling a
+    /// partitioned subscription without `memberId` (or a shared one with it),
+    /// pulling or streaming a push subscription, a heartbeat from a generation
+    /// the group has not reached.
+    FailedPrecondition = (409, false, "Failed precondition"),
     /// A request with the same idempotency key is still being processed.
     IdempotencyKeyInUse = (409, true, "Idempotency key in use"),
     /// A message or a whole request is larger than allowed.

@@ -47,3 +47,21 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_STREAM_CREDIT: u32 = 10_000;
 /// Longest delivery delay (`deliverAfter`): 7 days, in seconds.
 pub const MAX_DELIVER_AFTER_SECONDS: u64 = 7 * 24 * 60 * 60;
+/// Most messages one `:deadLetters` call lists.
+pub const MAX_LIST_DEAD_LETTERS: u32 = 1000;
+/// Dead letters one `:deadLetters` call lists when `maxMessages` is not given.
+pub const DEFAULT_LIST_DEAD_LETTERS: u32 = 100;
+/// Most messages one `:redrive` moves.
+pub const MAX_REDRIVE_MESSAGES: u32 = 10_000;
+/// Messages one `:redrive` moves when `maxMessages` is not given.
+pub const DEFAULT_REDRIVE_MESSAGES: u32 = 1000;
+/// Fastest redelivery rate of a `:redrive`, messages per second per partition.
+pub const MAX_REDRIVE_RATE: u32 = 10_000;
+/// Redelivery rate of a `:redrive` that states none.
+pub const DEFAULT_REDRIVE_RATE: u32 = 100;
+/// Longest explicit nack delay, in seconds.
+pub const MAX_NACK_DELAY_SECONDS: u32 = 600;
+/// Longest nack reason kept, in bytes.
+pub const MAX_NACK_REASON_BYTES: usize = 1024;
+/// Longest `Idempotency-Key`, in bytes (visible ASCII only, so characters too).
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;

@@ -103,7 +103,8 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_verb_with_its_method() {
         let document: serde_json::Value =
-            serde_json::from_str(&crate::openapi::document()).expect("the document is JSON");
+            serde_json::from_str(&crate::openapi::document(crate::types::AckLevel::Memory))
+                .expect("the document is JSON");
         let check = |path: String, method: Method| {
             let operation = &document["paths"][&path][method.as_str().to_lowercase()];
             assert!(operation.is_object(), "{method} {path} is documented");

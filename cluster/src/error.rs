@@ -43,6 +43,10 @@ pub enum MetadataError {
         "subscription {name} is not partitioned; only partitioned subscriptions have consumer groups"
     )]
     NotPartitioned { name: String },
+    /// A heartbeat names a generation the group has not reached (a client
+    /// bug, or a node whose metadata lags the one the member joined through).
+    #[error("generation {generation} is newer than the group's generation {current}")]
+    GenerationAhead { generation: u64, current: u64 },
     /// The member left, expired, or never joined; it must join again.
     #[error("{member_id} is not a member of the consumer group of {subscription}; join again")]
     UnknownMember {

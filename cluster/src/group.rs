@@ -38,6 +38,12 @@ pub const MAX_MEMBER_ID_LEN: usize = 64;
 pub struct MemberId(String);
 
 impl MemberId {
+    /// The syntax as a regular expression, for the OpenAPI document: an id
+    /// matches it exactly when [`MemberId::new`] accepts it.
+    pub fn pattern() -> String {
+        format!("^[A-Za-z0-9._-]{{1,{MAX_MEMBER_ID_LEN}}}$")
+    }
+
     pub fn new(id: impl Into<String>) -> Result<Self, MetadataError> {
         let id = id.into();
         let valid = !id.is_empty()
@@ -231,9 +237,9 @@ impl ConsumerGroup {
             .get_mut(id)
             .ok_or_else(|| unknown(subscription, id))?;
         if generation > current {
-            return Err(MetadataError::InvalidArgument {
-                field: "generation".into(),
-                reason: format!("{generation} is newer than the group's generation {current}"),
+            return Err(MetadataError::GenerationAhead {
+                generation,
+                current,
             });
         }
         // Heartbeats may arrive out of order; a session never moves back in time.
@@ -360,7 +366,10 @@ mod tests {
             .expect_err("future generation");
         assert!(matches!(
             err,
-            MetadataError::InvalidArgument { ref field, .. } if field == "generation"
+            MetadataError::GenerationAhead {
+                generation: 3,
+                current: 2
+            }
         ));
         let before = group.member(&id("a")).copied();
         group
@@ -412,5 +421,13 @@ mod tests {
         assert_eq!(group.generation(), generation + 1);
         assert_eq!(group.partitions_of(&id("a")).len(), 3);
         assert_eq!(group.partitions_of(&id("c")).len(), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_documented_pattern_accepts_exactly_the_valid_member_ids(id in "(?s).{0,80}|[A-Za-z0-9._-]{0,80}") {
+            let pattern = regex::Regex::new(&MemberId::pattern()).expect("the pattern compiles");
+            proptest::prop_assert_eq!(pattern.is_match(&id), MemberId::new(id.clone()).is_ok(), "{:?}", id);
+        }
     }
 }

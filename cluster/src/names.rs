@@ -16,6 +16,17 @@ pub const MIN_NAME_LEN: usize = 3;
 /// Longest allowed name, in characters.
 pub const MAX_NAME_LEN: usize = 255;
 
+/// The syntax as a regular expression (ECMA 262 and Rust's `regex` read it
+/// alike), for the OpenAPI document: a name matches it exactly when
+/// [`TopicName::new`] accepts it.
+pub fn name_pattern() -> String {
+    format!(
+        "^[A-Za-z][A-Za-z0-9._-]{{{},{}}}$",
+        MIN_NAME_LEN - 1,
+        MAX_NAME_LEN - 1
+    )
+}
+
 fn validate(kind: &'static str, name: &str) -> Result<(), MetadataError> {
     let invalid = |reason: &'static str| MetadataError::InvalidName {
         kind: kind.into(),
@@ -138,6 +149,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_documented_pattern_accepts_exactly_the_valid_names(name in "(?s).{0,300}|[A-Za-z][A-Za-z0-9._-]{0,300}") {
+            let pattern = regex::Regex::new(&name_pattern()).expect("the pattern compiles");
+            prop_assert_eq!(pattern.is_match(&name), TopicName::new(name.clone()).is_ok(), "{:?}", name);
+        }
+
         #[test]
         fn valid_iff_matches_pattern(name in "[ -~]{0,20}") {
             let pattern_ok = name.len() >= 3

@@ -513,7 +513,7 @@ async fn group_requests_are_validated_with_documented_codes() {
         json!({}),
     )
     .await
-    .problem(400, "INVALID_ARGUMENT");
+    .problem(409, "FAILED_PRECONDITION");
     json(
         &app,
         Method::POST,
@@ -532,16 +532,18 @@ async fn group_requests_are_validated_with_documented_codes() {
         .problem(400, "INVALID_ARGUMENT");
     heartbeat(&app, &member_id, generation + 100)
         .await
-        .problem(400, "INVALID_ARGUMENT");
+        .problem(409, "FAILED_PRECONDITION");
 
-    tracing::info!("pulls: a partitioned subscription needs memberId, a shared one refuses it");
+    tracing::info!(
+        "pulls: a partitioned subscription needs memberId, a shared one refuses it (the state, not the request's shape)"
+    );
     let detail = pull_as(&app, SUB, None)
         .await
-        .problem(400, "INVALID_ARGUMENT");
+        .problem(409, "FAILED_PRECONDITION");
     assert!(detail.contains("memberId"), "{detail}");
     pull_as(&app, "audit", Some(&member_id))
         .await
-        .problem(400, "INVALID_ARGUMENT");
+        .problem(409, "FAILED_PRECONDITION");
     pull_as(&app, SUB, Some("m-never-joined"))
         .await
         .problem(404, "UNKNOWN_MEMBER");

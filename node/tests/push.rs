@@ -386,7 +386,7 @@ async fn push_subscriptions_cannot_be_pulled_or_streamed() {
         .await
         .expect_err("pull refused");
     let problem = err.problem().expect("problem body");
-    assert_eq!(problem.code, api::ErrorCode::InvalidArgument);
+    assert_eq!(problem.code, api::ErrorCode::FailedPrecondition);
     assert!(
         problem
             .detail
@@ -394,7 +394,7 @@ async fn push_subscriptions_cannot_be_pulled_or_streamed() {
         "{problem}"
     );
     let err = client.stream("hooks").await.expect_err("stream refused");
-    assert!(err.to_string().contains("400"), "{err}");
+    assert!(err.to_string().contains("409"), "{err}");
     node.stop().await;
 }
 

@@ -19,6 +19,11 @@ pub use publish::*;
 pub use subscriptions::*;
 pub use topics::*;
 
+/// The request fields whose values are JSON arrays. Everywhere else a
+/// request holds objects and single values (the server refuses an array
+/// there, although serde would read a struct from one).
+pub const LIST_FIELDS: &[&str] = &["messages", "ackIds"];
+
 /// The empty JSON object `{}`, answered by acknowledge, nack and delete.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,

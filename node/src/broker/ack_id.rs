@@ -43,6 +43,11 @@ impl FromStr for AckId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const SHAPE: &str = "not an ack id issued by this broker";
+        // Digits only: integer parsing would also take a leading `+`, which
+        // the API document's pattern for ack ids does not allow.
+        if !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(SHAPE);
+        }
         let mut parts = s.split('.');
         let mut next = || parts.next().ok_or(SHAPE);
         let partition = next()?.parse().map_err(|_| SHAPE)?;
@@ -79,12 +84,19 @@ mod tests {
             "1.2.0.4",
             "-1.2.3.4",
             "1.2.3.4 ",
+            "+1.2.3.4",
         ] {
             assert!(bad.parse::<AckId>().is_err(), "{bad:?} should be rejected");
         }
     }
 
     proptest! {
+        #[test]
+        fn the_documented_pattern_accepts_exactly_the_ack_ids(text in "[0-9.+a]{0,12}|[0-9]{1,21}\\.[0-9]{1,21}\\.[0-9]{1,11}\\.[0-9]{1,21}") {
+            let pattern = regex::Regex::new(&api::openapi::ack_id_pattern()).expect("the pattern compiles");
+            prop_assert_eq!(pattern.is_match(&text), text.parse::<AckId>().is_ok(), "{:?}", text);
+        }
+
         #[test]
         fn round_trips(partition: u32, offset: u64, attempt in 1u32.., epoch: u64) {
             let id = AckId { partition, offset, attempt, epoch: Epoch::new(epoch) };

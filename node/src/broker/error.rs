@@ -17,6 +17,10 @@ pub enum BrokerError {
     InvalidArgument { detail: String },
     #[error("{detail}")]
     PayloadTooLarge { detail: String },
+    /// A well-formed request the resource's state refuses (a pull without
+    /// `memberId` on a partitioned subscription): no schema can tell it apart.
+    #[error("{detail}")]
+    FailedPrecondition { detail: String },
     #[error("invalid ack id {ack_id:?}: {reason}")]
     InvalidAckId {
         ack_id: String,
@@ -66,6 +70,12 @@ impl BrokerError {
         }
     }
 
+    pub fn precondition(detail: impl Into<String>) -> Self {
+        Self::FailedPrecondition {
+            detail: detail.into(),
+        }
+    }
+
     /// The stable API code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -77,7 +87,9 @@ impl BrokerError {
                 | MetadataError::SubscriptionAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 MetadataError::TopicNotFound { .. } => ErrorCode::TopicNotFound,
                 MetadataError::SubscriptionNotFound { .. } => ErrorCode::SubscriptionNotFound,
-                MetadataError::NotPartitioned { .. } => ErrorCode::InvalidArgument,
+                MetadataError::NotPartitioned { .. } | MetadataError::GenerationAhead { .. } => {
+                    ErrorCode::FailedPrecondition
+                }
                 MetadataError::UnknownMember { .. } => ErrorCode::UnknownMember,
                 MetadataError::MemberAlreadyExists { .. } => ErrorCode::AlreadyExists,
                 // Members expire, so a full group may take a new member later.
@@ -98,6 +110,7 @@ impl BrokerError {
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            BrokerError::FailedPrecondition { .. } => ErrorCode::FailedPrecondition,
             BrokerError::InvalidAckId { .. } => ErrorCode::InvalidAckId,
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
@@ -108,12 +121,36 @@ impl BrokerError {
                 | raft::ConsensusError::NoLeader { .. }
                 | raft::ConsensusError::Unavailable { .. } => ErrorCode::Unavailable,
                 raft::ConsensusError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
-                raft::ConsensusError::Refused { .. } => ErrorCode::InvalidArgument,
+                // The request is well-formed; the cluster's state refuses it.
+                raft::ConsensusError::Refused { .. } => ErrorCode::FailedPrecondition,
                 raft::ConsensusError::Storage { .. } | raft::ConsensusError::Config { .. } => {
                     ErrorCode::Internal
                 }
             },
             BrokerError::AckExpired { .. } => ErrorCode::AckExpired,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_state_refuses_is_a_failed_precondition() {
+        let last_voter = BrokerError::from(raft::ConsensusError::Refused {
+            reason: "node 0 is the last voter".to_owned(),
+        });
+        let ahead = BrokerError::from(MetadataError::GenerationAhead {
+            generation: 3,
+            current: 2,
+        });
+        for error in [
+            last_voter,
+            ahead,
+            BrokerError::precondition("a push subscription"),
+        ] {
+            assert_eq!(error.code(), ErrorCode::FailedPrecondition, "{error}");
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Accepts `Content-Type: application/json` (or none), `Content-Encoding:
 //! identity | snappy | lz4`, at most [`MAX_REQUEST_BODY_BYTES`] before and
-//! after decompression. An empty body reads as `{}`. Syntax errors are
+//! after decompression. An empty body reads as `{}`; [`json_shape`] reads the
+//! rest as the OpenAPI document describes it. Syntax errors are
 //! `MALFORMED_JSON`; well-formed JSON of the wrong shape (unknown field, wrong
 //! type, bad base64) is `INVALID_ARGUMENT` (see [`ApiError::json`]).
 
@@ -13,6 +14,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
+use super::json_shape;
 use super::problem::ApiError;
 
 /// A decoded JSON body.
@@ -69,7 +71,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(text)
+        json_shape::decode(text)
             .map(JsonBody)
             .map_err(|e| ApiError::json("request body", &e))
     }

@@ -29,9 +29,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }))
 }
 
-pub async fn openapi() -> impl IntoResponse {
+/// The OpenAPI document, with the ack levels this node's storage offers.
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        api::openapi::document(),
+        api::openapi::document(state.broker.catalog.default_ack_level()),
     )
 }

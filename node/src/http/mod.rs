@@ -2,11 +2,13 @@
 //!
 //! - [`problem`]: the one mapping from errors to `application/problem+json`
 //!   responses and WebSocket error frames, and the one count of them.
-//! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4).
+//! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4);
+//!   [`json_shape`]: read as the OpenAPI document describes them.
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
 //! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
 //! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
+//! - [`methods`]: `405` with the `Allow` the OpenAPI document gives the path.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one route template (`api::paths::TOPIC_ROUTE`,
@@ -16,6 +18,8 @@
 pub mod body;
 pub mod cluster;
 pub mod health;
+pub mod json_shape;
+pub mod methods;
 pub mod problem;
 pub mod publish_stream;
 pub mod stream;
@@ -72,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::OPENAPI, get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(methods::allow_documented_methods))
         .layer(middleware::from_fn_with_state(
             metrics,
             problem::count_errors,
@@ -90,9 +95,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Reads the `{name}[:verb]` segment of a resource route as a name and, when
-/// there is one, a verb of `V`. An unknown verb is `404 NOT_FOUND` on POST (the
-/// method of most verbs) and `405 METHOD_NOT_ALLOWED` on the others; a known verb
-/// the handler of `method` does not serve is [`wrong_method`].
+/// there is one, a verb of `V`. An unknown verb is `404 NOT_FOUND` (no endpoint
+/// has it); a known verb the handler of `method` does not serve is
+/// [`wrong_method`].
 fn resource_verb<'a, V: Verb>(
     segment: &'a str,
     method: &Method,
@@ -102,20 +107,22 @@ fn resource_verb<'a, V: Verb>(
     };
     match text.parse::<V>() {
         Ok(verb) => Ok((name, Some(verb))),
-        Err(unknown) if method == Method::POST => {
+        Err(unknown) => {
             let served: Vec<String> = verbs::taking::<V>(method)
                 .map(|verb| format!(":{verb}"))
                 .collect();
-            Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("{unknown}; {method} takes {}", served.join(", ")),
-            ))
+            let detail = if served.is_empty() {
+                format!("{unknown}; {method} takes no verb here")
+            } else {
+                format!("{unknown}; {method} takes {}", served.join(", "))
+            };
+            Err(ApiError::new(ErrorCode::NotFound, detail))
         }
-        Err(_) => Err(verb_not_available(text)),
     }
 }
 
-/// A verb the resource has, asked for with a method it does not take.
+/// A verb the resource has, asked for with a method it does not take
+/// ([`methods`] answers these first; the handlers' matches stay exhaustive).
 fn wrong_method<V: Verb>(verb: V, method: &Method) -> ApiError {
     ApiError::new(
         ErrorCode::MethodNotAllowed,
@@ -123,18 +130,16 @@ fn wrong_method<V: Verb>(verb: V, method: &Method) -> ApiError {
     )
 }
 
-fn verb_not_available(verb: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        format!("the :{verb} verb is not available with this method"),
-    )
-}
-
-/// Rejects a verb on a method that takes none (PUT and DELETE).
+/// Rejects a verb on a handler of the bare resource. A documented verb sent
+/// with another method never gets here ([`methods`] answers `405`), so this is
+/// a verb no endpoint has.
 fn no_verb(segment: &str) -> Result<&str, ApiError> {
     match split_verb(segment) {
         (name, None) => Ok(name),
-        (_, Some(verb)) => Err(verb_not_available(verb)),
+        (_, Some(verb)) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no endpoint has the :{verb} verb with this method"),
+        )),
     }
 }
 

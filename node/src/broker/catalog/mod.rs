@@ -54,6 +54,12 @@ impl Catalog {
         }
     }
 
+    /// How durable a publish is when its topic does not choose: it tells
+    /// which ack levels topics may ask for (the OpenAPI document says which).
+    pub fn default_ack_level(&self) -> api::types::AckLevel {
+        self.storage.ack_level()
+    }
+
     pub async fn create_topic(
         &self,
         name: &str,

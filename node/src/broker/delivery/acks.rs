@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use api::limits::{MAX_NACK_DELAY_SECONDS, MAX_NACK_REASON_BYTES};
 use cluster::subscription::{DeliveryMode, MAX_ACK_DEADLINE_SECONDS, validate_ack_deadline};
 
 use super::Delivery;
@@ -9,11 +10,6 @@ use super::target::DeliveryTarget;
 use crate::broker::ack_id::AckId;
 use crate::broker::error::BrokerError;
 use crate::storage::{DeliveryRef, Nack};
-
-/// Longest explicit nack delay, in seconds.
-pub const MAX_NACK_DELAY_SECONDS: u32 = 600;
-/// Longest nack reason kept, in bytes.
-pub const MAX_NACK_REASON_BYTES: usize = 1024;
 
 /// Deliveries named by ack ids, by partition.
 type DeliveriesByPartition = BTreeMap<u32, Vec<DeliveryRef>>;

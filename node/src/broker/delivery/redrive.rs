@@ -6,6 +6,10 @@
 //! subscription only; a redrive makes it deliverable again to this
 //! subscription alone, so other subscriptions of the topic never see it twice.
 
+use api::limits::{
+    DEFAULT_LIST_DEAD_LETTERS, DEFAULT_REDRIVE_MESSAGES, DEFAULT_REDRIVE_RATE,
+    MAX_LIST_DEAD_LETTERS, MAX_REDRIVE_MESSAGES, MAX_REDRIVE_RATE,
+};
 use api::timestamp::Timestamp;
 use api::types::{self, RedriveRequest};
 
@@ -15,14 +19,6 @@ use crate::broker::error::BrokerError;
 use crate::broker::metadata_view::partition_refs;
 use crate::storage::RedriveFilter;
 
-/// Redrive defaults and bounds.
-const DEFAULT_REDRIVE_MESSAGES: u32 = 1000;
-const MAX_REDRIVE_MESSAGES: u32 = 10_000;
-const DEFAULT_REDRIVE_RATE: u32 = 100;
-const MAX_REDRIVE_RATE: u32 = 10_000;
-/// Most dead letters one list call returns.
-pub const MAX_LIST_DEAD_LETTERS: u32 = 1000;
-
 impl Delivery {
     /// Up to `max` dead letters of the subscription, by partition then offset.
     pub async fn list_dead_letters(
@@ -30,7 +26,7 @@ impl Delivery {
         name: &str,
         max: Option<u32>,
     ) -> Result<types::ListDeadLettersResponse, BrokerError> {
-        let max = max.unwrap_or(100);
+        let max = max.unwrap_or(DEFAULT_LIST_DEAD_LETTERS);
         if !(1..=MAX_LIST_DEAD_LETTERS).contains(&max) {
             return Err(BrokerError::invalid(format!(
                 "maxMessages must be 1 to {MAX_LIST_DEAD_LETTERS}, got {max}"

@@ -49,7 +49,7 @@ impl DeliveryTarget {
     /// push endpoint, and a puller would compete with it for them.
     pub fn check_pull_allowed(&self) -> Result<(), BrokerError> {
         if self.subscription.config.push.is_some() {
-            return Err(BrokerError::invalid(format!(
+            return Err(BrokerError::precondition(format!(
                 "subscription {} is a push subscription: push subscriptions deliver by HTTP POST \
                  to their endpoint, so they cannot be pulled or streamed",
                 self.subscription.name

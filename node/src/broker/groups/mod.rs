@@ -197,7 +197,7 @@ impl ConsumerGroups {
         let member = MemberId::new(member_id)?;
         let mut target = self.delivery.target(name).await?;
         if target.subscription.config.kind != SubscriptionType::Partitioned {
-            return Err(BrokerError::invalid(format!(
+            return Err(BrokerError::precondition(format!(
                 "memberId is only for partitioned subscriptions; {name} is shared"
             )));
         }

@@ -44,7 +44,7 @@ pub fn delivery_scope(
     match (sub.config.kind, &target.member) {
         (SubscriptionType::Shared, _) => Ok(every_partition),
         (SubscriptionType::Partitioned, None) if max == 0 => Ok(every_partition),
-        (SubscriptionType::Partitioned, None) => Err(BrokerError::invalid(format!(
+        (SubscriptionType::Partitioned, None) => Err(BrokerError::precondition(format!(
             "{} is a partitioned subscription: join its group (:join) and pass the memberId",
             sub.name
         ))),

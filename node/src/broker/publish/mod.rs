@@ -85,12 +85,14 @@ impl Publisher {
         idempotency_key: Option<&str>,
     ) -> Result<PublishResponse, BrokerError> {
         let topic = self.metadata.find_topic(topic).await?;
+        // A malformed key is refused even where deduplication is off, as the
+        // API document says; and before the body, whose size may be refused too.
+        idempotency_key.map(validate_idempotency_key).transpose()?;
         validate_batch(&topic, &request)?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
             return self.append_batch(&topic, request, None).await;
         };
-        validate_idempotency_key(key)?;
         let fingerprint = fingerprint(&request);
         let now = self.clock.now_millis();
         match self.idempotency.claim(&topic.name, key, fingerprint, now) {
@@ -288,10 +290,14 @@ fn fingerprint(request: &PublishRequest) -> u64 {
 }
 
 fn validate_idempotency_key(key: &str) -> Result<(), BrokerError> {
-    if key.is_empty() || key.len() > 256 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(BrokerError::invalid(
-            "Idempotency-Key must be 1 to 256 visible ASCII characters",
-        ));
+    if key.is_empty()
+        || key.len() > limits::MAX_IDEMPOTENCY_KEY_BYTES
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(BrokerError::invalid(format!(
+            "Idempotency-Key must be 1 to {} visible ASCII characters",
+            limits::MAX_IDEMPOTENCY_KEY_BYTES
+        )));
     }
     Ok(())
 }
