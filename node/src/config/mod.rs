@@ -3,6 +3,18 @@
 //! Each setting comes from, in order of precedence: a command-line flag, a
 //! `PUBSUB_*` environment variable, the YAML file given with `-c/--config`, and
 //! the default. An unknown key in the file is an error naming the key.
+//! `deployments/config.yaml` is a commented example with every key.
+//!
+//! **Storage choice.** `storage.kind` (`PUBSUB_STORAGE`, `--storage`) chooses the
+//! backend. When it is not set anywhere but some Redis setting is
+//! (`PUBSUB_REDIS_HOST`, `PUBSUB_REDIS_PASSWORD`, any `storage.redis` key, …),
+//! the storage is Redis: settings that name a Redis server mean the operator
+//! wants messages kept there, and falling back to memory would lose every
+//! message on restart without a word. Memory with Redis settings present takes
+//! an explicit `PUBSUB_STORAGE=memory`.
+//!
+//! **The seed's spelling.** `-config FILE` (one dash, as Go flags are written)
+//! means `--config FILE`; see [`accept_single_dash_config`].
 //!
 //! ```yaml
 //! server:  { host: 0.0.0.0, port: 8081, shutdown_grace_seconds: 30 }
@@ -20,11 +32,12 @@
 //!   owner_timeout_seconds: 10
 //! ```
 
+use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -33,7 +46,7 @@ mod cluster;
 mod tests;
 
 use self::cluster::ClusterInputs;
-pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, parse_peers};
+pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -68,6 +81,9 @@ impl StorageConfig {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "pubsubgo-server", version, about = "PubSubGo message broker")]
 pub struct Args {
+    /// What to run instead of the broker.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// YAML configuration file.
     #[arg(short = 'c', long, env = "PUBSUB_CONFIG")]
     pub config: Option<PathBuf>,
@@ -119,9 +135,10 @@ pub struct Args {
     /// Seconds to let requests and streams finish on shutdown [default: 30].
     #[arg(long, env = "PUBSUB_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
-    /// This node's id in the metadata Raft group [default: 0].
+    /// This node's id in the metadata Raft group: a number, or a StatefulSet
+    /// pod name whose ordinal is the id (`pubsubgo-2` is 2) [default: 0].
     #[arg(long, env = "PUBSUB_NODE_ID")]
-    pub node_id: Option<u64>,
+    pub node_id: Option<NodeIdSetting>,
     /// Where the Raft log and snapshots of the metadata live [default: ./data].
     #[arg(long, env = "PUBSUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -145,6 +162,35 @@ pub struct Args {
     pub owner_timeout_seconds: Option<u64>,
 }
 
+/// Subcommands of `pubsubgo-server`; with none it runs the broker.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Exits 0 when the broker configured by the same flags, environment and
+    /// file answers `GET /healthz` on its client port (or `/readyz` with
+    /// `--ready`); for container health checks, as the image has no curl.
+    Healthcheck {
+        /// Ask `/readyz` (leader known, log applied, storage answering) instead.
+        #[arg(long)]
+        ready: bool,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout_seconds: u64,
+    },
+}
+
+/// The arguments with the seed's `-config FILE` (and `-config=FILE`) read as
+/// `--config`: Go's flag package writes long flags with one dash, and clap
+/// would otherwise read `-config` as `-c onfig`.
+pub fn accept_single_dash_config(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| match arg.to_str() {
+            Some("-config") => OsString::from("--config"),
+            Some(text) if text.starts_with("-config=") => OsString::from(format!("-{text}")),
+            _ => arg,
+        })
+        .collect()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -163,7 +209,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClusterSection {
-    node_id: Option<u64>,
+    node_id: Option<NodeIdSetting>,
     data_dir: Option<PathBuf>,
     peer_port: Option<u16>,
     peers: Option<String>,
@@ -263,7 +309,13 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let storage = match args.storage.or(file.storage.kind).unwrap_or_default() {
+        let redis_named = args.names_redis() || file.storage.redis.names_redis();
+        let kind = args
+            .storage
+            .or(file.storage.kind)
+            .or(redis_named.then_some(StorageKind::Redis))
+            .unwrap_or_default();
+        let storage = match kind {
             StorageKind::Memory => StorageConfig::Memory,
             StorageKind::Redis => StorageConfig::Redis(redis_settings(&args, file.storage.redis)?),
         };
@@ -306,6 +358,34 @@ impl Config {
                     .unwrap_or(30),
             ),
         })
+    }
+}
+
+impl Args {
+    /// Whether any Redis setting was given as a flag or environment variable.
+    fn names_redis(&self) -> bool {
+        self.redis_url.is_some()
+            || self.redis_host.is_some()
+            || self.redis_port.is_some()
+            || self.redis_password.is_some()
+            || self.redis_cluster_nodes.is_some()
+            || self.redis_key_prefix.is_some()
+            || self.redis_connect_timeout_millis.is_some()
+            || self.redis_response_timeout_millis.is_some()
+    }
+}
+
+impl RedisSection {
+    /// Whether the file gives any Redis setting.
+    fn names_redis(&self) -> bool {
+        self.url.is_some()
+            || self.host.is_some()
+            || self.port.is_some()
+            || self.password.is_some()
+            || self.cluster_nodes.is_some()
+            || self.key_prefix.is_some()
+            || self.connect_timeout_millis.is_some()
+            || self.response_timeout_millis.is_some()
     }
 }
 
