@@ -309,15 +309,15 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let redis_named = args.names_redis() || file.storage.redis.names_redis();
+        let redis = file.storage.redis.under(&args);
         let kind = args
             .storage
             .or(file.storage.kind)
-            .or(redis_named.then_some(StorageKind::Redis))
+            .or(redis.names_redis().then_some(StorageKind::Redis))
             .unwrap_or_default();
         let storage = match kind {
             StorageKind::Memory => StorageConfig::Memory,
-            StorageKind::Redis => StorageConfig::Redis(redis_settings(&args, file.storage.redis)?),
+            StorageKind::Redis => StorageConfig::Redis(redis_settings(redis)?),
         };
         let peer_port = args.peer_port.or(file.cluster.peer_port).unwrap_or(8082);
         if peer_port != 0 && (peer_port == port || (metrics_enabled && peer_port == metrics_port)) {
@@ -361,22 +361,26 @@ impl Config {
     }
 }
 
-impl Args {
-    /// Whether any Redis setting was given as a flag or environment variable.
-    fn names_redis(&self) -> bool {
-        self.redis_url.is_some()
-            || self.redis_host.is_some()
-            || self.redis_port.is_some()
-            || self.redis_password.is_some()
-            || self.redis_cluster_nodes.is_some()
-            || self.redis_key_prefix.is_some()
-            || self.redis_connect_timeout_millis.is_some()
-            || self.redis_response_timeout_millis.is_some()
-    }
-}
-
 impl RedisSection {
-    /// Whether the file gives any Redis setting.
+    /// The Redis flags (and their environment variables) over the file's keys.
+    fn under(self, args: &Args) -> Self {
+        Self {
+            url: args.redis_url.clone().or(self.url),
+            host: args.redis_host.clone().or(self.host),
+            port: args.redis_port.or(self.port),
+            password: args.redis_password.clone().or(self.password),
+            cluster_nodes: args.redis_cluster_nodes.clone().or(self.cluster_nodes),
+            key_prefix: args.redis_key_prefix.clone().or(self.key_prefix),
+            connect_timeout_millis: args
+                .redis_connect_timeout_millis
+                .or(self.connect_timeout_millis),
+            response_timeout_millis: args
+                .redis_response_timeout_millis
+                .or(self.response_timeout_millis),
+        }
+    }
+
+    /// Whether any Redis setting is given.
     fn names_redis(&self) -> bool {
         self.url.is_some()
             || self.host.is_some()
@@ -390,11 +394,17 @@ impl RedisSection {
 }
 
 /// Redis settings: cluster nodes, or a URL, or host and port; not two of them.
-fn redis_settings(args: &Args, file: RedisSection) -> Result<RedisSettings, ConfigError> {
-    let url = args.redis_url.clone().or(file.url);
-    let host = args.redis_host.clone().or(file.host);
-    let port = args.redis_port.or(file.port);
-    let nodes = args.redis_cluster_nodes.clone().or(file.cluster_nodes);
+fn redis_settings(redis: RedisSection) -> Result<RedisSettings, ConfigError> {
+    let RedisSection {
+        url,
+        host,
+        port,
+        password,
+        cluster_nodes: nodes,
+        key_prefix,
+        connect_timeout_millis,
+        response_timeout_millis,
+    } = redis;
     let target = match (nodes, url) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::Invalid(
@@ -431,25 +441,18 @@ fn redis_settings(args: &Args, file: RedisSection) -> Result<RedisSettings, Conf
             ),
         },
     };
-    let millis = |flag: Option<u64>, file: Option<u64>, default: Duration| {
-        flag.or(file).map_or(default, Duration::from_millis)
-    };
+    let millis =
+        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
     let settings = RedisSettings {
         target,
-        password: args.redis_password.clone().or(file.password),
-        key_prefix: args
-            .redis_key_prefix
-            .clone()
-            .or(file.key_prefix)
-            .unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
+        password,
+        key_prefix: key_prefix.unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
         connect_timeout: millis(
-            args.redis_connect_timeout_millis,
-            file.connect_timeout_millis,
+            connect_timeout_millis,
             RedisSettings::DEFAULT_CONNECT_TIMEOUT,
         ),
         response_timeout: millis(
-            args.redis_response_timeout_millis,
-            file.response_timeout_millis,
+            response_timeout_millis,
             RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
         ),
     };

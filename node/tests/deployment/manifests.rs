@@ -8,7 +8,7 @@ use std::process::Command;
 use node::config::{NodeIdSetting, parse_peers};
 use serde_json::Value;
 
-use crate::rendered::{Rendered, env_value, repo};
+use crate::rendered::{Rendered, container_ports, env_value, policy_ports, repo};
 
 /// A stand-in for the Redis Secret, which the manifests only reference.
 pub const TEST_SECRETS: [((&str, &str), &str); 1] = [(("pubsubgo-redis", "password"), "secret")];
@@ -192,12 +192,8 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     );
     assert_eq!(sources_of(peer_port), vec![from_pods("pubsubgo")]);
     assert_eq!(sources_of(metrics_port), vec![from_pods("prometheus")]);
-    let opened: BTreeSet<u64> = container["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .filter_map(|p| p["containerPort"].as_u64())
-        .collect();
+    let opened = container_ports(container);
+    assert_eq!(policy_ports(policy), opened, "every port is covered");
     assert_eq!(
         opened,
         BTreeSet::from([client_port, peer_port, metrics_port])

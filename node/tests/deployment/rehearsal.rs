@@ -35,7 +35,7 @@ use serde_json::Value;
 
 use crate::manifests::TEST_SECRETS;
 use crate::redis_support::RedisServer;
-use crate::rendered::{Rendered, deployment_tools, env_value};
+use crate::rendered::{Rendered, container_ports, deployment_tools, env_value, policy_ports};
 use crate::server_process::{Server, WAIT};
 
 /// Set in the copy of this test that runs inside the namespaces.
@@ -185,19 +185,8 @@ fn rehearse() {
     );
 
     let container = &sts["spec"]["template"]["spec"]["containers"][0];
-    let declared: BTreeSet<u64> = container["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .filter_map(|p| p["containerPort"].as_u64())
-        .collect();
-    let policy_ports: BTreeSet<u64> = rendered.one("NetworkPolicy", "pubsubgo")["spec"]["ingress"]
-        .as_array()
-        .expect("rules")
-        .iter()
-        .flat_map(|r| r["ports"].as_array().cloned().unwrap_or_default())
-        .filter_map(|p| p["port"].as_u64())
-        .collect();
+    let declared = container_ports(container);
+    let policy_ports = policy_ports(rendered.one("NetworkPolicy", "pubsubgo"));
     for pod in &mut pods {
         let listening = pod.start();
         let opened: BTreeSet<u64> = ["client", "metrics", "peer"]

@@ -2,7 +2,7 @@
 //! (`tests/tools/deployment-tools`), as JSON values, and the environment a pod
 //! of its StatefulSet gets, computed as the kubelet does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -143,6 +143,27 @@ fn expand(value: &str, vars: &[(String, String)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The ports a container declares.
+pub fn container_ports(container: &Value) -> BTreeSet<u64> {
+    container["ports"]
+        .as_array()
+        .expect("container ports")
+        .iter()
+        .filter_map(|p| p["containerPort"].as_u64())
+        .collect()
+}
+
+/// The ports a NetworkPolicy's ingress rules let in.
+pub fn policy_ports(policy: &Value) -> BTreeSet<u64> {
+    policy["spec"]["ingress"]
+        .as_array()
+        .expect("ingress rules")
+        .iter()
+        .flat_map(|r| r["ports"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["port"].as_u64())
+        .collect()
 }
 
 /// The value of `name` in an environment.
