@@ -76,6 +76,13 @@ impl FromStr for NodeIdSetting {
     }
 }
 
+impl NodeIdSetting {
+    /// Parses a node id as a flag or environment value gives it.
+    pub fn parse_id(value: &str) -> Result<u64, String> {
+        value.parse::<Self>().map(|id| id.0)
+    }
+}
+
 /// The file may give the id as a YAML number or as a string.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -98,7 +105,7 @@ impl TryFrom<NodeIdText> for NodeIdSetting {
 /// The raw inputs, after flag > environment > file precedence.
 #[derive(Debug, Default)]
 pub(super) struct ClusterInputs {
-    pub node_id: Option<NodeIdSetting>,
+    pub node_id: Option<u64>,
     pub data_dir: Option<PathBuf>,
     pub peers: Option<String>,
     pub advertise: Option<String>,
@@ -111,7 +118,7 @@ impl ClusterSettings {
         inputs: ClusterInputs,
         peer_addr: SocketAddr,
     ) -> Result<Self, ConfigError> {
-        let node_id = inputs.node_id.map_or(0, |id| id.0);
+        let node_id = inputs.node_id.unwrap_or(0);
         let mut peers = match inputs.peers.as_deref() {
             Some(list) => parse_peers(list)?,
             None => BTreeMap::new(),

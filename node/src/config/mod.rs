@@ -137,8 +137,8 @@ pub struct Args {
     pub shutdown_grace_seconds: Option<u64>,
     /// This node's id in the metadata Raft group: a number, or a StatefulSet
     /// pod name whose ordinal is the id (`pubsubgo-2` is 2) [default: 0].
-    #[arg(long, env = "PUBSUB_NODE_ID")]
-    pub node_id: Option<NodeIdSetting>,
+    #[arg(long, env = "PUBSUB_NODE_ID", value_parser = NodeIdSetting::parse_id)]
+    pub node_id: Option<u64>,
     /// Where the Raft log and snapshots of the metadata live [default: ./data].
     #[arg(long, env = "PUBSUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -341,7 +341,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
             cluster: ClusterSettings::resolve(
                 ClusterInputs {
-                    node_id: args.node_id.or(file.cluster.node_id),
+                    node_id: args.node_id.or(file.cluster.node_id.map(|id| id.0)),
                     data_dir: args.data_dir.or(file.cluster.data_dir),
                     peers: args.peers.or(file.cluster.peers),
                     advertise: args.advertise_addr.or(file.cluster.advertise_addr),

@@ -158,7 +158,7 @@ fn bad_cluster_settings_are_refused_with_a_reason() {
         other => panic!("expected a refusal, got {other:?}"),
     };
     let peers = |list: &str| Args {
-        node_id: Some(NodeIdSetting(4)),
+        node_id: Some(4),
         peers: Some(list.to_owned()),
         ..Args::default()
     };
