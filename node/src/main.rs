@@ -3,18 +3,36 @@
 //! clients on port 8081, metrics on 9092, peers on 8082; `--storage redis` keeps
 //! messages and subscription state in Redis; `--peers` makes it one node of a
 //! cluster (see the README's Cluster section and `node::instance`).
+//! `pubsubgo-server healthcheck` asks a running broker instead (see
+//! [`node::config::Command`]).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use node::config::{Args, Config};
+use node::config::{Args, Command, Config, accept_single_dash_config};
 use node::instance::{Instance, Listeners};
 use node::telemetry::logging;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = Config::resolve(Args::parse())?;
+async fn main() -> anyhow::Result<ExitCode> {
+    let args = Args::parse_from(accept_single_dash_config(std::env::args_os()));
+    let command = args.command.clone();
+    let config = Config::resolve(args)?;
+    match command {
+        Some(Command::Healthcheck {
+            ready,
+            timeout_seconds,
+        }) => Ok(healthcheck(&config, ready, Duration::from_secs(timeout_seconds)).await),
+        None => serve(config).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     logging::init(config.log_format, &config.log_level).map_err(anyhow::Error::msg)?;
     let listeners = Listeners::bind(&config).await?;
     tracing::info!(
@@ -31,6 +49,31 @@ async fn main() -> anyhow::Result<()> {
     instance.wait().await?;
     tracing::info!("pubsubgo-server stopped");
     Ok(())
+}
+
+/// Asks the local broker's client port for `/healthz` (or `/readyz`): exit 0
+/// when it answers 2xx, 1 with the reason on stderr otherwise.
+async fn healthcheck(config: &Config, ready: bool, timeout: Duration) -> ExitCode {
+    // A broker listening on every address is asked on loopback.
+    let ip = match config.client_addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let base = format!("http://{}", SocketAddr::new(ip, config.client_addr.port()));
+    let answer = match api::Client::new(&base, timeout) {
+        Ok(client) if ready => client.ready().await,
+        Ok(client) => client.health().await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            let path = if ready { "/readyz" } else { "/healthz" };
+            eprintln!("pubsubgo-server at {base} is not healthy ({path}): {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.

@@ -3,108 +3,38 @@
 //! a `kill -9`.
 
 mod redis_support;
+mod server_process;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
-const WAIT: Duration = Duration::from_secs(30);
+use server_process::{DataDir, Server, WAIT};
 
-/// A running server process, killed on drop if still alive.
-struct Server {
-    child: Child,
-    /// Log lines as JSON, read by a thread.
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Server {
-    fn start(data_dir: &DataDir, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pubsubgo-server"));
-        command
-            .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
-            .arg(&data_dir.0)
-            .args(args)
-            .env_remove("PUBSUB_SERVER_PORT")
-            .env_remove("PUBSUB_METRICS_PORT")
-            .env_remove("PUBSUB_METRICS_ENABLED")
-            .env_remove("PUBSUB_CONFIG")
-            .env_remove("PUBSUB_DATA_DIR")
-            .env_remove("PUBSUB_PEER_PORT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("server binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(value) = serde_json::from_str(&line)
-                    && tx.send(value).is_err()
-                {
-                    return;
-                }
-            }
-        });
-        Self { child, lines }
+/// Starts the binary with JSON logs, a free peer port, `data_dir`, `args` and
+/// `env`, clear of any `PUBSUB_*` port, config or data settings of the caller.
+fn start(data_dir: &DataDir, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut command = Server::command();
+    command
+        .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
+        .arg(&data_dir.0)
+        .args(args)
+        .env_remove("PUBSUB_SERVER_PORT")
+        .env_remove("PUBSUB_METRICS_PORT")
+        .env_remove("PUBSUB_METRICS_ENABLED")
+        .env_remove("PUBSUB_CONFIG")
+        .env_remove("PUBSUB_DATA_DIR")
+        .env_remove("PUBSUB_PEER_PORT");
+    for (key, value) in env {
+        command.env(key, value);
     }
-
-    /// Waits for the log line whose message is `message`.
-    fn wait_for_log(&self, message: &str) -> serde_json::Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(WAIT)
-                .expect("log line before timeout");
-            if line["message"] == message {
-                return line;
-            }
-        }
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        self.child.wait().expect("server exits")
-    }
-}
-
-/// A fresh data directory, removed on drop.
-struct DataDir(std::path::PathBuf);
-
-impl DataDir {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("pubsubgo-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        Self(path)
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Server::spawn(command)
 }
 
 #[test]
 fn serves_with_env_and_flag_settings_and_stops_cleanly_on_sigterm() {
     // The env var is invalid, so the server can only start if the flag wins.
     let data = DataDir::new("env-and-flags");
-    let mut server = Server::start(
+    let mut server = start(
         &data,
         &["--port", "0", "--host", "127.0.0.1"],
         &[
@@ -138,7 +68,7 @@ fn serves_with_env_and_flag_settings_and_stops_cleanly_on_sigterm() {
 
 /// Starts the binary on Redis and returns it with a client for its API.
 fn start_on_redis(data: &DataDir, url: &str, prefix: &str) -> (Server, api::Client) {
-    let server = Server::start(
+    let server = start(
         data,
         &[
             "--port",
@@ -331,7 +261,7 @@ fn metadata_survives_a_restart_in_the_data_directory() {
     };
 
     tracing::info!("arrange: a topic and a subscription, then a clean stop");
-    let mut first = Server::start(&data, &args, &[]);
+    let mut first = start(&data, &args, &[]);
     let api = connect(&first);
     runtime.block_on(async {
         let topic = api::types::CreateTopicRequest {
@@ -352,7 +282,7 @@ fn metadata_survives_a_restart_in_the_data_directory() {
     assert!(first.terminate().success());
 
     tracing::info!("act: start again on the same data directory");
-    let second = Server::start(&data, &args, &[]);
+    let second = start(&data, &args, &[]);
     let api = connect(&second);
     runtime.block_on(async {
         assert_eq!(api.ready().await.expect("ready").status, "ok");

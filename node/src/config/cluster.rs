@@ -5,13 +5,23 @@
 //! as etcd's `--initial-cluster` does: `1=node-1:8082,2=node-2:8082,3=node-3:8082`.
 //! The list may include this node; it must if no advertise address is set.
 //! With no peers the node is a single-node cluster, as before.
+//!
+//! # Identity in a StatefulSet
+//! The node id is a number, or a StatefulSet pod name, whose ordinal is the id:
+//! `pubsubgo-2` → 2 (the last `-`-separated part of the name). So a pod can set
+//! `PUBSUB_NODE_ID` from its own name (downward API `metadata.name`), or from the
+//! pod-index label `apps.kubernetes.io/pod-index` (Kubernetes 1.28+), which is
+//! the ordinal itself. The peers are then the headless service's stable names,
+//! one per ordinal: `0=pubsubgo-0.pubsubgo-headless:8082,1=pubsubgo-1.…`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use cluster::NodeId;
+use serde::Deserialize;
 
 use super::error::ConfigError;
 
@@ -36,6 +46,61 @@ pub struct ClusterSettings {
     pub bootstrap_expect: Option<usize>,
     /// A node silent this long loses its partitions to the live nodes.
     pub owner_timeout: Duration,
+}
+
+/// A node id as given: a number, or a StatefulSet pod name ending in its
+/// ordinal (`pubsubgo-2` is node 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "NodeIdText")]
+pub struct NodeIdSetting(pub u64);
+
+impl FromStr for NodeIdSetting {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim();
+        let ordinal = match value.rsplit_once('-') {
+            Some((name, ordinal)) if !name.is_empty() => ordinal,
+            Some(_) => "",
+            None => value,
+        };
+        if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "node id {value:?} is neither a number nor a StatefulSet pod name \
+                 ending in its ordinal, like pubsubgo-2"
+            ));
+        }
+        ordinal
+            .parse()
+            .map(Self)
+            .map_err(|e| format!("node id {value:?}: {e}"))
+    }
+}
+
+impl NodeIdSetting {
+    /// Parses a node id as a flag or environment value gives it.
+    pub fn parse_id(value: &str) -> Result<u64, String> {
+        value.parse::<Self>().map(|id| id.0)
+    }
+}
+
+/// The file may give the id as a YAML number or as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NodeIdText {
+    Number(u64),
+    Text(String),
+}
+
+impl TryFrom<NodeIdText> for NodeIdSetting {
+    type Error = String;
+
+    fn try_from(value: NodeIdText) -> Result<Self, Self::Error> {
+        match value {
+            NodeIdText::Number(id) => Ok(Self(id)),
+            NodeIdText::Text(text) => text.parse(),
+        }
+    }
 }
 
 /// The raw inputs, after flag > environment > file precedence.

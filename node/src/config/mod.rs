@@ -3,6 +3,18 @@
 //! Each setting comes from, in order of precedence: a command-line flag, a
 //! `PUBSUB_*` environment variable, the YAML file given with `-c/--config`, and
 //! the default. An unknown key in the file is an error naming the key.
+//! `deployments/config.yaml` is a commented example with every key.
+//!
+//! **Storage choice.** `storage.kind` (`PUBSUB_STORAGE`, `--storage`) chooses the
+//! backend. When it is not set anywhere but some Redis setting is
+//! (`PUBSUB_REDIS_HOST`, `PUBSUB_REDIS_PASSWORD`, any `storage.redis` key, …),
+//! the storage is Redis: settings that name a Redis server mean the operator
+//! wants messages kept there, and falling back to memory would lose every
+//! message on restart without a word. Memory with Redis settings present takes
+//! an explicit `PUBSUB_STORAGE=memory`.
+//!
+//! **The seed's spelling.** `-config FILE` (one dash, as Go flags are written)
+//! means `--config FILE`; see [`accept_single_dash_config`].
 //!
 //! ```yaml
 //! server:  { host: 0.0.0.0, port: 8081, shutdown_grace_seconds: 30 }
@@ -20,11 +32,12 @@
 //!   owner_timeout_seconds: 10
 //! ```
 
+use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 mod cluster;
@@ -33,7 +46,7 @@ mod error;
 mod tests;
 
 use self::cluster::ClusterInputs;
-pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, parse_peers};
+pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
@@ -69,6 +82,9 @@ impl StorageConfig {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "pubsubgo-server", version, about = "PubSubGo message broker")]
 pub struct Args {
+    /// What to run instead of the broker.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// YAML configuration file.
     #[arg(short = 'c', long, env = "PUBSUB_CONFIG")]
     pub config: Option<PathBuf>,
@@ -120,8 +136,9 @@ pub struct Args {
     /// Seconds to let requests and streams finish on shutdown [default: 30].
     #[arg(long, env = "PUBSUB_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
-    /// This node's id in the metadata Raft group [default: 0].
-    #[arg(long, env = "PUBSUB_NODE_ID")]
+    /// This node's id in the metadata Raft group: a number, or a StatefulSet
+    /// pod name whose ordinal is the id (`pubsubgo-2` is 2) [default: 0].
+    #[arg(long, env = "PUBSUB_NODE_ID", value_parser = NodeIdSetting::parse_id)]
     pub node_id: Option<u64>,
     /// Where the Raft log and snapshots of the metadata live [default: ./data].
     #[arg(long, env = "PUBSUB_DATA_DIR")]
@@ -146,6 +163,35 @@ pub struct Args {
     pub owner_timeout_seconds: Option<u64>,
 }
 
+/// Subcommands of `pubsubgo-server`; with none it runs the broker.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Exits 0 when the broker configured by the same flags, environment and
+    /// file answers `GET /healthz` on its client port (or `/readyz` with
+    /// `--ready`); for container health checks, as the image has no curl.
+    Healthcheck {
+        /// Ask `/readyz` (leader known, log applied, storage answering) instead.
+        #[arg(long)]
+        ready: bool,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout_seconds: u64,
+    },
+}
+
+/// The arguments with the seed's `-config FILE` (and `-config=FILE`) read as
+/// `--config`: Go's flag package writes long flags with one dash, and clap
+/// would otherwise read `-config` as `-c onfig`.
+pub fn accept_single_dash_config(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| match arg.to_str() {
+            Some("-config") => OsString::from("--config"),
+            Some(text) if text.starts_with("-config=") => OsString::from(format!("-{text}")),
+            _ => arg,
+        })
+        .collect()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -164,7 +210,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClusterSection {
-    node_id: Option<u64>,
+    node_id: Option<NodeIdSetting>,
     data_dir: Option<PathBuf>,
     peer_port: Option<u16>,
     peers: Option<String>,
@@ -250,9 +296,15 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let storage = match args.storage.or(file.storage.kind).unwrap_or_default() {
+        let redis = file.storage.redis.under(&args);
+        let kind = args
+            .storage
+            .or(file.storage.kind)
+            .or(redis.names_redis().then_some(StorageKind::Redis))
+            .unwrap_or_default();
+        let storage = match kind {
             StorageKind::Memory => StorageConfig::Memory,
-            StorageKind::Redis => StorageConfig::Redis(redis_settings(&args, file.storage.redis)?),
+            StorageKind::Redis => StorageConfig::Redis(redis_settings(redis)?),
         };
         let peer_port = args.peer_port.or(file.cluster.peer_port).unwrap_or(8082);
         if peer_port != 0 && (peer_port == port || (metrics_enabled && peer_port == metrics_port)) {
@@ -276,7 +328,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
             cluster: ClusterSettings::resolve(
                 ClusterInputs {
-                    node_id: args.node_id.or(file.cluster.node_id),
+                    node_id: args.node_id.or(file.cluster.node_id.map(|id| id.0)),
                     data_dir: args.data_dir.or(file.cluster.data_dir),
                     peers: args.peers.or(file.cluster.peers),
                     advertise: args.advertise_addr.or(file.cluster.advertise_addr),
@@ -296,12 +348,50 @@ impl Config {
     }
 }
 
+impl RedisSection {
+    /// The Redis flags (and their environment variables) over the file's keys.
+    fn under(self, args: &Args) -> Self {
+        Self {
+            url: args.redis_url.clone().or(self.url),
+            host: args.redis_host.clone().or(self.host),
+            port: args.redis_port.or(self.port),
+            password: args.redis_password.clone().or(self.password),
+            cluster_nodes: args.redis_cluster_nodes.clone().or(self.cluster_nodes),
+            key_prefix: args.redis_key_prefix.clone().or(self.key_prefix),
+            connect_timeout_millis: args
+                .redis_connect_timeout_millis
+                .or(self.connect_timeout_millis),
+            response_timeout_millis: args
+                .redis_response_timeout_millis
+                .or(self.response_timeout_millis),
+        }
+    }
+
+    /// Whether any Redis setting is given.
+    fn names_redis(&self) -> bool {
+        self.url.is_some()
+            || self.host.is_some()
+            || self.port.is_some()
+            || self.password.is_some()
+            || self.cluster_nodes.is_some()
+            || self.key_prefix.is_some()
+            || self.connect_timeout_millis.is_some()
+            || self.response_timeout_millis.is_some()
+    }
+}
+
 /// Redis settings: cluster nodes, or a URL, or host and port; not two of them.
-fn redis_settings(args: &Args, file: RedisSection) -> Result<RedisSettings, ConfigError> {
-    let url = args.redis_url.clone().or(file.url);
-    let host = args.redis_host.clone().or(file.host);
-    let port = args.redis_port.or(file.port);
-    let nodes = args.redis_cluster_nodes.clone().or(file.cluster_nodes);
+fn redis_settings(redis: RedisSection) -> Result<RedisSettings, ConfigError> {
+    let RedisSection {
+        url,
+        host,
+        port,
+        password,
+        cluster_nodes: nodes,
+        key_prefix,
+        connect_timeout_millis,
+        response_timeout_millis,
+    } = redis;
     let target = match (nodes, url) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::Invalid(
@@ -338,25 +428,18 @@ fn redis_settings(args: &Args, file: RedisSection) -> Result<RedisSettings, Conf
             ),
         },
     };
-    let millis = |flag: Option<u64>, file: Option<u64>, default: Duration| {
-        flag.or(file).map_or(default, Duration::from_millis)
-    };
+    let millis =
+        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
     let settings = RedisSettings {
         target,
-        password: args.redis_password.clone().or(file.password),
-        key_prefix: args
-            .redis_key_prefix
-            .clone()
-            .or(file.key_prefix)
-            .unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
+        password,
+        key_prefix: key_prefix.unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
         connect_timeout: millis(
-            args.redis_connect_timeout_millis,
-            file.connect_timeout_millis,
+            connect_timeout_millis,
             RedisSettings::DEFAULT_CONNECT_TIMEOUT,
         ),
         response_timeout: millis(
-            args.redis_response_timeout_millis,
-            file.response_timeout_millis,
+            response_timeout_millis,
             RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
         ),
     };

@@ -188,3 +188,120 @@ fn bad_cluster_settings_are_refused_with_a_reason() {
         "d:8082"
     );
 }
+
+#[test]
+fn node_id_is_a_number_or_a_statefulset_pod_name() {
+    let id = |text: &str| text.parse::<NodeIdSetting>().map(|id| id.0);
+    assert_eq!(id("2"), Ok(2));
+    assert_eq!(id("pubsubgo-2"), Ok(2), "the ordinal of a pod name");
+    assert_eq!(id("dev-pubsubgo-10"), Ok(10), "a prefixed name");
+    for bad in [
+        "",
+        "pubsubgo",
+        "pubsubgo-",
+        "-2",
+        "pubsubgo-+2",
+        "pubsubgo-2a",
+    ] {
+        let err = id(bad).expect_err(bad);
+        assert!(err.contains("pod name"), "{bad:?}: {err}");
+    }
+    let file = TempFile::new("pod-name", "cluster:\n  node_id: pubsubgo-1\n");
+    assert_eq!(
+        Config::resolve(with_file(&file))
+            .expect("resolves")
+            .cluster
+            .node_id,
+        ::cluster::NodeId::new(1)
+    );
+}
+
+#[test]
+fn redis_settings_without_a_storage_kind_choose_redis() {
+    // The seed's environment block names Redis but not PUBSUB_STORAGE.
+    let seed = Args {
+        redis_host: Some("redis".to_owned()),
+        redis_password: Some("secret".to_owned()),
+        metrics_port: Some(9092),
+        ..Args::default()
+    };
+    match Config::resolve(seed).expect("resolves").storage {
+        StorageConfig::Redis(settings) => {
+            assert_eq!(
+                settings.target,
+                RedisTarget::Standalone {
+                    url: "redis://redis:6379".to_owned()
+                }
+            );
+            assert_eq!(settings.password.as_deref(), Some("secret"));
+        }
+        StorageConfig::Memory => panic!("Redis settings fell back to memory"),
+    }
+    let file = TempFile::new("redis-implied", "storage:\n  redis:\n    port: 7000\n");
+    assert_eq!(
+        Config::resolve(with_file(&file))
+            .expect("resolves")
+            .storage
+            .kind(),
+        StorageKind::Redis
+    );
+    let explicit = Args {
+        storage: Some(StorageKind::Memory),
+        redis_host: Some("redis".to_owned()),
+        ..Args::default()
+    };
+    assert_eq!(
+        Config::resolve(explicit).expect("resolves").storage,
+        StorageConfig::Memory,
+        "an explicit memory choice wins"
+    );
+}
+
+#[test]
+fn the_seeds_single_dash_config_flag_means_config() {
+    let parse = |args: &[&str]| {
+        Args::try_parse_from(accept_single_dash_config(args.iter().map(OsString::from)))
+            .map(|args| args.config)
+    };
+    let expected = Some(PathBuf::from("config.yaml"));
+    assert_eq!(
+        parse(&["pubsubgo-server", "-config", "config.yaml"]).expect("parses"),
+        expected
+    );
+    assert_eq!(
+        parse(&["pubsubgo-server", "-config=config.yaml"]).expect("parses"),
+        expected
+    );
+    assert_eq!(
+        parse(&["pubsubgo-server", "-c", "config.yaml"]).expect("parses"),
+        expected
+    );
+}
+
+#[test]
+fn the_example_config_file_loads_with_its_documented_values() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deployments/config.yaml");
+    let config = Config::resolve(Args {
+        config: Some(example),
+        ..Args::default()
+    })
+    .expect("deployments/config.yaml resolves");
+    let defaults = Config::resolve(Args::default()).expect("defaults resolve");
+    match &config.storage {
+        StorageConfig::Redis(settings) => assert_eq!(
+            settings.target,
+            RedisTarget::Standalone {
+                url: "redis://redis:6379".to_owned()
+            }
+        ),
+        StorageConfig::Memory => panic!("the example chooses Redis"),
+    }
+    assert_eq!(
+        Config {
+            storage: StorageConfig::Memory,
+            ..config
+        },
+        defaults,
+        "every other key in the example is its default"
+    );
+}

@@ -1,0 +1,14 @@
+//! The deployment artefacts against the server they deploy: the rendered
+//! kustomize overlays (`manifests`), the seed's settings and the container
+//! health check (`seed_settings`), and a StatefulSet rolling restart on real
+//! processes with the production overlay's environment (`rehearsal`).
+//! Rendering uses the pinned validators of `tests/tools/deployment-tools`.
+
+mod manifests;
+#[path = "../redis_support/mod.rs"]
+mod redis_support;
+mod rehearsal;
+mod rendered;
+mod seed_settings;
+#[path = "../server_process/mod.rs"]
+mod server_process;
