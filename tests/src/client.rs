@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use api::client::{Client, ClientError, PublishOptions};
+use api::frames::ServerFrame;
+use api::stream::Subscriber;
 use api::types::{
     CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PublishResponse,
     PullRequest,
@@ -92,4 +94,16 @@ pub async fn metrics(metrics_url: &str) -> String {
         .text()
         .await
         .expect("metrics text")
+}
+
+/// Longest a test waits for the next frame of a stream.
+pub const FRAME_WAIT: Duration = Duration::from_secs(10);
+
+/// The next frame of `stream`, which must come within [`FRAME_WAIT`] and parse.
+pub async fn next_frame(stream: &mut Subscriber) -> ServerFrame {
+    tokio::time::timeout(FRAME_WAIT, stream.next())
+        .await
+        .expect("a frame within the wait")
+        .expect("stream open")
+        .expect("valid frame")
 }

@@ -2,7 +2,9 @@
 //! subscribe, cluster status, and the errors a user sees (usage errors exit 2,
 //! server errors 1, an unreachable server gets a hint).
 
-use crate::support::{cli, command, finish, pull_until_seen, wait_for_backlog};
+use crate::support::{
+    cli, command, create_topic_and_subscription, finish, pull_until_seen, wait_for_backlog,
+};
 use serde_json::Value;
 use tracing::info;
 
@@ -93,13 +95,7 @@ async fn published_messages_are_pulled_acked_and_gone() {
 async fn pulled_ack_ids_can_be_acked_and_nacked_by_hand() {
     let node = node::TestNode::start().await.expect("broker starts");
     let url = node.url.as_str();
-    cli(url, &["topics", "create", "events"]).await.assert_ok();
-    cli(
-        url,
-        &["subscriptions", "create", "audit", "--topic", "events"],
-    )
-    .await
-    .assert_ok();
+    create_topic_and_subscription(url, "events", "audit").await;
     cli(url, &["publish", "events", "--data", "a", "--count", "2"])
         .await
         .assert_ok();
@@ -223,13 +219,7 @@ async fn json_topic_list_follows_every_page() {
 async fn subscribe_prints_streamed_messages_and_stops_at_the_limit() {
     let node = node::TestNode::start().await.expect("broker starts");
     let url = node.url.as_str();
-    cli(url, &["topics", "create", "chat"]).await.assert_ok();
-    cli(
-        url,
-        &["subscriptions", "create", "reader", "--topic", "chat"],
-    )
-    .await
-    .assert_ok();
+    create_topic_and_subscription(url, "chat", "reader").await;
 
     info!("act: start the stream, then publish two messages");
     let args = [

@@ -1,7 +1,9 @@
 //! `pubsub-cli` delivery commands (nack with reasons, dead letters and redrive,
 //! seek, delayed publishes) against a real in-process broker.
 
-use crate::support::{cli, field, pull_json, pull_until_seen, wait_for_backlog};
+use crate::support::{
+    cli, create_topic_and_subscription, field, pull_json, pull_until_seen, wait_for_backlog,
+};
 use tracing::info;
 
 #[test_log::test(tokio::test)]
@@ -103,13 +105,7 @@ async fn a_message_nacked_too_often_is_dead_lettered_listed_and_redriven() {
 async fn seeking_to_the_earliest_message_delivers_acked_messages_again() {
     let node = node::TestNode::start().await.expect("broker starts");
     let url = node.url.as_str();
-    cli(url, &["topics", "create", "events"]).await.assert_ok();
-    cli(
-        url,
-        &["subscriptions", "create", "audit", "--topic", "events"],
-    )
-    .await
-    .assert_ok();
+    create_topic_and_subscription(url, "events", "audit").await;
     cli(url, &["publish", "events", "--data", "one"])
         .await
         .assert_ok();
@@ -146,15 +142,7 @@ async fn seeking_to_the_earliest_message_delivers_acked_messages_again() {
 async fn a_delayed_message_is_in_the_backlog_but_not_delivered() {
     let node = node::TestNode::start().await.expect("broker starts");
     let url = node.url.as_str();
-    cli(url, &["topics", "create", "reminders"])
-        .await
-        .assert_ok();
-    cli(
-        url,
-        &["subscriptions", "create", "mailer", "--topic", "reminders"],
-    )
-    .await
-    .assert_ok();
+    create_topic_and_subscription(url, "reminders", "mailer").await;
 
     info!("act: publish a message held back for an hour");
     let published = cli(

@@ -62,6 +62,17 @@ pub async fn finish(child: tokio::process::Child, args: &[&str]) -> Run {
     }
 }
 
+/// Creates `topic` and a subscription `subscription` on it, asserting both succeed.
+pub async fn create_topic_and_subscription(server: &str, topic: &str, subscription: &str) {
+    cli(server, &["topics", "create", topic]).await.assert_ok();
+    cli(
+        server,
+        &["subscriptions", "create", subscription, "--topic", topic],
+    )
+    .await
+    .assert_ok();
+}
+
 /// Pulls (and acks) until every one of `wanted` has been printed, or gives up at a deadline.
 pub async fn pull_until_seen(server: &str, subscription: &str, wanted: &[&str]) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -105,20 +105,15 @@ async fn at_most_once_never_redelivers_and_exactly_once_refuses_stale_acks() {
         detail.contains(first[0]["ackId"].as_str().unwrap_or_default()),
         "{detail}"
     );
-    app.verb(
-        "exact",
-        "acknowledge",
-        json!({"ackIds": [ack_id(&second[0])]}),
-    )
-    .await
-    .ok();
-    app.verb(
-        "exact",
-        "acknowledge",
-        json!({"ackIds": [ack_id(&second[0])]}),
-    )
-    .await
-    .ok();
+    for _ in 0..2 {
+        app.verb(
+            "exact",
+            "acknowledge",
+            json!({"ackIds": [ack_id(&second[0])]}),
+        )
+        .await
+        .ok();
+    }
     let stats = app.get("/v1/subscriptions/exact").await.ok()["stats"].clone();
     assert_eq!(stats["backlogMessages"], 0);
 }

@@ -2,25 +2,13 @@
 //! and its partition count grows when another member leaves, until it leaves
 //! itself and the stream ends with `UNKNOWN_MEMBER`.
 
-use std::time::Duration;
-
 use api::frames::ServerFrame;
 use api::types::{CreateSubscriptionRequest, JoinGroupRequest, PullRequest, SubscriptionType};
 use api::{Client, ErrorCode};
 use node::TestNode;
-use testkit::client::{connect, keyed, publish, subscription, topic};
+use testkit::client::{connect, keyed, next_frame, publish, subscription, topic};
 
 use crate::members::{SUB, TOPIC, key_for};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn next_frame(stream: &mut api::stream::Subscriber) -> ServerFrame {
-    tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("a frame within the wait")
-        .expect("stream open")
-        .expect("valid frame")
-}
 
 /// Publishes `text` with a key that lands on `partition`.
 async fn publish_to(client: &Client, partition: u32, partitions: u32, text: &str) {

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use api::binary::{self, BinaryMessage, Frame, Kind, PublishBatch};
 use api::frames::{PublishAnswer, ServerFrame};
-use api::stream::Encoding;
+use api::stream::{Encoding, Publisher};
 use api::types::{CreateTopicRequest, PublishMessage, PublishRequest};
 use api::{Client, ErrorCode};
 use futures::{SinkExt, StreamExt};
 use node::TestNode;
-use testkit::client::{connect, keyed, subscription, text};
+use testkit::client::{connect, keyed, next_frame, subscription, text};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -31,6 +31,14 @@ async fn setup(node: &TestNode) -> Client {
         .await
         .expect("subscription");
     client
+}
+
+/// A node set up as [`setup`] does, a client, and a publisher to `feed`.
+async fn publishing(encoding: Encoding) -> (TestNode, Client, Publisher) {
+    let node = TestNode::start().await.expect("server");
+    let client = setup(&node).await;
+    let publisher = client.publisher("feed", encoding).await.expect("connect");
+    (node, client, publisher)
 }
 
 /// Pulls and acks until `reader` is empty; answers every payload.
@@ -124,12 +132,7 @@ async fn pipelined_publishes_are_answered_in_order_in_both_encodings() {
 
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn more_than_a_request_of_unkeyed_publishes_mixed_with_keyed_ones_is_stored_once_each() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node).await;
-    let mut publisher = client
-        .publisher("feed", Encoding::Binary)
-        .await
-        .expect("connect");
+    let (node, client, mut publisher) = publishing(Encoding::Binary).await;
     // 40 unkeyed publishes of 50 messages (2,000: more than one append may carry),
     // every fifth one keyed for deduplication, all sent before any answer is read.
     let mut expected = BTreeSet::new();
@@ -169,12 +172,7 @@ async fn more_than_a_request_of_unkeyed_publishes_mixed_with_keyed_ones_is_store
 /// would stall the server, which stops reading while its answers wait.
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_publisher_may_send_far_more_than_the_sockets_buffer_before_reading() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node).await;
-    let mut publisher = client
-        .publisher("feed", Encoding::Json)
-        .await
-        .expect("connect");
+    let (node, _client, mut publisher) = publishing(Encoding::Json).await;
     const PUBLISHES: u64 = 50_000;
     let sending = async {
         for i in 0..PUBLISHES {
@@ -283,12 +281,7 @@ async fn bad_frames_are_refused_alone_and_lose_nothing() {
 
 #[test_log::test(tokio::test)]
 async fn an_idempotency_key_on_the_stream_stores_once() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node).await;
-    let mut publisher = client
-        .publisher("feed", Encoding::Binary)
-        .await
-        .expect("connect");
+    let (node, client, mut publisher) = publishing(Encoding::Binary).await;
     let request = || PublishRequest {
         messages: vec![text("once")],
     };
@@ -351,11 +344,7 @@ async fn a_binary_stream_sends_each_lease_as_one_frame() {
         )
         .await
         .expect("publish");
-    let frame = tokio::time::timeout(WAIT, subscriber.next())
-        .await
-        .expect("a message within the wait")
-        .expect("open")
-        .expect("frame");
+    let frame = next_frame(&mut subscriber).await;
     let ServerFrame::Message {
         ack_id, message, ..
     } = frame

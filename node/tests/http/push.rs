@@ -21,14 +21,33 @@ use testkit::router::{App, b64};
 /// How often broker state is re-checked while waiting for it.
 const POLL: Duration = Duration::from_millis(5);
 
-/// A client of `node` with a 2-partition topic `events`.
-async fn client(node: &TestNode) -> Client {
+/// A node with a 2-partition topic `events`, and a client of it.
+async fn start() -> (TestNode, Client) {
+    let node = TestNode::start().await.expect("server");
     let client = connect(&node.url);
     client
         .create_topic("events", &topic(2))
         .await
         .expect("topic");
-    client
+    (node, client)
+}
+
+/// An endpoint that holds every request until released, and a push
+/// subscription `hooks` to it. Its 600 s ack deadline makes the request
+/// timeout 60 s, far beyond the 5 s shutdown grace.
+async fn gated_hooks(client: &Client, max_outstanding: Option<u32>) -> Endpoint {
+    let hook = Endpoint::start(Behaviour {
+        gated: true,
+        ..Default::default()
+    })
+    .await;
+    let push = PushConfig {
+        endpoint: hook.url.clone(),
+        max_outstanding,
+        ..Default::default()
+    };
+    create_push(client, "hooks", 600, push).await;
+    hook
 }
 
 async fn create_push(client: &Client, name: &str, ack_deadline_seconds: u32, push: PushConfig) {
@@ -86,8 +105,7 @@ async fn metric(node: &TestNode, sample: &str) -> f64 {
 
 #[test_log::test(tokio::test)]
 async fn failed_pushes_are_retried_until_the_endpoint_accepts_and_every_request_is_signed() {
-    let node = TestNode::start().await.expect("server");
-    let client = client(&node).await;
+    let (node, client) = start().await;
     let hook = Endpoint::start(Behaviour {
         secret: Some("s3cr3t"),
         fail_first: 2,
@@ -202,24 +220,8 @@ async fn failed_pushes_are_retried_until_the_endpoint_accepts_and_every_request_
 
 #[test_log::test(tokio::test)]
 async fn at_most_max_outstanding_requests_are_in_flight() {
-    let node = TestNode::start().await.expect("server");
-    let client = client(&node).await;
-    let hook = Endpoint::start(Behaviour {
-        gated: true,
-        ..Default::default()
-    })
-    .await;
-    create_push(
-        &client,
-        "hooks",
-        600,
-        PushConfig {
-            endpoint: hook.url.clone(),
-            max_outstanding: Some(3),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (node, client) = start().await;
+    let hook = gated_hooks(&client, Some(3)).await;
 
     tracing::info!("act: 10 messages against an endpoint that holds every request");
     publish(&client, (0..10).map(|i| text(&format!("m{i}"))).collect()).await;
@@ -261,8 +263,7 @@ async fn at_most_max_outstanding_requests_are_in_flight() {
 
 #[test_log::test(tokio::test)]
 async fn a_deleted_push_subscription_stops_and_its_successor_uses_the_new_endpoint() {
-    let node = TestNode::start().await.expect("server");
-    let client = client(&node).await;
+    let (node, client) = start().await;
     let old = Endpoint::start(Behaviour::default()).await;
     let new = Endpoint::start(Behaviour::default()).await;
     let push_to = |endpoint: &Endpoint| PushConfig {
@@ -302,24 +303,8 @@ async fn a_deleted_push_subscription_stops_and_its_successor_uses_the_new_endpoi
 
 #[test_log::test(tokio::test)]
 async fn shutdown_abandons_requests_in_flight_and_hands_their_messages_back() {
-    let node = TestNode::start().await.expect("server");
-    let client = client(&node).await;
-    let hook = Endpoint::start(Behaviour {
-        gated: true,
-        ..Default::default()
-    })
-    .await;
-    // A 600 s deadline makes the request timeout 60 s, far beyond the 5 s grace.
-    create_push(
-        &client,
-        "hooks",
-        600,
-        PushConfig {
-            endpoint: hook.url.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (node, client) = start().await;
+    let hook = gated_hooks(&client, None).await;
     publish(&client, vec![text("a"), text("b")]).await;
     hook.wait_for("2 requests held", |log| log.in_flight >= 2)
         .await;
@@ -342,8 +327,7 @@ async fn shutdown_abandons_requests_in_flight_and_hands_their_messages_back() {
 
 #[test_log::test(tokio::test)]
 async fn push_subscriptions_cannot_be_pulled_or_streamed() {
-    let node = TestNode::start().await.expect("server");
-    let client = client(&node).await;
+    let (node, client) = start().await;
     create_push(
         &client,
         "hooks",

@@ -9,15 +9,16 @@ use api::frames::ServerFrame;
 use api::stream::Subscriber;
 use api::types::{CreateSubscriptionRequest, PullRequest};
 use node::TestNode;
-use testkit::client::{connect, subscription, text, topic};
+use testkit::client::{connect, next_frame, subscription, text, topic};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How often a condition is re-checked while waiting for it.
 const POLL: Duration = Duration::from_millis(5);
 
-/// A client of `node` with a 2-partition topic `live` and a subscription
-/// `screen` on it.
-async fn setup(node: &TestNode, ack_deadline_seconds: u32) -> Client {
+/// A node with a 2-partition topic `live` and a subscription `screen` on it,
+/// and a client of it.
+async fn start(ack_deadline_seconds: u32) -> (TestNode, Client) {
+    let node = TestNode::start().await.expect("server");
     let client = connect(&node.url);
     client.create_topic("live", &topic(2)).await.expect("topic");
     let sub = CreateSubscriptionRequest {
@@ -28,7 +29,7 @@ async fn setup(node: &TestNode, ack_deadline_seconds: u32) -> Client {
         .create_subscription("screen", &sub)
         .await
         .expect("subscription");
-    client
+    (node, client)
 }
 
 async fn publish(client: &Client, texts: &[String]) {
@@ -40,12 +41,7 @@ async fn publish(client: &Client, texts: &[String]) {
 
 /// The next message frame: (ack id, data as text, attempt). Fails after [`WAIT`].
 async fn next_message(stream: &mut Subscriber) -> (String, String, u32) {
-    let frame = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("a frame within the wait")
-        .expect("stream open")
-        .expect("valid frame");
-    match frame {
+    match next_frame(stream).await {
         ServerFrame::Message {
             ack_id,
             message,
@@ -82,8 +78,7 @@ async fn wait_for_outstanding(client: &Client, outstanding: u64) {
 
 #[test_log::test(tokio::test)]
 async fn subscriber_receives_messages_published_after_connecting() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node, 60).await;
+    let (node, client) = start(60).await;
     let mut stream = client.stream("screen").await.expect("connect");
     stream.credit(10).await.expect("credit");
     wait_for_open_stream(&node).await;
@@ -109,8 +104,7 @@ async fn subscriber_receives_messages_published_after_connecting() {
 
 #[test_log::test(tokio::test)]
 async fn credit_bounds_outstanding_messages() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node, 60).await;
+    let (node, client) = start(60).await;
     publish(
         &client,
         &(0..10).map(|i| format!("m{i}")).collect::<Vec<_>>(),
@@ -171,8 +165,7 @@ async fn credit_bounds_outstanding_messages() {
 
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn leases_of_a_dropped_socket_expire_and_redeliver() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node, 10).await;
+    let (node, client) = start(10).await;
     publish(&client, &["fragile".to_owned()]).await;
     let mut stream = client.stream("screen").await.expect("connect");
     stream.credit(1).await.expect("credit");
@@ -200,15 +193,10 @@ async fn leases_of_a_dropped_socket_expire_and_redeliver() {
 
 #[test_log::test(tokio::test)]
 async fn bad_frames_get_error_frames_and_the_stream_stays_open() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node, 60).await;
+    let (node, client) = start(60).await;
     let mut stream = client.stream("screen").await.expect("connect");
     stream.ack(vec!["nonsense".into()]).await.expect("send");
-    let frame = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("frame")
-        .expect("open")
-        .expect("valid");
+    let frame = next_frame(&mut stream).await;
     let ServerFrame::Error { problem } = frame else {
         panic!("expected an error frame, got {frame:?}");
     };
@@ -221,8 +209,7 @@ async fn bad_frames_get_error_frames_and_the_stream_stays_open() {
 
 #[test_log::test(tokio::test)]
 async fn shutdown_sends_a_close_frame() {
-    let node = TestNode::start().await.expect("server");
-    let client = setup(&node, 60).await;
+    let (node, client) = start(60).await;
     let mut stream = client.stream("screen").await.expect("connect");
     stream.credit(1).await.expect("credit");
     wait_for_open_stream(&node).await;

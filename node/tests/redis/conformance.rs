@@ -12,18 +12,16 @@ mod cluster {
 }
 
 mod release {
-    use std::collections::BTreeMap;
 
-    use bytes::Bytes;
     use cluster::subscription::StartPosition;
     use cluster::{SubscriptionName, TopicName};
     use node::storage::redis::RedisStorage;
     use node::storage::{
-        DeliveryPolicy, DeliveryRef, LeaseRequest, MessageLog, NewMessage, PartitionRef,
-        SubscriptionState,
+        DeliveryPolicy, DeliveryRef, LeaseRequest, MessageLog, PartitionRef, SubscriptionState,
     };
 
     use testkit::redis::{shared_standalone, standalone_settings};
+    use testkit::storage::message;
 
     const T0: u64 = 1_700_000_000_000;
 
@@ -69,17 +67,7 @@ mod release {
             .create_topic(&at.topic, 1)
             .await
             .expect("create topic");
-        let batch = (0..3)
-            .map(|i| NewMessage {
-                data: Bytes::from(format!("m{i}")),
-                attributes: BTreeMap::new(),
-                ordering_key: None,
-                priority: 4,
-                publish_time_millis: T0,
-                deliver_at_millis: None,
-                expire_at_millis: None,
-            })
-            .collect();
+        let batch = (0..3).map(|i| message(format!("m{i}"), T0)).collect();
         first.append(&at, 1, batch).await.expect("append");
         first
             .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
@@ -102,26 +90,20 @@ mod release {
 }
 
 mod round_trips {
-    use std::sync::Arc;
+
     use std::time::Duration;
 
-    use api::types::{CreateTopicRequest, PublishMessage, PublishRequest};
-    use node::server;
-    use node::storage::redis::RedisStorage;
+    use api::types::{CreateTopicRequest, PublishRequest};
+
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
-    use tokio_util::sync::CancellationToken;
 
-    use testkit::redis::{RedisServer, standalone_settings};
+    use testkit::client::text;
+    use testkit::redis::{RedisServer, broker_on, standalone_settings};
 
     fn batch(size: usize) -> PublishRequest {
         PublishRequest {
-            messages: (0..size)
-                .map(|i| PublishMessage {
-                    data: api::data::Data(format!("message {i}").into_bytes().into()),
-                    ..Default::default()
-                })
-                .collect(),
+            messages: (0..size).map(|i| text(&format!("message {i}"))).collect(),
         }
     }
 
@@ -179,14 +161,7 @@ mod round_trips {
     #[test_log::test(tokio::test)]
     async fn a_publish_batch_of_500_on_one_partition_is_one_round_trip() {
         let redis = RedisServer::standalone(&["--appendonly", "no"]);
-        let storage = RedisStorage::connect(&standalone_settings(redis.url()))
-            .await
-            .expect("connect");
-        let broker = server::broker(
-            node::metadata_store::MetadataStore::local(),
-            Arc::new(storage),
-            CancellationToken::new(),
-        );
+        let broker = broker_on(&standalone_settings(redis.url())).await;
         broker
             .create_topic("orders", CreateTopicRequest::default())
             .await

@@ -279,15 +279,7 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
     };
     let batch = |from: u64| -> Vec<NewMessage> {
         (from..from + 100)
-            .map(|i| NewMessage {
-                data: format!("m{i}").into_bytes().into(),
-                attributes: Default::default(),
-                ordering_key: None,
-                priority: 4,
-                publish_time_millis: 1_000 + i,
-                deliver_at_millis: None,
-                expire_at_millis: None,
-            })
+            .map(|i| testkit::storage::message(format!("m{i}"), 1_000 + i))
             .collect()
     };
     let lease = |max: usize, now: u64| LeaseRequest {

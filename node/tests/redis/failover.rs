@@ -13,21 +13,14 @@ use api::types::AckLevel;
 use cluster::TopicName;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
+use testkit::storage::message;
 
 const BATCH: u64 = 10;
 
 /// `BATCH` messages `<prefix><i>`: `l` for ack level leader, `r` for replicated:1.
 fn batch(prefix: char, first: u64) -> Vec<NewMessage> {
     (first..first + BATCH)
-        .map(|i| NewMessage {
-            data: format!("{prefix}{i}").into_bytes().into(),
-            attributes: Default::default(),
-            ordering_key: None,
-            priority: 4,
-            publish_time_millis: 1_000 + i,
-            deliver_at_millis: None,
-            expire_at_millis: None,
-        })
+        .map(|i| message(format!("{prefix}{i}"), 1_000 + i))
         .collect()
 }
 

@@ -34,6 +34,21 @@ async fn pull_all(app: &App, subscription: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every entry of partition 0 of `topic` as Redis holds it (`XRANGE`).
+async fn stored_log(
+    raw: &mut redis::aio::MultiplexedConnection,
+    key_prefix: &str,
+    topic: &str,
+) -> redis::streams::StreamRangeReply {
+    redis::cmd("XRANGE")
+        .arg(format!("{key_prefix}:{{{topic}:0}}:log"))
+        .arg("-")
+        .arg("+")
+        .query_async(raw)
+        .await
+        .expect("XRANGE")
+}
+
 #[test_log::test(tokio::test)]
 async fn replicated_publishes_wait_for_the_replica_and_without_it_the_outcome_is_unknown() {
     tracing::info!("a primary with one replica");
@@ -180,14 +195,7 @@ async fn large_payloads_are_stored_compressed_and_pulled_back_whole() {
             codec,
             "Redis holds the large payload compressed, the small one as is"
         );
-        let log = format!("{}:{{{topic}:0}}:log", settings.key_prefix);
-        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&log)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut raw)
-            .await
-            .expect("XRANGE");
+        let entries = stored_log(&mut raw, &settings.key_prefix, &topic).await;
         assert_eq!(entries.ids.len(), 2);
         let field =
             |i: usize, name: &str| -> Option<Vec<u8>> { entries.ids[i].get::<Vec<u8>>(name) };
@@ -216,14 +224,7 @@ async fn large_payloads_are_stored_compressed_and_pulled_back_whole() {
         "none"
     );
     publish(&app, "plain", &large).await.ok();
-    let log = format!("{}:{{plain:0}}:log", settings.key_prefix);
-    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(&log)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut raw)
-        .await
-        .expect("XRANGE");
+    let entries = stored_log(&mut raw, &settings.key_prefix, "plain").await;
     assert_eq!(
         entries.ids[0].get::<Vec<u8>>("d").as_deref(),
         Some(large.as_bytes())
@@ -233,7 +234,7 @@ async fn large_payloads_are_stored_compressed_and_pulled_back_whole() {
 
 #[test_log::test(tokio::test)]
 async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
-    use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
+    use node::storage::{AppendOptions, MessageLog, PartitionRef, StorageError};
 
     tracing::info!("a 3-primary/3-replica cluster; partitions spread over the slots");
     let storage = testkit::redis::cluster_storage().await;
@@ -264,15 +265,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
             topic: topic.clone(),
             partition,
         };
-        let message = NewMessage {
-            data: bytes::Bytes::from("x".repeat(2048)),
-            attributes: Default::default(),
-            ordering_key: None,
-            priority: 4,
-            publish_time_millis: 1,
-            deliver_at_millis: None,
-            expire_at_millis: None,
-        };
+        let message = testkit::storage::message("x".repeat(2048), 1);
         let offsets = storage
             .append_with(&at, 1, vec![message.clone()], &replicated)
             .await

@@ -9,6 +9,16 @@ use std::time::Duration;
 /// Longest any test waits for the server.
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// Flags for a server on loopback ports the kernel hands out, without metrics.
+pub const LOCAL: [&str; 6] = [
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--metrics-enabled",
+    "false",
+];
+
 /// A running server process, killed on drop if still alive.
 pub struct Server {
     pub child: Child,

@@ -6,28 +6,19 @@ use std::collections::BTreeSet;
 use api::types::{CreateSubscriptionRequest, StartPosition};
 use testkit::client::{keyed, publish, subscription, text, topic};
 
-use crate::process::{DataDir, Server};
+use crate::process::{DataDir, LOCAL, Server};
 
 /// Starts the binary on Redis and returns it with a client for its API.
 fn start_on_redis(data: &DataDir, url: &str, prefix: &str) -> (Server, api::Client) {
-    let server = Server::start(
-        data,
-        &[
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--metrics-enabled",
-            "false",
-            "--storage",
-            "redis",
-            "--redis-url",
-            url,
-            "--redis-key-prefix",
-            prefix,
-        ],
-        &[],
-    );
+    let on_redis = [
+        "--storage",
+        "redis",
+        "--redis-url",
+        url,
+        "--redis-key-prefix",
+        prefix,
+    ];
+    let server = Server::start(data, &[&LOCAL[..], &on_redis].concat(), &[]);
     let api = server.connect();
     (server, api)
 }
@@ -130,18 +121,10 @@ fn a_server_killed_with_sigkill_on_redis_keeps_10_000_messages_acks_and_leases()
 #[test_log::test]
 fn metadata_survives_a_restart_in_the_data_directory() {
     let data = DataDir::new("restart");
-    let args = [
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--metrics-enabled",
-        "false",
-    ];
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
 
     tracing::info!("arrange: a topic and a subscription, then a clean stop");
-    let mut first = Server::start(&data, &args, &[]);
+    let mut first = Server::start(&data, &LOCAL, &[]);
     let api = first.connect();
     runtime.block_on(async {
         api.create_topic("durable", &topic(3))
@@ -154,7 +137,7 @@ fn metadata_survives_a_restart_in_the_data_directory() {
     assert!(first.terminate().success());
 
     tracing::info!("act: start again on the same data directory");
-    let second = Server::start(&data, &args, &[]);
+    let second = Server::start(&data, &LOCAL, &[]);
     let api = second.connect();
     runtime.block_on(async {
         assert_eq!(api.ready().await.expect("ready").status, "ok");
