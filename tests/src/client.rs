@@ -8,7 +8,7 @@ use api::frames::ServerFrame;
 use api::stream::Subscriber;
 use api::types::{
     CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PublishResponse,
-    PullRequest,
+    PullRequest, SubscriptionStats,
 };
 
 /// A client of the node at `url`, with a 30 s request timeout.
@@ -106,4 +106,14 @@ pub async fn next_frame(stream: &mut Subscriber) -> ServerFrame {
         .expect("a frame within the wait")
         .expect("stream open")
         .expect("valid frame")
+}
+
+/// The stats of `subscription`, as `GET /v1/subscriptions/{name}` reports them.
+pub async fn subscription_stats(client: &Client, subscription: &str) -> SubscriptionStats {
+    client
+        .get_subscription(subscription)
+        .await
+        .expect("get subscription")
+        .stats
+        .expect("stats")
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use api::Client;
 use api::types::{CreateSubscriptionRequest, PullRequest};
 use node::TestNode;
-use testkit::client::{connect, keyed, metrics, publish, subscription, topic};
+use testkit::client::{connect, keyed, metrics, publish, subscription, subscription_stats, topic};
 
 /// What the two pullers saw.
 #[derive(Default)]
@@ -71,12 +71,7 @@ async fn competing_pullers_get_every_message_once_in_key_order() {
             assert_eq!(seqs, &expected, "order of {key}");
         }
     }
-    let stats = client
-        .get_subscription("workers")
-        .await
-        .expect("stats")
-        .stats
-        .expect("stats present");
+    let stats = subscription_stats(&client, "workers").await;
     assert_eq!((stats.backlog_messages, stats.outstanding_messages), (0, 0));
 
     tracing::info!("act: one bad ack, so an error is counted");

@@ -15,7 +15,7 @@ use api::types::{
 use endpoint::{Behaviour, Endpoint, WAIT};
 use node::TestNode;
 use serde_json::{Value, json};
-use testkit::client::{connect, metrics, subscription, text, topic};
+use testkit::client::{connect, metrics, subscription, subscription_stats, text, topic};
 use testkit::router::{App, b64};
 
 /// How often broker state is re-checked while waiting for it.
@@ -78,12 +78,7 @@ async fn wait_for_stats(
 ) -> SubscriptionStats {
     let waited = tokio::time::timeout(WAIT, async {
         loop {
-            let stats = client
-                .get_subscription(name)
-                .await
-                .expect("get subscription")
-                .stats
-                .expect("stats");
+            let stats = subscription_stats(client, name).await;
             if condition(&stats) {
                 return stats;
             }

@@ -9,7 +9,7 @@ use api::frames::ServerFrame;
 use api::stream::Subscriber;
 use api::types::{CreateSubscriptionRequest, PullRequest};
 use node::TestNode;
-use testkit::client::{connect, next_frame, subscription, text, topic};
+use testkit::client::{connect, next_frame, subscription, subscription_stats, text, topic};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How often a condition is re-checked while waiting for it.
@@ -60,12 +60,7 @@ async fn next_message(stream: &mut Subscriber) -> (String, String, u32) {
 async fn wait_for_outstanding(client: &Client, outstanding: u64) {
     tokio::time::timeout(WAIT, async {
         loop {
-            let stats = client
-                .get_subscription("screen")
-                .await
-                .expect("stats")
-                .stats
-                .expect("stats");
+            let stats = subscription_stats(client, "screen").await;
             if stats.outstanding_messages == outstanding {
                 return;
             }
@@ -88,12 +83,7 @@ async fn subscriber_receives_messages_published_after_connecting() {
     assert_eq!((data.as_str(), attempt), ("hello", 1));
     stream.ack(vec![ack_id]).await.expect("ack");
     wait_for_outstanding(&client, 0).await;
-    let stats = client
-        .get_subscription("screen")
-        .await
-        .expect("stats")
-        .stats
-        .expect("stats");
+    let stats = subscription_stats(&client, "screen").await;
     assert_eq!(
         stats.backlog_messages, 0,
         "the ack over the socket was applied"
@@ -150,12 +140,7 @@ async fn credit_bounds_outstanding_messages() {
         .expect("ack rest");
     publish(&client, &["held back".to_owned()]).await;
     wait_for_outstanding(&client, 6).await; // 5 pulled + "late"
-    let stats = client
-        .get_subscription("screen")
-        .await
-        .expect("stats")
-        .stats
-        .expect("stats");
+    let stats = subscription_stats(&client, "screen").await;
     assert_eq!(
         stats.backlog_messages, 7,
         "5 pulled + late + held back still unacked"

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use api::types::{CreateSubscriptionRequest, StartPosition};
-use testkit::client::{keyed, publish, subscription, text, topic};
+use testkit::client::{keyed, publish, subscription, subscription_stats, text, topic};
 
 use crate::process::{DataDir, LOCAL, Server};
 
@@ -88,12 +88,7 @@ fn a_server_killed_with_sigkill_on_redis_keeps_10_000_messages_acks_and_leases()
     runtime.block_on(async {
         let topic = api.get_topic("orders").await.expect("topic");
         assert_eq!(topic.stats.map(|s| s.messages_published), Some(10_000));
-        let stats = api
-            .get_subscription("billing")
-            .await
-            .expect("subscription")
-            .stats
-            .expect("stats");
+        let stats = subscription_stats(&api, "billing").await;
         assert_eq!(
             (stats.backlog_messages, stats.outstanding_messages),
             (9_700, 200),
