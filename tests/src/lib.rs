@@ -15,7 +15,9 @@
 //!
 //! Tests wait on conditions with deadlines ([`wait_for`]), never on fixed sleeps.
 //! Each test states its phases with `tracing::info!`; test binaries run every
-//! test under `#[test_log::test]`, so a failing test prints them.
+//! test under `#[test_log::test]`, which installs a subscriber libtest
+//! captures, so a failing test prints them. Its default filter, `RUST_LOG`
+//! from `.cargo/config.toml`, keeps openraft to errors.
 //!
 //! Node's tests depend on this crate as a dev-dependency (a dev-dependency
 //! cycle, as `tokio` has with `tokio-test`), so that the helpers the node's

@@ -2,7 +2,8 @@
 //! ports, and openraft's storage suite on the redb store. Every wait is on a
 //! condition (metrics, a read, or a polled value with a deadline), never a
 //! fixed sleep; tests run under `#[test_log::test]`, so a failing one prints
-//! its phases (and openraft's own logs at `info`; `RUST_LOG` narrows them).
+//! its phases (openraft's own logs only at `error`, see `.cargo/config.toml`;
+//! `RUST_LOG=info` shows them all).
 //!
 //! - [`harness`]: the test cluster: start, stop, crash, restart, wipe.
 //! - [`formation`], [`membership`], [`leadership`], [`proposals`],
