@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use api::client::PublishOptions;
 use api::types::{
-    CreateSubscriptionRequest, NackRequest, PublishMessage, PublishRequest, PullRequest,
-    StartPosition,
+    CreateSubscriptionRequest, NackRequest, PublishRequest, PullRequest, StartPosition,
 };
-use scenarios::{Storage, TestCluster, wait_for};
+use testkit::client::{subscription, text};
+use testkit::{Storage, TestCluster, wait_for};
 
 use crate::support::{all_registered, create_topic, drain, owners, publish_one};
 
 /// A topic created through one node is served at once by the others, even
 /// by the owner of its partitions whose storage had not been given it yet.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_topic_created_elsewhere_is_served_at_once_by_every_node() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::Memory).await?;
     all_registered(&cluster).await?;
@@ -32,16 +32,13 @@ async fn a_topic_created_elsewhere_is_served_at_once_by_every_node() -> anyhow::
 
 /// A retry with the same idempotency key through another node stores nothing
 /// new (the owner remembers the key, not only the node that took it first).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn an_idempotent_retry_through_another_node_stores_nothing_new() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::Memory).await?;
     all_registered(&cluster).await?;
     create_topic(&cluster.client(1), "idem", 1).await?;
     let request = PublishRequest {
-        messages: vec![PublishMessage {
-            data: "once".into(),
-            ..PublishMessage::default()
-        }],
+        messages: vec![text("once")],
     };
     let options = PublishOptions {
         idempotency_key: Some("key-1".into()),
@@ -65,7 +62,7 @@ async fn an_idempotent_retry_through_another_node_stores_nothing_new() -> anyhow
 /// On Redis, a subscription deleted and created again through a node that
 /// does not own its partition starts over; the owner's cached cursor of the
 /// first one is not served.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_recreated_subscription_starts_over_on_redis() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::shared_redis()).await?;
     all_registered(&cluster).await?;
@@ -78,9 +75,8 @@ async fn a_recreated_subscription_starts_over_on_redis() -> anyhow::Result<()> {
         .expect("another node");
     let c = cluster.client(other);
     let request = CreateSubscriptionRequest {
-        topic: "again".into(),
         start_position: Some(StartPosition::Earliest),
-        ..CreateSubscriptionRequest::default()
+        ..subscription("again")
     };
     c.create_subscription("again-sub", &request).await?;
     for i in 0..5 {
@@ -102,7 +98,7 @@ async fn a_recreated_subscription_starts_over_on_redis() -> anyhow::Result<()> {
 
 /// An ack id issued by a partition's previous owner does not ack the message
 /// the new owner holds at the same offset and attempt.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn an_ack_from_before_an_owner_change_does_not_ack_the_new_owners_message()
 -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3, Storage::Memory).await?;
@@ -116,9 +112,8 @@ async fn an_ack_from_before_an_owner_change_does_not_ack_the_new_owners_message(
         .collect();
     let c = cluster.client(others[0]);
     let request = CreateSubscriptionRequest {
-        topic: "stale".into(),
         start_position: Some(StartPosition::Earliest),
-        ..CreateSubscriptionRequest::default()
+        ..subscription("stale")
     };
     c.create_subscription("stale-sub", &request).await?;
     assert!(publish_one(&c, "stale", "old").await?);

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use cluster::{Epoch, TopicName};
 use node::storage::{AppendOptions, FencedLog, MessageLog, NewMessage, PartitionRef, StorageError};
-use scenarios::cluster::OWNER_TIMEOUT_SECONDS;
-use scenarios::{Storage, TestCluster, wait_for};
+use testkit::cluster::OWNER_TIMEOUT_SECONDS;
+use testkit::{Storage, TestCluster, wait_for};
 
 use crate::support::{
     all_registered, create_subscription, create_topic, drain, live_everywhere, owners, publish_one,
@@ -38,7 +38,7 @@ async fn publish_until_acked(
 /// Acceptance 1: kill the leader of a 3-node cluster on Redis: a new leader
 /// within 5 s, publishing through the survivors goes on, and every
 /// acknowledged publish is delivered.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn killing_the_leader_elects_another_and_loses_no_acknowledged_publish() -> anyhow::Result<()>
 {
     let mut cluster = TestCluster::start(3, Storage::shared_redis()).await?;
@@ -95,7 +95,7 @@ async fn killing_the_leader_elects_another_and_loses_no_acknowledged_publish() -
 /// Acceptance 2: kill a partition owner: its partitions get new owners with
 /// higher epochs within the owner timeout; restarted, it rejoins with no
 /// partitions and gets them back only from a committed rebalance.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3, Storage::shared_redis()).await?;
     all_registered(&cluster).await?;
@@ -225,22 +225,14 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
 }
 
 fn stale_message() -> NewMessage {
-    NewMessage {
-        data: "from a stale owner".into(),
-        attributes: Default::default(),
-        ordering_key: None,
-        priority: 4,
-        publish_time_millis: 0,
-        deliver_at_millis: None,
-        expire_at_millis: None,
-    }
+    testkit::storage::message("from a stale owner", 0)
 }
 
 /// A node cut off from the majority stops acknowledging writes for the
 /// partitions it owns within half the owner timeout, before the others may
 /// have moved them (its ownership lease ran out); it serves again once it is
 /// back in a majority.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_node_without_a_majority_stops_acknowledging_publishes() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3, Storage::Memory).await?;
     all_registered(&cluster).await?;

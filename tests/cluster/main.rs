@@ -1,5 +1,5 @@
 //! Multi-node scenarios: N in-process nodes on loopback ports (see the
-//! `scenarios` harness). Each test starts its own cluster.
+//! `testkit::TestCluster`). Each test starts its own cluster.
 
 mod consistency;
 mod failover;

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use cluster::NodeId;
 
-use scenarios::{Storage, TestCluster, wait_for};
+use testkit::{Storage, TestCluster, wait_for};
 
 use crate::support::{create_subscription, create_topic, drain, live_everywhere, publish_one};
 
 /// Acceptance 3: adding a 4th node moves between 15% and 35% of the
 /// partitions, all to the new node, and only through the rebalance.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_fourth_node_joins_and_a_rebalance_moves_about_a_quarter() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3, Storage::Memory).await?;
     crate::support::all_registered(&cluster).await?;
@@ -79,7 +79,7 @@ async fn a_fourth_node_joins_and_a_rebalance_moves_about_a_quarter() -> anyhow::
 
 /// Leaving: `remove-node` takes a node out of the Raft voters and hands its
 /// partitions to the others, who serve them; the status no longer lists it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_removed_node_hands_over_its_partitions_and_leaves_the_voters() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3, Storage::shared_redis()).await?;
     crate::support::all_registered(&cluster).await?;

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use api::client::ClientError;
 use api::error::ErrorCode;
-use scenarios::{Storage, TestCluster};
+use testkit::{Storage, TestCluster};
 
 use crate::support::{create_subscription, create_topic, drain, owners, publish_one};
 
 /// Acceptance 5: a publish through a node that owns none of the topic's
 /// partitions succeeds, and a pull on a third node receives it. Memory
 /// storage: the message lives only on the owner, so forwarding must work.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_publish_on_a_non_owner_is_pulled_on_a_third_node() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::Memory).await?;
     crate::support::all_registered(&cluster).await?;
@@ -55,7 +55,7 @@ async fn a_publish_on_a_non_owner_is_pulled_on_a_third_node() -> anyhow::Result<
 /// Acceptance 4: two clients create the same topic at the same moment on
 /// two nodes: exactly one succeeds, the other gets ALREADY_EXISTS; a read
 /// right after on the third node sees the topic.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn concurrent_creates_on_two_nodes_one_wins_and_every_node_sees_it() -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::Memory).await?;
     let (one, two) = (cluster.client(1), cluster.client(2));
@@ -83,7 +83,7 @@ async fn concurrent_creates_on_two_nodes_one_wins_and_every_node_sees_it() -> an
 /// A subscription acknowledged through one node starts before any publish
 /// that follows it, wherever that publish lands: the owner (memory storage,
 /// a third node) has its cursor before the create returns.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_publish_right_after_a_subscription_is_created_elsewhere_is_delivered()
 -> anyhow::Result<()> {
     let cluster = TestCluster::start(3, Storage::Memory).await?;

@@ -3,28 +3,21 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use api::client::{Client, ClientError, PublishOptions};
-use api::types::{
-    CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest, PullRequest,
-};
+use api::client::{Client, ClientError};
+use api::types::PullRequest;
 use cluster::{NodeId, PartitionOwner, TopicName};
-use scenarios::{TestCluster, wait_for};
+use testkit::client::{publish, subscription, text, topic};
+use testkit::{TestCluster, wait_for};
 
 pub async fn create_topic(client: &Client, name: &str, partitions: u32) -> anyhow::Result<()> {
-    let request = CreateTopicRequest {
-        partitions: Some(partitions),
-        ..CreateTopicRequest::default()
-    };
-    client.create_topic(name, &request).await?;
+    client.create_topic(name, &topic(partitions)).await?;
     Ok(())
 }
 
 pub async fn create_subscription(client: &Client, name: &str, topic: &str) -> anyhow::Result<()> {
-    let request = CreateSubscriptionRequest {
-        topic: topic.to_owned(),
-        ..CreateSubscriptionRequest::default()
-    };
-    client.create_subscription(name, &request).await?;
+    client
+        .create_subscription(name, &subscription(topic))
+        .await?;
     Ok(())
 }
 
@@ -32,16 +25,7 @@ pub async fn create_subscription(client: &Client, name: &str, topic: &str) -> an
 /// 503 (surely not stored) or a lost connection (not known; a retry may
 /// store it twice, which the scenarios' sets of payloads absorb).
 pub async fn publish_one(client: &Client, topic: &str, data: &str) -> anyhow::Result<bool> {
-    let request = PublishRequest {
-        messages: vec![PublishMessage {
-            data: data.into(),
-            ..PublishMessage::default()
-        }],
-    };
-    match client
-        .publish(topic, &request, &PublishOptions::default())
-        .await
-    {
+    match publish(client, topic, vec![text(data)]).await {
         Ok(_) => Ok(true),
         Err(ClientError::Api(problem)) if problem.status == 503 => Ok(false),
         Err(ClientError::Transport { .. }) => Ok(false),

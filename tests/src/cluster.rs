@@ -12,7 +12,7 @@ use node::instance::{Instance, Listeners};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
-use crate::redis_support;
+use crate::redis;
 
 /// Where the cluster keeps messages.
 #[derive(Debug, Clone)]
@@ -27,8 +27,8 @@ impl Storage {
     /// The Redis server shared by this test binary, with a fresh prefix.
     pub fn shared_redis() -> Self {
         Storage::Redis {
-            url: redis_support::shared_standalone().url(),
-            prefix: redis_support::fresh_prefix(),
+            url: redis::shared_standalone().url(),
+            prefix: redis::fresh_prefix(),
         }
     }
 }

@@ -1,15 +1,35 @@
-//! Multi-node scenarios for PubSubGo, in one process: each node is a real
-//! [`node::instance::Instance`] (Raft over its peer port, routed storage, the
-//! client API) on loopback ports the kernel hands out; nodes are killed
-//! (stopped at once, no hand-over), restarted on their data directory and
-//! peer address, and added. Tests wait on conditions with deadlines, never on
-//! fixed sleeps.
+//! What the workspace's integration tests share, and the multi-node scenarios
+//! (`tests/cluster/`).
 //!
-//! Message storage is a real `redis-server` started by the tests (shared by
-//! the nodes of one cluster under one key prefix), or per-node memory.
+//! # Modules
+//! - [`router`]: a node's real router driven in-process ([`router::App`]), with
+//!   builders for the API calls tests make and [`router::Reply`] to check answers.
+//! - [`client`]: builders for tests that talk to a running node through
+//!   [`api::Client`]: topics, subscriptions, messages, publish, drain, metrics.
+//! - [`storage`]: builders for tests that drive a storage backend directly.
+//! - [`redis`]: real `redis-server` processes and clusters, shared per test
+//!   binary or dedicated to one test.
+//! - [`server_process`]: the `pubsubgo-server` binary as a child process that
+//!   node's tests wait on by its JSON log lines, and its data directory.
+//! - [`cluster`]: [`TestCluster`], N in-process nodes (Raft over their peer
+//!   ports, routed storage, the client API) on loopback ports that tests kill,
+//!   restart and add, on memory or on one shared Redis.
+//!
+//! Tests wait on conditions with deadlines ([`wait_for`]), never on fixed sleeps.
+//! Each test states its phases with `tracing::info!`; test binaries run every
+//! test under `#[test_log::test]`, which installs a subscriber libtest
+//! captures, so a failing test prints them. Its default filter, `RUST_LOG`
+//! from `.cargo/config.toml`, keeps openraft to errors.
+//!
+//! Node's tests depend on this crate as a dev-dependency (a dev-dependency
+//! cycle, as `tokio` has with `tokio-test`), so that the helpers the node's
+//! test binaries and the scenarios share live in one place.
 
+pub mod client;
 pub mod cluster;
-#[path = "../../node/tests/redis_support/mod.rs"]
-mod redis_support;
+pub mod redis;
+pub mod router;
+pub mod server_process;
+pub mod storage;
 
 pub use cluster::{Storage, TestCluster, wait_for};

@@ -5,10 +5,6 @@
 //! Rendering uses the pinned validators of `tests/tools/deployment-tools`.
 
 mod manifests;
-#[path = "../redis_support/mod.rs"]
-mod redis_support;
 mod rehearsal;
 mod rendered;
 mod seed_settings;
-#[path = "../server_process/mod.rs"]
-mod server_process;

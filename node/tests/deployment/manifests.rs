@@ -78,7 +78,7 @@ fn assert_named_services_exist(rendered: &Rendered, env: &[(String, String)]) {
     }
 }
 
-#[test]
+#[test_log::test]
 fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     let rendered = Rendered::overlay("production");
     let sts = rendered.one("StatefulSet", "pubsubgo");
@@ -233,7 +233,7 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     assert_named_services_exist(&rendered, &env);
 }
 
-#[test]
+#[test_log::test]
 fn the_development_overlay_is_one_node_behind_svc_dev_pubsubgo() {
     let rendered = Rendered::overlay("development");
     let sts = rendered.one("StatefulSet", "dev-pubsubgo");
@@ -253,7 +253,7 @@ fn the_development_overlay_is_one_node_behind_svc_dev_pubsubgo() {
     assert_named_services_exist(&rendered, &env);
 }
 
-#[test]
+#[test_log::test]
 fn the_validation_script_fails_on_broken_manifests() {
     let copy = tempfile::tempdir().expect("temp dir");
     let root = copy.path().join("deployments");

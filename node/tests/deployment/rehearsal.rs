@@ -32,11 +32,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testkit::redis::RedisServer;
+use testkit::server_process::{Server, WAIT};
 
 use crate::manifests::TEST_SECRETS;
-use crate::redis_support::RedisServer;
 use crate::rendered::{Rendered, container_ports, deployment_tools, env_value, policy_ports};
-use crate::server_process::{Server, WAIT};
 
 /// Set in the copy of this test that runs inside the namespaces.
 const INSIDE: &str = "PUBSUBGO_REHEARSAL_INSIDE";
@@ -52,7 +52,7 @@ const POD_WITHIN: Duration = Duration::from_secs(60);
 /// expire after the ack deadline, then redeliver).
 const DRAIN_WITHIN: Duration = Duration::from_secs(90);
 
-#[test]
+#[test_log::test]
 fn a_rolling_restart_of_the_production_statefulset_loses_no_acknowledged_message() {
     if std::env::var_os(INSIDE).is_some() {
         rehearse();

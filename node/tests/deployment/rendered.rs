@@ -171,7 +171,7 @@ pub fn env_value<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str>
     env.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
-#[test]
+#[test_log::test]
 fn expansion_follows_kubernetes() {
     let vars = vec![("POD_NAME".to_owned(), "pubsubgo-1".to_owned())];
     assert_eq!(

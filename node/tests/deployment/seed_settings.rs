@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use crate::redis_support::{self, RedisServer};
-use crate::server_process::{DataDir, Server, WAIT};
+use testkit::redis::{RedisServer, fresh_prefix};
+use testkit::server_process::{DataDir, Server, WAIT};
 
 /// The seed's environment block, pointed at a test Redis and free ports; keys
 /// under `prefix`.
@@ -38,12 +38,12 @@ async fn publish(api: &api::Client, text: &str) {
     assert_eq!(reply.ack_level.to_string(), "leader", "stored in Redis");
 }
 
-#[test]
+#[test_log::test]
 fn the_seeds_environment_block_keeps_messages_in_redis_across_a_restart() {
     let redis = RedisServer::standalone(&["--appendonly", "yes"]);
     redis.command("CONFIG SET requirepass seed-secret");
     let data = DataDir::new("seed-environment");
-    let prefix = redis_support::fresh_prefix();
+    let prefix = fresh_prefix();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let start = |redis: &RedisServer| {
         let mut command = Server::command();
@@ -95,7 +95,7 @@ fn the_seeds_environment_block_keeps_messages_in_redis_across_a_restart() {
     });
 }
 
-#[test]
+#[test_log::test]
 fn the_seeds_single_dash_config_flag_starts_the_server_and_healthcheck_reports_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("config.yaml");

@@ -1,0 +1,148 @@
+//! An unplanned Redis Cluster failover: the primary of a partition is killed
+//! with SIGKILL while a publisher appends to it. Redis replicates
+//! asynchronously, so an append acknowledged at ack level `leader` just before
+//! the crash may be missing on the promoted replica; the test measures and
+//! reports how many, checks that no `replicated:1` ack (confirmed by the
+//! replica that gets promoted) is lost, and that publishing resumes on the new
+//! primary without restarting the broker.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use api::types::AckLevel;
+use cluster::TopicName;
+use node::storage::redis::{RedisSettings, RedisStorage};
+use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
+use testkit::storage::message;
+
+const BATCH: u64 = 10;
+
+/// `BATCH` messages `<prefix><i>`: `l` for ack level leader, `r` for replicated:1.
+fn batch(prefix: char, first: u64) -> Vec<NewMessage> {
+    (first..first + BATCH)
+        .map(|i| message(format!("{prefix}{i}"), 1_000 + i))
+        .collect()
+}
+
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+#[expect(
+    clippy::print_stdout,
+    reason = "the test reports the measured loss, as the issue asks"
+)]
+async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_publishing_resumes()
+{
+    let mut cluster = testkit::redis::RedisCluster::start();
+    let settings = RedisSettings {
+        key_prefix: testkit::redis::fresh_prefix(),
+        ..RedisSettings::cluster(cluster.seeds())
+    };
+    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let topic = TopicName::new("orders").expect("name");
+    let at = PartitionRef {
+        topic: topic.clone(),
+        partition: 0,
+    };
+    storage.create_topic(&topic, 1).await.expect("topic");
+    let slot = cluster.slot_of("{orders:0}");
+    let (primary, replica) = cluster.primary_with_synced_replica(slot);
+
+    tracing::info!(
+        "act: append in batches; kill -9 the partition's primary after 50 acknowledged batches"
+    );
+    let mut acknowledged: BTreeSet<String> = BTreeSet::new();
+    let (mut definite, mut unknown, mut after_kill) = (0, 0, 0);
+    let mut killed = false;
+    let mut acked_before_kill = BTreeSet::new();
+    let mut next = 0;
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while after_kill < 50 {
+        assert!(
+            Instant::now() < give_up,
+            "publishing never resumed after the failover"
+        );
+        // Before the kill, even batches at ack level leader and odd ones at
+        // replicated:1. After it the promoted replica has no replica of its
+        // own, so replicated:1 could only time out (504): leader only.
+        let replicated = !killed && (next / BATCH) % 2 == 1;
+        let (prefix, ack_level) = if replicated {
+            ('r', AckLevel::Replicated(1))
+        } else {
+            ('l', AckLevel::Leader)
+        };
+        let messages = batch(prefix, next);
+        next += BATCH;
+        let options = AppendOptions {
+            ack_level,
+            compression: Default::default(),
+            idempotency: None,
+        };
+        match storage.append_with(&at, messages.clone(), &options).await {
+            Ok(offsets) => {
+                assert_eq!(offsets.len() as u64, BATCH);
+                acknowledged.extend(
+                    messages
+                        .iter()
+                        .map(|m| String::from_utf8_lossy(&m.data).into_owned()),
+                );
+                if killed {
+                    after_kill += 1;
+                }
+            }
+            Err(StorageError::Unavailable { .. }) => definite += 1,
+            Err(StorageError::OutcomeUnknown { .. }) => unknown += 1,
+            Err(other) => panic!("unexpected error during failover: {other}"),
+        }
+        if !killed && acknowledged.len() as u64 >= 50 * BATCH {
+            acked_before_kill = acknowledged.clone();
+            let node = cluster
+                .nodes
+                .iter_mut()
+                .find(|n| n.port == primary)
+                .expect("primary node");
+            node.kill();
+            killed = true;
+        }
+    }
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while cluster.primary_and_replica(slot).0 != replica {
+        assert!(Instant::now() < give_up, "the replica was never promoted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    tracing::info!("assert: what the promoted replica holds");
+    let fresh = RedisStorage::connect(&settings).await.expect("reconnect");
+    let stored: BTreeSet<String> = fresh
+        .read(&at, 0, 1_000_000)
+        .await
+        .expect("read")
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.message.data).into_owned())
+        .collect();
+    let missing: Vec<&String> = acknowledged.difference(&stored).collect();
+    let count = |prefix: char, set: &mut dyn Iterator<Item = &String>| {
+        set.filter(|d| d.starts_with(prefix)).count()
+    };
+    let leader_acked = count('l', &mut acknowledged.iter());
+    let replicated_acked = count('r', &mut acknowledged.iter());
+    let leader_lost = count('l', &mut missing.iter().copied());
+    let replicated_lost = count('r', &mut missing.iter().copied());
+    println!(
+        "unplanned failover: leader acks {leader_acked}, lost {leader_lost}; replicated:1 acks {replicated_acked}, lost {replicated_lost}; {definite} definite failures (503), {unknown} unknown outcomes (504) during the outage"
+    );
+    assert_eq!(
+        replicated_lost, 0,
+        "a replicated:1 ack is on the replica that was promoted"
+    );
+    assert!(
+        after_kill >= 50,
+        "50 batches acknowledged by the new primary"
+    );
+    assert!(
+        definite + unknown > 0,
+        "the outage was seen by the publisher"
+    );
+    assert!(
+        missing.iter().all(|m| acked_before_kill.contains(*m)),
+        "only appends acknowledged by the old primary can be missing: {missing:?}"
+    );
+}

@@ -1,0 +1,17 @@
+//! Redis storage against real `redis-server` processes (`testkit::redis`): the
+//! tests of this binary share one standalone server and one 3-primary/3-replica
+//! cluster, each test under a fresh key prefix; tests that stop, restart or
+//! reconfigure Redis run their own.
+//!
+//! - [`conformance`]: the storage conformance suite on both, a released
+//!   partition reloaded, and a publish batch in one round trip.
+//! - [`differential`]: random call sequences answer the same on memory and Redis.
+//! - [`durability`]: broker restarts, Redis outages and a planned failover.
+//! - [`failover`]: an unplanned failover, measured.
+//! - [`topic_storage`]: ack levels and compression of stored payloads.
+
+mod conformance;
+mod differential;
+mod durability;
+mod failover;
+mod topic_storage;

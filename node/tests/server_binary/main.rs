@@ -1,0 +1,12 @@
+//! The `pubsubgo-server` binary as a user runs it: settings from flags and
+//! environment, serving until SIGTERM, then a clean exit; restarts on the same
+//! data directory, and on Redis, surviving a `kill -9`.
+//!
+//! - [`process`]: the binary started as these tests start it (a child process
+//!   of `testkit::server_process`).
+//! - [`settings`]: flags, environment and the errors of bad settings.
+//! - [`restarts`]: what survives a clean restart and a `kill -9`.
+
+mod process;
+mod restarts;
+mod settings;

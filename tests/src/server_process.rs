@@ -1,0 +1,116 @@
+//! `pubsubgo-server` processes for the node's tests that run the binary as
+//! users do: the JSON log lines of each are read by a thread, so a test waits
+//! for a line instead of sleeping; a process still alive when dropped is
+//! killed.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a test waits for a log line, and its client for an answer.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Where cargo says the server binary is: it sets this variable when it
+/// builds and runs the node package's integration tests.
+const BINARY: &str = "CARGO_BIN_EXE_pubsubgo-server";
+
+/// A running server process, killed on drop if still alive.
+#[derive(Debug)]
+pub struct Server {
+    pub child: Child,
+    /// Log lines as JSON, read by a thread.
+    lines: mpsc::Receiver<serde_json::Value>,
+}
+
+impl Server {
+    /// The server binary, to be given arguments and environment.
+    pub fn command() -> Command {
+        let binary = std::env::var_os(BINARY)
+            .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
+        Command::new(binary)
+    }
+
+    /// Starts `command` (which must log JSON to stdout, `--log-format json` or
+    /// `PUBSUB_LOG_FORMAT=json`); stderr goes to the test's.
+    pub fn spawn(mut command: Command) -> Self {
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("server binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line)
+                    && tx.send(value).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for the log line whose message is `message`.
+    pub fn wait_for_log(&self, message: &str) -> serde_json::Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("log line {message:?} before timeout"));
+            if line["message"] == message {
+                return line;
+            }
+        }
+    }
+
+    /// The client address from the "pubsubgo-server listening" line.
+    pub fn client_addr(&self) -> String {
+        let listening = self.wait_for_log("pubsubgo-server listening");
+        listening["client"]
+            .as_str()
+            .expect("client address")
+            .to_owned()
+    }
+
+    /// Waits until the server listens; answers a client of its API.
+    pub fn connect(&self) -> api::Client {
+        api::Client::new(&format!("http://{}", self.client_addr()), WAIT).expect("client")
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("server exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh data directory, removed on drop.
+#[derive(Debug)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn new(name: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("pubsubgo-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
