@@ -21,6 +21,9 @@ impl SubscriptionState for RoutedStorage {
         partitions: u32,
         start: StartPosition,
     ) -> Result<(), StorageError> {
+        // The caller found the topic in the metadata this node applied; its
+        // storage may not have been given the topic yet.
+        self.placement.catch_up(0).await?;
         self.local
             .create_subscription(subscription, topic, partitions, start)
             .await?;
