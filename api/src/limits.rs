@@ -1,4 +1,5 @@
-//! Request limits. They are part of the contract and documented in the README.
+//! Request limits. They are part of the contract and documented in `docs/api.md`
+//! (Limits); the OpenAPI document's bounds use these constants.
 
 /// Bytes of a message counted against the size limits and in statistics:
 /// its data plus every attribute's key and value.

@@ -2,9 +2,9 @@
 //!
 //! # Modules
 //! - [`args`]: the command line (clap derive): global flags, nouns and verbs, value parsers.
-//! - [`commands`]: one file per noun (`topics`, `publish`, `subscriptions`, `pull`,
-//!   `subscribe`, `groups`, `dlq`, and the `bench` folder); each calls [`api::Client`]
-//!   and prints the answer.
+//! - [`commands`]: one file per noun (`topics`, `publish`, `subscriptions`, `pull`
+//!   with `ack` and `nack`, `subscribe`, `groups`, `dlq`, `cluster`, and the `bench`
+//!   folder); each calls [`api::Client`] and prints the answer.
 //! - [`output`]: pretty JSON for scripts, borderless tables and message lines for people.
 //! - [`failure`]: how an error is told on stderr (sentence, code, hint) and the exit codes.
 //!

@@ -2,9 +2,10 @@
 //!
 //! Everything here is pure: no I/O, no clock, no randomness. Time arrives inside
 //! commands, so applying the same commands in the same order gives the same state
-//! on every node. That is what lets the `raft` crate replicate [`Metadata`] later
-//! without changing callers: every change is a [`Command`] applied through one
-//! `propose` interface (today the node applies it locally).
+//! on every node. That is what lets the `raft` crate replicate [`Metadata`]: every
+//! change is a [`Command`], proposed through the node's one `propose` interface,
+//! committed by Raft, and applied by each node's state machine (in-process tests
+//! apply it locally through the same interface).
 //!
 //! # Modules
 //! - [`names`]: validating newtypes for topic and subscription names.
@@ -21,6 +22,14 @@
 //! - [`placement`]: cluster nodes and partition owners with epochs (rendezvous
 //!   hashing over xxh3).
 //! - [`error`]: [`MetadataError`], the one error type of this crate.
+//!
+//! # A command's path
+//! A request becomes a [`Command`] carrying its time (e.g. `CreateTopic` with a
+//! [`topic::TopicConfig`]) → [`Metadata::apply`] validates it against the
+//! configuration rules (`topic`, `subscription`, `push`, `names`) and the
+//! current state → changes the state (a new group generation from
+//! [`assignment::assign`], new partition owners and epochs from [`placement`])
+//! → answers a [`Reply`] or a [`MetadataError`], the same on every node.
 
 pub mod assignment;
 pub mod command;

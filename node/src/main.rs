@@ -2,7 +2,7 @@
 //! in-memory message storage, metadata in a single-node Raft group in `./data`,
 //! clients on port 8081, metrics on 9092, peers on 8082; `--storage redis` keeps
 //! messages and subscription state in Redis; `--peers` makes it one node of a
-//! cluster (see the README's Cluster section and `node::instance`).
+//! cluster (see `docs/cluster.md` and `node::instance`).
 //! `pubsubgo-server healthcheck` asks a running broker instead (see
 //! [`node::config::Command`]).
 

@@ -1,5 +1,6 @@
-//! What the workspace's integration tests share, and the multi-node scenarios
-//! (`tests/cluster/`).
+//! What the workspace's integration tests share, the multi-node scenarios
+//! (`tests/cluster/`), and the checks that hold the docs to the code
+//! (`tests/docs/`).
 //!
 //! # Modules
 //! - [`router`]: a node's real router driven in-process ([`router::App`]), with

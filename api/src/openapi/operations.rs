@@ -145,7 +145,7 @@ pub fn modify_ack_deadline() {}
 
 #[utoipa::path(get, path = "/v1/subscriptions/{subscription}:stream", tag = "subscriptions",
     description = "WebSocket upgrade. Client frames: ClientFrame; server frames: ServerFrame \
-        (JSON text), or with encoding=binary one binary deliveries frame per lease (see the README, Binary frames).",
+        (JSON text), or with encoding=binary one binary deliveries frame per lease (see docs/api.md, Binary frames).",
     params(("subscription" = String, Path),
         ("memberId" = Option<String>, Query, description = "required on partitioned subscriptions: the consuming member"),
         ("encoding" = Option<String>, Query, description = "json (default) or binary deliveries"),
@@ -159,7 +159,7 @@ pub fn stream() {}
 #[utoipa::path(get, path = "/v1/topics/{topic}:publishStream", tag = "topics",
     description = "WebSocket upgrade for publishing. Client frames: PublishFrame (JSON text) or binary \
         publish frames; server frames: PublishAnswer (JSON text) or binary published frames, one per \
-        publish, in the order sent (see the README, WebSocket publish stream).",
+        publish, in the order sent (see docs/api.md, WebSocket publish stream).",
     params(("topic" = String, Path), WebSocketHandshake),
     responses((status = 101, description = "switching to WebSocket"),
         (status = 404, body = Problem, description = "TOPIC_NOT_FOUND")))]
