@@ -118,9 +118,9 @@ async fn a_lease_of_nothing_needs_no_member() {
 fn unknown_member_is_a_documented_non_retryable_404() {
     assert_eq!(ErrorCode::UnknownMember.status(), 404);
     assert!(!ErrorCode::UnknownMember.retryable());
-    let readme = include_str!("../../../README.md");
+    let api_docs = include_str!("../../../docs/api.md");
     assert!(
-        readme.contains("`UNKNOWN_MEMBER` 404"),
-        "README lists the error code"
+        api_docs.contains("`UNKNOWN_MEMBER` 404"),
+        "docs/api.md lists the error code"
     );
 }
