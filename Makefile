@@ -1,11 +1,16 @@
-.PHONY: verify redis-server deployments fmt clippy test openapi doc run
+.PHONY: verify redis-server structure deployments fmt clippy test openapi doc run
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: redis-server deployments fmt clippy test openapi doc
+verify: redis-server structure deployments fmt clippy test openapi doc
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
 	./tests/tools/ensure-redis-server
+
+# STYLE.md's rules no compiler checks: files of at most 500 lines, no two files
+# importing each other.
+structure:
+	./tests/tools/structure-check
 
 # Docker, compose, Kubernetes, Istio, Prometheus and OTel files, checked offline by
 # pinned validators (installed on first use into ~/.cache/pubsubgo-tools).

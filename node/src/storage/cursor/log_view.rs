@@ -44,7 +44,7 @@ impl Cursor {
 
     /// Whether a lease may still move `next` forward (pending has room).
     pub(crate) fn can_scan_further(&self) -> bool {
-        self.pending.len() < super::scan::MAX_PENDING
+        self.pending.len() < super::MAX_PENDING
     }
 
     /// Dead-lettered offsets at or above `start`, in order: what listing and

@@ -36,6 +36,10 @@ use crate::storage::{
     Leased, Nack, RedriveFilter,
 };
 
+/// Most messages held in `pending`; keeps one hot ordering key or a pile of
+/// delayed messages from pulling the whole backlog into memory indexes.
+pub(crate) const MAX_PENDING: usize = 10_000;
+
 /// Why a lease ended without an ack, for the dead-letter lineage.
 const DEADLINE_EXPIRED: &str = "ack deadline expired";
 

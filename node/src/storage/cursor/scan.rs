@@ -5,12 +5,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
-use super::{Cursor, LogView, Pending};
+use super::{Cursor, LogView, MAX_PENDING, Pending};
 use crate::storage::{FAIRNESS_PERIOD, StoredMessage};
-
-/// Most messages held in `pending`; keeps one hot ordering key or a pile of
-/// delayed messages from pulling the whole backlog into memory indexes.
-pub(crate) const MAX_PENDING: usize = 10_000;
 
 /// A deliverable message found by a scan, borrowed from the log.
 pub(super) struct Candidate<'l> {
