@@ -107,6 +107,8 @@ impl BrokerError {
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,
                 StorageError::Unsupported { .. } => ErrorCode::InvalidArgument,
+                StorageError::PartitionFull { .. } => ErrorCode::ResourceExhausted,
+                StorageError::Full { .. } => ErrorCode::InsufficientStorage,
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,

@@ -44,6 +44,21 @@ pub enum StorageError {
         partition: u32,
         owner: Option<NodeId>,
     },
+    /// The partition is at a size bound of a topic whose discard policy
+    /// refuses new messages: nothing was written.
+    #[error(
+        "partition {partition} of {topic} is full (its topic keeps at most {bound} and refuses new messages until retention makes room)"
+    )]
+    PartitionFull {
+        topic: String,
+        partition: u32,
+        /// The bound reached, for a human: `1000 messages`, `1048576 bytes`.
+        bound: String,
+    },
+    /// The storage has no room for the write (Redis at `maxmemory` with
+    /// `noeviction` answered `OOM`): nothing was written.
+    #[error("storage is full: {reason}")]
+    Full { reason: String },
 }
 
 impl StorageError {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
-use cluster::{Retention, SubscriptionName, TopicName};
+use cluster::{Discard, Retention, SubscriptionName, TopicName};
 
 use self::partition_log::PartitionLog;
 use super::cursor::{Cursor, LogView};
@@ -45,6 +45,34 @@ impl Partition {
             });
         }
         Ok(())
+    }
+
+    /// Appends under the size bounds of `retention` (see
+    /// [`AppendOptions::retention`]).
+    fn append_bounded(
+        &mut self,
+        at: &PartitionRef,
+        messages: Vec<NewMessage>,
+        retention: &Retention,
+    ) -> Result<Vec<u64>, StorageError> {
+        if retention.discard == Discard::New
+            && let Some(bound) = self.log.bound_passed_by(&messages, retention)
+        {
+            return Err(StorageError::PartitionFull {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                bound,
+            });
+        }
+        let offsets = self.log.append(messages);
+        if retention.discard == Discard::Old && retention.bounds_size() {
+            let sizes_only = Retention {
+                max_age_millis: None,
+                ..*retention
+            };
+            self.log.trim(&sizes_only, 0);
+        }
+        Ok(offsets)
     }
 }
 
@@ -178,7 +206,7 @@ impl MessageLog for MemoryStorage {
         retention: &Retention,
         now_millis: u64,
     ) -> Result<u64, StorageError> {
-        self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis)))
+        self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis).0))
     }
 }
 
@@ -199,8 +227,9 @@ impl FencedLog for MemoryStorage {
         let Some(idempotent) = &options.idempotency else {
             return self.with_partition(at, |p| {
                 p.fence(at, epoch)?;
+                let offsets = p.append_bounded(at, messages, &options.retention)?;
                 p.epoch = epoch;
-                Ok(p.log.append(messages))
+                Ok(offsets)
             });
         };
         let now = messages.first().map_or(0, |m| m.publish_time_millis);
@@ -211,9 +240,9 @@ impl FencedLog for MemoryStorage {
             {
                 return Ok((first..first + count as u64).collect());
             }
-            p.epoch = epoch;
             let count = messages.len();
-            let offsets = p.log.append(messages);
+            let offsets = p.append_bounded(at, messages, &options.retention)?;
+            p.epoch = epoch;
             let first = offsets.first().copied().unwrap_or(0);
             if p.dedup.len() >= DEDUP_SWEEP_AT {
                 p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
