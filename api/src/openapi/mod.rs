@@ -154,7 +154,7 @@ mod tests {
                 let retry_after = &response["headers"]["Retry-After"];
                 assert_eq!(
                     retry_after.is_object(),
-                    problems::RETRY_AFTER_STATUSES
+                    super::problems::RETRY_AFTER_STATUSES
                         .iter()
                         .any(|s| s.to_string() == status.as_str()),
                     "{method} {path} {status}: Retry-After"
