@@ -121,3 +121,74 @@ impl OverloadSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(args: OverloadArgs, yaml: &str) -> Result<OverloadSettings, ConfigError> {
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[serde(default)]
+            memory: MemorySection,
+            #[serde(default)]
+            streams: StreamsSection,
+        }
+        let file: File = serde_saphyr::from_str(yaml).expect("yaml");
+        OverloadSettings::resolve(&args, file.memory, file.streams)
+    }
+
+    #[test]
+    fn the_default_bound_is_half_the_machine_with_watermarks_at_90_and_80_percent() {
+        let settings = resolve(OverloadArgs::default(), "{}").expect("defaults");
+        let limit = settings.memory.limit_bytes;
+        assert_eq!(limit, (machine_memory_bytes() as f64 * 0.5) as u64);
+        assert_eq!(settings.memory.high_bytes, (limit as f64 * 0.9) as u64);
+        assert_eq!(settings.memory.low_bytes, (limit as f64 * 0.8) as u64);
+        assert_eq!(settings.stream_write_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let file = "memory: { limit_bytes: 1000, high_watermark: 0.5, low_watermark: 0.25 }\n\
+                    streams: { write_timeout_seconds: 7 }";
+        let from_file = resolve(OverloadArgs::default(), file).expect("file");
+        assert_eq!(
+            from_file.memory,
+            MemoryLimits {
+                limit_bytes: 1000,
+                high_bytes: 500,
+                low_bytes: 250,
+            }
+        );
+        assert_eq!(from_file.stream_write_timeout, Duration::from_secs(7));
+        let args = OverloadArgs {
+            memory_limit_bytes: Some(2000),
+            stream_write_timeout_seconds: Some(2),
+            ..OverloadArgs::default()
+        };
+        let flagged = resolve(args, file).expect("flags");
+        assert_eq!(flagged.memory.limit_bytes, 2000);
+        assert_eq!(flagged.memory.high_bytes, 1000, "the file's watermark");
+        assert_eq!(flagged.stream_write_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for yaml in [
+            "memory: { limit_bytes: 0 }",
+            "memory: { high_watermark: 0.5, low_watermark: 0.6 }",
+            "memory: { high_watermark: 1.5 }",
+            "streams: { write_timeout_seconds: 0 }",
+        ] {
+            assert!(
+                matches!(
+                    resolve(OverloadArgs::default(), yaml),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{yaml}"
+            );
+        }
+    }
+}

@@ -64,7 +64,12 @@ impl From<BrokerError> for ApiError {
 impl From<&BrokerError> for ApiError {
     fn from(error: &BrokerError) -> Self {
         let code = error.code();
-        if code == ErrorCode::Internal || code.retryable() {
+        // Back-pressure is announced once where it starts (the memory alarm's
+        // log line) and counted per request; a line per refusal would flood
+        // the log exactly when the node is short of resources.
+        if code == ErrorCode::ResourceExhausted {
+            tracing::debug!(%error, %code, "request refused");
+        } else if code == ErrorCode::Internal || code.retryable() {
             tracing::warn!(%error, %code, "request failed");
         }
         Self::new(code, error.to_string())

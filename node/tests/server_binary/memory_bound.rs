@@ -13,7 +13,7 @@ use base64::Engine;
 use testkit::client::{publish, subscription, topic};
 use testkit::server_process::{DataDir, WAIT};
 
-use crate::process::{LOCAL, start};
+use crate::process::{LOCAL, resident_bytes, start};
 
 /// The configured bound.
 const BOUND: u64 = 64 * 1024 * 1024;
@@ -24,18 +24,6 @@ const BOUND: u64 = 64 * 1024 * 1024;
 const OVERHEAD: u64 = 48 * 1024 * 1024 + BOUND / 4;
 const MESSAGE_BYTES: usize = 1024;
 const BATCH: usize = 200;
-
-/// Resident memory of `pid`, from `/proc/<pid>/status`.
-fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kib * 1024
-}
 
 /// One batch of distinct 1 KiB messages, as JSON.
 fn batch(first: usize) -> serde_json::Value {
