@@ -137,11 +137,8 @@ impl MemoryBudget {
     }
 
     fn gauge(&self, r#use: MemoryUse) -> &Gauge {
-        let index = MemoryUse::ALL
-            .iter()
-            .position(|u| *u == r#use)
-            .unwrap_or_default();
-        &self.used[index]
+        // The variants' discriminants are their places in `MemoryUse::ALL`.
+        &self.used[r#use as usize]
     }
 
     pub fn add(&self, r#use: MemoryUse, bytes: u64) {
