@@ -132,7 +132,7 @@ impl Instance {
             .serve(
                 &raft_config,
                 listeners.peer,
-                routing::routes(local, placement),
+                routing::routes(local, placement, overload.memory.clone()),
             )
             .await;
         consensus

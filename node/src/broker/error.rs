@@ -111,7 +111,9 @@ impl BrokerError {
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,
                 StorageError::Unsupported { .. } => ErrorCode::InvalidArgument,
-                StorageError::PartitionFull { .. } => ErrorCode::ResourceExhausted,
+                StorageError::PartitionFull { .. } | StorageError::Overloaded { .. } => {
+                    ErrorCode::ResourceExhausted
+                }
                 StorageError::Full { .. } => ErrorCode::InsufficientStorage,
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,

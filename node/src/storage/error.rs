@@ -59,18 +59,23 @@ pub enum StorageError {
     /// `noeviction` answered `OOM`): nothing was written.
     #[error("storage is full: {reason}")]
     Full { reason: String },
+    /// The partition's owner refused a forwarded append because its memory
+    /// alarm is raised (see `crate::overload`): nothing was written.
+    #[error("the partition's owner is overloaded: {reason}")]
+    Overloaded { reason: String },
 }
 
 impl StorageError {
     /// The call surely did not run because its partition could not be served
-    /// now (storage or the partition's owner unreachable, or the partition
-    /// moving): another partition, or a later try, may do.
+    /// now (storage or the partition's owner unreachable or overloaded, or
+    /// the partition moving): another partition, or a later try, may do.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
             StorageError::Unavailable { .. }
                 | StorageError::Moved { .. }
                 | StorageError::Fenced { .. }
+                | StorageError::Overloaded { .. }
         )
     }
 }

@@ -87,7 +87,8 @@ impl Publisher {
             .map_err(BrokerError::MemoryAlarm)
     }
 
-    /// Counts a publish refused with nothing stored, by why.
+    /// Counts a publish refused with nothing stored, by why (a forwarded
+    /// append refused by its owner's memory alarm is counted by the owner).
     fn count_refusal(&self, error: &BrokerError) {
         let reason = match error {
             BrokerError::Storage(StorageError::PartitionFull { .. }) => "partition_full",
