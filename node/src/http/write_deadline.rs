@@ -2,7 +2,7 @@
 //! within it makes the stream a slow consumer, closed with code 1008 (policy
 //! violation) and a reason starting with [`SLOW_CONSUMER`], counted in
 //! `pubsubgo_slow_consumers_total` and logged. `:stream` and
-//! `:publishStream` both write through [`timed`].
+//! `:publishStream` both write through `timed`.
 
 use std::time::Duration;
 
