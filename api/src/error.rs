@@ -77,8 +77,17 @@ error_codes! {
     IdempotencyKeyReused = (422, false, "Idempotency key reused with another body"),
     /// The body's `Content-Type` or `Content-Encoding` is not accepted.
     UnsupportedMediaType = (415, false, "Unsupported media type"),
-    /// Too many requests or too much outstanding work; retry after `Retry-After`.
+    /// Too many requests or too much outstanding work, retry after
+    /// `Retry-After`: the node's memory alarm is raised (publishes are refused
+    /// until consumers drain the backlog), a partition of a topic with
+    /// `discard: new` is full, a consumer group is full, or publishes in
+    /// progress fill the idempotency cache. Nothing was stored.
     ResourceExhausted = (429, true, "Resource exhausted"),
+    /// The storage refused the write for lack of room (Redis at `maxmemory`
+    /// answering `OOM`): nothing was stored. Retry after `Retry-After`; it
+    /// succeeds once the storage has room again (an operator frees memory or
+    /// raises the limit, or retention trims), with no broker restart.
+    InsufficientStorage = (507, true, "Insufficient storage"),
     /// The broker cannot serve now (shutting down, storage down); retry after `Retry-After`.
     Unavailable = (503, true, "Service unavailable"),
     /// The write may or may not have happened; retry with the same idempotency key.
@@ -139,8 +148,8 @@ mod tests {
     #[test]
     fn retryable_codes_are_the_transient_ones() {
         for code in ErrorCode::ALL {
-            let transient =
-                matches!(code.status(), 429 | 503 | 504) || *code == ErrorCode::IdempotencyKeyInUse;
+            let transient = matches!(code.status(), 429 | 503 | 504 | 507)
+                || *code == ErrorCode::IdempotencyKeyInUse;
             assert_eq!(code.retryable(), transient, "{code}");
         }
     }

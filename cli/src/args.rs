@@ -20,7 +20,8 @@ use std::path::PathBuf;
 use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{
-    AckLevel, DeliveryMode, PayloadCompression, SeekRequest, StartPosition, SubscriptionType,
+    AckLevel, DeliveryMode, DiscardPolicy, PayloadCompression, SeekRequest, StartPosition,
+    SubscriptionType,
 };
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
@@ -152,6 +153,16 @@ pub struct CreateTopicArgs {
     /// Oldest message age kept, in seconds like `604800s` (7 days).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub retention: Option<Duration>,
+    /// Most payload bytes (data plus attributes) kept per partition.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes_per_partition: Option<u64>,
+    /// Most messages kept per partition.
+    #[arg(long, value_name = "COUNT")]
+    pub max_messages_per_partition: Option<u64>,
+    /// At a size bound: `old` drops the oldest messages (the default), `new`
+    /// refuses publishes (429) until retention by age makes room.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub discard: Option<Discard>,
     /// Largest message accepted, data plus attributes.
     #[arg(long, value_name = "BYTES")]
     pub max_message_bytes: Option<u32>,
@@ -165,6 +176,22 @@ pub struct CreateTopicArgs {
     /// Compression of stored payloads of at least 1 KiB (Redis storage).
     #[arg(long = "storage-compression", value_enum, value_name = "CODEC")]
     pub storage_compression: Option<StorageCompression>,
+}
+
+/// What a publish that would pass a topic's size bound does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Discard {
+    Old,
+    New,
+}
+
+impl From<Discard> for DiscardPolicy {
+    fn from(value: Discard) -> Self {
+        match value {
+            Discard::Old => DiscardPolicy::Old,
+            Discard::New => DiscardPolicy::New,
+        }
+    }
 }
 
 /// How a topic's payloads are stored.

@@ -53,4 +53,4 @@ pub use names::{SubscriptionName, TopicName};
 pub use placement::{ClusterNode, PartitionMove, PartitionOwner, Placement};
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
-pub use topic::{AckPolicy, Compression, Retention, Topic, TopicConfig};
+pub use topic::{AckPolicy, Compression, Discard, Retention, Topic, TopicConfig};

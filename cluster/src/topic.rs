@@ -17,7 +17,9 @@ pub const MAX_DEDUP_WINDOW_MILLIS: u64 = 24 * 60 * 60 * 1000;
 /// Default retention: 7 days.
 pub const DEFAULT_RETENTION_MILLIS: u64 = 7 * 24 * 60 * 60 * 1000;
 
-/// How long a partition keeps messages. A message goes when either bound is hit.
+/// How long a partition keeps messages, and how much of them. A message goes
+/// when its age passes the age bound; what happens at a size bound is the
+/// [`Discard`] policy's.
 ///
 /// Retention wins over subscriptions: a message trimmed by retention is gone even
 /// if a subscription never acknowledged it (as in Kafka and Google Pub/Sub).
@@ -27,6 +29,10 @@ pub struct Retention {
     pub max_age_millis: Option<u64>,
     /// Most payload bytes kept per partition; `None` means no size bound.
     pub max_bytes_per_partition: Option<u64>,
+    /// Most messages kept per partition; `None` means no count bound.
+    pub max_messages_per_partition: Option<u64>,
+    /// What an append that would pass a size bound does.
+    pub discard: Discard,
 }
 
 impl Default for Retention {
@@ -34,8 +40,39 @@ impl Default for Retention {
         Self {
             max_age_millis: Some(DEFAULT_RETENTION_MILLIS),
             max_bytes_per_partition: None,
+            max_messages_per_partition: None,
+            discard: Discard::Old,
         }
     }
+}
+
+impl Retention {
+    /// Whether a size bound (bytes or messages) is set.
+    pub fn bounds_size(&self) -> bool {
+        self.max_bytes_per_partition.is_some() || self.max_messages_per_partition.is_some()
+    }
+
+    /// Whether a partition holding `messages` messages of `bytes` bytes is
+    /// past a size bound.
+    pub fn exceeded_by(&self, messages: u64, bytes: u64) -> bool {
+        self.max_bytes_per_partition.is_some_and(|max| bytes > max)
+            || self
+                .max_messages_per_partition
+                .is_some_and(|max| messages > max)
+    }
+}
+
+/// What an append does when the partition would pass a size bound of its
+/// topic's [`Retention`] (NATS JetStream's `discard` policy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Discard {
+    /// The append is stored and the oldest messages go until the partition
+    /// fits again, whether or not they were delivered.
+    #[default]
+    Old,
+    /// The append is refused whole, storing nothing, until retention by age
+    /// makes room: publishers are pushed back, nothing stored is dropped.
+    New,
 }
 
 /// How durable a publish must be before the broker acknowledges it.
@@ -134,6 +171,12 @@ impl TopicConfig {
                 "must be positive when set".to_owned(),
             );
         }
+        if self.retention.max_messages_per_partition == Some(0) {
+            return invalid(
+                "retention.maxMessagesPerPartition",
+                "must be positive when set".to_owned(),
+            );
+        }
         Ok(())
     }
 }
@@ -158,7 +201,7 @@ mod tests {
 
     #[test]
     fn each_bound_is_enforced_and_named() {
-        let cases: [(TopicConfig, &str); 6] = [
+        let cases: [(TopicConfig, &str); 7] = [
             (
                 TopicConfig {
                     ack_policy: Some(AckPolicy::Replicated(0)),
@@ -198,11 +241,21 @@ mod tests {
                 TopicConfig {
                     retention: Retention {
                         max_age_millis: Some(0),
-                        max_bytes_per_partition: None,
+                        ..Default::default()
                     },
                     ..Default::default()
                 },
                 "retention.maxAge",
+            ),
+            (
+                TopicConfig {
+                    retention: Retention {
+                        max_messages_per_partition: Some(0),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                "retention.maxMessagesPerPartition",
             ),
         ];
         for (config, field) in cases {

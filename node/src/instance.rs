@@ -23,12 +23,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
+use crate::clock::Clock;
 use crate::config::{Config, StorageConfig};
 use crate::metadata_store::MetadataStore;
+use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
 use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
 use crate::server;
 use crate::storage::StorageError;
+use crate::telemetry::Metrics;
 
 /// How long start-up waits for the metadata group to have a leader.
 pub const LEADER_WAIT: Duration = Duration::from_secs(30);
@@ -99,7 +102,12 @@ impl Instance {
     pub async fn start(config: &Config, listeners: Listeners) -> Result<Self, StartError> {
         let client_addr = listeners.client.local_addr()?;
         let peer_addr = listeners.peer.local_addr()?;
-        let local = server::open_storage(&config.storage).await?;
+        let metrics = Arc::new(Metrics::new());
+        let overload = Overload {
+            memory: MemoryBudget::new(config.overload.memory, &metrics.overload),
+            stream_write_timeout: config.overload.stream_write_timeout,
+        };
+        let local = server::open_storage(&config.storage, &overload.memory).await?;
 
         let cluster = &config.cluster;
         let mut raft_config = ConsensusConfig::new(cluster.node_id, &cluster.data_dir, peer_addr);
@@ -124,7 +132,7 @@ impl Instance {
             .serve(
                 &raft_config,
                 listeners.peer,
-                routing::routes(local, placement),
+                routing::routes(local, placement, overload.memory.clone()),
             )
             .await;
         consensus
@@ -133,10 +141,13 @@ impl Instance {
         sync.sync().await.map_err(StartError::Restore)?;
 
         let shutdown = CancellationToken::new();
-        let broker = server::broker(
+        let broker = Broker::new(
             MetadataStore::replicated(consensus.clone()),
             storage,
+            metrics,
+            Clock::new(),
             shutdown.clone(),
+            overload,
         );
         let liveness = Liveness {
             node_id: cluster.node_id,
@@ -171,6 +182,7 @@ impl Instance {
             client = %client_addr,
             peer = %peer_addr,
             data_dir = %cluster.data_dir.display(),
+            memory_limit_bytes = config.overload.memory.limit_bytes,
             "node started"
         );
         Ok(Self {

@@ -16,6 +16,8 @@
 //!   the delivery cursor both backends run, the in-memory and Redis backends, and
 //!   the conformance suite every backend passes.
 //! - [`telemetry`]: metric definitions and log set-up.
+//! - [`overload`]: the memory bound and its alarm, shared by the parts that
+//!   hold memory for clients (see also `docs/overload.md`).
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //! - [`instance`]: one cluster node started from its config: consensus, routed
 //!   storage, client API and background tasks (what `pubsubgo-server` runs).
@@ -54,6 +56,7 @@ pub mod config;
 pub mod http;
 pub mod instance;
 pub mod metadata_store;
+pub mod overload;
 pub mod push;
 pub mod routing;
 pub mod server;

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::StorageConfig;
 use crate::http::{self, AppState};
 use crate::metadata_store::MetadataStore;
+use crate::overload::{MemoryBudget, Overload};
 use crate::push;
 use crate::storage::memory::MemoryStorage;
 use crate::storage::redis::RedisStorage;
@@ -38,7 +39,7 @@ pub fn memory_broker(shutdown: CancellationToken) -> Broker {
     )
 }
 
-/// Builds a broker on `metadata` and `storage`.
+/// Builds a broker on `metadata` and `storage`, with no memory bound.
 pub fn broker(
     metadata: MetadataStore,
     storage: Arc<dyn Storage>,
@@ -50,14 +51,18 @@ pub fn broker(
         Arc::new(Metrics::new()),
         Clock::new(),
         shutdown,
+        Overload::unbounded(),
     )
 }
 
 /// Opens the configured storage; for Redis this connects (and fails if Redis
-/// cannot be reached now).
-pub async fn open_storage(config: &StorageConfig) -> Result<Arc<dyn FencedStorage>, StorageError> {
+/// cannot be reached now). Memory storage counts what it holds in `memory`.
+pub async fn open_storage(
+    config: &StorageConfig,
+    memory: &Arc<MemoryBudget>,
+) -> Result<Arc<dyn FencedStorage>, StorageError> {
     Ok(match config {
-        StorageConfig::Memory => Arc::new(MemoryStorage::new()),
+        StorageConfig::Memory => Arc::new(MemoryStorage::within(memory.clone())),
         StorageConfig::Redis(settings) => Arc::new(RedisStorage::connect(settings).await?),
     })
 }
@@ -75,6 +80,7 @@ pub async fn run(
         broker.delivery.clone(),
         broker.metadata.clone(),
         broker.metrics.clone(),
+        broker.overload.memory.clone(),
         shutdown.clone(),
     )
     .map_err(io::Error::other)?;

@@ -138,6 +138,11 @@ fn property_bounds(storage_ack_level: AckLevel) -> Vec<(&'static str, &'static s
             json!({ "minimum": 1 }),
         ),
         (
+            "RetentionSpec",
+            "maxMessagesPerPartition",
+            json!({ "minimum": 1 }),
+        ),
+        (
             "PublishRequest",
             "messages",
             json!({ "minItems": 1, "maxItems": limits::MAX_BATCH_MESSAGES }),

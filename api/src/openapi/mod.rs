@@ -154,7 +154,9 @@ mod tests {
                 let retry_after = &response["headers"]["Retry-After"];
                 assert_eq!(
                     retry_after.is_object(),
-                    status == "429" || status == "503",
+                    super::problems::RETRY_AFTER_STATUSES
+                        .iter()
+                        .any(|s| s.to_string() == status.as_str()),
                     "{method} {path} {status}: Retry-After"
                 );
             }
@@ -167,7 +169,7 @@ mod tests {
             }
             if path.starts_with("/v1/") && path != "/v1/cluster" {
                 assert!(
-                    lists("500") && lists("503") && lists("504"),
+                    lists("500") && lists("503") && lists("504") && lists("507"),
                     "{method} {path}"
                 );
             }

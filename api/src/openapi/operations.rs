@@ -64,7 +64,10 @@ pub fn delete_topic() {}
     responses((status = 200, body = PublishResponse),
         (status = 404, body = Problem, description = "TOPIC_NOT_FOUND"),
         (status = 409, body = Problem, description = "IDEMPOTENCY_KEY_IN_USE: retry later"),
-        (status = 422, body = Problem, description = "IDEMPOTENCY_KEY_REUSED with another body")))]
+        (status = 422, body = Problem, description = "IDEMPOTENCY_KEY_REUSED with another body"),
+        (status = 429, body = Problem, description = "RESOURCE_EXHAUSTED: the node's memory alarm is raised, \
+            a partition of a topic with `discard: new` is full, or keyed publishes in progress fill the \
+            idempotency cache; nothing was stored, retry after `Retry-After`")))]
 pub fn publish() {}
 
 #[utoipa::path(put, path = "/v1/subscriptions/{subscription}", tag = "subscriptions",

@@ -5,7 +5,8 @@
 //! the ones shared by every operation of a kind are added here:
 //! - any parameter or body can be invalid: `400`;
 //! - a body can also be too large or of an unsupported type: `413`, `415`;
-//! - the broker's storage and metadata can fail: `500`, `503`, `504`.
+//! - the broker's storage and metadata can fail: `500`, `503`, `504`, and
+//!   storage can be full: `507`.
 
 use serde_json::{Map, Value, json};
 
@@ -15,7 +16,7 @@ use crate::error::{ErrorCode, PROBLEM_CONTENT_TYPE};
 const WITHOUT_BROKER: &[&str] = &["cluster_status", "healthz", "readyz", "openapi"];
 
 /// Statuses whose problems carry `Retry-After`.
-const RETRY_AFTER_STATUSES: &[u16] = &[429, 503];
+pub(super) const RETRY_AFTER_STATUSES: &[u16] = &[429, 503, 507];
 
 pub(super) fn add(document: &mut Value) {
     let paths = document["paths"].as_object_mut().into_iter().flatten();
@@ -36,7 +37,7 @@ pub(super) fn add(document: &mut Value) {
                 shared.extend([413, 415]);
             }
             if !WITHOUT_BROKER.contains(&id) {
-                shared.extend([500, 503, 504]);
+                shared.extend([500, 503, 504, 507]);
             }
             let Some(responses) = operation["responses"].as_object_mut() else {
                 continue;

@@ -16,7 +16,23 @@ pub enum PayloadCompression {
     Lz4,
 }
 
-/// Retention bounds of a topic; a message goes when either is reached.
+/// What an append does when its partition would pass a size bound
+/// (`maxBytesPerPartition`, `maxMessagesPerPartition`), as NATS JetStream's
+/// `discard` policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscardPolicy {
+    /// Store the new messages and drop the oldest ones until the partition
+    /// fits, delivered or not (the default).
+    #[default]
+    Old,
+    /// Refuse the publish whole (`429 RESOURCE_EXHAUSTED`, nothing stored)
+    /// until retention by age makes room.
+    New,
+}
+
+/// Retention bounds of a topic: a message goes when it is older than
+/// `maxAge`; at a size bound, `discard` decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetentionSpec {
@@ -24,9 +40,16 @@ pub struct RetentionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "604800s")]
     pub max_age: Option<Duration>,
-    /// Most payload bytes kept per partition; unbounded when absent.
+    /// Most payload bytes (data plus attributes) kept per partition;
+    /// unbounded when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes_per_partition: Option<u64>,
+    /// Most messages kept per partition; unbounded when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages_per_partition: Option<u64>,
+    /// What a publish that would pass a size bound does (default `"old"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discard: Option<DiscardPolicy>,
 }
 
 /// Body of `PUT /v1/topics/{topic}`. Every field is optional.

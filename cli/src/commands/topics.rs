@@ -1,7 +1,8 @@
 //! `topics list|create|get|delete|stats`.
 
 use api::types::{
-    CreateTopicRequest, ListTopicsResponse, PayloadCompression, RetentionSpec, Topic, TopicStats,
+    CreateTopicRequest, DiscardPolicy, ListTopicsResponse, PayloadCompression, RetentionSpec,
+    Topic, TopicStats,
 };
 
 use super::{Context, all_pages};
@@ -42,12 +43,15 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn create(ctx: &Context, args: CreateTopicArgs) -> anyhow::Result<()> {
+    let retention = RetentionSpec {
+        max_age: args.retention,
+        max_bytes_per_partition: args.max_bytes_per_partition,
+        max_messages_per_partition: args.max_messages_per_partition,
+        discard: args.discard.map(Into::into),
+    };
     let request = CreateTopicRequest {
         partitions: args.partitions,
-        retention: args.retention.map(|max_age| RetentionSpec {
-            max_age: Some(max_age),
-            max_bytes_per_partition: None,
-        }),
+        retention: (retention != RetentionSpec::default()).then_some(retention),
         max_message_bytes: args.max_message_bytes,
         dedup_window: args.dedup_window,
         ack_level: args.ack_level,
@@ -153,11 +157,23 @@ fn topic_fields(topic: &Topic) -> String {
 }
 
 fn retention_text(retention: &RetentionSpec) -> String {
-    let age = retention.max_age.map(|age| age.to_string());
-    let size = retention
-        .max_bytes_per_partition
-        .map(|bytes| format!("{} per partition", bytes_text(bytes)));
-    match (age, size) {
+    let sizes: Vec<String> = [
+        retention.max_bytes_per_partition.map(bytes_text),
+        retention
+            .max_messages_per_partition
+            .map(|count| format!("{count} messages")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let size = (!sizes.is_empty()).then(|| {
+        let discard = match retention.discard.unwrap_or_default() {
+            DiscardPolicy::Old => "oldest dropped",
+            DiscardPolicy::New => "new refused",
+        };
+        format!("{} per partition ({discard})", sizes.join(" or "))
+    });
+    match (retention.max_age.map(|age| age.to_string()), size) {
         (Some(age), Some(size)) => format!("{age} or {size}"),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => "unbounded".to_owned(),
@@ -206,7 +222,7 @@ mod tests {
             partitions: 2,
             retention: RetentionSpec {
                 max_age: Some(Duration::from_secs(604_800)),
-                max_bytes_per_partition: None,
+                ..RetentionSpec::default()
             },
             max_message_bytes: 1_048_576,
             dedup_window: Duration::from_secs(600),
@@ -282,8 +298,21 @@ mod tests {
         let both = RetentionSpec {
             max_age: Some(Duration::from_secs(60)),
             max_bytes_per_partition: Some(1024),
+            ..RetentionSpec::default()
         };
-        assert_eq!(retention_text(&both), "60s or 1.0 KiB per partition");
+        assert_eq!(
+            retention_text(&both),
+            "60s or 1.0 KiB per partition (oldest dropped)"
+        );
+        let refusing = RetentionSpec {
+            max_messages_per_partition: Some(1000),
+            discard: Some(DiscardPolicy::New),
+            ..RetentionSpec::default()
+        };
+        assert_eq!(
+            retention_text(&refusing),
+            "1000 messages per partition (new refused)"
+        );
         assert_eq!(retention_text(&RetentionSpec::default()), "unbounded");
     }
 }

@@ -3,8 +3,8 @@
 use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{
-    self, AckLevel, CreateSubscriptionRequest, CreateTopicRequest, PayloadCompression,
-    RetentionSpec,
+    self, AckLevel, CreateSubscriptionRequest, CreateTopicRequest, DiscardPolicy,
+    PayloadCompression, RetentionSpec,
 };
 use cluster::push::DEFAULT_PUSH_MAX_OUTSTANDING;
 use cluster::subscription::{
@@ -12,8 +12,8 @@ use cluster::subscription::{
     MIN_DELIVERY_ATTEMPTS, RetryPolicy, StartPosition,
 };
 use cluster::{
-    AckPolicy, Compression, ConsumerGroup, PushConfig, Retention, Subscription, SubscriptionConfig,
-    SubscriptionType, Topic, TopicConfig, TopicName,
+    AckPolicy, Compression, ConsumerGroup, Discard, PushConfig, Retention, Subscription,
+    SubscriptionConfig, SubscriptionType, Topic, TopicConfig, TopicName,
 };
 
 use crate::broker::error::BrokerError;
@@ -47,6 +47,7 @@ pub(crate) fn append_options(config: &TopicConfig, default: AckLevel) -> AppendO
         ack_level: config.ack_policy.map_or(default, ack_level),
         compression: config.compression,
         idempotency: None,
+        retention: config.retention,
     }
 }
 
@@ -62,6 +63,11 @@ pub(super) fn topic_config(request: CreateTopicRequest, default_level: AckLevel)
                 .map(|d| d.as_millis())
                 .or(defaults.retention.max_age_millis),
             max_bytes_per_partition: spec.max_bytes_per_partition,
+            max_messages_per_partition: spec.max_messages_per_partition,
+            discard: match spec.discard.unwrap_or_default() {
+                DiscardPolicy::Old => Discard::Old,
+                DiscardPolicy::New => Discard::New,
+            },
         },
     };
     TopicConfig {
@@ -94,6 +100,11 @@ pub(super) fn topic(
         retention: RetentionSpec {
             max_age: config.retention.max_age_millis.map(Duration::from_millis),
             max_bytes_per_partition: config.retention.max_bytes_per_partition,
+            max_messages_per_partition: config.retention.max_messages_per_partition,
+            discard: Some(match config.retention.discard {
+                Discard::Old => DiscardPolicy::Old,
+                Discard::New => DiscardPolicy::New,
+            }),
         },
         max_message_bytes: config.max_message_bytes,
         dedup_window: Duration::from_millis(config.dedup_window_millis),

@@ -4,6 +4,7 @@ use api::ErrorCode;
 use cluster::MetadataError;
 use thiserror::Error;
 
+use crate::overload::budget::MemoryAlarm;
 use crate::storage::StorageError;
 
 /// Why a broker operation failed.
@@ -34,6 +35,9 @@ pub enum BrokerError {
     /// [`crate::broker::publish::dedup`]); nothing was stored.
     #[error("too many publishes with an idempotency key are in progress on this node; retry later")]
     IdempotencyCacheFull,
+    /// The node's memory alarm is raised (see [`crate::overload`]): nothing was stored.
+    #[error(transparent)]
+    MemoryAlarm(#[from] MemoryAlarm),
     #[error("the broker is shutting down")]
     ShuttingDown,
     /// Metadata consensus could not take the command (no leader, unreachable,
@@ -107,6 +111,10 @@ impl BrokerError {
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,
                 StorageError::Unsupported { .. } => ErrorCode::InvalidArgument,
+                StorageError::PartitionFull { .. } | StorageError::Overloaded { .. } => {
+                    ErrorCode::ResourceExhausted
+                }
+                StorageError::Full { .. } => ErrorCode::InsufficientStorage,
             },
             BrokerError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             BrokerError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
@@ -114,7 +122,9 @@ impl BrokerError {
             BrokerError::InvalidAckId { .. } => ErrorCode::InvalidAckId,
             BrokerError::IdempotencyKeyInUse { .. } => ErrorCode::IdempotencyKeyInUse,
             BrokerError::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
-            BrokerError::IdempotencyCacheFull => ErrorCode::ResourceExhausted,
+            BrokerError::IdempotencyCacheFull | BrokerError::MemoryAlarm(_) => {
+                ErrorCode::ResourceExhausted
+            }
             BrokerError::ShuttingDown => ErrorCode::Unavailable,
             BrokerError::Consensus(e) => match e {
                 raft::ConsensusError::Rejected(_)

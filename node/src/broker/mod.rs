@@ -57,6 +57,7 @@ pub use self::upkeep::Upkeep;
 use self::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
+use crate::overload::Overload;
 use crate::storage::Storage;
 use crate::telemetry::Metrics;
 
@@ -74,6 +75,8 @@ pub struct Broker {
     pub upkeep: Arc<Upkeep>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,
+    /// The memory budget and stream write timeout every part shares.
+    pub overload: Overload,
     pub clock: Clock,
     /// Cancelled to shut the broker down: long polls end, streams close,
     /// background tasks stop.
@@ -87,6 +90,7 @@ impl Broker {
         metrics: Arc<Metrics>,
         clock: Clock,
         shutdown: CancellationToken,
+        overload: Overload,
     ) -> Self {
         let metadata = MetadataView::new(metadata);
         let round_robin = Arc::new(RoundRobin::default());
@@ -105,7 +109,12 @@ impl Broker {
             metrics.clone(),
             round_robin.clone(),
             wakers.clone(),
-            IdempotencyCache::new(MAX_IDEMPOTENCY_CACHE_BYTES, metrics.clone()),
+            IdempotencyCache::new(
+                MAX_IDEMPOTENCY_CACHE_BYTES,
+                metrics.clone(),
+                overload.memory.clone(),
+            ),
+            overload.memory.clone(),
         ));
         let dead_letters = DeadLetters::new(metadata.clone(), publisher.clone(), metrics.clone());
         let delivery = Arc::new(Delivery::new(
@@ -131,6 +140,7 @@ impl Broker {
             metrics.clone(),
             delivery.clone(),
             publisher.clone(),
+            overload.memory.clone(),
         ));
         Self {
             cluster: Arc::new(ClusterAdmin::new(metadata.clone())),
@@ -142,6 +152,7 @@ impl Broker {
             groups,
             upkeep,
             metrics,
+            overload,
             clock,
             shutdown,
         }

@@ -13,6 +13,7 @@ use crate::broker::error::BrokerError;
 use crate::broker::metadata_view::{MetadataView, partition_refs};
 use crate::broker::publish::Publisher;
 use crate::clock::Clock;
+use crate::overload::budget::MemoryBudget;
 use crate::storage::Storage;
 use crate::telemetry::Metrics;
 
@@ -28,6 +29,7 @@ pub struct Upkeep {
     metrics: Arc<Metrics>,
     delivery: Arc<Delivery>,
     publisher: Arc<Publisher>,
+    memory: Arc<MemoryBudget>,
 }
 
 impl Upkeep {
@@ -38,6 +40,7 @@ impl Upkeep {
         metrics: Arc<Metrics>,
         delivery: Arc<Delivery>,
         publisher: Arc<Publisher>,
+        memory: Arc<MemoryBudget>,
     ) -> Self {
         Self {
             metadata,
@@ -46,6 +49,7 @@ impl Upkeep {
             metrics,
             delivery,
             publisher,
+            memory,
         }
     }
 
@@ -61,8 +65,8 @@ impl Upkeep {
     }
 
     /// Periodic upkeep: applies retention, dead-letters messages whose last
-    /// lease expired even if nobody pulls, refreshes the lag gauges, and forgets
-    /// expired idempotency keys. In a cluster each node trims what it owns and
+    /// lease expired even if nobody pulls, refreshes the lag gauges, forgets
+    /// expired idempotency keys, and updates the memory alarm. In a cluster each node trims what it owns and
     /// the metadata leader does the rest (its lag gauges cover the cluster).
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
@@ -94,6 +98,8 @@ impl Upkeep {
             }
         }
         self.publisher.forget_expired_keys(now);
+        // Clears (or raises) the memory alarm even when no publish asks.
+        self.memory.check();
     }
 
     async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {

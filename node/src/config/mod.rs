@@ -23,6 +23,8 @@
 //!   kind: redis
 //!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
 //! log:     { format: text, level: info }
+//! memory:  { limit_bytes: 1073741824, high_watermark: 0.9, low_watermark: 0.8 }   # see [`overload`]
+//! streams: { write_timeout_seconds: 10 }
 //! cluster:
 //!   node_id: 1
 //!   data_dir: ./data
@@ -42,12 +44,14 @@ use serde::Deserialize;
 
 mod cluster;
 mod error;
+pub mod overload;
 #[cfg(test)]
 mod tests;
 
 use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
+use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -161,6 +165,8 @@ pub struct Args {
     /// Seconds a silent node keeps its partitions before they move [default: 10].
     #[arg(long, env = "PUBSUB_OWNER_TIMEOUT_SECONDS")]
     pub owner_timeout_seconds: Option<u64>,
+    #[command(flatten)]
+    pub overload: OverloadArgs,
 }
 
 /// Subcommands of `pubsubgo-server`; with none it runs the broker.
@@ -205,6 +211,10 @@ struct FileConfig {
     log: LogSection,
     #[serde(default)]
     cluster: ClusterSection,
+    #[serde(default)]
+    memory: MemorySection,
+    #[serde(default)]
+    streams: StreamsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,6 +287,7 @@ pub struct Config {
     pub log_level: String,
     pub shutdown_grace: Duration,
     pub cluster: ClusterSettings,
+    pub overload: OverloadSettings,
 }
 
 impl Config {
@@ -317,7 +328,9 @@ impl Config {
                 "the metrics port and the client port are both {port}; choose different ports"
             )));
         }
+        let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
         Ok(Self {
+            overload,
             client_addr: SocketAddr::new(host, port),
             metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
             storage,

@@ -5,10 +5,12 @@
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4);
 //!   [`json_shape`]: read as the OpenAPI document describes them.
 //! - [`topics`], [`subscriptions`]: the resource routes and their `:verb`s.
-//! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream.
+//! - [`stream`]: the WebSocket delivery stream; [`publish_stream`]: the WebSocket publish stream;
+//!   [`write_deadline`]: how both close a client that stops reading.
 //! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
 //! - [`methods`]: `405` with the `Allow` the OpenAPI document gives the path.
+//! - [`request_memory`]: request bodies counted in the node's memory budget.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one route template (`api::paths::TOPIC_ROUTE`,
@@ -22,9 +24,11 @@ pub mod json_shape;
 pub mod methods;
 pub mod problem;
 pub mod publish_stream;
+pub mod request_memory;
 pub mod stream;
 pub mod subscriptions;
 pub mod topics;
+pub mod write_deadline;
 
 use api::ErrorCode;
 use api::paths::{self, split_verb};
@@ -51,6 +55,7 @@ pub struct AppState {
 /// The client API router.
 pub fn router(state: AppState) -> Router {
     let metrics = state.broker.metrics.clone();
+    let memory = state.broker.overload.memory.clone();
     Router::new()
         .route(paths::TOPICS, get(topics::list))
         .route(
@@ -77,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(methods::allow_documented_methods))
+        .layer(middleware::from_fn_with_state(
+            memory,
+            request_memory::hold_bodies,
+        ))
         .layer(middleware::from_fn_with_state(
             metrics,
             problem::count_errors,

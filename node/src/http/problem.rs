@@ -1,7 +1,7 @@
 //! The one mapping from errors to what the client sees: an RFC 9457
 //! problem+json response, or the `problem` of a WebSocket error frame, with a
-//! stable `code`, its status, title and `retryable` (see `api::error`). 429 and
-//! 503 responses carry `Retry-After`.
+//! stable `code`, its status, title and `retryable` (see `api::error`). 429,
+//! 503 and 507 responses carry `Retry-After`.
 //!
 //! Every error is counted in `pubsubgo_errors_total` here and only here: HTTP
 //! responses by [`count_errors`], WebSocket error frames by
@@ -64,7 +64,12 @@ impl From<BrokerError> for ApiError {
 impl From<&BrokerError> for ApiError {
     fn from(error: &BrokerError) -> Self {
         let code = error.code();
-        if code == ErrorCode::Internal || code.retryable() {
+        // Back-pressure is announced once where it starts (the memory alarm's
+        // log line) and counted per request; a line per refusal would flood
+        // the log exactly when the node is short of resources.
+        if code == ErrorCode::ResourceExhausted {
+            tracing::debug!(%error, %code, "request refused");
+        } else if code == ErrorCode::Internal || code.retryable() {
             tracing::warn!(%error, %code, "request failed");
         }
         Self::new(code, error.to_string())
@@ -83,7 +88,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
-        if matches!(status.as_u16(), 429 | 503) {
+        if matches!(status.as_u16(), 429 | 503 | 507) {
             headers.insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),

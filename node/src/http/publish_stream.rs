@@ -14,6 +14,13 @@
 //! A frame larger than [`MAX_REQUEST_BODY_BYTES`] ends the stream. The server
 //! pings an idle client as on `:stream`; on shutdown it sends a close frame
 //! (1001) after answering what it took.
+//!
+//! What a turn took is counted in the node's memory budget (`stream_buffers`)
+//! until its answers are flushed. While the memory alarm is raised every
+//! publish is answered with a `RESOURCE_EXHAUSTED` error frame. A client that
+//! does not read its answers stops the stream from reading its frames (TCP
+//! pushes back on it); one that takes no answer within the write timeout is
+//! closed as a slow consumer, as on `:stream` (see `super::write_deadline`).
 
 use api::ErrorCode;
 use api::binary::{self, Frame, Kind, PublishBatch, Published};
@@ -29,7 +36,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::problem::ApiError;
+use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::publish::Publisher;
+use crate::overload::Overload;
+use crate::overload::budget::MemoryUse;
 use crate::telemetry::Metrics;
 
 /// Most frames taken together in one turn, and most bytes: past either, the
@@ -46,6 +56,7 @@ pub async fn upgrade(
     state.broker.metadata.find_topic(topic).await?;
     let publisher = state.broker.publisher.clone();
     let metrics = state.broker.metrics.clone();
+    let overload = state.broker.overload.clone();
     let shutdown = state.broker.shutdown.clone();
     let token = state.streams.token();
     let topic = topic.to_owned();
@@ -54,7 +65,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_REQUEST_BODY_BYTES)
         .on_upgrade(move |socket| async move {
             let _alive = token;
-            run(&publisher, &metrics, shutdown, topic, socket).await;
+            run(&publisher, &metrics, &overload, shutdown, topic, socket).await;
         }))
 }
 
@@ -73,10 +84,12 @@ enum Incoming {
 async fn run(
     publisher: &Publisher,
     metrics: &Metrics,
+    overload: &Overload,
     shutdown: CancellationToken,
     topic: String,
     socket: WebSocket,
 ) {
+    let timeout = overload.stream_write_timeout;
     let gauge = metrics.connections("websocket");
     gauge.inc();
     tracing::info!(topic = %topic, "publish stream opened");
@@ -87,10 +100,12 @@ async fn run(
         let first = tokio::select! {
             frame = rx.next() => frame,
             _ = ping.tick() => {
-                if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
-                    break;
+                match timed(timeout, tx.send(WsMessage::Ping(Default::default()))).await {
+                    Ok(()) => continue,
+                    Err(Stalled::Slow) => close_slow(&mut tx, metrics, timeout, &topic).await,
+                    Err(Stalled::Gone) => {}
                 }
-                continue;
+                break;
             }
             () = shutdown.cancelled() => {
                 let close = CloseFrame {
@@ -112,6 +127,8 @@ async fn run(
                 None => break,
             }
         }
+        // Until the answers of this turn are flushed.
+        let _held = overload.memory.hold(MemoryUse::StreamBuffers, bytes as u64);
         let mut incoming = Vec::with_capacity(frames.len());
         let mut closed = false;
         for frame in frames {
@@ -134,12 +151,18 @@ async fn run(
         .await;
         let mut sent = Ok(());
         for frame in answers {
-            sent = tx.feed(frame).await;
+            sent = timed(timeout, tx.feed(frame)).await;
             if sent.is_err() {
                 break;
             }
         }
-        if closed || sent.is_err() || tx.flush().await.is_err() {
+        if sent.is_ok() {
+            sent = timed(timeout, tx.flush()).await;
+        }
+        if sent == Err(Stalled::Slow) {
+            close_slow(&mut tx, metrics, timeout, &topic).await;
+        }
+        if closed || sent.is_err() {
             break;
         }
     }

@@ -17,6 +17,17 @@
 //! of one JSON text frame per message; client frames
 //! and error frames stay JSON. Either way, the frames of one lease are flushed
 //! to the socket together.
+//!
+//! # Slow consumers
+//! Credit bounds the messages a client holds; what the server holds for a
+//! client that stops reading is one lease on its way out (counted in the
+//! node's memory budget as `stream_buffers` until flushed) and the socket's
+//! buffers: the session writes a frame only when the socket takes it, so a
+//! client that does not read pauses its own stream. A client that takes no
+//! frame for the write timeout (`streams.write_timeout_seconds`, 10 s) is
+//! closed with code 1008 (policy violation) and a reason starting with
+//! `slow consumer` (see `super::write_deadline`); its leases expire and
+//! redeliver.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,8 +47,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::problem::ApiError;
+use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
+use crate::overload::budget::{MemoryBudget, MemoryUse};
 use crate::telemetry::Metrics;
 
 /// How often the server pings an idle client.
@@ -48,7 +61,6 @@ pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
 const MAX_DELIVERIES_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// Largest client frame accepted.
 const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
-
 /// Checks the subscription (and, on a partitioned one, that `member` is in its
 /// group), then switches protocols.
 pub async fn upgrade(
@@ -78,6 +90,8 @@ pub async fn upgrade(
 struct Session {
     delivery: Arc<Delivery>,
     metrics: Arc<Metrics>,
+    memory: Arc<MemoryBudget>,
+    write_timeout: Duration,
     shutdown: CancellationToken,
     target: DeliveryTarget,
     encoding: Encoding,
@@ -91,6 +105,8 @@ impl Session {
         Self {
             delivery: state.broker.delivery.clone(),
             metrics: state.broker.metrics.clone(),
+            memory: state.broker.overload.memory.clone(),
+            write_timeout: state.broker.overload.stream_write_timeout,
             shutdown: state.broker.shutdown.clone(),
             target,
             encoding,
@@ -119,7 +135,11 @@ impl Session {
             }
             let delivered = match self.deliver(&mut tx).await {
                 Ok(n) => n,
-                Err(()) => break,
+                Err(Stalled::Slow) => {
+                    close_slow(&mut tx, &self.metrics, self.write_timeout, &name).await;
+                    break;
+                }
+                Err(Stalled::Gone) => break,
             };
             if delivered > 0 {
                 continue;
@@ -146,8 +166,13 @@ impl Session {
                 },
                 () = wait => {}
                 _ = ping.tick() => {
-                    if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
-                        break;
+                    match timed(self.write_timeout, tx.send(WsMessage::Ping(Default::default()))).await {
+                        Ok(()) => {}
+                        Err(Stalled::Slow) => {
+                            close_slow(&mut tx, &self.metrics, self.write_timeout, &name).await;
+                            break;
+                        }
+                        Err(Stalled::Gone) => break,
                     }
                 }
                 () = shutdown.cancelled() => {}
@@ -157,8 +182,9 @@ impl Session {
         tracing::info!(subscription = %name, outstanding = self.outstanding.len(), "stream closed");
     }
 
-    /// Sends as many messages as the credit allows. `Err` when the socket is gone.
-    async fn deliver<S>(&mut self, tx: &mut S) -> Result<usize, ()>
+    /// Sends as many messages as the credit allows. `Err` when the socket is
+    /// gone or the client stopped taking frames.
+    async fn deliver<S>(&mut self, tx: &mut S) -> Result<usize, Stalled>
     where
         S: SinkExt<WsMessage> + Unpin,
     {
@@ -172,22 +198,27 @@ impl Session {
             Ok(messages) => messages,
             Err(error) => {
                 let _ = self.send_error(tx, error.into()).await;
-                return Err(());
+                return Err(Stalled::Gone);
             }
         };
         let deadline = now + u64::from(self.target.subscription.config.ack_deadline_seconds) * 1000;
         let count = messages.len();
+        let bytes = messages
+            .iter()
+            .map(|m| counted_bytes(&m.message.data.0, &m.message.attributes) as u64)
+            .sum();
+        // Until the lease is flushed (or the session ends).
+        let _held = self.memory.hold(MemoryUse::StreamBuffers, bytes);
+        let timeout = self.write_timeout;
         for message in &messages {
             self.outstanding.insert(message.ack_id.clone(), deadline);
         }
         match self.encoding {
             Encoding::Json => {
                 for message in messages {
-                    let text =
-                        serde_json::to_string(&ServerFrame::from(message)).map_err(|_| ())?;
-                    tx.feed(WsMessage::Text(text.into()))
-                        .await
-                        .map_err(|_| ())?;
+                    let text = serde_json::to_string(&ServerFrame::from(message))
+                        .map_err(|_| Stalled::Gone)?;
+                    timed(timeout, tx.feed(WsMessage::Text(text.into()))).await?;
                 }
             }
             Encoding::Binary => {
@@ -197,18 +228,18 @@ impl Session {
                 for message in messages {
                     let size = counted_bytes(&message.message.data.0, &message.message.attributes);
                     if !frame.messages.is_empty() && bytes + size > MAX_DELIVERIES_FRAME_BYTES {
-                        feed_deliveries(tx, std::mem::take(&mut frame)).await?;
+                        feed_deliveries(tx, std::mem::take(&mut frame), timeout).await?;
                         bytes = 0;
                     }
                     bytes += size;
                     frame.messages.push(Delivered::from(message));
                 }
                 if !frame.messages.is_empty() {
-                    feed_deliveries(tx, frame).await?;
+                    feed_deliveries(tx, frame, timeout).await?;
                 }
             }
         }
-        tx.flush().await.map_err(|_| ())?;
+        timed(timeout, tx.flush()).await?;
         Ok(count)
     }
 
@@ -284,12 +315,14 @@ impl Session {
     }
 
     /// Sends `error` in an error frame (counted as every error is).
-    async fn send_error<S>(&self, tx: &mut S, error: ApiError) -> Result<(), ()>
+    async fn send_error<S>(&self, tx: &mut S, error: ApiError) -> Result<(), Stalled>
     where
         S: SinkExt<WsMessage> + Unpin,
     {
         let problem = error.into_frame(&self.metrics);
-        send(tx, &ServerFrame::Error { problem }).await
+        let text =
+            serde_json::to_string(&ServerFrame::Error { problem }).map_err(|_| Stalled::Gone)?;
+        timed(self.write_timeout, tx.send(WsMessage::Text(text.into()))).await
     }
 
     fn release(&mut self, ack_ids: &[String]) {
@@ -299,20 +332,10 @@ impl Session {
     }
 }
 
-async fn feed_deliveries<S>(tx: &mut S, frame: Deliveries) -> Result<(), ()>
+async fn feed_deliveries<S>(tx: &mut S, frame: Deliveries, timeout: Duration) -> Result<(), Stalled>
 where
     S: SinkExt<WsMessage> + Unpin,
 {
     let bytes = binary::encode(Kind::Deliveries, &frame);
-    tx.feed(WsMessage::Binary(bytes.into()))
-        .await
-        .map_err(|_| ())
-}
-
-async fn send<S>(tx: &mut S, frame: &ServerFrame) -> Result<(), ()>
-where
-    S: SinkExt<WsMessage> + Unpin,
-{
-    let text = serde_json::to_string(frame).map_err(|_| ())?;
-    tx.send(WsMessage::Text(text.into())).await.map_err(|_| ())
+    timed(timeout, tx.feed(WsMessage::Binary(bytes.into()))).await
 }

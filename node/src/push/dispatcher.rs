@@ -3,10 +3,14 @@
 //! Invariant: a slot (semaphore permit) is taken before a message is leased
 //! and given back only after its request ended and the ack or nack was sent,
 //! so at most `maxOutstanding` messages are leased to the endpoint at once.
+//! That is also the bound of what a slow endpoint makes the node hold: no
+//! queue grows behind the slots (nothing is leased without one), and the
+//! messages in flight count in the node's memory budget (`push_in_flight`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use api::limits::counted_bytes;
 use api::types::ReceivedMessage;
 use cluster::{PushConfig, Subscription};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -16,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use super::sender::{Outcome, Sender, request_timeout};
 use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
+use crate::overload::budget::{MemoryBudget, MemoryUse};
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::{PUSH_FAILURE, PUSH_SUCCESS};
 
@@ -27,6 +32,7 @@ const ERROR_PAUSE: Duration = Duration::from_secs(1);
 pub struct Dispatcher {
     delivery: Arc<Delivery>,
     metrics: Arc<Metrics>,
+    memory: Arc<MemoryBudget>,
     sender: Sender,
     subscription: Subscription,
     push: PushConfig,
@@ -38,6 +44,7 @@ impl Dispatcher {
     pub fn new(
         delivery: Arc<Delivery>,
         metrics: Arc<Metrics>,
+        memory: Arc<MemoryBudget>,
         sender: Sender,
         subscription: Subscription,
         cancel: CancellationToken,
@@ -46,6 +53,7 @@ impl Dispatcher {
         Some(Self {
             delivery,
             metrics,
+            memory,
             sender,
             subscription,
             push,
@@ -148,6 +156,10 @@ impl Dispatcher {
 
     /// Pushes one message, then acks or nacks it. Holds `_slot` throughout.
     async fn deliver(self: Arc<Self>, message: ReceivedMessage, _slot: OwnedSemaphorePermit) {
+        let _held = self.memory.hold(
+            MemoryUse::PushInFlight,
+            counted_bytes(&message.message.data.0, &message.message.attributes) as u64,
+        );
         let name = self.subscription.name.as_str();
         let timeout = request_timeout(self.subscription.config.ack_deadline_seconds);
         let ack_ids = [message.ack_id.clone()];

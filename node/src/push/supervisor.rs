@@ -11,6 +11,7 @@ use super::dispatcher::Dispatcher;
 use super::sender::Sender;
 use crate::broker::delivery::Delivery;
 use crate::broker::metadata_view::MetadataView;
+use crate::overload::budget::MemoryBudget;
 use crate::telemetry::Metrics;
 
 /// Reconciles running dispatchers with the metadata after every change.
@@ -19,6 +20,7 @@ pub struct Supervisor {
     delivery: Arc<Delivery>,
     metadata: MetadataView,
     metrics: Arc<Metrics>,
+    memory: Arc<MemoryBudget>,
     shutdown: CancellationToken,
     sender: Sender,
     running: HashMap<SubscriptionName, Running>,
@@ -36,17 +38,19 @@ struct Running {
 
 impl Supervisor {
     /// A supervisor of the push subscriptions in `metadata`, delivering
-    /// through `delivery` until `shutdown`.
+    /// through `delivery` until `shutdown`, counting messages in flight in `memory`.
     pub fn new(
         delivery: Arc<Delivery>,
         metadata: MetadataView,
         metrics: Arc<Metrics>,
+        memory: Arc<MemoryBudget>,
         shutdown: CancellationToken,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             delivery,
             metadata,
             metrics,
+            memory,
             shutdown,
             sender: Sender::new()?,
             running: HashMap::new(),
@@ -96,6 +100,7 @@ impl Supervisor {
             let Some(dispatcher) = Dispatcher::new(
                 self.delivery.clone(),
                 self.metrics.clone(),
+                self.memory.clone(),
                 self.sender.clone(),
                 subscription.clone(),
                 cancel.clone(),
@@ -177,6 +182,7 @@ mod tests {
             broker.delivery.clone(),
             broker.metadata.clone(),
             broker.metrics.clone(),
+            broker.overload.memory.clone(),
             broker.shutdown.clone(),
         )
         .expect("client");

@@ -1,6 +1,11 @@
 //! The serving half of storage calls between nodes: the owner decodes a call,
 //! catches up with the caller's metadata, checks that it still owns the
 //! partition and runs the call on its own backend.
+//!
+//! A publish forwarded from another node never passed this node's publish
+//! path, so its memory alarm is asked here: while it is raised, appends are
+//! refused ([`StorageError::Overloaded`], `429` at the node the client
+//! called) and every other call runs, so consumers drain as they do locally.
 
 use std::sync::Arc;
 
@@ -14,6 +19,7 @@ use axum::routing::post;
 
 use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
+use crate::overload::budget::MemoryBudget;
 use crate::storage::{FencedStorage, StorageError};
 
 /// Largest encoded call accepted. The largest call is an append of a full
@@ -26,6 +32,7 @@ pub const MAX_CALL_BYTES: usize = 2 * MAX_BATCH_BYTES;
 struct Owner {
     local: Arc<dyn FencedStorage>,
     placement: Arc<dyn Placement>,
+    memory: Arc<MemoryBudget>,
 }
 
 /// The storage-call route for the peer port: runs calls for partitions this
@@ -35,11 +42,19 @@ struct Owner {
 /// the encoded `Result<StorageReply, StorageError>`. Any other status means
 /// the call did not run (4xx: the body was refused) or its answer could not
 /// be encoded (5xx), with a plain-text reason.
-pub fn routes(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> Router {
+pub fn routes(
+    local: Arc<dyn FencedStorage>,
+    placement: Arc<dyn Placement>,
+    memory: Arc<MemoryBudget>,
+) -> Router {
     Router::new()
         .route(CALL_PATH, post(call))
         .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
-        .with_state(Owner { local, placement })
+        .with_state(Owner {
+            local,
+            placement,
+            memory,
+        })
 }
 
 async fn call(State(owner): State<Owner>, body: Bytes) -> Response {
@@ -70,6 +85,15 @@ async fn run(
         // fenced by the backend.
         Route::Local { epoch } => {
             owner.placement.serving()?;
+            if matches!(
+                call,
+                StorageCall::Append { .. } | StorageCall::AppendWith { .. }
+            ) && let Err(alarm) = owner.memory.admit_publish()
+            {
+                return Err(StorageError::Overloaded {
+                    reason: alarm.to_string(),
+                });
+            }
             call.run(owner.local.as_ref(), epoch).await
         }
         Route::Remote { node, .. } => Err(StorageError::Moved {

@@ -44,18 +44,38 @@ pub enum StorageError {
         partition: u32,
         owner: Option<NodeId>,
     },
+    /// The partition is at a size bound of a topic whose discard policy
+    /// refuses new messages: nothing was written.
+    #[error(
+        "partition {partition} of {topic} is full (its topic keeps at most {bound} and refuses new messages until retention makes room)"
+    )]
+    PartitionFull {
+        topic: String,
+        partition: u32,
+        /// The bound reached, for a human: `1000 messages`, `1048576 bytes`.
+        bound: String,
+    },
+    /// The storage has no room for the write (Redis at `maxmemory` with
+    /// `noeviction` answered `OOM`): nothing was written.
+    #[error("storage is full: {reason}")]
+    Full { reason: String },
+    /// The partition's owner refused a forwarded append because its memory
+    /// alarm is raised (see `crate::overload`): nothing was written.
+    #[error("the partition's owner is overloaded: {reason}")]
+    Overloaded { reason: String },
 }
 
 impl StorageError {
     /// The call surely did not run because its partition could not be served
-    /// now (storage or the partition's owner unreachable, or the partition
-    /// moving): another partition, or a later try, may do.
+    /// now (storage or the partition's owner unreachable or overloaded, or
+    /// the partition moving): another partition, or a later try, may do.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
             StorageError::Unavailable { .. }
                 | StorageError::Moved { .. }
                 | StorageError::Fenced { .. }
+                | StorageError::Overloaded { .. }
         )
     }
 }

@@ -28,6 +28,9 @@
 //! | `pubsubgo_partitions_owned` | gauge | partitions this node owns |
 //! | `pubsubgo_partition_owner_changes_total` | counter | partitions this node gained or lost |
 //!
+//! The memory bound's, refused publishes' and slow consumers' metrics are
+//! listed in [`super::overload`].
+//!
 //! The Raft and ownership gauges are refreshed every second or so (see
 //! `crate::routing::liveness`).
 //!
@@ -43,6 +46,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+
+use super::overload::OverloadMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
@@ -105,6 +110,7 @@ pub struct Metrics {
     pub raft_apply_lag: Gauge,
     pub partitions_owned: Gauge,
     pub partition_owner_changes: Counter,
+    pub overload: OverloadMetrics,
 }
 
 impl Metrics {
@@ -261,7 +267,9 @@ impl Metrics {
             "Partitions this node gained or lost",
             partition_owner_changes.clone(),
         );
+        let overload = OverloadMetrics::register(&mut registry);
         Self {
+            overload,
             registry,
             raft_term,
             raft_leader,

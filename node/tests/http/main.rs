@@ -11,10 +11,12 @@
 //! - [`publish_stream`]: `:publishStream` pipelining and binary `:stream` frames.
 //! - [`push`]: push subscriptions against a real endpoint.
 //! - [`cluster_api`]: cluster status, `:rebalance` and removing nodes.
+//! - [`overload`]: full partitions and the memory alarm answer 429.
 
 mod bad_requests;
 mod cluster_api;
 mod openapi_contract;
+mod overload;
 mod publish_stream;
 mod push;
 mod resources;

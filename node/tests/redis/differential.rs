@@ -221,6 +221,8 @@ async fn run(seed: u64) {
                 let retention = Retention {
                     max_age_millis: None,
                     max_bytes_per_partition: Some(rng.below(400) + 50),
+                    max_messages_per_partition: Some(rng.below(60) + 10),
+                    ..Retention::default()
                 };
                 both(
                     &what,

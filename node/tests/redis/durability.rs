@@ -32,6 +32,7 @@ async fn start_broker(settings: &RedisSettings, clock: Clock) -> Broker {
         Arc::new(Metrics::new()),
         clock,
         CancellationToken::new(),
+        node::overload::Overload::unbounded(),
     );
     let topic = CreateTopicRequest {
         partitions: Some(4),

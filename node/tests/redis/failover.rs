@@ -71,11 +71,7 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         };
         let messages = batch(prefix, next);
         next += BATCH;
-        let options = AppendOptions {
-            ack_level,
-            compression: Default::default(),
-            idempotency: None,
-        };
+        let options = AppendOptions::plain(ack_level);
         match storage.append_with(&at, messages.clone(), &options).await {
             Ok(offsets) => {
                 assert_eq!(offsets.len() as u64, BATCH);

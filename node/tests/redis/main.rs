@@ -8,10 +8,12 @@
 //! - [`differential`]: random call sequences answer the same on memory and Redis.
 //! - [`durability`]: broker restarts, Redis outages and a planned failover.
 //! - [`failover`]: an unplanned failover, measured.
+//! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
 //! - [`topic_storage`]: ack levels and compression of stored payloads.
 
 mod conformance;
 mod differential;
 mod durability;
 mod failover;
+mod storage_full;
 mod topic_storage;

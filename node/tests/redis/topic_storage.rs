@@ -249,9 +249,8 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
     }
     let topic = cluster::TopicName::new("orders").expect("name");
     let replicated = AppendOptions {
-        ack_level: api::types::AckLevel::Replicated(1),
         compression: cluster::Compression::Lz4,
-        idempotency: None,
+        ..AppendOptions::plain(api::types::AckLevel::Replicated(1))
     };
     storage
         .check_options(&topic, 8, &replicated)
@@ -276,11 +275,7 @@ async fn on_a_redis_cluster_each_partition_waits_on_its_own_primary() {
     }
 
     tracing::info!("the cluster runs without appendfsync always: fsynced is refused");
-    let fsynced = AppendOptions {
-        ack_level: api::types::AckLevel::Fsynced,
-        compression: cluster::Compression::None,
-        idempotency: None,
-    };
+    let fsynced = AppendOptions::plain(api::types::AckLevel::Fsynced);
     match storage.check_options(&topic, 8, &fsynced).await {
         Err(StorageError::Unsupported { reason }) => {
             assert!(reason.contains("appendfsync always"), "{reason}");

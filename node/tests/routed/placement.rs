@@ -116,15 +116,18 @@ impl Placement for TestPlacement {
     }
 }
 
-/// Serves `routes(local, placement)` on 127.0.0.1:0 until the test's runtime
+/// Serves `routes(local, placement, unbounded memory)` on 127.0.0.1:0 until the test's runtime
 /// ends; returns the peer address.
 pub async fn serve(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     tokio::spawn(async move {
-        axum::serve(listener, routes(local, placement))
-            .await
-            .expect("peer port serves");
+        axum::serve(
+            listener,
+            routes(local, placement, node::overload::MemoryBudget::unbounded()),
+        )
+        .await
+        .expect("peer port serves");
     });
     addr
 }

@@ -6,7 +6,11 @@
 //!   of `testkit::server_process`).
 //! - [`settings`]: flags, environment and the errors of bad settings.
 //! - [`restarts`]: what survives a clean restart and a `kill -9`.
+//! - [`memory_bound`]: the memory alarm of a process with a small bound.
+//! - [`slow_consumer`]: a stream whose client stops reading.
 
+mod memory_bound;
 mod process;
 mod restarts;
 mod settings;
+mod slow_consumer;

@@ -32,3 +32,15 @@ pub fn start(data_dir: &DataDir, args: &[&str], env: &[(&str, &str)]) -> Server 
     }
     Server::spawn(command)
 }
+
+/// Resident memory of `pid`, from `/proc/<pid>/status`.
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}

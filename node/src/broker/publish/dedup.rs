@@ -36,7 +36,8 @@
 //!   in-flight publishes finish.
 //!
 //! `pubsubgo_idempotency_cache_entries` and `pubsubgo_idempotency_cache_bytes`
-//! show how full it is.
+//! show how full it is; its bytes count in the node's accounted memory too
+//! (`crate::overload`, use `idempotency_keys`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::mem::size_of;
@@ -45,6 +46,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use api::types::PublishResponse;
 use cluster::TopicName;
 
+use crate::overload::budget::{MemoryBudget, MemoryUse};
 use crate::telemetry::Metrics;
 
 /// Most estimated bytes the cache holds: room for about a million keys of
@@ -102,6 +104,8 @@ pub struct IdempotencyCache {
     entries: Mutex<Entries>,
     limit_bytes: usize,
     metrics: Arc<Metrics>,
+    /// The node's accounted memory, which counts this cache's bytes.
+    memory: Arc<MemoryBudget>,
 }
 
 #[derive(Debug, Default)]
@@ -115,12 +119,14 @@ struct Entries {
 }
 
 impl IdempotencyCache {
-    /// A cache of at most `limit_bytes` (estimated) that reports to `metrics`.
-    pub fn new(limit_bytes: usize, metrics: Arc<Metrics>) -> Self {
+    /// A cache of at most `limit_bytes` (estimated) that reports to `metrics`
+    /// and counts its bytes in `memory`.
+    pub fn new(limit_bytes: usize, metrics: Arc<Metrics>, memory: Arc<MemoryBudget>) -> Self {
         Self {
             entries: Mutex::default(),
             limit_bytes,
             metrics,
+            memory,
         }
     }
 
@@ -243,6 +249,8 @@ impl IdempotencyCache {
             .idempotency_entries
             .set(gauge(entries.map.len()));
         self.metrics.idempotency_bytes.set(gauge(entries.bytes));
+        self.memory
+            .set(MemoryUse::IdempotencyKeys, entries.bytes as u64);
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries> {
@@ -312,11 +320,11 @@ mod tests {
     fn past_its_bound_the_cache_evicts_the_completed_keys_closest_to_expiry() {
         tracing::info!("arrange: room for three completed keys of one message each");
         let metrics = Arc::new(Metrics::new());
-        let probe = IdempotencyCache::new(usize::MAX, metrics.clone());
+        let probe = IdempotencyCache::new(usize::MAX, metrics.clone(), MemoryBudget::unbounded());
         publish(&probe, "key-0", 0, NOW + 1000);
         let entry = usize::try_from(metrics.idempotency_bytes.get()).expect("bytes");
         let metrics = Arc::new(Metrics::new());
-        let cache = IdempotencyCache::new(3 * entry, metrics.clone());
+        let cache = IdempotencyCache::new(3 * entry, metrics.clone(), MemoryBudget::unbounded());
 
         tracing::info!("act: five keys; key-3 ends its window before all others");
         for (i, expires) in [(0, 1000), (1, 2000), (2, 3000), (3, 500), (4, 5000)] {
@@ -347,7 +355,8 @@ mod tests {
         tracing::info!("arrange: room for two keys in progress");
         let metrics = Arc::new(Metrics::new());
         let in_progress = slot_bytes(&(topic(), "key-a".to_owned()));
-        let cache = IdempotencyCache::new(2 * in_progress, metrics.clone());
+        let cache =
+            IdempotencyCache::new(2 * in_progress, metrics.clone(), MemoryBudget::unbounded());
         assert!(matches!(cache.claim(&topic(), "key-a", 1, NOW), Claim::New));
         assert!(matches!(cache.claim(&topic(), "key-b", 2, NOW), Claim::New));
 
@@ -372,7 +381,11 @@ mod tests {
     #[test]
     fn a_sweep_drops_expired_keys_and_the_keys_of_deleted_topics() {
         let metrics = Arc::new(Metrics::new());
-        let cache = IdempotencyCache::new(MAX_IDEMPOTENCY_CACHE_BYTES, metrics.clone());
+        let cache = IdempotencyCache::new(
+            MAX_IDEMPOTENCY_CACHE_BYTES,
+            metrics.clone(),
+            MemoryBudget::unbounded(),
+        );
         publish(&cache, "expired", 0, NOW);
         publish(&cache, "live", 1, NOW + 1000);
         cache.sweep(NOW, |_| true);

@@ -31,7 +31,10 @@ use crate::broker::metadata_view::MetadataView;
 use crate::broker::round_robin::RoundRobin;
 use crate::broker::wakers::TopicWakers;
 use crate::clock::Clock;
-use crate::storage::{AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef, Storage};
+use crate::overload::budget::MemoryBudget;
+use crate::storage::{
+    AppendOptions, IdempotentAppend, Millis, NewMessage, PartitionRef, Storage, StorageError,
+};
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::TopicLabel;
 
@@ -46,9 +49,15 @@ pub struct Publisher {
     idempotency: IdempotencyCache,
     round_robin: Arc<RoundRobin>,
     wakers: Arc<TopicWakers>,
+    /// Its alarm refuses publishes (see [`crate::overload`]).
+    memory: Arc<MemoryBudget>,
 }
 
 impl Publisher {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one handle per thing the publish path shares; only Broker::new and tests call it"
+    )]
     pub fn new(
         metadata: MetadataView,
         storage: Arc<dyn Storage>,
@@ -57,6 +66,7 @@ impl Publisher {
         round_robin: Arc<RoundRobin>,
         wakers: Arc<TopicWakers>,
         idempotency: IdempotencyCache,
+        memory: Arc<MemoryBudget>,
     ) -> Self {
         Self {
             metadata,
@@ -66,7 +76,26 @@ impl Publisher {
             idempotency,
             round_robin,
             wakers,
+            memory,
         }
+    }
+
+    /// Refuses a publish while the memory alarm is raised.
+    fn admit(&self) -> Result<(), BrokerError> {
+        self.memory
+            .admit_publish()
+            .map_err(BrokerError::MemoryAlarm)
+    }
+
+    /// Counts a publish refused with nothing stored, by why (a forwarded
+    /// append refused by its owner's memory alarm is counted by the owner).
+    fn count_refusal(&self, error: &BrokerError) {
+        let reason = match error {
+            BrokerError::Storage(StorageError::PartitionFull { .. }) => "partition_full",
+            BrokerError::Storage(StorageError::Full { .. }) => "storage_full",
+            _ => return,
+        };
+        self.metrics.overload.refuse(reason);
     }
 
     /// Forgets idempotency keys expired at `now_millis` and every key of a
@@ -89,6 +118,7 @@ impl Publisher {
         // API document says; and before the body, whose size may be refused too.
         idempotency_key.map(validate_idempotency_key).transpose()?;
         validate_batch(&topic, &request)?;
+        self.admit()?;
         let dedup = idempotency_key.filter(|_| topic.config.dedup_window_millis > 0);
         let Some(key) = dedup else {
             return self.append_batch(&topic, request, None).await;
@@ -139,6 +169,7 @@ impl Publisher {
     ) -> Result<PublishResponse, BrokerError> {
         let appended = self.append_placed(topic, request, idempotent).await;
         if let Some(failure) = appended.failure {
+            self.count_refusal(&failure);
             return Err(failure);
         }
         let placed: Vec<(u32, u64)> = appended.placed.into_iter().flatten().collect();

@@ -27,11 +27,11 @@ impl Publisher {
         requests: Vec<PublishRequest>,
     ) -> Vec<PipelinedAnswer> {
         let topic = match self.metadata.find_topic(topic).await {
-            Ok(topic) => topic,
-            Err(error) => {
-                let error = Arc::new(error);
-                return requests.iter().map(|_| Err(error.clone())).collect();
-            }
+            Ok(topic) => match self.admit() {
+                Ok(()) => topic,
+                Err(error) => return refuse_all(&requests, error),
+            },
+            Err(error) => return refuse_all(&requests, error),
         };
         let mut answers: Vec<Option<PipelinedAnswer>> = Vec::with_capacity(requests.len());
         let mut chunk = Chunk::default();
@@ -70,6 +70,9 @@ impl Publisher {
             messages: chunk.messages,
         };
         let appended = self.append_placed(topic, request, None).await;
+        if let Some(failure) = &appended.failure {
+            self.count_refusal(failure);
+        }
         let failure = appended.failure.map(Arc::new);
         let mut from = 0;
         for (index, count) in chunk.members {
@@ -86,6 +89,12 @@ impl Publisher {
             from = to;
         }
     }
+}
+
+/// The same error for every request of a run.
+fn refuse_all(requests: &[PublishRequest], error: BrokerError) -> Vec<PipelinedAnswer> {
+    let error = Arc::new(error);
+    requests.iter().map(|_| Err(error.clone())).collect()
 }
 
 /// Valid requests waiting to be appended together.

@@ -14,6 +14,7 @@ use crate::broker::round_robin::RoundRobin;
 use crate::broker::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::metadata_store::MetadataStore;
+use crate::overload::budget::MemoryBudget;
 use crate::storage::memory::MemoryStorage;
 use crate::storage::{PartitionRef, Storage};
 use crate::telemetry::Metrics;
@@ -31,7 +32,7 @@ fn request(text: &str) -> PublishRequest {
 /// one-message publish to `orders`.
 fn one_entry_bytes() -> usize {
     let metrics = Arc::new(Metrics::new());
-    let probe = IdempotencyCache::new(usize::MAX, metrics.clone());
+    let probe = IdempotencyCache::new(usize::MAX, metrics.clone(), MemoryBudget::unbounded());
     let topic = TopicName::new("orders").expect("name");
     assert!(matches!(probe.claim(&topic, "payment-1", 1, 0), Claim::New));
     let answer = PublishResponse {
@@ -71,7 +72,12 @@ async fn a_retry_of_a_key_the_full_cache_evicted_stores_nothing_new_and_gets_the
         metrics.clone(),
         Arc::new(RoundRobin::default()),
         wakers,
-        IdempotencyCache::new(one_entry_bytes() * 3 / 2, metrics.clone()),
+        IdempotencyCache::new(
+            one_entry_bytes() * 3 / 2,
+            metrics.clone(),
+            MemoryBudget::unbounded(),
+        ),
+        MemoryBudget::unbounded(),
     );
 
     tracing::info!("act: publish with key payment-1, let payment-2 evict it, retry payment-1");

@@ -257,6 +257,7 @@ pub async fn check_retention_removes_unacked_messages(storage: impl Storage) {
     let keep_one = Retention {
         max_age_millis: None,
         max_bytes_per_partition: Some(4),
+        ..Retention::default()
     };
     storage.trim(&p, &keep_one, T0).await.expect("trim");
     let backlog = storage.backlog(&s, &p, T0).await.expect("backlog");

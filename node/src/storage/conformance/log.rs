@@ -75,6 +75,7 @@ pub async fn check_retention_trims_by_age_and_size(storage: impl Storage) {
     let by_age = Retention {
         max_age_millis: Some(5_000),
         max_bytes_per_partition: None,
+        ..Retention::default()
     };
     let dropped = storage.trim(&p, &by_age, T0 + 9_000).await.expect("trim");
     assert_eq!(
@@ -84,6 +85,7 @@ pub async fn check_retention_trims_by_age_and_size(storage: impl Storage) {
     let by_size = Retention {
         max_age_millis: None,
         max_bytes_per_partition: Some(9),
+        ..Retention::default()
     };
     storage.trim(&p, &by_size, T0 + 9_000).await.expect("trim");
     let offsets = storage.offsets(&p).await.expect("offsets");

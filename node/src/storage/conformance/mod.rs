@@ -5,10 +5,12 @@
 //! expression: `conformance::suite!(MemoryStorage::new());`.
 //!
 //! - [`log`]: appends, offsets, fencing, retention.
+//! - [`bounds`]: size bounds at append and their discard policies.
 //! - [`leases`]: leasing, acks, deadlines, nacks, ordering keys, backlog.
 //! - [`policies`]: retry backoff, dead letters and redrive, parked keys,
 //!   priorities, delay, TTL, delivery modes, seek.
 
+pub mod bounds;
 pub mod leases;
 pub mod log;
 pub mod policies;
@@ -21,6 +23,7 @@ use cluster::{SubscriptionName, TopicName};
 
 use super::{DeliveryPolicy, DeliveryRef, LeaseRequest, Leased, NewMessage, PartitionRef, Storage};
 
+pub use bounds::*;
 pub use leases::*;
 pub use log::*;
 pub use policies::*;
@@ -158,6 +161,9 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests $make;
             check_append_assigns_dense_offsets,
             check_retention_trims_by_age_and_size,
+            check_discard_old_keeps_the_newest_within_bounds,
+            check_discard_new_refuses_when_full,
+            check_trim_honours_the_message_bound,
             check_each_message_is_leased_once,
             check_expired_lease_is_redelivered,
             check_ack_is_final,

@@ -111,6 +111,17 @@ impl Cursor {
         }
     }
 
+    /// Every offset below this is acked.
+    pub(crate) fn acked_below(&self) -> u64 {
+        self.acked_below
+    }
+
+    /// Offsets this cursor keeps state for (leased, pending, dead, acked
+    /// above `acked_below`): what its memory grows with.
+    pub(crate) fn entries(&self) -> usize {
+        self.leased.len() + self.pending.len() + self.dead.len() + self.acked.len()
+    }
+
     pub(crate) fn lease(
         &mut self,
         log: &(impl LogView + ?Sized),

@@ -4,6 +4,21 @@
 //! every subscription's cursor (the shared delivery state machine, untracked
 //! here) on it, so one lock covers a whole lease or ack step and partitions never
 //! contend with each other.
+//!
+//! # Memory
+//! What the partitions hold is counted in the node's [`MemoryBudget`] (use
+//! `stored_messages`): each message's payload plus
+//! [`MESSAGE_OVERHEAD_BYTES`], each cursor entry [`CURSOR_ENTRY_BYTES`], each
+//! remembered idempotency key [`DEDUP_ENTRY_BYTES`]. Every call measures its
+//! partition before and after, so appends, trims and deletes all count.
+//!
+//! While the budget is at or above its low watermark, each call also releases
+//! its partition's messages that every subscription has acknowledged (below
+//! the lowest `acked_below` of its cursors): they could only be read again by
+//! a seek back, or by a subscription created later from the earliest, and
+//! dropping them is what lets a drained backlog clear the memory alarm. A
+//! partition without subscriptions keeps its messages (only retention
+//! trims them).
 
 mod partition_log;
 
@@ -13,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use api::types::AckLevel;
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
-use cluster::{Retention, SubscriptionName, TopicName};
+use cluster::{Discard, Retention, SubscriptionName, TopicName};
 
 use self::partition_log::PartitionLog;
 use super::cursor::{Cursor, LogView};
@@ -22,6 +37,7 @@ use super::{
     AppendOptions, Epoch, FencedLog, LeaseOutcome, LeaseRequest, MessageLog, NewMessage,
     PartitionOffsets, PartitionRef, SeekTarget, StorageError, StoredMessage,
 };
+use crate::overload::budget::{MemoryBudget, MemoryUse};
 
 #[derive(Debug, Default)]
 struct Partition {
@@ -33,7 +49,34 @@ struct Partition {
     dedup: HashMap<String, (u64, usize, u64)>,
 }
 
+/// Estimated bytes of one stored message beyond its payload: the
+/// `StoredMessage` with its `Arc`, the log's slot, allocator headers and
+/// slack (measured: 1 KiB messages cost about 1.3 KiB of resident memory each).
+pub const MESSAGE_OVERHEAD_BYTES: u64 = 256;
+/// Estimated bytes of one cursor entry (a lease, a pending redelivery, a dead
+/// letter, an ack above the floor): a B-tree slot and its value.
+pub const CURSOR_ENTRY_BYTES: u64 = 96;
+/// Estimated bytes of one remembered idempotency key.
+pub const DEDUP_ENTRY_BYTES: u64 = 160;
+
 impl Partition {
+    /// What this partition holds, as the memory budget counts it.
+    fn footprint(&self) -> u64 {
+        let offsets = self.log.offsets();
+        let entries: usize = self.cursors.values().map(Cursor::entries).sum();
+        self.log.bytes_retained()
+            + (offsets.end - offsets.start) * MESSAGE_OVERHEAD_BYTES
+            + entries as u64 * CURSOR_ENTRY_BYTES
+            + self.dedup.len() as u64 * DEDUP_ENTRY_BYTES
+    }
+
+    /// Drops the messages every subscription has acknowledged.
+    fn release_acked(&mut self) {
+        if let Some(floor) = self.cursors.values().map(Cursor::acked_below).min() {
+            self.log.release_below(floor);
+        }
+    }
+
     /// Refuses a write with an epoch older than the partition's (a stale owner).
     fn fence(&self, at: &PartitionRef, epoch: Epoch) -> Result<(), StorageError> {
         if epoch < self.epoch {
@@ -46,6 +89,34 @@ impl Partition {
         }
         Ok(())
     }
+
+    /// Appends under the size bounds of `retention` (see
+    /// [`AppendOptions::retention`]).
+    fn append_bounded(
+        &mut self,
+        at: &PartitionRef,
+        messages: Vec<NewMessage>,
+        retention: &Retention,
+    ) -> Result<Vec<u64>, StorageError> {
+        if retention.discard == Discard::New
+            && let Some(bound) = self.log.bound_passed_by(&messages, retention)
+        {
+            return Err(StorageError::PartitionFull {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                bound,
+            });
+        }
+        let offsets = self.log.append(messages);
+        if retention.discard == Discard::Old && retention.bounds_size() {
+            let sizes_only = Retention {
+                max_age_millis: None,
+                ..*retention
+            };
+            self.log.trim(&sizes_only, 0);
+        }
+        Ok(offsets)
+    }
 }
 
 /// Expired idempotency keys are dropped once a partition holds this many.
@@ -57,14 +128,47 @@ struct MemoryTopic {
 }
 
 /// Messages and subscription state in this process's memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStorage {
     topics: RwLock<HashMap<TopicName, Arc<MemoryTopic>>>,
+    memory: Arc<MemoryBudget>,
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryStorage {
+    /// Storage bounded by nothing but retention.
     pub fn new() -> Self {
-        Self::default()
+        Self::within(MemoryBudget::unbounded())
+    }
+
+    /// Storage that counts what it holds in `memory` and releases acked
+    /// messages when it is short (see the module doc).
+    pub fn within(memory: Arc<MemoryBudget>) -> Self {
+        Self {
+            topics: RwLock::default(),
+            memory,
+        }
+    }
+
+    /// Runs `step` on a locked partition and counts what it changed.
+    fn measured<T>(&self, partition: &mut Partition, step: impl FnOnce(&mut Partition) -> T) -> T {
+        let before = partition.footprint();
+        let result = step(partition);
+        if self.memory.shedding() {
+            partition.release_acked();
+        }
+        let after = partition.footprint();
+        if after > before {
+            self.memory.add(MemoryUse::StoredMessages, after - before);
+        } else {
+            self.memory.sub(MemoryUse::StoredMessages, before - after);
+        }
+        result
     }
 
     fn topic(&self, name: &TopicName) -> Result<Arc<MemoryTopic>, StorageError> {
@@ -92,7 +196,7 @@ impl MemoryStorage {
                 .ok_or_else(|| StorageError::NotFound {
                     what: format!("partition {} of topic {}", at.partition, at.topic),
                 })?;
-        f(&mut lock(cell))
+        self.measured(&mut lock(cell), f)
     }
 }
 
@@ -152,10 +256,17 @@ impl MessageLog for MemoryStorage {
     }
 
     async fn delete_topic(&self, topic: &TopicName, _partitions: u32) -> Result<(), StorageError> {
-        self.topics
+        let removed = self
+            .topics
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(topic);
+        let held: u64 = removed
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .map(|cell| lock(cell).footprint())
+            .sum();
+        self.memory.sub(MemoryUse::StoredMessages, held);
         Ok(())
     }
 
@@ -178,7 +289,7 @@ impl MessageLog for MemoryStorage {
         retention: &Retention,
         now_millis: u64,
     ) -> Result<u64, StorageError> {
-        self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis)))
+        self.with_partition(at, |p| Ok(p.log.trim(retention, now_millis).0))
     }
 }
 
@@ -199,8 +310,9 @@ impl FencedLog for MemoryStorage {
         let Some(idempotent) = &options.idempotency else {
             return self.with_partition(at, |p| {
                 p.fence(at, epoch)?;
+                let offsets = p.append_bounded(at, messages, &options.retention)?;
                 p.epoch = epoch;
-                Ok(p.log.append(messages))
+                Ok(offsets)
             });
         };
         let now = messages.first().map_or(0, |m| m.publish_time_millis);
@@ -211,9 +323,9 @@ impl FencedLog for MemoryStorage {
             {
                 return Ok((first..first + count as u64).collect());
             }
-            p.epoch = epoch;
             let count = messages.len();
-            let offsets = p.log.append(messages);
+            let offsets = p.append_bounded(at, messages, &options.retention)?;
+            p.epoch = epoch;
             let first = offsets.first().copied().unwrap_or(0);
             if p.dedup.len() >= DEDUP_SWEEP_AT {
                 p.dedup.retain(|_, &mut (_, _, expires)| expires > now);
@@ -304,7 +416,7 @@ impl CursorStore for MemoryStorage {
             return Ok(());
         };
         for cell in &memory_topic.partitions {
-            lock(cell).cursors.remove(subscription);
+            self.measured(&mut lock(cell), |p| p.cursors.remove(subscription));
         }
         Ok(())
     }

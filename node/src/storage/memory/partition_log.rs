@@ -80,26 +80,65 @@ impl PartitionLog {
         }
     }
 
-    /// Drops messages older than the age bound and beyond the size bound.
-    pub(crate) fn trim(&mut self, retention: &Retention, now_millis: u64) -> u64 {
+    /// Payload bytes of the retained messages.
+    pub(crate) fn bytes_retained(&self) -> u64 {
+        self.bytes_retained
+    }
+
+    /// The size bound of `retention` that appending `batch` would pass, for
+    /// a human (`1000 messages`); `None` when it fits.
+    pub(crate) fn bound_passed_by(
+        &self,
+        batch: &[NewMessage],
+        retention: &Retention,
+    ) -> Option<String> {
+        let messages = self.messages.len() as u64 + batch.len() as u64;
+        let bytes = self.bytes_retained + batch.iter().map(|m| m.size() as u64).sum::<u64>();
+        if let Some(max) = retention.max_messages_per_partition
+            && messages > max
+        {
+            return Some(format!("{max} messages"));
+        }
+        match retention.max_bytes_per_partition {
+            Some(max) if bytes > max => Some(format!("{max} bytes")),
+            _ => None,
+        }
+    }
+
+    /// Drops messages older than the age bound and beyond the size bounds;
+    /// returns (messages, payload bytes) dropped.
+    pub(crate) fn trim(&mut self, retention: &Retention, now_millis: u64) -> (u64, u64) {
         let oldest_kept = retention
             .max_age_millis
             .map(|age| now_millis.saturating_sub(age));
-        let mut dropped = 0;
+        self.drop_front_while(|log, front| {
+            oldest_kept.is_some_and(|t| front.message.publish_time_millis < t)
+                || retention.exceeded_by(log.messages.len() as u64, log.bytes_retained)
+        })
+    }
+
+    /// Drops messages below `offset`; returns (messages, payload bytes) dropped.
+    pub(crate) fn release_below(&mut self, offset: u64) -> (u64, u64) {
+        self.drop_front_while(|_, front| front.offset < offset)
+    }
+
+    fn drop_front_while(
+        &mut self,
+        mut drop: impl FnMut(&Self, &StoredMessage) -> bool,
+    ) -> (u64, u64) {
+        let (mut messages, mut bytes) = (0, 0);
         while let Some(front) = self.messages.front() {
-            let too_old = oldest_kept.is_some_and(|t| front.message.publish_time_millis < t);
-            let too_big = retention
-                .max_bytes_per_partition
-                .is_some_and(|max| self.bytes_retained > max);
-            if !(too_old || too_big) {
+            if !drop(self, front) {
                 break;
             }
-            self.bytes_retained -= front.message.size() as u64;
+            let size = front.message.size() as u64;
+            self.bytes_retained -= size;
             self.messages.pop_front();
             self.start += 1;
-            dropped += 1;
+            messages += 1;
+            bytes += size;
         }
-        dropped
+        (messages, bytes)
     }
 }
 

@@ -256,7 +256,6 @@ const REFUSALS: &[&str] = &[
     "LOADING",
     "BUSY",
     "NOREPLICAS",
-    "OOM",
     "MOVED",
     "ASK",
     "CROSSSLOT",
@@ -270,6 +269,9 @@ const REFUSALS: &[&str] = &[
 ///
 /// - refused connection, or a server refusal ([`REFUSALS`]) → `Unavailable`
 ///   (definite: nothing happened);
+/// - `OOM` (Redis at `maxmemory` with `noeviction`) → `Full` (definite: Redis
+///   refuses a write command, and a script at its first write, before it
+///   changes anything);
 /// - any other I/O failure (timeout, reset, dropped) → `OutcomeUnknown` for a
 ///   write (the command may have run), `Unavailable` for a read;
 /// - a reply we cannot read, or a server error that means a bug → `Corrupt`.
@@ -277,6 +279,10 @@ pub(crate) fn storage_error(error: &RedisError, access: Access) -> StorageError 
     let reason = error.to_string();
     if error.is_connection_refusal() {
         return StorageError::Unavailable { reason };
+    }
+    // redis-rs reads `OOM` as an extension error, not a server error kind.
+    if error.code() == Some("OOM") {
+        return StorageError::Full { reason };
     }
     match error.kind() {
         ErrorKind::Io if access == Access::Write => StorageError::OutcomeUnknown { reason },

@@ -121,7 +121,7 @@ pub(crate) async fn append_and_wait(
             }
         })
         .await?;
-    let stored = matches!(reply.as_slice(), [1 | 2, _]);
+    let stored = matches!(reply.as_slice(), [1, ..] | [2, _]);
     if stored && confirmed < i64::from(replicas) {
         return Err(StorageError::OutcomeUnknown {
             reason: format!(

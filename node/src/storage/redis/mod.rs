@@ -63,7 +63,7 @@ use std::sync::{Arc, Mutex};
 
 use api::types::AckLevel;
 use async_trait::async_trait;
-use cluster::{Retention, TopicName};
+use cluster::{Discard, Retention, TopicName};
 use redis::Value;
 
 use self::connection::{Access, Connection};
@@ -313,7 +313,7 @@ impl MessageLog for RedisStorage {
         retention: &Retention,
         now_millis: u64,
     ) -> Result<u64, StorageError> {
-        if retention.max_age_millis.is_none() && retention.max_bytes_per_partition.is_none() {
+        if retention.max_age_millis.is_none() && !retention.bounds_size() {
             return Ok(0);
         }
         let state = self.partition(at);
@@ -326,7 +326,8 @@ impl MessageLog for RedisStorage {
             .key(keys.log())
             .arg(now_millis)
             .arg(optional(retention.max_age_millis))
-            .arg(optional(retention.max_bytes_per_partition));
+            .arg(optional(retention.max_bytes_per_partition))
+            .arg(optional(retention.max_messages_per_partition));
         let dropped: i64 = self
             .conn
             .call(Access::Write, |mut c| async move {
@@ -358,10 +359,18 @@ impl FencedLog for RedisStorage {
         if let Some(idempotent) = &options.idempotency {
             script_keys.push(keys.dedup(&idempotent.key));
         }
+        let bound = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
+        let retention = &options.retention;
         let mut args: Vec<Vec<u8>> = vec![
             epoch.to_string().into_bytes(),
             self.next_token().into_bytes(),
             count.to_string().into_bytes(),
+            bound(retention.max_bytes_per_partition).into_bytes(),
+            bound(retention.max_messages_per_partition).into_bytes(),
+            match retention.discard {
+                Discard::Old => b"old".to_vec(),
+                Discard::New => b"new".to_vec(),
+            },
         ];
         for message in &messages {
             args.extend(field_encoding::append_args(message, options.compression));
@@ -392,10 +401,27 @@ impl FencedLog for RedisStorage {
             }
         };
         match reply.as_slice() {
-            [1 | 2, first] => {
+            [1, first, start] => {
+                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
+                let start = u64::try_from(*start).map_err(|_| corrupt("negative offset"))?;
+                if retention.discard == Discard::Old && retention.bounds_size() {
+                    // Cursors forget the trimmed offsets on their next lease.
+                    self.partition(at).lock().await.messages.evict(start);
+                }
+                Ok((first..first + count).collect())
+            }
+            [2, first] => {
                 let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
                 Ok((first..first + count).collect())
             }
+            [3, which] => Err(StorageError::PartitionFull {
+                topic: at.topic.to_string(),
+                partition: at.partition,
+                bound: match which {
+                    0 => format!("{} messages", bound(retention.max_messages_per_partition)),
+                    _ => format!("{} bytes", bound(retention.max_bytes_per_partition)),
+                },
+            }),
             [0, current] => Err(StorageError::Fenced {
                 topic: at.topic.to_string(),
                 partition: at.partition,

@@ -34,3 +34,38 @@ local function search(log, lo, hi, ok)
   end
   return lo
 end
+
+-- Where a partition holding [start, stop) of a log with `appended` bytes
+-- appended must be cut for its size bounds (max bytes and max messages, each
+-- a number or nil): the lowest offset to keep, start if nothing goes.
+local function size_cut(log, start, stop, appended, max_bytes, max_messages)
+  local cut = start
+  if max_messages and stop - max_messages > cut then
+    cut = stop - max_messages
+  end
+  if max_bytes and cut < stop then
+    -- 'b' is the bytes appended before an entry, so appended - b is what
+    -- keeping that entry and everything after it retains.
+    local floor = appended - max_bytes
+    local first, fields = entry_from(log, cut)
+    if first ~= nil and tonumber(fields.b) < floor then
+      local c = search(log, cut, stop, function(f) return tonumber(f.b) >= floor end)
+      if c > cut then cut = c end
+    end
+  end
+  return cut
+end
+
+-- Drops the offsets below cut (when above start) and records the new start.
+local function cut_log(meta, log, start, cut)
+  if cut > start then
+    redis.call('XTRIM', log, 'MINID', '0-' .. int(cut + 1))
+    redis.call('HSET', meta, 'start', int(cut))
+  end
+end
+
+-- An optional number argument: '' is nil.
+local function optional(arg)
+  if arg == '' then return nil end
+  return tonumber(arg)
+end
