@@ -2,6 +2,7 @@
 //! rendering of delivered messages that `pull` and `subscribe` share.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 
 use api::data::Data;
 use api::types::{Message, ReceivedMessage};
@@ -13,13 +14,27 @@ const MAX_DATA_CHARS: usize = 120;
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    print_text(&serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 /// Prints a table or a sentence on stdout.
+///
+/// When the reader has gone (`pubsub-cli pull … | head -1`), the CLI exits 0 at
+/// once, as `cat` and `grep` do, instead of panicking as `println!` would: nothing
+/// printed after that could reach anyone. A message not printed is not acked by
+/// `subscribe` (it acks after printing), so it is delivered again. Any other
+/// write error (a full disk) exits 1 with the reason.
 pub fn print_text(text: &str) {
-    println!("{text}");
+    let written = writeln!(std::io::stdout().lock(), "{text}");
+    match written {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(error) => {
+            eprintln!("error: cannot write to stdout: {error}");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// A borderless table in the style of `kubectl get`: upper-case headers, aligned columns.

@@ -188,6 +188,27 @@ async fn usage_errors_exit_with_code_2() {
 }
 
 #[test_log::test(tokio::test)]
+async fn a_reader_that_went_away_ends_the_cli_quietly_with_code_0() {
+    let node = node::TestNode::start().await.expect("broker starts");
+    cli(&node.url, &["topics", "create", "piped"])
+        .await
+        .assert_ok();
+    // `pubsub-cli topics list | head -0`: the read end is closed before anything is written.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+
+    let child = command(&node.url, &["topics", "list"])
+        .stdout(writer)
+        .spawn()
+        .expect("pubsub-cli starts");
+    let run = finish(child, &["topics", "list"]).await;
+
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stderr.is_empty(), "no panic, no message: {run:#?}");
+    node.stop().await;
+}
+
+#[test_log::test(tokio::test)]
 async fn json_topic_list_follows_every_page() {
     let node = node::TestNode::start().await.expect("broker starts");
     let url = node.url.as_str();
