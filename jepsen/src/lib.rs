@@ -5,10 +5,29 @@
 //!
 //! Modules, in the order a run uses them:
 //!
-//! - `history`: the events of a run (`history.jsonl`).
+//! - `sandbox`: the re-execution under `unshare` (pid, mount and network
+//!   namespaces) that makes any exit leave nothing behind.
+//! - `net`: the bridge, a namespace per host, faults as nftables rules.
+//! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs.
+//! - `scenario`: the scenarios and the seeded nemesis schedule.
+//! - `nemesis`: applies and undoes the faults, records them.
+//! - `recorder`, `workload`, `consumer`: the client workers and the history
+//!   they record (`history`).
+//! - `run`: the phases of a run and its output files.
 //! - `checkers`: the properties checked over a history, one file each.
+//! - `plot`: the SVG of a run.
 //!
 //! How a run goes and why it is built this way: `docs/chaos.md`.
 
 pub mod checkers;
+pub mod consumer;
 pub mod history;
+pub mod nemesis;
+pub mod net;
+pub mod plot;
+pub mod procs;
+pub mod recorder;
+pub mod run;
+pub mod sandbox;
+pub mod scenario;
+pub mod workload;

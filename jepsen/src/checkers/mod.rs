@@ -6,7 +6,7 @@
 //! | `lost-acked:<level>`: acknowledged publishes lost, per ack level, split prefix/middle/postfix | `lost.rs` |
 //! | `no-phantoms`, `failed-took-no-effect` | `phantoms.rs` |
 //! | `no-duplicates` (idempotency keys), `one-value-per-offset` | `duplicates.rs` |
-//! | `per-key-order`, `per-partition-order` | `order.rs` |
+//! | `per-key-order` (stored), `per-key-delivery-order`, `per-partition-order` (group members) | `order.rs` |
 //! | `delivered:<subscription>`: at least once per subscription | `delivery.rs` |
 //! | `group-exclusive`: one member per partition per generation | `groups.rs` |
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
@@ -30,7 +30,7 @@ pub use delivery::at_least_once;
 pub use duplicates::{duplicates, one_value_per_offset};
 pub use groups::exclusive;
 pub use lost::lost_acked;
-pub use order::{per_key_order, per_partition_order};
+pub use order::{per_key_delivery_order, per_key_order, per_partition_order};
 pub use outcome::Outcome;
 pub use phantoms::{failed_took_effect, phantoms};
 pub use recovery::bounded;
@@ -56,6 +56,7 @@ pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
         duplicates(history),
         one_value_per_offset(history),
         per_key_order(history),
+        per_key_delivery_order(history),
         per_partition_order(history),
     ]);
     outcomes.extend(at_least_once(history, levels));

@@ -1,6 +1,10 @@
 //! Order: publishes of one ordering key stored in publish order in one
-//! partition (per-key), and each consumer seeing a partition's first
-//! deliveries in offset order (per-partition).
+//! partition and first delivered in that order on an ordered subscription
+//! (per-key), and each consumer-group member seeing a partition's first
+//! deliveries in offset order (per-partition). An ordered shared
+//! subscription promises order per key only: a key waiting for its previous
+//! message's ack lets later offsets of other keys pass it, as in Google
+//! Pub/Sub.
 
 use std::collections::BTreeMap;
 
@@ -35,13 +39,37 @@ pub fn per_key_order(history: &History) -> Outcome {
     outcome
 }
 
-/// `per-partition-order`: each process's first deliveries (attempt 1) of one
-/// subscription's partition come at strictly increasing offsets.
+/// `per-key-delivery-order`: on each shared subscription (the harness's are
+/// ordered), each key's first deliveries (attempt 1) come at increasing offsets.
+pub fn per_key_delivery_order(history: &History) -> Outcome {
+    let mut last: BTreeMap<(&str, &str), (u64, &str)> = BTreeMap::new();
+    let mut outcome = Outcome::new("per-key-delivery-order");
+    for (pull, d) in history.deliveries() {
+        let (Some(key), None, 1) = (d.key.as_deref(), &pull.member, d.attempt) else {
+            continue;
+        };
+        outcome.count("keyed-deliveries", 1);
+        let subscription = pull.subscription.as_deref().unwrap_or("");
+        if let Some((offset, value)) =
+            last.insert((subscription, key), (d.offset, d.value.as_str()))
+            && offset >= d.offset
+        {
+            outcome.violation(format!(
+                "{subscription} key {key}: {value} at {offset} first delivered before {} at {}",
+                d.value, d.offset
+            ));
+        }
+    }
+    outcome
+}
+
+/// `per-partition-order`: each consumer-group member's (process's) first
+/// deliveries (attempt 1) of a partition come at strictly increasing offsets.
 pub fn per_partition_order(history: &History) -> Outcome {
     let mut last: BTreeMap<(u64, &str, u32), (u64, &str)> = BTreeMap::new();
     let mut outcome = Outcome::new("per-partition-order");
     for (pull, d) in history.deliveries() {
-        if d.attempt != 1 {
+        if d.attempt != 1 || pull.member.is_none() {
             continue;
         }
         outcome.count("first-deliveries", 1);

@@ -223,20 +223,46 @@ fn a_key_stored_out_of_publish_order_or_in_two_partitions_breaks_per_key_order()
 }
 
 #[test_log::test]
-fn a_consumer_seeing_a_partition_go_backwards_breaks_per_partition_order() {
+fn a_member_seeing_a_partition_go_backwards_breaks_per_partition_order() {
+    let m = Some(("m1", 1));
     let good = Story::default()
-        .pull(1, "s", &[("a", 0, 0, 1, 1), ("b", 0, 1, 1, 1)])
-        .pull(1, "s", &[("a", 0, 0, 2, 1), ("c", 0, 2, 1, 1)])
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1), ("b", 0, 1, 1, 1)])
+        .member_pull(1, "g", m, &[("a", 0, 0, 2, 1), ("c", 0, 2, 1, 1)])
         .history();
     assert!(
         per_partition_order(&good).passed,
         "redeliveries may go back"
     );
     let bad = Story::default()
+        .member_pull(1, "g", m, &[("b", 0, 1, 1, 1)])
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1)])
+        .history();
+    assert!(!per_partition_order(&bad).passed);
+    let shared = Story::default()
         .pull(1, "s", &[("b", 0, 1, 1, 1)])
         .pull(1, "s", &[("a", 0, 0, 1, 1)])
         .history();
-    assert!(!per_partition_order(&bad).passed);
+    assert!(
+        per_partition_order(&shared).passed,
+        "a shared subscription orders per key only"
+    );
+}
+
+#[test_log::test]
+fn a_key_first_delivered_out_of_offset_order_breaks_per_key_delivery_order() {
+    let keyed = |story: Story, value: &str, offset: u64| {
+        let mut story = story.pull(1, "s", &[(value, 0, offset, 1, 1)]);
+        if let Some(last) = story.events.last_mut() {
+            last.deliveries[0].key = Some("k".to_owned());
+        }
+        story
+    };
+    let good = keyed(keyed(Story::default(), "a", 3), "b", 5).history();
+    assert!(per_key_delivery_order(&good).passed);
+    let bad = keyed(keyed(Story::default(), "b", 5), "a", 3).history();
+    let outcome = per_key_delivery_order(&bad);
+    assert!(!outcome.passed);
+    assert!(outcome.examples[0].contains("key k"));
 }
 
 #[test_log::test]
