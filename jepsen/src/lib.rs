@@ -16,6 +16,7 @@
 //! - `run`: the phases of a run and its output files.
 //! - `checkers`: the properties checked over a history, one file each.
 //! - `plot`: the SVG of a run.
+//! - `suite`: the CI selection, the test-only breaks, the summary table.
 //!
 //! How a run goes and why it is built this way: `docs/chaos.md`.
 
@@ -30,4 +31,5 @@ pub mod recorder;
 pub mod run;
 pub mod sandbox;
 pub mod scenario;
+pub mod suite;
 pub mod workload;

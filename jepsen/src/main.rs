@@ -52,6 +52,14 @@ struct Args {
     /// Extra `KEY=VALUE` environment for every node (test-only breaks).
     #[arg(long = "node-env")]
     node_env: Vec<String>,
+    /// Pass only if a property starting with this fails (showing a checker
+    /// catches a test-only break).
+    #[arg(long)]
+    expect_violation: Option<String>,
+    /// With `--suite`: a server built with the test-only breaks
+    /// (`jepsen/build-breaks`); each break is run and must be caught.
+    #[arg(long)]
+    breaks_server: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -147,11 +155,22 @@ fn main_with(args: Args) -> Result<u8> {
             results.counts.deliveries,
             config.out.display()
         );
+        if let Some(prefix) = &args.expect_violation {
+            let caught = results
+                .outcomes
+                .iter()
+                .any(|o| o.property.starts_with(prefix.as_str()) && o.fails_run());
+            eprintln!(
+                "expected a violation of {prefix}: {}",
+                if caught { "caught" } else { "NOT caught" }
+            );
+            return Ok(if caught { 0 } else { 1 });
+        }
         Ok(if results.passed { 0 } else { 1 })
     })
 }
 
-/// Each scenario of the suite in its own sandbox, one after another.
+/// The CI selection, each scenario in its own sandbox.
 fn run_suite(args: &Args, suite: &str) -> Result<u8> {
     if suite != "ci" {
         bail!("no suite {suite:?}; the one suite is ci");
@@ -164,35 +183,14 @@ fn run_suite(args: &Args, suite: &str) -> Result<u8> {
         );
         return Ok(3);
     }
-    let me = std::env::current_exe()?;
-    let (mut passed, mut failed) = (0, 0);
-    for s in scenario::all().into_iter().filter(|s| s.ci) {
-        let mut command = std::process::Command::new(&me);
-        command
-            .args(["--scenario", s.name])
-            .args(["--seed", &args.seed.to_string()])
-            .args(["--time-limit", &args.time_limit.to_string()])
-            .args(["--nodes", &args.nodes.to_string()])
-            .arg("--out")
-            .arg(args.out.join(s.name));
-        if let Some(server) = &args.server {
-            command.arg("--server").arg(server);
-        }
-        for kv in &args.node_env {
-            command.args(["--node-env", kv]);
-        }
-        let code = command.status()?.code().unwrap_or(2);
-        println!(
-            "scenario {}: {}",
-            s.name,
-            if code == 0 { "passed" } else { "FAILED" }
-        );
-        if code == 0 {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-    }
+    let (passed, failed) = jepsen::suite::run(&jepsen::suite::SuiteArgs {
+        seed: args.seed,
+        time_limit: args.time_limit,
+        nodes: args.nodes,
+        out: args.out.clone(),
+        server: args.server.clone(),
+        breaks_server: args.breaks_server.clone(),
+    })?;
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { 0 } else { 1 })
 }
