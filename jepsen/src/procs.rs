@@ -124,7 +124,7 @@ impl Procs {
             ),
             ("PUBSUB_STORAGE", "redis".to_owned()),
             ("PUBSUB_REDIS_URL", format!("redis://{REDIS}:{REDIS_PORT}")),
-            ("PUBSUB_OWNER_TIMEOUT_SECONDS", "4".to_owned()),
+            ("PUBSUB_OWNER_TIMEOUT_SECONDS", "3".to_owned()),
             ("PUBSUB_SHUTDOWN_GRACE_SECONDS", "1".to_owned()),
             ("PUBSUB_LOG_FORMAT", "json".to_owned()),
         ]

@@ -163,9 +163,13 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
             w < 2,
         )));
     }
+    // Two pullers per shared subscription, on different nodes, so a
+    // partition is pulled through its owner and through another node at once.
     for (i, pair) in SHARED.into_iter().enumerate() {
-        let consumer = Consumer::new(recorder.clone(), node(i as u64), pair, false)?;
-        workers.push(tokio::spawn(consumer.run()));
+        for at in [i as u64, i as u64 + 1] {
+            let consumer = Consumer::new(recorder.clone(), node(at), pair, false)?;
+            workers.push(tokio::spawn(consumer.run()));
+        }
     }
     for i in 2..4 {
         let consumer = Consumer::new(recorder.clone(), node(i), GROUP, true)?;

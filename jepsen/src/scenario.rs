@@ -108,7 +108,7 @@ pub struct Step {
 }
 
 /// The schedule of `faults` over `window_ms` on `nodes` nodes for `seed`:
-/// faults one at a time, 3-7 s each, 1.5-3.5 s apart.
+/// faults one at a time, 4-9 s each (long enough for owners to move), 1.5-3.5 s apart.
 pub fn schedule(faults: &[Fault], nodes: u64, window_ms: u64, seed: u64) -> Vec<Step> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut steps = Vec::new();
@@ -118,7 +118,7 @@ pub fn schedule(faults: &[Fault], nodes: u64, window_ms: u64, seed: u64) -> Vec<
     let mut at = rng.random_range(500..2_000);
     loop {
         let fault = faults[rng.random_range(0..faults.len())];
-        let duration_ms = rng.random_range(3_000..7_000);
+        let duration_ms = rng.random_range(4_000..9_000);
         if at + duration_ms > window_ms {
             return steps;
         }

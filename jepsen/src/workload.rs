@@ -1,7 +1,7 @@
 //! The workload: two topics (`q-leader` at ack level `leader`, `q-fsynced` at
 //! `fsynced`, 4 partitions each), an ordered shared subscription on each and a
 //! consumer group (`g-leader`) on the first; four publishers (per topic one
-//! with ordering keys and idempotency keys, one with neither), a puller per
+//! with ordering keys and idempotency keys, one with neither), two pullers per
 //! shared subscription and two group members. Each worker talks to one node,
 //! as a client bound to its nearest broker would.
 

@@ -7,6 +7,10 @@
 //! - `ack-before-append`: a publish is answered `200` at once (ack level
 //!   `leader`, no ids, partitions or offsets) and stored a second later, so a
 //!   crash in between loses an acknowledged message (`lost-acked:*`).
+//! - `skip-epoch-fence`: an owner cut off from the majority keeps serving its
+//!   partitions (no ownership lease) and its appends pass the epoch check
+//!   (every append claims the highest epoch), so an old owner and a new one
+//!   serve one partition at once (`no-stale-owner`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +18,10 @@ use std::time::Duration;
 use api::types::{AckLevel, PublishRequest, PublishResponse};
 
 use crate::broker::publish::Publisher;
+
+/// `skip-epoch-fence`: the epoch every append claims, above any real one
+/// (and exact in Lua's doubles).
+pub const NO_FENCE_EPOCH: &str = "9007199254740991";
 
 /// Whether `PUBSUB_TEST_BREAK` names `name`.
 pub fn active(name: &str) -> bool {
