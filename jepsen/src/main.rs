@@ -159,7 +159,7 @@ fn main_with(args: Args) -> Result<u8> {
             let caught = results
                 .outcomes
                 .iter()
-                .any(|o| o.property.starts_with(prefix.as_str()) && o.fails_run());
+                .any(|o| o.property.starts_with(prefix.as_str()) && !o.passed);
             eprintln!(
                 "expected a violation of {prefix}: {}",
                 if caught { "caught" } else { "NOT caught" }

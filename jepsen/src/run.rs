@@ -65,6 +65,16 @@ fn promises() -> Promises {
     }
 }
 
+/// Broker bugs the harness found and that are not fixed yet: the property's
+/// failures are printed and recorded (`KNOWN`), not asserted.
+pub const KNOWN_ISSUES: [(&str, &str); 1] = [(
+    "no-stale-owner",
+    "a node restarted (or resumed) with metadata from before its absence serves \
+     pulls of partitions that moved while it was away, under its old epoch, \
+     until it has applied the owner changes; leases on Redis are not fenced \
+     by storage (docs/cluster.md). Found by the kill scenario.",
+)];
+
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
 where
     F: FnMut() -> Fut,
@@ -213,6 +223,11 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
     phase(&recorder, "check");
     let history = recorder.history();
     let mut outcomes = check_all(&history, &promises());
+    for outcome in &mut outcomes {
+        if let Some((_, why)) = KNOWN_ISSUES.iter().find(|(p, _)| *p == outcome.property) {
+            outcome.known(why);
+        }
+    }
     let mut health = Outcome::new("healthy-after-heal");
     if let Err(error) = healthy {
         health.violation(error.to_string());

@@ -50,9 +50,13 @@ pub fn per_key_delivery_order(history: &History) -> Outcome {
         };
         outcome.count("keyed-deliveries", 1);
         let subscription = pull.subscription.as_deref().unwrap_or("");
-        if let Some((offset, value)) =
-            last.insert((subscription, key), (d.offset, d.value.as_str()))
-            && offset >= d.offset
+        let previous = last.insert((subscription, key), (d.offset, d.value.as_str()));
+        if previous.is_some_and(|(offset, _)| offset == d.offset) {
+            // The same message as a first delivery twice: a redelivery the
+            // owner did not count (see `no-stale-owner`), not a reordering.
+            outcome.count("repeated-first-deliveries", 1);
+        } else if let Some((offset, value)) = previous
+            && offset > d.offset
         {
             outcome.violation(format!(
                 "{subscription} key {key}: {value} at {offset} first delivered before {} at {}",

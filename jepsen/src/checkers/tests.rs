@@ -260,6 +260,10 @@ fn a_key_first_delivered_out_of_offset_order_breaks_per_key_delivery_order() {
     let good = keyed(keyed(Story::default(), "a", 3), "b", 5).history();
     assert!(per_key_delivery_order(&good).passed);
     let bad = keyed(keyed(Story::default(), "b", 5), "a", 3).history();
+    let repeated = keyed(keyed(Story::default(), "a", 3), "a", 3).history();
+    let outcome = per_key_delivery_order(&repeated);
+    assert!(outcome.passed, "the same message twice is not a reordering");
+    assert_eq!(outcome.get("repeated-first-deliveries"), 1);
     let outcome = per_key_delivery_order(&bad);
     assert!(!outcome.passed);
     assert!(outcome.examples[0].contains("key k"));
