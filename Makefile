@@ -1,7 +1,7 @@
-.PHONY: verify redis-server structure deployments fmt clippy test openapi doc run
+.PHONY: verify redis-server structure deployments fmt clippy test chaos openapi doc run
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: redis-server structure deployments fmt clippy test openapi doc
+verify: redis-server structure deployments fmt clippy test chaos openapi doc
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
@@ -25,6 +25,12 @@ clippy:
 
 test: redis-server
 	cargo test --workspace --locked
+
+# The chaos harness's CI selection: real nodes and Redis in network namespaces
+# under a seeded nemesis, the checkers over the history, and each test-only
+# break caught by its checker (docs/chaos.md). About 5 minutes.
+chaos: redis-server
+	./jepsen/ci
 
 # schemathesis (all checks and phases) against a real server's /openapi.json:
 # the document clients are generated from must say what the server does.

@@ -21,6 +21,8 @@
 //! - [`clock`]: the broker's notion of now (follows tokio's clock, so tests can pause it).
 //! - [`instance`]: one cluster node started from its config: consensus, routed
 //!   storage, client API and background tasks (what `pubsubgo-server` runs).
+//! - `test_breaks` (only with the `test-breaks` feature, for the chaos
+//!   harness): switches that break one guarantee each.
 //! - [`routing`]: cluster routing: partition owners from the metadata, routed
 //!   storage (each partition's calls run on its owner, over the peer port, with
 //!   the call's client, server and encoding side by side), each node's storage
@@ -62,6 +64,8 @@ pub mod routing;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+#[cfg(feature = "test-breaks")]
+pub mod test_breaks;
 mod test_node;
 
 pub use test_node::TestNode;

@@ -127,6 +127,16 @@ pub async fn post(
         })
         .transpose()?;
     let JsonBody(body) = JsonBody::<PublishRequest>::from_request(request, &state).await?;
+    #[cfg(feature = "test-breaks")]
+    if crate::test_breaks::active("ack-before-append") {
+        let publisher = state.broker.publisher.clone();
+        return Ok(Json(crate::test_breaks::ack_before_append(
+            publisher,
+            name.to_owned(),
+            body,
+            key,
+        )));
+    }
     Ok(Json(
         state
             .broker

@@ -361,8 +361,14 @@ impl FencedLog for RedisStorage {
         }
         let bound = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
         let retention = &options.retention;
+        #[allow(unused_mut, reason = "changed only by a test-only break")]
+        let mut epoch_arg = epoch.to_string();
+        #[cfg(feature = "test-breaks")]
+        if crate::test_breaks::active("skip-epoch-fence") {
+            epoch_arg = crate::test_breaks::NO_FENCE_EPOCH.to_owned();
+        }
         let mut args: Vec<Vec<u8>> = vec![
-            epoch.to_string().into_bytes(),
+            epoch_arg.into_bytes(),
             self.next_token().into_bytes(),
             count.to_string().into_bytes(),
             bound(retention.max_bytes_per_partition).into_bytes(),

@@ -1,0 +1,69 @@
+//! The checkers: each reads a whole [`History`] and says whether one property
+//! held, as an [`Outcome`].
+//!
+//! | property | file |
+//! |---|---|
+//! | `lost-acked:<level>`: acknowledged publishes lost, per ack level, split prefix/middle/postfix | `lost.rs` |
+//! | `no-phantoms`, `failed-took-no-effect` | `phantoms.rs` |
+//! | `no-duplicates` (idempotency keys), `one-value-per-offset` | `duplicates.rs` |
+//! | `per-key-order` (stored), `per-key-delivery-order`, `per-partition-order` (group members) | `order.rs` |
+//! | `delivered:<subscription>`: at least once per subscription | `delivery.rs` |
+//! | `group-exclusive`: one member per partition per generation | `groups.rs` |
+//! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
+//! | `recovery`: publishes and deliveries resume within a bound after the heal | `recovery.rs` |
+//!
+//! Values are unique per run, so most checks are set arithmetic over values.
+
+mod delivery;
+mod duplicates;
+mod groups;
+mod lost;
+mod order;
+mod outcome;
+mod phantoms;
+mod recovery;
+mod stale_owner;
+#[cfg(test)]
+mod tests;
+
+pub use delivery::at_least_once;
+pub use duplicates::{duplicates, one_value_per_offset};
+pub use groups::exclusive;
+pub use lost::lost_acked;
+pub use order::{per_key_delivery_order, per_key_order, per_partition_order};
+pub use outcome::Outcome;
+pub use phantoms::{failed_took_effect, phantoms};
+pub use recovery::bounded;
+pub use stale_owner::no_stale_owner;
+
+use crate::history::History;
+
+/// What a run promises: the ack levels that survive its faults (losses at
+/// other levels are measured, not asserted) and the recovery bound.
+#[derive(Debug, Clone)]
+pub struct Promises {
+    pub surviving_ack_levels: Vec<String>,
+    pub recovery_bound_ms: u64,
+}
+
+/// Every checker over `history`.
+pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
+    let levels = &promises.surviving_ack_levels;
+    let mut outcomes = lost_acked(history, levels);
+    outcomes.extend([
+        phantoms(history),
+        failed_took_effect(history),
+        duplicates(history),
+        one_value_per_offset(history),
+        per_key_order(history),
+        per_key_delivery_order(history),
+        per_partition_order(history),
+    ]);
+    outcomes.extend(at_least_once(history, levels));
+    outcomes.extend([
+        exclusive(history),
+        no_stale_owner(history),
+        bounded(history, promises.recovery_bound_ms),
+    ]);
+    outcomes
+}

@@ -1,0 +1,35 @@
+//! PubSubGo's chaos harness, `jepsen/run`: real `pubsubgo-server` processes
+//! and Redis, each in its own network namespace, driven by client workers
+//! while a seeded nemesis injects faults; the history they record is checked
+//! afterwards.
+//!
+//! Modules, in the order a run uses them:
+//!
+//! - `sandbox`: the re-execution under `unshare` (pid, mount and network
+//!   namespaces) that makes any exit leave nothing behind.
+//! - `net`: the bridge, a namespace per host, faults as nftables rules.
+//! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs.
+//! - `scenario`: the scenarios and the seeded nemesis schedule.
+//! - `nemesis`: applies and undoes the faults, records them.
+//! - `recorder`, `workload`, `consumer`: the client workers and the history
+//!   they record (`history`).
+//! - `run`: the phases of a run and its output files.
+//! - `checkers`: the properties checked over a history, one file each.
+//! - `plot`: the SVG of a run.
+//! - `suite`: the CI selection, the test-only breaks, the summary table.
+//!
+//! How a run goes and why it is built this way: `docs/chaos.md`.
+
+pub mod checkers;
+pub mod consumer;
+pub mod history;
+pub mod nemesis;
+pub mod net;
+pub mod plot;
+pub mod procs;
+pub mod recorder;
+pub mod run;
+pub mod sandbox;
+pub mod scenario;
+pub mod suite;
+pub mod workload;

@@ -1,0 +1,105 @@
+//! [`Nemesis`]: applies a schedule of faults to the real processes and the
+//! bridge, one at a time, recording a `start` and a `stop` event for each, and
+//! heals everything at the end.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::history::{Event, Op};
+use crate::net::{self, HARNESS, Net, REDIS};
+use crate::procs::Procs;
+use crate::recorder::Recorder;
+use crate::scenario::{Fault, Step};
+
+/// The fault injector of one run.
+#[derive(Debug, Clone)]
+pub struct Nemesis {
+    pub net: Arc<Net>,
+    pub procs: Arc<Mutex<Procs>>,
+    pub recorder: Arc<Recorder>,
+}
+
+impl Nemesis {
+    fn with_procs<T>(&self, f: impl FnOnce(&mut Procs) -> Result<T>) -> Result<T> {
+        let mut procs = self
+            .procs
+            .lock()
+            .map_err(|_| anyhow::anyhow!("process table poisoned"))?;
+        f(&mut procs)
+    }
+
+    fn event(&self, f: Op, step: &Step) {
+        let mut event = Event::nemesis(0, f, step.fault.name());
+        event.node = step.node;
+        self.recorder.record(event);
+    }
+
+    /// Runs `steps`, timed from now.
+    pub async fn run(&self, steps: &[Step]) -> Result<()> {
+        let begin = tokio::time::Instant::now();
+        for step in steps {
+            tokio::time::sleep_until(begin + Duration::from_millis(step.at_ms)).await;
+            self.event(Op::Start, step);
+            self.apply(step)?;
+            tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
+            self.undo(step)?;
+            self.event(Op::Stop, step);
+        }
+        Ok(())
+    }
+
+    fn others(&self, node: u64) -> Vec<String> {
+        let me = net::address(node);
+        self.net
+            .brokers()
+            .into_iter()
+            .filter(|a| *a != me)
+            .collect()
+    }
+
+    fn apply(&self, step: &Step) -> Result<()> {
+        let node = step.node.unwrap_or(1);
+        match step.fault {
+            Fault::Kill => self.with_procs(|p| p.signal(node, "KILL")),
+            Fault::Pause => self.with_procs(|p| p.signal(node, "STOP")),
+            Fault::Isolate => {
+                let mut everyone = self.others(node);
+                everyone.extend([REDIS.to_owned(), HARNESS.to_owned()]);
+                self.net.cut(&[net::address(node)], &everyone)
+            }
+            Fault::BrokersSplit => self.net.cut(&[net::address(node)], &self.others(node)),
+            Fault::RedisCut => self.net.cut(&self.net.brokers(), &[REDIS.to_owned()]),
+            Fault::Loss => self.net.lose(20),
+            Fault::Wipe => self.with_procs(|p| {
+                p.signal(node, "KILL")?;
+                let _ = std::fs::remove_dir_all(p.data_dir(node));
+                Ok(())
+            }),
+        }
+    }
+
+    fn undo(&self, step: &Step) -> Result<()> {
+        let node = step.node.unwrap_or(1);
+        match step.fault {
+            Fault::Kill | Fault::Wipe => self.with_procs(|p| p.start(node)),
+            Fault::Pause => self.with_procs(|p| p.signal(node, "CONT")),
+            Fault::Isolate | Fault::BrokersSplit | Fault::RedisCut | Fault::Loss => self.net.heal(),
+        }
+    }
+
+    /// Undoes every fault: no rules, every node running and not stopped.
+    pub fn heal(&self, nodes: u64) -> Result<()> {
+        self.net.heal()?;
+        self.with_procs(|p| {
+            p.signal_all("CONT")?;
+            for node in 1..=nodes {
+                if !p.is_running(node) {
+                    p.start(node)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}

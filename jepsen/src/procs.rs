@@ -1,0 +1,190 @@
+//! [`Procs`]: the run's real processes, each started inside its namespace with
+//! `ip netns exec` (which execs, so the child's pid is the process's own):
+//! `redis-server` and N `pubsubgo-server` nodes, their output appended to
+//! `DIR/logs/<name>.log` across restarts.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::net::{self, REDIS};
+
+/// Redis's port inside its namespace.
+pub const REDIS_PORT: u16 = 7000;
+/// A node's client port inside its namespace.
+pub const CLIENT_PORT: u16 = 8081;
+const PEER_PORT: u16 = 8082;
+
+/// The processes of one run.
+#[derive(Debug)]
+pub struct Procs {
+    server: PathBuf,
+    dir: PathBuf,
+    nodes: u64,
+    /// Extra environment for every node (a test-only break, say).
+    node_env: Vec<(String, String)>,
+    running: BTreeMap<u64, Child>,
+    redis: Option<Child>,
+}
+
+impl Procs {
+    pub fn new(server: PathBuf, dir: &Path, nodes: u64, node_env: Vec<(String, String)>) -> Self {
+        Self {
+            server,
+            dir: dir.to_owned(),
+            nodes,
+            node_env,
+            running: BTreeMap::new(),
+            redis: None,
+        }
+    }
+
+    fn log(&self, name: &str) -> Result<std::fs::File> {
+        let dir = self.dir.join("logs");
+        std::fs::create_dir_all(&dir)?;
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{name}.log")))
+            .context("opening a log file")
+    }
+
+    fn spawn(
+        &self,
+        namespace: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &str,
+    ) -> Result<Child> {
+        let out = self.log(log)?;
+        let err = out.try_clone()?;
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", namespace])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.spawn().with_context(|| format!("starting {log}"))
+    }
+
+    /// Starts Redis: AOF with `appendfsync always`, so `fsynced` topics can exist.
+    pub fn start_redis(&mut self) -> Result<()> {
+        let dir = self.dir.join("redis");
+        std::fs::create_dir_all(&dir)?;
+        let args: Vec<String> = [
+            "--port",
+            &REDIS_PORT.to_string(),
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--dir",
+            &dir.to_string_lossy(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        self.redis = Some(self.spawn("redis", Path::new("redis-server"), &args, &[], "redis")?);
+        Ok(())
+    }
+
+    /// A node's data directory.
+    pub fn data_dir(&self, node: u64) -> PathBuf {
+        self.dir.join("data").join(format!("node-{node}"))
+    }
+
+    /// Starts node `node` (again, after a kill) on its data directory.
+    pub fn start(&mut self, node: u64) -> Result<()> {
+        let peers: Vec<String> = (1..=self.nodes)
+            .map(|n| format!("{n}={}:{PEER_PORT}", net::address(n)))
+            .collect();
+        let mut env: Vec<(String, String)> = [
+            ("PUBSUB_NODE_ID", node.to_string()),
+            ("PUBSUB_PEERS", peers.join(",")),
+            ("PUBSUB_PEER_PORT", PEER_PORT.to_string()),
+            ("PUBSUB_SERVER_PORT", CLIENT_PORT.to_string()),
+            (
+                "PUBSUB_DATA_DIR",
+                self.data_dir(node).to_string_lossy().into_owned(),
+            ),
+            ("PUBSUB_STORAGE", "redis".to_owned()),
+            ("PUBSUB_REDIS_URL", format!("redis://{REDIS}:{REDIS_PORT}")),
+            ("PUBSUB_OWNER_TIMEOUT_SECONDS", "3".to_owned()),
+            ("PUBSUB_SHUTDOWN_GRACE_SECONDS", "1".to_owned()),
+            ("PUBSUB_LOG_FORMAT", "json".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(self.node_env.iter().cloned());
+        let child = self.spawn(
+            &net::namespace(node),
+            &self.server,
+            &[],
+            &env,
+            &format!("node-{node}"),
+        )?;
+        self.running.insert(node, child);
+        Ok(())
+    }
+
+    /// Whether node `node` has a process.
+    pub fn is_running(&self, node: u64) -> bool {
+        self.running.contains_key(&node)
+    }
+
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`) to node `node`; a killed
+    /// node's process is reaped.
+    pub fn signal(&mut self, node: u64, signal: &str) -> Result<()> {
+        let Some(child) = self.running.get_mut(&node) else {
+            return Ok(());
+        };
+        let pid = child.id().to_string();
+        crate::sandbox::run("kill", &[&format!("-{signal}"), &pid])?;
+        if signal == "KILL" {
+            let _ = child.wait();
+            self.running.remove(&node);
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to every running node.
+    pub fn signal_all(&mut self, signal: &str) -> Result<()> {
+        let nodes: Vec<u64> = self.running.keys().copied().collect();
+        for node in nodes {
+            self.signal(node, signal)?;
+        }
+        Ok(())
+    }
+
+    /// Kills every process (the sandbox would too; this keeps logs complete).
+    pub fn stop_all(&mut self) {
+        let _ = self.signal_all("CONT");
+        let _ = self.signal_all("KILL");
+        if let Some(mut redis) = self.redis.take() {
+            let _ = redis.kill();
+            let _ = redis.wait();
+        }
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}

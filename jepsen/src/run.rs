@@ -1,0 +1,276 @@
+//! One scenario's run inside the sandbox, phase by phase: setup (the bridge,
+//! Redis, the nodes, the topics), quiet, faults, heal, wait-healthy, drain and
+//! check; then `history.jsonl`, `results.json` and `plot.svg` in the output
+//! directory.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::checkers::{Outcome, Promises, check_all};
+use crate::consumer::Consumer;
+use crate::history::{Event, History, Kind, Op};
+use crate::nemesis::Nemesis;
+use crate::net::{Net, REDIS};
+use crate::procs::{Procs, REDIS_PORT};
+use crate::recorder::Recorder;
+use crate::scenario::{Scenario, Step, schedule};
+use crate::workload::{self, GROUP, SHARED};
+
+/// What a run is told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// Seconds of workload from the quiet phase to the heal.
+    pub time_limit: u64,
+    pub nodes: u64,
+    pub out: PathBuf,
+    pub server: PathBuf,
+    /// Extra environment for every node (a test-only break).
+    pub node_env: Vec<(String, String)>,
+}
+
+/// `results.json`.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub scenario: String,
+    pub seed: u64,
+    pub nodes: u64,
+    pub passed: bool,
+    pub schedule: Vec<Step>,
+    pub outcomes: Vec<Outcome>,
+    pub counts: Counts,
+}
+
+/// Totals of the history.
+#[derive(Debug, Default, Serialize)]
+pub struct Counts {
+    pub publishes_acked: u64,
+    pub publishes_failed: u64,
+    pub publishes_unknown: u64,
+    pub deliveries: u64,
+}
+
+/// The ack levels that survive every fault the scenarios inject: each fault
+/// hits brokers or links, never the one Redis (AOF, `appendfsync always`),
+/// so an acknowledged publish must survive at `leader` and at `fsynced`.
+fn promises() -> Promises {
+    Promises {
+        surviving_ack_levels: vec!["leader".to_owned(), "fsynced".to_owned()],
+        recovery_bound_ms: 30_000,
+    }
+}
+
+/// Broker bugs the harness found and that are not fixed yet: the property's
+/// failures are printed and recorded (`KNOWN`), not asserted.
+pub const KNOWN_ISSUES: [(&str, &str); 1] = [(
+    "no-stale-owner",
+    "a node restarted (or resumed) with metadata from before its absence serves \
+     pulls of partitions that moved while it was away, under its old epoch, \
+     until it has applied the owner changes; leases on Redis are not fenced \
+     by storage (docs/cluster.md). Found by the kill scenario.",
+)];
+
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !ready().await {
+        if Instant::now() > deadline {
+            bail!("{what} not within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
+async fn all_ready(nodes: u64) -> bool {
+    for node in 1..=nodes {
+        let Ok(client) = workload::client(node) else {
+            return false;
+        };
+        if client.ready().await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn phase(recorder: &Recorder, name: &str) {
+    recorder.record(Event::nemesis(0, Op::Phase, name));
+    eprintln!("[{:>6.1}s] {name}", recorder.now() as f64 / 1000.0);
+}
+
+/// Whether every acknowledged publish reached every subscription of its topic.
+fn drained(history: &History) -> bool {
+    let mut subscriptions: Vec<(&str, &str)> = SHARED.to_vec();
+    subscriptions.push(GROUP);
+    let mut got = std::collections::BTreeSet::new();
+    for (pull, d) in history.deliveries() {
+        got.insert((pull.subscription.as_deref().unwrap_or(""), d.value.as_str()));
+    }
+    history.publishes(Kind::Ok).all(|p| {
+        subscriptions
+            .iter()
+            .filter(|(_, topic)| p.topic.as_deref() == Some(topic))
+            .all(|(s, _)| got.contains(&(*s, p.value.as_deref().unwrap_or(""))))
+    })
+}
+
+/// Setup: the network, Redis, the nodes, the topics. An error here is a setup error.
+pub async fn setup(config: &Config, recorder: &Arc<Recorder>) -> Result<Nemesis> {
+    phase(recorder, "setup");
+    let net = Arc::new(Net::build(config.nodes)?);
+    let mut procs = Procs::new(
+        config.server.clone(),
+        &config.out,
+        config.nodes,
+        config.node_env.clone(),
+    );
+    procs.start_redis()?;
+    let port = REDIS_PORT.to_string();
+    wait_until("redis answers PING", Duration::from_secs(15), || async {
+        std::process::Command::new("redis-cli")
+            .args(["-h", REDIS, "-p", &port, "ping"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
+    })
+    .await?;
+    for node in 1..=config.nodes {
+        procs.start(node)?;
+    }
+    wait_until("every node ready", Duration::from_secs(90), || {
+        all_ready(config.nodes)
+    })
+    .await?;
+    let first = workload::client(1)?;
+    workload::create(&first)
+        .await
+        .context("creating the topics and subscriptions")?;
+    Ok(Nemesis {
+        net,
+        procs: Arc::new(Mutex::new(procs)),
+        recorder: recorder.clone(),
+    })
+}
+
+/// Runs the scenario; returns the results (written to the output directory).
+pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> Result<Results> {
+    let n = config.nodes;
+    let node = |i: u64| i % n + 1;
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        workers.push(tokio::spawn(workload::publish(
+            recorder.clone(),
+            w,
+            node(w),
+            w < 2,
+        )));
+    }
+    // Two pullers per shared subscription, on different nodes, so a
+    // partition is pulled through its owner and through another node at once.
+    for (i, pair) in SHARED.into_iter().enumerate() {
+        for at in [i as u64, i as u64 + 1] {
+            let consumer = Consumer::new(recorder.clone(), node(at), pair, false)?;
+            workers.push(tokio::spawn(consumer.run()));
+        }
+    }
+    for i in 2..4 {
+        let consumer = Consumer::new(recorder.clone(), node(i), GROUP, true)?;
+        workers.push(tokio::spawn(consumer.run()));
+    }
+    phase(&recorder, "quiet");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    phase(&recorder, "faults");
+    let window = config.time_limit.saturating_sub(5).max(5) * 1000;
+    let steps = schedule(&config.scenario.faults, n, window, config.seed);
+    let faults_begin = Instant::now();
+    nemesis.run(&steps).await?;
+    tokio::time::sleep(Duration::from_millis(window).saturating_sub(faults_begin.elapsed())).await;
+    phase(&recorder, "heal");
+    nemesis.heal(n)?;
+    phase(&recorder, "wait-healthy");
+    let healthy = wait_until(
+        "every node ready after the heal",
+        Duration::from_secs(60),
+        || all_ready(n),
+    )
+    .await;
+    if let Err(error) = &healthy {
+        eprintln!("{error}");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    recorder
+        .stop_publishing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    phase(&recorder, "drain");
+    let _ = wait_until("drained", Duration::from_secs(30), || async {
+        drained(&recorder.history())
+    })
+    .await;
+    recorder
+        .stop_consuming
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    for worker in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
+    }
+    phase(&recorder, "check");
+    let history = recorder.history();
+    let mut outcomes = check_all(&history, &promises());
+    for outcome in &mut outcomes {
+        if let Some((_, why)) = KNOWN_ISSUES.iter().find(|(p, _)| *p == outcome.property) {
+            outcome.known(why);
+        }
+    }
+    let mut health = Outcome::new("healthy-after-heal");
+    if let Err(error) = healthy {
+        health.violation(error.to_string());
+    }
+    outcomes.push(health);
+    let counts = Counts {
+        publishes_acked: history.publishes(Kind::Ok).count() as u64,
+        publishes_failed: history.publishes(Kind::Fail).count() as u64,
+        publishes_unknown: history.publishes(Kind::Info).count() as u64,
+        deliveries: history.deliveries().count() as u64,
+    };
+    let results = Results {
+        scenario: config.scenario.name.to_owned(),
+        seed: config.seed,
+        nodes: n,
+        passed: !outcomes.iter().any(Outcome::fails_run),
+        schedule: steps,
+        outcomes,
+        counts,
+    };
+    write(config, &history, &results)?;
+    if let Ok(mut procs) = nemesis.procs.lock() {
+        procs.stop_all();
+    }
+    Ok(results)
+}
+
+fn write(config: &Config, history: &History, results: &Results) -> Result<()> {
+    std::fs::write(config.out.join("history.jsonl"), history.to_jsonl())?;
+    std::fs::write(
+        config.out.join("results.json"),
+        serde_json::to_string_pretty(results)?,
+    )?;
+    let title = format!(
+        "{} (seed {}, {} nodes): {}",
+        results.scenario,
+        results.seed,
+        results.nodes,
+        if results.passed { "passed" } else { "FAILED" }
+    );
+    std::fs::write(
+        config.out.join("plot.svg"),
+        crate::plot::svg(history, &title),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Scenarios and the seeded nemesis schedule: which faults a scenario injects,
+//! and when, on which node, for how long. The same seed gives the same schedule.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+/// One kind of fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// `kill -9` a node; restart it when the fault ends.
+    Kill,
+    /// SIGSTOP a node; SIGCONT when the fault ends.
+    Pause,
+    /// Cut a node from everyone: other brokers, Redis and the clients.
+    Isolate,
+    /// Cut a node from the other brokers while it still reaches Redis and its
+    /// clients: the stale-owner case the epoch fence exists for.
+    BrokersSplit,
+    /// Cut every broker from Redis.
+    RedisCut,
+    /// Drop 20% of all packets on the bridge.
+    Loss,
+    /// `kill -9` a node and delete its data directory; restart it empty.
+    Wipe,
+}
+
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
+            Fault::Isolate => "isolate",
+            Fault::BrokersSplit => "brokers-split",
+            Fault::RedisCut => "redis-cut",
+            Fault::Loss => "loss",
+            Fault::Wipe => "wipe",
+        }
+    }
+
+    /// Whether the fault has a target node.
+    pub fn targets_node(self) -> bool {
+        !matches!(self, Fault::RedisCut | Fault::Loss)
+    }
+}
+
+/// A named set of faults.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub faults: Vec<Fault>,
+    /// In the CI selection (`--suite ci`).
+    pub ci: bool,
+}
+
+/// Every scenario, in `--list` order.
+pub fn all() -> Vec<Scenario> {
+    use Fault::*;
+    let one = |name, about, fault, ci| Scenario {
+        name,
+        about,
+        faults: vec![fault],
+        ci,
+    };
+    vec![
+        Scenario {
+            name: "none",
+            about: "no faults: the workload and the checkers alone",
+            faults: vec![],
+            ci: false,
+        },
+        one("kill", "kill -9 a node, restart it", Kill, true),
+        one("pause", "SIGSTOP a node for 3-6 s, SIGCONT", Pause, true),
+        one("isolate", "cut a node from everyone", Isolate, true),
+        one(
+            "brokers-split",
+            "cut a node from the other brokers; it still reaches Redis",
+            BrokersSplit,
+            true,
+        ),
+        one("redis-cut", "cut every broker from Redis", RedisCut, true),
+        one("loss", "drop 20% of packets on the bridge", Loss, false),
+        one(
+            "wipe",
+            "kill -9 a node, delete its data directory, restart it",
+            Wipe,
+            false,
+        ),
+        Scenario {
+            name: "mixed",
+            about: "any of the faults above, one at a time",
+            faults: vec![Kill, Pause, Isolate, BrokersSplit, RedisCut, Loss, Wipe],
+            ci: false,
+        },
+    ]
+}
+
+/// One scheduled fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Milliseconds after the faults phase begins.
+    pub at_ms: u64,
+    pub fault: Fault,
+    pub node: Option<u64>,
+    pub duration_ms: u64,
+}
+
+/// The schedule of `faults` over `window_ms` on `nodes` nodes for `seed`:
+/// faults one at a time, 4-9 s each (long enough for owners to move), 1.5-3.5 s apart.
+pub fn schedule(faults: &[Fault], nodes: u64, window_ms: u64, seed: u64) -> Vec<Step> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut steps = Vec::new();
+    if faults.is_empty() {
+        return steps;
+    }
+    let mut at = rng.random_range(500..2_000);
+    loop {
+        let fault = faults[rng.random_range(0..faults.len())];
+        let duration_ms = rng.random_range(4_000..9_000);
+        if at + duration_ms > window_ms {
+            return steps;
+        }
+        let node = fault.targets_node().then(|| rng.random_range(1..=nodes));
+        steps.push(Step {
+            at_ms: at,
+            fault,
+            node,
+            duration_ms,
+        });
+        at += duration_ms + rng.random_range(1_500..3_500);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test_log::test]
+    fn the_same_seed_gives_the_same_schedule_and_another_seed_another() {
+        let faults = all()
+            .into_iter()
+            .find(|s| s.name == "mixed")
+            .expect("mixed")
+            .faults;
+        let a = schedule(&faults, 3, 60_000, 7);
+        assert!(a.len() >= 5, "{a:?}");
+        assert_eq!(a, schedule(&faults, 3, 60_000, 7));
+        assert_ne!(a, schedule(&faults, 3, 60_000, 8));
+        assert!(a.iter().all(|s| s.at_ms + s.duration_ms <= 60_000));
+        assert!(
+            a.windows(2)
+                .all(|w| w[0].at_ms + w[0].duration_ms < w[1].at_ms)
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The CI selection (`--suite ci`): each scenario marked `ci` in a sandbox of
+//! its own, then each test-only break (when a server built with them is
+//! given), which passes only when its checker catches it; a table of the
+//! results (`DIR/summary.md`) and the closing `N passed, N failed`.
+
+#![allow(clippy::print_stdout, reason = "the suite reports on stdout")]
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::scenario;
+
+/// One test-only break and the checker that must catch it.
+#[derive(Debug, Clone, Copy)]
+pub struct Break {
+    /// `PUBSUB_TEST_BREAK`'s value (node's `test_breaks` module).
+    pub name: &'static str,
+    /// The scenario whose faults expose it.
+    pub scenario: &'static str,
+    /// The property (prefix) that must fail.
+    pub caught_by: &'static str,
+    /// A seed whose schedule exposes it (the fence needs a split longer than
+    /// the owner timeout, while both owners have pullers).
+    pub seed: u64,
+}
+
+/// Every break the server's `test-breaks` feature has.
+pub const BREAKS: [Break; 2] = [
+    Break {
+        name: "ack-before-append",
+        scenario: "kill",
+        caught_by: "lost-acked",
+        seed: 1,
+    },
+    Break {
+        name: "skip-epoch-fence",
+        scenario: "brokers-split",
+        caught_by: "no-stale-owner",
+        seed: 2,
+    },
+];
+
+/// What the suite runs each child with.
+#[derive(Debug, Clone)]
+pub struct SuiteArgs {
+    pub seed: u64,
+    pub time_limit: u64,
+    pub nodes: u64,
+    pub out: PathBuf,
+    pub server: Option<PathBuf>,
+    /// A server built with the `test-breaks` feature: run the breaks too.
+    pub breaks_server: Option<PathBuf>,
+}
+
+fn child(args: &SuiteArgs, scenario: &str, seed: u64, out: &Path) -> Command {
+    let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("jepsen"));
+    let mut command = Command::new(me);
+    command
+        .args(["--scenario", scenario])
+        .args(["--seed", &seed.to_string()])
+        .args(["--time-limit", &args.time_limit.to_string()])
+        .args(["--nodes", &args.nodes.to_string()])
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+/// Runs the suite; returns (passed, failed) and writes `summary.md`.
+pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
+    let (mut passed, mut failed) = (0, 0);
+    let mut table = String::from(
+        "| scenario | result | acked (leader / fsynced) | unknown | lost acked | duplicates | order | group exclusive | stale owner | recovery after heal |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for s in scenario::all().into_iter().filter(|s| s.ci) {
+        let out = args.out.join(s.name);
+        let mut command = child(args, s.name, args.seed, &out);
+        if let Some(server) = &args.server {
+            command.arg("--server").arg(server);
+        }
+        let ok = command.status()?.success();
+        println!(
+            "scenario {}: {}",
+            s.name,
+            if ok { "passed" } else { "FAILED" }
+        );
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+        table.push_str(&row(s.name, &out, if ok { "passed" } else { "FAILED" }));
+    }
+    if let Some(server) = &args.breaks_server {
+        for b in BREAKS {
+            let out = args.out.join(format!("break-{}", b.name));
+            let mut command = child(args, b.scenario, b.seed, &out);
+            command
+                .arg("--server")
+                .arg(server)
+                .args(["--node-env", &format!("PUBSUB_TEST_BREAK={}", b.name)])
+                .args(["--expect-violation", b.caught_by]);
+            let ok = command.status()?.success();
+            println!(
+                "break {} under {}: {}",
+                b.name,
+                b.scenario,
+                if ok {
+                    format!("caught by {}", b.caught_by)
+                } else {
+                    format!("NOT caught by {}", b.caught_by)
+                }
+            );
+            if ok {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+            let name = format!("{} (seed {}) + break {}", b.scenario, b.seed, b.name);
+            let verdict = if ok {
+                "break caught"
+            } else {
+                "break NOT caught"
+            };
+            table.push_str(&row(&name, &out, verdict));
+        }
+    }
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("summary.md"), &table)?;
+    println!("\n{table}");
+    Ok((passed, failed))
+}
+
+/// One row of the summary from a run's `results.json`.
+fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
+    let results: serde_json::Value = std::fs::read_to_string(out.join("results.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let outcomes = results["outcomes"].as_array().cloned().unwrap_or_default();
+    let find = |property: &str| outcomes.iter().find(|o| o["property"] == property);
+    let count = |property: &str, name: &str| {
+        find(property)
+            .and_then(|o| o["counts"][name].as_u64())
+            .unwrap_or(0)
+    };
+    let verdict = |properties: &[&str]| {
+        let failed: Vec<_> = properties
+            .iter()
+            .filter_map(|p| find(p))
+            .filter(|o| o["passed"] == false)
+            .collect();
+        match failed.first() {
+            None => "ok",
+            Some(o) if o["known_issue"].is_string() => "FAIL (known issue)",
+            Some(_) => "FAIL",
+        }
+    };
+    let mut lost = String::new();
+    for level in ["leader", "fsynced"] {
+        let p = format!("lost-acked:{level}");
+        let _ = write!(
+            lost,
+            "{}{} ",
+            count(&p, "violations"),
+            if find(&p).is_some_and(|o| o["asserted"] == false) {
+                " (measured)"
+            } else {
+                ""
+            }
+        );
+    }
+    format!(
+        "| {name} | {} | {} / {} | {} | {}| {} | {} | {} | {} | {} ms |\n",
+        verdict_of_run,
+        count("lost-acked:leader", "acked"),
+        count("lost-acked:fsynced", "acked"),
+        results["counts"]["publishes_unknown"].as_u64().unwrap_or(0),
+        lost.replace(' ', " / ").trim_end_matches(" / ").to_owned() + " ",
+        verdict(&["no-duplicates", "one-value-per-offset"]),
+        verdict(&[
+            "per-key-order",
+            "per-key-delivery-order",
+            "per-partition-order"
+        ]),
+        verdict(&["group-exclusive"]),
+        verdict(&["no-stale-owner"]),
+        count("recovery", "delivery-ms").max(count("recovery", "publish-ms")),
+    )
+}

@@ -1,0 +1,49 @@
+//! Test-only breaks, compiled in only with the `test-breaks` feature: the
+//! chaos harness builds a server of its own with it (`jepsen/build-breaks`);
+//! no test, release or image build has it. `PUBSUB_TEST_BREAK` names the one
+//! break to switch on. Each breaks one guarantee, so the harness shows that
+//! the checker of that guarantee catches it:
+//!
+//! - `ack-before-append`: a publish is answered `200` at once (ack level
+//!   `leader`, no ids, partitions or offsets) and stored a second later, so a
+//!   crash in between loses an acknowledged message (`lost-acked:*`).
+//! - `skip-epoch-fence`: an owner cut off from the majority keeps serving its
+//!   partitions (no ownership lease) and its appends pass the epoch check
+//!   (every append claims the highest epoch), so an old owner and a new one
+//!   serve one partition at once (`no-stale-owner`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::types::{AckLevel, PublishRequest, PublishResponse};
+
+use crate::broker::publish::Publisher;
+
+/// `skip-epoch-fence`: the epoch every append claims, above any real one
+/// (and exact in Lua's doubles).
+pub const NO_FENCE_EPOCH: &str = "9007199254740991";
+
+/// Whether `PUBSUB_TEST_BREAK` names `name`.
+pub fn active(name: &str) -> bool {
+    std::env::var("PUBSUB_TEST_BREAK").is_ok_and(|value| value == name)
+}
+
+/// `ack-before-append`: answers now, publishes a second later.
+pub fn ack_before_append(
+    publisher: Arc<Publisher>,
+    topic: String,
+    request: PublishRequest,
+    key: Option<String>,
+) -> PublishResponse {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = publisher.publish(&topic, request, key.as_deref()).await;
+    });
+    PublishResponse {
+        message_ids: Vec::new(),
+        partitions: Vec::new(),
+        offsets: Vec::new(),
+        ack_level: AckLevel::Leader,
+        deduplicated: false,
+    }
+}
