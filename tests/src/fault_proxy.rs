@@ -144,11 +144,13 @@ async fn connection(
                 return;
             };
             let caught = tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => None,
+                // A fault set before bytes arrive stops them: look at it first.
+                biased;
                 changed = rules.wait_for(|r| faulted(r).is_some()) => {
                     changed.ok().and_then(|r| faulted(&r))
                 }
                 () = stop.cancelled() => None,
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => None,
             };
             match caught {
                 Some(fault) => fault,
@@ -171,4 +173,100 @@ async fn connection(
 /// Closes with a reset rather than a clean end of stream.
 fn reset(stream: TcpStream) {
     let _ = stream.set_zero_linger();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpSocket;
+
+    use super::*;
+
+    /// How long a round trip may take before it counts as held.
+    const HELD: Duration = Duration::from_millis(500);
+
+    /// An upstream that echoes every byte it reads.
+    async fn echo_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut rx, mut tx) = stream.split();
+                    let _ = tokio::io::copy(&mut rx, &mut tx).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// A connection to `to` from the loopback address `from`.
+    async fn dial(to: SocketAddr, from: [u8; 4]) -> TcpStream {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::from((from, 0)))
+            .expect("bind the source");
+        socket.connect(to).await.expect("connect")
+    }
+
+    /// Whether `ping` comes back on `stream` within [`HELD`].
+    async fn echoes(stream: &mut TcpStream) -> bool {
+        let answer = async {
+            stream.write_all(b"ping").await?;
+            let mut back = [0u8; 4];
+            stream.read_exact(&mut back).await?;
+            Ok::<_, std::io::Error>(back)
+        };
+        matches!(tokio::time::timeout(HELD, answer).await, Ok(Ok(back)) if &back == b"ping")
+    }
+
+    #[test_log::test(tokio::test)]
+    async fn a_reset_refuses_new_and_open_connections_until_healed() {
+        let proxy = FaultProxy::start(echo_server().await).await.expect("proxy");
+        let mut open = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(echoes(&mut open).await, "passes before the fault");
+
+        proxy.cut_all(Fault::Reset);
+        assert!(!echoes(&mut open).await, "an open connection is cut");
+        let mut fresh = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(!echoes(&mut fresh).await, "a new connection is refused");
+
+        proxy.heal();
+        let mut healed = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(echoes(&mut healed).await, "passes after the heal");
+    }
+
+    #[test_log::test(tokio::test)]
+    async fn a_cut_by_source_spares_the_other_sources() {
+        let proxy = FaultProxy::start(echo_server().await).await.expect("proxy");
+        proxy.cut_from(IpAddr::from([127, 0, 0, 11]), Fault::Reset);
+        let mut cut = dial(proxy.addr(), [127, 0, 0, 11]).await;
+        let mut spared = dial(proxy.addr(), [127, 0, 0, 12]).await;
+        assert!(!echoes(&mut cut).await, "the named source is cut");
+        assert!(echoes(&mut spared).await, "another source passes");
+    }
+
+    #[test_log::test(tokio::test)]
+    async fn a_blackhole_holds_connections_open_without_answering() {
+        let proxy = FaultProxy::start(echo_server().await).await.expect("proxy");
+        let mut open = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(echoes(&mut open).await, "passes before the fault");
+
+        proxy.cut_all(Fault::Blackhole);
+        let mut fresh = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(
+            !echoes(&mut fresh).await,
+            "a new connection is never answered"
+        );
+        assert!(
+            !echoes(&mut open).await,
+            "an open connection stops carrying bytes"
+        );
+
+        proxy.heal();
+        let mut healed = dial(proxy.addr(), [127, 0, 0, 1]).await;
+        assert!(echoes(&mut healed).await, "passes after the heal");
+    }
 }
