@@ -12,6 +12,7 @@
 //! test: it asserts nothing and prints percentiles and answer counts.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use api::client::Client;
@@ -58,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
         assert!(ok, "a steady pull failed");
         steady.push(took);
     }
-    report("steady pull through a follower", &mut steady);
+    report("steady pull through a follower", &mut steady)?;
 
     let mut first = Vec::with_capacity(JOIN_ROUNDS);
     let mut answers: BTreeMap<String, usize> = BTreeMap::new();
@@ -79,8 +80,8 @@ async fn main() -> anyhow::Result<()> {
     report(
         "first pull through the other follower right after a join",
         &mut first,
-    );
-    println!("  answers: {answers:?}");
+    )?;
+    writeln!(std::io::stdout(), "  answers: {answers:?}")?;
     cluster.shutdown().await;
     Ok(())
 }
@@ -106,18 +107,19 @@ async fn pull(client: &Client, member: &str) -> (bool, Duration) {
     (ok, started.elapsed())
 }
 
-fn report(what: &str, samples: &mut [Duration]) {
+fn report(what: &str, samples: &mut [Duration]) -> std::io::Result<()> {
     samples.sort();
     let at = |q: f64| {
         let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
         samples[i].as_secs_f64() * 1000.0
     };
-    println!(
+    writeln!(
+        std::io::stdout(),
         "{what} ({} calls): p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         samples.len(),
         at(0.50),
         at(0.95),
         at(0.99),
         at(1.0)
-    );
+    )
 }
