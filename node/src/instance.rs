@@ -118,6 +118,7 @@ impl Instance {
                 .insert(cluster.node_id, cluster.advertised());
         }
         raft_config.bootstrap_expect = cluster.bootstrap_expect;
+        raft_config.source_ip = cluster.peer_source_ip;
         let consensus = Consensus::open(&raft_config).await?;
         let memory = matches!(config.storage, StorageConfig::Memory);
         let sync = Arc::new(StorageSync::new(consensus.clone(), local.clone(), memory));
@@ -126,7 +127,8 @@ impl Instance {
             sync.clone(),
             cluster.owner_timeout,
         ));
-        let client = StorageClient::new(StorageClient::DEFAULT_TIMEOUT)?;
+        let client =
+            StorageClient::from_source(StorageClient::DEFAULT_TIMEOUT, cluster.peer_source_ip)?;
         let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
         consensus
             .serve(

@@ -2,7 +2,7 @@
 //! peers are, and the Raft timings.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,6 +43,10 @@ pub struct ConsensusConfig {
     /// How long the leader may take to add a node (catch it up as a learner,
     /// then promote it) or to remove one.
     pub membership_timeout: Duration,
+    /// The local address this node's peer calls leave from; `None` lets the
+    /// OS choose. Set where peers are told apart by source address (the
+    /// tests' fault proxy cuts one node's traffic that way).
+    pub source_ip: Option<IpAddr>,
 }
 
 impl ConsensusConfig {
@@ -61,6 +65,7 @@ impl ConsensusConfig {
             forward_timeout: Duration::from_secs(5),
             leader_wait: Duration::from_secs(5),
             membership_timeout: Duration::from_secs(30),
+            source_ip: None,
         }
     }
 

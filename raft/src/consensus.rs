@@ -156,6 +156,7 @@ impl Consensus {
             // Peers are addressed directly; a proxy from the environment must not apply.
             reqwest::Client::builder()
                 .no_proxy()
+                .local_address(config.source_ip)
                 .build()
                 .map_err(|e| ConsensusError::Config {
                     reason: format!("cannot build the {what} HTTP client: {e}"),

@@ -12,6 +12,7 @@ use node::instance::{Instance, Listeners};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
+use crate::fault_proxy::{Fault, FaultProxy};
 use crate::redis;
 
 /// Where the cluster keeps messages.
@@ -41,6 +42,8 @@ pub const OWNER_TIMEOUT_SECONDS: u64 = 2;
 pub struct TestCluster {
     storage: Storage,
     nodes: BTreeMap<u64, Slot>,
+    /// Whether peers reach each other through [`FaultProxy`]s.
+    proxied: bool,
 }
 
 #[derive(Debug)]
@@ -49,12 +52,28 @@ struct Slot {
     peer: SocketAddr,
     /// The address clients used last; a restart binds it again.
     client: SocketAddr,
+    /// In a proxied cluster: the proxy in front of this node's peer port,
+    /// and the loopback address its own peer calls leave from.
+    proxy: Option<(FaultProxy, IpAddr)>,
     instance: Option<Instance>,
 }
 
 impl TestCluster {
     /// Starts `n` nodes with ids 1..=n that form one cluster.
     pub async fn start(n: u64, storage: Storage) -> anyhow::Result<Self> {
+        Self::start_with(n, storage, false).await
+    }
+
+    /// Like [`TestCluster::start`], with every peer call going through a
+    /// [`FaultProxy`] in front of the callee's peer port, and each node's
+    /// peer calls leaving from its own loopback address (127.0.0.10 + id), so
+    /// [`TestCluster::cut_peers`] can cut one node off in both directions
+    /// while its clients still reach it.
+    pub async fn start_behind_proxies(n: u64, storage: Storage) -> anyhow::Result<Self> {
+        Self::start_with(n, storage, true).await
+    }
+
+    async fn start_with(n: u64, storage: Storage, proxied: bool) -> anyhow::Result<Self> {
         let mut listeners = BTreeMap::new();
         for id in 1..=n {
             listeners.insert(id, bind_pair().await?);
@@ -62,9 +81,11 @@ impl TestCluster {
         let mut cluster = Self {
             storage,
             nodes: BTreeMap::new(),
+            proxied,
         };
         for (&id, (client, peer)) in &listeners {
-            cluster.nodes.insert(id, Slot::new(client, peer)?);
+            let slot = cluster.new_slot(id, client, peer).await?;
+            cluster.nodes.insert(id, slot);
         }
         let peers = cluster.peer_list();
         let starting = listeners.into_iter().map(|(id, (client, peer))| {
@@ -99,7 +120,8 @@ impl TestCluster {
     pub async fn add_node(&mut self) -> anyhow::Result<u64> {
         let id = self.nodes.keys().max().copied().unwrap_or(0) + 1;
         let (client, peer) = bind_pair().await?;
-        self.nodes.insert(id, Slot::new(&client, &peer)?);
+        let slot = self.new_slot(id, &client, &peer).await?;
+        self.nodes.insert(id, slot);
         let config = self.config(id, &self.peer_list())?;
         let instance = Instance::start(
             &config,
@@ -194,6 +216,28 @@ impl TestCluster {
         (seen.all(|l| l == Some(first)) && self.running().contains(&first)).then_some(first)
     }
 
+    /// Cuts node `id`'s peer traffic in both directions with `fault`: the
+    /// other nodes' calls to it and its calls to them. Its clients still
+    /// reach it. Only in a cluster started with
+    /// [`TestCluster::start_behind_proxies`].
+    pub fn cut_peers(&self, id: u64, fault: Fault) {
+        for (&at, slot) in &self.nodes {
+            let (proxy, _) = slot.proxy.as_ref().expect("a cluster behind proxies");
+            if at == id {
+                proxy.cut_all(fault);
+            } else {
+                proxy.cut_from(self.source_ip(id), fault);
+            }
+        }
+    }
+
+    /// Lifts every fault [`TestCluster::cut_peers`] set.
+    pub fn heal_peers(&self) {
+        for (proxy, _) in self.nodes.values().filter_map(|s| s.proxy.as_ref()) {
+            proxy.heal();
+        }
+    }
+
     /// Stops every running node gracefully.
     pub async fn shutdown(mut self) {
         for id in self.running() {
@@ -209,10 +253,38 @@ impl TestCluster {
             .unwrap_or_else(|| panic!("no node {id}"))
     }
 
+    /// The loopback address node `id`'s peer calls leave from (proxied clusters).
+    fn source_ip(&self, id: u64) -> IpAddr {
+        self.nodes[&id]
+            .proxy
+            .as_ref()
+            .map(|(_, ip)| *ip)
+            .expect("a cluster behind proxies")
+    }
+
+    /// A slot for node `id` on these listeners, behind a proxy if the cluster is.
+    async fn new_slot(
+        &self,
+        id: u64,
+        client: &TcpListener,
+        peer: &TcpListener,
+    ) -> anyhow::Result<Slot> {
+        let mut slot = Slot::new(client, peer)?;
+        if self.proxied {
+            let last = u8::try_from(10 + id)?;
+            let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
+            slot.proxy = Some((FaultProxy::start(slot.peer).await?, source));
+        }
+        Ok(slot)
+    }
+
     fn peer_list(&self) -> String {
         self.nodes
             .iter()
-            .map(|(id, slot)| format!("{id}={}", slot.peer))
+            .map(|(id, slot)| match &slot.proxy {
+                Some((proxy, _)) => format!("{id}={}", proxy.addr()),
+                None => format!("{id}={}", slot.peer),
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -237,7 +309,9 @@ impl TestCluster {
             args.redis_key_prefix = Some(prefix.clone());
             args.redis_response_timeout_millis = Some(2_000);
         }
-        Ok(Config::resolve(args)?)
+        let mut config = Config::resolve(args)?;
+        config.cluster.peer_source_ip = slot.proxy.as_ref().map(|(_, ip)| *ip);
+        Ok(config)
     }
 }
 
@@ -248,6 +322,7 @@ impl Slot {
             dir: tempfile::tempdir()?,
             peer: peer.local_addr()?,
             client: client.local_addr()?,
+            proxy: None,
             instance: None,
         })
     }

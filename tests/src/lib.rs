@@ -14,7 +14,10 @@
 //!   node's tests wait on by its JSON log lines, and its data directory.
 //! - [`cluster`]: [`TestCluster`], N in-process nodes (Raft over their peer
 //!   ports, routed storage, the client API) on loopback ports that tests kill,
-//!   restart and add, on memory or on one shared Redis.
+//!   restart and add, on memory or on one shared Redis; optionally with every
+//!   peer call through a [`fault_proxy::FaultProxy`], to cut one node off.
+//! - [`fault_proxy`]: a TCP proxy that refuses or swallows connections, for
+//!   every client or from chosen source addresses.
 //!
 //! Tests wait on conditions with deadlines ([`wait_for`]), never on fixed sleeps.
 //! Each test states its phases with `tracing::info!`; test binaries run every
@@ -28,9 +31,11 @@
 
 pub mod client;
 pub mod cluster;
+pub mod fault_proxy;
 pub mod redis;
 pub mod router;
 pub mod server_process;
 pub mod storage;
 
 pub use cluster::{Storage, TestCluster, wait_for};
+pub use fault_proxy::{Fault, FaultProxy};

@@ -58,12 +58,16 @@ impl From<raft::ConsensusError> for BrokerError {
 }
 
 impl BrokerError {
-    /// The topic or subscription named does not exist (in this node's view).
+    /// The topic, subscription or group member named does not exist (in
+    /// this node's view, which may trail the leader's: see
+    /// [`MetadataView::fresh`](crate::broker::metadata_view::MetadataView::fresh)).
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
             BrokerError::Metadata(
-                MetadataError::TopicNotFound { .. } | MetadataError::SubscriptionNotFound { .. }
+                MetadataError::TopicNotFound { .. }
+                    | MetadataError::SubscriptionNotFound { .. }
+                    | MetadataError::UnknownMember { .. }
             )
         )
     }

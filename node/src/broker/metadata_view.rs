@@ -31,7 +31,14 @@ impl MetadataView {
 
     /// Runs a metadata lookup; when it finds nothing, waits until this node
     /// has applied everything committed (a Raft read index) and looks once
-    /// more, so a resource just created through another node is found.
+    /// more, so a resource just created through another node (a topic, a
+    /// subscription, a group member) is found.
+    ///
+    /// A not-found answer is therefore linearizable. When the read index
+    /// cannot be had (no leader, the leader unreachable, this node too far
+    /// behind to apply up to it in time), the answer is the consensus error,
+    /// `503 UNAVAILABLE`, never a not-found this node cannot vouch for. A
+    /// lookup that finds what it looks for costs no round trip.
     pub async fn fresh<T>(
         &self,
         lookup: impl Fn() -> Result<T, BrokerError>,

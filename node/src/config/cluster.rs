@@ -15,7 +15,7 @@
 //! one per ordinal: `0=pubsubgo-0.pubsubgo-headless:8082,1=pubsubgo-1.…`.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,6 +46,10 @@ pub struct ClusterSettings {
     pub bootstrap_expect: Option<usize>,
     /// A node silent this long loses its partitions to the live nodes.
     pub owner_timeout: Duration,
+    /// The local address peer calls (Raft, forwarding, storage) leave from;
+    /// `None` lets the OS choose. Not a setting: tests that cut one node's
+    /// peer traffic by source address set it (`testkit`'s fault proxy).
+    pub peer_source_ip: Option<IpAddr>,
 }
 
 /// A node id as given: a number, or a StatefulSet pod name ending in its
@@ -156,6 +160,7 @@ impl ClusterSettings {
             peers,
             bootstrap_expect: inputs.bootstrap_expect,
             owner_timeout,
+            peer_source_ip: None,
         })
     }
 

@@ -76,7 +76,7 @@ pub async fn upgrade(
     };
     target.check_pull_allowed()?;
     // Checked as for a delivery (max > 0): a partitioned subscription needs a current member.
-    state.broker.groups.delivery_scope(&target, 1)?;
+    state.broker.groups.delivery_scope(&target, 1).await?;
     let session = Session::new(&state, target, encoding);
     let token = state.streams.token();
     Ok(upgrade

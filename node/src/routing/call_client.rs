@@ -1,6 +1,7 @@
 //! The sending half of storage calls between nodes: one HTTP `POST` of an
 //! encoded [`StorageCall`] to the owner's peer port.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::call_codec::{self, Envelope};
@@ -22,9 +23,16 @@ impl StorageClient {
 
     /// A client whose calls each give up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, StorageError> {
+        Self::from_source(timeout, None)
+    }
+
+    /// Like [`StorageClient::new`], with calls leaving from `source_ip`
+    /// (`None`: the OS chooses).
+    pub fn from_source(timeout: Duration, source_ip: Option<IpAddr>) -> Result<Self, StorageError> {
         // Peers are addressed directly; a proxy from the environment must not apply.
         let http = reqwest::Client::builder()
             .no_proxy()
+            .local_address(source_ip)
             .http1_only()
             .build()
             .map_err(|e| StorageError::Unsupported {

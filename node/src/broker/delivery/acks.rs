@@ -23,7 +23,7 @@ impl Delivery {
         let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
         let now = self.clock.now_millis();
         let mut newly = 0;
-        let (groups, mut stale) = self.parse_ack_ids(&target, ack_ids)?;
+        let (groups, mut stale) = self.parse_ack_ids(&target, ack_ids).await?;
         if !exact {
             // Outside exactly-once, an ack that names no current delivery is
             // ignored, as acks of expired leases are.
@@ -95,7 +95,7 @@ impl Delivery {
         let target = self.target(name).await?;
         let now = self.clock.now_millis();
         let deadline = now + u64::from(seconds) * 1000;
-        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids)?.0 {
+        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids).await?.0 {
             self.storage
                 .extend(
                     &target.subscription.name,
@@ -139,7 +139,7 @@ impl Delivery {
             reason,
         };
         let now = self.clock.now_millis();
-        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids)?.0 {
+        for (partition, deliveries) in self.parse_ack_ids(&target, ack_ids).await?.0 {
             let dead = self
                 .storage
                 .nack(
@@ -162,7 +162,12 @@ impl Delivery {
     /// partition; ids issued under an older owner epoch of their partition
     /// (it moved since) come back apart, as stale: they name a delivery that
     /// no longer exists.
-    fn parse_ack_ids(
+    ///
+    /// Epochs only grow, so an id whose epoch is newer than this node's view
+    /// of its partition was issued by an owner this node has not heard of
+    /// yet: it waits for a read index before judging (or answers `503` when
+    /// it cannot have one), rather than calling a current delivery stale.
+    async fn parse_ack_ids(
         &self,
         target: &DeliveryTarget,
         ack_ids: &[String],
@@ -191,14 +196,25 @@ impl Delivery {
             }
             ids.push((raw, id));
         }
+        let epochs_now = |ids: &[(&String, AckId)]| {
+            let mut epochs = BTreeMap::new();
+            for (_, id) in ids {
+                epochs.entry(id.partition).or_insert_with(|| {
+                    self.metadata
+                        .partition_epoch(&target.partition(id.partition))
+                });
+            }
+            epochs
+        };
+        let mut epochs = epochs_now(&ids);
+        if ids.iter().any(|(_, id)| id.epoch > epochs[&id.partition]) {
+            self.metadata.store().barrier().await?;
+            epochs = epochs_now(&ids);
+        }
         let mut groups: BTreeMap<u32, Vec<DeliveryRef>> = BTreeMap::new();
         let mut stale = Vec::new();
-        let mut epochs = BTreeMap::new();
         for (raw, id) in ids {
-            let current = *epochs.entry(id.partition).or_insert_with(|| {
-                self.metadata
-                    .partition_epoch(&target.partition(id.partition))
-            });
+            let current = epochs[&id.partition];
             if id.epoch == current {
                 groups.entry(id.partition).or_default().push(id.delivery());
             } else {

@@ -170,7 +170,12 @@ impl Delivery {
         target: &DeliveryTarget,
         max: usize,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
-        let scope = delivery_scope(self.metadata.store(), target, max)?;
+        // A member this node does not know yet may have joined through another
+        // node: "unknown member" is answered only after a read index.
+        let scope = self
+            .metadata
+            .fresh(|| delivery_scope(self.metadata.store(), target, max))
+            .await?;
         let n = scope.partitions.len();
         let first = self.round_robin.current();
         let mut lease = Lease::new(target, max, self.clock.now_millis());

@@ -8,6 +8,12 @@
 //! commands, and [`ConsumerGroups::run_expiry`] proposes `ExpireMembers` every
 //! [`GROUP_EXPIRY_INTERVAL`] for groups with a lapsed member.
 //!
+//! `UNKNOWN_MEMBER` is an answer this node can vouch for: heartbeats and
+//! leaves are decided by the leader (they are commands), and a pull or stream
+//! whose member this node has not applied yet looks again after a Raft read
+//! index ([`MetadataView::fresh`]); when that read index cannot be had, the
+//! answer is `503 UNAVAILABLE`, which clients retry without rejoining.
+//!
 //! Delivery: a pull or stream on a partitioned subscription names its member;
 //! [`scope::delivery_scope`] is the hook `Delivery::lease_batch` calls to
 //! learn which partitions it may lease from and under which generation. The scope is read
@@ -81,7 +87,7 @@ impl ConsumerGroups {
         request: JoinGroupRequest,
     ) -> Result<JoinGroupResponse, BrokerError> {
         let name = SubscriptionName::new(name)?;
-        let topic = self.metadata.subscription(&name)?.config.topic;
+        let topic = self.topic_of(&name).await?;
         let seconds = request
             .session_timeout_seconds
             .unwrap_or(DEFAULT_SESSION_TIMEOUT_SECONDS);
@@ -120,7 +126,15 @@ impl ConsumerGroups {
             generation,
             at_millis: self.clock.now_millis(),
         };
-        match self.metadata.store().propose(command).await? {
+        let reply = match self.metadata.store().propose(command).await {
+            // A heartbeat applied twice only restarts the session twice, so
+            // one whose outcome is unknown is reported as not done: retry.
+            Err(raft::ConsensusError::OutcomeUnknown { reason }) => {
+                return Err(raft::ConsensusError::Unavailable { reason }.into());
+            }
+            reply => reply?,
+        };
+        match reply {
             Reply::HeartbeatAccepted(MemberAssignment {
                 generation,
                 partitions,
@@ -136,7 +150,7 @@ impl ConsumerGroups {
     /// Removes a member at once; its partitions go to the others.
     pub async fn leave_group(&self, name: &str, member_id: &str) -> Result<(), BrokerError> {
         let name = SubscriptionName::new(name)?;
-        let topic = self.metadata.subscription(&name)?.config.topic;
+        let topic = self.topic_of(&name).await?;
         let command = Command::LeaveGroup {
             subscription: name,
             member_id: MemberId::new(member_id)?,
@@ -218,13 +232,26 @@ impl ConsumerGroups {
     }
 
     /// Which partitions a lease of up to `max` messages for `target` may use
-    /// now (see [`delivery_scope`]).
-    pub fn delivery_scope(
+    /// now (see [`delivery_scope`]); a member this node does not know is
+    /// looked for again after a read index before it is called unknown.
+    pub async fn delivery_scope(
         &self,
         target: &DeliveryTarget,
         max: usize,
     ) -> Result<DeliveryScope, BrokerError> {
-        delivery_scope(self.metadata.store(), target, max)
+        self.metadata
+            .fresh(|| delivery_scope(self.metadata.store(), target, max))
+            .await
+    }
+
+    /// The topic of subscription `name`, asking the leader before answering
+    /// not found (the group commands themselves are decided by the leader).
+    async fn topic_of(&self, name: &SubscriptionName) -> Result<TopicName, BrokerError> {
+        let subscription = self
+            .metadata
+            .fresh(|| self.metadata.subscription(name))
+            .await?;
+        Ok(subscription.config.topic)
     }
 
     /// Proposes `ExpireMembers` every [`GROUP_EXPIRY_INTERVAL`] until
