@@ -7,6 +7,7 @@
 //! fixed time.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,6 +43,9 @@ impl Browser {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            // Its own process group, which Chromium's processes inherit, so
+            // ending the group ends every one of them (see `end`).
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -202,9 +206,22 @@ impl Browser {
         }
     }
 
-    /// Ends the session (and its Chromium), then chromedriver.
+    /// Ends the session, then chromedriver and whatever Chromium left.
     pub async fn quit(mut self) {
         let _ = self.http.delete(&self.session).send().await;
+        self.end();
+    }
+
+    /// Kills chromedriver's process group: Chromium's helper processes can
+    /// outlive a closed session and a killed driver.
+    fn end(&mut self) {
+        if matches!(self.driver.try_wait(), Ok(Some(_))) {
+            return; // reaped: its id may belong to someone else by now
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -224,9 +241,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Chromium goes with its chromedriver session; end the driver itself.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.end();
     }
 }
 
