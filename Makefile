@@ -1,11 +1,15 @@
-.PHONY: verify redis-server structure deployments fmt clippy test chaos openapi doc run
+.PHONY: verify redis-server chromium structure deployments fmt clippy test chaos openapi doc run
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: redis-server structure deployments fmt clippy test chaos openapi doc
+verify: redis-server chromium structure deployments fmt clippy test chaos openapi doc
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
 	./tests/tools/ensure-redis-server
+
+# The console's browser test drives Debian's headless chromium via chromedriver.
+chromium:
+	./tests/tools/ensure-chromium
 
 # STYLE.md's rules no compiler checks: files of at most 500 lines, no two files
 # importing each other.
@@ -23,7 +27,7 @@ fmt:
 clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-test: redis-server
+test: redis-server chromium
 	cargo test --workspace --locked
 
 # The chaos harness's CI selection: real nodes and Redis in network namespaces

@@ -9,6 +9,7 @@
 //!   [`write_deadline`]: how both close a client that stops reading.
 //! - [`cluster`]: `/v1/cluster` status, `:rebalance`, and removing a node.
 //! - [`health`]: `/healthz`, `/readyz`, `/openapi.json`.
+//! - [`console`]: the web console's embedded assets under `/ui` (not part of the API).
 //! - [`methods`]: `405` with the `Allow` the OpenAPI document gives the path.
 //! - [`request_memory`]: request bodies counted in the node's memory budget.
 //!
@@ -19,6 +20,7 @@
 
 pub mod body;
 pub mod cluster;
+pub mod console;
 pub mod health;
 pub mod json_shape;
 pub mod methods;
@@ -79,6 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .route(paths::OPENAPI, get(health::openapi))
+        .route(console::ROOT, get(console::root))
+        .route(console::INDEX, get(console::index))
+        .route(console::ASSET_ROUTE, get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(methods::allow_documented_methods))

@@ -12,9 +12,12 @@
 //! - [`push`]: push subscriptions against a real endpoint.
 //! - [`cluster_api`]: cluster status, `:rebalance` and removing nodes.
 //! - [`overload`]: full partitions and the memory alarm answer 429.
+//! - [`console`]: the web console's assets under `/ui` and their policy (the
+//!   console in a browser is tested in `tests/console`).
 
 mod bad_requests;
 mod cluster_api;
+mod console;
 mod openapi_contract;
 mod overload;
 mod publish_stream;
