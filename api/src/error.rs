@@ -54,6 +54,13 @@ error_codes! {
     /// The member id is not in the subscription's consumer group (it left, its
     /// session expired, or it never joined): join again for a new id.
     UnknownMember = (404, false, "Unknown member"),
+    /// Authentication is on and the request carries no credentials, or
+    /// credentials the broker does not accept (unknown API key; a JWT with a bad
+    /// signature, wrong audience or issuer, or outside `nbf`..`exp`).
+    Unauthenticated = (401, false, "Unauthenticated"),
+    /// The principal is known but no allow rule of the policy grants this
+    /// action on this resource.
+    PermissionDenied = (403, false, "Permission denied"),
     /// No such endpoint or verb.
     NotFound = (404, false, "Not found"),
     MethodNotAllowed = (405, false, "Method not allowed"),

@@ -13,7 +13,9 @@
 //! - [`limits`]: the documented request limits.
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
 //! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket); both report
-//!   a [`ClientError`].
+//!   a [`ClientError`]; [`ClientOptions`] says how they reach the server
+//!   (`https://` with a CA file, credentials).
+//! - [`tls`]: rustls configs on the `ring` provider, for the client and the server.
 //! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
 //!
 //! A publish travels `client::Client::publish` → `paths::topic_verb` with
@@ -24,6 +26,7 @@
 pub mod binary;
 pub mod client;
 mod client_error;
+mod client_options;
 pub mod compression;
 pub mod data;
 pub mod duration;
@@ -35,8 +38,9 @@ pub mod paths;
 pub mod push;
 pub mod stream;
 pub mod timestamp;
+pub mod tls;
 pub mod types;
 pub mod verbs;
 
-pub use client::{Client, ClientError, PublishOptions};
+pub use client::{Client, ClientError, ClientOptions, PublishOptions};
 pub use error::{ErrorCode, Problem};

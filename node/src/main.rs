@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
+    // For libraries that take the process's provider (the Redis client's rediss://).
+    api::tls::install_default_provider();
     let args = Args::parse_from(accept_single_dash_config(std::env::args_os()));
     let command = args.command.clone();
     let config = Config::resolve(args)?;

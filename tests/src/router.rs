@@ -30,6 +30,7 @@ impl App {
         let state = AppState {
             broker: broker.clone(),
             streams: TaskTracker::new(),
+            auth: None,
         };
         Self {
             router: router(state),

@@ -1,5 +1,7 @@
 //! The client-facing HTTP and WebSocket API (DESIGN §7).
 //!
+//! - [`auth`]: with authentication on, `401`/`403` before any handler, and
+//!   the audit events.
 //! - [`problem`]: the one mapping from errors to `application/problem+json`
 //!   responses and WebSocket error frames, and the one count of them.
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4);
@@ -17,6 +19,7 @@
 //! `api::paths::SUBSCRIPTION_ROUTE`) and `resource_verb` reads the verb off in
 //! one place, as one of `api::verbs`.
 
+pub mod auth;
 pub mod body;
 pub mod cluster;
 pub mod health;
@@ -29,6 +32,8 @@ pub mod stream;
 pub mod subscriptions;
 pub mod topics;
 pub mod write_deadline;
+
+use std::sync::Arc;
 
 use api::ErrorCode;
 use api::paths::{self, split_verb};
@@ -43,6 +48,7 @@ use tower_http::trace::TraceLayer;
 
 use self::problem::ApiError;
 use crate::broker::Broker;
+use crate::security::auth::Gatekeeper;
 
 /// What every handler can reach: each calls the broker part it needs.
 #[derive(Debug, Clone)]
@@ -50,12 +56,15 @@ pub struct AppState {
     pub broker: Broker,
     /// WebSocket sessions, so shutdown can wait for their close frames.
     pub streams: TaskTracker,
+    /// `Some` when requests must carry credentials.
+    pub auth: Option<Arc<Gatekeeper>>,
 }
 
 /// The client API router.
 pub fn router(state: AppState) -> Router {
     let metrics = state.broker.metrics.clone();
     let memory = state.broker.overload.memory.clone();
+    let gate = state.auth.clone();
     Router::new()
         .route(paths::TOPICS, get(topics::list))
         .route(
@@ -86,6 +95,8 @@ pub fn router(state: AppState) -> Router {
             memory,
             request_memory::hold_bodies,
         ))
+        // Outside the body accounting: an unauthenticated request holds no memory.
+        .layer(middleware::from_fn_with_state(gate, auth::check))
         .layer(middleware::from_fn_with_state(
             metrics,
             problem::count_errors,

@@ -52,6 +52,8 @@ pub struct Sender {
 
 impl Sender {
     pub fn new() -> Result<Self, reqwest::Error> {
+        // reqwest's TLS (https endpoints) takes the process's crypto provider.
+        api::tls::install_default_provider();
         let http = reqwest::Client::builder()
             // A redirected POST would turn into a GET or be replayed elsewhere;
             // a 3xx is a failure and the endpoint's owner fixes the URL.

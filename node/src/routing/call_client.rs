@@ -22,6 +22,8 @@ impl StorageClient {
 
     /// A client whose calls each give up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, StorageError> {
+        // reqwest builds a TLS config from the process's crypto provider.
+        api::tls::install_default_provider();
         // Peers are addressed directly; a proxy from the environment must not apply.
         let http = reqwest::Client::builder()
             .no_proxy()
