@@ -16,7 +16,8 @@
 //!   a [`ClientError`]; [`ClientOptions`] says how they reach the server
 //!   (`https://` with a CA file, credentials).
 //! - [`tls`]: rustls configs on the `ring` provider, for the client and the server.
-//! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
+//! - [`push`]: what the broker POSTs to push endpoints; [`webhook`]: its
+//!   Standard Webhooks signature (id and timestamp signed with the body).
 //!
 //! A publish travels `client::Client::publish` → `paths::topic_verb` with
 //! [`verbs::TopicVerb::Publish`] → the server's [`paths::TOPIC_ROUTE`], which
@@ -41,6 +42,7 @@ pub mod timestamp;
 pub mod tls;
 pub mod types;
 pub mod verbs;
+pub mod webhook;
 
 pub use client::{Client, ClientError, ClientOptions, PublishOptions};
 pub use error::{ErrorCode, Problem};

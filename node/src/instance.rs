@@ -80,7 +80,7 @@ pub enum StartError {
     Consensus(#[from] ConsensusError),
     #[error("cannot give storage the topics and subscriptions of the metadata: {0}")]
     Restore(#[source] StorageError),
-    #[error("{0}")]
+    #[error(transparent)]
     Security(#[from] SecurityError),
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -56,11 +56,28 @@ impl TestCa {
         pair
     }
 
+    /// A certificate for `names` (DNS names or IP addresses), written as
+    /// `<file_stem>.pem` and `<file_stem>.key`.
+    pub fn cert_for(&self, file_stem: &str, names: &[String]) -> CertPair {
+        let pair = CertPair {
+            cert: self.dir.path().join(format!("{file_stem}.pem")),
+            key: self.dir.path().join(format!("{file_stem}.key")),
+        };
+        self.write_cert(&pair, file_stem, names.to_vec());
+        pair
+    }
+
     /// Writes a new certificate (common name `common_name`) and key over `pair`'s files.
     pub fn write_server_cert(&self, pair: &CertPair, common_name: &str) {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server params");
+        self.write_cert(
+            pair,
+            common_name,
+            vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+        );
+    }
+
+    fn write_cert(&self, pair: &CertPair, common_name: &str, names: Vec<String>) {
+        let mut params = CertificateParams::new(names).expect("server params");
         params
             .distinguished_name
             .push(DnType::CommonName, common_name);

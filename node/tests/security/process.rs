@@ -12,6 +12,11 @@ pub const WAIT: Duration = Duration::from_secs(30);
 
 /// Starts the binary on `data_dir` with `args`.
 pub fn start(data_dir: &DataDir, args: &[&str]) -> Server {
+    start_env(data_dir, args, &[])
+}
+
+/// Like [`start`], with `env` set too.
+pub fn start_env(data_dir: &DataDir, args: &[&str], env: &[(&str, String)]) -> Server {
     let mut command = Server::command();
     command
         .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
@@ -38,6 +43,7 @@ pub fn start(data_dir: &DataDir, args: &[&str]) -> Server {
     ] {
         command.env_remove(variable);
     }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     Server::spawn(command)
 }
 

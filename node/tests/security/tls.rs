@@ -121,3 +121,37 @@ async fn a_certificate_written_over_the_files_is_served_without_a_restart() {
         "still running"
     );
 }
+
+#[test_log::test(tokio::test)]
+async fn the_healthcheck_subcommand_asks_a_tls_port_over_https() {
+    tracing::info!("arrange: a server serving TLS");
+    let ca = TestCa::new("healthcheck CA");
+    let pair = ca.server_cert("server");
+    let data = DataDir::new("tls-healthcheck");
+    let (cert, key) = (pair.cert.to_string_lossy(), pair.key.to_string_lossy());
+    let server = start(&data, &["--tls-cert-file", &cert, "--tls-key-file", &key]);
+    let port = server
+        .client_addr()
+        .rsplit_once(':')
+        .expect("host:port")
+        .1
+        .to_owned();
+
+    tracing::info!("act: `pubsubgo-server healthcheck` with the same TLS settings");
+    let status = testkit::server_process::Server::command()
+        .args(["--host", "127.0.0.1", "--port", &port])
+        .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
+        .arg("healthcheck")
+        .status()
+        .expect("healthcheck runs");
+
+    tracing::info!("assert: healthy; and without the TLS settings it fails (plain HTTP)");
+    assert!(status.success());
+    let plain = testkit::server_process::Server::command()
+        .args(["--host", "127.0.0.1", "--port", &port, "healthcheck"])
+        .env_remove("PUBSUB_TLS_CERT_FILE")
+        .env_remove("PUBSUB_TLS_KEY_FILE")
+        .status()
+        .expect("healthcheck runs");
+    assert!(!plain.success());
+}
