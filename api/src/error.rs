@@ -88,7 +88,8 @@ error_codes! {
     /// `Retry-After`: the node's memory alarm is raised (publishes are refused
     /// until consumers drain the backlog), a partition of a topic with
     /// `discard: new` is full, a consumer group is full, or publishes in
-    /// progress fill the idempotency cache. Nothing was stored.
+    /// progress fill the idempotency cache, or a client address or principal
+    /// is over its rate limit. Nothing was stored.
     ResourceExhausted = (429, true, "Resource exhausted"),
     /// The storage refused the write for lack of room (Redis at `maxmemory`
     /// answering `OOM`): nothing was stored. Retry after `Retry-After`; it

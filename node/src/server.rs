@@ -98,7 +98,10 @@ pub async fn run(
         broker: broker.clone(),
         streams: streams.clone(),
         auth: security.auth,
+        limits: security.limits,
     });
+    // The rate limits need each request's client address.
+    let app = app.into_make_service_with_connect_info::<http::rate_limit::ClientAddr>();
     let counted = CountingListener::new(client, broker.metrics.connections("http"));
     let client_server: Pin<Box<dyn Future<Output = io::Result<()>> + Send>> = match security.tls {
         Some(config) => Box::pin(

@@ -31,6 +31,7 @@ impl App {
             broker: broker.clone(),
             streams: TaskTracker::new(),
             auth: None,
+            limits: None,
         };
         Self {
             router: router(state),

@@ -5,8 +5,8 @@
 //! the ones shared by every operation of a kind are added here:
 //! - any parameter or body can be invalid: `400`;
 //! - a body can also be too large or of an unsupported type: `413`, `415`;
-//! - with authentication on, any operation but the health and document
-//!   endpoints can be refused: `401`, `403`;
+//! - with authentication or rate limits on, any operation but the health
+//!   and document endpoints can be refused: `401`, `403`, `429`;
 //! - the broker's storage and metadata can fail: `500`, `503`, `504`, and
 //!   storage can be full: `507`.
 
@@ -39,7 +39,8 @@ pub(super) fn add(document: &mut Value) {
                 shared.push(400);
             }
             if !PUBLIC.contains(&id) {
-                shared.extend([401, 403]);
+                // Authentication and rate limits, when configured.
+                shared.extend([401, 403, 429]);
             }
             if takes_body {
                 shared.extend([413, 415]);

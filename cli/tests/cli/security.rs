@@ -40,6 +40,7 @@ async fn the_cli_publishes_and_pulls_over_tls_with_a_ca_file_and_a_token() {
             policy_file: Some(policy),
             ..AuthSettings::default()
         }),
+        ..SecuritySettings::default()
     };
     let shutdown = CancellationToken::new();
     let (security, _watchers) = ClientSecurity::start(&settings, &shutdown).expect("security");

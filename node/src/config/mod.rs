@@ -53,7 +53,7 @@ use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
-use self::security::{AuthSection, SecurityArgs, SecuritySettings, TlsSection};
+use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -223,6 +223,8 @@ struct FileConfig {
     tls: TlsSection,
     #[serde(default)]
     auth: AuthSection,
+    #[serde(default)]
+    limits: LimitsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,7 +340,7 @@ impl Config {
             )));
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
-        let security = SecuritySettings::resolve(&args.security, file.tls, file.auth)?;
+        let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
         Ok(Self {
             overload,
             security,

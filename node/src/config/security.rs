@@ -12,8 +12,12 @@
 //!   jwt_audience: pubsubgo
 //!   jwt_issuer: https://issuer.example
 //!   policy_file: /etc/pubsubgo/auth/policy.yaml       # allow rules per principal
+//! limits:
+//!   principal_per_second: 1000   # token bucket per authenticated principal
+//!   address_per_second: 2000     # token bucket per client IP address
 //! ```
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -28,6 +32,15 @@ pub struct SecuritySettings {
     pub tls: Option<CertFiles>,
     /// `Some` when requests must carry credentials.
     pub auth: Option<AuthSettings>,
+    pub rate_limits: RateLimitSettings,
+}
+
+/// Requests per second each bucket refills at (and holds, as its burst);
+/// `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    pub principal_per_second: Option<NonZeroU32>,
+    pub address_per_second: Option<NonZeroU32>,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -74,6 +87,20 @@ pub struct SecurityArgs {
     /// YAML file of allow rules per principal; without it every request is denied.
     #[arg(long, env = "PUBSUB_AUTH_POLICY_FILE")]
     pub auth_policy_file: Option<PathBuf>,
+    /// Requests per second per authenticated principal; 0 is no limit [default: 0].
+    #[arg(long, env = "PUBSUB_RATE_LIMIT_PRINCIPAL_PER_SECOND")]
+    pub rate_limit_principal_per_second: Option<u32>,
+    /// Requests per second per client IP address; 0 is no limit [default: 0].
+    #[arg(long, env = "PUBSUB_RATE_LIMIT_ADDRESS_PER_SECOND")]
+    pub rate_limit_address_per_second: Option<u32>,
+}
+
+/// `limits:` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LimitsSection {
+    principal_per_second: Option<u32>,
+    address_per_second: Option<u32>,
 }
 
 /// `tls:` in the config file.
@@ -102,6 +129,7 @@ impl SecuritySettings {
         args: &SecurityArgs,
         tls: TlsSection,
         auth: AuthSection,
+        limits: LimitsSection,
     ) -> Result<Self, ConfigError> {
         let cert = args.tls_cert_file.clone().or(tls.cert_file);
         let key = args.tls_key_file.clone().or(tls.key_file);
@@ -128,9 +156,20 @@ impl SecuritySettings {
                     .to_owned(),
             ));
         }
+        let rate_limits = RateLimitSettings {
+            principal_per_second: args
+                .rate_limit_principal_per_second
+                .or(limits.principal_per_second)
+                .and_then(NonZeroU32::new),
+            address_per_second: args
+                .rate_limit_address_per_second
+                .or(limits.address_per_second)
+                .and_then(NonZeroU32::new),
+        };
         Ok(Self {
             tls,
             auth: enabled.then_some(settings),
+            rate_limits,
         })
     }
 }
@@ -146,19 +185,32 @@ mod tests {
             ..SecurityArgs::default()
         };
         assert!(
-            SecuritySettings::resolve(&one, TlsSection::default(), AuthSection::default()).is_err()
+            SecuritySettings::resolve(
+                &one,
+                TlsSection::default(),
+                AuthSection::default(),
+                LimitsSection::default()
+            )
+            .is_err()
         );
         let on = SecurityArgs {
             auth_enabled: Some(true),
             ..SecurityArgs::default()
         };
         assert!(
-            SecuritySettings::resolve(&on, TlsSection::default(), AuthSection::default()).is_err()
+            SecuritySettings::resolve(
+                &on,
+                TlsSection::default(),
+                AuthSection::default(),
+                LimitsSection::default()
+            )
+            .is_err()
         );
         let off = SecuritySettings::resolve(
             &SecurityArgs::default(),
             TlsSection::default(),
             AuthSection::default(),
+            LimitsSection::default(),
         )
         .expect("defaults");
         assert_eq!(

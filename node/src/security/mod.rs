@@ -5,12 +5,14 @@
 //! - [`reloading_cert`]: the served certificate, polled for changes;
 //! - [`tls_listener`]: the TLS listener `axum::serve` takes, handshakes off
 //!   the accept loop;
-//! - [`auth`]: principals (API keys, JWTs) and the allow-rule policy.
+//! - [`auth`]: principals (API keys, JWTs) and the allow-rule policy;
+//! - [`rate_limits`]: token buckets per client address and per principal.
 //!
 //! [`ClientSecurity::start`] turns the settings into what the server needs and
 //! the background tasks that watch the files.
 
 pub mod auth;
+pub mod rate_limits;
 pub mod reloading_cert;
 pub mod tls_listener;
 
@@ -20,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::auth::Gatekeeper;
+use self::rate_limits::RateLimits;
 use self::reloading_cert::ReloadingCert;
 use crate::config::security::SecuritySettings;
 
@@ -29,6 +32,7 @@ use crate::config::security::SecuritySettings;
 pub struct ClientSecurity {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub auth: Option<Arc<Gatekeeper>>,
+    pub limits: Option<Arc<RateLimits>>,
 }
 
 /// Why the security settings could not be put in place.
@@ -64,7 +68,11 @@ impl ClientSecurity {
             }
             None => None,
         };
-        Ok((Self { tls, auth }, tasks))
+        let limits = RateLimits::new(&settings.rate_limits).map(Arc::new);
+        if let Some(limits) = &limits {
+            tasks.push(tokio::spawn(limits.clone().sweep(shutdown.clone())));
+        }
+        Ok((Self { tls, auth, limits }, tasks))
     }
 }
 
