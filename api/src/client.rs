@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::client_error::ClientError;
+pub use crate::client_options::ClientOptions;
+use crate::client_options::Dialer;
 use crate::compression::Compression;
 use crate::error::Problem;
 use crate::paths;
@@ -39,11 +41,18 @@ pub struct PublishOptions {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    dialer: Dialer,
 }
 
 impl Client {
     /// A client for `base_url` (e.g. `http://localhost:8081`) with a per-request timeout.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
+        Self::with_options(base_url, &ClientOptions::new(timeout))
+    }
+
+    /// A client for `base_url` (`http://` or `https://`) with `options`: the
+    /// CA file that `https://` trusts and the credentials every call sends.
+    pub fn with_options(base_url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let base = base_url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::InvalidUrl {
@@ -51,14 +60,8 @@ impl Client {
                 reason: "must start with http:// or https://".to_owned(),
             });
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|source| ClientError::Transport {
-                url: base.clone(),
-                source,
-            })?;
-        Ok(Self { base, http })
+        let (dialer, http) = Dialer::new(&base, options)?;
+        Ok(Self { base, http, dialer })
     }
 
     pub fn base_url(&self) -> &str {
@@ -250,11 +253,11 @@ impl Client {
 
     /// Opens a WebSocket stream; send a credit frame to start receiving.
     pub async fn stream(&self, subscription: &str) -> Result<Subscriber, ClientError> {
-        Subscriber::connect(&self.ws_url(&paths::subscription_verb(
+        let url = self.ws_url(&paths::subscription_verb(
             subscription,
             SubscriptionVerb::Stream,
-        )))
-        .await
+        ));
+        Subscriber::connect(&self.dialer, &url).await
     }
 
     /// Opens `:stream` with deliveries in `encoding` (binary: one frame per lease).
@@ -270,7 +273,7 @@ impl Client {
             paths::ENCODING_QUERY,
             encoding.name()
         );
-        Subscriber::connect(&url).await
+        Subscriber::connect(&self.dialer, &url).await
     }
 
     /// Opens `:publishStream` on a topic; publishes travel as `encoding` frames.
@@ -280,6 +283,7 @@ impl Client {
         encoding: Encoding,
     ) -> Result<Publisher, ClientError> {
         Publisher::connect(
+            &self.dialer,
             &self.ws_url(&paths::topic_verb(topic, TopicVerb::PublishStream)),
             encoding,
         )
@@ -341,7 +345,7 @@ impl Client {
         })?;
         url.query_pairs_mut()
             .append_pair(paths::MEMBER_ID_QUERY, member_id);
-        Subscriber::connect(url.as_str()).await
+        Subscriber::connect(&self.dialer, url.as_str()).await
     }
 
     /// `path` on this server's WebSocket scheme.
@@ -383,7 +387,8 @@ impl Client {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.base))
+        self.dialer
+            .authorize(self.http.request(method, format!("{}{path}", self.base)))
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(

@@ -54,6 +54,13 @@ error_codes! {
     /// The member id is not in the subscription's consumer group (it left, its
     /// session expired, or it never joined): join again for a new id.
     UnknownMember = (404, false, "Unknown member"),
+    /// Authentication is on and the request carries no credentials, or
+    /// credentials the broker does not accept (unknown API key; a JWT with a bad
+    /// signature, wrong audience or issuer, or outside `nbf`..`exp`).
+    Unauthenticated = (401, false, "Unauthenticated"),
+    /// The principal is known but no allow rule of the policy grants this
+    /// action on this resource.
+    PermissionDenied = (403, false, "Permission denied"),
     /// No such endpoint or verb.
     NotFound = (404, false, "Not found"),
     MethodNotAllowed = (405, false, "Method not allowed"),
@@ -81,7 +88,8 @@ error_codes! {
     /// `Retry-After`: the node's memory alarm is raised (publishes are refused
     /// until consumers drain the backlog), a partition of a topic with
     /// `discard: new` is full, a consumer group is full, or publishes in
-    /// progress fill the idempotency cache. Nothing was stored.
+    /// progress fill the idempotency cache, or a client address or principal
+    /// is over its rate limit. Nothing was stored.
     ResourceExhausted = (429, true, "Resource exhausted"),
     /// The storage refused the write for lack of room (Redis at `maxmemory`
     /// answering `OOM`): nothing was stored. Retry after `Retry-After`; it

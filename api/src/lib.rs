@@ -13,8 +13,11 @@
 //! - [`limits`]: the documented request limits.
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`.
 //! - [`client`], [`stream`]: the Rust client (HTTP and WebSocket); both report
-//!   a [`ClientError`].
-//! - [`push`]: what the broker POSTs to push endpoints, and its HMAC signature.
+//!   a [`ClientError`]; [`ClientOptions`] says how they reach the server
+//!   (`https://` with a CA file, credentials).
+//! - [`tls`]: rustls configs on the `ring` provider, for the client and the server.
+//! - [`push`]: what the broker POSTs to push endpoints; [`webhook`]: its
+//!   Standard Webhooks signature (id and timestamp signed with the body).
 //!
 //! A publish travels `client::Client::publish` → `paths::topic_verb` with
 //! [`verbs::TopicVerb::Publish`] → the server's [`paths::TOPIC_ROUTE`], which
@@ -24,6 +27,7 @@
 pub mod binary;
 pub mod client;
 mod client_error;
+mod client_options;
 pub mod compression;
 pub mod data;
 pub mod duration;
@@ -35,8 +39,10 @@ pub mod paths;
 pub mod push;
 pub mod stream;
 pub mod timestamp;
+pub mod tls;
 pub mod types;
 pub mod verbs;
+pub mod webhook;
 
-pub use client::{Client, ClientError, PublishOptions};
+pub use client::{Client, ClientError, ClientOptions, PublishOptions};
 pub use error::{ErrorCode, Problem};

@@ -6,19 +6,15 @@ use std::collections::VecDeque;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::binary::{self, Frame, Kind, PublishBatch};
 use crate::client_error::ClientError;
+use crate::client_options::{Dialer, Socket, ws_error};
 use crate::error::{ErrorCode, Problem};
 use crate::frames::{ClientFrame, PublishAnswer, PublishFrame, ServerFrame};
 use crate::types::{PublishRequest, PublishResponse};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How a stream's bulk frames travel: JSON text (the default) or binary (see
 /// [`crate::binary`]). The `encoding` query parameter of `:stream` and the frames a
@@ -40,26 +36,6 @@ impl Encoding {
     }
 }
 
-/// Largest frame and message the client reads: above the server's largest
-/// (a JSON message frame with a 10 MiB payload in base64, or an 8 MiB binary
-/// deliveries frame), whatever tungstenite's defaults are.
-const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
-
-async fn connect(url: &str) -> Result<Socket, ClientError> {
-    let config = WebSocketConfig::default()
-        .max_frame_size(Some(MAX_FRAME_BYTES))
-        .max_message_size(Some(MAX_FRAME_BYTES));
-    let (socket, _response) =
-        tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-            .await
-            .map_err(ws_error)?;
-    Ok(socket)
-}
-
-fn ws_error(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
-    ClientError::WebSocket(Box::new(e))
-}
-
 /// A frame the server should never send on this stream.
 fn unexpected(what: impl Into<String>) -> ClientError {
     ClientError::Api(Problem::new(ErrorCode::Internal, what))
@@ -74,9 +50,9 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    pub(crate) async fn connect(url: &str) -> Result<Self, ClientError> {
+    pub(crate) async fn connect(dialer: &Dialer, url: &str) -> Result<Self, ClientError> {
         Ok(Self {
-            socket: connect(url).await?,
+            socket: dialer.websocket(url).await?,
             pending: VecDeque::new(),
         })
     }
@@ -165,8 +141,12 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub(crate) async fn connect(url: &str, encoding: Encoding) -> Result<Self, ClientError> {
-        let (tx, rx) = connect(url).await?.split();
+    pub(crate) async fn connect(
+        dialer: &Dialer,
+        url: &str,
+        encoding: Encoding,
+    ) -> Result<Self, ClientError> {
+        let (tx, rx) = dialer.websocket(url).await?.split();
         Ok(Self {
             tx,
             rx,

@@ -13,6 +13,7 @@ mod cluster;
 mod compression;
 mod groups;
 mod list;
+mod security;
 mod values;
 
 use std::path::PathBuf;
@@ -29,8 +30,8 @@ pub use self::bench::{BenchArgs, PublishTransport, Transport};
 pub use self::cluster::ClusterCommand;
 pub use self::compression::CompressionArg;
 pub use self::groups::{GroupsCommand, JoinGroupArgs};
-pub use self::list::ListArgs;
 pub use self::values::{parse_attribute, parse_deliver_after, parse_duration, parse_ttl};
+pub use self::{list::ListArgs, security::SecurityArgs};
 
 /// Where clap lists the flags every command accepts.
 const GLOBAL: &str = "Global options";
@@ -55,6 +56,8 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     #[command(subcommand)]
     pub command: Command,
 }

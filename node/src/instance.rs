@@ -29,6 +29,7 @@ use crate::metadata_store::MetadataStore;
 use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
 use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
+use crate::security::{ClientSecurity, SecurityError};
 use crate::server;
 use crate::storage::StorageError;
 use crate::telemetry::Metrics;
@@ -79,6 +80,8 @@ pub enum StartError {
     Consensus(#[from] ConsensusError),
     #[error("cannot give storage the topics and subscriptions of the metadata: {0}")]
     Restore(#[source] StorageError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -173,11 +176,15 @@ impl Instance {
                 async move { liveness.run(metadata, metrics, shutdown).await }
             }),
         ];
+        let (security, watchers) = ClientSecurity::start(&config.security, &shutdown)?;
+        let mut background = background;
+        background.extend(watchers);
         let served = tokio::spawn(server::run(
             listeners.client,
             listeners.metrics,
             broker.clone(),
             config.shutdown_grace,
+            security,
         ));
         tracing::info!(
             node_id = cluster.node_id.get(),

@@ -6,6 +6,9 @@
 //!   starts one on ephemeral ports for tests.
 //! - [`http`]: the axum router: routes, JSON and compressed bodies, problem+json errors,
 //!   the WebSocket stream.
+//! - [`security`]: TLS on the client port (certificate reloaded on change) and
+//!   authentication with per-resource authorization, which `http::auth` asks
+//!   before any handler runs.
 //! - [`broker`]: the broker's parts, independent of HTTP: the catalog of
 //!   topics and subscriptions, publishing, delivery, consumer groups, cluster
 //!   operations and periodic upkeep (its module doc has the map).
@@ -61,6 +64,7 @@ pub mod metadata_store;
 pub mod overload;
 pub mod push;
 pub mod routing;
+pub mod security;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

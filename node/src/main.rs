@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
+    // For libraries that take the process's provider (the Redis client's rediss://).
+    api::tls::install_default_provider();
     let args = Args::parse_from(accept_single_dash_config(std::env::args_os()));
     let command = args.command.clone();
     let config = Config::resolve(args)?;
@@ -60,19 +62,49 @@ async fn healthcheck(config: &Config, ready: bool, timeout: Duration) -> ExitCod
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let base = format!("http://{}", SocketAddr::new(ip, config.client_addr.port()));
-    let answer = match api::Client::new(&base, timeout) {
-        Ok(client) if ready => client.ready().await,
-        Ok(client) => client.health().await,
-        Err(e) => Err(e),
+    let addr = SocketAddr::new(ip, config.client_addr.port());
+    let path = if ready { "/readyz" } else { "/healthz" };
+    let (base, answer) = if config.security.tls.is_some() {
+        let base = format!("https://{addr}");
+        let answer = ask_own_tls_port(&base, path, timeout).await;
+        (base, answer)
+    } else {
+        let base = format!("http://{addr}");
+        let answer = match api::Client::new(&base, timeout) {
+            Ok(client) if ready => client.ready().await.map(drop),
+            Ok(client) => client.health().await.map(drop),
+            Err(e) => Err(e),
+        };
+        (base, answer.map_err(|e| e.to_string()))
     };
     match answer {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let path = if ready { "/readyz" } else { "/healthz" };
             eprintln!("pubsubgo-server at {base} is not healthy ({path}): {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `GET path` on this process's own TLS client port, without checking its
+/// certificate: the check runs on loopback inside the container, and the
+/// certificate names the service, not 127.0.0.1; what matters is the answer.
+async fn ask_own_tls_port(base: &str, path: &str, timeout: Duration) -> Result<(), String> {
+    api::tls::install_default_provider();
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = http
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", response.status()))
     }
 }
 

@@ -7,7 +7,9 @@
 //! the grace period for streams to end. The push supervisor (see
 //! [`crate::push`]) runs beside the listeners and stops on the same token.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,8 @@ use crate::http::{self, AppState};
 use crate::metadata_store::MetadataStore;
 use crate::overload::{MemoryBudget, Overload};
 use crate::push;
+pub use crate::security::ClientSecurity;
+use crate::security::tls_listener::TlsListener;
 use crate::storage::memory::MemoryStorage;
 use crate::storage::redis::RedisStorage;
 use crate::storage::{FencedStorage, Storage, StorageError};
@@ -67,12 +71,14 @@ pub async fn open_storage(
     })
 }
 
-/// Serves `broker` until `broker.shutdown` is cancelled.
+/// Serves `broker` until `broker.shutdown` is cancelled, with TLS and
+/// authentication as `security` says.
 pub async fn run(
     client: TcpListener,
     metrics: Option<TcpListener>,
     broker: Broker,
     grace: Duration,
+    security: ClientSecurity,
 ) -> io::Result<()> {
     let shutdown = broker.shutdown.clone();
     let streams = TaskTracker::new();
@@ -91,10 +97,24 @@ pub async fn run(
     let app = http::router(AppState {
         broker: broker.clone(),
         streams: streams.clone(),
+        auth: security.auth,
+        limits: security.limits,
     });
+    // The rate limits need each request's client address.
+    let app = app.into_make_service_with_connect_info::<http::rate_limit::ClientAddr>();
     let counted = CountingListener::new(client, broker.metrics.connections("http"));
-    let client_server =
-        axum::serve(counted, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let client_server: Pin<Box<dyn Future<Output = io::Result<()>> + Send>> = match security.tls {
+        Some(config) => Box::pin(
+            axum::serve(TlsListener::new(counted, config)?, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .into_future(),
+        ),
+        None => Box::pin(
+            axum::serve(counted, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .into_future(),
+        ),
+    };
 
     let metrics_server = metrics.map(|listener| {
         let registry = broker.metrics.clone();
@@ -118,7 +138,7 @@ pub async fn run(
 
     let result = match metrics_server {
         Some(metrics_server) => {
-            tokio::try_join!(client_server.into_future(), metrics_server.into_future()).map(|_| ())
+            tokio::try_join!(client_server, metrics_server.into_future()).map(|_| ())
         }
         None => client_server.await,
     };

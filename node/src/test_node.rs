@@ -23,9 +23,20 @@ pub struct TestNode {
 
 impl TestNode {
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(server::ClientSecurity::default()).await
+    }
+
+    /// Like [`TestNode::start`], with TLS and authentication as `security`
+    /// says; the URL is `https://` when TLS is on.
+    pub async fn start_with(security: server::ClientSecurity) -> std::io::Result<Self> {
         let client = TcpListener::bind("127.0.0.1:0").await?;
         let metrics = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", client.local_addr()?);
+        let scheme = if security.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{}", client.local_addr()?);
         let metrics_url = format!("http://{}", metrics.local_addr()?);
         let shutdown = CancellationToken::new();
         let broker = server::memory_broker(shutdown.clone());
@@ -34,6 +45,7 @@ impl TestNode {
             Some(metrics),
             broker.clone(),
             Duration::from_secs(5),
+            security,
         ));
         Ok(Self {
             url,

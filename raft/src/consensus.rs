@@ -152,6 +152,7 @@ impl Consensus {
         let log_store = LogStore::new(db.clone()).await.map_err(storage)?;
         let state_machine = StateMachine::new(db).await.map_err(storage)?;
         let applied = state_machine.applied_metadata();
+        install_crypto_provider();
         let http = |what| {
             // Peers are addressed directly; a proxy from the environment must not apply.
             reqwest::Client::builder()
@@ -439,4 +440,16 @@ impl Consensus {
         // Clone at once: a borrow held across an await can stall Raft (#1238).
         self.inner.link.raft.metrics().borrow_watched().clone()
     }
+}
+
+/// Installs rustls' `ring` provider as the process default unless one is
+/// installed: reqwest builds a TLS config from it even for `http://` peers.
+/// `ring` builds with a C compiler alone (see `docs/security.md`).
+#[expect(
+    deprecated,
+    reason = "ring's provider lacks post-quantum key exchange; aws-lc-rs, which has it, needs cmake to build"
+)]
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already: keep it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -58,7 +58,7 @@ pub mod types;
 pub mod versioned_postcard;
 
 pub use config::ConsensusConfig;
-pub use consensus::Consensus;
+pub use consensus::{Consensus, install_crypto_provider};
 pub use error::ConsensusError;
 pub use log_store::LogStore;
 pub use metrics::{ConsensusMetrics, Role};

@@ -5,6 +5,7 @@
 //! # Modules
 //! - [`router`]: a node's real router driven in-process ([`router::App`]), with
 //!   builders for the API calls tests make and [`router::Reply`] to check answers.
+//! - [`certs`]: a throwaway CA and server certificates (rcgen) for TLS tests.
 //! - [`client`]: builders for tests that talk to a running node through
 //!   [`api::Client`]: topics, subscriptions, messages, publish, drain, metrics.
 //! - [`storage`]: builders for tests that drive a storage backend directly.
@@ -29,6 +30,7 @@
 //! cycle, as `tokio` has with `tokio-test`), so that the helpers the node's
 //! test binaries and the scenarios share live in one place.
 
+pub mod certs;
 pub mod client;
 pub mod cluster;
 pub mod fault_proxy;

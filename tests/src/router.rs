@@ -30,6 +30,8 @@ impl App {
         let state = AppState {
             broker: broker.clone(),
             streams: TaskTracker::new(),
+            auth: None,
+            limits: None,
         };
         Self {
             router: router(state),

@@ -74,10 +74,38 @@ pub fn document(storage_ack_level: AckLevel) -> String {
     let mut document = serde_json::to_value(ApiDoc::openapi())
         .unwrap_or_else(|e| unreachable!("the OpenAPI document always serializes: {e}"));
     problems::add(&mut document);
+    add_security(&mut document);
     bounds::add(&mut document, storage_ack_level);
     mark_optional_bodies(&mut document);
     serde_json::to_string_pretty(&document)
         .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"))
+}
+
+/// The two ways to send credentials when authentication is on (see
+/// `docs/security.md`): a bearer token (an API key or a JWT) or an
+/// `x-api-key` header. Every operation but the public ones lists both, and
+/// also `{}`: with authentication off (the default) no credentials are needed.
+fn add_security(document: &mut Value) {
+    document["components"]["securitySchemes"] = serde_json::json!({
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key, or a JWT (HS256, RS256, ES256) checked against the JWKS file"
+        },
+        "apiKey": { "type": "apiKey", "in": "header", "name": "x-api-key" }
+    });
+    let paths = document["paths"].as_object_mut().into_iter().flatten();
+    for (_, item) in paths {
+        let operations = item.as_object_mut().into_iter().flatten();
+        for (_, operation) in operations {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            operation["security"] = if problems::PUBLIC.contains(&id) {
+                serde_json::json!([{}])
+            } else {
+                serde_json::json!([{ "bearer": [] }, { "apiKey": [] }, {}])
+            };
+        }
+    }
 }
 
 /// The server reads a missing body as `{}`, so a body that may be `{}` may be

@@ -5,6 +5,8 @@
 //! the ones shared by every operation of a kind are added here:
 //! - any parameter or body can be invalid: `400`;
 //! - a body can also be too large or of an unsupported type: `413`, `415`;
+//! - with authentication or rate limits on, any operation but the health
+//!   and document endpoints can be refused: `401`, `403`, `429`;
 //! - the broker's storage and metadata can fail: `500`, `503`, `504`, and
 //!   storage can be full: `507`.
 
@@ -14,6 +16,9 @@ use crate::error::{ErrorCode, PROBLEM_CONTENT_TYPE};
 
 /// Operations that never reach storage or metadata, so none of their failures.
 const WITHOUT_BROKER: &[&str] = &["cluster_status", "healthz", "readyz", "openapi"];
+
+/// Operations that answer without credentials even with authentication on.
+pub(super) const PUBLIC: &[&str] = &["healthz", "readyz", "openapi"];
 
 /// Statuses whose problems carry `Retry-After`.
 pub(super) const RETRY_AFTER_STATUSES: &[u16] = &[429, 503, 507];
@@ -32,6 +37,10 @@ pub(super) fn add(document: &mut Value) {
             let mut shared = Vec::new();
             if takes_body || takes_parameters {
                 shared.push(400);
+            }
+            if !PUBLIC.contains(&id) {
+                // Authentication and rate limits, when configured.
+                shared.extend([401, 403, 429]);
             }
             if takes_body {
                 shared.extend([413, 415]);

@@ -25,17 +25,35 @@ pub struct Context {
     pub format: Format,
     /// Per-request timeout, so a long-polling pull can extend it.
     pub timeout: Duration,
+    /// The CA file and credentials every client of this run uses.
+    options: api::ClientOptions,
 }
 
 impl Context {
     pub fn new(cli: &Cli) -> anyhow::Result<Self> {
         let timeout = Duration::from_secs(cli.timeout);
-        let client = api::Client::new(&cli.server, timeout)?;
+        let options = api::ClientOptions {
+            timeout,
+            ca_file: cli.security.ca_file.clone(),
+            token: cli.security.token.clone(),
+        };
+        let client = api::Client::with_options(&cli.server, &options)?;
         Ok(Self {
             client,
             format: cli.format,
             timeout,
+            options,
         })
+    }
+
+    /// A client for `base_url` with its own connections, the run's CA file and
+    /// credentials, and `timeout` per request.
+    pub fn client_at(&self, base_url: &str, timeout: Duration) -> anyhow::Result<api::Client> {
+        let options = api::ClientOptions {
+            timeout,
+            ..self.options.clone()
+        };
+        Ok(api::Client::with_options(base_url, &options)?)
     }
 
     /// A client for pulls that wait up to `wait_seconds`: a long poll may legitimately
@@ -43,7 +61,7 @@ impl Context {
     pub fn long_poll_client(&self, wait_seconds: u32) -> anyhow::Result<api::Client> {
         let needed = Duration::from_secs(u64::from(wait_seconds)) + PULL_ANSWER_MARGIN;
         if needed > self.timeout {
-            Ok(api::Client::new(self.client.base_url(), needed)?)
+            self.client_at(self.client.base_url(), needed)
         } else {
             Ok(self.client.clone())
         }
@@ -57,7 +75,7 @@ impl Context {
         wait_seconds: u32,
     ) -> anyhow::Result<api::Client> {
         let needed = Duration::from_secs(u64::from(wait_seconds)) + PULL_ANSWER_MARGIN;
-        Ok(api::Client::new(base_url, needed.max(self.timeout))?)
+        self.client_at(base_url, needed.max(self.timeout))
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`basics`]: topics, subscriptions, publish, pull, ack, subscribe, errors.
 //! - [`delivery`]: nack reasons, dead letters and redrive, seek, delayed publishes.
 //! - [`groups`]: consumer groups: join, leave, lost sessions, pulls as a member.
+//! - [`security`]: `--ca-file` and `--token` against a broker with TLS and auth on.
 //! - [`cluster`]: `cluster status|rebalance|remove-node`.
 //! - [`bench`]: `bench` accounts for every message and spreads over `--servers`.
 
@@ -17,4 +18,5 @@ mod bench;
 mod cluster;
 mod delivery;
 mod groups;
+mod security;
 mod support;

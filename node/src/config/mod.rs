@@ -45,6 +45,7 @@ use serde::Deserialize;
 mod cluster;
 mod error;
 pub mod overload;
+pub mod security;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +53,7 @@ use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
+use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -167,6 +169,8 @@ pub struct Args {
     pub owner_timeout_seconds: Option<u64>,
     #[command(flatten)]
     pub overload: OverloadArgs,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 /// Subcommands of `pubsubgo-server`; with none it runs the broker.
@@ -215,6 +219,12 @@ struct FileConfig {
     memory: MemorySection,
     #[serde(default)]
     streams: StreamsSection,
+    #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
+    auth: AuthSection,
+    #[serde(default)]
+    limits: LimitsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +298,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cluster: ClusterSettings,
     pub overload: OverloadSettings,
+    pub security: SecuritySettings,
 }
 
 impl Config {
@@ -329,8 +340,10 @@ impl Config {
             )));
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
+        let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
         Ok(Self {
             overload,
+            security,
             client_addr: SocketAddr::new(host, port),
             metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
             storage,

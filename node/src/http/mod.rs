@@ -1,5 +1,8 @@
 //! The client-facing HTTP and WebSocket API (DESIGN §7).
 //!
+//! - [`auth`]: with authentication on, `401`/`403` before any handler, and
+//!   the audit events.
+//! - [`rate_limit`]: `429` per client address and per principal.
 //! - [`problem`]: the one mapping from errors to `application/problem+json`
 //!   responses and WebSocket error frames, and the one count of them.
 //! - [`body`]: JSON request bodies, optionally compressed (snappy, lz4);
@@ -18,6 +21,7 @@
 //! `api::paths::SUBSCRIPTION_ROUTE`) and `resource_verb` reads the verb off in
 //! one place, as one of `api::verbs`.
 
+pub mod auth;
 pub mod body;
 pub mod cluster;
 pub mod console;
@@ -26,11 +30,14 @@ pub mod json_shape;
 pub mod methods;
 pub mod problem;
 pub mod publish_stream;
+pub mod rate_limit;
 pub mod request_memory;
 pub mod stream;
 pub mod subscriptions;
 pub mod topics;
 pub mod write_deadline;
+
+use std::sync::Arc;
 
 use api::ErrorCode;
 use api::paths::{self, split_verb};
@@ -45,6 +52,8 @@ use tower_http::trace::TraceLayer;
 
 use self::problem::ApiError;
 use crate::broker::Broker;
+use crate::security::auth::Gatekeeper;
+use crate::security::rate_limits::RateLimits;
 
 /// What every handler can reach: each calls the broker part it needs.
 #[derive(Debug, Clone)]
@@ -52,12 +61,18 @@ pub struct AppState {
     pub broker: Broker,
     /// WebSocket sessions, so shutdown can wait for their close frames.
     pub streams: TaskTracker,
+    /// `Some` when requests must carry credentials.
+    pub auth: Option<Arc<Gatekeeper>>,
+    /// `Some` when requests are rate limited.
+    pub limits: Option<Arc<RateLimits>>,
 }
 
 /// The client API router.
 pub fn router(state: AppState) -> Router {
     let metrics = state.broker.metrics.clone();
     let memory = state.broker.overload.memory.clone();
+    let gate = state.auth.clone();
+    let limits = state.limits.clone();
     Router::new()
         .route(paths::TOPICS, get(topics::list))
         .route(
@@ -90,6 +105,16 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             memory,
             request_memory::hold_bodies,
+        ))
+        // Outside the body accounting: an unauthenticated request holds no memory.
+        .layer(middleware::from_fn_with_state(
+            limits.clone(),
+            rate_limit::by_principal,
+        ))
+        .layer(middleware::from_fn_with_state(gate, auth::check))
+        .layer(middleware::from_fn_with_state(
+            limits,
+            rate_limit::by_address,
         ))
         .layer(middleware::from_fn_with_state(
             metrics,

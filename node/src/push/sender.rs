@@ -1,10 +1,12 @@
-//! One push request: encode the body, sign it, POST it, judge the answer.
+//! One push request: encode the body, sign it (`api::webhook`), POST it,
+//! judge the answer.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api::push::{PushRequest, SIGNATURE_HEADER, signature};
 use api::types::ReceivedMessage;
+use api::webhook;
 use cluster::PushConfig;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 
@@ -52,6 +54,8 @@ pub struct Sender {
 
 impl Sender {
     pub fn new() -> Result<Self, reqwest::Error> {
+        // reqwest's TLS (https endpoints) takes the process's crypto provider.
+        api::tls::install_default_provider();
         let http = reqwest::Client::builder()
             // A redirected POST would turn into a GET or be replayed elsewhere;
             // a 3xx is a failure and the endpoint's owner fixes the URL.
@@ -84,8 +88,23 @@ impl Sender {
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, HeaderValue::from_static(AGENT));
         if let Some(secret) = &push.secret {
-            // Signed over the exact bytes sent.
-            request = request.header(SIGNATURE_HEADER, signature(secret.as_bytes(), &body));
+            // Signed over the exact bytes sent: Standard Webhooks' headers (id
+            // and timestamp signed with the body, one signature per secret
+            // while rotating), and the older body-only header with the first.
+            let id = format!("{subscription}/{}", received.message.message_id);
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let keys = webhook::keys(secret);
+            let first = secret.split_whitespace().next().unwrap_or_default();
+            request = request
+                .header(SIGNATURE_HEADER, signature(first.as_bytes(), &body))
+                .header(
+                    webhook::SIGNATURE_HEADER,
+                    webhook::sign(&keys, &id, now, &body),
+                )
+                .header(webhook::TIMESTAMP_HEADER, now)
+                .header(webhook::ID_HEADER, id);
         }
         match request.body(body).send().await {
             Ok(response) if response.status().is_success() => Outcome::Delivered,

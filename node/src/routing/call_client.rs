@@ -29,6 +29,8 @@ impl StorageClient {
     /// Like [`StorageClient::new`], with calls leaving from `source_ip`
     /// (`None`: the OS chooses).
     pub fn from_source(timeout: Duration, source_ip: Option<IpAddr>) -> Result<Self, StorageError> {
+        // reqwest builds a TLS config from the process's crypto provider.
+        api::tls::install_default_provider();
         // Peers are addressed directly; a proxy from the environment must not apply.
         let http = reqwest::Client::builder()
             .no_proxy()

@@ -7,4 +7,5 @@
 mod manifests;
 mod rehearsal;
 mod rendered;
+mod secret_volumes;
 mod seed_settings;

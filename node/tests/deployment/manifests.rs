@@ -223,9 +223,46 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
     assert_eq!(
         env_value(&env, "PUBSUB_DATA_DIR"),
-        container["volumeMounts"][0]["mountPath"].as_str(),
+        container["volumeMounts"]
+            .as_array()
+            .and_then(|mounts| mounts.iter().find(|m| m["name"] == "data"))
+            .and_then(|m| m["mountPath"].as_str()),
         "the Raft data lives on the volume"
     );
+    tracing::info!("TLS and authentication are on, their files from Secret volumes");
+    assert_eq!(env_value(&env, "PUBSUB_AUTH_ENABLED"), Some("true"));
+    let secret_mount = |variable: &str| {
+        let file = env_value(&env, variable).unwrap_or_else(|| panic!("{variable} is set"));
+        let mount = container["volumeMounts"]
+            .as_array()
+            .and_then(|mounts| {
+                mounts.iter().find(|m| {
+                    m["mountPath"]
+                        .as_str()
+                        .is_some_and(|path| file.starts_with(&format!("{path}/")))
+                })
+            })
+            .unwrap_or_else(|| panic!("{variable}={file} is on a mounted volume"));
+        let volume = pod["volumes"]
+            .as_array()
+            .and_then(|v| v.iter().find(|v| v["name"] == mount["name"]))
+            .expect("the mount's volume");
+        volume["secret"]["secretName"].as_str().map(str::to_owned)
+    };
+    for variable in [
+        "PUBSUB_TLS_CERT_FILE",
+        "PUBSUB_TLS_KEY_FILE",
+        "PUBSUB_AUTH_API_KEYS_FILE",
+        "PUBSUB_AUTH_POLICY_FILE",
+    ] {
+        assert!(
+            secret_mount(variable).is_some(),
+            "{variable} comes from a Secret"
+        );
+    }
+    for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+        assert_eq!(container[probe]["httpGet"]["scheme"], "HTTPS", "{probe}");
+    }
     assert!(
         rendered.all("Secret").is_empty(),
         "secrets are referenced, never committed"

@@ -21,6 +21,12 @@
 //!   resolver in its code.
 //! - The volume is a directory per pod (`PUBSUB_DATA_DIR`); Redis is a
 //!   `redis-server` on a free port (`PUBSUB_REDIS_PORT`).
+//! - Secret volumes (the client port's certificate, the API key hashes and
+//!   the policy) are directories the test fills as an operator fills the
+//!   Secrets (a test CA's certificate for the pods' names and addresses, one
+//!   API key allowed everything); settings naming files under a Secret's
+//!   mount path name the same files there. Clients trust the test CA and
+//!   send the key.
 //! - The client Service is the load's own choice among the pods in service: a
 //!   pod leaves it before its SIGTERM and rejoins once ready.
 
@@ -37,6 +43,7 @@ use testkit::server_process::{Server, WAIT};
 
 use crate::manifests::TEST_SECRETS;
 use crate::rendered::{Rendered, container_ports, deployment_tools, env_value, policy_ports};
+use crate::secret_volumes::{LOAD_KEY, secret_volumes};
 
 /// Set in the copy of this test that runs inside the namespaces.
 const INSIDE: &str = "PUBSUBGO_REHEARSAL_INSIDE";
@@ -96,6 +103,8 @@ struct Pod {
     ip: String,
     env: Vec<(String, String)>,
     server: Option<Server>,
+    /// The test CA and the load's key, when the overlay turns TLS and auth on.
+    client_options: api::ClientOptions,
 }
 
 impl Pod {
@@ -113,7 +122,16 @@ impl Pod {
 
     fn client(&self) -> api::Client {
         let port = env_value(&self.env, "PUBSUB_SERVER_PORT").expect("client port");
-        api::Client::new(&format!("http://{}:{port}", self.ip), WAIT).expect("client")
+        let scheme = if env_value(&self.env, "PUBSUB_TLS_CERT_FILE").is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        api::Client::with_options(
+            &format!("{scheme}://{}:{port}", self.ip),
+            &self.client_options,
+        )
+        .expect("client")
     }
 }
 
@@ -145,6 +163,13 @@ fn rehearse() {
     let redis = RedisServer::standalone(&["--appendonly", "yes"]);
     redis.command(&format!("CONFIG SET requirepass {}", TEST_SECRETS[0].1));
 
+    let ca = testkit::certs::TestCa::new("rehearsal CA");
+    let mounts = secret_volumes(sts, &ca, replicas);
+    let client_options = api::ClientOptions {
+        ca_file: Some(ca.ca_file.clone()),
+        token: Some(LOAD_KEY.to_owned()),
+        ..api::ClientOptions::new(WAIT)
+    };
     tracing::info!("arrange: pods with the rendered environment; names resolve to pod addresses");
     let mut pods: Vec<Pod> = (0..replicas)
         .map(|i| {
@@ -160,11 +185,19 @@ fn rehearse() {
                 env.retain(|(k, _)| k != key);
                 env.push((key.to_owned(), value));
             }
+            for (_, value) in &mut env {
+                for (mount, dir) in &mounts {
+                    if let Some(file) = value.strip_prefix(mount.as_str()) {
+                        *value = dir.join(file).display().to_string();
+                    }
+                }
+            }
             Pod {
                 name,
                 ip,
                 env,
                 server: None,
+                client_options: client_options.clone(),
             }
         })
         .collect();

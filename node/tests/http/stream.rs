@@ -271,6 +271,7 @@ async fn malformed_json_is_malformed_json_everywhere_and_each_error_counts_once(
     );
 
     tracing::info!("act: a malformed request body over HTTP");
+    api::tls::install_default_provider();
     let reply = reqwest::Client::new()
         .post(format!(
             "{}/v1/subscriptions/screen:pull",

@@ -49,6 +49,7 @@ fn publishes_are_refused_before_the_bound_and_accepted_again_once_consumers_drai
     let pid = server.child.id();
     let base = format!("http://{}", server.client_addr());
     let api = api::Client::new(&base, WAIT).expect("client");
+    api::tls::install_default_provider();
     let http = reqwest::Client::new();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let baseline = resident_bytes(pid);

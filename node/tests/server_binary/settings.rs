@@ -68,6 +68,8 @@ fn an_unreachable_redis_at_start_is_a_clear_error() {
         .args([
             "--port",
             "0",
+            "--peer-port",
+            "0",
             "--metrics-enabled",
             "false",
             "--storage",

@@ -19,6 +19,8 @@ async fn extra_routes_are_served_on_the_peer_port() -> anyhow::Result<()> {
     let node = Consensus::start_with_routes(config, listener, extra).await?;
     node.wait_until(WAIT, |m| m.leader == Some(id(1))).await?;
 
+    // reqwest builds a TLS config from the process's crypto provider.
+    raft::install_crypto_provider();
     let http = reqwest::Client::builder().no_proxy().build()?;
     let ping = |http: reqwest::Client| async move {
         http.get(format!("http://{addr}/forward/ping"))

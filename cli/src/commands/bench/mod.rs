@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let admin = match args.servers.first() {
-        Some(first) => api::Client::new(first, ctx.timeout)?,
+        Some(first) => ctx.client_at(first, ctx.timeout)?,
         None => ctx.client.clone(),
     };
     let target = Target::prepare(&admin, &args).await?;
@@ -146,7 +146,7 @@ async fn measure(
         let producer = Producer {
             id,
             // Each producer gets its own connection pool, like a separate process would.
-            client: api::Client::new(args.server_for(id, server), ctx.timeout)?,
+            client: ctx.client_at(args.server_for(id, server), ctx.timeout)?,
             topic: Arc::from(target.topic.as_str()),
             options: PublishOptions {
                 idempotency_key: None,

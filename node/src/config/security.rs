@@ -1,0 +1,222 @@
+//! [`SecuritySettings`]: TLS on the client port and authentication (see
+//! `docs/security.md` for the file formats and what each setting turns on).
+//!
+//! ```yaml
+//! tls:
+//!   cert_file: /etc/pubsubgo/tls/tls.crt   # both set: the client port speaks TLS
+//!   key_file: /etc/pubsubgo/tls/tls.key    # both re-read when they change
+//! auth:
+//!   enabled: true
+//!   api_keys_file: /etc/pubsubgo/auth/api-keys.yaml   # names and SHA-256 hashes
+//!   jwks_file: /etc/pubsubgo/auth/jwks.json           # JWT verification keys
+//!   jwt_audience: pubsubgo
+//!   jwt_issuer: https://issuer.example
+//!   policy_file: /etc/pubsubgo/auth/policy.yaml       # allow rules per principal
+//! limits:
+//!   principal_per_second: 1000   # token bucket per authenticated principal
+//!   address_per_second: 2000     # token bucket per client IP address
+//! ```
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Deserialize;
+
+use super::error::ConfigError;
+
+/// The resolved security settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecuritySettings {
+    /// `Some` when the client port speaks TLS.
+    pub tls: Option<CertFiles>,
+    /// `Some` when requests must carry credentials.
+    pub auth: Option<AuthSettings>,
+    pub rate_limits: RateLimitSettings,
+}
+
+/// Requests per second each bucket refills at (and holds, as its burst);
+/// `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    pub principal_per_second: Option<NonZeroU32>,
+    pub address_per_second: Option<NonZeroU32>,
+}
+
+/// A PEM certificate chain and its PEM private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Where the principals and their rights are read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub api_keys_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub jwt_audience: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub policy_file: Option<PathBuf>,
+}
+
+/// The security flags, each with its environment variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SecurityArgs {
+    /// PEM certificate chain of the client port; with the key file, TLS is on.
+    #[arg(long, env = "PUBSUB_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the client port's certificate.
+    #[arg(long, env = "PUBSUB_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Require credentials (API key or JWT) on every API request [default: false].
+    #[arg(long, env = "PUBSUB_AUTH_ENABLED")]
+    pub auth_enabled: Option<bool>,
+    /// YAML file of API keys: names and SHA-256 hashes.
+    #[arg(long, env = "PUBSUB_AUTH_API_KEYS_FILE")]
+    pub auth_api_keys_file: Option<PathBuf>,
+    /// JWKS (JSON) file of the keys JWTs are verified with.
+    #[arg(long, env = "PUBSUB_AUTH_JWKS_FILE")]
+    pub auth_jwks_file: Option<PathBuf>,
+    /// The `aud` every JWT must name (unchecked when unset).
+    #[arg(long, env = "PUBSUB_AUTH_JWT_AUDIENCE")]
+    pub auth_jwt_audience: Option<String>,
+    /// The `iss` every JWT must have (unchecked when unset).
+    #[arg(long, env = "PUBSUB_AUTH_JWT_ISSUER")]
+    pub auth_jwt_issuer: Option<String>,
+    /// YAML file of allow rules per principal; without it every request is denied.
+    #[arg(long, env = "PUBSUB_AUTH_POLICY_FILE")]
+    pub auth_policy_file: Option<PathBuf>,
+    /// Requests per second per authenticated principal; 0 is no limit [default: 0].
+    #[arg(long, env = "PUBSUB_RATE_LIMIT_PRINCIPAL_PER_SECOND")]
+    pub rate_limit_principal_per_second: Option<u32>,
+    /// Requests per second per client IP address; 0 is no limit [default: 0].
+    #[arg(long, env = "PUBSUB_RATE_LIMIT_ADDRESS_PER_SECOND")]
+    pub rate_limit_address_per_second: Option<u32>,
+}
+
+/// `limits:` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LimitsSection {
+    principal_per_second: Option<u32>,
+    address_per_second: Option<u32>,
+}
+
+/// `tls:` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TlsSection {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+}
+
+/// `auth:` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthSection {
+    enabled: Option<bool>,
+    api_keys_file: Option<PathBuf>,
+    jwks_file: Option<PathBuf>,
+    jwt_audience: Option<String>,
+    jwt_issuer: Option<String>,
+    policy_file: Option<PathBuf>,
+}
+
+impl SecuritySettings {
+    /// The flags over the file's keys over the defaults (TLS and auth off).
+    pub(super) fn resolve(
+        args: &SecurityArgs,
+        tls: TlsSection,
+        auth: AuthSection,
+        limits: LimitsSection,
+    ) -> Result<Self, ConfigError> {
+        let cert = args.tls_cert_file.clone().or(tls.cert_file);
+        let key = args.tls_key_file.clone().or(tls.key_file);
+        let tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(CertFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "set both the TLS certificate file and the TLS key file, or neither".to_owned(),
+                ));
+            }
+        };
+        let enabled = args.auth_enabled.or(auth.enabled).unwrap_or(false);
+        let settings = AuthSettings {
+            api_keys_file: args.auth_api_keys_file.clone().or(auth.api_keys_file),
+            jwks_file: args.auth_jwks_file.clone().or(auth.jwks_file),
+            jwt_audience: args.auth_jwt_audience.clone().or(auth.jwt_audience),
+            jwt_issuer: args.auth_jwt_issuer.clone().or(auth.jwt_issuer),
+            policy_file: args.auth_policy_file.clone().or(auth.policy_file),
+        };
+        if enabled && settings.api_keys_file.is_none() && settings.jwks_file.is_none() {
+            return Err(ConfigError::Invalid(
+                "authentication is enabled but neither an API keys file nor a JWKS file is set"
+                    .to_owned(),
+            ));
+        }
+        let rate_limits = RateLimitSettings {
+            principal_per_second: args
+                .rate_limit_principal_per_second
+                .or(limits.principal_per_second)
+                .and_then(NonZeroU32::new),
+            address_per_second: args
+                .rate_limit_address_per_second
+                .or(limits.address_per_second)
+                .and_then(NonZeroU32::new),
+        };
+        Ok(Self {
+            tls,
+            auth: enabled.then_some(settings),
+            rate_limits,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_needs_both_files_and_auth_needs_a_source_of_principals() {
+        let one = SecurityArgs {
+            tls_cert_file: Some("c.pem".into()),
+            ..SecurityArgs::default()
+        };
+        assert!(
+            SecuritySettings::resolve(
+                &one,
+                TlsSection::default(),
+                AuthSection::default(),
+                LimitsSection::default()
+            )
+            .is_err()
+        );
+        let on = SecurityArgs {
+            auth_enabled: Some(true),
+            ..SecurityArgs::default()
+        };
+        assert!(
+            SecuritySettings::resolve(
+                &on,
+                TlsSection::default(),
+                AuthSection::default(),
+                LimitsSection::default()
+            )
+            .is_err()
+        );
+        let off = SecuritySettings::resolve(
+            &SecurityArgs::default(),
+            TlsSection::default(),
+            AuthSection::default(),
+            LimitsSection::default(),
+        )
+        .expect("defaults");
+        assert_eq!(
+            off,
+            SecuritySettings::default(),
+            "TLS and auth are off by default"
+        );
+    }
+}

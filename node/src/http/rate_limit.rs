@@ -1,0 +1,95 @@
+//! The rate-limit middleware (see `crate::security::rate_limits`): per client
+//! address before authentication, per principal after it. A refusal is
+//! `429 RESOURCE_EXHAUSTED` with `Retry-After` in whole seconds (at least 1).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::ErrorCode;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::RETRY_AFTER;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::serve::IncomingStream;
+
+use super::auth::Principal;
+use super::problem::ApiError;
+use crate::security::auth::Requirement;
+use crate::security::rate_limits::RateLimits;
+use crate::security::tls_listener::TlsListener;
+use crate::telemetry::connections::CountingListener;
+
+/// The client's address, as `axum::serve` hands it to the router
+/// (`into_make_service_with_connect_info::<ClientAddr>()`) for any of the
+/// client port's listeners, plain or TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, CountingListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, CountingListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+/// Refuses a request whose client address has no token left.
+pub async fn by_address(
+    State(limits): State<Option<Arc<RateLimits>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(limits) = limits else {
+        return next.run(request).await;
+    };
+    if Requirement::of(request.method(), request.uri().path()) == Requirement::Public {
+        return next.run(request).await;
+    }
+    // Absent only when the router is driven without a listener (tests).
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|info| info.0.0.ip());
+    match address.map(|a| limits.check_address(a)) {
+        Some(Err(wait)) => refuse(wait, "this client address"),
+        _ => next.run(request).await,
+    }
+}
+
+/// Refuses a request whose principal has no token left (only with
+/// authentication on: without it there is no principal).
+pub async fn by_principal(
+    State(limits): State<Option<Arc<RateLimits>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let principal = request.extensions().get::<Principal>().cloned();
+    match (limits, principal) {
+        (Some(limits), Some(Principal(principal))) => match limits.check_principal(&principal) {
+            Ok(()) => next.run(request).await,
+            Err(wait) => refuse(wait, &format!("principal {principal:?}")),
+        },
+        _ => next.run(request).await,
+    }
+}
+
+fn refuse(wait: Duration, whom: &str) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = ApiError::new(
+        ErrorCode::ResourceExhausted,
+        format!("too many requests from {whom}; retry after {seconds} s"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}

@@ -1,0 +1,89 @@
+//! Security of the client port (DESIGN §10; `docs/security.md`): TLS with a
+//! certificate reloaded on change, and authentication with per-resource
+//! authorization.
+//!
+//! - [`reloading_cert`]: the served certificate, polled for changes;
+//! - [`tls_listener`]: the TLS listener `axum::serve` takes, handshakes off
+//!   the accept loop;
+//! - [`auth`]: principals (API keys, JWTs) and the allow-rule policy;
+//! - [`rate_limits`]: token buckets per client address and per principal.
+//!
+//! [`ClientSecurity::start`] turns the settings into what the server needs and
+//! the background tasks that watch the files.
+
+pub mod auth;
+pub mod rate_limits;
+pub mod reloading_cert;
+pub mod tls_listener;
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::auth::Gatekeeper;
+use self::rate_limits::RateLimits;
+use self::reloading_cert::ReloadingCert;
+use crate::config::security::SecuritySettings;
+
+/// What the client port needs to serve TLS and check credentials; the
+/// default is neither.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSecurity {
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub auth: Option<Arc<Gatekeeper>>,
+    pub limits: Option<Arc<RateLimits>>,
+}
+
+/// Why the security settings could not be put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    #[error("client TLS: {0}")]
+    Tls(#[from] api::tls::TlsError),
+    #[error("authentication: {0}")]
+    Auth(String),
+}
+
+impl ClientSecurity {
+    /// Loads the certificate and auth files of `settings`, and returns the
+    /// tasks that reload them until `shutdown`.
+    pub fn start(
+        settings: &SecuritySettings,
+        shutdown: &CancellationToken,
+    ) -> Result<(Self, Vec<JoinHandle<()>>), SecurityError> {
+        let mut tasks = Vec::new();
+        let tls = match &settings.tls {
+            Some(files) => {
+                let cert = ReloadingCert::load(files.clone())?;
+                tasks.push(tokio::spawn(cert.clone().watch(shutdown.clone())));
+                Some(server_config(cert)?)
+            }
+            None => None,
+        };
+        let auth = match &settings.auth {
+            Some(auth) => {
+                let gate = Gatekeeper::load(auth.clone()).map_err(SecurityError::Auth)?;
+                tasks.push(tokio::spawn(gate.clone().watch(shutdown.clone())));
+                Some(gate)
+            }
+            None => None,
+        };
+        let limits = RateLimits::new(&settings.rate_limits).map(Arc::new);
+        if let Some(limits) = &limits {
+            tasks.push(tokio::spawn(limits.clone().sweep(shutdown.clone())));
+        }
+        Ok((Self { tls, auth, limits }, tasks))
+    }
+}
+
+/// A server config serving `cert` over HTTP/1.1 (WebSocket upgrades need it).
+pub fn server_config(
+    cert: Arc<ReloadingCert>,
+) -> Result<Arc<rustls::ServerConfig>, api::tls::TlsError> {
+    let mut config = rustls::ServerConfig::builder_with_provider(api::tls::provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(cert);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

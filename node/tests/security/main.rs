@@ -1,0 +1,18 @@
+//! The `pubsubgo-server` binary with its security settings on, as an
+//! operator turns them on (`docs/security.md`): TLS on the client port with
+//! a certificate rotated under it, API keys and JWTs, the allow-rule policy,
+//! and the audit log.
+//!
+//! - [`process`]: the binary started with JSON logs on free ports.
+//! - [`tls`]: HTTPS and WSS with a CA file; certificate reload without restart.
+//! - [`auth`]: 401 and 403 as the acceptance list states them.
+//! - [`rate_limits`]: 429 with `Retry-After` per principal and per address.
+//! - [`webhook`]: push to HTTPS, Standard Webhooks signatures, a replay refused.
+//! - [`jwt`]: bearer JWTs (HS256, ES256) with `exp`/`aud`/`iss` checked.
+
+mod auth;
+mod jwt;
+mod process;
+mod rate_limits;
+mod tls;
+mod webhook;

@@ -1,0 +1,157 @@
+//! TLS on the client port: clients that trust the CA (`--ca-file`) reach it
+//! over `https://` and `wss://`; others are refused at the handshake; a new
+//! certificate written over the files is served without a restart.
+
+use api::stream::Encoding;
+use api::types::PublishRequest;
+use api::{Client, ClientOptions};
+use testkit::certs::TestCa;
+use testkit::client::{subscription, text};
+use testkit::server_process::DataDir;
+use testkit::wait_for;
+
+use crate::process::{WAIT, start};
+
+fn trusting(base: &str, ca: &TestCa) -> Client {
+    let options = ClientOptions {
+        ca_file: Some(ca.ca_file.clone()),
+        ..ClientOptions::new(WAIT)
+    };
+    Client::with_options(base, &options).expect("client")
+}
+
+#[test_log::test(tokio::test)]
+async fn clients_with_the_ca_file_publish_and_stream_over_https_and_wss_and_others_are_refused() {
+    tracing::info!("arrange: a CA, a server certificate, and a server serving it");
+    let ca = TestCa::new("test CA");
+    let pair = ca.server_cert("server");
+    let data = DataDir::new("tls-serves");
+    let (cert, key) = (pair.cert.to_string_lossy(), pair.key.to_string_lossy());
+    let server = start(&data, &["--tls-cert-file", &cert, "--tls-key-file", &key]);
+    let base = format!("https://{}", server.client_addr());
+    let client = trusting(&base, &ca);
+
+    tracing::info!(
+        "act: create, publish over HTTPS and over a WSS publish stream, stream over WSS"
+    );
+    client
+        .create_topic("secure", &Default::default())
+        .await
+        .expect("create topic over https");
+    client
+        .create_subscription("secure-sub", &subscription("secure"))
+        .await
+        .expect("create subscription");
+    client
+        .publish(
+            "secure",
+            &PublishRequest {
+                messages: vec![text("over https")],
+            },
+            &Default::default(),
+        )
+        .await
+        .expect("publish over https");
+    let mut publisher = client
+        .publisher("secure", Encoding::Json)
+        .await
+        .expect("publish stream over wss");
+    publisher
+        .publish(
+            PublishRequest {
+                messages: vec![text("over wss")],
+            },
+            None,
+        )
+        .await
+        .expect("publish over wss");
+    let received = testkit::client::drain(&client, "secure-sub")
+        .await
+        .expect("pull over https");
+
+    tracing::info!("assert: both messages arrived; untrusting and plain clients fail");
+    assert_eq!(received, ["over https", "over wss"]);
+    let untrusting = Client::with_options(&base, &ClientOptions::new(WAIT)).expect("client");
+    let refused = untrusting
+        .health()
+        .await
+        .expect_err("no CA file: the handshake fails");
+    assert!(refused.to_string().contains("cannot reach"), "{refused}");
+    let plain = Client::new(&base.replacen("https", "http", 1), WAIT).expect("client");
+    plain
+        .health()
+        .await
+        .expect_err("plain HTTP gets no answer from a TLS port");
+}
+
+#[test_log::test(tokio::test)]
+async fn a_certificate_written_over_the_files_is_served_without_a_restart() {
+    tracing::info!("arrange: a server with a certificate of the old CA");
+    let old_ca = TestCa::new("old CA");
+    let new_ca = TestCa::new("new CA");
+    let pair = old_ca.server_cert("server");
+    let data = DataDir::new("tls-reload");
+    let (cert, key) = (pair.cert.to_string_lossy(), pair.key.to_string_lossy());
+    let mut server = start(&data, &["--tls-cert-file", &cert, "--tls-key-file", &key]);
+    let pid = server.child.id();
+    let base = format!("https://{}", server.client_addr());
+    let (old, new) = (trusting(&base, &old_ca), trusting(&base, &new_ca));
+    old.health()
+        .await
+        .expect("the old CA's certificate is served");
+    new.health().await.expect_err("not yet the new CA's");
+
+    tracing::info!("act: the new CA's certificate and key replace the files");
+    new_ca.write_server_cert(&pair, "rotated");
+
+    tracing::info!("assert: the same process serves the new certificate");
+    wait_for("the new certificate is served", WAIT, || async {
+        new.health().await.ok()
+    })
+    .await
+    .expect("reloaded");
+    // A new connection: established ones keep the certificate of their handshake.
+    trusting(&base, &old_ca)
+        .health()
+        .await
+        .expect_err("the old CA's certificate is no longer served to new connections");
+    assert_eq!(server.child.id(), pid);
+    assert!(
+        server.child.try_wait().expect("status").is_none(),
+        "still running"
+    );
+}
+
+#[test_log::test(tokio::test)]
+async fn the_healthcheck_subcommand_asks_a_tls_port_over_https() {
+    tracing::info!("arrange: a server serving TLS");
+    let ca = TestCa::new("healthcheck CA");
+    let pair = ca.server_cert("server");
+    let data = DataDir::new("tls-healthcheck");
+    let (cert, key) = (pair.cert.to_string_lossy(), pair.key.to_string_lossy());
+    let server = start(&data, &["--tls-cert-file", &cert, "--tls-key-file", &key]);
+    let port = server
+        .client_addr()
+        .rsplit_once(':')
+        .expect("host:port")
+        .1
+        .to_owned();
+
+    tracing::info!("act: `pubsubgo-server healthcheck` with the same TLS settings");
+    let status = testkit::server_process::Server::command()
+        .args(["--host", "127.0.0.1", "--port", &port])
+        .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
+        .arg("healthcheck")
+        .status()
+        .expect("healthcheck runs");
+
+    tracing::info!("assert: healthy; and without the TLS settings it fails (plain HTTP)");
+    assert!(status.success());
+    let plain = testkit::server_process::Server::command()
+        .args(["--host", "127.0.0.1", "--port", &port, "healthcheck"])
+        .env_remove("PUBSUB_TLS_CERT_FILE")
+        .env_remove("PUBSUB_TLS_KEY_FILE")
+        .status()
+        .expect("healthcheck runs");
+    assert!(!plain.success());
+}
