@@ -50,6 +50,8 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .context("chromedriver starts")?;
+        // reqwest is built with rustls and no provider of its own (docs/security.md).
+        api::tls::install_default_provider();
         let http = reqwest::Client::builder().timeout(WAIT * 2).build()?;
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
