@@ -100,9 +100,18 @@ pub struct Instance {
 impl Instance {
     /// Starts a node and returns once it serves clients.
     pub async fn start(config: &Config, listeners: Listeners) -> Result<Self, StartError> {
+        Self::start_with(config, listeners, Arc::new(Metrics::new())).await
+    }
+
+    /// [`Instance::start`] recording into `metrics` (the binary creates them
+    /// first, for the trace export's counters).
+    pub async fn start_with(
+        config: &Config,
+        listeners: Listeners,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StartError> {
         let client_addr = listeners.client.local_addr()?;
         let peer_addr = listeners.peer.local_addr()?;
-        let metrics = Arc::new(Metrics::new());
         let overload = Overload {
             memory: MemoryBudget::new(config.overload.memory, &metrics.overload),
             stream_write_timeout: config.overload.stream_write_timeout,

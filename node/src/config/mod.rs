@@ -22,7 +22,8 @@
 //! storage:
 //!   kind: redis
 //!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
-//! log:     { format: text, level: info }
+//! log:     { format: text, level: info, access: true }
+//! tracing: { enabled: true, otlp_endpoint: "http://otel-collector:4318/v1/traces" }   # see [`tracing`]
 //! memory:  { limit_bytes: 1073741824, high_watermark: 0.9, low_watermark: 0.8 }   # see [`overload`]
 //! streams: { write_timeout_seconds: 10 }
 //! cluster:
@@ -47,11 +48,13 @@ mod error;
 pub mod overload;
 #[cfg(test)]
 mod tests;
+pub mod tracing;
 
 use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
+use self::tracing::{TracingArgs, TracingSection, TracingSettings};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -167,6 +170,8 @@ pub struct Args {
     pub owner_timeout_seconds: Option<u64>,
     #[command(flatten)]
     pub overload: OverloadArgs,
+    #[command(flatten)]
+    pub tracing: TracingArgs,
 }
 
 /// Subcommands of `pubsubgo-server`; with none it runs the broker.
@@ -215,6 +220,8 @@ struct FileConfig {
     memory: MemorySection,
     #[serde(default)]
     streams: StreamsSection,
+    #[serde(default)]
+    tracing: TracingSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +277,7 @@ struct RedisSection {
 struct LogSection {
     format: Option<LogFormat>,
     level: Option<String>,
+    access: Option<bool>,
 }
 
 /// Log filter when none is set: our own events at info, and openraft's at warn
@@ -288,6 +296,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cluster: ClusterSettings,
     pub overload: OverloadSettings,
+    pub tracing: TracingSettings,
 }
 
 impl Config {
@@ -329,8 +338,10 @@ impl Config {
             )));
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
+        let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,
+            tracing,
             client_addr: SocketAddr::new(host, port),
             metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
             storage,

@@ -29,7 +29,8 @@
 //! | `pubsubgo_partition_owner_changes_total` | counter | partitions this node gained or lost |
 //!
 //! The memory bound's, refused publishes' and slow consumers' metrics are
-//! listed in [`super::overload`].
+//! listed in [`super::overload`]; trace export's in [`super::trace_metrics`];
+//! the client API's requests in [`super::http_metrics`].
 //!
 //! The Raft and ownership gauges are refreshed every second or so (see
 //! `crate::routing::liveness`).
@@ -47,7 +48,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use super::http_metrics::HttpMetrics;
 use super::overload::OverloadMetrics;
+use super::trace_metrics::TraceMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
@@ -111,6 +114,8 @@ pub struct Metrics {
     pub partitions_owned: Gauge,
     pub partition_owner_changes: Counter,
     pub overload: OverloadMetrics,
+    pub traces: TraceMetrics,
+    pub http: HttpMetrics,
 }
 
 impl Metrics {
@@ -268,8 +273,12 @@ impl Metrics {
             partition_owner_changes.clone(),
         );
         let overload = OverloadMetrics::register(&mut registry);
+        let traces = TraceMetrics::register(&mut registry);
+        let http = HttpMetrics::register(&mut registry);
         Self {
+            http,
             overload,
+            traces,
             registry,
             raft_term,
             raft_leader,

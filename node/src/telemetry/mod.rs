@@ -4,10 +4,18 @@
 //! - [`logging`]: the `tracing` subscriber (text or JSON).
 //! - [`connections`]: a listener wrapper that counts open client connections.
 //! - [`overload`]: the memory bound's, refused publishes' and slow consumers' metrics.
+//! - [`traces`]: OpenTelemetry span export over OTLP/HTTP through a bounded
+//!   queue; [`trace_metrics`]: what became of the spans.
+//! - [`http_metrics`]: client API requests by route, method and status class.
+//! - [`context`]: W3C trace context in and out of headers and message attributes.
 
 pub mod connections;
+pub mod context;
+pub mod http_metrics;
 pub mod logging;
 pub mod metrics;
 pub mod overload;
+pub mod trace_metrics;
+pub mod traces;
 
 pub use metrics::Metrics;
