@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
+use tracing::Instrument;
 
 use api::types::{ClusterNodeStatus, ClusterStatus, NodeRole, PartitionOwnerStatus};
 use cluster::{Command, Metadata, NodeId, Reply};
@@ -75,7 +76,18 @@ impl MetadataStore {
                 Ok(reply)
             }
             Backend::Replicated(consensus) => {
-                let reply = consensus.propose(command).await?;
+                let debug = format!("{command:?}");
+                let kind = debug
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let span = tracing::info_span!(
+                    "raft propose",
+                    otel.name = "raft propose",
+                    pubsubgo.raft.command = kind,
+                );
+                let reply = consensus.propose(command).instrument(span).await?;
                 // The leader applied it; wait until this node has too. The
                 // command is committed either way: a failed wait is no failure.
                 if let Err(e) = consensus.read(|_| ()).await {

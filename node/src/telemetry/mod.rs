@@ -7,12 +7,14 @@
 //! - [`traces`]: OpenTelemetry span export over OTLP/HTTP through a bounded
 //!   queue; [`trace_metrics`]: what became of the spans.
 //! - [`http_metrics`]: client API requests by route, method and status class.
+//! - [`messaging`]: the broker's spans, after the OpenTelemetry messaging conventions.
 //! - [`context`]: W3C trace context in and out of headers and message attributes.
 
 pub mod connections;
 pub mod context;
 pub mod http_metrics;
 pub mod logging;
+pub mod messaging;
 pub mod metrics;
 pub mod overload;
 pub mod trace_metrics;

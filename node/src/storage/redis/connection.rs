@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::time::Duration;
+use tracing::Instrument;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -218,12 +219,34 @@ impl Connection {
     }
 }
 
+/// The span of one Redis round trip (`db.system.name = redis`), named by
+/// its command (`EVALSHA` for a script) or `PIPELINE`.
+fn round_trip_span(operation: &str) -> tracing::Span {
+    tracing::info_span!(
+        "redis",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system.name = "redis",
+        db.operation.name = operation,
+    )
+}
+
+/// The command name of `cmd`, upper-case.
+fn command_name(cmd: &Cmd) -> String {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => String::from_utf8_lossy(name).to_ascii_uppercase(),
+        _ => "COMMAND".to_owned(),
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match &mut self.inner {
+        let span = round_trip_span(&command_name(cmd));
+        let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_command(cmd),
             Inner::Cluster(c) => c.req_packed_command(cmd),
-        }
+        };
+        Box::pin(sent.instrument(span))
     }
 
     fn req_packed_commands<'a>(
@@ -232,10 +255,12 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match &mut self.inner {
+        let span = round_trip_span("PIPELINE");
+        let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
+        };
+        Box::pin(sent.instrument(span))
     }
 
     fn get_db(&self) -> i64 {
