@@ -116,7 +116,7 @@ impl Instance {
             memory: MemoryBudget::new(config.overload.memory, &metrics.overload),
             stream_write_timeout: config.overload.stream_write_timeout,
         };
-        let local = server::open_storage(&config.storage, &overload.memory).await?;
+        let local = server::open_storage(&config.storage, &overload.memory, &metrics).await?;
 
         let cluster = &config.cluster;
         let mut raft_config = ConsensusConfig::new(cluster.node_id, &cluster.data_dir, peer_addr);
@@ -151,7 +151,7 @@ impl Instance {
 
         let shutdown = CancellationToken::new();
         let broker = Broker::new(
-            MetadataStore::replicated(consensus.clone()),
+            MetadataStore::replicated(consensus.clone()).observed(metrics.raft.clone()),
             storage,
             metrics,
             Clock::new(),
