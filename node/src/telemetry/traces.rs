@@ -2,7 +2,7 @@
 //! a bounded queue that never blocks the request that ended the span.
 //!
 //! The SDK's own batch processor runs its exporter on a thread of its own,
-//! where the async HTTP client has no runtime; this one ([`ExportQueue`])
+//! where the async HTTP client has no runtime; this one (`ExportQueue`)
 //! hands finished spans to a task on the broker's runtime instead. When the
 //! queue is full (the collector is slow or down) a span is dropped and counted
 //! in `pubsubgo_trace_spans_dropped_total{reason="queue_full"}`; a batch the
@@ -138,11 +138,9 @@ impl SpanProcessor for ExportQueue {
             return;
         }
         let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
-        match sender.as_ref().map(|s| s.try_send(span)) {
-            Some(Ok(())) => {}
-            Some(Err(_)) | None => {
-                self.dropped_full.inc();
-            }
+        let queued = sender.as_ref().is_some_and(|s| s.try_send(span).is_ok());
+        if !queued {
+            self.dropped_full.inc();
         }
     }
 
