@@ -103,14 +103,23 @@ pub struct Instance {
 impl Instance {
     /// Starts a node and returns once it serves clients.
     pub async fn start(config: &Config, listeners: Listeners) -> Result<Self, StartError> {
+        Self::start_with(config, listeners, Arc::new(Metrics::new())).await
+    }
+
+    /// [`Instance::start`] recording into `metrics` (the binary creates them
+    /// first, for the trace export's counters).
+    pub async fn start_with(
+        config: &Config,
+        listeners: Listeners,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StartError> {
         let client_addr = listeners.client.local_addr()?;
         let peer_addr = listeners.peer.local_addr()?;
-        let metrics = Arc::new(Metrics::new());
         let overload = Overload {
             memory: MemoryBudget::new(config.overload.memory, &metrics.overload),
             stream_write_timeout: config.overload.stream_write_timeout,
         };
-        let local = server::open_storage(&config.storage, &overload.memory).await?;
+        let local = server::open_storage(&config.storage, &overload.memory, &metrics).await?;
 
         let cluster = &config.cluster;
         let mut raft_config = ConsensusConfig::new(cluster.node_id, &cluster.data_dir, peer_addr);
@@ -147,7 +156,7 @@ impl Instance {
 
         let shutdown = CancellationToken::new();
         let broker = Broker::new(
-            MetadataStore::replicated(consensus.clone()),
+            MetadataStore::replicated(consensus.clone()).observed(metrics.raft.clone()),
             storage,
             metrics,
             Clock::new(),

@@ -8,15 +8,21 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use node::config::{Args, Command, Config, accept_single_dash_config};
 use node::instance::{Instance, Listeners};
+use node::telemetry::Metrics;
 use node::telemetry::logging;
+use node::telemetry::traces::TraceExport;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// How long the last spans may take to go out at exit.
+const TRACE_FLUSH_GRACE: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
@@ -35,20 +41,42 @@ async fn main() -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    logging::init(config.log_format, &config.log_level).map_err(anyhow::Error::msg)?;
+    let metrics = Arc::new(Metrics::new());
+    let traces = config
+        .tracing
+        .enabled
+        .then(|| {
+            TraceExport::start(
+                &config.tracing,
+                config.cluster.node_id.get(),
+                &metrics.traces,
+            )
+        })
+        .transpose()?;
+    logging::init(
+        config.log_format,
+        &config.log_level,
+        config.tracing.access_log,
+        traces.as_ref().map(TraceExport::tracer),
+    )
+    .map_err(anyhow::Error::msg)?;
     let listeners = Listeners::bind(&config).await?;
     tracing::info!(
         client = %listeners.client.local_addr()?,
         metrics = ?listeners.metrics.as_ref().map(TcpListener::local_addr).transpose()?,
         peer = %listeners.peer.local_addr()?,
         storage = ?config.storage.kind(),
+        tracing = config.tracing.enabled.then_some(config.tracing.otlp_endpoint.as_str()),
         "pubsubgo-server listening"
     );
-    let instance = Instance::start(&config, listeners)
+    let instance = Instance::start_with(&config, listeners, metrics)
         .await
         .context("cannot start the node")?;
     tokio::spawn(cancel_on_signal(instance.shutdown_token().clone()));
     instance.wait().await?;
+    if let Some(traces) = traces {
+        traces.shutdown(TRACE_FLUSH_GRACE).await;
+    }
     tracing::info!("pubsubgo-server stopped");
     Ok(())
 }

@@ -21,6 +21,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
+use tracing::Instrument;
+
+use crate::telemetry::raft_metrics::RaftMetrics;
 
 use api::types::{ClusterNodeStatus, ClusterStatus, NodeRole, PartitionOwnerStatus};
 use cluster::{Command, Metadata, NodeId, Reply};
@@ -31,6 +34,8 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct MetadataStore {
     backend: Backend,
+    /// Counts and times Raft proposals.
+    observer: RaftMetrics,
 }
 
 #[derive(Debug)]
@@ -51,13 +56,21 @@ impl MetadataStore {
                 state: RwLock::default(),
                 version: watch::Sender::new(0),
             },
+            observer: RaftMetrics::default(),
         }
+    }
+
+    /// Records Raft proposals in `metrics` from now on.
+    pub fn observed(mut self, metrics: RaftMetrics) -> Self {
+        self.observer = metrics;
+        self
     }
 
     /// Metadata replicated by a Raft group.
     pub fn replicated(consensus: Consensus) -> Self {
         Self {
             backend: Backend::Replicated(consensus),
+            observer: RaftMetrics::default(),
         }
     }
 
@@ -75,7 +88,22 @@ impl MetadataStore {
                 Ok(reply)
             }
             Backend::Replicated(consensus) => {
-                let reply = consensus.propose(command).await?;
+                let debug = format!("{command:?}");
+                let kind = debug
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let span = tracing::info_span!(
+                    "raft propose",
+                    otel.name = "raft propose",
+                    pubsubgo.raft.command = kind,
+                );
+                let started = std::time::Instant::now();
+                let proposed = consensus.propose(command).instrument(span).await;
+                self.observer
+                    .proposed(proposed.is_ok(), started.elapsed().as_secs_f64());
+                let reply = proposed?;
                 // The leader applied it; wait until this node has too. The
                 // command is committed either way: a failed wait is no failure.
                 if let Err(e) = consensus.read(|_| ()).await {

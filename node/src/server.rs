@@ -60,14 +60,20 @@ pub fn broker(
 }
 
 /// Opens the configured storage; for Redis this connects (and fails if Redis
-/// cannot be reached now). Memory storage counts what it holds in `memory`.
+/// cannot be reached now) and records its round trips in `metrics`. Memory
+/// storage counts what it holds in `memory`.
 pub async fn open_storage(
     config: &StorageConfig,
     memory: &Arc<MemoryBudget>,
+    metrics: &Metrics,
 ) -> Result<Arc<dyn FencedStorage>, StorageError> {
     Ok(match config {
         StorageConfig::Memory => Arc::new(MemoryStorage::within(memory.clone())),
-        StorageConfig::Redis(settings) => Arc::new(RedisStorage::connect(settings).await?),
+        StorageConfig::Redis(settings) => Arc::new(
+            RedisStorage::connect(settings)
+                .await?
+                .observed(metrics.redis.clone()),
+        ),
     })
 }
 

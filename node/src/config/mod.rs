@@ -22,7 +22,8 @@
 //! storage:
 //!   kind: redis
 //!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
-//! log:     { format: text, level: info }
+//! log:     { format: text, level: info, access: true }
+//! tracing: { enabled: true, otlp_endpoint: "http://otel-collector:4318/v1/traces" }   # see [`tracing`]
 //! memory:  { limit_bytes: 1073741824, high_watermark: 0.9, low_watermark: 0.8 }   # see [`overload`]
 //! streams: { write_timeout_seconds: 10 }
 //! cluster:
@@ -48,12 +49,14 @@ pub mod overload;
 pub mod security;
 #[cfg(test)]
 mod tests;
+pub mod tracing;
 
 use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::error::ConfigError;
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
 use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
+use self::tracing::{TracingArgs, TracingSection, TracingSettings};
 use crate::storage::redis::{RedisSettings, RedisTarget};
 use crate::telemetry::logging::LogFormat;
 
@@ -171,6 +174,7 @@ pub struct Args {
     pub overload: OverloadArgs,
     #[command(flatten)]
     pub security: SecurityArgs,
+    pub tracing: TracingArgs,
 }
 
 /// Subcommands of `pubsubgo-server`; with none it runs the broker.
@@ -225,6 +229,7 @@ struct FileConfig {
     auth: AuthSection,
     #[serde(default)]
     limits: LimitsSection,
+    tracing: TracingSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +285,7 @@ struct RedisSection {
 struct LogSection {
     format: Option<LogFormat>,
     level: Option<String>,
+    access: Option<bool>,
 }
 
 /// Log filter when none is set: our own events at info, and openraft's at warn
@@ -299,6 +305,7 @@ pub struct Config {
     pub cluster: ClusterSettings,
     pub overload: OverloadSettings,
     pub security: SecuritySettings,
+    pub tracing: TracingSettings,
 }
 
 impl Config {
@@ -341,9 +348,11 @@ impl Config {
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
         let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
+        let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,
             security,
+            tracing,
             client_addr: SocketAddr::new(host, port),
             metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
             storage,

@@ -15,12 +15,15 @@
 //! - [`console`]: the web console's embedded assets under `/ui` (not part of the API).
 //! - [`methods`]: `405` with the `Allow` the OpenAPI document gives the path.
 //! - [`request_memory`]: request bodies counted in the node's memory budget.
+//! - [`access`]: each request's span (continuing the caller's trace), access
+//!   log line and metrics.
 //!
 //! axum cannot route `/{name}:verb` (one parameter per segment), so each
 //! resource has one route template (`api::paths::TOPIC_ROUTE`,
 //! `api::paths::SUBSCRIPTION_ROUTE`) and `resource_verb` reads the verb off in
 //! one place, as one of `api::verbs`.
 
+pub mod access;
 pub mod auth;
 pub mod body;
 pub mod cluster;
@@ -43,7 +46,7 @@ use api::ErrorCode;
 use api::paths::{self, split_verb};
 use api::verbs::{self, Verb};
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware;
 use axum::routing::{delete, get, post};
@@ -120,16 +123,11 @@ pub fn router(state: AppState) -> Router {
             metrics,
             problem::count_errors,
         ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // Label spans with the route, never the raw path (names are unbounded).
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
+        .layer(middleware::from_fn_with_state(
+            state.broker.metrics.clone(),
+            access::access,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(access::request_span))
         .with_state(state)
 }
 

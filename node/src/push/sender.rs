@@ -8,7 +8,12 @@ use api::push::{PushRequest, SIGNATURE_HEADER, signature};
 use api::types::ReceivedMessage;
 use api::webhook;
 use cluster::PushConfig;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+use opentelemetry::trace::TraceContextExt;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::telemetry::{context, messaging};
 
 /// Longest a push request may take; shorter when the ack deadline is.
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,7 +111,24 @@ impl Sender {
                 .header(webhook::TIMESTAMP_HEADER, now)
                 .header(webhook::ID_HEADER, id);
         }
-        match request.body(body).send().await {
+        // The endpoint continues the message's trace: its `traceparent` is
+        // this request's span, a child of the message's creation context.
+        // With tracing off the message's own context is passed on as it is.
+        let created = context::from_attributes(&received.message.attributes);
+        let span = messaging::push(subscription, created.clone());
+        let mut headers = HeaderMap::new();
+        context::to_headers(&span.context(), &mut headers);
+        if let (true, Some(created)) = (headers.is_empty(), created) {
+            let created = opentelemetry::Context::new().with_remote_span_context(created);
+            context::to_headers(&created, &mut headers);
+        }
+        match request
+            .headers(headers)
+            .body(body)
+            .send()
+            .instrument(span)
+            .await
+        {
             Ok(response) if response.status().is_success() => Outcome::Delivered,
             Ok(response) => Outcome::Failed(Failure::Status(response.status().as_u16())),
             Err(e) if e.is_timeout() => Outcome::Failed(Failure::TimedOut),

@@ -7,6 +7,8 @@ use std::time::Duration;
 use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, StorageCall, StorageReply};
 use crate::storage::StorageError;
+use crate::telemetry::context;
+use tracing::Instrument;
 
 /// Sends storage calls to partition owners over one pool of keep-alive
 /// HTTP/1 connections.
@@ -72,13 +74,23 @@ impl StorageClient {
             call,
         })
         .map_err(|e| not_run(format!("cannot encode it: {e}")))?;
-        let sent = self
-            .http
-            .post(format!("http://{peer_addr}{CALL_PATH}"))
-            .timeout(self.timeout)
-            .body(body)
-            .send()
-            .await;
+        let span = tracing::info_span!(
+            "forward",
+            otel.name = format!("forward {}", call.name()),
+            otel.kind = "client",
+            server.address = peer_addr,
+        );
+        let sent = async {
+            self.http
+                .post(format!("http://{peer_addr}{CALL_PATH}"))
+                .timeout(self.timeout)
+                .headers(context::current_headers())
+                .body(body)
+                .send()
+                .await
+        }
+        .instrument(span)
+        .await;
         let response = match sent {
             Ok(response) => response,
             // No connection, so no request: the peer never saw it.

@@ -13,7 +13,7 @@ use api::limits::MAX_BATCH_BYTES;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -21,6 +21,9 @@ use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
 use crate::overload::budget::MemoryBudget;
 use crate::storage::{FencedStorage, StorageError};
+use crate::telemetry::context;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Largest encoded call accepted. The largest call is an append of a full
 /// publish batch: at most [`MAX_BATCH_BYTES`] of data and attributes, plus a
@@ -57,12 +60,19 @@ pub fn routes(
         })
 }
 
-async fn call(State(owner): State<Owner>, body: Bytes) -> Response {
+async fn call(State(owner): State<Owner>, headers: HeaderMap, body: Bytes) -> Response {
     let envelope: Envelope<StorageCall> = match call_codec::decode(&body) {
         Ok(envelope) => envelope,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let result = run(&owner, envelope).await;
+    // The caller's `forward` span is this one's parent: one trace across nodes.
+    let span = tracing::info_span!(
+        "serve",
+        otel.name = format!("serve {}", envelope.call.name()),
+        otel.kind = "server",
+    );
+    let _ = span.set_parent(context::from_headers(&headers));
+    let result = run(&owner, envelope).instrument(span).await;
     match call_codec::encode(&result) {
         Ok(bytes) => bytes.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),

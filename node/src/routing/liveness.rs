@@ -91,6 +91,26 @@ impl Liveness {
         metrics
             .raft_apply_lag
             .set(gauge(commit.saturating_sub(m.applied_index.unwrap_or(0))));
+        metrics
+            .raft
+            .is_leader
+            .set(i64::from(m.leader == Some(self.node_id)));
+        metrics
+            .raft
+            .applied_index
+            .set(gauge(m.applied_index.unwrap_or(0)));
+        metrics.raft.last_contact.set(
+            consensus
+                .quorum_contact_age()
+                .map_or(-1.0, |age| age.as_secs_f64()),
+        );
+        let (live, down) = consensus.read_local(|md| {
+            md.placement().nodes().fold(
+                (0, 0),
+                |(l, d), n| if n.live { (l + 1, d) } else { (l, d + 1) },
+            )
+        });
+        metrics.raft.set_nodes(live, down);
         let now: BTreeSet<(TopicName, u32)> = consensus.read_local(|md| {
             md.placement()
                 .owned_by(self.node_id)

@@ -1,9 +1,18 @@
 //! Structured logs through `tracing`: human text by default, JSON lines with
-//! `--log-format json`. The level filter follows `RUST_LOG` syntax.
+//! `--log-format json`. The level filter follows `RUST_LOG` syntax. With
+//! tracing on, the same spans also go to OpenTelemetry (see [`super::traces`]),
+//! and each request's span carries its `trace_id`, so every log line of a
+//! traced request names the trace.
 
 use clap::ValueEnum;
+
+use crate::http::access::ACCESS_TARGET;
+use opentelemetry_sdk::trace::SdkTracer;
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -13,18 +22,43 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. Call once, from the binary.
-pub fn init(format: LogFormat, filter: &str) -> Result<(), String> {
-    let filter =
+/// Installs the global subscriber: logs in `format` filtered by `filter`
+/// (with the access lines unless `access` is false), and spans to `tracer`
+/// when tracing is on. Call once, from the binary.
+pub fn init(
+    format: LogFormat,
+    filter: &str,
+    access: bool,
+    tracer: Option<SdkTracer>,
+) -> Result<(), String> {
+    let mut filter =
         EnvFilter::try_new(filter).map_err(|e| format!("invalid log level {filter:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
+    if !access {
+        filter = filter.add_directive(
+            format!("{ACCESS_TARGET}=off")
+                .parse()
+                .map_err(|e| format!("access log filter: {e}"))?,
+        );
+    }
+    let logs = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
+            .boxed(),
     };
-    result.map_err(|e| e.to_string())
+    let spans = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(logs)
+        .with(spans)
+        .try_init()
+        .map_err(|e| e.to_string())
 }

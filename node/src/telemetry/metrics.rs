@@ -29,7 +29,10 @@
 //! | `pubsubgo_partition_owner_changes_total` | counter | partitions this node gained or lost |
 //!
 //! The memory bound's, refused publishes' and slow consumers' metrics are
-//! listed in [`super::overload`].
+//! listed in [`super::overload`]; trace export's in [`super::trace_metrics`];
+//! the client API's requests in [`super::http_metrics`]; Redis round trips in
+//! [`super::redis_metrics`]; the rest of Raft's in [`super::raft_metrics`];
+//! the process's own (`process_*`) in [`super::process`].
 //!
 //! The Raft and ownership gauges are refreshed every second or so (see
 //! `crate::routing::liveness`).
@@ -47,7 +50,12 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use super::http_metrics::HttpMetrics;
 use super::overload::OverloadMetrics;
+use super::process::ProcessCollector;
+use super::raft_metrics::RaftMetrics;
+use super::redis_metrics::RedisMetrics;
+use super::trace_metrics::TraceMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
@@ -111,6 +119,10 @@ pub struct Metrics {
     pub partitions_owned: Gauge,
     pub partition_owner_changes: Counter,
     pub overload: OverloadMetrics,
+    pub traces: TraceMetrics,
+    pub http: HttpMetrics,
+    pub redis: RedisMetrics,
+    pub raft: RaftMetrics,
 }
 
 impl Metrics {
@@ -131,6 +143,11 @@ impl Metrics {
         let backlog = Family::<SubscriptionLabel, Gauge>::default();
         let oldest_unacked_age = Family::<SubscriptionLabel, Gauge<f64, AtomicU64>>::default();
         let push_requests = Family::<OutcomeLabel, Counter>::default();
+        for outcome in [PUSH_SUCCESS, PUSH_FAILURE] {
+            push_requests
+                .get_or_create(&OutcomeLabel { outcome })
+                .inc_by(0);
+        }
         let idempotency_entries = Gauge::default();
         let idempotency_bytes = Gauge::default();
         let idempotency_evictions = Counter::default();
@@ -268,8 +285,17 @@ impl Metrics {
             partition_owner_changes.clone(),
         );
         let overload = OverloadMetrics::register(&mut registry);
+        let traces = TraceMetrics::register(&mut registry);
+        let http = HttpMetrics::register(&mut registry);
+        let redis = RedisMetrics::register(&mut registry);
+        let raft = RaftMetrics::register(&mut registry);
+        registry.register_collector(Box::new(ProcessCollector));
         Self {
+            raft,
+            redis,
+            http,
             overload,
+            traces,
             registry,
             raft_term,
             raft_leader,

@@ -4,10 +4,26 @@
 //! - [`logging`]: the `tracing` subscriber (text or JSON).
 //! - [`connections`]: a listener wrapper that counts open client connections.
 //! - [`overload`]: the memory bound's, refused publishes' and slow consumers' metrics.
+//! - [`traces`]: OpenTelemetry span export over OTLP/HTTP through a bounded
+//!   queue; [`trace_metrics`]: what became of the spans.
+//! - [`process`]: CPU, memory, file descriptors and start time from `/proc/self`.
+//! - [`raft_metrics`]: leadership, applied index, contact, proposals, node states.
+//! - [`redis_metrics`]: Redis round trips: latency, failures, whether it answers.
+//! - [`http_metrics`]: client API requests by route, method and status class.
+//! - [`messaging`]: the broker's spans, after the OpenTelemetry messaging conventions.
+//! - [`context`]: W3C trace context in and out of headers and message attributes.
 
 pub mod connections;
+pub mod context;
+pub mod http_metrics;
 pub mod logging;
+pub mod messaging;
 pub mod metrics;
 pub mod overload;
+pub mod process;
+pub mod raft_metrics;
+pub mod redis_metrics;
+pub mod trace_metrics;
+pub mod traces;
 
 pub use metrics::Metrics;

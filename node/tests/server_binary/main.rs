@@ -8,9 +8,11 @@
 //! - [`restarts`]: what survives a clean restart and a `kill -9`.
 //! - [`memory_bound`]: the memory alarm of a process with a small bound.
 //! - [`slow_consumer`]: a stream whose client stops reading.
+//! - [`traces`]: spans of a three-node cluster in one trace, exported to a receiver in the test.
 
 mod memory_bound;
 mod process;
 mod restarts;
 mod settings;
 mod slow_consumer;
+mod traces;

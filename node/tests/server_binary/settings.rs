@@ -72,6 +72,9 @@ fn an_unreachable_redis_at_start_is_a_clear_error() {
             "0",
             "--metrics-enabled",
             "false",
+            // Not the default 8082, which a server elsewhere on the machine may hold.
+            "--peer-port",
+            "0",
             "--storage",
             "redis",
         ])

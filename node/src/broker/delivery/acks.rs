@@ -10,6 +10,8 @@ use super::target::DeliveryTarget;
 use crate::broker::ack_id::AckId;
 use crate::broker::error::BrokerError;
 use crate::storage::{DeliveryRef, Nack};
+use crate::telemetry::messaging;
+use tracing::Instrument;
 
 /// Deliveries named by ack ids, by partition.
 type DeliveriesByPartition = BTreeMap<u32, Vec<DeliveryRef>>;
@@ -19,6 +21,13 @@ impl Delivery {
     /// In exactly-once mode, acks for expired leases or old attempts fail with
     /// [`BrokerError::AckExpired`] naming them (the rest are acked).
     pub async fn acknowledge(&self, name: &str, ack_ids: &[String]) -> Result<u64, BrokerError> {
+        let span = messaging::settle(name, "ack", ack_ids.len());
+        self.acknowledge_traced(name, ack_ids)
+            .instrument(span)
+            .await
+    }
+
+    async fn acknowledge_traced(&self, name: &str, ack_ids: &[String]) -> Result<u64, BrokerError> {
         let target = self.target(name).await?;
         let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
         let now = self.clock.now_millis();
@@ -87,6 +96,18 @@ impl Delivery {
         if seconds == 0 {
             return self.nack(name, ack_ids, None, None).await;
         }
+        let span = messaging::settle(name, "modify_ack_deadline", ack_ids.len());
+        self.extend_deadline(name, ack_ids, seconds)
+            .instrument(span)
+            .await
+    }
+
+    async fn extend_deadline(
+        &self,
+        name: &str,
+        ack_ids: &[String],
+        seconds: u32,
+    ) -> Result<(), BrokerError> {
         validate_ack_deadline(seconds).map_err(|_| {
             BrokerError::invalid(format!(
                 "ackDeadlineSeconds must be 0 (nack) or 10 to {MAX_ACK_DEADLINE_SECONDS}, got {seconds}"
@@ -112,6 +133,19 @@ impl Delivery {
     /// Ends the leases: the messages are delivered again after `delay_seconds`,
     /// or the retry policy's backoff, or dead-lettered when out of attempts.
     pub async fn nack(
+        &self,
+        name: &str,
+        ack_ids: &[String],
+        delay_seconds: Option<u32>,
+        reason: Option<String>,
+    ) -> Result<(), BrokerError> {
+        let span = messaging::settle(name, "nack", ack_ids.len());
+        self.nack_traced(name, ack_ids, delay_seconds, reason)
+            .instrument(span)
+            .await
+    }
+
+    async fn nack_traced(
         &self,
         name: &str,
         ack_ids: &[String],

@@ -41,6 +41,7 @@ use crate::broker::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::storage::{Epoch, LeaseRequest, Leased, Storage, StorageError};
 use crate::telemetry::Metrics;
+use crate::telemetry::{context, messaging};
 
 /// The longest a waiting pull sleeps between looks in a multi-node cluster.
 pub const CROSS_NODE_POLL: Duration = Duration::from_millis(50);
@@ -190,6 +191,14 @@ impl Delivery {
         }
         let mut out = lease.finish()?;
         scope.stamp(&mut out);
+        messaging::received(
+            target.subscription.name.as_str(),
+            out.iter().map(|m| messaging::Delivered {
+                id: &m.message.message_id,
+                attempt: m.delivery_attempt,
+                created: context::from_attributes(&m.message.attributes),
+            }),
+        );
         Ok(out)
     }
 

@@ -37,6 +37,8 @@ use crate::storage::{
 };
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::TopicLabel;
+use crate::telemetry::{context, messaging};
+use tracing::Instrument;
 
 /// Stores what publishers send: owns the idempotency cache (bounded, see
 /// [`dedup`]); wakes the topic's waiters after each append.
@@ -106,8 +108,21 @@ impl Publisher {
         });
     }
 
-    /// Stores a batch and reports where each message went.
+    /// Stores a batch and reports where each message went, in a `publish
+    /// {topic}` span whose context each message without one carries.
     pub async fn publish(
+        &self,
+        topic: &str,
+        request: PublishRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<PublishResponse, BrokerError> {
+        let span = messaging::publish(topic, request.messages.len());
+        self.publish_traced(topic, request, idempotency_key)
+            .instrument(span)
+            .await
+    }
+
+    async fn publish_traced(
         &self,
         topic: &str,
         request: PublishRequest,
@@ -298,9 +313,11 @@ pub(crate) struct Appended {
 }
 
 fn new_message(message: PublishMessage, now: u64) -> NewMessage {
+    let mut attributes = message.attributes;
+    context::stamp_current(&mut attributes);
     NewMessage {
         data: message.data.0,
-        attributes: message.attributes,
+        attributes,
         ordering_key: message.ordering_key.filter(|k| !k.is_empty()),
         priority: message.priority.unwrap_or(limits::DEFAULT_PRIORITY),
         publish_time_millis: now,

@@ -8,7 +8,10 @@
 //! overall timeout around the whole call (reconnection included).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+use std::time::Instant;
+use tracing::Instrument;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -16,6 +19,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
 
 use crate::storage::StorageError;
+use crate::telemetry::redis_metrics::RedisMetrics;
 
 /// Where Redis is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +111,10 @@ enum Inner {
 pub(crate) struct Connection {
     inner: Inner,
     overall_timeout: Duration,
+    /// Each round trip's latency and failures ([`RedisMetrics`]).
+    pub(crate) observer: RedisMetrics,
+    /// The configured target, without credentials: `pubsubgo_redis_up`'s `node`.
+    pub(crate) node: Arc<str>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -193,6 +201,8 @@ impl Connection {
         Ok(Self {
             inner,
             overall_timeout: settings.overall_timeout(),
+            observer: RedisMetrics::default(),
+            node: describe(&settings.target).into(),
         })
     }
 
@@ -218,12 +228,62 @@ impl Connection {
     }
 }
 
+/// The span of one Redis round trip (`db.system.name = redis`), named by
+/// its command (`EVALSHA` for a script) or `PIPELINE`.
+fn round_trip_span(operation: &str) -> tracing::Span {
+    tracing::info_span!(
+        "redis",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system.name = "redis",
+        db.operation.name = operation,
+    )
+}
+
+/// Awaits one round trip and records it.
+async fn observed<T>(
+    sent: impl Future<Output = Result<T, RedisError>>,
+    observer: RedisMetrics,
+    node: Arc<str>,
+    operation: String,
+) -> Result<T, RedisError> {
+    let started = Instant::now();
+    let result = sent.await;
+    observer.round_trip(&node, &operation, started.elapsed(), &result);
+    result
+}
+
+/// The target as `pubsubgo_redis_up` names it: `host:port` (no password, no
+/// database) or the cluster's seeds, comma-separated.
+fn describe(target: &RedisTarget) -> String {
+    match target {
+        RedisTarget::Standalone { url } => {
+            let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            rest.split('/').next().unwrap_or(rest).to_owned()
+        }
+        RedisTarget::Cluster { nodes } => nodes.join(","),
+    }
+}
+
+/// The command name of `cmd`, upper-case.
+fn command_name(cmd: &Cmd) -> String {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => String::from_utf8_lossy(name).to_ascii_uppercase(),
+        _ => "COMMAND".to_owned(),
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match &mut self.inner {
+        let operation = command_name(cmd);
+        let span = round_trip_span(&operation);
+        let (observer, node) = (self.observer.clone(), self.node.clone());
+        let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_command(cmd),
             Inner::Cluster(c) => c.req_packed_command(cmd),
-        }
+        };
+        Box::pin(observed(sent, observer, node, operation).instrument(span))
     }
 
     fn req_packed_commands<'a>(
@@ -232,10 +292,13 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match &mut self.inner {
+        let span = round_trip_span("PIPELINE");
+        let (observer, node) = (self.observer.clone(), self.node.clone());
+        let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
+        };
+        Box::pin(observed(sent, observer, node, "PIPELINE".to_owned()).instrument(span))
     }
 
     fn get_db(&self) -> i64 {

@@ -74,6 +74,7 @@ use super::{
     AppendOptions, Epoch, FencedLog, MessageLog, NewMessage, PartitionOffsets, PartitionRef,
     StorageError, StoredMessage,
 };
+use crate::telemetry::redis_metrics::RedisMetrics;
 
 /// Messages and subscription state in Redis.
 #[derive(Debug)]
@@ -90,6 +91,14 @@ pub struct RedisStorage {
 }
 
 impl RedisStorage {
+    /// Records every round trip in `metrics` from now on (`pubsubgo_redis_*`),
+    /// starting with the target up: it was reached at connect.
+    pub fn observed(mut self, metrics: RedisMetrics) -> Self {
+        metrics.set_up(&self.conn.node, true);
+        self.conn.observer = metrics;
+        self
+    }
+
     /// Connects; fails with [`StorageError::Unavailable`] if Redis cannot be reached.
     pub async fn connect(settings: &RedisSettings) -> Result<Self, StorageError> {
         let conn = Connection::open(settings).await?;

@@ -1,0 +1,86 @@
+//! Every client request's span, access log line and metrics.
+//!
+//! The span ([`request_span`]) is named by the route template, continues the
+//! caller's trace when the request has a `traceparent` header, and records
+//! its `trace_id`, so every log line of the request names the trace. The
+//! access line ([`access`]) is logged at info with the target `access`
+//! (`log.access: false` turns it off by filtering that target).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::telemetry::Metrics;
+use crate::telemetry::context;
+
+/// The target of the access log lines.
+pub const ACCESS_TARGET: &str = "access";
+
+/// The span a request runs in: `otel.name` is `METHOD route`, and the trace
+/// is the caller's when its `traceparent` header names one.
+pub fn request_span(request: &Request) -> Span {
+    let route = route(request);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = format!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    let parent = context::from_headers(request.headers());
+    // Fails only when no OpenTelemetry layer is installed (tracing off).
+    let _ = span.set_parent(parent);
+    if let Some(id) = span.in_scope(context::current_trace_id) {
+        span.record("trace_id", id);
+    }
+    span
+}
+
+fn route(request: &Request) -> &str {
+    // The template, never the raw path: names are unbounded.
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+}
+
+/// Middleware: counts and times the request, and logs its access line.
+pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = route(&request).to_owned();
+    let method = request.method().clone();
+    let publish = method == Method::POST && request.uri().path().ends_with(":publish");
+    let response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    metrics
+        .http
+        .observe(&route, method.as_str(), status, seconds);
+    if publish && response.status().is_success() {
+        metrics.http.publish_ack.observe(seconds);
+    }
+    Span::current().record("http.response.status_code", status);
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    tracing::info!(
+        target: ACCESS_TARGET,
+        %method,
+        route,
+        status,
+        duration_ms = seconds * 1000.0,
+        bytes,
+        "request"
+    );
+    response
+}
