@@ -174,6 +174,7 @@ pub struct Args {
     pub overload: OverloadArgs,
     #[command(flatten)]
     pub security: SecurityArgs,
+    #[command(flatten)]
     pub tracing: TracingArgs,
 }
 
@@ -229,6 +230,7 @@ struct FileConfig {
     auth: AuthSection,
     #[serde(default)]
     limits: LimitsSection,
+    #[serde(default)]
     tracing: TracingSection,
 }
 
