@@ -26,6 +26,8 @@
 //! - [`metrics`]: [`ConsensusMetrics`], Raft's state without generics.
 //! - [`types`]: the openraft type configuration and concrete aliases.
 //! - [`versioned_postcard`]: postcard behind a format-version byte, for disk and wire.
+//! - `log_format` (private): which format versions the log and snapshots are
+//!   read in, and how a change of a stored type adds one (a migration).
 //!
 //! # A proposal's path
 //! [`Consensus::propose`] → (on a follower) [`peer::client`] `POST /raft/propose`
@@ -48,6 +50,7 @@ pub mod error;
 mod formation;
 mod leader_link;
 mod leadership;
+mod log_format;
 pub mod log_store;
 mod membership;
 pub mod metrics;

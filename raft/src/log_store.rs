@@ -18,11 +18,13 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::log_format;
 use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 use crate::versioned_postcard;
 
-/// Log entries by index; values are [`versioned_postcard`] encodings of [`Entry`].
+/// Log entries by index; values are [`versioned_postcard`] encodings of
+/// [`Entry`], read back through [`log_format`] (any version it knows).
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 /// Single values: the vote, the committed id and the last purged id.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
@@ -122,7 +124,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             let mut entries = Vec::new();
             for item in table.range(bounds).map_err(storage_error)? {
                 let (_, bytes) = item.map_err(storage_error)?;
-                entries.push(versioned_postcard::decode::<Entry>(bytes.value())?);
+                entries.push(log_format::decode_entry(bytes.value())?);
             }
             Ok(entries)
         })
@@ -142,9 +144,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .read(|tx| {
                 let table = tx.open_table(LOG).map_err(storage_error)?;
                 match table.last().map_err(storage_error)? {
-                    Some((_, bytes)) => Ok(Some(
-                        versioned_postcard::decode::<Entry>(bytes.value())?.log_id(),
-                    )),
+                    Some((_, bytes)) => Ok(Some(log_format::decode_entry(bytes.value())?.log_id())),
                     None => Ok(None),
                 }
             })

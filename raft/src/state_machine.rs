@@ -18,6 +18,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use redb::{ReadableDatabase, TableDefinition};
 use tokio::sync::watch;
 
+use crate::log_format;
 use crate::storage::{Storage, blocking, storage_error};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::versioned_postcard;
@@ -99,7 +100,7 @@ impl StateMachine {
     }
 
     fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let metadata: Metadata = versioned_postcard::decode(data)?;
+        let metadata = log_format::decode_snapshot(data)?;
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
         self.state.replace(metadata, meta.last_log_id.as_ref());

@@ -2,33 +2,53 @@
 //! one-byte format version. The node's storage calls between peers use it too.
 //!
 //! postcard is not self-describing, so a changed type cannot decode old bytes.
-//! The version byte lets a future release recognise (and migrate) what an
-//! older one wrote, or a newer peer sent, instead of misreading it.
+//! The version byte lets a release recognise what an older one wrote (and
+//! migrate it, [`decode_migrating`]) or what a newer peer sent (and refuse it),
+//! instead of misreading either. Which version means which layout, and how a
+//! change of a stored type adds a version, is `log_format`'s to say.
 
 use std::io;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The format every value is written in today.
+/// The first format: postcard of the types as release 0.1 defines them.
 pub const FORMAT_V1: u8 = 1;
 
-/// Encodes `value` as `[FORMAT_V1, postcard bytes...]`.
+/// The format every value is written in today.
+pub const CURRENT: u8 = FORMAT_V1;
+
+/// Encodes `value` as `[CURRENT, postcard bytes...]`.
 pub fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    postcard::to_extend(value, vec![FORMAT_V1])
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    postcard::to_extend(value, vec![CURRENT]).map_err(invalid)
 }
 
-/// Decodes what [`encode`] wrote; an unknown version is an error, not a guess.
+/// Decodes what [`encode`] wrote; any other version is an error, not a guess.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+    decode_migrating(bytes, |version, _| Err(unknown_version(version)))
+}
+
+/// Decodes what [`encode`] wrote, or hands the body of an older version to
+/// `older` (with that version), which decodes it with the types as they were
+/// then and converts the result to today's. A version newer than [`CURRENT`]
+/// is refused without calling `older`: this release cannot know its layout.
+pub fn decode_migrating<T: DeserializeOwned>(
+    bytes: &[u8],
+    older: impl FnOnce(u8, &[u8]) -> io::Result<T>,
+) -> io::Result<T> {
+    decode_at(CURRENT, bytes, older)
+}
+
+/// [`decode_migrating`] for a release whose current format is `current`.
+fn decode_at<T: DeserializeOwned>(
+    current: u8,
+    bytes: &[u8],
+    older: impl FnOnce(u8, &[u8]) -> io::Result<T>,
+) -> io::Result<T> {
     match bytes.split_first() {
-        Some((&FORMAT_V1, body)) => {
-            postcard::from_bytes(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-        }
-        Some((version, _)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("encoded value has unknown format version {version}"),
-        )),
+        Some((&version, body)) if version == current => postcard::from_bytes(body).map_err(invalid),
+        Some((&version, body)) if (FORMAT_V1..current).contains(&version) => older(version, body),
+        Some((&version, _)) => Err(unknown_version(version)),
         None => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "encoded value is empty",
@@ -36,20 +56,95 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     }
 }
 
+/// The error for a version this release does not read.
+pub fn unknown_version(version: u8) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "encoded value has format version {version}, which this release (format {CURRENT}) \
+             does not read"
+        ),
+    )
+}
+
+fn invalid(e: postcard::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
         let bytes = encode(&(7u64, "seven".to_owned())).expect("encode");
-        assert_eq!(bytes[0], FORMAT_V1);
+        assert_eq!(bytes[0], CURRENT);
         let back: (u64, String) = decode(&bytes).expect("decode");
         assert_eq!(back, (7, "seven".to_owned()));
 
         let mut future = bytes.clone();
-        future[0] = 2;
-        assert!(decode::<(u64, String)>(&future).is_err());
+        future[0] = CURRENT + 1;
+        let refused = decode::<(u64, String)>(&future).expect_err("a newer version");
+        assert!(refused.to_string().contains("does not read"), "{refused}");
         assert!(decode::<(u64, String)>(&[]).is_err());
+        assert!(
+            decode::<(u64, String)>(&[0, 1]).is_err(),
+            "version 0 never existed"
+        );
+    }
+
+    /// A type as an older release stored it, and as it is now: the shape of
+    /// every migration `log_format` will hold.
+    #[derive(Serialize, Deserialize)]
+    struct RetentionThen {
+        max_age_millis: Option<u64>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct RetentionNow {
+        max_age_millis: Option<u64>,
+        max_messages: Option<u64>,
+    }
+
+    impl From<RetentionThen> for RetentionNow {
+        fn from(then: RetentionThen) -> Self {
+            Self {
+                max_age_millis: then.max_age_millis,
+                max_messages: None,
+            }
+        }
+    }
+
+    #[test]
+    fn an_older_version_is_decoded_with_its_own_types_and_migrated() {
+        // A release at format 2 reading what a format-1 release wrote.
+        let then = RetentionThen {
+            max_age_millis: Some(9),
+        };
+        let old = postcard::to_extend(&then, vec![FORMAT_V1]).expect("encode");
+        let mut asked = None;
+        let migrated = decode_at::<RetentionNow>(2, &old, |version, body| {
+            asked = Some(version);
+            postcard::from_bytes::<RetentionThen>(body)
+                .map(RetentionNow::from)
+                .map_err(invalid)
+        })
+        .expect("migrated");
+        assert_eq!(asked, Some(FORMAT_V1));
+        assert_eq!(
+            migrated,
+            RetentionNow {
+                max_age_millis: Some(9),
+                max_messages: None
+            }
+        );
+        // Without the migration the old bytes do not decode as today's type.
+        assert!(postcard::from_bytes::<RetentionNow>(&old[1..]).is_err());
+        // And a version-2 value is read directly, never handed to `older`.
+        let now = postcard::to_extend(&migrated, vec![2]).expect("encode");
+        let read = decode_at::<RetentionNow>(2, &now, |_, _| panic!("not older"));
+        assert_eq!(read.expect("decoded"), migrated);
     }
 }

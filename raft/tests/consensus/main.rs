@@ -10,10 +10,12 @@
 //!   [`recovery`], [`failover`]: how the group forms, changes and survives.
 //! - [`routes`]: the peer routes mounted beside other routes.
 //! - [`log_store`]: openraft's conformance suite for the log store.
+//! - [`format`]: a data dir and encodings the current release wrote load.
 
 mod harness;
 
 mod failover;
+mod format;
 mod formation;
 mod leadership;
 mod log_store;
