@@ -151,8 +151,26 @@ async fn a_dead_owner_loses_its_partitions_and_gets_them_back_by_rebalance() -> 
         moved_after >= timeout,
         "moved before the owner timeout: {moved_after:?}"
     );
-    // The old owner, had it kept running unaware, could not write: storage
-    // already holds the new owners' epochs.
+    // Each new owner claims its partition in Redis with its epoch before it
+    // serves it (storage sync); from then on the old owner, had it kept running
+    // unaware, could not write. (Between the Raft commit and that claim an old
+    // owner is kept out by its own ownership lease, not by storage.)
+    let moved = owners(&cluster, leader, "events");
+    wait_for(
+        "the new owners to claim their partitions in Redis",
+        Duration::from_secs(10),
+        || async {
+            for &(i, _) in &theirs {
+                let wanted = moved[i].map(|o| o.epoch.get());
+                let stored = cluster.stored_epoch("events", i as u32).await.ok()??;
+                if Some(stored) < wanted {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await?;
     let redis = cluster.redis().await?.expect("redis storage");
     let options = AppendOptions::plain(redis.ack_level());
     for &(i, old_epoch) in &theirs {

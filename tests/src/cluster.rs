@@ -151,6 +151,23 @@ impl TestCluster {
         ))
     }
 
+    /// The owner epoch Redis holds for a partition (`<prefix>:{topic:partition}:epoch`,
+    /// node/src/storage/redis/keys.rs): the newest owner that claimed or appended
+    /// to it. `None` on memory storage or before any claim.
+    pub async fn stored_epoch(&self, topic: &str, partition: u32) -> anyhow::Result<Option<u64>> {
+        let Storage::Redis { url, prefix } = &self.storage else {
+            return Ok(None);
+        };
+        let mut connection = ::redis::Client::open(url.as_str())?
+            .get_multiplexed_async_connection()
+            .await?;
+        let epoch: Option<u64> = ::redis::cmd("GET")
+            .arg(format!("{prefix}:{{{topic}:{partition}}}:epoch"))
+            .query_async(&mut connection)
+            .await?;
+        Ok(epoch)
+    }
+
     /// Stops node `id` at once, like a crash.
     pub async fn kill(&mut self, id: u64) {
         if let Some(instance) = self.slot(id).instance.take() {
