@@ -35,15 +35,15 @@
 //!   owner_timeout_seconds: 10
 //! ```
 
-use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 
 mod cluster;
+mod command_line;
 mod error;
 pub mod overload;
 pub mod security;
@@ -53,6 +53,7 @@ pub mod tracing;
 
 use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
+pub use self::command_line::{Command, accept_single_dash_config};
 pub use self::error::ConfigError;
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
 use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
@@ -176,35 +177,6 @@ pub struct Args {
     pub security: SecurityArgs,
     #[command(flatten)]
     pub tracing: TracingArgs,
-}
-
-/// Subcommands of `pubsubgo-server`; with none it runs the broker.
-#[derive(Debug, Clone, Subcommand)]
-pub enum Command {
-    /// Exits 0 when the broker configured by the same flags, environment and
-    /// file answers `GET /healthz` on its client port (or `/readyz` with
-    /// `--ready`); for container health checks, as the image has no curl.
-    Healthcheck {
-        /// Ask `/readyz` (leader known, log applied, storage answering) instead.
-        #[arg(long)]
-        ready: bool,
-        /// Seconds to wait for the answer.
-        #[arg(long, default_value_t = 3)]
-        timeout_seconds: u64,
-    },
-}
-
-/// The arguments with the seed's `-config FILE` (and `-config=FILE`) read as
-/// `--config`: Go's flag package writes long flags with one dash, and clap
-/// would otherwise read `-config` as `-c onfig`.
-pub fn accept_single_dash_config(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    args.into_iter()
-        .map(|arg| match arg.to_str() {
-            Some("-config") => OsString::from("--config"),
-            Some(text) if text.starts_with("-config=") => OsString::from(format!("-{text}")),
-            _ => arg,
-        })
-        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
