@@ -1,6 +1,7 @@
 //! Settings resolution: precedence, file errors, Redis and cluster settings.
 
 use ::cluster::NodeId;
+use std::ffi::OsString;
 
 use super::*;
 
