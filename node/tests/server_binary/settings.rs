@@ -68,8 +68,6 @@ fn an_unreachable_redis_at_start_is_a_clear_error() {
         .args([
             "--port",
             "0",
-            "--peer-port",
-            "0",
             "--metrics-enabled",
             "false",
             // Not the default 8082, which a server elsewhere on the machine may hold.
