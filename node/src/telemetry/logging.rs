@@ -22,6 +22,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// What goes to OpenTelemetry whatever the log level: the broker's `info`
+/// spans, without openraft's election chatter.
+const SPAN_FILTER: &str = "info,openraft=warn";
+
 /// Installs the global subscriber: logs in `format` filtered by `filter`
 /// (with the access lines unless `access` is false), and spans to `tracer`
 /// when tracing is on. Call once, from the binary.
@@ -48,16 +52,19 @@ pub fn init(
             .with_current_span(true)
             .boxed(),
     };
+    // Spans are `info`: they get their own filter, so a quieter log level
+    // (`--log-level warn`) does not silently turn tracing off.
+    let span_filter = EnvFilter::try_new(SPAN_FILTER).map_err(|e| format!("span filter: {e}"))?;
     let spans = tracer.map(|tracer| {
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false)
+            .with_filter(span_filter)
     });
     tracing_subscriber::registry()
-        .with(filter)
-        .with(logs)
+        .with(logs.with_filter(filter))
         .with(spans)
         .try_init()
         .map_err(|e| e.to_string())

@@ -104,6 +104,8 @@ pub fn missing(expressions: &[(String, String)], scraped: &BTreeSet<String>) -> 
 }
 
 async fn workload(base: &str) {
+    // reqwest has no rustls provider of its own (docs/security.md).
+    api::tls::install_default_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(WAIT)

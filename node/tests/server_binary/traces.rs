@@ -109,6 +109,9 @@ fn start_node(id: u64, peer_port: u16, peers: &str, endpoint: &str, data: &DataD
         .env("PUBSUB_NODE_ID", id.to_string())
         .env("PUBSUB_DATA_DIR", data.0.join(id.to_string()))
         .env("PUBSUB_LOG_FORMAT", "json")
+        // Quieter than the spans (only the start-up line, which the test reads):
+        // traces must not depend on the log level.
+        .env("PUBSUB_LOG_LEVEL", "warn,pubsubgo_server=info")
         .env("PUBSUB_TRACING_ENABLED", "true")
         .env("PUBSUB_TRACING_OTLP_ENDPOINT", endpoint);
     Server::spawn(command)
@@ -175,6 +178,8 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
         .iter()
         .map(|n| format!("http://{}", n.client_addr()))
         .collect();
+    // reqwest has no rustls provider of its own (docs/security.md).
+    api::tls::install_default_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(WAIT)
