@@ -16,6 +16,30 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// builds and runs the node package's integration tests.
 const BINARY: &str = "CARGO_BIN_EXE_pubsubgo-server";
 
+/// Flags for a server on loopback ports the kernel hands out, without metrics.
+pub const LOCAL: [&str; 6] = [
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--metrics-enabled",
+    "false",
+];
+
+/// The caller's settings that would change where a test's server listens,
+/// what it loads, or whether it asks for credentials.
+const CALLERS_SETTINGS: [&str; 9] = [
+    "PUBSUB_SERVER_PORT",
+    "PUBSUB_METRICS_PORT",
+    "PUBSUB_METRICS_ENABLED",
+    "PUBSUB_CONFIG",
+    "PUBSUB_DATA_DIR",
+    "PUBSUB_PEER_PORT",
+    "PUBSUB_AUTH_ENABLED",
+    "PUBSUB_TLS_CERT_FILE",
+    "PUBSUB_TLS_KEY_FILE",
+];
+
 /// A running server process, killed on drop if still alive.
 #[derive(Debug)]
 pub struct Server {
@@ -30,6 +54,22 @@ impl Server {
         let binary = std::env::var_os(BINARY)
             .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
         Command::new(binary)
+    }
+
+    /// Starts the binary as the node's tests run it: JSON logs, a free peer
+    /// port, `data_dir`, none of the caller's [`CALLERS_SETTINGS`], then
+    /// `args` (add [`LOCAL`] for loopback ports) and `env`.
+    pub fn start_in(data_dir: &DataDir, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Self::command();
+        command
+            .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
+            .arg(&data_dir.0)
+            .args(args);
+        for variable in CALLERS_SETTINGS {
+            command.env_remove(variable);
+        }
+        command.envs(env.iter().copied());
+        Self::spawn(command)
     }
 
     /// Starts `command` (which must log JSON to stdout, `--log-format json` or

@@ -1,11 +1,10 @@
-//! The binary as these tests start it: JSON logs, loopback ports the kernel
-//! hands out, no metrics port, and none of the caller's `PUBSUB_*` settings
-//! that would change where it listens.
+//! The binary as these tests start it (`Server::start_in` on loopback ports
+//! the kernel hands out, no metrics port), and a client sending a token.
 
 use std::time::Duration;
 
 use api::{Client, ClientOptions};
-use testkit::server_process::{DataDir, Server};
+use testkit::server_process::{DataDir, LOCAL, Server};
 
 /// How long a client waits for an answer.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -17,34 +16,8 @@ pub fn start(data_dir: &DataDir, args: &[&str]) -> Server {
 
 /// Like [`start`], with `env` set too.
 pub fn start_env(data_dir: &DataDir, args: &[&str], env: &[(&str, String)]) -> Server {
-    let mut command = Server::command();
-    command
-        .args(["--log-format", "json", "--peer-port", "0", "--data-dir"])
-        .arg(&data_dir.0)
-        .args([
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--metrics-enabled",
-            "false",
-        ])
-        .args(args);
-    for variable in [
-        "PUBSUB_SERVER_PORT",
-        "PUBSUB_METRICS_PORT",
-        "PUBSUB_METRICS_ENABLED",
-        "PUBSUB_CONFIG",
-        "PUBSUB_DATA_DIR",
-        "PUBSUB_PEER_PORT",
-        "PUBSUB_AUTH_ENABLED",
-        "PUBSUB_TLS_CERT_FILE",
-        "PUBSUB_TLS_KEY_FILE",
-    ] {
-        command.env_remove(variable);
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    Server::spawn(command)
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Server::start_in(data_dir, &[&LOCAL[..], args].concat(), &env)
 }
 
 /// A client of `base` sending `token`.
