@@ -220,8 +220,11 @@ impl Browser {
         if matches!(self.driver.try_wait(), Ok(Some(_))) {
             return; // reaped: its id may belong to someone else by now
         }
+        // `kill -KILL -PGID` without `--` kills every process the caller may
+        // signal with procps-ng 4.0.2 (Debian 12's /bin/kill): it reads the
+        // group as `-1`. `-s KILL -- -PGID` is parsed as meant.
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.driver.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
             .stderr(Stdio::null())
             .status();
         let _ = self.driver.kill();
