@@ -19,7 +19,7 @@ use api::types::{
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 
-use super::{Context, all_pages};
+use super::{Context, all_subscriptions};
 use crate::args::{Format, GroupsCommand, ListArgs};
 use crate::output::{TextTable, age_text, print_json, print_text};
 
@@ -35,15 +35,7 @@ pub async fn run(ctx: &Context, command: GroupsCommand) -> anyhow::Result<()> {
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let page_size = args.page_size;
-    let subscriptions = all_pages(|token| async move {
-        let page = ctx
-            .client
-            .list_subscriptions(page_size, token.as_deref())
-            .await?;
-        Ok((page.subscriptions, page.next_page_token))
-    })
-    .await?;
+    let subscriptions = all_subscriptions(ctx, args.page_size).await?;
     let names = subscriptions
         .into_iter()
         .filter(|s| s.kind == SubscriptionType::Partitioned)

@@ -97,6 +97,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Every subscription, fetched `page_size` at a time.
+async fn all_subscriptions(
+    ctx: &Context,
+    page_size: Option<u32>,
+) -> anyhow::Result<Vec<api::types::Subscription>> {
+    all_pages(|token| async move {
+        let page = ctx
+            .client
+            .list_subscriptions(page_size, token.as_deref())
+            .await?;
+        Ok((page.subscriptions, page.next_page_token))
+    })
+    .await
+}
+
 /// Follows `nextPageToken` until the last page and returns every item.
 ///
 /// `fetch` gets the page token (none for the first page) and answers a page's items

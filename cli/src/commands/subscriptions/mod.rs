@@ -8,7 +8,7 @@ use api::types::{
 mod render;
 
 use self::render::{subscription_text, subscriptions_table};
-use super::{Context, all_pages};
+use super::{Context, all_subscriptions};
 use crate::args::{
     CreateSubscriptionArgs, Format, ListArgs, NameArg, ResumeKeyArgs, SeekArgs,
     SubscriptionsCommand,
@@ -27,15 +27,7 @@ pub async fn run(ctx: &Context, command: SubscriptionsCommand) -> anyhow::Result
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let page_size = args.page_size;
-    let subscriptions = all_pages(|token| async move {
-        let page = ctx
-            .client
-            .list_subscriptions(page_size, token.as_deref())
-            .await?;
-        Ok((page.subscriptions, page.next_page_token))
-    })
-    .await?;
+    let subscriptions = all_subscriptions(ctx, args.page_size).await?;
     match ctx.format {
         Format::Json => print_json(&ListSubscriptionsResponse {
             subscriptions,
