@@ -252,41 +252,29 @@ impl PeerTlsFiles {
 mod tests {
     use super::*;
 
+    /// The settings of `args` alone, no file.
+    fn from_flags(args: &SecurityArgs) -> Result<SecuritySettings, ConfigError> {
+        SecuritySettings::resolve(
+            args,
+            TlsSection::default(),
+            AuthSection::default(),
+            LimitsSection::default(),
+        )
+    }
+
     #[test]
     fn tls_needs_both_files_and_auth_needs_a_source_of_principals() {
         let one = SecurityArgs {
             tls_cert_file: Some("c.pem".into()),
             ..SecurityArgs::default()
         };
-        assert!(
-            SecuritySettings::resolve(
-                &one,
-                TlsSection::default(),
-                AuthSection::default(),
-                LimitsSection::default()
-            )
-            .is_err()
-        );
+        assert!(from_flags(&one).is_err());
         let on = SecurityArgs {
             auth_enabled: Some(true),
             ..SecurityArgs::default()
         };
-        assert!(
-            SecuritySettings::resolve(
-                &on,
-                TlsSection::default(),
-                AuthSection::default(),
-                LimitsSection::default()
-            )
-            .is_err()
-        );
-        let off = SecuritySettings::resolve(
-            &SecurityArgs::default(),
-            TlsSection::default(),
-            AuthSection::default(),
-            LimitsSection::default(),
-        )
-        .expect("defaults");
+        assert!(from_flags(&on).is_err());
+        let off = from_flags(&SecurityArgs::default()).expect("defaults");
         assert_eq!(
             off,
             SecuritySettings::default(),
@@ -297,25 +285,14 @@ mod tests {
             peer_tls_key_file: Some("k.pem".into()),
             ..SecurityArgs::default()
         };
-        let refused = SecuritySettings::resolve(
-            &peer_half,
-            TlsSection::default(),
-            AuthSection::default(),
-            LimitsSection::default(),
-        );
+        let refused = from_flags(&peer_half);
         assert!(refused.is_err(), "peer TLS without a CA: {refused:?}");
         let metrics_alone = SecurityArgs {
             metrics_tls: Some(true),
             ..SecurityArgs::default()
         };
         assert!(
-            SecuritySettings::resolve(
-                &metrics_alone,
-                TlsSection::default(),
-                AuthSection::default(),
-                LimitsSection::default()
-            )
-            .is_err(),
+            from_flags(&metrics_alone).is_err(),
             "metrics TLS needs the client port's certificate"
         );
     }
