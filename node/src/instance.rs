@@ -29,6 +29,8 @@ use crate::metadata_store::MetadataStore;
 use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
 use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
+use crate::security::peer_tls::PeerTls;
+use crate::security::tls_listener::TlsListener;
 use crate::security::{ClientSecurity, SecurityError};
 use crate::server;
 use crate::storage::StorageError;
@@ -131,6 +133,12 @@ impl Instance {
         }
         raft_config.bootstrap_expect = cluster.bootstrap_expect;
         raft_config.source_ip = cluster.peer_source_ip;
+        let shutdown = CancellationToken::new();
+        let peer_tls = match &config.security.peer_tls {
+            Some(files) => Some(PeerTls::start(files, &shutdown)?),
+            None => None,
+        };
+        raft_config.tls = peer_tls.as_ref().map(|(tls, _)| tls.client.clone());
         let consensus = Consensus::open(&raft_config).await?;
         let memory = matches!(config.storage, StorageConfig::Memory);
         let sync = Arc::new(StorageSync::new(consensus.clone(), local.clone(), memory));
@@ -139,22 +147,31 @@ impl Instance {
             sync.clone(),
             cluster.owner_timeout,
         ));
-        let client =
-            StorageClient::from_source(StorageClient::DEFAULT_TIMEOUT, cluster.peer_source_ip)?;
+        let client = StorageClient::from_source(
+            StorageClient::DEFAULT_TIMEOUT,
+            cluster.peer_source_ip,
+            raft_config.tls.as_ref(),
+        )?;
         let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
-        consensus
-            .serve(
-                &raft_config,
-                listeners.peer,
-                routing::routes(local, placement, overload.memory.clone()),
-            )
-            .await;
+        let peer_routes = routing::routes(local, placement, overload.memory.clone());
+        let mut background = Vec::new();
+        match peer_tls {
+            Some((tls, watch)) => {
+                let listener = TlsListener::new(listeners.peer, tls.server)?;
+                consensus.serve(&raft_config, listener, peer_routes).await;
+                background.push(watch);
+            }
+            None => {
+                consensus
+                    .serve(&raft_config, listeners.peer, peer_routes)
+                    .await
+            }
+        }
         consensus
             .wait_until(LEADER_WAIT, |m| m.leader.is_some())
             .await?;
         sync.sync().await.map_err(StartError::Restore)?;
 
-        let shutdown = CancellationToken::new();
         let broker = Broker::new(
             MetadataStore::replicated(consensus.clone()).observed(metrics.raft.clone()),
             storage,
@@ -176,7 +193,7 @@ impl Instance {
         // node are placed over it too; a joining node still a learner
         // registers later, from the liveness task.
         liveness.register(broker.metadata.store(), &consensus).await;
-        let background = vec![
+        background.extend([
             tokio::spawn(sync.run(shutdown.clone())),
             tokio::spawn({
                 let metadata = broker.metadata.store().clone();
@@ -184,9 +201,8 @@ impl Instance {
                 let shutdown = shutdown.clone();
                 async move { liveness.run(metadata, metrics, shutdown).await }
             }),
-        ];
+        ]);
         let (security, watchers) = ClientSecurity::start(&config.security, &shutdown)?;
-        let mut background = background;
         background.extend(watchers);
         let served = tokio::spawn(server::run(
             listeners.client,
@@ -199,6 +215,7 @@ impl Instance {
             node_id = cluster.node_id.get(),
             client = %client_addr,
             peer = %peer_addr,
+            peer_tls = config.security.peer_tls.is_some(),
             data_dir = %cluster.data_dir.display(),
             memory_limit_bytes = config.overload.memory.limit_bytes,
             "node started"

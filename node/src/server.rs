@@ -77,6 +77,46 @@ pub async fn open_storage(
     })
 }
 
+type Serving = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+/// Serves `/metrics` of `registry` on `listener`, over TLS with `tls`.
+fn serve_metrics(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    registry: &Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> io::Result<Serving> {
+    let registry = registry.clone();
+    let app = Router::new().route(
+        api::paths::METRICS,
+        get(move || {
+            let registry = registry.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    registry.encode(),
+                )
+            }
+        }),
+    );
+    let stop = shutdown.cancelled_owned();
+    Ok(match tls {
+        Some(config) => Box::pin(
+            axum::serve(TlsListener::new(listener, config)?, app)
+                .with_graceful_shutdown(stop)
+                .into_future(),
+        ),
+        None => Box::pin(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .into_future(),
+        ),
+    })
+}
+
 /// Serves `broker` until `broker.shutdown` is cancelled, with TLS and
 /// authentication as `security` says.
 pub async fn run(
@@ -109,7 +149,7 @@ pub async fn run(
     // The rate limits need each request's client address.
     let app = app.into_make_service_with_connect_info::<http::rate_limit::ClientAddr>();
     let counted = CountingListener::new(client, broker.metrics.connections("http"));
-    let client_server: Pin<Box<dyn Future<Output = io::Result<()>> + Send>> = match security.tls {
+    let client_server: Serving = match security.tls {
         Some(config) => Box::pin(
             axum::serve(TlsListener::new(counted, config)?, app)
                 .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -122,30 +162,19 @@ pub async fn run(
         ),
     };
 
-    let metrics_server = metrics.map(|listener| {
-        let registry = broker.metrics.clone();
-        let app = Router::new().route(
-            api::paths::METRICS,
-            get(move || {
-                let registry = registry.clone();
-                async move {
-                    (
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )],
-                        registry.encode(),
-                    )
-                }
-            }),
-        );
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned())
-    });
+    let metrics_tls = security.metrics_tls;
+    let metrics_server = match metrics {
+        Some(listener) => Some(serve_metrics(
+            listener,
+            metrics_tls,
+            &broker.metrics,
+            shutdown.clone(),
+        )?),
+        None => None,
+    };
 
     let result = match metrics_server {
-        Some(metrics_server) => {
-            tokio::try_join!(client_server, metrics_server.into_future()).map(|_| ())
-        }
+        Some(metrics_server) => tokio::try_join!(client_server, metrics_server).map(|_| ()),
         None => client_server.await,
     };
     streams.close();

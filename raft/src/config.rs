@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::types::NodeId;
@@ -47,6 +48,10 @@ pub struct ConsensusConfig {
     /// OS choose. Set where peers are told apart by source address (the
     /// tests' fault proxy cuts one node's traffic that way).
     pub source_ip: Option<IpAddr>,
+    /// Mutual TLS for this node's peer calls: its certificate and the
+    /// cluster CA. `None` calls peers over plain HTTP. The listener given to
+    /// [`Consensus::serve`](crate::Consensus::serve) must match.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ConsensusConfig {
@@ -66,6 +71,7 @@ impl ConsensusConfig {
             leader_wait: Duration::from_secs(5),
             membership_timeout: Duration::from_secs(30),
             source_ip: None,
+            tls: None,
         }
     }
 

@@ -27,6 +27,7 @@ use crate::log_store::LogStore;
 use crate::metrics::ConsensusMetrics;
 use crate::peer::client::{self, PeerNetwork};
 use crate::peer::router::{self, read_index_locally, write_locally};
+use crate::peer::transport::PeerHttp;
 use crate::peer::{MembershipChange, ProposeOutcome, ReadIndexOutcome};
 use crate::state_machine::{AppliedMetadata, StateMachine};
 use crate::storage::{Storage, StorageClosed};
@@ -102,12 +103,11 @@ impl Consensus {
     ///
     /// # Panics
     /// As [`Consensus::start_with_routes`].
-    pub async fn serve(
-        &self,
-        config: &ConsensusConfig,
-        listener: TcpListener,
-        extra: axum::Router,
-    ) {
+    pub async fn serve<L>(&self, config: &ConsensusConfig, listener: L, extra: axum::Router)
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let app = self.router().merge(extra);
         let mut stop = self.inner.stop.subscribe();
         let server = tokio::spawn(async move {
@@ -154,14 +154,11 @@ impl Consensus {
         let applied = state_machine.applied_metadata();
         install_crypto_provider();
         let http = |what| {
-            // Peers are addressed directly; a proxy from the environment must not apply.
-            reqwest::Client::builder()
-                .no_proxy()
-                .local_address(config.source_ip)
-                .build()
-                .map_err(|e| ConsensusError::Config {
+            PeerHttp::new(config.source_ip, config.tls.as_ref()).map_err(|e| {
+                ConsensusError::Config {
                     reason: format!("cannot build the {what} HTTP client: {e}"),
-                })
+                }
+            })
         };
         let network = PeerNetwork::new(config.node_id, http("Raft RPC")?);
         let raft = Raft::new(

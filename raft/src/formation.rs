@@ -34,7 +34,7 @@ pub(crate) struct Formation {
     pub members: BTreeMap<NodeId, String>,
     /// How many of the lowest ids in `members` form the group.
     pub voters_to_form: usize,
-    pub http: reqwest::Client,
+    pub http: crate::peer::transport::PeerHttp,
     /// Bounds one join request, which waits for the leader to catch this
     /// node up and promote it.
     pub join_timeout: Duration,

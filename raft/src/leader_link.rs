@@ -24,7 +24,7 @@ pub(crate) struct LeaderLink {
     pub(crate) node_id: NodeId,
     pub(crate) raft: Raft,
     /// Forwarding has its own pool, apart from Raft's replication traffic.
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: crate::peer::transport::PeerHttp,
     /// Bounds a forwarded command or read-index request.
     pub(crate) forward_timeout: Duration,
     /// How long to wait for a leader to become known.

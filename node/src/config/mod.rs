@@ -137,6 +137,9 @@ pub struct Args {
     /// Milliseconds to wait for a Redis reply [default: 2000].
     #[arg(long, env = "PUBSUB_REDIS_RESPONSE_TIMEOUT_MILLIS")]
     pub redis_response_timeout_millis: Option<u64>,
+    /// PEM CA file a `rediss://` server's certificate must chain to (else the system's trust store).
+    #[arg(long, env = "PUBSUB_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
     /// Log format [default: text].
     #[arg(long, env = "PUBSUB_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -252,6 +255,7 @@ struct RedisSection {
     key_prefix: Option<String>,
     connect_timeout_millis: Option<u64>,
     response_timeout_millis: Option<u64>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +377,7 @@ impl RedisSection {
             response_timeout_millis: args
                 .redis_response_timeout_millis
                 .or(self.response_timeout_millis),
+            ca_file: args.redis_ca_file.clone().or(self.ca_file),
         }
     }
 
@@ -386,6 +391,7 @@ impl RedisSection {
             || self.key_prefix.is_some()
             || self.connect_timeout_millis.is_some()
             || self.response_timeout_millis.is_some()
+            || self.ca_file.is_some()
     }
 }
 
@@ -400,6 +406,7 @@ fn redis_settings(redis: RedisSection) -> Result<RedisSettings, ConfigError> {
         key_prefix,
         connect_timeout_millis,
         response_timeout_millis,
+        ca_file,
     } = redis;
     let target = match (nodes, url) {
         (Some(_), Some(_)) => {
@@ -451,6 +458,7 @@ fn redis_settings(redis: RedisSection) -> Result<RedisSettings, ConfigError> {
             response_timeout_millis,
             RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
         ),
+        ca_file,
     };
     if settings.key_prefix.is_empty() || settings.key_prefix.contains(['{', '}']) {
         return Err(ConfigError::Invalid(

@@ -5,6 +5,10 @@
 //! tls:
 //!   cert_file: /etc/pubsubgo/tls/tls.crt   # both set: the client port speaks TLS
 //!   key_file: /etc/pubsubgo/tls/tls.key    # both re-read when they change
+//!   metrics: true                          # the metrics port serves them too
+//!   peer_cert_file: /etc/pubsubgo/peer/tls.crt   # all three set: mutual TLS
+//!   peer_key_file: /etc/pubsubgo/peer/tls.key    # on the peer port
+//!   peer_ca_file: /etc/pubsubgo/peer/ca.crt      # the cluster CA
 //! auth:
 //!   enabled: true
 //!   api_keys_file: /etc/pubsubgo/auth/api-keys.yaml   # names and SHA-256 hashes
@@ -15,6 +19,7 @@
 //! limits:
 //!   principal_per_second: 1000   # token bucket per authenticated principal
 //!   address_per_second: 2000     # token bucket per client IP address
+//!   streams_per_principal: 100   # open WebSocket streams per principal
 //! ```
 
 use std::num::NonZeroU32;
@@ -30,6 +35,10 @@ use super::error::ConfigError;
 pub struct SecuritySettings {
     /// `Some` when the client port speaks TLS.
     pub tls: Option<CertFiles>,
+    /// The metrics port serves the client port's certificate too.
+    pub metrics_tls: bool,
+    /// `Some` when the peer port runs mutual TLS.
+    pub peer_tls: Option<PeerTlsFiles>,
     /// `Some` when requests must carry credentials.
     pub auth: Option<AuthSettings>,
     pub rate_limits: RateLimitSettings,
@@ -41,6 +50,8 @@ pub struct SecuritySettings {
 pub struct RateLimitSettings {
     pub principal_per_second: Option<NonZeroU32>,
     pub address_per_second: Option<NonZeroU32>,
+    /// Open WebSocket streams per principal; `None` is no cap.
+    pub streams_per_principal: Option<NonZeroU32>,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -48,6 +59,14 @@ pub struct RateLimitSettings {
 pub struct CertFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+}
+
+/// This node's certificate on the peer port and the cluster CA whose
+/// certificates it accepts from peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerTlsFiles {
+    pub own: CertFiles,
+    pub ca: PathBuf,
 }
 
 /// Where the principals and their rights are read from.
@@ -69,6 +88,18 @@ pub struct SecurityArgs {
     /// PEM private key of the client port's certificate.
     #[arg(long, env = "PUBSUB_TLS_KEY_FILE")]
     pub tls_key_file: Option<PathBuf>,
+    /// Serve the client port's certificate on the metrics port too [default: false].
+    #[arg(long, env = "PUBSUB_METRICS_TLS")]
+    pub metrics_tls: Option<bool>,
+    /// PEM certificate chain this node presents on the peer port, issued by the cluster CA.
+    #[arg(long, env = "PUBSUB_PEER_TLS_CERT_FILE")]
+    pub peer_tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the peer certificate.
+    #[arg(long, env = "PUBSUB_PEER_TLS_KEY_FILE")]
+    pub peer_tls_key_file: Option<PathBuf>,
+    /// PEM cluster CA; with the peer certificate and key, the peer port runs mutual TLS.
+    #[arg(long, env = "PUBSUB_PEER_TLS_CA_FILE")]
+    pub peer_tls_ca_file: Option<PathBuf>,
     /// Require credentials (API key or JWT) on every API request [default: false].
     #[arg(long, env = "PUBSUB_AUTH_ENABLED")]
     pub auth_enabled: Option<bool>,
@@ -93,6 +124,9 @@ pub struct SecurityArgs {
     /// Requests per second per client IP address; 0 is no limit [default: 0].
     #[arg(long, env = "PUBSUB_RATE_LIMIT_ADDRESS_PER_SECOND")]
     pub rate_limit_address_per_second: Option<u32>,
+    /// Open WebSocket streams per authenticated principal; 0 is no cap [default: 0].
+    #[arg(long, env = "PUBSUB_LIMIT_STREAMS_PER_PRINCIPAL")]
+    pub limit_streams_per_principal: Option<u32>,
 }
 
 /// `limits:` in the config file.
@@ -101,6 +135,7 @@ pub struct SecurityArgs {
 pub(super) struct LimitsSection {
     principal_per_second: Option<u32>,
     address_per_second: Option<u32>,
+    streams_per_principal: Option<u32>,
 }
 
 /// `tls:` in the config file.
@@ -109,6 +144,10 @@ pub(super) struct LimitsSection {
 pub(super) struct TlsSection {
     cert_file: Option<PathBuf>,
     key_file: Option<PathBuf>,
+    metrics: Option<bool>,
+    peer_cert_file: Option<PathBuf>,
+    peer_key_file: Option<PathBuf>,
+    peer_ca_file: Option<PathBuf>,
 }
 
 /// `auth:` in the config file.
@@ -131,6 +170,8 @@ impl SecuritySettings {
         auth: AuthSection,
         limits: LimitsSection,
     ) -> Result<Self, ConfigError> {
+        let peer_tls = PeerTlsFiles::resolve(args, &tls)?;
+        let metrics_tls = args.metrics_tls.or(tls.metrics).unwrap_or(false);
         let cert = args.tls_cert_file.clone().or(tls.cert_file);
         let key = args.tls_key_file.clone().or(tls.key_file);
         let tls = match (cert, key) {
@@ -142,6 +183,11 @@ impl SecuritySettings {
                 ));
             }
         };
+        if metrics_tls && tls.is_none() {
+            return Err(ConfigError::Invalid(
+                "TLS on the metrics port serves the client port's certificate: set the TLS certificate and key files too".to_owned(),
+            ));
+        }
         let enabled = args.auth_enabled.or(auth.enabled).unwrap_or(false);
         let settings = AuthSettings {
             api_keys_file: args.auth_api_keys_file.clone().or(auth.api_keys_file),
@@ -165,12 +211,40 @@ impl SecuritySettings {
                 .rate_limit_address_per_second
                 .or(limits.address_per_second)
                 .and_then(NonZeroU32::new),
+            streams_per_principal: args
+                .limit_streams_per_principal
+                .or(limits.streams_per_principal)
+                .and_then(NonZeroU32::new),
         };
         Ok(Self {
             tls,
+            metrics_tls,
+            peer_tls,
             auth: enabled.then_some(settings),
             rate_limits,
         })
+    }
+}
+
+impl PeerTlsFiles {
+    /// All three files set: mutual TLS; none: plain; some: an error.
+    fn resolve(args: &SecurityArgs, tls: &TlsSection) -> Result<Option<Self>, ConfigError> {
+        let cert = args
+            .peer_tls_cert_file
+            .clone()
+            .or(tls.peer_cert_file.clone());
+        let key = args.peer_tls_key_file.clone().or(tls.peer_key_file.clone());
+        let ca = args.peer_tls_ca_file.clone().or(tls.peer_ca_file.clone());
+        match (cert, key, ca) {
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(Self {
+                own: CertFiles { cert, key },
+                ca,
+            })),
+            (None, None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid(
+                "mutual TLS on the peer port needs the peer certificate, key and CA files: set all three or none".to_owned(),
+            )),
+        }
     }
 }
 
@@ -178,45 +252,48 @@ impl SecuritySettings {
 mod tests {
     use super::*;
 
+    /// The settings of `args` alone, no file.
+    fn from_flags(args: &SecurityArgs) -> Result<SecuritySettings, ConfigError> {
+        SecuritySettings::resolve(
+            args,
+            TlsSection::default(),
+            AuthSection::default(),
+            LimitsSection::default(),
+        )
+    }
+
     #[test]
     fn tls_needs_both_files_and_auth_needs_a_source_of_principals() {
         let one = SecurityArgs {
             tls_cert_file: Some("c.pem".into()),
             ..SecurityArgs::default()
         };
-        assert!(
-            SecuritySettings::resolve(
-                &one,
-                TlsSection::default(),
-                AuthSection::default(),
-                LimitsSection::default()
-            )
-            .is_err()
-        );
+        assert!(from_flags(&one).is_err());
         let on = SecurityArgs {
             auth_enabled: Some(true),
             ..SecurityArgs::default()
         };
-        assert!(
-            SecuritySettings::resolve(
-                &on,
-                TlsSection::default(),
-                AuthSection::default(),
-                LimitsSection::default()
-            )
-            .is_err()
-        );
-        let off = SecuritySettings::resolve(
-            &SecurityArgs::default(),
-            TlsSection::default(),
-            AuthSection::default(),
-            LimitsSection::default(),
-        )
-        .expect("defaults");
+        assert!(from_flags(&on).is_err());
+        let off = from_flags(&SecurityArgs::default()).expect("defaults");
         assert_eq!(
             off,
             SecuritySettings::default(),
             "TLS and auth are off by default"
+        );
+        let peer_half = SecurityArgs {
+            peer_tls_cert_file: Some("c.pem".into()),
+            peer_tls_key_file: Some("k.pem".into()),
+            ..SecurityArgs::default()
+        };
+        let refused = from_flags(&peer_half);
+        assert!(refused.is_err(), "peer TLS without a CA: {refused:?}");
+        let metrics_alone = SecurityArgs {
+            metrics_tls: Some(true),
+            ..SecurityArgs::default()
+        };
+        assert!(
+            from_flags(&metrics_alone).is_err(),
+            "metrics TLS needs the client port's certificate"
         );
     }
 }

@@ -40,6 +40,7 @@ use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::publish::Publisher;
 use crate::overload::Overload;
 use crate::overload::budget::MemoryUse;
+use crate::security::stream_caps::StreamSlot;
 use crate::telemetry::Metrics;
 
 /// Most frames taken together in one turn, and most bytes: past either, the
@@ -52,6 +53,7 @@ pub async fn upgrade(
     state: AppState,
     topic: &str,
     upgrade: WebSocketUpgrade,
+    slot: Option<StreamSlot>,
 ) -> Result<Response, ApiError> {
     state.broker.metadata.find_topic(topic).await?;
     let publisher = state.broker.publisher.clone();
@@ -64,7 +66,7 @@ pub async fn upgrade(
         .max_message_size(MAX_REQUEST_BODY_BYTES)
         .max_frame_size(MAX_REQUEST_BODY_BYTES)
         .on_upgrade(move |socket| async move {
-            let _alive = token;
+            let _alive = (token, slot);
             run(&publisher, &metrics, &overload, shutdown, topic, socket).await;
         }))
 }

@@ -10,7 +10,7 @@ use api::ErrorCode;
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{RETRY_AFTER, UPGRADE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::IncomingStream;
@@ -34,8 +34,8 @@ impl Connected<IncomingStream<'_, CountingListener>> for ClientAddr {
     }
 }
 
-impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+impl Connected<IncomingStream<'_, TlsListener<CountingListener>>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener<CountingListener>>) -> Self {
         Self(*stream.remote_addr())
     }
 }
@@ -71,13 +71,43 @@ pub async fn by_principal(
     next: Next,
 ) -> Response {
     let principal = request.extensions().get::<Principal>().cloned();
-    match (limits, principal) {
-        (Some(limits), Some(Principal(principal))) => match limits.check_principal(&principal) {
-            Ok(()) => next.run(request).await,
-            Err(wait) => refuse(wait, &format!("principal {principal:?}")),
-        },
-        _ => next.run(request).await,
+    let (Some(limits), Some(Principal(principal))) = (limits, principal) else {
+        return next.run(request).await;
+    };
+    if let Err(wait) = limits.check_principal(&principal) {
+        return refuse(wait, &format!("principal {principal:?}"));
     }
+    let mut request = request;
+    if is_websocket_upgrade(&request) {
+        match limits.open_stream(&principal) {
+            // The stream handler moves the slot into the stream's task.
+            Ok(Some(slot)) => {
+                request.extensions_mut().insert(slot);
+            }
+            Ok(None) => {}
+            Err(cap) => {
+                let mut response = ApiError::new(
+                    ErrorCode::ResourceExhausted,
+                    format!(
+                        "principal {principal:?} has {cap} WebSocket streams open, its cap; close one first"
+                    ),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(1));
+                return response;
+            }
+        }
+    }
+    next.run(request).await
+}
+
+fn is_websocket_upgrade(request: &Request) -> bool {
+    request
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
 fn refuse(wait: Duration, whom: &str) -> Response {

@@ -51,6 +51,7 @@ use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
 use crate::overload::budget::{MemoryBudget, MemoryUse};
+use crate::security::stream_caps::StreamSlot;
 use crate::telemetry::Metrics;
 
 /// How often the server pings an idle client.
@@ -69,6 +70,7 @@ pub async fn upgrade(
     member: Option<&str>,
     encoding: Encoding,
     upgrade: WebSocketUpgrade,
+    slot: Option<StreamSlot>,
 ) -> Result<Response, ApiError> {
     let target = match member {
         Some(member) => state.broker.groups.member_target(name, member).await?,
@@ -82,7 +84,7 @@ pub async fn upgrade(
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            let _alive = token;
+            let _alive = (token, slot);
             session.run(socket).await;
         }))
 }

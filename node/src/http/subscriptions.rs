@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -25,6 +25,7 @@ use super::body::JsonBody;
 use super::problem::ApiError;
 use super::topics::{ListParams, list_params};
 use super::{AppState, no_verb, resource_verb, stream, wrong_method};
+use crate::security::stream_caps::StreamSlot;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -56,6 +57,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     query: Result<Query<GetParams>, QueryRejection>,
+    slot: Option<Extension<StreamSlot>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     match resource_verb::<SubscriptionVerb>(&segment, &Method::GET)? {
@@ -92,6 +94,7 @@ pub async fn get(
                 params.member_id.as_deref(),
                 params.encoding.unwrap_or_default(),
                 upgrade,
+                slot.map(|Extension(slot)| slot),
             )
             .await
         }

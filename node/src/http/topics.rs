@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::body::JsonBody;
 use super::problem::ApiError;
 use super::{AppState, no_verb, resource_verb, wrong_method};
+use crate::security::stream_caps::StreamSlot;
 
 /// `?pageSize=&pageToken=` of list endpoints.
 #[derive(Debug, Deserialize)]
@@ -54,6 +55,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    slot: Option<Extension<StreamSlot>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     match resource_verb::<TopicVerb>(&segment, &Method::GET)? {
@@ -68,7 +70,8 @@ pub async fn get(
                     ),
                 )
             })?;
-            super::publish_stream::upgrade(state, name, upgrade).await
+            super::publish_stream::upgrade(state, name, upgrade, slot.map(|Extension(slot)| slot))
+                .await
         }
         (_, Some(verb @ TopicVerb::Publish)) => Err(wrong_method(verb, &Method::GET)),
     }

@@ -2,7 +2,10 @@
 //! encoded [`StorageCall`] to the owner's peer port.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use raft::peer::transport::PeerHttp;
 
 use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, StorageCall, StorageReply};
@@ -14,7 +17,7 @@ use tracing::Instrument;
 /// HTTP/1 connections.
 #[derive(Debug, Clone)]
 pub struct StorageClient {
-    http: reqwest::Client,
+    http: PeerHttp,
     timeout: Duration,
 }
 
@@ -23,25 +26,23 @@ impl StorageClient {
     /// at this layer is short (a lease never waits for messages here).
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// A client whose calls each give up after `timeout`.
+    /// A client over plain HTTP whose calls each give up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, StorageError> {
-        Self::from_source(timeout, None)
+        Self::from_source(timeout, None, None)
     }
 
     /// Like [`StorageClient::new`], with calls leaving from `source_ip`
-    /// (`None`: the OS chooses).
-    pub fn from_source(timeout: Duration, source_ip: Option<IpAddr>) -> Result<Self, StorageError> {
+    /// (`None`: the OS chooses) and, with `tls`, over mutual TLS.
+    pub fn from_source(
+        timeout: Duration,
+        source_ip: Option<IpAddr>,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, StorageError> {
         // reqwest builds a TLS config from the process's crypto provider.
         api::tls::install_default_provider();
-        // Peers are addressed directly; a proxy from the environment must not apply.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .local_address(source_ip)
-            .http1_only()
-            .build()
-            .map_err(|e| StorageError::Unsupported {
-                reason: format!("cannot build the peer storage HTTP client: {e}"),
-            })?;
+        let http = PeerHttp::new(source_ip, tls).map_err(|e| StorageError::Unsupported {
+            reason: format!("cannot build the peer storage HTTP client: {e}"),
+        })?;
         Ok(Self { http, timeout })
     }
 
@@ -82,7 +83,8 @@ impl StorageClient {
         );
         let sent = async {
             self.http
-                .post(format!("http://{peer_addr}{CALL_PATH}"))
+                .client()
+                .post(self.http.url(peer_addr, CALL_PATH))
                 .timeout(self.timeout)
                 .headers(context::current_headers())
                 .body(body)

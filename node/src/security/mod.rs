@@ -1,20 +1,27 @@
-//! Security of the client port (DESIGN §10; `docs/security.md`): TLS with a
-//! certificate reloaded on change, and authentication with per-resource
+//! Security of the ports (DESIGN §10; `docs/security.md`): TLS on the client
+//! (and optionally metrics) port with a certificate reloaded on change,
+//! mutual TLS on the peer port, and authentication with per-resource
 //! authorization.
 //!
-//! - [`reloading_cert`]: the served certificate, polled for changes;
+//! - [`watched_files`]: files polled for changes, the last good load kept;
+//! - [`reloading_cert`]: a certificate and key so watched;
 //! - [`tls_listener`]: the TLS listener `axum::serve` takes, handshakes off
 //!   the accept loop;
+//! - [`peer_tls`]: the peer port's mutual TLS, both sides;
 //! - [`auth`]: principals (API keys, JWTs) and the allow-rule policy;
-//! - [`rate_limits`]: token buckets per client address and per principal.
+//! - [`rate_limits`]: token buckets per client address and per principal,
+//!   and [`stream_caps`]: open WebSocket streams per principal.
 //!
 //! [`ClientSecurity::start`] turns the settings into what the server needs and
 //! the background tasks that watch the files.
 
 pub mod auth;
+pub mod peer_tls;
 pub mod rate_limits;
 pub mod reloading_cert;
+pub mod stream_caps;
 pub mod tls_listener;
+pub mod watched_files;
 
 use std::sync::Arc;
 
@@ -31,6 +38,8 @@ use crate::config::security::SecuritySettings;
 #[derive(Debug, Clone, Default)]
 pub struct ClientSecurity {
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The metrics port's TLS (the client port's certificate), when on.
+    pub metrics_tls: Option<Arc<rustls::ServerConfig>>,
     pub auth: Option<Arc<Gatekeeper>>,
     pub limits: Option<Arc<RateLimits>>,
 }
@@ -38,8 +47,10 @@ pub struct ClientSecurity {
 /// Why the security settings could not be put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum SecurityError {
-    #[error("client TLS: {0}")]
+    #[error("TLS: {0}")]
     Tls(#[from] api::tls::TlsError),
+    #[error("TLS: {0}")]
+    Files(String),
     #[error("authentication: {0}")]
     Auth(String),
 }
@@ -54,7 +65,7 @@ impl ClientSecurity {
         let mut tasks = Vec::new();
         let tls = match &settings.tls {
             Some(files) => {
-                let cert = ReloadingCert::load(files.clone())?;
+                let cert = ReloadingCert::load(files.clone()).map_err(SecurityError::Files)?;
                 tasks.push(tokio::spawn(cert.clone().watch(shutdown.clone())));
                 Some(server_config(cert)?)
             }
@@ -72,7 +83,16 @@ impl ClientSecurity {
         if let Some(limits) = &limits {
             tasks.push(tokio::spawn(limits.clone().sweep(shutdown.clone())));
         }
-        Ok((Self { tls, auth, limits }, tasks))
+        let metrics_tls = tls.clone().filter(|_| settings.metrics_tls);
+        Ok((
+            Self {
+                tls,
+                metrics_tls,
+                auth,
+                limits,
+            },
+            tasks,
+        ))
     }
 }
 

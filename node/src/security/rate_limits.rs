@@ -11,27 +11,31 @@
 //! while are dropped every [`SWEEP_INTERVAL`].
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
+use super::stream_caps::{StreamCaps, StreamSlot};
 use crate::config::security::RateLimitSettings;
 
 /// How often buckets that have refilled completely are forgotten.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The buckets of one node.
+/// The buckets of one node, and its stream caps.
 #[derive(Debug)]
 pub struct RateLimits {
     by_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     by_principal: Option<DefaultKeyedRateLimiter<String>>,
+    streams: Option<Arc<StreamCaps>>,
     clock: DefaultClock,
 }
 
 impl RateLimits {
-    /// `None` when neither limit is set.
+    /// `None` when no limit is set.
     pub fn new(settings: &RateLimitSettings) -> Option<Self> {
         let limits = Self {
             by_address: settings
@@ -40,9 +44,20 @@ impl RateLimits {
             by_principal: settings
                 .principal_per_second
                 .map(|r| RateLimiter::keyed(Quota::per_second(r))),
+            streams: settings.streams_per_principal.map(StreamCaps::new),
             clock: DefaultClock::default(),
         };
-        (limits.by_address.is_some() || limits.by_principal.is_some()).then_some(limits)
+        (limits.by_address.is_some() || limits.by_principal.is_some() || limits.streams.is_some())
+            .then_some(limits)
+    }
+
+    /// A slot for one more WebSocket stream of `principal` (`None`: no cap),
+    /// or `Err(cap)` when it has that many open.
+    pub fn open_stream(&self, principal: &str) -> Result<Option<StreamSlot>, NonZeroU32> {
+        self.streams
+            .as_ref()
+            .map(|caps| caps.open(principal))
+            .transpose()
     }
 
     /// `Err(wait)` when `address` has no token left.
@@ -87,8 +102,6 @@ impl RateLimits {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
-
     use super::*;
 
     #[test]
@@ -96,6 +109,7 @@ mod tests {
         let limits = RateLimits::new(&RateLimitSettings {
             principal_per_second: NonZeroU32::new(3),
             address_per_second: None,
+            streams_per_principal: None,
         })
         .expect("limits");
         for _ in 0..3 {

@@ -1,4 +1,6 @@
-//! [`TlsListener`]: the client port's listener when TLS is on. TLS handshakes
+//! [`TlsListener`]: a port's listener when TLS is on (the client, metrics and
+//! peer ports; on the peer port its config asks for a client certificate,
+//! and a connection without one never gets past the handshake). Handshakes
 //! run in their own tasks, each bounded by [`HANDSHAKE_TIMEOUT`], so a client
 //! that connects and never finishes its handshake holds up no one else;
 //! finished connections reach `axum::serve` through a channel.
@@ -13,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::telemetry::connections::{CountedStream, CountingListener};
+use axum::serve::Listener;
 
 /// Longest a client may take to complete its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,23 +23,23 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections whose handshake is done, waiting for `axum::serve` to take them.
 const READY_BACKLOG: usize = 128;
 
-/// Accepts TCP connections and hands out the TLS streams on them.
+/// Accepts connections of an inner listener and hands out the TLS streams on them.
 #[derive(Debug)]
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<CountedStream>, SocketAddr)>,
+pub struct TlsListener<L: Listener> {
+    ready: mpsc::Receiver<(TlsStream<L::Io>, SocketAddr)>,
     local: SocketAddr,
     accepting: JoinHandle<()>,
 }
 
-impl TlsListener {
+impl<L: Listener<Addr = SocketAddr>> TlsListener<L> {
     /// Serves TLS with `config` on the connections of `inner`.
-    pub fn new(mut inner: CountingListener, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
-        let local = axum::serve::Listener::local_addr(&inner)?;
+    pub fn new(mut inner: L, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+        let local = inner.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
         let (sender, ready) = mpsc::channel(READY_BACKLOG);
         let accepting = tokio::spawn(async move {
             loop {
-                let (stream, peer) = axum::serve::Listener::accept(&mut inner).await;
+                let (stream, peer) = inner.accept().await;
                 let acceptor = acceptor.clone();
                 let sender = sender.clone();
                 tokio::spawn(async move {
@@ -59,14 +61,14 @@ impl TlsListener {
     }
 }
 
-impl Drop for TlsListener {
+impl<L: Listener> Drop for TlsListener<L> {
     fn drop(&mut self) {
         self.accepting.abort();
     }
 }
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<CountedStream>;
+impl<L: Listener<Addr = SocketAddr>> Listener for TlsListener<L> {
+    type Io = TlsStream<L::Io>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

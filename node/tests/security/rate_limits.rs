@@ -1,16 +1,18 @@
 //! Rate limits: one principal over its limit gets `429 RESOURCE_EXHAUSTED`
 //! with `Retry-After` while another principal's requests still pass; a client
-//! address over its limit likewise, probes never.
+//! address over its limit likewise, probes never; a principal at its cap of
+//! open WebSocket streams is refused another until one closes.
 
 use api::ErrorCode;
 use node::security::auth::api_keys::hash_hex;
-use testkit::server_process::DataDir;
+use testkit::server_process::{DataDir, Server};
 
 use crate::process::{client_with_token, start};
 
-#[test_log::test(tokio::test)]
-async fn a_principal_over_its_limit_gets_429_while_another_is_served() {
-    tracing::info!("arrange: two principals, each limited to 5 requests per second");
+/// A server started with `extra` flags and API keys for two principals,
+/// `busy` (`busy-key-0001`) and `quiet` (`quiet-key-0002`), each allowed
+/// everything on every resource; the files live as long as the second value.
+fn start_two_principals(name: &str, extra: &[&str]) -> (Server, (tempfile::TempDir, DataDir)) {
     let dir = tempfile::tempdir().expect("dir");
     let keys = dir.path().join("keys.yaml");
     std::fs::write(
@@ -25,22 +27,30 @@ async fn a_principal_over_its_limit_gets_429_while_another_is_served() {
     let policy = dir.path().join("policy.yaml");
     std::fs::write(
         &policy,
-        "principals:\n  busy: [ { resources: [\"*\"], actions: [manage] } ]\n  quiet: [ { resources: [\"*\"], actions: [manage] } ]\n",
+        "principals:\n  busy: [ { resources: [\"*\"], actions: [manage, consume, publish] } ]\n  quiet: [ { resources: [\"*\"], actions: [manage, consume, publish] } ]\n",
     )
     .expect("policy");
-    let data = DataDir::new("rate-principal");
-    let server = start(
-        &data,
-        &[
-            "--auth-enabled",
-            "true",
-            "--auth-api-keys-file",
-            &keys.to_string_lossy(),
-            "--auth-policy-file",
-            &policy.to_string_lossy(),
-            "--rate-limit-principal-per-second",
-            "5",
-        ],
+    let data = DataDir::new(name);
+    let (keys, policy) = (keys.to_string_lossy(), policy.to_string_lossy());
+    let mut args = vec![
+        "--auth-enabled",
+        "true",
+        "--auth-api-keys-file",
+        &keys,
+        "--auth-policy-file",
+        &policy,
+    ];
+    args.extend_from_slice(extra);
+    let server = start(&data, &args);
+    (server, (dir, data))
+}
+
+#[test_log::test(tokio::test)]
+async fn a_principal_over_its_limit_gets_429_while_another_is_served() {
+    tracing::info!("arrange: two principals, each limited to 5 requests per second");
+    let (server, _files) = start_two_principals(
+        "rate-principal",
+        &["--rate-limit-principal-per-second", "5"],
     );
     let base = format!("http://{}", server.client_addr());
     let busy = client_with_token(&base, Some("busy-key-0001"));
@@ -110,4 +120,43 @@ async fn a_client_address_over_its_limit_gets_429_and_probes_still_answer() {
     for _ in 0..10 {
         client.health().await.expect("probes are not rate limited");
     }
+}
+
+#[test_log::test(tokio::test)]
+async fn a_principal_at_its_stream_cap_is_refused_until_one_of_its_streams_closes() {
+    tracing::info!("arrange: two principals, each allowed one open stream");
+    let (server, _files) =
+        start_two_principals("stream-cap", &["--limit-streams-per-principal", "1"]);
+    let base = format!("http://{}", server.client_addr());
+    let busy = client_with_token(&base, Some("busy-key-0001"));
+    let quiet = client_with_token(&base, Some("quiet-key-0002"));
+    busy.create_topic("capped", &Default::default())
+        .await
+        .expect("topic");
+    busy.create_subscription("capped-sub", &testkit::client::subscription("capped"))
+        .await
+        .expect("subscription");
+
+    tracing::info!("act: busy opens a stream, then a second one and a publish stream");
+    let first = busy.stream("capped-sub").await.expect("first stream");
+    let second = busy.stream("capped-sub").await.expect_err("over the cap");
+    let Err(publisher) = busy.publisher("capped", api::stream::Encoding::Json).await else {
+        panic!("a publish stream counts too");
+    };
+
+    tracing::info!("assert: 429 for busy, quiet has its own count; a closed stream frees the slot");
+    for refused in [&second, &publisher] {
+        assert!(refused.to_string().contains("429"), "{refused}");
+    }
+    let other = quiet
+        .stream("capped-sub")
+        .await
+        .expect("another principal has its own cap");
+    first.close().await.expect("close");
+    let again = testkit::wait_for("a slot after the close", crate::process::WAIT, || async {
+        busy.stream("capped-sub").await.ok()
+    })
+    .await
+    .expect("busy streams again once its stream closed");
+    drop((other, again));
 }

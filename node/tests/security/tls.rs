@@ -1,6 +1,7 @@
 //! TLS on the client port: clients that trust the CA (`--ca-file`) reach it
 //! over `https://` and `wss://`; others are refused at the handshake; a new
-//! certificate written over the files is served without a restart.
+//! certificate written over the files is served without a restart; the
+//! metrics port serves the same certificate when `PUBSUB_METRICS_TLS` is on.
 
 use api::stream::Encoding;
 use api::types::PublishRequest;
@@ -154,4 +155,57 @@ async fn the_healthcheck_subcommand_asks_a_tls_port_over_https() {
         .status()
         .expect("healthcheck runs");
     assert!(!plain.success());
+}
+
+#[test_log::test(tokio::test)]
+async fn the_metrics_port_serves_the_client_certificate_when_asked() {
+    api::tls::install_default_provider();
+    tracing::info!("arrange: a server with TLS on the client port and PUBSUB_METRICS_TLS");
+    let ca = TestCa::new("metrics CA");
+    let pair = ca.server_cert("server");
+    let data = DataDir::new("tls-metrics");
+    let metrics_port = testkit::redis::free_port();
+    let mut command = testkit::server_process::Server::command();
+    command
+        .env_clear()
+        .env("PUBSUB_SERVER_HOST", "127.0.0.1")
+        .env("PUBSUB_SERVER_PORT", "0")
+        .env("PUBSUB_PEER_PORT", "0")
+        .env("PUBSUB_DATA_DIR", &data.0)
+        .env("PUBSUB_LOG_FORMAT", "json")
+        .env("PUBSUB_METRICS_ENABLED", "true")
+        .env("PUBSUB_METRICS_PORT", metrics_port.to_string())
+        .env("PUBSUB_METRICS_TLS", "true")
+        .env("PUBSUB_TLS_CERT_FILE", &pair.cert)
+        .env("PUBSUB_TLS_KEY_FILE", &pair.key);
+    let server = testkit::server_process::Server::spawn(command);
+    server.client_addr();
+
+    tracing::info!("act: scrape over https with the CA, and over plain http");
+    let tls = api::tls::client_config(Some(&ca.ca_file)).expect("CA");
+    let https = reqwest::Client::builder()
+        .no_proxy()
+        .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
+        .timeout(WAIT)
+        .build()
+        .expect("client");
+    let scraped = https
+        .get(format!("https://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("scrape over https");
+    let plain = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(WAIT)
+        .build()
+        .expect("client")
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await;
+
+    tracing::info!("assert: the TLS scrape has the metrics; plain HTTP gets none");
+    assert!(scraped.status().is_success(), "{}", scraped.status());
+    let text = scraped.text().await.expect("body");
+    assert!(text.contains("pubsubgo_"), "{text}");
+    assert!(plain.is_err(), "plain HTTP on a TLS port: {plain:?}");
 }

@@ -17,6 +17,7 @@ use openraft::{OptionalSend, RPCTypes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::transport::PeerHttp;
 use super::{
     APPEND, CHANGE_MEMBERSHIP, JOIN, JoinRequest, MembershipChange, MembershipOutcome, PROPOSE,
     PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
@@ -45,7 +46,7 @@ pub enum PeerCallError {
 
 /// Sends one encoded request to `addr` and decodes the answer.
 pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     path: &str,
     request: &Req,
@@ -57,7 +58,8 @@ pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
     };
     let body = versioned_postcard::encode(request).map_err(|e| failed(e.to_string()))?;
     let sent = http
-        .post(format!("http://{addr}{path}"))
+        .client()
+        .post(http.url(addr, path))
         .timeout(timeout)
         .body(body)
         .send()
@@ -100,7 +102,7 @@ pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
 
 /// Forwards a command to the node at `addr`.
 pub(crate) async fn propose(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     command: &Command,
     timeout: Duration,
@@ -110,7 +112,7 @@ pub(crate) async fn propose(
 
 /// Asks the node at `addr` for a read index.
 pub(crate) async fn read_index(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     timeout: Duration,
 ) -> Result<ReadIndexOutcome, PeerCallError> {
@@ -119,7 +121,7 @@ pub(crate) async fn read_index(
 
 /// Asks the node at `addr` who it is and whether it has Raft state.
 pub(crate) async fn status(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     timeout: Duration,
 ) -> Result<PeerStatus, PeerCallError> {
@@ -129,7 +131,7 @@ pub(crate) async fn status(
 /// Asks the node at `addr` to add the requester to the group, through
 /// whichever node leads.
 pub(crate) async fn join(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     request: &JoinRequest,
     timeout: Duration,
@@ -139,7 +141,7 @@ pub(crate) async fn join(
 
 /// Forwards a membership change to the node at `addr`.
 pub(crate) async fn change_membership(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     change: &MembershipChange,
     timeout: Duration,
@@ -152,11 +154,11 @@ pub(crate) async fn change_membership(
 #[derive(Debug, Clone)]
 pub struct PeerNetwork {
     node_id: NodeId,
-    http: reqwest::Client,
+    http: PeerHttp,
 }
 
 impl PeerNetwork {
-    pub fn new(node_id: NodeId, http: reqwest::Client) -> Self {
+    pub fn new(node_id: NodeId, http: PeerHttp) -> Self {
         Self { node_id, http }
     }
 }
@@ -181,7 +183,7 @@ pub struct PeerClient {
     node_id: NodeId,
     target: NodeId,
     addr: String,
-    http: reqwest::Client,
+    http: PeerHttp,
 }
 
 impl PeerClient {

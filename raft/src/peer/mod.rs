@@ -25,6 +25,7 @@
 
 pub mod client;
 pub mod router;
+pub mod transport;
 
 use serde::{Deserialize, Serialize};
 

@@ -8,6 +8,7 @@
 //! overall timeout around the whole call (reconnection included).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
@@ -16,7 +17,10 @@ use tracing::Instrument;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
+use redis::{
+    Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, TlsCertificates,
+    Value,
+};
 
 use crate::storage::StorageError;
 use crate::telemetry::redis_metrics::RedisMetrics;
@@ -40,6 +44,9 @@ pub struct RedisSettings {
     pub key_prefix: String,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// PEM CA certificates a `rediss://` server's certificate must chain to,
+    /// instead of the system's trust store. For a cluster, TLS is on when set.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Never prints the password (nor one inside a URL).
@@ -58,6 +65,7 @@ impl std::fmt::Debug for RedisSettings {
             .field("key_prefix", &self.key_prefix)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -84,6 +92,7 @@ impl RedisSettings {
             key_prefix: Self::DEFAULT_KEY_PREFIX.to_owned(),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
+            ca_file: None,
         }
     }
 
@@ -91,6 +100,20 @@ impl RedisSettings {
     fn overall_timeout(&self) -> Duration {
         self.connect_timeout * 2 + self.response_timeout
     }
+}
+
+/// The CA of `settings.ca_file` for the Redis client, if one is set.
+fn tls_certificates(settings: &RedisSettings) -> Result<Option<TlsCertificates>, StorageError> {
+    let Some(path) = &settings.ca_file else {
+        return Ok(None);
+    };
+    let root_cert = std::fs::read(path).map_err(|e| StorageError::Unavailable {
+        reason: format!("cannot read the Redis CA file {}: {e}", path.display()),
+    })?;
+    Ok(Some(TlsCertificates {
+        client_tls: None,
+        root_cert: Some(root_cert),
+    }))
 }
 
 /// Whether a failed call may have changed anything.
@@ -146,7 +169,11 @@ impl Connection {
                     let redis = info.redis_settings().clone().set_password(password);
                     info = info.set_redis_settings(redis);
                 }
-                let client = Client::open(info).map_err(unavailable)?;
+                let client = match tls_certificates(settings)? {
+                    Some(certificates) => Client::build_with_tls(info, certificates),
+                    None => Client::open(info),
+                }
+                .map_err(unavailable)?;
                 // Few reconnect retries: while Redis is down, calls should fail
                 // fast (503) rather than queue behind a long backoff.
                 let config = ConnectionManagerConfig::new()
@@ -186,6 +213,9 @@ impl Connection {
                     .max_retry_wait(500);
                 if let Some(password) = &settings.password {
                     builder = builder.password(password);
+                }
+                if let Some(certificates) = tls_certificates(settings)? {
+                    builder = builder.certs(certificates);
                 }
                 let client = builder.build().map_err(unavailable)?;
                 let connection =
