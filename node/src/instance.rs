@@ -146,12 +146,15 @@ impl Instance {
             .serve(
                 &raft_config,
                 listeners.peer,
-                routing::routes(local, placement, overload.memory.clone()),
+                routing::routes(local, placement.clone(), overload.memory.clone()),
             )
             .await;
         consensus
             .wait_until(LEADER_WAIT, |m| m.leader.is_some())
             .await?;
+        if let Err(e) = placement.catch_up_after_start(LEADER_WAIT).await {
+            tracing::warn!(error = %e, "serving before catching up with the metadata leader");
+        }
         sync.sync().await.map_err(StartError::Restore)?;
 
         let shutdown = CancellationToken::new();
