@@ -216,7 +216,7 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         ]),
         verdict(&["group-exclusive"]),
         verdict(&["no-stale-owner"]),
-        verdict(&["dead-letter"]),
+        verdict(&["dead-letter", "dead-letter-copied"]),
         count("recovery", "delivery-ms").max(count("recovery", "publish-ms")),
     )
 }
