@@ -30,6 +30,8 @@ pub struct Consumer {
     subscription: &'static str,
     topic: &'static str,
     group: bool,
+    /// Nacks every delivery instead of acknowledging it.
+    nack: bool,
     process: u64,
     member: Option<Membership>,
 }
@@ -73,9 +75,16 @@ impl Consumer {
             subscription,
             topic,
             group,
+            nack: false,
             process,
             member: None,
         })
+    }
+
+    /// This consumer nacking every delivery (the dead-letter workload).
+    pub fn nacking(mut self) -> Self {
+        self.nack = true;
+        self
     }
 
     fn event(&self, kind: Kind, f: Op) -> Event {
@@ -194,17 +203,28 @@ impl Consumer {
         let mut done = invoke.completed(0, Kind::Ok);
         done.generation = received.first().and_then(|r| r.generation);
         done.deliveries = received.iter().map(delivery).collect();
-        self.recorder.record(done);
+        let delivered = self.recorder.record(done).deliveries;
         if received.is_empty() {
             return;
         }
         let ack_ids: Vec<String> = received.into_iter().map(|r| r.ack_id).collect();
-        let invoke = self.recorder.record(self.event(Kind::Invoke, Op::Ack));
-        match self.client.acknowledge(self.subscription, ack_ids).await {
-            Ok(_) => {
+        let answer = if self.nack {
+            let mut invoke = self.event(Kind::Invoke, Op::Nack);
+            invoke.deliveries = delivered;
+            let invoke = self.recorder.record(invoke);
+            (invoke, self.client.nack(self.subscription, ack_ids).await)
+        } else {
+            let invoke = self.recorder.record(self.event(Kind::Invoke, Op::Ack));
+            (
+                invoke,
+                self.client.acknowledge(self.subscription, ack_ids).await,
+            )
+        };
+        match answer {
+            (invoke, Ok(_)) => {
                 self.recorder.record(invoke.completed(0, Kind::Ok));
             }
-            Err(error) => self.failed(&invoke, &error),
+            (invoke, Err(error)) => self.failed(&invoke, &error),
         }
     }
 }

@@ -33,6 +33,11 @@ pub enum Op {
     Pull,
     /// Acknowledging the deliveries of one pull.
     Ack,
+    /// Nacking the deliveries of one pull; the invocation carries them.
+    Nack,
+    /// Listing a subscription's dead letters (`:deadLetters`); the `ok`
+    /// carries them as deliveries (source partition and offset, attempts).
+    DeadLetters,
     /// Joining a consumer group; its `ok` carries the member and generation.
     Join,
     /// A fault begins (`nemesis` names it).

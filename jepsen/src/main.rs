@@ -87,28 +87,24 @@ fn main_with(args: Args) -> Result<u8> {
     let Some(name) = &args.scenario else {
         bail!("give --scenario NAME, --suite ci or --list");
     };
-    let scenario = scenario::all()
-        .into_iter()
-        .find(|s| s.name == name)
+    let scenario = scenario::named(name)
         .with_context(|| format!("no scenario {name:?}; --list names them"))?;
     if !sandbox::inside() {
-        let missing = sandbox::missing();
-        if !missing.is_empty() {
-            eprintln!(
-                "jepsen: skipped, this machine lacks: {}",
-                missing.join(", ")
-            );
-            return Ok(3);
+        if let Some(code) = unable() {
+            return Ok(code);
         }
         return Ok(sandbox::reexec()?.clamp(0, 255) as u8);
     }
     let server = match &args.server {
         Some(path) => path.clone(),
+        None if scenario.needs_breaks_server() => {
+            std::env::current_exe()?.with_file_name("pubsubgo-server-breaks")
+        }
         None => std::env::current_exe()?.with_file_name("pubsubgo-server"),
     };
     if !sandbox::executable(&server) {
         bail!(
-            "no server binary at {} (build it: cargo build --bin pubsubgo-server)",
+            "no server binary at {} (build it: cargo build --bin pubsubgo-server, or jepsen/build-breaks)",
             server.display()
         );
     }
@@ -175,13 +171,8 @@ fn run_suite(args: &Args, suite: &str) -> Result<u8> {
     if suite != "ci" {
         bail!("no suite {suite:?}; the one suite is ci");
     }
-    let missing = sandbox::missing();
-    if !missing.is_empty() {
-        eprintln!(
-            "jepsen: skipped, this machine lacks: {}",
-            missing.join(", ")
-        );
-        return Ok(3);
+    if let Some(code) = unable() {
+        return Ok(code);
     }
     let (passed, failed) = jepsen::suite::run(&jepsen::suite::SuiteArgs {
         seed: args.seed,
@@ -193,4 +184,17 @@ fn run_suite(args: &Args, suite: &str) -> Result<u8> {
     })?;
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// `Some(3)`, said on stderr, when this machine lacks what a run needs.
+fn unable() -> Option<u8> {
+    let missing = sandbox::missing();
+    if missing.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "jepsen: skipped, this machine lacks: {}",
+        missing.join(", ")
+    );
+    Some(3)
 }

@@ -13,6 +13,19 @@ use crate::procs::Procs;
 use crate::recorder::Recorder;
 use crate::scenario::{Fault, Step};
 
+/// The server's test-only clock offset (node's `test_breaks`), in signed ms.
+const CLOCK_OFFSET: &str = "PUBSUB_TEST_CLOCK_OFFSET_MS";
+
+/// How far a `skew` step moves its node's clock: 30 s ahead or behind, as
+/// the schedule's start time (so the seed) has it.
+pub fn skew_millis(step: &Step) -> i64 {
+    if step.at_ms.is_multiple_of(2) {
+        30_000
+    } else {
+        -30_000
+    }
+}
+
 /// The fault injector of one run.
 #[derive(Debug, Clone)]
 pub struct Nemesis {
@@ -77,6 +90,11 @@ impl Nemesis {
                 let _ = std::fs::remove_dir_all(p.data_dir(node));
                 Ok(())
             }),
+            Fault::Skew => self.with_procs(|p| {
+                p.signal(node, "KILL")?;
+                let offset = skew_millis(step).to_string();
+                p.start_with(node, &[(CLOCK_OFFSET.to_owned(), offset)])
+            }),
         }
     }
 
@@ -84,6 +102,10 @@ impl Nemesis {
         let node = step.node.unwrap_or(1);
         match step.fault {
             Fault::Kill | Fault::Wipe => self.with_procs(|p| p.start(node)),
+            Fault::Skew => self.with_procs(|p| {
+                p.signal(node, "KILL")?;
+                p.start(node)
+            }),
             Fault::Pause => self.with_procs(|p| p.signal(node, "CONT")),
             Fault::Isolate | Fault::BrokersSplit | Fault::RedisCut | Fault::Loss => self.net.heal(),
         }

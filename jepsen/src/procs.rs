@@ -110,6 +110,11 @@ impl Procs {
 
     /// Starts node `node` (again, after a kill) on its data directory.
     pub fn start(&mut self, node: u64) -> Result<()> {
+        self.start_with(node, &[])
+    }
+
+    /// Starts node `node` with `extra` environment besides the run's.
+    pub fn start_with(&mut self, node: u64, extra: &[(String, String)]) -> Result<()> {
         let peers: Vec<String> = (1..=self.nodes)
             .map(|n| format!("{n}={}:{PEER_PORT}", net::address(n)))
             .collect();
@@ -132,6 +137,7 @@ impl Procs {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         env.extend(self.node_env.iter().cloned());
+        env.extend(extra.iter().cloned());
         let child = self.spawn(
             &net::namespace(node),
             &self.server,

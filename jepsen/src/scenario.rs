@@ -24,6 +24,10 @@ pub enum Fault {
     Loss,
     /// `kill -9` a node and delete its data directory; restart it empty.
     Wipe,
+    /// Restart a node with its wall clock 30 s ahead or behind (the server's
+    /// test-only clock offset); restart it with the right time when the fault
+    /// ends.
+    Skew,
 }
 
 impl Fault {
@@ -36,6 +40,7 @@ impl Fault {
             Fault::RedisCut => "redis-cut",
             Fault::Loss => "loss",
             Fault::Wipe => "wipe",
+            Fault::Skew => "skew",
         }
     }
 
@@ -55,46 +60,82 @@ pub struct Scenario {
     pub ci: bool,
 }
 
-/// Every scenario, in `--list` order.
-pub fn all() -> Vec<Scenario> {
+impl Scenario {
+    /// Whether a fault needs the server built with the test-only settings
+    /// (`jepsen/build-breaks`): the clock offset.
+    pub fn needs_breaks_server(&self) -> bool {
+        self.faults.contains(&Fault::Skew)
+    }
+}
+
+/// Every scenario, in `--list` order: name, what it does, its faults, in CI.
+const SCENARIOS: [(&str, &str, &[Fault], bool); 10] = {
     use Fault::*;
-    let one = |name, about, fault, ci| Scenario {
-        name,
-        about,
-        faults: vec![fault],
-        ci,
-    };
-    vec![
-        Scenario {
-            name: "none",
-            about: "no faults: the workload and the checkers alone",
-            faults: vec![],
-            ci: false,
-        },
-        one("kill", "kill -9 a node, restart it", Kill, true),
-        one("pause", "SIGSTOP a node for 3-6 s, SIGCONT", Pause, true),
-        one("isolate", "cut a node from everyone", Isolate, true),
-        one(
-            "brokers-split",
-            "cut a node from the other brokers; it still reaches Redis",
-            BrokersSplit,
-            true,
-        ),
-        one("redis-cut", "cut every broker from Redis", RedisCut, true),
-        one("loss", "drop 20% of packets on the bridge", Loss, false),
-        one(
-            "wipe",
-            "kill -9 a node, delete its data directory, restart it",
-            Wipe,
+    [
+        (
+            "none",
+            "no faults: the workload and the checkers alone",
+            &[],
             false,
         ),
-        Scenario {
-            name: "mixed",
-            about: "any of the faults above, one at a time",
-            faults: vec![Kill, Pause, Isolate, BrokersSplit, RedisCut, Loss, Wipe],
-            ci: false,
-        },
+        ("kill", "kill -9 a node, restart it", &[Kill], true),
+        (
+            "pause",
+            "SIGSTOP a node for 3-6 s, SIGCONT",
+            &[Pause],
+            false,
+        ),
+        ("isolate", "cut a node from everyone", &[Isolate], true),
+        (
+            "brokers-split",
+            "cut a node from the other brokers; it still reaches Redis",
+            &[BrokersSplit],
+            true,
+        ),
+        (
+            "redis-cut",
+            "cut every broker from Redis",
+            &[RedisCut],
+            true,
+        ),
+        ("loss", "drop 20% of packets on the bridge", &[Loss], false),
+        (
+            "wipe",
+            "kill -9 a node, delete its data directory, restart it",
+            &[Wipe],
+            true,
+        ),
+        (
+            "skew",
+            "restart a node with its clock 30 s ahead or behind (breaks server)",
+            &[Skew],
+            true,
+        ),
+        (
+            "mixed",
+            "any of the faults above but skew, one at a time",
+            &[Kill, Pause, Isolate, BrokersSplit, RedisCut, Loss, Wipe],
+            false,
+        ),
     ]
+};
+
+/// Every scenario, in `--list` order.
+pub fn all() -> Vec<Scenario> {
+    SCENARIOS
+        .iter()
+        .map(|&(name, about, faults, ci)| Scenario {
+            name,
+            about,
+            faults: faults.to_vec(),
+            ci,
+        })
+        .collect()
+}
+
+/// The scenario called `name`.
+pub fn named(name: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.name == name)
 }
 
 /// One scheduled fault.
@@ -139,11 +180,7 @@ mod tests {
 
     #[test_log::test]
     fn the_same_seed_gives_the_same_schedule_and_another_seed_another() {
-        let faults = all()
-            .into_iter()
-            .find(|s| s.name == "mixed")
-            .expect("mixed")
-            .faults;
+        let faults = named("mixed").expect("mixed").faults;
         let a = schedule(&faults, 3, 60_000, 7);
         assert!(a.len() >= 5, "{a:?}");
         assert_eq!(a, schedule(&faults, 3, 60_000, 7));
@@ -153,5 +190,16 @@ mod tests {
             a.windows(2)
                 .all(|w| w[0].at_ms + w[0].duration_ms < w[1].at_ms)
         );
+    }
+
+    #[test_log::test]
+    fn only_skew_needs_the_server_with_the_test_settings() {
+        let needing: Vec<_> = all()
+            .into_iter()
+            .filter(Scenario::needs_breaks_server)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(needing, ["skew"]);
+        assert!(named("kill").is_some_and(|s| s.ci) && named("nope").is_none());
     }
 }

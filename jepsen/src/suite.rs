@@ -25,21 +25,40 @@ pub struct Break {
     /// A seed whose schedule exposes it (the fence needs a split longer than
     /// the owner timeout, while both owners have pullers).
     pub seed: u64,
+    /// A shorter `--time-limit` than the suite's, for a break the workload
+    /// alone exposes.
+    pub time_limit: Option<u64>,
 }
 
 /// Every break the server's `test-breaks` feature has.
-pub const BREAKS: [Break; 2] = [
+pub const BREAKS: [Break; 4] = [
     Break {
         name: "ack-before-append",
         scenario: "kill",
         caught_by: "lost-acked",
         seed: 1,
+        time_limit: None,
     },
     Break {
         name: "skip-epoch-fence",
         scenario: "brokers-split",
         caught_by: "no-stale-owner",
         seed: 2,
+        time_limit: None,
+    },
+    Break {
+        name: "serve-before-catch-up",
+        scenario: "kill",
+        caught_by: "no-stale-owner",
+        seed: 1,
+        time_limit: None,
+    },
+    Break {
+        name: "double-assign",
+        scenario: "none",
+        caught_by: "group-exclusive",
+        seed: 1,
+        time_limit: Some(10),
     },
 ];
 
@@ -55,13 +74,13 @@ pub struct SuiteArgs {
     pub breaks_server: Option<PathBuf>,
 }
 
-fn child(args: &SuiteArgs, scenario: &str, seed: u64, out: &Path) -> Command {
+fn child(args: &SuiteArgs, scenario: &str, seed: u64, time_limit: u64, out: &Path) -> Command {
     let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("jepsen"));
     let mut command = Command::new(me);
     command
         .args(["--scenario", scenario])
         .args(["--seed", &seed.to_string()])
-        .args(["--time-limit", &args.time_limit.to_string()])
+        .args(["--time-limit", &time_limit.to_string()])
         .args(["--nodes", &args.nodes.to_string()])
         .arg("--out")
         .arg(out);
@@ -72,12 +91,21 @@ fn child(args: &SuiteArgs, scenario: &str, seed: u64, out: &Path) -> Command {
 pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     let (mut passed, mut failed) = (0, 0);
     let mut table = String::from(
-        "| scenario | result | acked (leader / fsynced) | unknown | lost acked | duplicates | order | group exclusive | stale owner | recovery after heal |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | result | acked (leader / fsynced) | unknown | lost acked | duplicates | order | group exclusive | stale owner | dead letters | recovery after heal |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for s in scenario::all().into_iter().filter(|s| s.ci) {
         let out = args.out.join(s.name);
-        let mut command = child(args, s.name, args.seed, &out);
-        if let Some(server) = &args.server {
+        let mut command = child(args, s.name, args.seed, args.time_limit, &out);
+        let server = if s.needs_breaks_server() {
+            let Some(server) = &args.breaks_server else {
+                println!("scenario {}: skipped (needs --breaks-server)", s.name);
+                continue;
+            };
+            Some(server)
+        } else {
+            args.server.as_ref()
+        };
+        if let Some(server) = server {
             command.arg("--server").arg(server);
         }
         let ok = command.status()?.success();
@@ -96,7 +124,8 @@ pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     if let Some(server) = &args.breaks_server {
         for b in BREAKS {
             let out = args.out.join(format!("break-{}", b.name));
-            let mut command = child(args, b.scenario, b.seed, &out);
+            let time_limit = b.time_limit.unwrap_or(args.time_limit);
+            let mut command = child(args, b.scenario, b.seed, time_limit, &out);
             command
                 .arg("--server")
                 .arg(server)
@@ -173,7 +202,7 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         );
     }
     format!(
-        "| {name} | {} | {} / {} | {} | {}| {} | {} | {} | {} | {} ms |\n",
+        "| {name} | {} | {} / {} | {} | {}| {} | {} | {} | {} | {} | {} ms |\n",
         verdict_of_run,
         count("lost-acked:leader", "acked"),
         count("lost-acked:fsynced", "acked"),
@@ -187,6 +216,7 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         ]),
         verdict(&["group-exclusive"]),
         verdict(&["no-stale-owner"]),
+        verdict(&["dead-letter", "dead-letter-copied"]),
         count("recovery", "delivery-ms").max(count("recovery", "publish-ms")),
     )
 }

@@ -4,18 +4,24 @@
 //! with ordering keys and idempotency keys, one with neither), two pullers per
 //! shared subscription and two group members. Each worker talks to one node,
 //! as a client bound to its nearest broker would.
+//!
+//! Dead letters: a fifth publisher writes to `q-nack`, whose subscription
+//! `s-nack` has a dead-letter policy (`q-dead`, 5 attempts) and a consumer
+//! that nacks every delivery; `s-dead` reads the dead-letter topic.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use api::types::{
-    AckLevel, CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest,
-    StartPosition, SubscriptionType,
+    AckLevel, CreateSubscriptionRequest, CreateTopicRequest, DeadLetterPolicySpec, PublishMessage,
+    PublishRequest, StartPosition, SubscriptionType,
 };
 use api::{Client, PublishOptions};
 
-use crate::history::{Event, Kind};
+use crate::checkers::DeadLetterPolicy;
+use crate::history::{Delivery, Event, Kind, Op};
 use crate::net;
 use crate::procs::CLIENT_PORT;
 use crate::recorder::{Recorder, classify, describe};
@@ -26,8 +32,23 @@ pub const TOPICS: [(&str, &str); 2] = [("q-leader", "leader"), ("q-fsynced", "fs
 pub const SHARED: [(&str, &str); 2] = [("s-leader", "q-leader"), ("s-fsynced", "q-fsynced")];
 /// The consumer group's subscription and topic.
 pub const GROUP: (&str, &str) = ("g-leader", "q-leader");
+/// The subscription whose every delivery is nacked, and its topic.
+pub const NACKED: (&str, &str) = ("s-nack", "q-nack");
+/// The subscription of the dead-letter topic, and the topic.
+pub const DEAD: (&str, &str) = ("s-dead", "q-dead");
+/// `s-nack`'s dead-letter policy: deliveries before a message is dead-lettered.
+const DEAD_LETTER_ATTEMPTS: u32 = 5;
 /// Time between one worker's publishes.
-const PACE: Duration = Duration::from_millis(60);
+pub const PACE: Duration = Duration::from_millis(60);
+
+/// `s-nack`'s policy, for the dead-letter checker.
+pub fn dead_letter_policy() -> DeadLetterPolicy {
+    DeadLetterPolicy {
+        subscription: NACKED.0.to_owned(),
+        topic: DEAD.1.to_owned(),
+        max_attempts: DEAD_LETTER_ATTEMPTS,
+    }
+}
 
 /// A client of node `node`, waiting at most 5 s per request.
 pub fn client(node: u64) -> Result<Client> {
@@ -41,6 +62,14 @@ pub async fn create(client: &Client) -> Result<()> {
         let request = CreateTopicRequest {
             partitions: Some(4),
             ack_level: Some(level.parse::<AckLevel>().map_err(anyhow::Error::msg)?),
+            ..Default::default()
+        };
+        client.create_topic(topic, &request).await?;
+    }
+    for (topic, partitions) in [(NACKED.1, 2), (DEAD.1, 1)] {
+        let request = CreateTopicRequest {
+            partitions: Some(partitions),
+            ack_level: Some(AckLevel::Leader),
             ..Default::default()
         };
         client.create_topic(topic, &request).await?;
@@ -64,15 +93,37 @@ pub async fn create(client: &Client) -> Result<()> {
             &subscription(GROUP.1, SubscriptionType::Partitioned),
         )
         .await?;
+    let unordered = |topic: &str| CreateSubscriptionRequest {
+        enable_message_ordering: Some(false),
+        ..subscription(topic, SubscriptionType::Shared)
+    };
+    client
+        .create_subscription(DEAD.0, &unordered(DEAD.1))
+        .await?;
+    let nacked = CreateSubscriptionRequest {
+        dead_letter_policy: Some(DeadLetterPolicySpec {
+            dead_letter_topic: DEAD.1.to_owned(),
+            max_delivery_attempts: Some(DEAD_LETTER_ATTEMPTS),
+        }),
+        ..unordered(NACKED.1)
+    };
+    client.create_subscription(NACKED.0, &nacked).await?;
     Ok(())
 }
 
-/// Publisher `worker`: unique values `w<worker>-<n>`; when `keyed`, with the
-/// ordering key `k<worker>` and the value as idempotency key, and an `info`
-/// outcome is retried with the same key by a new process.
-pub async fn publish(recorder: Arc<Recorder>, worker: u64, node: u64, keyed: bool) -> Result<()> {
+/// Publisher `worker` to `(topic, level)`, one value per `pace`: unique
+/// values `w<worker>-<n>`; when `keyed`, with the ordering key `k<worker>`
+/// and the value as idempotency key, and an `info` outcome is retried with
+/// the same key by a new process.
+pub async fn publish(
+    recorder: Arc<Recorder>,
+    worker: u64,
+    node: u64,
+    (topic, level): (&'static str, &'static str),
+    keyed: bool,
+    pace: Duration,
+) -> Result<()> {
     let client = client(node)?;
-    let (topic, level) = TOPICS[(worker % 2) as usize];
     let mut n = 0;
     while recorder.publishing() {
         n += 1;
@@ -120,7 +171,47 @@ pub async fn publish(recorder: Arc<Recorder>, worker: u64, node: u64, keyed: boo
             }
             tokio::time::sleep(PACE * 3).await;
         }
-        tokio::time::sleep(PACE).await;
+        tokio::time::sleep(pace).await;
     }
     Ok(())
+}
+
+/// Lists `s-nack`'s dead letters through `node`, recorded as a
+/// `dead-letters` operation; returns the listed values (none on an error).
+pub async fn list_dead_letters(recorder: &Recorder, node: u64) -> BTreeSet<String> {
+    let mut invoke = Event::new(0, recorder.process(), Kind::Invoke, Op::DeadLetters);
+    invoke.node = Some(node);
+    invoke.subscription = Some(NACKED.0.to_owned());
+    invoke.topic = Some(NACKED.1.to_owned());
+    let invoke = recorder.record(invoke);
+    let answer = match client(node) {
+        Ok(client) => client.dead_letters(NACKED.0, Some(1_000)).await,
+        Err(_) => return BTreeSet::new(),
+    };
+    match answer {
+        Ok(listing) => {
+            let mut done = invoke.completed(0, Kind::Ok);
+            done.deliveries = listing
+                .dead_letters
+                .iter()
+                .map(|letter| Delivery {
+                    value: String::from_utf8_lossy(&letter.message.data.0).into_owned(),
+                    partition: letter.message.partition,
+                    offset: letter.message.offset,
+                    attempt: letter.delivery_attempts,
+                    epoch: None,
+                    key: None,
+                })
+                .collect();
+            let values = done.deliveries.iter().map(|d| d.value.clone()).collect();
+            recorder.record(done);
+            values
+        }
+        Err(error) => {
+            let mut done = invoke.completed(0, classify(&error));
+            done.error = Some(describe(&error));
+            recorder.record(done);
+            BTreeSet::new()
+        }
+    }
 }

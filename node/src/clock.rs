@@ -20,6 +20,9 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0);
+        #[cfg(feature = "test-breaks")]
+        let base_millis =
+            base_millis.saturating_add_signed(crate::test_breaks::clock_offset_millis());
         Self {
             base_millis,
             base: Instant::now(),

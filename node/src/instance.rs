@@ -153,7 +153,7 @@ impl Instance {
             raft_config.tls.as_ref(),
         )?;
         let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
-        let peer_routes = routing::routes(local, placement, overload.memory.clone());
+        let peer_routes = routing::routes(local, placement.clone(), overload.memory.clone());
         let mut background = Vec::new();
         match peer_tls {
             Some((tls, watch)) => {
@@ -170,6 +170,9 @@ impl Instance {
         consensus
             .wait_until(LEADER_WAIT, |m| m.leader.is_some())
             .await?;
+        if let Err(e) = placement.catch_up_after_start(LEADER_WAIT).await {
+            tracing::warn!(error = %e, "serving before catching up with the metadata leader");
+        }
         sync.sync().await.map_err(StartError::Restore)?;
 
         let broker = Broker::new(

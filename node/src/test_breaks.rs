@@ -11,11 +11,23 @@
 //!   partitions (no ownership lease) and its appends pass the epoch check
 //!   (every append claims the highest epoch), so an old owner and a new one
 //!   serve one partition at once (`no-stale-owner`).
+//! - `serve-before-catch-up`: a node back from a crash (or from a time out of
+//!   contact) serves as owner without first applying the log up to the
+//!   leader's commit index, so it leases partitions that moved away while it
+//!   was gone under its old epochs (`no-stale-owner`).
+//! - `double-assign`: every member of a consumer group is also given
+//!   partition 0, so two members consume it in one generation
+//!   (`group-exclusive`).
+//!
+//! Not a break but a fault: `PUBSUB_TEST_CLOCK_OFFSET_MS` (signed) moves the
+//! broker's wall clock ([`Clock`](crate::clock::Clock)) by that much, for a
+//! node whose clock runs ahead or behind.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use api::types::{AckLevel, PublishRequest, PublishResponse};
+use cluster::MemberAssignment;
 
 use crate::broker::publish::Publisher;
 
@@ -46,4 +58,20 @@ pub fn ack_before_append(
         ack_level: AckLevel::Leader,
         deduplicated: false,
     }
+}
+
+/// `double-assign`: adds partition 0 to every member's assignment.
+pub fn double_assign(mut assignment: MemberAssignment) -> MemberAssignment {
+    if active("double-assign") && !assignment.partitions.contains(&0) {
+        assignment.partitions.insert(0, 0);
+    }
+    assignment
+}
+
+/// `PUBSUB_TEST_CLOCK_OFFSET_MS`: how far this node's wall clock is moved.
+pub fn clock_offset_millis() -> i64 {
+    std::env::var("PUBSUB_TEST_CLOCK_OFFSET_MS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
 }

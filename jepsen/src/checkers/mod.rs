@@ -10,10 +10,12 @@
 //! | `delivered:<subscription>`: at least once per subscription | `delivery.rs` |
 //! | `group-exclusive`: one member per partition per generation | `groups.rs` |
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
+//! | `dead-letter`: each message nacked at its last attempt dead-lettered exactly once; `dead-letter-copied`: and copied to the dead-letter topic | `dead_letter.rs` |
 //! | `recovery`: publishes and deliveries resume within a bound after the heal | `recovery.rs` |
 //!
 //! Values are unique per run, so most checks are set arithmetic over values.
 
+mod dead_letter;
 mod delivery;
 mod duplicates;
 mod groups;
@@ -26,6 +28,7 @@ mod stale_owner;
 #[cfg(test)]
 mod tests;
 
+pub use dead_letter::{DeadLetterPolicy, dead_letter, dead_letter_copied, not_yet_listed};
 pub use delivery::at_least_once;
 pub use duplicates::{duplicates, one_value_per_offset};
 pub use groups::exclusive;
@@ -39,11 +42,13 @@ pub use stale_owner::no_stale_owner;
 use crate::history::History;
 
 /// What a run promises: the ack levels that survive its faults (losses at
-/// other levels are measured, not asserted) and the recovery bound.
+/// other levels are measured, not asserted), the recovery bound, and the
+/// dead-letter policy to account for.
 #[derive(Debug, Clone)]
 pub struct Promises {
     pub surviving_ack_levels: Vec<String>,
     pub recovery_bound_ms: u64,
+    pub dead_letter: Option<DeadLetterPolicy>,
 }
 
 /// Every checker over `history`.
@@ -65,5 +70,9 @@ pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
         no_stale_owner(history),
         bounded(history, promises.recovery_bound_ms),
     ]);
+    if let Some(policy) = &promises.dead_letter {
+        outcomes.push(dead_letter(history, policy));
+        outcomes.push(dead_letter_copied(history, policy));
+    }
     outcomes
 }

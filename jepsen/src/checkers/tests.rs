@@ -351,6 +351,7 @@ fn a_clean_history_passes_every_checker_and_round_trips_as_json_lines() {
     let promises = Promises {
         surviving_ack_levels: levels(&["leader"]),
         recovery_bound_ms: 1_000,
+        dead_letter: None,
     };
     let outcomes = check_all(&history, &promises);
     assert!(outcomes.iter().all(|o| o.passed), "{outcomes:#?}");

@@ -90,11 +90,10 @@ async fn run(
     // yet applied its own promotion must not send the caller away.
     owner.placement.catch_up(applied_index).await?;
     let partition = call.partition();
-    match owner.placement.route(partition) {
+    match owner.placement.owner_route(partition).await? {
         // The epoch this node holds is the one it writes with; a stale one is
         // fenced by the backend.
         Route::Local { epoch } => {
-            owner.placement.serving()?;
             if matches!(
                 call,
                 StorageCall::Append { .. } | StorageCall::AppendWith { .. }

@@ -35,7 +35,8 @@
 //! - `route`: [`Route`] and the [`Placement`] trait: who owns a partition, as
 //!   routed storage asks it.
 //! - `owners`: [`MetadataPlacement`], the [`Placement`] read from the Raft
-//!   metadata, with this node's ownership lease.
+//!   metadata, with this node's ownership lease and the read barrier it
+//!   passes before serving as owner after a start or a time out of contact.
 //! - `routed_storage`: [`RoutedStorage`] and its dispatch (local or remote,
 //!   one retry after `Moved`); `routed_log` and `routed_subscriptions`: the
 //!   storage traits on it.

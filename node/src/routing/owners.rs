@@ -2,7 +2,7 @@
 //! Raft metadata.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cluster::Epoch;
@@ -30,10 +30,23 @@ pub struct MetadataPlacement {
     /// working majority for this long: half the owner timeout, after which
     /// the leader moves a silent node's partitions.
     ownership_lease: Duration,
-    /// When `serving` last found the lease current; it is trusted for
-    /// [`LEASE_CHECK_REUSE`] so the hot path does not read Raft's metrics on
-    /// every call.
-    last_current: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When `serving` last found the lease current and the metadata caught
+    /// up; it is trusted for [`LEASE_CHECK_REUSE`] so the hot path does not
+    /// read Raft's metrics on every call, and a check more than a lease after
+    /// it needs a read barrier first.
+    last_current: std::sync::Mutex<Option<Instant>>,
+    /// One read barrier at a time; the callers that queue behind it find it
+    /// done.
+    barrier: tokio::sync::Mutex<()>,
+}
+
+/// The test-only break `serve-before-catch-up`: no read barrier.
+fn skip_barrier() -> bool {
+    #[cfg(feature = "test-breaks")]
+    if crate::test_breaks::active("serve-before-catch-up") {
+        return true;
+    }
+    false
 }
 
 /// How long one successful lease check is reused. Far below the lease (half
@@ -47,6 +60,55 @@ impl MetadataPlacement {
             sync,
             ownership_lease: owner_timeout / 2,
             last_current: std::sync::Mutex::default(),
+            barrier: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// After a start, before the node serves clients: applies the log up to
+    /// the leader's commit index (a read barrier), so neither its routes nor
+    /// the owner epochs it stamps on deliveries come from before its absence.
+    /// Tries until `timeout`; without it the gate in [`Placement::serving`]
+    /// still holds writes back until a barrier passes.
+    pub async fn catch_up_after_start(&self, timeout: Duration) -> Result<(), StorageError> {
+        if skip_barrier() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let began = Instant::now();
+            match self.consensus.read(|_| ()).await {
+                Ok(()) => {
+                    *self.lock_last_current() = Some(began);
+                    return Ok(());
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(StorageError::Unavailable {
+                        reason: format!("no read barrier within {timeout:?}: {e}"),
+                    });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    fn lock_last_current(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.last_current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether this node has been part of a working majority within the
+    /// ownership lease.
+    fn lease_current(&self) -> Result<(), StorageError> {
+        match self.consensus.quorum_contact_age() {
+            Some(age) if age < self.ownership_lease => Ok(()),
+            age => Err(StorageError::Unavailable {
+                reason: format!(
+                    "this node has not been in contact with a majority of the cluster for {}; \
+                     the partitions it owned may have moved",
+                    age.map_or_else(|| "ever".to_owned(), |a| format!("{a:?}"))
+                ),
+            }),
         }
     }
 }
@@ -93,35 +155,45 @@ impl Placement for MetadataPlacement {
         self.sync.sync().await
     }
 
-    fn serving(&self) -> Result<(), StorageError> {
+    async fn serving(&self) -> Result<(), StorageError> {
         #[cfg(feature = "test-breaks")]
         if crate::test_breaks::active("skip-epoch-fence") {
             return Ok(());
         }
-        let mut last = self
-            .last_current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last.is_some_and(|at| at.elapsed() < LEASE_CHECK_REUSE) {
+        let checked = *self.lock_last_current();
+        if checked.is_some_and(|at| at.elapsed() < LEASE_CHECK_REUSE) {
             return Ok(());
         }
+        let now = Instant::now();
         if self.consensus.metrics().voters.len() < 2 {
-            *last = Some(std::time::Instant::now());
+            *self.lock_last_current() = Some(now);
             return Ok(());
         }
-        match self.consensus.quorum_contact_age() {
-            Some(age) if age < self.ownership_lease => {
-                *last = Some(std::time::Instant::now());
-                Ok(())
+        self.lease_current()?;
+        // Serving as owner needs the owner changes committed while this node
+        // was not looking: after a start, or when it last checked more than a
+        // lease ago (it may have been cut off, or stopped, in between), a read
+        // barrier applies the log up to the leader's commit index first.
+        // Otherwise a node restarted after a crash serves, under its old
+        // epochs, the partitions that moved away while it was down.
+        let stale = |at: Option<Instant>| at.is_none_or(|at| at.elapsed() >= self.ownership_lease);
+        if stale(checked) {
+            let _one_barrier = self.barrier.lock().await;
+            // Another caller may have passed one while this one queued.
+            if stale(*self.lock_last_current()) && !skip_barrier() {
+                self.consensus
+                    .read(|_| ())
+                    .await
+                    .map_err(|e| StorageError::Unavailable {
+                        reason: format!(
+                            "this node has not yet applied the metadata up to the \
+                             leader's commit index, so it may not own what it owned: {e}"
+                        ),
+                    })?;
             }
-            age => Err(StorageError::Unavailable {
-                reason: format!(
-                    "this node has not been in contact with a majority of the cluster for {}; \
-                     the partitions it owned may have moved",
-                    age.map_or_else(|| "ever".to_owned(), |a| format!("{a:?}"))
-                ),
-            }),
         }
+        *self.lock_last_current() = Some(now);
+        Ok(())
     }
 
     async fn refresh(&self) -> Result<(), StorageError> {

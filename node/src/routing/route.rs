@@ -36,9 +36,22 @@ pub trait Placement: Send + Sync + std::fmt::Debug {
 
     /// Whether this node may act as owner of the partitions it owns now. A
     /// node cut off from the cluster's majority must stop before the others
-    /// may have moved its partitions; its refusal is an
-    /// [`StorageError::Unavailable`]. Always allowed by default.
-    fn serving(&self) -> Result<(), StorageError> {
+    /// may have moved its partitions, and a node back (restarted, or in
+    /// contact again) must first apply the owner changes it missed; its
+    /// refusal is an [`StorageError::Unavailable`]. Always allowed by default.
+    async fn serving(&self) -> Result<(), StorageError> {
         Ok(())
+    }
+
+    /// [`Placement::route`], with this node's right to serve confirmed
+    /// ([`Placement::serving`]) when it is the owner. The route is read again
+    /// after: confirming may have applied owner changes.
+    async fn owner_route(&self, partition: &PartitionRef) -> Result<Route, StorageError> {
+        let route = self.route(partition);
+        if !matches!(route, Route::Local { .. }) {
+            return Ok(route);
+        }
+        self.serving().await?;
+        Ok(self.route(partition))
     }
 }

@@ -34,12 +34,11 @@ impl RoutedStorage {
     pub(super) async fn dispatch(&self, call: StorageCall) -> Result<StorageReply, StorageError> {
         let mut refreshed = false;
         loop {
-            match self.placement.route(call.partition()) {
+            match self.placement.owner_route(call.partition()).await? {
                 Route::Local { epoch } => {
                     // As a forwarded call would: the metadata this node has
                     // applied may name a topic its storage has not been given yet.
                     self.placement.catch_up(0).await?;
-                    self.placement.serving()?;
                     return call.run(self.local.as_ref(), epoch).await;
                 }
                 Route::Remote { peer_addr, .. } => {

@@ -56,6 +56,8 @@ pub fn delivery_scope(
                     member_id: member.to_string(),
                 }),
             })?;
+            #[cfg(feature = "test-breaks")]
+            let assignment = crate::test_breaks::double_assign(assignment);
             Ok(DeliveryScope {
                 partitions: assignment.partitions,
                 generation: Some(assignment.generation),
