@@ -205,7 +205,7 @@ impl Metrics {
         );
         registry.register(
             "pubsubgo_dead_letter_publish_failures",
-            "Dead letters that could not be copied to the dead-letter topic",
+            "Dead letters whose copy to the dead-letter topic was given up after 10 minutes of retries",
             dead_letter_failures.clone(),
         );
         registry.register(

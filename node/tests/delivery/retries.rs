@@ -229,3 +229,45 @@ async fn a_parked_ordering_key_waits_while_others_flow_and_resumes_in_order() {
         .collect();
     assert_eq!(data(&last), vec![b64("a3")]);
 }
+
+#[test_log::test(tokio::test(start_paused = true))]
+async fn a_dead_letter_copy_that_cannot_be_stored_yet_is_retried_and_stored_once() {
+    let app = App::memory();
+    app.put_topic("orders", json!({})).await.ok();
+    app.put_topic("late-dlq", json!({})).await.ok();
+    app.put_subscription("billing", json!({"topic": "orders", "deadLetterPolicy": {"deadLetterTopic": "late-dlq", "maxDeliveryAttempts": 5}})).await.ok();
+    app.publish("orders", json!([{"data": b64("poison")}]))
+        .await
+        .ok();
+
+    tracing::info!("arrange: the dead-letter topic is gone when the message dies");
+    app.delete("/v1/topics/late-dlq").await.ok();
+    for _ in 1..=5 {
+        let got = pull(&app, "billing", 10, 0).await;
+        app.verb("billing", "nack", json!({"ackIds": [ack_id(&got[0])]}))
+            .await
+            .ok();
+    }
+    let listed = app.get("/v1/subscriptions/billing:deadLetters").await;
+    assert_eq!(listed.ok()["deadLetters"].as_array().map(Vec::len), Some(1));
+
+    tracing::info!("act: the topic comes back, with a reader");
+    app.put_topic("late-dlq", json!({})).await.ok();
+    app.put_subscription("dlq-reader", json!({"topic": "late-dlq"}))
+        .await
+        .ok();
+
+    tracing::info!("assert: a later try stores the copy, once");
+    let dead = pull(&app, "dlq-reader", 10, 60).await;
+    assert_eq!(dead.len(), 1, "{dead:#?}");
+    assert_eq!(dead[0]["message"]["data"], b64("poison"));
+    app.verb(
+        "dlq-reader",
+        "acknowledge",
+        json!({"ackIds": [ack_id(&dead[0])]}),
+    )
+    .await
+    .ok();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(pull(&app, "dlq-reader", 10, 0).await.is_empty());
+}

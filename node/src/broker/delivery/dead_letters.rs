@@ -8,13 +8,16 @@
 //! this subscription alone, so other subscriptions of the topic never see it twice.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use api::types::{PublishMessage, PublishRequest};
+use cluster::TopicName;
 
 use super::target::DeliveryTarget;
+use crate::broker::BrokerError;
 use crate::broker::metadata_view::MetadataView;
 use crate::broker::publish::Publisher;
-use crate::storage::DeadLetter;
+use crate::storage::{DeadLetter, IdempotentAppend};
 use crate::telemetry::Metrics;
 
 /// Attribute names of a dead letter's lineage, added to the copy in the
@@ -27,6 +30,22 @@ pub mod lineage {
     pub const SUBSCRIPTION: &str = "pubsubgo.subscription";
     pub const DELIVERY_ATTEMPTS: &str = "pubsubgo.deliveryAttempts";
     pub const LAST_ERROR: &str = "pubsubgo.lastError";
+}
+
+/// How long a dead letter's copy is retried before it is given up (logged
+/// and counted in `pubsubgo_dead_letter_publish_failures_total`).
+pub const RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// How long storage remembers a copy's idempotency key: past the retries.
+const KEY_KEPT_MILLIS: u64 = 15 * 60 * 1000;
+
+/// One batch of dead letters' copies, as every try sends it.
+#[derive(Debug)]
+struct Copy {
+    topic: TopicName,
+    messages: Vec<PublishMessage>,
+    key: String,
+    subscription: String,
 }
 
 /// Where dead letters go when a delivery runs out of attempts: the
@@ -47,7 +66,11 @@ impl DeadLetters {
         }
     }
 
-    /// Copies dead letters into the subscription's dead-letter topic. A failure
+    /// Copies dead letters into the subscription's dead-letter topic. The
+    /// first try is inline; if it fails (the topic's owner is moving, say) the
+    /// copy is retried in the background with backoff for
+    /// [`RETRY_FOR`]. Every try carries the same idempotency key, so a try
+    /// whose outcome was unknown is stored once. A copy still not stored then
     /// is logged and counted; the message stays dead (listable, redrivable).
     pub async fn publish(&self, target: &DeliveryTarget, partition: u32, dead: Vec<DeadLetter>) {
         if dead.is_empty() {
@@ -57,27 +80,61 @@ impl DeadLetters {
         let Some(policy) = &target.subscription.config.dead_letter_policy else {
             return;
         };
-        let messages = dead
-            .iter()
-            .map(|letter| self.lineage_copy(target, partition, letter))
-            .collect();
-        let result = match self.metadata.topic(&policy.dead_letter_topic) {
-            Ok(dlq) => {
-                self.publisher
-                    .append_batch(&dlq, PublishRequest { messages }, None)
-                    .await
-            }
-            Err(error) => Err(error),
+        let copy = Copy {
+            topic: policy.dead_letter_topic.clone(),
+            messages: dead
+                .iter()
+                .map(|letter| self.lineage_copy(target, partition, letter))
+                .collect(),
+            key: format!("dead-letters-{}", uuid::Uuid::now_v7()),
+            subscription: target.subscription.name.to_string(),
         };
-        if let Err(error) = result {
-            self.metrics.dead_letter_failures.inc_by(dead.len() as u64);
-            tracing::warn!(
-                subscription = %target.subscription.name,
-                dead_letter_topic = %policy.dead_letter_topic,
-                %error,
-                "could not publish dead letters; they stay redrivable"
-            );
+        if self.try_copy(&copy).await.is_ok() {
+            return;
         }
+        let (metadata, publisher, metrics) = (
+            self.metadata.clone(),
+            self.publisher.clone(),
+            self.metrics.clone(),
+        );
+        tokio::spawn(async move {
+            let this = Self::new(metadata, publisher, metrics);
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(100);
+            let error = loop {
+                tokio::time::sleep(pause).await;
+                match this.try_copy(&copy).await {
+                    Ok(()) => return,
+                    Err(error) if started.elapsed() >= RETRY_FOR => break error,
+                    Err(_) => pause = (pause * 2).min(Duration::from_secs(5)),
+                }
+            };
+            this.metrics
+                .dead_letter_failures
+                .inc_by(copy.messages.len() as u64);
+            tracing::warn!(
+                subscription = %copy.subscription,
+                dead_letter_topic = %copy.topic,
+                %error,
+                "could not publish dead letters within {RETRY_FOR:?}; they stay redrivable"
+            );
+        });
+    }
+
+    /// One try at storing `copy` in its topic.
+    async fn try_copy(&self, copy: &Copy) -> Result<(), BrokerError> {
+        let dlq = self.metadata.topic(&copy.topic)?;
+        let idempotent = IdempotentAppend {
+            key: copy.key.clone(),
+            ttl_millis: dlq.config.dedup_window_millis.max(KEY_KEPT_MILLIS),
+        };
+        let request = PublishRequest {
+            messages: copy.messages.clone(),
+        };
+        self.publisher
+            .append_batch(&dlq, request, Some(idempotent))
+            .await
+            .map(drop)
     }
 
     fn lineage_copy(
