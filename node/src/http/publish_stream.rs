@@ -40,7 +40,7 @@ use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::publish::Publisher;
 use crate::overload::Overload;
 use crate::overload::budget::MemoryUse;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, websocket_metrics};
 
 /// Most frames taken together in one turn, and most bytes: past either, the
 /// rest wait in the socket for the next turn (TCP pushes back on the client).
@@ -93,6 +93,9 @@ async fn run(
     let gauge = metrics.connections("websocket");
     gauge.inc();
     tracing::info!(topic = %topic, "publish stream opened");
+    let socket = metrics
+        .websocket
+        .session(websocket_metrics::PUBLISH_STREAM, socket);
     let (mut tx, mut rx) = socket.split();
     let mut ping = tokio::time::interval(super::stream::PING_INTERVAL);
     ping.reset();

@@ -51,7 +51,7 @@ use super::write_deadline::{Stalled, close_slow, timed};
 use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
 use crate::overload::budget::{MemoryBudget, MemoryUse};
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, websocket_metrics};
 
 /// How often the server pings an idle client.
 pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -120,6 +120,10 @@ impl Session {
         gauge.inc();
         let name = self.target.subscription.name.to_string();
         tracing::info!(subscription = %name, "stream opened");
+        let socket = self
+            .metrics
+            .websocket
+            .session(websocket_metrics::STREAM, socket);
         let (mut tx, mut rx) = socket.split();
         let shutdown = self.shutdown.clone();
         let mut ping = tokio::time::interval(PING_INTERVAL);

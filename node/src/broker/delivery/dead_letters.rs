@@ -16,6 +16,7 @@ use crate::broker::metadata_view::MetadataView;
 use crate::broker::publish::Publisher;
 use crate::storage::DeadLetter;
 use crate::telemetry::Metrics;
+use crate::telemetry::{context, messaging};
 
 /// Attribute names of a dead letter's lineage, added to the copy in the
 /// dead-letter topic.
@@ -60,6 +61,22 @@ impl DeadLetters {
         let messages = dead
             .iter()
             .map(|letter| self.lineage_copy(target, partition, letter))
+            .collect();
+        // Open while the copies are appended: each joins its message's trace.
+        let _spans: Vec<_> = dead
+            .iter()
+            .filter_map(|letter| {
+                let id = format!("{partition}-{}", letter.message.offset);
+                messaging::dead_letter(
+                    target.subscription.name.as_str(),
+                    policy.dead_letter_topic.as_str(),
+                    messaging::Delivered {
+                        id: &id,
+                        attempt: letter.attempts,
+                        created: context::from_attributes(&letter.message.message.attributes),
+                    },
+                )
+            })
             .collect();
         let result = match self.metadata.topic(&policy.dead_letter_topic) {
             Ok(dlq) => {
