@@ -164,16 +164,7 @@ impl Connection {
                 Inner::Standalone(manager)
             }
             RedisTarget::Cluster { nodes } => {
-                let seeds: Vec<String> = nodes
-                    .iter()
-                    .map(|n| {
-                        if n.contains("://") {
-                            n.clone()
-                        } else {
-                            format!("redis://{n}")
-                        }
-                    })
-                    .collect();
+                let seeds: Vec<String> = nodes.iter().map(|n| node_url(n)).collect();
                 let mut builder = ClusterClientBuilder::new(seeds)
                     .connection_timeout(settings.connect_timeout)
                     .response_timeout(settings.response_timeout)
@@ -246,6 +237,15 @@ async fn observed<T>(
     let result = sent.await;
     observer.round_trip(&operation, started.elapsed(), &result);
     result
+}
+
+/// The URL of a listed Cluster node: `host:port` or already a URL.
+pub(super) fn node_url(node: &str) -> String {
+    if node.contains("://") {
+        node.to_owned()
+    } else {
+        format!("redis://{node}")
+    }
 }
 
 /// The command name of `cmd`, upper-case.

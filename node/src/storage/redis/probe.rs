@@ -12,7 +12,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, ConnectionInfo, IntoConnectionInfo, RedisError};
 use tokio::task::JoinHandle;
 
-use super::connection::{RedisSettings, RedisTarget};
+use super::connection::{RedisSettings, RedisTarget, node_url};
 use crate::telemetry::redis_metrics::RedisMetrics;
 
 /// How often each node is pinged.
@@ -44,16 +44,7 @@ impl Probe {
     pub fn start(settings: &RedisSettings, metrics: RedisMetrics) -> Self {
         let addresses = match &settings.target {
             RedisTarget::Standalone { url } => vec![url.clone()],
-            RedisTarget::Cluster { nodes } => nodes
-                .iter()
-                .map(|n| {
-                    if n.contains("://") {
-                        n.clone()
-                    } else {
-                        format!("redis://{n}")
-                    }
-                })
-                .collect(),
+            RedisTarget::Cluster { nodes } => nodes.iter().map(|n| node_url(n)).collect(),
         };
         let mut targets = Vec::new();
         for address in addresses {
