@@ -57,7 +57,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.log_format,
         &config.log_level,
         config.tracing.access_log,
-        traces.as_ref().map(TraceExport::tracer),
+        traces.as_ref().map(|t| (t.tracer(), t.sampling())),
     )
     .map_err(anyhow::Error::msg)?;
     let listeners = Listeners::bind(&config).await?;

@@ -72,7 +72,7 @@ pub async fn open_storage(
         StorageConfig::Redis(settings) => Arc::new(
             RedisStorage::connect(settings)
                 .await?
-                .observed(metrics.redis.clone()),
+                .observed(settings, metrics.redis.clone()),
         ),
     })
 }

@@ -13,32 +13,46 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::telemetry::Metrics;
-use crate::telemetry::context;
+use crate::telemetry::{context, sampling};
 
 /// The target of the access log lines.
 pub const ACCESS_TARGET: &str = "access";
 
 /// The span a request runs in: `otel.name` is `METHOD route`, and the trace
-/// is the caller's when its `traceparent` header names one.
+/// is the caller's when its `traceparent` header names one; otherwise the
+/// request starts a trace, sampled with the configured ratio
+/// ([`sampling::ROOT`]).
 pub fn request_span(request: &Request) -> Span {
     let route = route(request);
-    let span = tracing::info_span!(
-        "request",
-        otel.name = format!("{} {route}", request.method()),
-        otel.kind = "server",
-        http.request.method = %request.method(),
-        http.route = route,
-        http.response.status_code = tracing::field::Empty,
-        trace_id = tracing::field::Empty,
-    );
+    macro_rules! request_span {
+        ($target:expr) => {
+            tracing::info_span!(
+                target: $target,
+                "request",
+                otel.name = format!("{} {route}", request.method()),
+                otel.kind = "server",
+                http.request.method = %request.method(),
+                http.route = route,
+                http.response.status_code = tracing::field::Empty,
+                trace_id = tracing::field::Empty,
+            )
+        };
+    }
     let parent = context::from_headers(request.headers());
-    // Fails only when no OpenTelemetry layer is installed (tracing off).
-    let _ = span.set_parent(parent);
-    if let Some(id) = span.in_scope(context::current_trace_id) {
+    let span = if parent.span().span_context().is_valid() {
+        let span = request_span!(sampling::TRACED);
+        // Fails only when no OpenTelemetry layer is installed (tracing off).
+        let _ = span.set_parent(parent);
+        span
+    } else {
+        request_span!(sampling::ROOT)
+    };
+    if let Some(id) = context::trace_id(&span) {
         span.record("trace_id", id);
     }
     span

@@ -41,7 +41,7 @@ use crate::broker::publish::Publisher;
 use crate::overload::Overload;
 use crate::overload::budget::MemoryUse;
 use crate::security::stream_caps::StreamSlot;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, websocket_metrics};
 
 /// Most frames taken together in one turn, and most bytes: past either, the
 /// rest wait in the socket for the next turn (TCP pushes back on the client).
@@ -95,6 +95,9 @@ async fn run(
     let gauge = metrics.connections("websocket");
     gauge.inc();
     tracing::info!(topic = %topic, "publish stream opened");
+    let socket = metrics
+        .websocket
+        .session(websocket_metrics::PUBLISH_STREAM, socket);
     let (mut tx, mut rx) = socket.split();
     let mut ping = tokio::time::interval(super::stream::PING_INTERVAL);
     ping.reset();

@@ -52,7 +52,7 @@ use crate::broker::delivery::Delivery;
 use crate::broker::delivery::target::DeliveryTarget;
 use crate::overload::budget::{MemoryBudget, MemoryUse};
 use crate::security::stream_caps::StreamSlot;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, websocket_metrics};
 
 /// How often the server pings an idle client.
 pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -122,6 +122,10 @@ impl Session {
         gauge.inc();
         let name = self.target.subscription.name.to_string();
         tracing::info!(subscription = %name, "stream opened");
+        let socket = self
+            .metrics
+            .websocket
+            .session(websocket_metrics::STREAM, socket);
         let (mut tx, mut rx) = socket.split();
         let shutdown = self.shutdown.clone();
         let mut ping = tokio::time::interval(PING_INTERVAL);

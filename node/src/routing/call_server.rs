@@ -21,7 +21,8 @@ use super::call_codec::{self, Envelope};
 use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
 use crate::overload::budget::MemoryBudget;
 use crate::storage::{FencedStorage, StorageError};
-use crate::telemetry::context;
+use crate::telemetry::{context, sampling};
+use opentelemetry::trace::TraceContextExt;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -65,13 +66,22 @@ async fn call(State(owner): State<Owner>, headers: HeaderMap, body: Bytes) -> Re
         Ok(envelope) => envelope,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    // The caller's `forward` span is this one's parent: one trace across nodes.
-    let span = tracing::info_span!(
-        "serve",
-        otel.name = format!("serve {}", envelope.call.name()),
-        otel.kind = "server",
-    );
-    let _ = span.set_parent(context::from_headers(&headers));
+    // The caller's `forward` span is this one's parent: one trace across
+    // nodes. A call from an unsampled request carries no `traceparent`: then
+    // neither this span nor the ones it opens reach OpenTelemetry.
+    let parent = context::from_headers(&headers);
+    let span = if parent.span().span_context().is_valid() {
+        let span = tracing::info_span!(
+            target: sampling::TRACED,
+            "serve",
+            otel.name = format!("serve {}", envelope.call.name()),
+            otel.kind = "server",
+        );
+        let _ = span.set_parent(parent);
+        span
+    } else {
+        tracing::info_span!("serve", call = envelope.call.name())
+    };
     let result = run(&owner, envelope).instrument(span).await;
     match call_codec::encode(&result) {
         Ok(bytes) => bytes.into_response(),

@@ -64,10 +64,10 @@ pub fn stamp_current(attributes: &mut BTreeMap<String, String>) {
     }
 }
 
-/// The trace id of the current span as 32 hex digits; `None` outside a
-/// sampled trace.
-pub fn current_trace_id() -> Option<String> {
-    let cx = tracing::Span::current().context();
+/// The trace id of `span` as 32 hex digits; `None` when OpenTelemetry does
+/// not record it (tracing off, or not sampled).
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let cx = span.context();
     let span = cx.span();
     let context = span.span_context();
     context.is_valid().then(|| context.trace_id().to_string())

@@ -6,11 +6,13 @@
 
 use clap::ValueEnum;
 
+use super::sampling::Sampling;
 use crate::http::access::ACCESS_TARGET;
 use opentelemetry_sdk::trace::SdkTracer;
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -28,12 +30,12 @@ const SPAN_FILTER: &str = "info,openraft=warn";
 
 /// Installs the global subscriber: logs in `format` filtered by `filter`
 /// (with the access lines unless `access` is false), and spans to `tracer`
-/// when tracing is on. Call once, from the binary.
+/// when tracing is on, through `sampling`. Call once, from the binary.
 pub fn init(
     format: LogFormat,
     filter: &str,
     access: bool,
-    tracer: Option<SdkTracer>,
+    traces: Option<(SdkTracer, Sampling)>,
 ) -> Result<(), String> {
     let mut filter =
         EnvFilter::try_new(filter).map_err(|e| format!("invalid log level {filter:?}: {e}"))?;
@@ -53,15 +55,16 @@ pub fn init(
             .boxed(),
     };
     // Spans are `info`: they get their own filter, so a quieter log level
-    // (`--log-level warn`) does not silently turn tracing off.
+    // (`--log-level warn`) does not silently turn tracing off. Sampling is
+    // part of that filter: an unsampled span never reaches OpenTelemetry.
     let span_filter = EnvFilter::try_new(SPAN_FILTER).map_err(|e| format!("span filter: {e}"))?;
-    let spans = tracer.map(|tracer| {
+    let spans = traces.map(|(tracer, sampling)| {
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false)
-            .with_filter(span_filter)
+            .with_filter(span_filter.and(sampling))
     });
     tracing_subscriber::registry()
         .with(logs.with_filter(filter))

@@ -30,6 +30,7 @@
 //!
 //! The memory bound's, refused publishes' and slow consumers' metrics are
 //! listed in [`super::overload`]; trace export's in [`super::trace_metrics`];
+//! WebSocket sessions and frames in [`super::websocket_metrics`];
 //! the client API's requests in [`super::http_metrics`]; Redis round trips in
 //! [`super::redis_metrics`]; the rest of Raft's in [`super::raft_metrics`];
 //! the process's own (`process_*`) in [`super::process`].
@@ -56,6 +57,7 @@ use super::process::ProcessCollector;
 use super::raft_metrics::RaftMetrics;
 use super::redis_metrics::RedisMetrics;
 use super::trace_metrics::TraceMetrics;
+use super::websocket_metrics::WebSocketMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
@@ -120,6 +122,7 @@ pub struct Metrics {
     pub partition_owner_changes: Counter,
     pub overload: OverloadMetrics,
     pub traces: TraceMetrics,
+    pub websocket: WebSocketMetrics,
     pub http: HttpMetrics,
     pub redis: RedisMetrics,
     pub raft: RaftMetrics,
@@ -286,6 +289,7 @@ impl Metrics {
         );
         let overload = OverloadMetrics::register(&mut registry);
         let traces = TraceMetrics::register(&mut registry);
+        let websocket = WebSocketMetrics::register(&mut registry);
         let http = HttpMetrics::register(&mut registry);
         let redis = RedisMetrics::register(&mut registry);
         let raft = RaftMetrics::register(&mut registry);
@@ -296,6 +300,7 @@ impl Metrics {
             http,
             overload,
             traces,
+            websocket,
             registry,
             raft_term,
             raft_leader,

@@ -3,7 +3,7 @@
 //!
 //! | name | type | meaning |
 //! |---|---|---|
-//! | `pubsubgo_redis_up` | gauge, `node` | 1 while the configured Redis target (`host:port`, or the cluster's seed list) answers, 0 after a round trip failed to reach it (connection refused, reset or timed out) |
+//! | `pubsubgo_redis_up` | gauge, `node` | per configured Redis node (`host:port`: the standalone server, or each listed Cluster node): 1 when it answered its last `PING`, sent every 2 s by `storage::redis::probe` |
 //! | `pubsubgo_redis_command_duration_seconds` | histogram, `operation` | one round trip, by command (`EVALSHA` for a script, `PIPELINE`) |
 //! | `pubsubgo_redis_errors_total` | counter, `kind` | failed round trips: `timeout`, `refused`, `io`, `oom`, `server` (an error reply), `other` |
 
@@ -67,7 +67,7 @@ impl RedisMetrics {
         }
         registry.register(
             "pubsubgo_redis_up",
-            "1 while the configured Redis target answers",
+            "1 while the Redis node answers its probe",
             metrics.up.clone(),
         );
         registry.register(
@@ -83,28 +83,17 @@ impl RedisMetrics {
         metrics
     }
 
-    /// Records one round trip to `node` running `operation`.
-    pub fn round_trip<T>(
-        &self,
-        node: &str,
-        operation: &str,
-        took: Duration,
-        result: &Result<T, RedisError>,
-    ) {
+    /// Records one round trip running `operation`.
+    pub fn round_trip<T>(&self, operation: &str, took: Duration, result: &Result<T, RedisError>) {
         self.duration
             .get_or_create(&OperationLabel {
                 operation: operation.to_owned(),
             })
             .observe(took.as_secs_f64());
-        let reached = match result {
-            Ok(_) => true,
-            Err(error) => {
-                let kind = error_kind(error);
-                self.errors.get_or_create(&ErrorKindLabel { kind }).inc();
-                !matches!(kind, "timeout" | "refused" | "io")
-            }
-        };
-        self.set_up(node, reached);
+        if let Err(error) = result {
+            let kind = error_kind(error);
+            self.errors.get_or_create(&ErrorKindLabel { kind }).inc();
+        }
     }
 
     /// Sets whether `node` answers.

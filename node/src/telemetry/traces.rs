@@ -8,8 +8,11 @@
 //! in `pubsubgo_trace_spans_dropped_total{reason="queue_full"}`; a batch the
 //! collector refuses or never answers is counted with `reason="export_failed"`.
 //!
-//! Sampling is parent-based: a request whose `traceparent` says sampled is
-//! recorded; a new trace is recorded with the configured ratio.
+//! Sampling is decided before a span is built, by the OpenTelemetry layer's
+//! filter ([`super::sampling`]): a new trace starts with the configured ratio
+//! there. The SDK's sampler only follows a parent's sampled flag (a caller's
+//! `traceparent`, a message's creation context) and records every root the
+//! filter let through.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -26,6 +29,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::sampling::Sampling;
 use super::trace_metrics::TraceMetrics;
 use crate::config::tracing::TracingSettings;
 
@@ -44,6 +48,7 @@ pub const SCOPE: &str = "pubsubgo";
 pub struct TraceExport {
     provider: SdkTracerProvider,
     worker: JoinHandle<()>,
+    ratio: f64,
 }
 
 /// Why the pipeline did not start.
@@ -83,18 +88,25 @@ impl TraceExport {
         exporter.set_resource(&resource);
         let (queue, worker) = ExportQueue::start(exporter, metrics.clone());
         let provider = SdkTracerProvider::builder()
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                settings.sampling_ratio,
-            ))))
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
             .with_resource(resource)
             .with_span_processor(queue)
             .build();
-        Ok(Self { provider, worker })
+        Ok(Self {
+            provider,
+            worker,
+            ratio: settings.sampling_ratio,
+        })
     }
 
     /// The tracer the `tracing-opentelemetry` layer records with.
     pub fn tracer(&self) -> SdkTracer {
         self.provider.tracer(SCOPE)
+    }
+
+    /// The filter that samples new traces at the configured ratio.
+    pub fn sampling(&self) -> Sampling {
+        Sampling::new(self.ratio)
     }
 
     /// Closes the queue and waits up to `grace` for its last spans to go out.

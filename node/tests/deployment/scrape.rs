@@ -153,6 +153,34 @@ async fn workload(base: &str) {
     .await;
     // One error, so the error counters have a series.
     send(reqwest::Method::GET, "/v1/topics/no-such-topic", json!({})).await;
+    // One message over a WebSocket stream: frames both ways.
+    let client = api::Client::new(base, WAIT).expect("client");
+    let mut stream = client.stream("scraped-sub").await.expect("stream");
+    stream.credit(1).await.expect("credit");
+    send(
+        reqwest::Method::POST,
+        "/v1/topics/scraped:publish",
+        json!({"messages": [{"data": "aGk="}]}),
+    )
+    .await;
+    let frame = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("a delivery in time")
+        .expect("the stream is open")
+        .expect("a frame");
+    let api::frames::ServerFrame::Message { ack_id, .. } = frame else {
+        panic!("expected a message, got {frame:?}");
+    };
+    stream.ack(vec![ack_id]).await.expect("ack");
+    stream.close().await.expect("close");
+}
+
+/// The value of the sample `series` (name and labels as scraped) in `scrape`.
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|l| {
+        let value = l.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split(' ').next()?.parse().ok()
+    })
 }
 
 #[test_log::test]
@@ -219,6 +247,29 @@ fn every_metric_the_rules_and_the_dashboard_name_is_in_a_live_scrape() {
         missing.is_empty(),
         "metrics named but not exported: {missing:#?}"
     );
+    // The stream session of the workload: one session, its credit and ack
+    // frames in, its delivery out (counted before the scrape was taken: the
+    // client had the delivery and sent the ack first).
+    for (series, at_least) in [
+        (
+            r#"pubsubgo_websocket_sessions_total{endpoint="stream"}"#,
+            1.0,
+        ),
+        (
+            r#"pubsubgo_websocket_frames_total{endpoint="stream",direction="received"}"#,
+            1.0,
+        ),
+        (
+            r#"pubsubgo_websocket_frames_total{endpoint="stream",direction="sent"}"#,
+            1.0,
+        ),
+    ] {
+        let value = sample(&scrape, series);
+        assert!(
+            value.is_some_and(|v| v >= at_least),
+            "{series} is {value:?}, expected at least {at_least}"
+        );
+    }
     let promtool = promtool_check_metrics(&scrape);
     assert!(promtool.is_empty(), "promtool check metrics: {promtool}");
 }

@@ -8,6 +8,7 @@
 //! - [`differential`]: random call sequences answer the same on memory and Redis.
 //! - [`durability`]: broker restarts, Redis outages and a planned failover.
 //! - [`failover`]: an unplanned failover, measured.
+//! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
 //! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
 //! - [`topic_storage`]: ack levels and compression of stored payloads.
 
@@ -15,5 +16,6 @@ mod conformance;
 mod differential;
 mod durability;
 mod failover;
+mod probe;
 mod storage_full;
 mod topic_storage;

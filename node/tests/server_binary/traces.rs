@@ -1,7 +1,8 @@
 //! Traces end to end: three `pubsubgo-server` processes export to an
 //! OTLP/HTTP receiver inside the test; one message is published through one
 //! node, pulled, nacked, redelivered and acked through another, and the
-//! spans of both nodes share the publisher's trace.
+//! spans of both nodes share the publisher's trace. A second subscription
+//! nacks it until it moves to a dead-letter topic, in the same trace.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -22,6 +23,8 @@ use testkit::server_process::{DataDir, Server, WAIT};
 /// The publisher's trace, as an instrumented producer would send it.
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// Deliveries of the second subscription before its dead-letter topic.
+const DEAD_LETTER_ATTEMPTS: u32 = 5;
 
 /// One exported span with its node (`pubsubgo.node.id` of its resource).
 #[derive(Debug, Clone)]
@@ -130,12 +133,12 @@ async fn call(http: &reqwest::Client, url: String, body: Json, traced: bool) -> 
     serde_json::from_str(&text).unwrap_or(Json::Null)
 }
 
-/// Pulls until a message arrives.
-async fn pull_one(http: &reqwest::Client, base: &str) -> Json {
+/// Pulls from `subscription` until a message arrives.
+async fn pull_one(http: &reqwest::Client, base: &str, subscription: &str) -> Json {
     loop {
         let reply = call(
             http,
-            format!("{base}/v1/subscriptions/traced-sub:pull"),
+            format!("{base}/v1/subscriptions/{subscription}:pull"),
             json!({"maxMessages": 1, "waitSeconds": 5}),
             false,
         )
@@ -210,6 +213,21 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
             .create_subscription("traced-sub", &subscription)
             .await
             .expect("subscription");
+        first
+            .create_topic("traced-dead", &Default::default())
+            .await
+            .expect("dead-letter topic");
+        let dead_lettering = api::types::CreateSubscriptionRequest {
+            dead_letter_policy: Some(api::types::DeadLetterPolicySpec {
+                dead_letter_topic: "traced-dead".to_owned(),
+                max_delivery_attempts: Some(DEAD_LETTER_ATTEMPTS),
+            }),
+            ..subscription
+        };
+        first
+            .create_subscription("traced-dlq", &dead_lettering)
+            .await
+            .expect("dead-lettering subscription");
     });
     let owner = runtime.block_on(async {
         let status: Json = http
@@ -250,7 +268,7 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
             true,
         )
         .await;
-        let first = pull_one(&http, consumer_base).await;
+        let first = pull_one(&http, consumer_base, "traced-sub").await;
         let created = first["message"]["attributes"]["traceparent"]
             .as_str()
             .expect("the message carries its creation context");
@@ -265,7 +283,7 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
             true,
         )
         .await;
-        let again = pull_one(&http, consumer_base).await;
+        let again = pull_one(&http, consumer_base, "traced-sub").await;
         assert_eq!(again["deliveryAttempt"], 2);
         call(
             &http,
@@ -274,6 +292,18 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
             true,
         )
         .await;
+        // Untraced nacks: the move to the dead-letter topic still joins the
+        // message's trace, through its creation context.
+        for _ in 0..DEAD_LETTER_ATTEMPTS {
+            let delivery = pull_one(&http, consumer_base, "traced-dlq").await;
+            call(
+                &http,
+                format!("{consumer_base}/v1/subscriptions/traced-dlq:nack"),
+                json!({"ackIds": [delivery["ackId"]], "delaySeconds": 0}),
+                false,
+            )
+            .await;
+        }
     });
 
     tracing::info!("assert: the receiver holds one trace with the spans of both nodes");
@@ -303,6 +333,7 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
                 .iter()
                 .any(|s| s.name.starts_with("serve ") && s.kind == SpanKind::Server as i32)
             && spans.iter().any(|s| s.name == "receive traced-sub")
+            && has("dead_letter traced-dlq", SpanKind::Producer)
     };
     let spans = runtime.block_on(async {
         tokio::time::timeout(WAIT, async {
@@ -351,6 +382,22 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
     assert!(
         settled.contains("nack") && settled.contains("ack"),
         "{settled:?}"
+    );
+    let dead_letter = traced
+        .iter()
+        .find(|s| s.name == "dead_letter traced-dlq")
+        .expect("dead-letter span");
+    assert_eq!(
+        dead_letter
+            .attribute("messaging.destination.name")
+            .as_deref(),
+        Some("traced-dead")
+    );
+    assert_eq!(
+        dead_letter
+            .attribute("messaging.pubsubgo.delivery_attempt")
+            .as_deref(),
+        Some(DEAD_LETTER_ATTEMPTS.to_string().as_str())
     );
     // The consumer side links back to where the message was created.
     let linked = spans

@@ -18,7 +18,7 @@ use crate::broker::BrokerError;
 use crate::broker::metadata_view::MetadataView;
 use crate::broker::publish::Publisher;
 use crate::storage::{DeadLetter, IdempotentAppend};
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, context, messaging};
 
 /// Attribute names of a dead letter's lineage, added to the copy in the
 /// dead-letter topic.
@@ -80,6 +80,22 @@ impl DeadLetters {
         let Some(policy) = &target.subscription.config.dead_letter_policy else {
             return;
         };
+        // Open while the first try appends: each joins its message's trace.
+        let _spans: Vec<_> = dead
+            .iter()
+            .filter_map(|letter| {
+                let id = format!("{partition}-{}", letter.message.offset);
+                messaging::dead_letter(
+                    target.subscription.name.as_str(),
+                    policy.dead_letter_topic.as_str(),
+                    messaging::Delivered {
+                        id: &id,
+                        attempt: letter.attempts,
+                        created: context::from_attributes(&letter.message.message.attributes),
+                    },
+                )
+            })
+            .collect();
         let copy = Copy {
             topic: policy.dead_letter_topic.clone(),
             messages: dead

@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 use tracing::Instrument;
@@ -136,8 +135,6 @@ pub(crate) struct Connection {
     overall_timeout: Duration,
     /// Each round trip's latency and failures ([`RedisMetrics`]).
     pub(crate) observer: RedisMetrics,
-    /// The configured target, without credentials: `pubsubgo_redis_up`'s `node`.
-    pub(crate) node: Arc<str>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -194,16 +191,7 @@ impl Connection {
                 Inner::Standalone(manager)
             }
             RedisTarget::Cluster { nodes } => {
-                let seeds: Vec<String> = nodes
-                    .iter()
-                    .map(|n| {
-                        if n.contains("://") {
-                            n.clone()
-                        } else {
-                            format!("redis://{n}")
-                        }
-                    })
-                    .collect();
+                let seeds: Vec<String> = nodes.iter().map(|n| node_url(n)).collect();
                 let mut builder = ClusterClientBuilder::new(seeds)
                     .connection_timeout(settings.connect_timeout)
                     .response_timeout(settings.response_timeout)
@@ -232,7 +220,6 @@ impl Connection {
             inner,
             overall_timeout: settings.overall_timeout(),
             observer: RedisMetrics::default(),
-            node: describe(&settings.target).into(),
         })
     }
 
@@ -274,25 +261,20 @@ fn round_trip_span(operation: &str) -> tracing::Span {
 async fn observed<T>(
     sent: impl Future<Output = Result<T, RedisError>>,
     observer: RedisMetrics,
-    node: Arc<str>,
     operation: String,
 ) -> Result<T, RedisError> {
     let started = Instant::now();
     let result = sent.await;
-    observer.round_trip(&node, &operation, started.elapsed(), &result);
+    observer.round_trip(&operation, started.elapsed(), &result);
     result
 }
 
-/// The target as `pubsubgo_redis_up` names it: `host:port` (no password, no
-/// database) or the cluster's seeds, comma-separated.
-fn describe(target: &RedisTarget) -> String {
-    match target {
-        RedisTarget::Standalone { url } => {
-            let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-            rest.split('/').next().unwrap_or(rest).to_owned()
-        }
-        RedisTarget::Cluster { nodes } => nodes.join(","),
+/// The URL of a listed Cluster node: `host:port` or already a URL.
+pub(super) fn node_url(node: &str) -> String {
+    if node.contains("://") {
+        node.to_owned()
+    } else {
+        format!("redis://{node}")
     }
 }
 
@@ -308,12 +290,12 @@ impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let operation = command_name(cmd);
         let span = round_trip_span(&operation);
-        let (observer, node) = (self.observer.clone(), self.node.clone());
+        let observer = self.observer.clone();
         let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_command(cmd),
             Inner::Cluster(c) => c.req_packed_command(cmd),
         };
-        Box::pin(observed(sent, observer, node, operation).instrument(span))
+        Box::pin(observed(sent, observer, operation).instrument(span))
     }
 
     fn req_packed_commands<'a>(
@@ -323,12 +305,12 @@ impl ConnectionLike for Connection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         let span = round_trip_span("PIPELINE");
-        let (observer, node) = (self.observer.clone(), self.node.clone());
+        let observer = self.observer.clone();
         let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         };
-        Box::pin(observed(sent, observer, node, "PIPELINE".to_owned()).instrument(span))
+        Box::pin(observed(sent, observer, "PIPELINE".to_owned()).instrument(span))
     }
 
     fn get_db(&self) -> i64 {

@@ -47,13 +47,14 @@
 //! `durability`. Payload compression (snappy, lz4) happens in `field_encoding`.
 //!
 //! Not yet: fencing of cursor writes by epoch (the subscription calls
-//! carry no epoch yet), a Redis command latency metric.
+//! carry no epoch yet).
 
 mod connection;
 mod durability;
 mod field_encoding;
 mod keys;
 mod partition;
+mod probe;
 mod scripts;
 mod subscriptions;
 
@@ -70,6 +71,7 @@ use self::connection::{Access, Connection};
 pub use self::connection::{RedisSettings, RedisTarget};
 use self::keys::{PartitionKeys, entry_id};
 use self::partition::{PartitionState, parse_bounds};
+use self::probe::Probe;
 use super::{
     AppendOptions, Epoch, FencedLog, MessageLog, NewMessage, PartitionOffsets, PartitionRef,
     StorageError, StoredMessage,
@@ -88,13 +90,16 @@ pub struct RedisStorage {
     token_counter: AtomicU64,
     /// How long a `replicated:N` append waits for replicas (`WAIT` timeout).
     replica_wait: std::time::Duration,
+    /// Keeps `pubsubgo_redis_up` fresh once [`RedisStorage::observed`].
+    probe: Option<Probe>,
 }
 
 impl RedisStorage {
     /// Records every round trip in `metrics` from now on (`pubsubgo_redis_*`),
-    /// starting with the target up: it was reached at connect.
-    pub fn observed(mut self, metrics: RedisMetrics) -> Self {
-        metrics.set_up(&self.conn.node, true);
+    /// and probes each node of `settings` for `pubsubgo_redis_up` while this
+    /// storage lives.
+    pub fn observed(mut self, settings: &RedisSettings, metrics: RedisMetrics) -> Self {
+        self.probe = Some(Probe::start(settings, metrics.clone()));
         self.conn.observer = metrics;
         self
     }
@@ -118,6 +123,7 @@ impl RedisStorage {
             // Half the response timeout, so the reply to WAIT arrives before
             // the client gives up on the call.
             replica_wait: settings.response_timeout / 2,
+            probe: None,
         })
     }
 
