@@ -25,11 +25,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// The server binary, to be given arguments and environment.
+    /// The server binary, to be given arguments and environment (gRPC off).
     pub fn command() -> Command {
         let binary = std::env::var_os(BINARY)
             .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
-        Command::new(binary)
+        let mut command = Command::new(binary);
+        // Off unless a test turns it on: many servers run at once, and the
+        // gRPC listener's default port is fixed (8085).
+        command.env("PUBSUB_GRPC_ENABLED", "false");
+        command
     }
 
     /// Starts `command` (which must log JSON to stdout, `--log-format json` or
