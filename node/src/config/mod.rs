@@ -308,8 +308,6 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let taken = [Some(port), metrics_enabled.then_some(metrics_port)];
-        let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken)?;
         let redis = file.storage.redis.under(&args);
         let kind = args
             .storage
@@ -333,6 +331,9 @@ impl Config {
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
         let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
+        let taken = [Some(port), metrics_enabled.then_some(metrics_port)];
+        let secured = security.tls.is_some() || security.auth.is_some();
+        let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken, secured)?;
         let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,

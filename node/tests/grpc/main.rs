@@ -6,6 +6,7 @@
 //! - [`admin`]: topics and subscriptions: every admin RPC, names, refused fields.
 //! - [`delivery`]: publish, pull, acks, deadlines, seek, exactly-once errors.
 //! - [`streaming`]: StreamingPull flow control, credit freed by unary acks,
+//!   acks on the stream confirmed under exactly-once,
 //!   the end of a stream on shutdown.
 //! - [`unimplemented`]: the RPCs PubSubGo does not serve.
 //! - [`python_client`]: Google's official Python client, unchanged, against a

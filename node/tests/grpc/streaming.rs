@@ -1,6 +1,6 @@
 //! StreamingPull: flow control whose credit comes back through unary acks
-//! (as Google's Python and Go clients ack), heartbeats, and the end of a
-//! stream when the server shuts down.
+//! (as Google's Python and Go clients ack), acks on the stream, heartbeats,
+//! and the end of a stream when the server shuts down.
 
 use std::time::Duration;
 
@@ -147,4 +147,46 @@ async fn streams_end_unavailable_on_shutdown_so_clients_reopen_them() {
         .expect("the listener stops")
         .expect("joined")
         .expect("served");
+}
+
+#[test_log::test(tokio::test)]
+async fn acks_on_the_stream_are_confirmed_under_exactly_once() {
+    let mut server = GoogleServer::start().await;
+    let exact = Subscription {
+        enable_exactly_once_delivery: true,
+        ..Subscription::default()
+    };
+    let sub = server.topic_and_subscription("orders", exact).await;
+    server.publish("orders", &["a"]).await;
+    let (requests, mut responses) = open(
+        &mut server,
+        StreamingPullRequest {
+            subscription: sub,
+            stream_ack_deadline_seconds: 60,
+            ..StreamingPullRequest::default()
+        },
+    )
+    .await;
+    let delivered = next_messages(&mut responses).await;
+    let properties = delivered.subscription_properties.expect("properties");
+    assert!(properties.exactly_once_delivery_enabled);
+
+    tracing::info!("act: ack on the stream; assert: the ack is confirmed on the stream");
+    let ack_id = delivered.received_messages[0].ack_id.clone();
+    requests
+        .send(StreamingPullRequest {
+            ack_ids: vec![ack_id.clone()],
+            ..StreamingPullRequest::default()
+        })
+        .await
+        .expect("ack on the stream");
+    let confirmed = tokio::time::timeout(WAIT, responses.message())
+        .await
+        .expect("a confirmation in time")
+        .expect("stream open")
+        .expect("not ended")
+        .acknowledge_confirmation
+        .expect("an ack confirmation");
+    assert_eq!(confirmed.ack_ids, [ack_id]);
+    assert!(confirmed.invalid_ack_ids.is_empty());
 }
