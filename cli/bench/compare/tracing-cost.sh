@@ -21,7 +21,7 @@ for transport in ${TRANSPORTS:-rest stream}; do
 for mode in ${MODES:-off 0.01 1.0}; do
   data=$(mktemp -d)
   if [[ $mode == off ]]; then tr=(PUBSUB_TRACING_ENABLED=false); else tr=(PUBSUB_TRACING_ENABLED=true PUBSUB_TRACING_SAMPLING_RATIO=$mode PUBSUB_TRACING_OTLP_ENDPOINT=http://127.0.0.1:14318/v1/traces); fi
-  env "${tr[@]}" PUBSUB_LOG_ACCESS=false "$bin/pubsubgo-server" --port 18181 --metrics-port 19192 --peer-port 18182 --data-dir "$data" > "$out/server-$transport-$mode.log" 2>&1 &
+  env "${tr[@]}" PUBSUB_LOG_ACCESS=false "$bin/pubsubgo-server" --port 18181 --metrics-port 19192 --peer-port 18182 --grpc-enabled false --data-dir "$data" > "$out/server-$transport-$mode.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -fs http://127.0.0.1:18181/readyz >/dev/null && break; sleep 0.1; done
   extra=(); [[ $transport == stream ]] && extra=(--transport stream --publish-transport stream --encoding binary)
