@@ -25,14 +25,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// The server binary, to be given arguments and environment (gRPC off).
+    /// The server binary, to be given arguments and environment (the gRPC
+    /// listener, when on, on a free port).
     pub fn command() -> Command {
         let binary = std::env::var_os(BINARY)
             .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
         let mut command = Command::new(binary);
-        // Off unless a test turns it on: many servers run at once, and the
-        // gRPC listener's default port is fixed (8085).
-        command.env("PUBSUB_GRPC_ENABLED", "false");
+        // Many servers run at once and the gRPC listener's default port is
+        // fixed (8085): a flag, not an environment variable, so that tests
+        // clearing the environment keep it.
+        command.args(["--grpc-port", "0"]);
         command
     }
 

@@ -37,14 +37,15 @@ fn client_python() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
-/// Starts the binary with the gRPC listener on a free loopback port; returns
+/// Starts the binary with the gRPC listener on (on a free port, as
+/// `Server::command` sets it); returns
 /// the server, its REST client and its gRPC address.
 fn start(data: &DataDir) -> (Server, api::Client, String) {
     let mut command = Server::command();
     command
         .args(["--log-format", "json", "--host", "127.0.0.1", "--port", "0"])
         .args(["--peer-port", "0", "--metrics-enabled", "false"])
-        .args(["--grpc-enabled", "true", "--grpc-port", "0", "--data-dir"])
+        .args(["--grpc-enabled", "true", "--data-dir"])
         .arg(&data.0)
         .env_remove("PUBSUB_CONFIG")
         .env_remove("PUBSUB_STORAGE");
