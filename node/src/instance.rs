@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::config::{Config, StorageConfig};
+use crate::grpc;
 use crate::metadata_store::MetadataStore;
 use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
@@ -45,6 +46,8 @@ pub struct Listeners {
     pub client: TcpListener,
     pub metrics: Option<TcpListener>,
     pub peer: TcpListener,
+    /// Google Pub/Sub's gRPC API (`crate::grpc`), when it is on.
+    pub grpc: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -62,6 +65,10 @@ impl Listeners {
                 None => None,
             },
             peer: bind(config.cluster.peer_addr, "peers").await?,
+            grpc: match config.grpc_addr {
+                Some(addr) => Some(bind(addr, "Google Pub/Sub gRPC clients").await?),
+                None => None,
+            },
         })
     }
 }
@@ -207,6 +214,14 @@ impl Instance {
         ]);
         let (security, watchers) = ClientSecurity::start(&config.security, &shutdown)?;
         background.extend(watchers);
+        if let Some(listener) = listeners.grpc {
+            let broker = broker.clone();
+            background.push(tokio::spawn(async move {
+                if let Err(error) = grpc::serve(listener, broker).await {
+                    tracing::error!(%error, "the gRPC listener stopped");
+                }
+            }));
+        }
         let served = tokio::spawn(server::run(
             listeners.client,
             listeners.metrics,

@@ -58,6 +58,7 @@
 pub mod broker;
 pub mod clock;
 pub mod config;
+pub mod grpc;
 pub mod http;
 pub mod instance;
 pub mod metadata_store;

@@ -61,10 +61,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     let listeners = Listeners::bind(&config).await?;
+    let grpc = match &listeners.grpc {
+        Some(listener) => listener.local_addr()?.to_string(),
+        None => "off".to_owned(),
+    };
     tracing::info!(
         client = %listeners.client.local_addr()?,
         metrics = ?listeners.metrics.as_ref().map(TcpListener::local_addr).transpose()?,
         peer = %listeners.peer.local_addr()?,
+        grpc = %grpc,
         storage = ?config.storage.kind(),
         tracing = config.tracing.enabled.then_some(config.tracing.otlp_endpoint.as_str()),
         "pubsubgo-server listening"

@@ -99,6 +99,7 @@ impl TestCluster {
                     client,
                     metrics: None,
                     peer,
+                    grpc: None,
                 };
                 (
                     id,
@@ -129,6 +130,7 @@ impl TestCluster {
                 client,
                 metrics: None,
                 peer,
+                grpc: None,
             },
         )
         .await?;
@@ -193,6 +195,7 @@ impl TestCluster {
             client: TcpListener::bind(client).await?,
             metrics: None,
             peer: TcpListener::bind(peer).await?,
+            grpc: None,
         };
         let config = self.config(id, &self.peer_list())?;
         let instance = Instance::start(&config, listeners).await?;

@@ -49,11 +49,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// The server binary, to be given arguments and environment.
+    /// The server binary, to be given arguments and environment (the gRPC
+    /// listener, when on, on a free port).
     pub fn command() -> Command {
         let binary = std::env::var_os(BINARY)
             .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
-        Command::new(binary)
+        let mut command = Command::new(binary);
+        // Many servers run at once and the gRPC listener's default port is
+        // fixed (8085): a flag, not an environment variable, so that tests
+        // clearing the environment keep it.
+        command.args(["--grpc-port", "0"]);
+        command
     }
 
     /// Starts the binary as the node's tests run it: JSON logs, a free peer

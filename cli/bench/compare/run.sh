@@ -96,7 +96,7 @@ start_node() {
     metrics="$(free_port)"
     data="$(mktemp -d "${TMPDIR:-/tmp}/pubsubgo-bench-data.XXXXXX")"
     data_dirs+=("$data")
-    "$server_bin" --host 127.0.0.1 --port "$port" --metrics-port "$metrics" \
+    "$server_bin" --host 127.0.0.1 --port "$port" --metrics-port "$metrics" --grpc-enabled false \
         --peer-port "$peer_port" --data-dir "$data" --log-level warn "$@" \
         >"$results/server-$label.log" 2>&1 &
     server_pids+=($!)

@@ -34,7 +34,7 @@ for mode in ${MODES:-off 0.01 1.0}; do
   data=$(mktemp -d)
   if [[ $mode == off ]]; then tr=(PUBSUB_TRACING_ENABLED=false); else tr=(PUBSUB_TRACING_ENABLED=true PUBSUB_TRACING_SAMPLING_RATIO=$mode PUBSUB_TRACING_OTLP_ENDPOINT=http://127.0.0.1:$sink_port/v1/traces); fi
   wrap=(); [[ ${CALLGRIND:-0} == 1 ]] && wrap=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$out/$run.callgrind")
-  env "${tr[@]}" PUBSUB_LOG_ACCESS=false "${wrap[@]}" "$bin/pubsubgo-server" --port $port --metrics-port $metrics --peer-port $peer --data-dir "$data" > "$out/server-$run.log" 2>&1 &
+  env "${tr[@]}" PUBSUB_LOG_ACCESS=false "${wrap[@]}" "$bin/pubsubgo-server" --port $port --metrics-port $metrics --peer-port $peer --grpc-enabled false --data-dir "$data" > "$out/server-$run.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do curl -fs http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
   [[ ${CALLGRIND:-0} == 1 ]] && callgrind_control -i on $pid > /dev/null

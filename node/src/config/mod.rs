@@ -19,6 +19,7 @@
 //! ```yaml
 //! server:  { host: 0.0.0.0, port: 8081, shutdown_grace_seconds: 30 }
 //! metrics: { enabled: true, port: 9092 }
+//! grpc:    { enabled: true, port: 8085 }   # see [`grpc`]
 //! storage:
 //!   kind: redis
 //!   redis: { url: "redis://redis:6379" }   # or cluster_nodes: "n1:7000,n2:7001"
@@ -45,6 +46,7 @@ use serde::Deserialize;
 mod cluster;
 mod command_line;
 mod error;
+pub mod grpc;
 pub mod overload;
 pub mod security;
 #[cfg(test)]
@@ -55,6 +57,7 @@ use self::cluster::ClusterInputs;
 pub use self::cluster::{ClusterSettings, DEFAULT_OWNER_TIMEOUT, NodeIdSetting, parse_peers};
 pub use self::command_line::{Command, accept_single_dash_config};
 pub use self::error::ConfigError;
+use self::grpc::{GrpcArgs, GrpcSection};
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
 use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
 use self::tracing::{TracingArgs, TracingSection, TracingSettings};
@@ -175,6 +178,8 @@ pub struct Args {
     #[arg(long, env = "PUBSUB_OWNER_TIMEOUT_SECONDS")]
     pub owner_timeout_seconds: Option<u64>,
     #[command(flatten)]
+    pub grpc: GrpcArgs,
+    #[command(flatten)]
     pub overload: OverloadArgs,
     #[command(flatten)]
     pub security: SecurityArgs,
@@ -189,6 +194,8 @@ struct FileConfig {
     server: ServerSection,
     #[serde(default)]
     metrics: MetricsSection,
+    #[serde(default)]
+    grpc: GrpcSection,
     #[serde(default)]
     storage: StorageSection,
     #[serde(default)]
@@ -276,6 +283,8 @@ pub struct Config {
     pub client_addr: SocketAddr,
     /// `None` when metrics are disabled.
     pub metrics_addr: Option<SocketAddr>,
+    /// Google Pub/Sub's gRPC API; `None` when it is off.
+    pub grpc_addr: Option<SocketAddr>,
     pub storage: StorageConfig,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -326,6 +335,9 @@ impl Config {
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
         let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
+        let taken = [Some(port), metrics_enabled.then_some(metrics_port)];
+        let secured = security.tls.is_some() || security.auth.is_some();
+        let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken, secured)?;
         let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,
@@ -333,6 +345,7 @@ impl Config {
             tracing,
             client_addr: SocketAddr::new(host, port),
             metrics_addr: metrics_enabled.then_some(SocketAddr::new(host, metrics_port)),
+            grpc_addr,
             storage,
             log_format: args.log_format.or(file.log.format).unwrap_or_default(),
             log_level: args
