@@ -73,6 +73,8 @@ fn an_unreachable_redis_at_start_is_a_clear_error() {
             // Not the default 8082, which a server elsewhere on the machine may hold.
             "--peer-port",
             "0",
+            "--grpc-port",
+            "0",
             "--storage",
             "redis",
         ])
