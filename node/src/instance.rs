@@ -39,8 +39,10 @@ use crate::telemetry::Metrics;
 pub const LEADER_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a stopping member keeps trying to hand its partitions over and
-/// leave the membership (a leader election may be under way).
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// leave the membership (a leader election may be under way). With the
+/// production shutdown grace (30 s) and preStop pause (5 s) it fits the pod's
+/// 60 s termination grace period (deployments/kubernetes/base/pubsubgo.yaml).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The three listeners of a node, bound by the caller (port 0 in tests).
 #[derive(Debug)]
