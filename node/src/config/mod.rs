@@ -48,6 +48,7 @@ mod command_line;
 mod error;
 pub mod grpc;
 pub mod overload;
+mod redis;
 pub mod security;
 #[cfg(test)]
 mod tests;
@@ -61,7 +62,9 @@ use self::grpc::{GrpcArgs, GrpcSection};
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
 use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
 use self::tracing::{TracingArgs, TracingSection, TracingSettings};
-use crate::storage::redis::{RedisSettings, RedisTarget};
+use crate::storage::redis::RedisSettings;
+
+use self::redis::{RedisSection, redis_settings};
 use crate::telemetry::logging::LogFormat;
 
 /// Where messages are kept.
@@ -253,20 +256,6 @@ struct StorageSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RedisSection {
-    url: Option<String>,
-    host: Option<String>,
-    port: Option<u16>,
-    password: Option<String>,
-    cluster_nodes: Option<String>,
-    key_prefix: Option<String>,
-    connect_timeout_millis: Option<u64>,
-    response_timeout_millis: Option<u64>,
-    ca_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct LogSection {
     format: Option<LogFormat>,
     level: Option<String>,
@@ -312,7 +301,18 @@ impl Config {
             .or(file.metrics.enabled)
             .unwrap_or(true);
         let metrics_port = args.metrics_port.or(file.metrics.port).unwrap_or(9092);
-        let redis = file.storage.redis.under(&args);
+        let redis = RedisSection {
+            url: args.redis_url.clone(),
+            host: args.redis_host.clone(),
+            port: args.redis_port,
+            password: args.redis_password.clone(),
+            cluster_nodes: args.redis_cluster_nodes.clone(),
+            key_prefix: args.redis_key_prefix.clone(),
+            connect_timeout_millis: args.redis_connect_timeout_millis,
+            response_timeout_millis: args.redis_response_timeout_millis,
+            ca_file: args.redis_ca_file.clone(),
+        }
+        .over(file.storage.redis);
         let kind = args
             .storage
             .or(file.storage.kind)
@@ -372,118 +372,6 @@ impl Config {
             ),
         })
     }
-}
-
-impl RedisSection {
-    /// The Redis flags (and their environment variables) over the file's keys.
-    fn under(self, args: &Args) -> Self {
-        Self {
-            url: args.redis_url.clone().or(self.url),
-            host: args.redis_host.clone().or(self.host),
-            port: args.redis_port.or(self.port),
-            password: args.redis_password.clone().or(self.password),
-            cluster_nodes: args.redis_cluster_nodes.clone().or(self.cluster_nodes),
-            key_prefix: args.redis_key_prefix.clone().or(self.key_prefix),
-            connect_timeout_millis: args
-                .redis_connect_timeout_millis
-                .or(self.connect_timeout_millis),
-            response_timeout_millis: args
-                .redis_response_timeout_millis
-                .or(self.response_timeout_millis),
-            ca_file: args.redis_ca_file.clone().or(self.ca_file),
-        }
-    }
-
-    /// Whether any Redis setting is given.
-    fn names_redis(&self) -> bool {
-        self.url.is_some()
-            || self.host.is_some()
-            || self.port.is_some()
-            || self.password.is_some()
-            || self.cluster_nodes.is_some()
-            || self.key_prefix.is_some()
-            || self.connect_timeout_millis.is_some()
-            || self.response_timeout_millis.is_some()
-            || self.ca_file.is_some()
-    }
-}
-
-/// Redis settings: cluster nodes, or a URL, or host and port; not two of them.
-fn redis_settings(redis: RedisSection) -> Result<RedisSettings, ConfigError> {
-    let RedisSection {
-        url,
-        host,
-        port,
-        password,
-        cluster_nodes: nodes,
-        key_prefix,
-        connect_timeout_millis,
-        response_timeout_millis,
-        ca_file,
-    } = redis;
-    let target = match (nodes, url) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::Invalid(
-                "set either the Redis URL or the Redis cluster nodes, not both".to_owned(),
-            ));
-        }
-        (Some(nodes), None) => {
-            let nodes: Vec<String> = nodes
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if nodes.is_empty() {
-                return Err(ConfigError::Invalid(
-                    "the Redis cluster nodes list is empty".to_owned(),
-                ));
-            }
-            RedisTarget::Cluster { nodes }
-        }
-        (None, Some(url)) => {
-            if host.is_some() || port.is_some() {
-                return Err(ConfigError::Invalid(
-                    "set either the Redis URL or the Redis host and port, not both".to_owned(),
-                ));
-            }
-            RedisTarget::Standalone { url }
-        }
-        (None, None) => RedisTarget::Standalone {
-            url: format!(
-                "redis://{}:{}",
-                host.as_deref().unwrap_or("127.0.0.1"),
-                port.unwrap_or(6379)
-            ),
-        },
-    };
-    let millis =
-        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
-    let settings = RedisSettings {
-        target,
-        password,
-        key_prefix: key_prefix.unwrap_or_else(|| RedisSettings::DEFAULT_KEY_PREFIX.to_owned()),
-        connect_timeout: millis(
-            connect_timeout_millis,
-            RedisSettings::DEFAULT_CONNECT_TIMEOUT,
-        ),
-        response_timeout: millis(
-            response_timeout_millis,
-            RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
-        ),
-        ca_file,
-    };
-    if settings.key_prefix.is_empty() || settings.key_prefix.contains(['{', '}']) {
-        return Err(ConfigError::Invalid(
-            "the Redis key prefix must be non-empty and contain no braces".to_owned(),
-        ));
-    }
-    if settings.connect_timeout.is_zero() || settings.response_timeout.is_zero() {
-        return Err(ConfigError::Invalid(
-            "Redis timeouts must be positive".to_owned(),
-        ));
-    }
-    Ok(settings)
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -4,6 +4,7 @@ use ::cluster::NodeId;
 use std::ffi::OsString;
 
 use super::*;
+use crate::storage::redis::RedisTarget;
 
 /// A YAML file in the temp dir, removed on drop.
 struct TempFile(PathBuf);

@@ -142,7 +142,7 @@ pub(crate) async fn join(
 /// Asks the node at `addr` to add the requester as a non-voting member,
 /// through whichever node leads.
 pub(crate) async fn join_member(
-    http: &reqwest::Client,
+    http: &PeerHttp,
     addr: &str,
     request: &JoinRequest,
     timeout: Duration,

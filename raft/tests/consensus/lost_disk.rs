@@ -19,7 +19,8 @@ async fn a_node_with_an_empty_log_votes_only_for_a_forming_group() -> anyhow::Re
     let mut cluster = TestCluster::start(1, 100).await?;
     let addr = cluster.start_outsider(id(7)).await?;
     raft::install_crypto_provider();
-    let mut network = PeerNetwork::new(id(9), reqwest::Client::new());
+    let http = raft::peer::transport::PeerHttp::new(None, None)?;
+    let mut network = PeerNetwork::new(id(9), http);
     let mut to_pristine = network.new_client(id(7), &Peer { addr }).await;
     let option = || RPCOption::new(Duration::from_secs(5));
 
