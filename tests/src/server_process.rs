@@ -28,7 +28,7 @@ pub const LOCAL: [&str; 6] = [
 
 /// The caller's settings that would change where a test's server listens,
 /// what it loads, or whether it asks for credentials.
-const CALLERS_SETTINGS: [&str; 9] = [
+pub const CALLERS_SETTINGS: [&str; 9] = [
     "PUBSUB_SERVER_PORT",
     "PUBSUB_METRICS_PORT",
     "PUBSUB_METRICS_ENABLED",

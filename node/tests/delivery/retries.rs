@@ -112,6 +112,12 @@ async fn dead_letters_carry_lineage_and_redrive_to_their_subscription_only() {
     assert_eq!(attributes["pubsubgo.subscription"], "billing");
     assert_eq!(attributes["pubsubgo.deliveryAttempts"], "5");
     assert_eq!(attributes["pubsubgo.lastError"], "bad payload");
+    assert_eq!(attributes["CloudPubSubDeadLetterSourceDeliveryCount"], "5");
+    assert_eq!(
+        attributes["CloudPubSubDeadLetterSourceSubscription"],
+        "billing"
+    );
+    assert!(attributes["CloudPubSubDeadLetterSourceTopicPublishTime"].is_string());
     let listed = app.get("/v1/subscriptions/billing:deadLetters").await;
     assert_eq!(listed.ok()["deadLetters"][0]["deliveryAttempts"], 5);
     let stats = app.get("/v1/subscriptions/billing").await.ok()["stats"].clone();

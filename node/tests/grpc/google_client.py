@@ -93,7 +93,7 @@ def admin():
 def publish_and_stream():
     phase("publish with attributes and ordering keys; streaming pull with flow control")
     topic, sub = topic_and_subscription("stream", enable_message_ordering=True)
-    keys, per_key = ["k0", "k1", "k2"], 100
+    keys, per_key = ["k0", "k1", "k2"], 334
     futures = [
         publisher.publish(topic, f"{key}-{i}".encode(), ordering_key=key, seq=str(i), key=key)
         for i in range(per_key)
@@ -174,6 +174,10 @@ def dead_letters():
     future.cancel()
     future.result(timeout=WAIT)
     check(dead[0].message.data == b"doomed", "the dead letter's data")
+    source = dead[0].message.attributes
+    check(source.get("CloudPubSubDeadLetterSourceDeliveryCount") == "5", f"Google's attributes: {source}")
+    check(source.get("CloudPubSubDeadLetterSourceSubscription") == sub.rsplit("/", 1)[1], f"{source}")
+    check("CloudPubSubDeadLetterSourceTopicPublishTime" in source, f"{source}")
     check(attempts == [1, 2, 3, 4, 5], f"delivery attempts {attempts}")
 
 

@@ -30,6 +30,10 @@ pub mod lineage {
     pub const SUBSCRIPTION: &str = "pubsubgo.subscription";
     pub const DELIVERY_ATTEMPTS: &str = "pubsubgo.deliveryAttempts";
     pub const LAST_ERROR: &str = "pubsubgo.lastError";
+    /// Google Pub/Sub's names, which its client libraries read.
+    pub const GOOGLE_DELIVERY_COUNT: &str = "CloudPubSubDeadLetterSourceDeliveryCount";
+    pub const GOOGLE_SUBSCRIPTION: &str = "CloudPubSubDeadLetterSourceSubscription";
+    pub const GOOGLE_TOPIC_PUBLISH_TIME: &str = "CloudPubSubDeadLetterSourceTopicPublishTime";
 }
 
 /// How long a dead letter's copy is retried before it is given up (logged
@@ -169,6 +173,15 @@ impl DeadLetters {
             (lineage::SOURCE_MESSAGE_ID, format!("{partition}-{offset}")),
             (lineage::SUBSCRIPTION, target.subscription.name.to_string()),
             (lineage::DELIVERY_ATTEMPTS, letter.attempts.to_string()),
+            (lineage::GOOGLE_DELIVERY_COUNT, letter.attempts.to_string()),
+            (
+                lineage::GOOGLE_SUBSCRIPTION,
+                target.subscription.name.to_string(),
+            ),
+            (
+                lineage::GOOGLE_TOPIC_PUBLISH_TIME,
+                api::timestamp::Timestamp(source.publish_time_millis).to_string(),
+            ),
         ] {
             attributes.insert(key.to_owned(), value);
         }
