@@ -86,6 +86,17 @@ pub async fn drain(client: &Client, subscription: &str) -> Result<Vec<String>, C
     }
 }
 
+/// A plain HTTP client for calls the typed client does not make: no proxy,
+/// a 30 s timeout, the rustls provider installed (reqwest has none of its own).
+pub fn http() -> reqwest::Client {
+    api::tls::install_default_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
+}
+
 /// The metrics text a node serves at `metrics_url`.
 pub async fn metrics(metrics_url: &str) -> String {
     reqwest::get(format!("{metrics_url}/metrics"))

@@ -78,6 +78,25 @@ impl Server {
         Self::spawn(command)
     }
 
+    /// The binary as node `id` of the cluster on `peers` (`id=host:port,…`):
+    /// peers on `peer_port`, clients on a free loopback port, data under
+    /// `data_dir/<id>`, JSON logs, no metrics, none of the caller's
+    /// environment. The caller adds its own settings and spawns it.
+    pub fn cluster_node(id: u64, peer_port: u16, peers: &str, data_dir: &DataDir) -> Command {
+        let mut command = Self::command();
+        command
+            .env_clear()
+            .env("PUBSUB_SERVER_HOST", "127.0.0.1")
+            .env("PUBSUB_SERVER_PORT", "0")
+            .env("PUBSUB_METRICS_ENABLED", "false")
+            .env("PUBSUB_PEER_PORT", peer_port.to_string())
+            .env("PUBSUB_PEERS", peers)
+            .env("PUBSUB_NODE_ID", id.to_string())
+            .env("PUBSUB_DATA_DIR", data_dir.0.join(id.to_string()))
+            .env("PUBSUB_LOG_FORMAT", "json");
+        command
+    }
+
     /// Starts `command` (which must log JSON to stdout, `--log-format json` or
     /// `PUBSUB_LOG_FORMAT=json`); stderr goes to the test's.
     pub fn spawn(mut command: Command) -> Self {

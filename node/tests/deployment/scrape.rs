@@ -104,13 +104,7 @@ pub fn missing(expressions: &[(String, String)], scraped: &BTreeSet<String>) -> 
 }
 
 async fn workload(base: &str) {
-    // reqwest has no rustls provider of its own (docs/security.md).
-    api::tls::install_default_provider();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(WAIT)
-        .build()
-        .expect("client");
+    let http = testkit::client::http();
     let send = |method: reqwest::Method, path: &str, body: Value| {
         let request = http.request(method, format!("{base}{path}")).json(&body);
         async move {

@@ -4,24 +4,16 @@
 //! cluster certificate (plain HTTP, no certificate, another CA's) is refused
 //! at the handshake, while one with a cluster certificate is answered.
 
-use std::net::TcpListener;
-
 use raft::peer::{JoinRequest, PeerStatus};
 use raft::versioned_postcard;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use testkit::certs::{CertPair, TestCa};
 use testkit::client::{drain, publish, subscription, text, topic};
+use testkit::redis::free_port;
 use testkit::server_process::{DataDir, Server};
 
 use crate::process::WAIT;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
 
 /// Node `id` of the cluster on `peers`, with `pair` as its peer certificate.
 fn start_node(id: usize, ports: &[u16], ca: &TestCa, pair: &CertPair, data: &DataDir) -> Server {
@@ -30,17 +22,8 @@ fn start_node(id: usize, ports: &[u16], ca: &TestCa, pair: &CertPair, data: &Dat
         .enumerate()
         .map(|(i, port)| format!("{i}=127.0.0.1:{port}"))
         .collect();
-    let mut command = Server::command();
+    let mut command = Server::cluster_node(id as u64, ports[id], &peers.join(","), data);
     command
-        .env_clear()
-        .env("PUBSUB_SERVER_HOST", "127.0.0.1")
-        .env("PUBSUB_SERVER_PORT", "0")
-        .env("PUBSUB_METRICS_ENABLED", "false")
-        .env("PUBSUB_PEER_PORT", ports[id].to_string())
-        .env("PUBSUB_PEERS", peers.join(","))
-        .env("PUBSUB_NODE_ID", id.to_string())
-        .env("PUBSUB_DATA_DIR", data.0.join(id.to_string()))
-        .env("PUBSUB_LOG_FORMAT", "json")
         .env("PUBSUB_PEER_TLS_CERT_FILE", &pair.cert)
         .env("PUBSUB_PEER_TLS_KEY_FILE", &pair.key)
         .env("PUBSUB_PEER_TLS_CA_FILE", &ca.ca_file);

@@ -5,7 +5,6 @@
 //! nacks it until it moves to a dead-letter topic, in the same trace.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message as _;
 use serde_json::{Value as Json, json};
+use testkit::redis::free_port;
 use testkit::server_process::{DataDir, Server, WAIT};
 
 /// The publisher's trace, as an instrumented producer would send it.
@@ -92,26 +92,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 /// Node `id` of a three-node cluster on `peers`, exporting to `endpoint`.
 fn start_node(id: u64, peer_port: u16, peers: &str, endpoint: &str, data: &DataDir) -> Server {
-    let mut command = Server::command();
+    let mut command = Server::cluster_node(id, peer_port, peers, data);
     command
-        .env_clear()
-        .env("PUBSUB_SERVER_HOST", "127.0.0.1")
-        .env("PUBSUB_SERVER_PORT", "0")
-        .env("PUBSUB_METRICS_ENABLED", "false")
-        .env("PUBSUB_PEER_PORT", peer_port.to_string())
-        .env("PUBSUB_PEERS", peers)
-        .env("PUBSUB_NODE_ID", id.to_string())
-        .env("PUBSUB_DATA_DIR", data.0.join(id.to_string()))
-        .env("PUBSUB_LOG_FORMAT", "json")
         // Quieter than the spans (only the start-up line, which the test reads):
         // traces must not depend on the log level.
         .env("PUBSUB_LOG_LEVEL", "warn,pubsubgo_server=info")
@@ -181,13 +165,7 @@ fn one_message_is_one_trace_across_two_nodes_from_publish_to_ack() {
         .iter()
         .map(|n| format!("http://{}", n.client_addr()))
         .collect();
-    // reqwest has no rustls provider of its own (docs/security.md).
-    api::tls::install_default_provider();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(WAIT)
-        .build()
-        .expect("client");
+    let http = testkit::client::http();
     runtime.block_on(async {
         for base in &bases {
             let client = api::Client::new(base, WAIT).expect("client");
