@@ -9,8 +9,9 @@
 //! port (Raft RPC plus forwarded storage calls); form or join the group; wait
 //! for a leader; give local storage everything the metadata knows; serve
 //! clients. Shutdown: stop accepting clients and finish in-flight requests,
-//! hand this node's partitions to the other live nodes (marking it down),
-//! hand Raft leadership to another voter, stop Raft.
+//! hand this node's partitions to the other live nodes (a voter is marked
+//! down; a non-voting member drains: it leaves the placement, then the Raft
+//! membership), hand Raft leadership to another voter, stop Raft.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +40,12 @@ use crate::telemetry::Metrics;
 
 /// How long start-up waits for the metadata group to have a leader.
 pub const LEADER_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a stopping member keeps trying to hand its partitions over and
+/// leave the membership (a leader election may be under way). With the
+/// production shutdown grace (30 s) and preStop pause (5 s) it fits the pod's
+/// 60 s termination grace period (deployments/kubernetes/base/pubsubgo.yaml).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The three listeners of a node, bound by the caller (port 0 in tests).
 #[derive(Debug)]
@@ -104,6 +111,8 @@ pub struct Instance {
     pub client_addr: SocketAddr,
     /// Where peers connect.
     pub peer_addr: SocketAddr,
+    /// Whether this node is one of the fixed voters; a member drains on stop.
+    voter: bool,
     shutdown: CancellationToken,
     served: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -139,6 +148,7 @@ impl Instance {
                 .insert(cluster.node_id, cluster.advertised());
         }
         raft_config.bootstrap_expect = cluster.bootstrap_expect;
+        raft_config.voter = cluster.voter;
         raft_config.source_ip = cluster.peer_source_ip;
         let shutdown = CancellationToken::new();
         let peer_tls = match &config.security.peer_tls {
@@ -198,6 +208,7 @@ impl Instance {
                 cluster.advertised()
             },
             owner_timeout: cluster.owner_timeout,
+            voter: cluster.voter,
         };
         // Registered before serving clients, so topics created through this
         // node are placed over it too; a joining node still a learner
@@ -243,6 +254,7 @@ impl Instance {
             consensus,
             client_addr,
             peer_addr,
+            voter: cluster.voter,
             shutdown,
             served,
             background,
@@ -264,7 +276,11 @@ impl Instance {
         for task in self.background {
             task.abort();
         }
-        hand_over_partitions(self.broker.metadata.store(), &self.consensus).await;
+        if self.voter {
+            hand_over_partitions(self.broker.metadata.store(), &self.consensus).await;
+        } else {
+            drain(self.broker.metadata.store(), &self.consensus).await;
+        }
         self.consensus.shutdown().await;
         served
     }
@@ -314,5 +330,52 @@ async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "stopping without handing partitions over"),
+    }
+}
+
+/// Before a non-voting member stops: forgets it in the placement, which moves
+/// its partitions to the live nodes (new epochs), then takes it out of the
+/// Raft membership, so the cluster is back to its voters. Started again, it
+/// joins anew. Each step is retried within a bound; a step left undone is
+/// finished by the leader's failure detector (partitions) or `cluster
+/// remove-node` (membership).
+async fn drain(metadata: &MetadataStore, consensus: &Consensus) {
+    let me = consensus.node_id();
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    let known = || metadata.read(|md| md.placement().node(me).is_some());
+    while known() {
+        match metadata
+            .propose(cluster::Command::RemoveNode { id: me })
+            .await
+        {
+            Ok(cluster::Reply::PartitionsMoved(moves)) => {
+                tracing::info!(moved = moves.len(), "drained: partitions handed over");
+            }
+            Ok(_) => {}
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "cannot hand partitions over yet; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "stopping without handing partitions over");
+                break;
+            }
+        }
+    }
+    loop {
+        match consensus.remove_node(me).await {
+            Ok(()) => {
+                tracing::info!("left the cluster membership");
+                return;
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "cannot leave the membership yet; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "stopping without leaving the membership");
+                return;
+            }
+        }
     }
 }

@@ -26,6 +26,10 @@ pub struct ConsensusConfig {
     /// the group on first start; `None` means all of them. Listed nodes above
     /// these join the formed group on their own.
     pub bootstrap_expect: Option<usize>,
+    /// Whether this node is one of the fixed voters (listed in `PUBSUB_PEERS`).
+    /// A node that is not joins as a non-voting member (an openraft learner):
+    /// it replicates the log and never votes or forms the group.
+    pub voter: bool,
     /// Leader heartbeat period.
     pub heartbeat: Duration,
     /// A follower that hears no leader for a random time in this range starts
@@ -63,6 +67,7 @@ impl ConsensusConfig {
             listen,
             peers: BTreeMap::new(),
             bootstrap_expect: None,
+            voter: true,
             heartbeat: Duration::from_millis(250),
             election_timeout: (Duration::from_millis(1_000), Duration::from_millis(2_000)),
             snapshot_after_entries: 5_000,

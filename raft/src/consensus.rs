@@ -55,6 +55,9 @@ struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Completes when openraft has dropped the log store and state machine.
     storage_closed: StorageClosed,
+    /// The data dir held no Raft state when this node opened it: a new node,
+    /// or one that lost its disk.
+    pristine: bool,
 }
 
 impl Consensus {
@@ -128,6 +131,8 @@ impl Consensus {
             voters_to_form: config.voters_to_form(),
             http: link.http.clone(),
             join_timeout: link.membership_call_timeout() + link.leader_wait,
+            voter: config.voter,
+            pristine: self.inner.pristine,
         };
         let forming = tokio::spawn(formation.run(link.raft.clone()));
         self.inner.tasks.lock().await.extend([server, forming]);
@@ -172,6 +177,14 @@ impl Consensus {
         .map_err(|fatal| ConsensusError::Unavailable {
             reason: fatal.to_string(),
         })?;
+        // Asked before the peer port serves: nothing replicated here yet.
+        let pristine =
+            !raft
+                .is_initialized()
+                .await
+                .map_err(|fatal| ConsensusError::Unavailable {
+                    reason: fatal.to_string(),
+                })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 link: LeaderLink {
@@ -182,6 +195,7 @@ impl Consensus {
                     leader_wait: config.leader_wait,
                     membership_timeout: config.membership_timeout,
                     last_append: Arc::default(),
+                    applied: applied.clone(),
                 },
                 applied,
                 heartbeat: config.heartbeat,
@@ -189,6 +203,7 @@ impl Consensus {
                 stop: watch::Sender::new(false),
                 tasks: Mutex::default(),
                 storage_closed,
+                pristine,
             }),
         })
     }
@@ -348,6 +363,12 @@ impl Consensus {
     /// overstate by one round trip.
     pub fn voter_contact(&self) -> Option<BTreeMap<NodeId, Option<Duration>>> {
         leadership::voter_contact(&self.raft_metrics())
+    }
+
+    /// [`Consensus::voter_contact`] for every voter and non-voting member
+    /// (learner): placement judges members' liveness the same way.
+    pub fn member_contact(&self) -> Option<BTreeMap<NodeId, Option<Duration>>> {
+        leadership::member_contact(&self.raft_metrics())
     }
 
     /// How long ago this node last knew itself part of a working group: on

@@ -1,13 +1,18 @@
 //! Forming the group on first start, or joining it, safely.
 //!
 //! A node with Raft state (a vote or log entries) never initializes: a
-//! restart can not start a second cluster. It only keeps joining if it is
-//! still a learner (a join cut short). A pristine node probes every listed
-//! peer until it is a voter:
+//! restart can not start a second cluster. A listed voter only keeps joining
+//! if it is still a learner (a join cut short). A node outside the voter set
+//! (a non-voting member) never forms the group: it asks to be added as a
+//! learner until the membership names it, also when it has state but left
+//! the membership (it drained before an earlier stop). A pristine voter
+//! probes every listed peer until it is a voter:
 //! - once any peer has state (a group exists), it asks such a peer to add it;
 //!   the peer forwards the request to the leader, which catches it up as a
-//!   learner and promotes it. A node that lost its disk asks the same way and
-//!   is simply replicated to again, under its old id.
+//!   learner and promotes it. A node that lost its disk asks the same way,
+//!   also if the leader replicated to it meanwhile (it opened its data dir
+//!   pristine); a leader whose metadata has it registered knows it had
+//!   state, and makes it a learner until it caught up (`membership`).
 //! - else, if it has the lowest id, it initializes the group with the
 //!   `bootstrap_expect` lowest listed ids as voters, but only once each of
 //!   those answers, is who the list says, and has no state.
@@ -38,6 +43,14 @@ pub(crate) struct Formation {
     /// Bounds one join request, which waits for the leader to catch this
     /// node up and promote it.
     pub join_timeout: Duration,
+    /// Whether this node is one of the fixed voters; otherwise it joins as a
+    /// non-voting member.
+    pub voter: bool,
+    /// The data dir held no Raft state when the node opened it. Such a voter
+    /// asks to join once a group exists, even if the leader replicated to it
+    /// meanwhile: that is how the leader learns that a voter it registered
+    /// lost its disk (and makes it a learner until it caught up).
+    pub pristine: bool,
 }
 
 /// What a peer said when probed: its status, or why it did not answer.
@@ -45,8 +58,11 @@ type Census = BTreeMap<NodeId, Result<PeerStatus, String>>;
 
 impl Formation {
     /// Returns once this node is a voter, or at once if it has state and is
-    /// not a learner.
+    /// not a learner; a non-voting member returns once it is a learner.
     pub(crate) async fn run(self, raft: Raft) {
+        if !self.voter {
+            return self.run_as_member(raft).await;
+        }
         match raft.is_initialized().await {
             Ok(false) => {}
             Ok(true) if self.is_learner(&raft) => {
@@ -55,14 +71,17 @@ impl Formation {
                     "a learner: asking to become a voter"
                 );
             }
+            Ok(true) if self.pristine => {}
             Ok(true) => return,
             Err(fatal) => {
                 tracing::warn!(error = %fatal, "raft stopped before the group formed");
                 return;
             }
         }
+        // A pristine voter asks to join once, even if it is a voter already.
+        let mut asked = !self.pristine;
         loop {
-            if self.is_voter(&raft) {
+            if asked && self.is_voter(&raft) {
                 tracing::info!(node_id = self.node_id.get(), "this node is a voter");
                 return;
             }
@@ -73,16 +92,43 @@ impl Formation {
                 .map(|(&id, _)| id)
                 .collect();
             if !with_state.is_empty() {
-                self.join(&raft, &with_state).await;
+                asked = self.join(&raft, &with_state).await || asked;
             } else if self.forms_the_group() {
                 match self.founders_ready(&census) {
-                    Ok(()) => self.initialize(&raft).await,
+                    // The group it forms is new: nothing to ask anyone.
+                    Ok(()) => asked = self.initialize(&raft).await || asked,
                     Err(waiting_for) => {
                         tracing::debug!(%waiting_for, "not all founders are ready to form the group")
                     }
                 }
             }
-            if !self.is_voter(&raft) {
+            if !(asked && self.is_voter(&raft)) {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+            }
+        }
+    }
+
+    /// Asks the peers with state, in turn, to add this node as a learner,
+    /// until the membership names it.
+    async fn run_as_member(self, raft: Raft) {
+        loop {
+            if self.is_learner(&raft) || self.is_voter(&raft) {
+                tracing::info!(
+                    node_id = self.node_id.get(),
+                    "this node is a member of the group"
+                );
+                return;
+            }
+            let census = self.probe().await;
+            for (&id, status) in &census {
+                if !status.as_ref().is_ok_and(|s| s.has_state) {
+                    continue;
+                }
+                if self.join_as(&raft, id, false).await {
+                    break;
+                }
+            }
+            if !(self.is_learner(&raft) || self.is_voter(&raft)) {
                 tokio::time::sleep(PROBE_INTERVAL).await;
             }
         }
@@ -148,7 +194,8 @@ impl Formation {
         Ok(())
     }
 
-    async fn initialize(&self, raft: &Raft) {
+    /// Returns whether this node formed the group.
+    async fn initialize(&self, raft: &Raft) -> bool {
         let voters: BTreeMap<NodeId, Peer> = self
             .founders()
             .map(|(&id, addr)| (id, Peer { addr: addr.clone() }))
@@ -162,45 +209,71 @@ impl Formation {
                 if let Err(e) = raft.trigger().elect(false).await {
                     tracing::warn!(error = %e, "cannot start the first election");
                 }
+                true
             }
             Err(RaftError::APIError(InitializeError::NotAllowed(e))) => {
-                tracing::info!(reason = %e, "the group was already formed")
+                tracing::info!(reason = %e, "the group was already formed");
+                false
             }
-            Err(e) => tracing::error!(error = %e, "cannot form the metadata group"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot form the metadata group");
+                false
+            }
         }
     }
 
-    /// Asks the peers that have state, in turn, to add this node, until one
-    /// says it is done; then waits briefly for the membership to arrive here.
-    async fn join(&self, raft: &Raft, with_state: &[NodeId]) {
+    /// Asks the peers that have state, in turn, to add this node as a voter,
+    /// until one says it is done; returns whether one did.
+    async fn join(&self, raft: &Raft, with_state: &[NodeId]) -> bool {
+        for &id in with_state {
+            if self.join_as(raft, id, true).await {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Asks peer `via` to add this node (as a voter, or as a learner when not
+    /// `voter`); when it says it is done, waits briefly for the membership to
+    /// arrive here. Returns whether the peer said it is done.
+    async fn join_as(&self, raft: &Raft, via: NodeId, voter: bool) -> bool {
         let request = JoinRequest {
             node_id: self.node_id,
             addr: self.members[&self.node_id].clone(),
         };
-        for id in with_state {
-            let addr = &self.members[id];
-            tracing::info!(via = id.get(), "asking to join the metadata group");
-            match client::join(&self.http, addr, &request, self.join_timeout).await {
-                Ok(MembershipOutcome::Done) => {
-                    let arrived = raft
-                        .wait(Some(self.join_timeout))
-                        .metrics(
-                            |m| {
-                                m.membership_config
-                                    .membership()
-                                    .voter_ids()
-                                    .any(|v| v == self.node_id)
-                            },
-                            "this node a voter",
-                        )
-                        .await;
-                    if arrived.is_ok() {
-                        tracing::info!("joined the metadata group");
-                    }
-                    return;
+        let addr = &self.members[&via];
+        tracing::info!(via = via.get(), voter, "asking to join the metadata group");
+        let asked = if voter {
+            client::join(&self.http, addr, &request, self.join_timeout).await
+        } else {
+            client::join_member(&self.http, addr, &request, self.join_timeout).await
+        };
+        match asked {
+            Ok(MembershipOutcome::Done) => {
+                let me = self.node_id;
+                let arrived = raft
+                    .wait(Some(self.join_timeout))
+                    .metrics(
+                        |m| {
+                            let membership = m.membership_config.membership();
+                            membership.voter_ids().any(|v| v == me)
+                                || (!voter && membership.learner_ids().any(|l| l == me))
+                        },
+                        "this node in the membership",
+                    )
+                    .await;
+                if arrived.is_ok() {
+                    tracing::info!(voter, "joined the metadata group");
                 }
-                Ok(outcome) => tracing::info!(via = id.get(), ?outcome, "the join did not finish"),
-                Err(e) => tracing::info!(via = id.get(), error = %e, "the join request failed"),
+                true
+            }
+            Ok(outcome) => {
+                tracing::info!(via = via.get(), ?outcome, "the join did not finish");
+                false
+            }
+            Err(e) => {
+                tracing::info!(via = via.get(), error = %e, "the join request failed");
+                false
             }
         }
     }

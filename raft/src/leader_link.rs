@@ -16,6 +16,7 @@ use crate::error::ConsensusError;
 use crate::membership;
 use crate::peer::client::{self, PeerCallError};
 use crate::peer::{MembershipChange, MembershipOutcome};
+use crate::state_machine::AppliedMetadata;
 use crate::types::{NodeId, Raft, TypeConfig};
 
 /// One node's way to its leader. Cloning shares the Raft node.
@@ -33,6 +34,9 @@ pub(crate) struct LeaderLink {
     pub(crate) membership_timeout: Duration,
     /// When this node last accepted entries or a heartbeat from a leader.
     pub(crate) last_append: Arc<Mutex<Option<Instant>>>,
+    /// The metadata as applied here: the leader tells a voter that lost its
+    /// disk (it was registered) from a founder still forming the group.
+    pub(crate) applied: Arc<AppliedMetadata>,
 }
 
 /// A step of a request that did not reach a usable answer.
@@ -61,8 +65,13 @@ impl LeaderLink {
         self.with_leader(|leader| async move {
             let outcome = match leader {
                 None => {
-                    membership::change_locally(&self.raft, change.clone(), self.membership_timeout)
-                        .await
+                    membership::change_locally(
+                        &self.raft,
+                        &self.applied,
+                        change.clone(),
+                        self.membership_timeout,
+                    )
+                    .await
                 }
                 Some(addr) => {
                     let sent = client::change_membership(

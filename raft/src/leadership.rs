@@ -23,14 +23,28 @@ type RaftInstant = openraft::alias::InstantOf<TypeConfig>;
 pub(crate) fn voter_contact(
     metrics: &RaftMetrics<TypeConfig>,
 ) -> Option<BTreeMap<NodeId, Option<Duration>>> {
+    let voters = metrics.membership_config.membership().voter_ids();
+    contact(metrics, voters.collect())
+}
+
+/// [`voter_contact`] for every voter and non-voting member (learner).
+pub(crate) fn member_contact(
+    metrics: &RaftMetrics<TypeConfig>,
+) -> Option<BTreeMap<NodeId, Option<Duration>>> {
+    let members = metrics.membership_config.membership().nodes();
+    contact(metrics, members.map(|(&id, _)| id).collect())
+}
+
+fn contact(
+    metrics: &RaftMetrics<TypeConfig>,
+    ids: Vec<NodeId>,
+) -> Option<BTreeMap<NodeId, Option<Duration>>> {
     if metrics.state != ServerState::Leader {
         return None;
     }
     let acked = metrics.heartbeat.as_ref()?;
-    let contact = metrics
-        .membership_config
-        .membership()
-        .voter_ids()
+    let contact = ids
+        .into_iter()
         .map(|id| {
             let age = if id == metrics.id {
                 Some(Duration::ZERO)

@@ -1,6 +1,7 @@
-//! Changing the voters, on the leader: add a node (catch it up as a learner,
-//! then promote it) or remove one. Both are idempotent, so a joining node or
-//! an operator can simply send them again.
+//! Changing the membership, on the leader: add a voter (catch it up as a
+//! learner, then promote it), add a non-voting member (a learner that stays
+//! one), or remove a node. All are idempotent, so a joining node or an
+//! operator can simply send them again.
 //!
 //! openraft runs one membership change at a time: a change waits (within its
 //! timeout) for the one before it to commit.
@@ -12,15 +13,18 @@ use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState};
 
 use crate::peer::{MembershipChange, MembershipOutcome};
+use crate::state_machine::AppliedMetadata;
 use crate::types::{NodeId, Peer, Raft, TypeConfig};
 
-/// Runs `change` on this node, which must lead, within `timeout`.
+/// Runs `change` on this node, which must lead, within `timeout`. `applied`
+/// is the metadata as applied here.
 pub(crate) async fn change_locally(
     raft: &Raft,
+    applied: &AppliedMetadata,
     change: MembershipChange,
     timeout: Duration,
 ) -> MembershipOutcome {
-    match tokio::time::timeout(timeout, run(raft, change)).await {
+    match tokio::time::timeout(timeout, run(raft, applied, change)).await {
         Ok(outcome) => outcome,
         Err(_) => MembershipOutcome::Unknown {
             reason: format!("the membership change did not finish within {timeout:?}"),
@@ -28,8 +32,9 @@ pub(crate) async fn change_locally(
     }
 }
 
-/// A membership call's result: finished, or refused because another change
-/// is still in progress (try again once that one commits).
+/// A membership call's result: finished, or to be run again once the
+/// current membership commits (another change was in progress, or this
+/// change's first step is done).
 enum Step {
     Finished(MembershipOutcome),
     Busy,
@@ -38,7 +43,11 @@ enum Step {
 /// How long to back off after openraft said another change is in progress.
 const BUSY_BACKOFF: Duration = Duration::from_millis(20);
 
-async fn run(raft: &Raft, change: MembershipChange) -> MembershipOutcome {
+async fn run(
+    raft: &Raft,
+    applied: &AppliedMetadata,
+    change: MembershipChange,
+) -> MembershipOutcome {
     loop {
         // openraft takes one change at a time, and a new leader's first one
         // only once it committed the membership it inherited: wait for that
@@ -72,7 +81,30 @@ async fn run(raft: &Raft, change: MembershipChange) -> MembershipOutcome {
             MembershipChange::Add { node_id, addr } => {
                 let known = membership.get_node(node_id).map(|peer| peer.addr.clone());
                 let voter = voters.contains(node_id);
-                add(raft, *node_id, addr.clone(), known, voter).await
+                add(raft, *node_id, addr.clone(), known, voter, true).await
+            }
+            // A voter that registered in the placement had state; asking to
+            // join again, it lost it. A founder asks before it has seen the
+            // membership that names it, and has not registered yet.
+            MembershipChange::Join { node_id, .. }
+                if voters.contains(node_id)
+                    && applied.read(|md| md.placement().node(*node_id).is_some()) =>
+            {
+                demote(raft, *node_id, &voters).await
+            }
+            MembershipChange::Join { node_id, addr } if voters.contains(node_id) => {
+                let known = membership.get_node(node_id).map(|peer| peer.addr.clone());
+                add(raft, *node_id, addr.clone(), known, true, true).await
+            }
+            MembershipChange::Join { node_id, addr } => {
+                let known = membership.get_node(node_id).map(|peer| peer.addr.clone());
+                add(raft, *node_id, addr.clone(), known, false, true).await
+            }
+            MembershipChange::AddLearner { node_id, addr } => {
+                let known = membership.get_node(node_id).map(|peer| peer.addr.clone());
+                // A voter or a known learner needs no change beyond its address.
+                let member = voters.contains(node_id) || known.is_some();
+                add(raft, *node_id, addr.clone(), known, member, false).await
             }
             MembershipChange::Remove { node_id } => {
                 let known = membership.get_node(node_id).is_some();
@@ -86,14 +118,16 @@ async fn run(raft: &Raft, change: MembershipChange) -> MembershipOutcome {
     }
 }
 
-/// Adds `node_id` as a voter. `known` is the address the membership has for
-/// it, if any; `voter` whether it already votes.
+/// Adds `node_id` as a learner and, with `promote`, makes it a voter.
+/// `known` is the address the membership has for it, if any; `done` whether
+/// it already is what it asks to be.
 async fn add(
     raft: &Raft,
     node_id: NodeId,
     addr: String,
     known: Option<String>,
-    voter: bool,
+    done: bool,
+    promote: bool,
 ) -> Step {
     if known.as_ref().is_some_and(|known| *known != addr) {
         // A node that came back elsewhere: replication must follow it.
@@ -104,12 +138,16 @@ async fn add(
             return step_of(e);
         }
     }
-    if voter {
+    if done {
         return Step::Finished(MembershipOutcome::Done);
     }
     tracing::info!(node_id = node_id.get(), %addr, "adding a node: catching it up as a learner");
     if let Err(e) = raft.add_learner(node_id, Peer { addr }, true).await {
         return step_of(e);
+    }
+    if !promote {
+        tracing::info!(node_id = node_id.get(), "the node is a non-voting member");
+        return Step::Finished(MembershipOutcome::Done);
     }
     tracing::info!(
         node_id = node_id.get(),
@@ -118,6 +156,27 @@ async fn add(
     let promote = ChangeMembers::AddVoterIds(BTreeSet::from([node_id]));
     match raft.change_membership(promote, false).await {
         Ok(_) => Step::Finished(MembershipOutcome::Done),
+        Err(e) => step_of(e),
+    }
+}
+
+/// Makes voter `node_id` a learner, so that it no longer counts towards a
+/// quorum; the next round of the change (a `Join` of a learner) catches it
+/// up and promotes it again. Refused for the last voter.
+async fn demote(raft: &Raft, node_id: NodeId, voters: &BTreeSet<NodeId>) -> Step {
+    if voters.len() == 1 {
+        return Step::Finished(MembershipOutcome::Refused {
+            reason: format!("node {node_id} is the only voter; it can not rejoin without its data"),
+        });
+    }
+    tracing::warn!(
+        node_id = node_id.get(),
+        "a voter asks to join again (it lost its Raft state): it rejoins as a learner"
+    );
+    // `retain = true` keeps it as a learner.
+    let demoted = ChangeMembers::RemoveVoters(BTreeSet::from([node_id]));
+    match raft.change_membership(demoted, true).await {
+        Ok(_) => Step::Busy,
         Err(e) => step_of(e),
     }
 }

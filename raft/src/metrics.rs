@@ -35,6 +35,9 @@ pub struct ConsensusMetrics {
     pub learners: BTreeSet<NodeId>,
     /// The peer address of every voter and learner, from the membership.
     pub members: BTreeMap<NodeId, String>,
+    /// The log index of the entry that set the membership: it changes with
+    /// every membership change.
+    pub membership_index: Option<u64>,
 }
 
 impl From<&RaftMetrics<TypeConfig>> for ConsensusMetrics {
@@ -62,6 +65,7 @@ impl From<&RaftMetrics<TypeConfig>> for ConsensusMetrics {
                 .nodes()
                 .map(|(&id, peer)| (id, peer.addr.clone()))
                 .collect(),
+            membership_index: m.membership_config.log_id().as_ref().map(|id| id.index),
         }
     }
 }

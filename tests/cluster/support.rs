@@ -41,9 +41,50 @@ pub async fn drain(
     expected: usize,
     within: Duration,
 ) -> anyhow::Result<BTreeSet<String>> {
+    drain_while(client, subscription, within, |seen| seen.len() < expected).await
+}
+
+/// Pulls and acks until every payload of `expected` arrived (others may too)
+/// or `within` passed; returns every distinct payload seen.
+pub async fn drain_all(
+    client: &Client,
+    subscription: &str,
+    expected: &BTreeSet<String>,
+    within: Duration,
+) -> anyhow::Result<BTreeSet<String>> {
+    drain_while(client, subscription, within, |seen| {
+        !seen.is_superset(expected)
+    })
+    .await
+}
+
+/// Pulls through `client` until every payload of `expected` arrived, and
+/// fails naming those that did not within `within`.
+pub async fn assert_all_delivered(
+    client: &Client,
+    subscription: &str,
+    expected: &BTreeSet<String>,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let got = drain_all(client, subscription, expected, within).await?;
+    let lost: Vec<&String> = expected.difference(&got).collect();
+    anyhow::ensure!(
+        lost.is_empty(),
+        "{} acknowledged messages lost: {lost:?}",
+        lost.len()
+    );
+    Ok(())
+}
+
+async fn drain_while(
+    client: &Client,
+    subscription: &str,
+    within: Duration,
+    more: impl Fn(&BTreeSet<String>) -> bool,
+) -> anyhow::Result<BTreeSet<String>> {
     let deadline = tokio::time::Instant::now() + within;
     let mut seen = BTreeSet::new();
-    while seen.len() < expected && tokio::time::Instant::now() < deadline {
+    while more(&seen) && tokio::time::Instant::now() < deadline {
         let request = PullRequest {
             max_messages: Some(500),
             wait_seconds: Some(1),

@@ -55,6 +55,8 @@ struct Slot {
     /// In a proxied cluster: the proxy in front of this node's peer port,
     /// and the loopback address its own peer calls leave from.
     proxy: Option<(FaultProxy, IpAddr)>,
+    /// Listed in the peers (a voter), or a non-voting member.
+    voter: bool,
     instance: Option<Instance>,
 }
 
@@ -117,11 +119,24 @@ impl TestCluster {
         Ok(cluster)
     }
 
-    /// Adds a node with the next id; it joins the running cluster.
+    /// Adds a node with the next id, listed among the voters; it joins the
+    /// running cluster as a voter.
     pub async fn add_node(&mut self) -> anyhow::Result<u64> {
+        self.add(true).await
+    }
+
+    /// Adds a node with the next id outside the voter list, with its own
+    /// advertise address: it joins as a non-voting member (a Raft learner).
+    /// [`TestCluster::stop`] drains it.
+    pub async fn add_member(&mut self) -> anyhow::Result<u64> {
+        self.add(false).await
+    }
+
+    async fn add(&mut self, voter: bool) -> anyhow::Result<u64> {
         let id = self.nodes.keys().max().copied().unwrap_or(0) + 1;
         let (client, peer) = bind_pair().await?;
-        let slot = self.new_slot(id, &client, &peer).await?;
+        let mut slot = self.new_slot(id, &client, &peer).await?;
+        slot.voter = voter;
         self.nodes.insert(id, slot);
         let config = self.config(id, &self.peer_list())?;
         let instance = Instance::start(
@@ -182,6 +197,15 @@ impl TestCluster {
         if let Some(instance) = self.slot(id).instance.take() {
             instance.stop().await?;
         }
+        Ok(())
+    }
+
+    /// Empties node `id`'s data directory (it must be stopped), as if its
+    /// disk was lost.
+    pub fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
+        let slot = self.slot(id);
+        anyhow::ensure!(slot.instance.is_none(), "node {id} is running");
+        slot.dir = tempfile::tempdir()?;
         Ok(())
     }
 
@@ -298,9 +322,11 @@ impl TestCluster {
         Ok(slot)
     }
 
+    /// The voters' peer addresses: `id=addr,...`.
     fn peer_list(&self) -> String {
         self.nodes
             .iter()
+            .filter(|(_, slot)| slot.voter)
             .map(|(id, slot)| match &slot.proxy {
                 Some((proxy, _)) => format!("{id}={}", proxy.addr()),
                 None => format!("{id}={}", slot.peer),
@@ -323,6 +349,12 @@ impl TestCluster {
             shutdown_grace_seconds: Some(2),
             ..Args::default()
         };
+        if !slot.voter {
+            args.advertise_addr = Some(match &slot.proxy {
+                Some((proxy, _)) => proxy.addr().to_string(),
+                None => slot.peer.to_string(),
+            });
+        }
         if let Storage::Redis { url, prefix } = &self.storage {
             args.storage = Some(StorageKind::Redis);
             args.redis_url = Some(url.clone());
@@ -343,6 +375,7 @@ impl Slot {
             peer: peer.local_addr()?,
             client: client.local_addr()?,
             proxy: None,
+            voter: true,
             instance: None,
         })
     }

@@ -4,6 +4,8 @@
 //! Peers are listed as `id=host:port` pairs (the peer port), comma-separated,
 //! as etcd's `--initial-cluster` does: `1=node-1:8082,2=node-2:8082,3=node-3:8082`.
 //! The list may include this node; it must if no advertise address is set.
+//! The listed ids are the fixed voter set; a node outside it (with its own
+//! advertise address) joins as a non-voting member.
 //! With no peers the node is a single-node cluster, as before.
 //!
 //! # Identity in a StatefulSet
@@ -41,6 +43,9 @@ pub struct ClusterSettings {
     pub advertise: Option<String>,
     /// Every other node's peer address by id (this node excluded).
     pub peers: BTreeMap<NodeId, String>,
+    /// Whether this node is one of the voters: listed in the peers, or alone.
+    /// Otherwise it joins as a non-voting member and drains before it stops.
+    pub voter: bool,
     /// How many of the lowest ids form the cluster on first start; the rest
     /// join it. Defaults to every listed node.
     pub bootstrap_expect: Option<usize>,
@@ -129,6 +134,7 @@ impl ClusterSettings {
             None => BTreeMap::new(),
         };
         let listed_self = peers.remove(&node_id);
+        let voter = peers.is_empty() || listed_self.is_some();
         let advertise = inputs.advertise.or(listed_self);
         if !peers.is_empty() && advertise.is_none() {
             return Err(ConfigError::Invalid(format!(
@@ -158,6 +164,7 @@ impl ClusterSettings {
             peer_addr,
             advertise,
             peers,
+            voter,
             bootstrap_expect: inputs.bootstrap_expect,
             owner_timeout,
             peer_source_ip: None,

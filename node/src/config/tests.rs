@@ -182,12 +182,14 @@ fn bad_cluster_settings_are_refused_with_a_reason() {
         advertise_addr: Some("d:8082".to_owned()),
         ..peers("1=a:8082")
     };
-    assert_eq!(
-        Config::resolve(joining)
+    let member = Config::resolve(joining).expect("resolves").cluster;
+    assert_eq!(member.advertised(), "d:8082");
+    assert!(!member.voter, "a node outside the peer list is no voter");
+    assert!(
+        Config::resolve(peers("1=a:8082,4=d:8082"))
             .expect("resolves")
             .cluster
-            .advertised(),
-        "d:8082"
+            .voter
     );
 }
 

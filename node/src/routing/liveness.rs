@@ -1,10 +1,10 @@
 //! Which nodes take partitions: registration and the leader's failure detector.
 //!
 //! Every node registers itself (id and advertised peer address) once it is a
-//! voter, and again after each restart; registering marks it live but takes
+//! voter or a non-voting member (learner), and again after each restart; registering marks it live but takes
 //! no partitions from others — a committed rebalance does that.
 //!
-//! The leader watches how long ago each voter last acknowledged it. A live
+//! The leader watches how long ago each voter and member last acknowledged it. A live
 //! node silent for the owner timeout is marked down, which moves its
 //! partitions to the live nodes with new epochs (storage then fences the old
 //! owner). A down node that acknowledges again within half the timeout is
@@ -30,6 +30,8 @@ pub struct Liveness {
     pub advertised: String,
     /// A node silent this long loses its partitions.
     pub owner_timeout: Duration,
+    /// Whether this node is one of the fixed voters, not a member.
+    pub voter: bool,
 }
 
 impl Liveness {
@@ -62,7 +64,7 @@ impl Liveness {
                 registered = self.register(metadata, &consensus).await;
             }
             self.record(&consensus, &metrics, &mut owned);
-            match consensus.voter_contact() {
+            match consensus.member_contact() {
                 Some(contact) => {
                     let since = *leading_since.get_or_insert_with(Instant::now);
                     self.check(metadata, &contact, since.elapsed()).await;
@@ -123,10 +125,18 @@ impl Liveness {
         *owned = now;
     }
 
-    /// Proposes this node's registration once it is a voter (a joining node
-    /// is a learner first). Returns whether it is registered.
+    /// Proposes this node's registration once the membership names it: as a
+    /// voter, or as a learner when it is no voter (a joining voter is a
+    /// learner first, and registers once promoted). Returns whether it is
+    /// registered.
     pub async fn register(&self, metadata: &MetadataStore, consensus: &Consensus) -> bool {
-        if !consensus.metrics().voters.contains(&self.node_id) {
+        let m = consensus.metrics();
+        let member = if self.voter {
+            m.voters.contains(&self.node_id)
+        } else {
+            m.learners.contains(&self.node_id)
+        };
+        if !member {
             return false;
         }
         let current = metadata.read(|md| {
@@ -169,7 +179,7 @@ impl Liveness {
                 .collect::<Vec<_>>()
         });
         for (id, live) in nodes {
-            // A node that is not a voter (removed, or still a learner) is not judged here.
+            // A node outside the membership (removed, or not yet added) is not judged here.
             let Some(age) = contact.get(&id) else {
                 continue;
             };

@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 
 use super::transport::PeerHttp;
 use super::{
-    APPEND, CHANGE_MEMBERSHIP, JOIN, JoinRequest, MembershipChange, MembershipOutcome, PROPOSE,
-    PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
-    VOTE,
+    APPEND, CHANGE_MEMBERSHIP, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange, MembershipOutcome,
+    PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
+    TRANSFER_LEADER, VOTE,
 };
 use crate::types::{NodeId, Peer, Snapshot, SnapshotData, TypeConfig, Vote};
 use crate::versioned_postcard;
@@ -137,6 +137,17 @@ pub(crate) async fn join(
     timeout: Duration,
 ) -> Result<MembershipOutcome, PeerCallError> {
     call(http, addr, JOIN, request, timeout).await
+}
+
+/// Asks the node at `addr` to add the requester as a non-voting member,
+/// through whichever node leads.
+pub(crate) async fn join_member(
+    http: &PeerHttp,
+    addr: &str,
+    request: &JoinRequest,
+    timeout: Duration,
+) -> Result<MembershipOutcome, PeerCallError> {
+    call(http, addr, JOIN_MEMBER, request, timeout).await
 }
 
 /// Forwards a membership change to the node at `addr`.

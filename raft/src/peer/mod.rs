@@ -16,9 +16,10 @@
 //! | [`STATUS`] | `()` | [`PeerStatus`] |
 //! | [`TRANSFER_LEADER`] | `TransferLeaderRequest` | `TransferLeaderResponse` |
 //! | [`JOIN`] | [`JoinRequest`] | [`MembershipOutcome`] |
+//! | [`JOIN_MEMBER`] | [`JoinRequest`] | [`MembershipOutcome`] |
 //! | [`CHANGE_MEMBERSHIP`] | [`MembershipChange`] | [`MembershipOutcome`] |
 //!
-//! [`JOIN`] is served by any member, which forwards it to the leader;
+//! [`JOIN`] and [`JOIN_MEMBER`] are served by any member, which forwards it to the leader;
 //! [`PROPOSE`], [`READ_INDEX`] and [`CHANGE_MEMBERSHIP`] run only on the
 //! leader and answer `NotLeader` elsewhere. Other routes on the peer port
 //! (the broker's forwarding) are the caller's and must stay outside `/raft/`.
@@ -45,6 +46,9 @@ pub const STATUS: &str = "/raft/status";
 pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
 /// A pristine node asks any member to add it as a voter; forwarded to the leader.
 pub const JOIN: &str = "/raft/join";
+/// A pristine node outside the voter set asks any member to add it as a
+/// non-voting member (learner); forwarded to the leader.
+pub const JOIN_MEMBER: &str = "/raft/join-member";
 /// A membership change forwarded to the node its sender believes leads.
 pub const CHANGE_MEMBERSHIP: &str = "/raft/change-membership";
 
@@ -85,7 +89,8 @@ pub struct PeerStatus {
     pub has_state: bool,
 }
 
-/// A node asking to be added to the group as a voter.
+/// A node asking to be added to the group, as a voter ([`JOIN`]) or as a
+/// non-voting member ([`JOIN_MEMBER`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRequest {
     pub node_id: NodeId,
@@ -102,6 +107,14 @@ pub enum MembershipChange {
     Add { node_id: NodeId, addr: String },
     /// Remove the node as voter and learner.
     Remove { node_id: NodeId },
+    /// Catch the node up as a learner and leave it one (a non-voting member).
+    /// A voter stays a voter.
+    AddLearner { node_id: NodeId, addr: String },
+    /// A voter-to-be asking to join ([`JOIN`]): like `Add`, but a node the
+    /// membership already has as a voter lost its Raft state (a node with
+    /// state never asks), so it is made a learner first, caught up, and
+    /// promoted again; it never counts as a voter with an empty log.
+    Join { node_id: NodeId, addr: String },
 }
 
 /// What became of a membership change. Variants are only ever appended.

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cluster::Command;
 use openraft::ReadPolicy;
+use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, TransferLeaderRequest, VoteRequest,
@@ -21,9 +22,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    APPEND, CHANGE_MEMBERSHIP, JOIN, JoinRequest, MembershipChange, MembershipOutcome, PROPOSE,
-    PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS, TRANSFER_LEADER,
-    VOTE,
+    APPEND, CHANGE_MEMBERSHIP, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange, MembershipOutcome,
+    PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
+    TRANSFER_LEADER, VOTE,
 };
 use crate::leader_link::LeaderLink;
 use crate::membership::change_locally;
@@ -45,6 +46,7 @@ pub(crate) fn router(link: LeaderLink) -> Router {
         .route(STATUS, post(status))
         .route(TRANSFER_LEADER, post(transfer_leader))
         .route(JOIN, post(join))
+        .route(JOIN_MEMBER, post(join_member))
         .route(CHANGE_MEMBERSHIP, post(change_membership))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(link)
@@ -130,10 +132,29 @@ async fn append(
     reply(answer)
 }
 
+/// A node with an empty log votes only while the group forms, when the
+/// candidate holds nothing but the initial membership (index 0). Anywhere
+/// else an empty log means this node lost its data dir: it may have voted in
+/// this term already and forgotten it, and a second vote could elect two
+/// leaders in one term. It votes again once it has rejoined (as a learner
+/// first) and holds the log.
 async fn vote(
     State(peer): State<LeaderLink>,
     Encoded(request): Encoded<VoteRequest<TypeConfig>>,
 ) -> Response {
+    let empty = peer
+        .raft
+        .metrics()
+        .borrow_watched()
+        .last_log_index
+        .is_none();
+    if empty && request.last_log_id.as_ref().is_some_and(|id| id.index > 0) {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node's log is empty (a lost data dir?): it does not vote until it has rejoined"
+                .to_owned(),
+        );
+    }
     reply(peer.raft.vote(request).await)
 }
 
@@ -160,12 +181,34 @@ async fn transfer_leader(
     reply(peer.raft.handle_transfer_leader(request).await)
 }
 
-/// Adds the requester through whichever node leads.
+/// Adds the requester as a voter through whichever node leads.
 async fn join(State(peer): State<LeaderLink>, Encoded(request): Encoded<JoinRequest>) -> Response {
-    let change = MembershipChange::Add {
-        node_id: request.node_id,
-        addr: request.addr,
-    };
+    forward_join(
+        &peer,
+        MembershipChange::Join {
+            node_id: request.node_id,
+            addr: request.addr,
+        },
+    )
+    .await
+}
+
+/// Adds the requester as a non-voting member through whichever node leads.
+async fn join_member(
+    State(peer): State<LeaderLink>,
+    Encoded(request): Encoded<JoinRequest>,
+) -> Response {
+    forward_join(
+        &peer,
+        MembershipChange::AddLearner {
+            node_id: request.node_id,
+            addr: request.addr,
+        },
+    )
+    .await
+}
+
+async fn forward_join(peer: &LeaderLink, change: MembershipChange) -> Response {
     encoded(&MembershipOutcome::of(
         peer.change_membership(&change).await,
     ))
@@ -175,7 +218,7 @@ async fn change_membership(
     State(peer): State<LeaderLink>,
     Encoded(change): Encoded<MembershipChange>,
 ) -> Response {
-    encoded(&change_locally(&peer.raft, change, peer.membership_timeout).await)
+    encoded(&change_locally(&peer.raft, &peer.applied, change, peer.membership_timeout).await)
 }
 
 async fn status(State(peer): State<LeaderLink>) -> Response {

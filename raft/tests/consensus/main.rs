@@ -8,6 +8,7 @@
 //! - [`harness`]: the test cluster: start, stop, crash, restart, wipe.
 //! - [`formation`], [`membership`], [`leadership`], [`proposals`],
 //!   [`recovery`], [`failover`]: how the group forms, changes and survives.
+//! - [`lost_disk`]: a node with an empty log does not vote in an established group.
 //! - [`routes`]: the peer routes mounted beside other routes.
 //! - [`log_store`]: openraft's conformance suite for the log store.
 //! - [`format`]: a data dir and encodings the current release wrote load.
@@ -19,6 +20,7 @@ mod format;
 mod formation;
 mod leadership;
 mod log_store;
+mod lost_disk;
 mod membership;
 mod proposals;
 mod recovery;
