@@ -18,7 +18,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn segment(self) -> &'static str {
+    pub fn segment(self) -> &'static str {
         match self {
             Kind::Topics => "topics",
             Kind::Subscriptions => "subscriptions",
