@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Status};
 
-use super::names::{Kind, ResourceName};
+use super::names::{Kind, Named, ResourceName};
 use crate::http::auth::Principal;
 use crate::security::auth::{Action, Gatekeeper, Requirement};
 
@@ -30,6 +30,17 @@ pub struct Guard {
 impl Guard {
     pub fn new(gate: Option<Arc<Gatekeeper>>) -> Self {
         Self { gate }
+    }
+
+    /// The resource `request` names, once the caller may do `action` on it
+    /// (any action when `None`).
+    pub fn named<T: Named>(
+        &self,
+        request: &Request<T>,
+        action: Option<Action>,
+    ) -> Result<ResourceName, Status> {
+        let name = request.get_ref().name();
+        self.resource(request, T::KIND, T::FIELD, name, action)
     }
 
     /// Parses `name` (the request's `field`) as a resource of `kind` and

@@ -30,19 +30,6 @@ impl PublisherService {
     pub fn new(broker: Broker, guard: Guard) -> Self {
         Self { broker, guard }
     }
-
-    /// The topic `name` (field `field` of `request`), once the caller may do
-    /// `action` on it.
-    fn topic<T>(
-        &self,
-        request: &Request<T>,
-        field: &str,
-        name: &str,
-        action: Option<Action>,
-    ) -> Result<ResourceName, Status> {
-        self.guard
-            .resource(request, Kind::Topics, field, name, action)
-    }
 }
 
 /// A page size from a request: 0 means the broker's default.
@@ -64,12 +51,7 @@ pub fn page_token(token: &str) -> Option<&str> {
 #[tonic::async_trait]
 impl Publisher for PublisherService {
     async fn create_topic(&self, request: Request<Topic>) -> Result<Response<Topic>, Status> {
-        let name = self.topic(
-            &request,
-            "name",
-            &request.get_ref().name,
-            Some(Action::Manage),
-        )?;
+        let name = self.guard.named(&request, Some(Action::Manage))?;
         let create = create_request(request.get_ref())?;
         let created = self.broker.catalog.create_topic(&name.id, create).await;
         answer(created.map(|t| to_google(&name.project, &t)))
@@ -79,7 +61,7 @@ impl Publisher for PublisherService {
         &self,
         request: Request<GetTopicRequest>,
     ) -> Result<Response<Topic>, Status> {
-        let name = self.topic(&request, "topic", &request.get_ref().topic, None)?;
+        let name = self.guard.named(&request, None)?;
         let topic = self.broker.catalog.get_topic(&name.id).await;
         answer(topic.map(|t| to_google(&name.project, &t)))
     }
@@ -109,8 +91,7 @@ impl Publisher for PublisherService {
         &self,
         request: Request<DeleteTopicRequest>,
     ) -> Result<Response<()>, Status> {
-        let topic = &request.get_ref().topic;
-        let name = self.topic(&request, "topic", topic, Some(Action::Manage))?;
+        let name = self.guard.named(&request, Some(Action::Manage))?;
         answer(self.broker.catalog.delete_topic(&name.id).await)
     }
 
@@ -121,7 +102,7 @@ impl Publisher for PublisherService {
         &self,
         request: Request<ListTopicSubscriptionsRequest>,
     ) -> Result<Response<ListTopicSubscriptionsResponse>, Status> {
-        let name = self.topic(&request, "topic", &request.get_ref().topic, None)?;
+        let name = self.guard.named(&request, None)?;
         let request = request.into_inner();
         let catalog = &self.broker.catalog;
         catalog.get_topic(&name.id).await.map_err(status)?;
@@ -148,8 +129,7 @@ impl Publisher for PublisherService {
         &self,
         request: Request<PublishRequest>,
     ) -> Result<Response<PublishResponse>, Status> {
-        let topic = &request.get_ref().topic;
-        let name = self.topic(&request, "topic", topic, Some(Action::Publish))?;
+        let name = self.guard.named(&request, Some(Action::Publish))?;
         let messages = request.into_inner().messages.into_iter().map(to_publish);
         let published = self
             .broker

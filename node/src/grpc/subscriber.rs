@@ -50,19 +50,6 @@ impl SubscriberService {
             held: Arc::new(HeldMessages::default()),
         }
     }
-
-    /// The subscription `name` (the request's `subscription` field unless
-    /// `field` says otherwise), once the caller may do `action` on it.
-    fn subscription<T>(
-        &self,
-        request: &Request<T>,
-        field: &str,
-        name: &str,
-        action: Option<Action>,
-    ) -> Result<ResourceName, Status> {
-        self.guard
-            .resource(request, Kind::Subscriptions, field, name, action)
-    }
 }
 
 const SUBSCRIPTION: &str = "subscription";
@@ -74,8 +61,8 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<Subscription>,
     ) -> Result<Response<Subscription>, Status> {
+        let name = self.guard.named(&request, Some(Action::Manage))?;
         let sub = request.get_ref();
-        let name = self.subscription(&request, "name", &sub.name, Some(Action::Manage))?;
         let topic = ResourceName::parse(Kind::Topics, "topic", &sub.topic)?;
         let create = create_request(sub, topic.id)?;
         let created = self
@@ -90,8 +77,7 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let sub = &request.get_ref().subscription;
-        let name = self.subscription(&request, SUBSCRIPTION, sub, None)?;
+        let name = self.guard.named(&request, None)?;
         let got = self.broker.catalog.get_subscription(&name.id).await;
         answer(got.map(|s| to_google(&name.project, &s)))
     }
@@ -127,20 +113,14 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<DeleteSubscriptionRequest>,
     ) -> Result<Response<()>, Status> {
-        let sub = &request.get_ref().subscription;
-        let name = self.subscription(&request, SUBSCRIPTION, sub, Some(Action::Manage))?;
+        let name = self.guard.named(&request, Some(Action::Manage))?;
         answer(self.broker.catalog.delete_subscription(&name.id).await)
     }
 
     /// Waits for messages until shortly before the caller's deadline, at most
     /// the REST API's longest wait; `return_immediately` waits not at all.
     async fn pull(&self, request: Request<PullRequest>) -> Result<Response<PullResponse>, Status> {
-        let name = self.subscription(
-            &request,
-            SUBSCRIPTION,
-            &request.get_ref().subscription,
-            CONSUME,
-        )?;
+        let name = self.guard.named(&request, CONSUME)?;
         #[expect(
             deprecated,
             reason = "Google deprecated return_immediately, yet clients still send it"
@@ -209,12 +189,7 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<AcknowledgeRequest>,
     ) -> Result<Response<()>, Status> {
-        let name = self.subscription(
-            &request,
-            SUBSCRIPTION,
-            &request.get_ref().subscription,
-            CONSUME,
-        )?;
+        let name = self.guard.named(&request, CONSUME)?;
         let acked = acknowledge(
             &self.broker,
             &self.held,
@@ -228,12 +203,7 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<ModifyAckDeadlineRequest>,
     ) -> Result<Response<()>, Status> {
-        let name = self.subscription(
-            &request,
-            SUBSCRIPTION,
-            &request.get_ref().subscription,
-            CONSUME,
-        )?;
+        let name = self.guard.named(&request, CONSUME)?;
         let request = request.into_inner();
         let seconds = ack_deadline("ack_deadline_seconds", request.ack_deadline_seconds)?;
         let ids = &request.ack_ids;
@@ -241,12 +211,7 @@ impl Subscriber for SubscriberService {
     }
 
     async fn seek(&self, request: Request<SeekRequest>) -> Result<Response<SeekResponse>, Status> {
-        let name = self.subscription(
-            &request,
-            SUBSCRIPTION,
-            &request.get_ref().subscription,
-            CONSUME,
-        )?;
+        let name = self.guard.named(&request, CONSUME)?;
         let time = match &request.get_ref().target {
             Some(seek_request::Target::Time(time)) => rfc3339("time", time)?,
             Some(seek_request::Target::Snapshot(_)) => {

@@ -15,7 +15,8 @@
 //! - [`python_client`]: Google's official Python client, unchanged, against a
 //!   real `pubsubgo-server` process (`google_client.py`); [`python_cluster`]:
 //!   the same script against a 3-node cluster, through a node that owns none
-//!   of the partitions.
+//!   of the partitions; [`python_secured`]: the client over TLS with an API
+//!   key as its token (`google_client_secured.py`).
 
 mod admin;
 mod delivery;
@@ -23,6 +24,7 @@ mod google_server;
 mod owner_moves;
 mod python_client;
 mod python_cluster;
+mod python_secured;
 mod secured;
 mod streaming;
 mod unimplemented;

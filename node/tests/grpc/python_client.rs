@@ -77,7 +77,8 @@ async fn googles_python_client_runs_unchanged_against_a_real_server() {
     .expect("the server is ready in time");
 
     tracing::info!("act: the client's script, with PUBSUB_EMULATOR_HOST set");
-    let status = run_script(&python, &grpc, "").await;
+    let env = [("PUBSUB_EMULATOR_HOST", grpc.as_str())];
+    let status = run_script(&python, "google_client.py", &env).await;
 
     tracing::info!("assert: every check of the script passed");
     assert!(
@@ -86,16 +87,22 @@ async fn googles_python_client_runs_unchanged_against_a_real_server() {
     );
 }
 
-/// Runs `google_client.py` with `python` against the gRPC API at `grpc`,
-/// every topic and subscription id ending in `suffix`; answers its exit
-/// status (its output goes to the test's).
-pub async fn run_script(python: &Path, grpc: &str, suffix: &str) -> std::process::ExitStatus {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpc/google_client.py");
+/// Runs `script` (beside this file) with `python` and `env` (nothing else
+/// of the caller's `PUBSUB_EMULATOR_HOST`); answers its exit status (its
+/// output goes to the test's).
+pub async fn run_script(
+    python: &Path,
+    script: &str,
+    env: &[(&str, &str)],
+) -> std::process::ExitStatus {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/grpc")
+        .join(script);
     let mut child = tokio::process::Command::new(python)
         .arg(script)
-        .env("PUBSUB_EMULATOR_HOST", grpc)
+        .env_remove("PUBSUB_EMULATOR_HOST")
         .env("PUBSUB_PROJECT_ID", "pubsubgo-test")
-        .env("PUBSUBGO_NAME_SUFFIX", suffix)
+        .envs(env.iter().copied())
         .kill_on_drop(true)
         .spawn()
         .expect("python starts");

@@ -86,7 +86,12 @@ async fn googles_python_client_runs_through_a_node_that_owns_no_partition() {
     tracing::info!(%suffix, "the script's topics will be owned by nodes 1 and 2");
 
     tracing::info!("act: the client's script through node {CONNECTED}");
-    let status = run_script(&python, &address(CONNECTED, "grpc"), &suffix).await;
+    let grpc = address(CONNECTED, "grpc");
+    let env = [
+        ("PUBSUB_EMULATOR_HOST", grpc.as_str()),
+        ("PUBSUBGO_NAME_SUFFIX", suffix.as_str()),
+    ];
+    let status = run_script(&python, "google_client.py", &env).await;
 
     tracing::info!("assert: every check passed, and other nodes owned the partitions");
     assert!(

@@ -5,6 +5,7 @@
 //! the client port's certificate, trusted through a CA.
 
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::publisher_client::PublisherClient;
@@ -25,8 +26,8 @@ use tonic::{Code, Request, Status};
 
 use crate::google_server::{GoogleServer, subscription_path, topic_path};
 
-const OPS_KEY: &str = "ops-key-0f3c9a7e51d24b8c9e6a";
-const ORDERS_KEY: &str = "orders-key-7b1d44c2a9e0f3a1";
+pub const OPS_KEY: &str = "ops-key-0f3c9a7e51d24b8c9e6a";
+pub const ORDERS_KEY: &str = "orders-key-7b1d44c2a9e0f3a1";
 
 const POLICY: &str = "principals:
   ops:
@@ -67,8 +68,9 @@ fn start_security(settings: &SecuritySettings) -> ClientSecurity {
     security
 }
 
-/// Authentication with the ops and orders keys and [`POLICY`], its files in `dir`.
-fn auth_settings(dir: &tempfile::TempDir) -> SecuritySettings {
+/// The API keys file (the ops and orders keys) and [`POLICY`], written into
+/// `dir`; answers their paths.
+pub fn write_auth_files(dir: &tempfile::TempDir) -> (PathBuf, PathBuf) {
     let keys = dir.path().join("api-keys.yaml");
     let entry = |principal: &str, key: &str| {
         format!(
@@ -84,6 +86,12 @@ fn auth_settings(dir: &tempfile::TempDir) -> SecuritySettings {
     std::fs::write(&keys, text).expect("write keys");
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, POLICY).expect("write policy");
+    (keys, policy)
+}
+
+/// Authentication with the files of [`write_auth_files`].
+fn auth_settings(dir: &tempfile::TempDir) -> SecuritySettings {
+    let (keys, policy) = write_auth_files(dir);
     SecuritySettings {
         auth: Some(AuthSettings {
             api_keys_file: Some(keys),
