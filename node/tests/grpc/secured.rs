@@ -11,12 +11,14 @@ use std::time::Duration;
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::publisher_client::PublisherClient;
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::subscriber_client::SubscriberClient;
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::{
-    GetTopicRequest, ListTopicsRequest, PublishRequest, PubsubMessage, StreamingPullRequest, Topic,
+    GetTopicRequest, ListTopicsRequest, PublishRequest, PubsubMessage, StreamingPullRequest,
+    Subscription, Topic,
 };
 use node::config::security::{AuthSettings, CertFiles, RateLimitSettings, SecuritySettings};
 use node::security::ClientSecurity;
 use node::security::auth::api_keys::hash_hex;
 use testkit::certs::TestCa;
+use testkit::wait_for;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
@@ -28,6 +30,8 @@ use crate::google_server::{GoogleServer, subscription_path, topic_path};
 
 pub const OPS_KEY: &str = "ops-key-0f3c9a7e51d24b8c9e6a";
 pub const ORDERS_KEY: &str = "orders-key-7b1d44c2a9e0f3a1";
+
+const WAIT: Duration = Duration::from_secs(10);
 
 const POLICY: &str = "principals:
   ops:
@@ -269,4 +273,71 @@ async fn a_client_trusting_the_ca_connects_over_tls() {
         .flatten()
         .unwrap_or(false);
     assert!(!answered, "the TLS port answered a plaintext call");
+}
+
+type AuthedSubscriber = SubscriberClient<InterceptedService<Channel, Bearer>>;
+
+/// Opens a StreamingPull on `sub`; answers the request sender (the stream
+/// stays open while it lives) or the refusal.
+async fn open_stream(
+    client: &mut AuthedSubscriber,
+    sub: &str,
+) -> Result<tokio::sync::mpsc::Sender<StreamingPullRequest>, Status> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tx.send(StreamingPullRequest {
+        subscription: subscription_path(sub),
+        stream_ack_deadline_seconds: 10,
+        ..StreamingPullRequest::default()
+    })
+    .await
+    .expect("first request");
+    let responses = client
+        .streaming_pull(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?;
+    // The responses are not read; the stream ends when both halves drop.
+    tokio::spawn(async move {
+        let mut responses = responses.into_inner();
+        while let Ok(Some(_)) = responses.message().await {}
+    });
+    Ok(tx)
+}
+
+#[test_log::test(tokio::test)]
+async fn a_principal_at_its_stream_cap_gets_no_other_stream_until_one_ends() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut settings = auth_settings(&dir);
+    settings.rate_limits.streams_per_principal = NonZeroU32::new(1);
+    let server = GoogleServer::secured(start_security(&settings), plain).await;
+    let mut ops = publisher(&server, OPS_KEY);
+    ops.create_topic(Topic {
+        name: topic_path("capped"),
+        ..Topic::default()
+    })
+    .await
+    .expect("create topic");
+    let mut consumer = SubscriberClient::with_interceptor(server.channel.clone(), Bearer(OPS_KEY));
+    consumer
+        .create_subscription(Subscription {
+            name: subscription_path("capped-sub"),
+            topic: topic_path("capped"),
+            ..Subscription::default()
+        })
+        .await
+        .expect("create subscription");
+
+    tracing::info!("act: one stream open, then a second");
+    let first = open_stream(&mut consumer, "capped-sub")
+        .await
+        .expect("the first stream");
+    let second = open_stream(&mut consumer, "capped-sub").await;
+    tracing::info!("assert: the second is RESOURCE_EXHAUSTED until the first ends");
+    let status = second.expect_err("a second stream over the cap");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    drop(first);
+    let again = wait_for("a stream opens once the first ended", WAIT, || {
+        let mut client = consumer.clone();
+        async move { open_stream(&mut client, "capped-sub").await.ok() }
+    })
+    .await;
+    assert!(again.is_ok(), "{again:?}");
 }
