@@ -227,8 +227,9 @@ impl Instance {
         background.extend(watchers);
         if let Some(listener) = listeners.grpc {
             let broker = broker.clone();
+            let security = security.clone();
             background.push(tokio::spawn(async move {
-                if let Err(error) = grpc::serve(listener, broker).await {
+                if let Err(error) = grpc::serve(listener, broker, security).await {
                     tracing::error!(%error, "the gRPC listener stopped");
                 }
             }));

@@ -1,8 +1,7 @@
 //! The listener of Google Pub/Sub's gRPC API ([`crate::grpc`]), on port 8085
-//! as Google's emulator. It has no TLS or authentication yet, so it is on by
-//! default only when the client port has neither: turning on security for the
-//! REST API must not leave an open door beside it. An explicit
-//! `enabled: true` is the operator's choice and is honoured.
+//! as Google's emulator, on by default. It has the client port's TLS,
+//! authentication and rate limits (`crate::config::security`), so turning
+//! those on covers both ports.
 //!
 //! ```yaml
 //! grpc: { enabled: true, port: 8085 }
@@ -22,7 +21,7 @@ pub const DEFAULT_GRPC_PORT: u16 = 8085;
 /// The gRPC flags, each with its environment variable.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GrpcArgs {
-    /// Serve Google Pub/Sub's gRPC API [default: true unless the client port has TLS or authentication].
+    /// Serve Google Pub/Sub's gRPC API [default: true].
     #[arg(long, env = "PUBSUB_GRPC_ENABLED")]
     pub grpc_enabled: Option<bool>,
     /// Google Pub/Sub gRPC port [default: 8085].
@@ -39,16 +38,14 @@ pub struct GrpcSection {
 }
 
 /// The listener's address on `host`, `None` when it is off. `taken` are the
-/// other listeners' ports (`None` for one that is off); `secured` says that
-/// the client port has TLS or authentication.
+/// other listeners' ports (`None` for one that is off).
 pub fn grpc_addr(
     args: &GrpcArgs,
     file: GrpcSection,
     host: IpAddr,
     taken: &[Option<u16>],
-    secured: bool,
 ) -> Result<Option<SocketAddr>, ConfigError> {
-    if !args.grpc_enabled.or(file.enabled).unwrap_or(!secured) {
+    if !args.grpc_enabled.or(file.enabled).unwrap_or(true) {
         return Ok(None);
     }
     let port = args.grpc_port.or(file.port).unwrap_or(DEFAULT_GRPC_PORT);
@@ -70,48 +67,21 @@ mod tests {
 
     #[test]
     fn on_at_8085_unless_turned_off_and_never_on_another_listeners_port() {
-        let default = grpc_addr(
-            &GrpcArgs::default(),
-            GrpcSection::default(),
-            HOST,
-            &[],
-            false,
-        );
+        let default = grpc_addr(&GrpcArgs::default(), GrpcSection::default(), HOST, &[]);
         assert_eq!(default.expect("valid"), Some(SocketAddr::new(HOST, 8085)));
         let off = GrpcArgs {
             grpc_enabled: Some(false),
             ..GrpcArgs::default()
         };
         assert_eq!(
-            grpc_addr(&off, GrpcSection::default(), HOST, &[], false).expect("valid"),
+            grpc_addr(&off, GrpcSection::default(), HOST, &[]).expect("valid"),
             None
         );
         let clash = GrpcArgs {
             grpc_port: Some(9092),
             ..GrpcArgs::default()
         };
-        assert!(grpc_addr(&clash, GrpcSection::default(), HOST, &[Some(9092)], false).is_err());
-        assert!(grpc_addr(&clash, GrpcSection::default(), HOST, &[None], false).is_ok());
-        let secured = grpc_addr(
-            &GrpcArgs::default(),
-            GrpcSection::default(),
-            HOST,
-            &[],
-            true,
-        );
-        assert_eq!(
-            secured.expect("valid"),
-            None,
-            "off by default beside TLS or auth"
-        );
-        let chosen = GrpcArgs {
-            grpc_enabled: Some(true),
-            ..GrpcArgs::default()
-        };
-        let chosen = grpc_addr(&chosen, GrpcSection::default(), HOST, &[], true);
-        assert!(
-            chosen.expect("valid").is_some(),
-            "an explicit choice is honoured"
-        );
+        assert!(grpc_addr(&clash, GrpcSection::default(), HOST, &[Some(9092)]).is_err());
+        assert!(grpc_addr(&clash, GrpcSection::default(), HOST, &[None]).is_ok());
     }
 }

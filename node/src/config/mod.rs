@@ -336,8 +336,7 @@ impl Config {
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
         let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
         let taken = [Some(port), metrics_enabled.then_some(metrics_port)];
-        let secured = security.tls.is_some() || security.auth.is_some();
-        let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken, secured)?;
+        let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken)?;
         let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,

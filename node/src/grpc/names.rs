@@ -8,6 +8,11 @@
 //! name rules (`cluster::names`), which refuse the `~`, `+` and `%` Google
 //! allows.
 
+use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::{
+    AcknowledgeRequest, DeleteSubscriptionRequest, DeleteTopicRequest, GetSubscriptionRequest,
+    GetTopicRequest, ListTopicSubscriptionsRequest, ModifyAckDeadlineRequest, PublishRequest,
+    PullRequest, SeekRequest, Subscription, Topic,
+};
 use tonic::Status;
 
 /// The kind of resource a name names: its path segment.
@@ -18,7 +23,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn segment(self) -> &'static str {
+    pub fn segment(self) -> &'static str {
         match self {
             Kind::Topics => "topics",
             Kind::Subscriptions => "subscriptions",
@@ -76,6 +81,45 @@ pub fn project(field: &str, name: &str) -> Result<String, Status> {
         ))),
     }
 }
+
+/// A request (or resource) naming one resource of [`Named::KIND`] in its
+/// field [`Named::FIELD`].
+pub trait Named {
+    const KIND: Kind;
+    const FIELD: &'static str;
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($kind:expr, $field:ident: $($request:ty),*) => {
+        $(impl Named for $request {
+            const KIND: Kind = $kind;
+            const FIELD: &'static str = stringify!($field);
+            fn name(&self) -> &str {
+                &self.$field
+            }
+        })*
+    };
+}
+
+named!(Kind::Topics, name: Topic);
+named!(
+    Kind::Topics,
+    topic: GetTopicRequest,
+    DeleteTopicRequest,
+    ListTopicSubscriptionsRequest,
+    PublishRequest
+);
+named!(Kind::Subscriptions, name: Subscription);
+named!(
+    Kind::Subscriptions,
+    subscription: GetSubscriptionRequest,
+    DeleteSubscriptionRequest,
+    PullRequest,
+    AcknowledgeRequest,
+    ModifyAckDeadlineRequest,
+    SeekRequest
+);
 
 #[cfg(test)]
 mod tests {

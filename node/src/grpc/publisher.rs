@@ -1,4 +1,6 @@
-//! `google.pubsub.v1.Publisher`: topics and publishing.
+//! `google.pubsub.v1.Publisher`: topics and publishing. Each RPC names its
+//! resource and action to the [`Guard`], makes the broker call the REST
+//! handler of the same operation makes, and answers its result.
 
 use api::types::PublishRequest as ApiPublishRequest;
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::{
@@ -8,22 +10,25 @@ use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use super::guard::Guard;
 use super::messages::to_publish;
 use super::names::{self, Kind, ResourceName};
 use super::services::publisher_server::Publisher;
-use super::status::status;
+use super::status::{answer, status};
 use super::topics::{create_request, to_google};
 use crate::broker::Broker;
+use crate::security::auth::Action;
 
 /// Serves the `Publisher` service over one broker.
 #[derive(Debug, Clone)]
 pub struct PublisherService {
     broker: Broker,
+    guard: Guard,
 }
 
 impl PublisherService {
-    pub fn new(broker: Broker) -> Self {
-        Self { broker }
+    pub fn new(broker: Broker, guard: Guard) -> Self {
+        Self { broker, guard }
     }
 }
 
@@ -46,35 +51,26 @@ pub fn page_token(token: &str) -> Option<&str> {
 #[tonic::async_trait]
 impl Publisher for PublisherService {
     async fn create_topic(&self, request: Request<Topic>) -> Result<Response<Topic>, Status> {
-        let topic = request.into_inner();
-        let name = ResourceName::parse(Kind::Topics, "name", &topic.name)?;
-        let created = self
-            .broker
-            .catalog
-            .create_topic(&name.id, create_request(&topic)?)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(to_google(&name.project, &created)))
+        let name = self.guard.named(&request, Some(Action::Manage))?;
+        let create = create_request(request.get_ref())?;
+        let created = self.broker.catalog.create_topic(&name.id, create).await;
+        answer(created.map(|t| to_google(&name.project, &t)))
     }
 
     async fn get_topic(
         &self,
         request: Request<GetTopicRequest>,
     ) -> Result<Response<Topic>, Status> {
-        let name = ResourceName::parse(Kind::Topics, "topic", &request.get_ref().topic)?;
-        let topic = self
-            .broker
-            .catalog
-            .get_topic(&name.id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(to_google(&name.project, &topic)))
+        let name = self.guard.named(&request, None)?;
+        let topic = self.broker.catalog.get_topic(&name.id).await;
+        answer(topic.map(|t| to_google(&name.project, &t)))
     }
 
     async fn list_topics(
         &self,
         request: Request<ListTopicsRequest>,
     ) -> Result<Response<ListTopicsResponse>, Status> {
+        self.guard.any_rule(&request)?;
         let request = request.into_inner();
         let project = names::project("project", &request.project)?;
         let page = self
@@ -84,9 +80,8 @@ impl Publisher for PublisherService {
                 page_size(request.page_size)?,
                 page_token(&request.page_token),
             )
-            .await
-            .map_err(status)?;
-        Ok(Response::new(ListTopicsResponse {
+            .await;
+        answer(page.map(|page| ListTopicsResponse {
             topics: page.topics.iter().map(|t| to_google(&project, t)).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
@@ -96,13 +91,8 @@ impl Publisher for PublisherService {
         &self,
         request: Request<DeleteTopicRequest>,
     ) -> Result<Response<()>, Status> {
-        let name = ResourceName::parse(Kind::Topics, "topic", &request.get_ref().topic)?;
-        self.broker
-            .catalog
-            .delete_topic(&name.id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(()))
+        let name = self.guard.named(&request, Some(Action::Manage))?;
+        answer(self.broker.catalog.delete_topic(&name.id).await)
     }
 
     /// The topic's subscriptions, from the broker's list of every
@@ -112,8 +102,8 @@ impl Publisher for PublisherService {
         &self,
         request: Request<ListTopicSubscriptionsRequest>,
     ) -> Result<Response<ListTopicSubscriptionsResponse>, Status> {
+        let name = self.guard.named(&request, None)?;
         let request = request.into_inner();
-        let name = ResourceName::parse(Kind::Topics, "topic", &request.topic)?;
         let catalog = &self.broker.catalog;
         catalog.get_topic(&name.id).await.map_err(status)?;
         let page = catalog
@@ -121,16 +111,17 @@ impl Publisher for PublisherService {
                 page_size(request.page_size)?,
                 page_token(&request.page_token),
             )
-            .await
-            .map_err(status)?;
-        Ok(Response::new(ListTopicSubscriptionsResponse {
-            subscriptions: page
-                .subscriptions
-                .iter()
-                .filter(|sub| sub.topic == name.id)
-                .map(|sub| ResourceName::path(&name.project, Kind::Subscriptions, &sub.name))
-                .collect(),
-            next_page_token: page.next_page_token.unwrap_or_default(),
+            .await;
+        answer(page.map(|page| {
+            ListTopicSubscriptionsResponse {
+                subscriptions: page
+                    .subscriptions
+                    .iter()
+                    .filter(|sub| sub.topic == name.id)
+                    .map(|sub| ResourceName::path(&name.project, Kind::Subscriptions, &sub.name))
+                    .collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            }
         }))
     }
 
@@ -138,17 +129,21 @@ impl Publisher for PublisherService {
         &self,
         request: Request<PublishRequest>,
     ) -> Result<Response<PublishResponse>, Status> {
-        let request = request.into_inner();
-        let name = ResourceName::parse(Kind::Topics, "topic", &request.topic)?;
-        let messages = request.messages.into_iter().map(to_publish).collect();
+        let name = self.guard.named(&request, Some(Action::Publish))?;
+        let messages = request.into_inner().messages.into_iter().map(to_publish);
         let published = self
             .broker
             .publisher
-            .publish(&name.id, ApiPublishRequest { messages }, None)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(PublishResponse {
-            message_ids: published.message_ids,
+            .publish(
+                &name.id,
+                ApiPublishRequest {
+                    messages: messages.collect(),
+                },
+                None,
+            )
+            .await;
+        answer(published.map(|p| PublishResponse {
+            message_ids: p.message_ids,
         }))
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use api::ErrorCode;
-use tonic::{Code, Status};
+use tonic::{Code, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::broker::BrokerError;
@@ -68,6 +68,11 @@ pub fn status(error: BrokerError) -> Status {
             )
         }
     }
+}
+
+/// A broker call's result as an RPC's answer.
+pub fn answer<T>(result: Result<T, BrokerError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(status)
 }
 
 /// Exactly-once: `ack_ids` were not acknowledged (or their deadlines not

@@ -13,15 +13,18 @@
 //!   clients learn exactly-once and ordering. A request with nothing in it (a
 //!   heartbeat) is answered with an empty response when `protocol_version` ≥ 1,
 //!   so Go's client sees a live stream.
-//! - **End**: `UNAVAILABLE` on shutdown or when a lease fails (the partition
-//!   owner moved, storage is down), which clients answer by reopening the
-//!   stream; the stream just ends when the client closes its side.
+//! - **End**: `UNAVAILABLE` on shutdown, when the owner of one of the
+//!   topic's partitions changes (the metadata says so; its leases now
+//!   belong to the new owner's epoch) or when a lease fails (storage is
+//!   down), which clients answer by reopening the stream; the stream just
+//!   ends when the client closes its side.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use api::limits::{MAX_PULL_MESSAGES, MAX_STREAM_CREDIT};
 use cluster::subscription::DeliveryMode;
+use cluster::{PartitionOwner, Topic};
 use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::streaming_pull_response::{
     AcknowledgeConfirmation, SubscriptionProperties,
 };
@@ -35,11 +38,12 @@ use tonic::{Status, Streaming};
 
 use super::held::{HeldMessages, StreamHold};
 use super::messages::to_received;
-use super::names::{Kind, ResourceName};
+use super::names::ResourceName;
 use super::settle::{ack_deadline, acknowledge, modify_ack_deadline};
 use super::status::status;
 use crate::broker::delivery::target::DeliveryTarget;
 use crate::broker::{Broker, BrokerError};
+use crate::security::stream_caps::StreamSlot;
 
 /// One item of the response stream.
 pub type StreamResult = Result<StreamingPullResponse, Status>;
@@ -48,16 +52,20 @@ pub type StreamResult = Result<StreamingPullResponse, Status>;
 /// receives at most 4 MiB, and the response's own fields need a little room.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024 - 16 * 1024;
 
-/// Checks the first request and starts the session.
+/// Checks the first request (`authorize` parses its subscription and checks
+/// the caller may consume it) and starts the session, which holds `slot` of
+/// the caller's stream cap until it ends.
 pub async fn open(
     broker: Broker,
     held: Arc<HeldMessages>,
     mut requests: Streaming<StreamingPullRequest>,
+    authorize: impl FnOnce(&str) -> Result<ResourceName, Status>,
+    slot: Option<StreamSlot>,
 ) -> Result<ReceiverStream<StreamResult>, Status> {
     let first = requests.message().await?.ok_or_else(|| {
         Status::invalid_argument("StreamingPull's first request must name the subscription")
     })?;
-    let name = ResourceName::parse(Kind::Subscriptions, "subscription", &first.subscription)?;
+    let name = authorize(&first.subscription)?;
     let target = broker.delivery.target(&name.id).await.map_err(status)?;
     target.check_pull_allowed().map_err(status)?;
     // A partitioned subscription needs a group member, which Google's API has not.
@@ -86,6 +94,7 @@ pub async fn open(
             usize::MAX,
         )?,
         answer_heartbeats: first.protocol_version >= 1,
+        owners: owners(&broker, &target.topic),
         deadline_seconds: target.subscription.config.ack_deadline_seconds,
         subscription: name.id,
         hold: Arc::new(StreamHold::default()),
@@ -97,6 +106,7 @@ pub async fn open(
         target,
         broker,
         held,
+        _slot: slot,
     };
     session.set_deadline(first.stream_ack_deadline_seconds)?;
     let (tx, rx) = mpsc::channel(2);
@@ -116,6 +126,10 @@ struct Session {
     max_messages: usize,
     max_bytes: usize,
     answer_heartbeats: bool,
+    /// The topic's partition owners when the stream opened.
+    owners: Vec<Option<PartitionOwner>>,
+    /// The caller's stream-cap slot, given back when the session ends.
+    _slot: Option<StreamSlot>,
 }
 
 impl Session {
@@ -127,12 +141,23 @@ impl Session {
         let shutdown = self.broker.shutdown.clone();
         let clock = self.broker.delivery.clock();
         let mut session = self;
+        let mut changes = session.broker.metadata.store().changes();
+        changes.mark_unchanged();
         let gauge = session.broker.metrics.connections("grpc-stream");
         gauge.inc();
         loop {
             if shutdown.is_cancelled() {
                 let _ = tx
                     .send(Err(Status::unavailable("the server is shutting down")))
+                    .await;
+                break;
+            }
+            if owners(&session.broker, &session.target.topic) != session.owners {
+                let topic = &session.target.topic.name;
+                let _ = tx
+                    .send(Err(Status::unavailable(format!(
+                        "a partition of topic {topic} changed owner; open the stream again"
+                    ))))
                     .await;
                 break;
             }
@@ -163,6 +188,7 @@ impl Session {
                 () = session.wait(room, expiry) => {}
                 () = tx.closed() => break,
                 () = shutdown.cancelled() => {}
+                Ok(()) = changes.changed() => {}
             }
         }
         session
@@ -326,6 +352,15 @@ impl Session {
             ..StreamingPullResponse::default()
         }
     }
+}
+
+/// The owner (node and epoch) of each partition of `topic`.
+fn owners(broker: &Broker, topic: &Topic) -> Vec<Option<PartitionOwner>> {
+    broker.metadata.store().read(|md| {
+        (0..topic.config.partitions)
+            .map(|partition| md.placement().owner(&topic.name, partition))
+            .collect()
+    })
 }
 
 /// A failed lease ends the stream as `UNAVAILABLE` when a retry can help

@@ -1,5 +1,7 @@
 //! `google.pubsub.v1.Subscriber`: subscriptions, pulls, acks, deadlines, seek.
-//! StreamingPull sessions live in `streaming_pull`.
+//! StreamingPull sessions live in `streaming_pull`. Each RPC names its
+//! resource and action to the [`Guard`], makes the broker call the REST
+//! handler of the same operation makes, and answers its result.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +16,19 @@ use googleapis_tonic_google_pubsub_v1::google::pubsub::v1::{
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::guard::{Guard, caller};
 use super::held::HeldMessages;
 use super::messages::{rfc3339, to_received};
 use super::names::{self, Kind, ResourceName};
 use super::publisher::{page_size, page_token};
 use super::services::subscriber_server::Subscriber;
 use super::settle::{ack_deadline, acknowledge, modify_ack_deadline};
-use super::status::status;
+use super::status::{answer, status};
 use super::streaming_pull::{self, StreamResult};
 use super::subscriptions::{create_request, to_google};
 use crate::broker::Broker;
+use crate::security::auth::Action;
+use crate::security::stream_caps::StreamSlot;
 
 /// How much earlier than the caller's deadline a waiting pull answers, so the
 /// (possibly empty) answer arrives before the caller gives up.
@@ -33,17 +38,22 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct SubscriberService {
     broker: Broker,
+    guard: Guard,
     held: Arc<HeldMessages>,
 }
 
 impl SubscriberService {
-    pub fn new(broker: Broker) -> Self {
+    pub fn new(broker: Broker, guard: Guard) -> Self {
         Self {
             broker,
+            guard,
             held: Arc::new(HeldMessages::default()),
         }
     }
 }
+
+const SUBSCRIPTION: &str = "subscription";
+const CONSUME: Option<Action> = Some(Action::Consume);
 
 #[tonic::async_trait]
 impl Subscriber for SubscriberService {
@@ -51,36 +61,32 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<Subscription>,
     ) -> Result<Response<Subscription>, Status> {
-        let sub = request.into_inner();
-        let name = ResourceName::parse(Kind::Subscriptions, "name", &sub.name)?;
+        let name = self.guard.named(&request, Some(Action::Manage))?;
+        let sub = request.get_ref();
         let topic = ResourceName::parse(Kind::Topics, "topic", &sub.topic)?;
+        let create = create_request(sub, topic.id)?;
         let created = self
             .broker
             .catalog
-            .create_subscription(&name.id, create_request(&sub, topic.id)?)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(to_google(&name.project, &created)))
+            .create_subscription(&name.id, create)
+            .await;
+        answer(created.map(|s| to_google(&name.project, &s)))
     }
 
     async fn get_subscription(
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let name = subscription_name(&request.get_ref().subscription)?;
-        let sub = self
-            .broker
-            .catalog
-            .get_subscription(&name.id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(to_google(&name.project, &sub)))
+        let name = self.guard.named(&request, None)?;
+        let got = self.broker.catalog.get_subscription(&name.id).await;
+        answer(got.map(|s| to_google(&name.project, &s)))
     }
 
     async fn list_subscriptions(
         &self,
         request: Request<ListSubscriptionsRequest>,
     ) -> Result<Response<ListSubscriptionsResponse>, Status> {
+        self.guard.any_rule(&request)?;
         let request = request.into_inner();
         let project = names::project("project", &request.project)?;
         let page = self
@@ -90,15 +96,16 @@ impl Subscriber for SubscriberService {
                 page_size(request.page_size)?,
                 page_token(&request.page_token),
             )
-            .await
-            .map_err(status)?;
-        Ok(Response::new(ListSubscriptionsResponse {
-            subscriptions: page
-                .subscriptions
-                .iter()
-                .map(|sub| to_google(&project, sub))
-                .collect(),
-            next_page_token: page.next_page_token.unwrap_or_default(),
+            .await;
+        answer(page.map(|page| {
+            ListSubscriptionsResponse {
+                subscriptions: page
+                    .subscriptions
+                    .iter()
+                    .map(|sub| to_google(&project, sub))
+                    .collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            }
         }))
     }
 
@@ -106,18 +113,14 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<DeleteSubscriptionRequest>,
     ) -> Result<Response<()>, Status> {
-        let name = subscription_name(&request.get_ref().subscription)?;
-        self.broker
-            .catalog
-            .delete_subscription(&name.id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(()))
+        let name = self.guard.named(&request, Some(Action::Manage))?;
+        answer(self.broker.catalog.delete_subscription(&name.id).await)
     }
 
     /// Waits for messages until shortly before the caller's deadline, at most
     /// the REST API's longest wait; `return_immediately` waits not at all.
     async fn pull(&self, request: Request<PullRequest>) -> Result<Response<PullResponse>, Status> {
+        let name = self.guard.named(&request, CONSUME)?;
         #[expect(
             deprecated,
             reason = "Google deprecated return_immediately, yet clients still send it"
@@ -131,7 +134,6 @@ impl Subscriber for SubscriberService {
                 .map_or(longest, |d| d.saturating_sub(DEADLINE_MARGIN).min(longest))
         };
         let request = request.into_inner();
-        let name = subscription_name(&request.subscription)?;
         let max = u32::try_from(request.max_messages)
             .ok()
             .filter(|n| *n > 0)
@@ -145,28 +147,41 @@ impl Subscriber for SubscriberService {
             .min(MAX_PULL_MESSAGES);
         let delivery = &self.broker.delivery;
         let target = delivery.target(&name.id).await.map_err(status)?;
-        let received = delivery
-            .pull_target(&target, max, wait)
-            .await
-            .map_err(status)?;
+        let received = delivery.pull_target(&target, max, wait).await;
         let with_attempt = target.subscription.config.dead_letter_policy.is_some();
-        Ok(Response::new(PullResponse {
-            received_messages: received
-                .into_iter()
-                .map(|m| to_received(m, with_attempt))
-                .collect(),
+        answer(received.map(|received| {
+            PullResponse {
+                received_messages: received
+                    .into_iter()
+                    .map(|m| to_received(m, with_attempt))
+                    .collect(),
+            }
         }))
     }
 
     type StreamingPullStream = ReceiverStream<StreamResult>;
 
+    /// The subscription is in the stream's first message, so the session
+    /// checks the caller's right to consume it once that message came.
     async fn streaming_pull(
         &self,
-        request: Request<Streaming<StreamingPullRequest>>,
+        mut request: Request<Streaming<StreamingPullRequest>>,
     ) -> Result<Response<Self::StreamingPullStream>, Status> {
-        let stream =
-            streaming_pull::open(self.broker.clone(), self.held.clone(), request.into_inner())
-                .await?;
+        let slot = request.extensions_mut().remove::<StreamSlot>();
+        let principal = caller(&request).cloned();
+        let guard = self.guard.clone();
+        let authorize = move |name: &str| {
+            let kind = Kind::Subscriptions;
+            guard.resource_for(principal.as_ref(), kind, SUBSCRIPTION, name, CONSUME)
+        };
+        let stream = streaming_pull::open(
+            self.broker.clone(),
+            self.held.clone(),
+            request.into_inner(),
+            authorize,
+            slot,
+        )
+        .await?;
         Ok(Response::new(stream))
     }
 
@@ -174,37 +189,30 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<AcknowledgeRequest>,
     ) -> Result<Response<()>, Status> {
-        let request = request.into_inner();
-        let name = subscription_name(&request.subscription)?;
-        acknowledge(&self.broker, &self.held, &name.id, &request.ack_ids)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(()))
+        let name = self.guard.named(&request, CONSUME)?;
+        let acked = acknowledge(
+            &self.broker,
+            &self.held,
+            &name.id,
+            &request.get_ref().ack_ids,
+        );
+        answer(acked.await)
     }
 
     async fn modify_ack_deadline(
         &self,
         request: Request<ModifyAckDeadlineRequest>,
     ) -> Result<Response<()>, Status> {
+        let name = self.guard.named(&request, CONSUME)?;
         let request = request.into_inner();
-        let name = subscription_name(&request.subscription)?;
         let seconds = ack_deadline("ack_deadline_seconds", request.ack_deadline_seconds)?;
-        modify_ack_deadline(
-            &self.broker,
-            &self.held,
-            &name.id,
-            &request.ack_ids,
-            seconds,
-        )
-        .await
-        .map_err(status)?;
-        Ok(Response::new(()))
+        let ids = &request.ack_ids;
+        answer(modify_ack_deadline(&self.broker, &self.held, &name.id, ids, seconds).await)
     }
 
     async fn seek(&self, request: Request<SeekRequest>) -> Result<Response<SeekResponse>, Status> {
-        let request = request.into_inner();
-        let name = subscription_name(&request.subscription)?;
-        let time = match &request.target {
+        let name = self.guard.named(&request, CONSUME)?;
+        let time = match &request.get_ref().target {
             Some(seek_request::Target::Time(time)) => rfc3339("time", time)?,
             Some(seek_request::Target::Snapshot(_)) => {
                 return Err(Status::unimplemented(
@@ -213,23 +221,13 @@ impl Subscriber for SubscriberService {
             }
             None => return Err(Status::invalid_argument("seek needs a time")),
         };
-        self.broker
-            .delivery
-            .seek(
-                &name.id,
-                ApiSeekRequest {
-                    time: Some(time),
-                    position: None,
-                },
-            )
-            .await
-            .map_err(status)?;
-        Ok(Response::new(SeekResponse {}))
+        let seek = ApiSeekRequest {
+            time: Some(time),
+            position: None,
+        };
+        let sought = self.broker.delivery.seek(&name.id, seek).await;
+        answer(sought.map(|()| SeekResponse {}))
     }
-}
-
-fn subscription_name(name: &str) -> Result<ResourceName, Status> {
-    ResourceName::parse(Kind::Subscriptions, "subscription", name)
 }
 
 /// The caller's deadline (`grpc-timeout`), if it sent one.

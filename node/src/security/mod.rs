@@ -38,6 +38,8 @@ use crate::config::security::SecuritySettings;
 #[derive(Debug, Clone, Default)]
 pub struct ClientSecurity {
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The gRPC port's TLS: the client port's certificate, offering HTTP/2.
+    pub grpc_tls: Option<Arc<rustls::ServerConfig>>,
     /// The metrics port's TLS (the client port's certificate), when on.
     pub metrics_tls: Option<Arc<rustls::ServerConfig>>,
     pub auth: Option<Arc<Gatekeeper>>,
@@ -63,13 +65,16 @@ impl ClientSecurity {
         shutdown: &CancellationToken,
     ) -> Result<(Self, Vec<JoinHandle<()>>), SecurityError> {
         let mut tasks = Vec::new();
-        let tls = match &settings.tls {
+        let (tls, grpc_tls) = match &settings.tls {
             Some(files) => {
                 let cert = ReloadingCert::load(files.clone()).map_err(SecurityError::Files)?;
                 tasks.push(tokio::spawn(cert.clone().watch(shutdown.clone())));
-                Some(server_config(cert)?)
+                (
+                    Some(server_config(cert.clone(), HTTP_1)?),
+                    Some(server_config(cert, HTTP_2)?),
+                )
             }
-            None => None,
+            None => (None, None),
         };
         let auth = match &settings.auth {
             Some(auth) => {
@@ -87,6 +92,7 @@ impl ClientSecurity {
         Ok((
             Self {
                 tls,
+                grpc_tls,
                 metrics_tls,
                 auth,
                 limits,
@@ -96,14 +102,20 @@ impl ClientSecurity {
     }
 }
 
-/// A server config serving `cert` over HTTP/1.1 (WebSocket upgrades need it).
+/// ALPN of the client and metrics ports: HTTP/1.1 (WebSocket upgrades need it).
+pub const HTTP_1: &[u8] = b"http/1.1";
+/// ALPN of the gRPC port: gRPC runs over HTTP/2 only.
+pub const HTTP_2: &[u8] = b"h2";
+
+/// A server config serving `cert`, offering the one ALPN protocol `alpn`.
 pub fn server_config(
     cert: Arc<ReloadingCert>,
+    alpn: &[u8],
 ) -> Result<Arc<rustls::ServerConfig>, api::tls::TlsError> {
     let mut config = rustls::ServerConfig::builder_with_provider(api::tls::provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(cert);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(Arc::new(config))
 }

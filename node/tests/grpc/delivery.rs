@@ -113,12 +113,7 @@ async fn pull_ack_nack_and_seek_to_a_time() {
 #[test_log::test(tokio::test)]
 async fn a_stale_ack_under_exactly_once_is_an_invalid_argument_naming_the_ack_id() {
     let mut server = GoogleServer::start().await;
-    let exact = Subscription {
-        enable_exactly_once_delivery: true,
-        ..Subscription::default()
-    };
-    let sub = server.topic_and_subscription("orders", exact).await;
-    server.publish("orders", &["a"]).await;
+    let sub = server.exactly_once("orders", "a").await;
     let stale = pull(&mut server, &sub, 1).await;
     server
         .subscriber

@@ -1,11 +1,14 @@
 """Google's official Python client for Pub/Sub, unchanged, against PubSubGo.
 
 Run by node/tests/grpc/python_client.rs with PUBSUB_EMULATOR_HOST set to a
-real pubsubgo-server's gRPC address. Each check prints its phase; any failed
-check raises, and the exit status is not 0.
+real pubsubgo-server's gRPC address (one node, or one node of a cluster).
+Each check prints its phase; any failed check raises, and the exit status is
+not 0. PUBSUBGO_NAME_SUFFIX, if set, ends every topic and subscription id (so
+a cluster test can pick names whose partitions other nodes own).
 """
 
 import datetime
+import os
 import sys
 import threading
 import time
@@ -16,6 +19,7 @@ from google.cloud.pubsub_v1.subscriber.exceptions import AcknowledgeStatus
 from google.cloud.pubsub_v1.types import BatchSettings, FlowControl, PublisherOptions
 
 PROJECT = "pubsubgo-test"
+SUFFIX = os.environ.get("PUBSUBGO_NAME_SUFFIX", "")
 WAIT = 30  # seconds any one wait may take before the check fails
 
 publisher = pubsub_v1.PublisherClient(
@@ -35,6 +39,7 @@ def check(condition, what):
 
 
 def topic_and_subscription(name, **subscription):
+    name += SUFFIX
     topic = publisher.topic_path(PROJECT, name)
     publisher.create_topic(name=topic)
     sub = subscriber.subscription_path(PROJECT, name + "-sub")

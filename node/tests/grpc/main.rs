@@ -9,12 +9,22 @@
 //!   acks on the stream confirmed under exactly-once,
 //!   the end of a stream on shutdown.
 //! - [`unimplemented`]: the RPCs PubSubGo does not serve.
+//! - [`owner_moves`]: a stream through a node of a cluster that does not own
+//!   the partition, ended with `UNAVAILABLE` when the owner changes.
+//! - [`secured`]: API keys, the policy, rate limits and TLS on the gRPC port.
 //! - [`python_client`]: Google's official Python client, unchanged, against a
-//!   real `pubsubgo-server` process (`google_client.py`).
+//!   real `pubsubgo-server` process (`google_client.py`); [`python_cluster`]:
+//!   the same script against a 3-node cluster, through a node that owns none
+//!   of the partitions; [`python_secured`]: the client over TLS with an API
+//!   key as its token (`google_client_secured.py`).
 
 mod admin;
 mod delivery;
 mod google_server;
+mod owner_moves;
 mod python_client;
+mod python_cluster;
+mod python_secured;
+mod secured;
 mod streaming;
 mod unimplemented;

@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
 
 /// The python of a virtual environment with the client installed (on first
 /// use from PyPI, by `tests/tools/ensure-google-client`).
-fn client_python() -> PathBuf {
+pub fn client_python() -> PathBuf {
     let output = std::process::Command::new(repo().join("tests/tools/ensure-google-client"))
         .stderr(Stdio::inherit())
         .output()
@@ -77,22 +77,37 @@ async fn googles_python_client_runs_unchanged_against_a_real_server() {
     .expect("the server is ready in time");
 
     tracing::info!("act: the client's script, with PUBSUB_EMULATOR_HOST set");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpc/google_client.py");
-    let mut child = tokio::process::Command::new(python)
-        .arg(script)
-        .env("PUBSUB_EMULATOR_HOST", &grpc)
-        .env("PUBSUB_PROJECT_ID", "pubsubgo-test")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python starts");
-    let status = tokio::time::timeout(SCRIPT_LIMIT, child.wait())
-        .await
-        .expect("the script ends in time")
-        .expect("python runs");
+    let env = [("PUBSUB_EMULATOR_HOST", grpc.as_str())];
+    let status = run_script(&python, "google_client.py", &env).await;
 
     tracing::info!("assert: every check of the script passed");
     assert!(
         status.success(),
         "google_client.py failed ({status}); its output is above"
     );
+}
+
+/// Runs `script` (beside this file) with `python` and `env` (nothing else
+/// of the caller's `PUBSUB_EMULATOR_HOST`); answers its exit status (its
+/// output goes to the test's).
+pub async fn run_script(
+    python: &Path,
+    script: &str,
+    env: &[(&str, &str)],
+) -> std::process::ExitStatus {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/grpc")
+        .join(script);
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .env_remove("PUBSUB_EMULATOR_HOST")
+        .env("PUBSUB_PROJECT_ID", "pubsubgo-test")
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python starts");
+    tokio::time::timeout(SCRIPT_LIMIT, child.wait())
+        .await
+        .expect("the script ends in time")
+        .expect("python runs")
 }

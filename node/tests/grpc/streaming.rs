@@ -152,12 +152,7 @@ async fn streams_end_unavailable_on_shutdown_so_clients_reopen_them() {
 #[test_log::test(tokio::test)]
 async fn acks_on_the_stream_are_confirmed_under_exactly_once() {
     let mut server = GoogleServer::start().await;
-    let exact = Subscription {
-        enable_exactly_once_delivery: true,
-        ..Subscription::default()
-    };
-    let sub = server.topic_and_subscription("orders", exact).await;
-    server.publish("orders", &["a"]).await;
+    let sub = server.exactly_once("orders", "a").await;
     let (requests, mut responses) = open(
         &mut server,
         StreamingPullRequest {

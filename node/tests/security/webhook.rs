@@ -100,7 +100,7 @@ async fn an_https_endpoint_gets_signed_pushes_and_its_verifier_refuses_a_replay(
         key: pair.key.clone(),
     })
     .expect("endpoint certificate");
-    let config = node::security::server_config(cert).expect("TLS config");
+    let config = node::security::server_config(cert, node::security::HTTP_1).expect("TLS config");
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
