@@ -108,7 +108,8 @@ fn describe(seed: u64, breaks: Option<Break>, failure: &Failure) -> String {
 
 /// `SIM_SEED` runs one seed, else `SIM_SEEDS` (1,000) from `SIM_SEED_START`
 /// (1); `SIM_BREAK` switches a break on, to replay a break test's seed;
-/// `SIM_TRACE` prints the last steps of runs that held.
+/// `SIM_TRACE` prints the last steps of runs that held, `SIM_HASHES` each
+/// seed's trace hash (to compare two runs).
 #[test]
 fn seeds_keep_every_invariant() {
     let breaks = std::env::var("SIM_BREAK")
@@ -139,6 +140,17 @@ fn seeds_keep_every_invariant() {
     if std::env::var("SIM_TRACE").is_ok() {
         for (seed, report) in &outcomes.passed {
             eprintln!("seed {seed}, last steps:\n{}", report.tail);
+        }
+    }
+    if std::env::var("SIM_HASHES").is_ok() {
+        let mut hashes: Vec<(u64, u64)> = outcomes
+            .passed
+            .iter()
+            .map(|(s, r)| (*s, r.trace_hash))
+            .collect();
+        hashes.sort_unstable();
+        for (seed, hash) in hashes {
+            eprintln!("trace {seed} {hash:016x}");
         }
     }
     if let Some((seed, failure)) = outcomes.failed.first() {
