@@ -4,8 +4,9 @@
 //! -w table`, then the nodes (`NODE  PEER ADDRESS  LIVE  VOTER  PARTITIONS`);
 //! each partition's owner and epoch only with `--owners`, since a cluster has
 //! hundreds of partitions and the nodes table already counts them (`--format
-//! json` prints everything), then what is moving (`moving`). An unhealthy cluster (no leader, behind, or a node
-//! not live) is exit code 10, like `rpk cluster health`.
+//! json` prints everything), then what is moving (`moving`). An unhealthy
+//! cluster (no leader, behind, or a node not live) is exit code 10, like `rpk
+//! cluster health`.
 //!
 //! `rebalance` and `remove-node` print each partition move
 //! (`TOPIC  PARTITION  FROM  TO  EPOCH`); `rebalance` ends with a summary line
