@@ -133,6 +133,7 @@ impl Consensus {
             join_timeout: link.membership_call_timeout() + link.leader_wait,
             voter: config.voter,
             pristine: self.inner.pristine,
+            asked_to_found: link.asked_to_found.clone(),
         };
         let forming = tokio::spawn(formation.run(link.raft.clone()));
         self.inner.tasks.lock().await.extend([server, forming]);
@@ -195,6 +196,7 @@ impl Consensus {
                     leader_wait: config.leader_wait,
                     membership_timeout: config.membership_timeout,
                     last_append: Arc::default(),
+                    asked_to_found: Arc::default(),
                     applied: applied.clone(),
                 },
                 applied,

@@ -12,12 +12,17 @@
 //!   learner and promotes it. A node that lost its disk asks the same way,
 //!   also if the leader replicated to it meanwhile (it opened its data dir
 //!   pristine); a leader whose metadata has it registered knows it had
-//!   state, and makes it a learner until it caught up (`membership`).
+//!   state, and makes it a learner until it caught up (`membership`). A
+//!   founder does not ask: the forming node asked it to found the group
+//!   (`FOUNDER_STATUS`), so the group it finds is its own, and it may have
+//!   registered before it would ask.
 //! - else, if it has the lowest id, it initializes the group with the
 //!   `bootstrap_expect` lowest listed ids as voters, but only once each of
 //!   those answers, is who the list says, and has no state.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
@@ -51,6 +56,8 @@ pub(crate) struct Formation {
     /// meanwhile: that is how the leader learns that a voter it registered
     /// lost its disk (and makes it a learner until it caught up).
     pub pristine: bool,
+    /// Set when the forming node asked this pristine node to found the group.
+    pub asked_to_found: Arc<AtomicBool>,
 }
 
 /// What a peer said when probed: its status, or why it did not answer.
@@ -91,7 +98,13 @@ impl Formation {
                 .filter(|(_, status)| status.as_ref().is_ok_and(|s| s.has_state))
                 .map(|(&id, _)| id)
                 .collect();
-            if !with_state.is_empty() {
+            if !with_state.is_empty() && !asked && self.asked_to_found.load(Ordering::SeqCst) {
+                tracing::info!(
+                    node_id = self.node_id.get(),
+                    "the group this node was asked to found exists: waiting to be a voter"
+                );
+                asked = true;
+            } else if !with_state.is_empty() {
                 asked = self.join(&raft, &with_state).await || asked;
             } else if self.forms_the_group() {
                 match self.founders_ready(&census) {
@@ -154,14 +167,25 @@ impl Formation {
             .any(|id| id == self.node_id)
     }
 
-    /// Asks every other listed node who it is and whether it has state.
+    /// Asks every other listed node who it is and whether it has state; the
+    /// forming node asks its founders as such.
     async fn probe(&self) -> Census {
+        let founders: Vec<NodeId> = if self.forms_the_group() {
+            self.founders().map(|(&id, _)| id).collect()
+        } else {
+            Vec::new()
+        };
         let others = self.members.iter().filter(|(id, _)| **id != self.node_id);
-        let asked = others.map(|(&id, addr)| async move {
-            let status = client::status(&self.http, addr, PROBE_TIMEOUT)
-                .await
-                .map_err(|e| e.to_string());
-            (id, status)
+        let asked = others.map(|(&id, addr)| {
+            let founder = founders.contains(&id);
+            async move {
+                let status = if founder {
+                    client::founder_status(&self.http, addr, PROBE_TIMEOUT).await
+                } else {
+                    client::status(&self.http, addr, PROBE_TIMEOUT).await
+                };
+                (id, status.map_err(|e| e.to_string()))
+            }
         });
         futures::future::join_all(asked).await.into_iter().collect()
     }

@@ -6,6 +6,7 @@
 //! Both the [`Consensus`](crate::Consensus) handle and the peer router (for
 //! [`JOIN`](crate::peer::JOIN), which any member accepts) go through it.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,10 @@ pub(crate) struct LeaderLink {
     /// The metadata as applied here: the leader tells a voter that lost its
     /// disk (it was registered) from a founder still forming the group.
     pub(crate) applied: Arc<AppliedMetadata>,
+    /// The node that forms the group asked this node, pristine then, to be
+    /// one of its founders: formation then knows that the group it finds is
+    /// the one it founds, not one that existed before it lost its disk.
+    pub(crate) asked_to_found: Arc<AtomicBool>,
 }
 
 /// A step of a request that did not reach a usable answer.

@@ -111,10 +111,11 @@ async fn a_cluster_runs_over_mutual_tls_and_callers_without_a_cluster_certificat
     let mut received = drain(&clients[0], "secured-sub").await.expect("pull");
     received.sort();
 
-    tracing::info!("assert: every message arrived; the cluster has three voters");
+    tracing::info!("assert: every message arrived; the three founders are voters, none demoted");
     assert_eq!(received, ["via node 0", "via node 1", "via node 2"]);
     let status = clients[0].cluster_status().await.expect("cluster status");
     assert_eq!(status.voters.len(), 3, "{status:?}");
+    assert!(status.learners.is_empty(), "{status:?}");
 
     tracing::info!("assert: only a caller with a cluster certificate reaches the peer port");
     let status_url = format!("https://127.0.0.1:{}{}", ports[0], raft::peer::STATUS);

@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 
 use super::transport::PeerHttp;
 use super::{
-    APPEND, CHANGE_MEMBERSHIP, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange, MembershipOutcome,
-    PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
-    TRANSFER_LEADER, VOTE,
+    APPEND, CHANGE_MEMBERSHIP, FOUNDER_STATUS, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange,
+    MembershipOutcome, PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT,
+    STATUS, TRANSFER_LEADER, VOTE,
 };
 use crate::types::{NodeId, Peer, Snapshot, SnapshotData, TypeConfig, Vote};
 use crate::versioned_postcard;
@@ -126,6 +126,15 @@ pub(crate) async fn status(
     timeout: Duration,
 ) -> Result<PeerStatus, PeerCallError> {
     call(http, addr, STATUS, &(), timeout).await
+}
+
+/// [`status`], asked as the node that forms the group of one of its founders.
+pub(crate) async fn founder_status(
+    http: &PeerHttp,
+    addr: &str,
+    timeout: Duration,
+) -> Result<PeerStatus, PeerCallError> {
+    call(http, addr, FOUNDER_STATUS, &(), timeout).await
 }
 
 /// Asks the node at `addr` to add the requester to the group, through

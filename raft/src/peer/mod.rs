@@ -14,6 +14,7 @@
 //! | [`PROPOSE`] | `Command` | [`ProposeOutcome`] |
 //! | [`READ_INDEX`] | `()` | [`ReadIndexOutcome`] |
 //! | [`STATUS`] | `()` | [`PeerStatus`] |
+//! | [`FOUNDER_STATUS`] | `()` | [`PeerStatus`] |
 //! | [`TRANSFER_LEADER`] | `TransferLeaderRequest` | `TransferLeaderResponse` |
 //! | [`JOIN`] | [`JoinRequest`] | [`MembershipOutcome`] |
 //! | [`JOIN_MEMBER`] | [`JoinRequest`] | [`MembershipOutcome`] |
@@ -42,6 +43,9 @@ pub const PROPOSE: &str = "/raft/propose";
 pub const READ_INDEX: &str = "/raft/read-index";
 /// Who answers on this address and whether it has Raft state (formation).
 pub const STATUS: &str = "/raft/status";
+/// [`STATUS`], asked by the node that forms the group of the founders it
+/// waits for: a pristine node that answers it knows it is a founder.
+pub const FOUNDER_STATUS: &str = "/raft/status/founder";
 /// The leader hands leadership to a chosen voter, which elects itself at once.
 pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
 /// A pristine node asks any member to add it as a voter; forwarded to the leader.

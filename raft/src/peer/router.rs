@@ -3,6 +3,7 @@
 //! membership changes on it (when it leads), and passes join requests on to
 //! the leader.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,9 +23,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    APPEND, CHANGE_MEMBERSHIP, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange, MembershipOutcome,
-    PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT, STATUS,
-    TRANSFER_LEADER, VOTE,
+    APPEND, CHANGE_MEMBERSHIP, FOUNDER_STATUS, JOIN, JOIN_MEMBER, JoinRequest, MembershipChange,
+    MembershipOutcome, PROPOSE, PeerStatus, ProposeOutcome, READ_INDEX, ReadIndexOutcome, SNAPSHOT,
+    STATUS, TRANSFER_LEADER, VOTE,
 };
 use crate::leader_link::LeaderLink;
 use crate::membership::change_locally;
@@ -44,6 +45,7 @@ pub(crate) fn router(link: LeaderLink) -> Router {
         .route(PROPOSE, post(propose))
         .route(READ_INDEX, post(read_index))
         .route(STATUS, post(status))
+        .route(FOUNDER_STATUS, post(founder_status))
         .route(TRANSFER_LEADER, post(transfer_leader))
         .route(JOIN, post(join))
         .route(JOIN_MEMBER, post(join_member))
@@ -219,6 +221,15 @@ async fn change_membership(
     Encoded(change): Encoded<MembershipChange>,
 ) -> Response {
     encoded(&change_locally(&peer.raft, &peer.applied, change, peer.membership_timeout).await)
+}
+
+/// [`status`], asked by the node that forms the group: a pristine node
+/// remembers that it is one of the founders.
+async fn founder_status(State(peer): State<LeaderLink>) -> Response {
+    if matches!(peer.raft.is_initialized().await, Ok(false)) {
+        peer.asked_to_found.store(true, Ordering::SeqCst);
+    }
+    status(State(peer)).await
 }
 
 async fn status(State(peer): State<LeaderLink>) -> Response {
