@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::group::{MemberAssignment, MemberId};
-use crate::placement::PartitionMove;
+use crate::placement::{PartitionMove, PlannedMove};
 use crate::{
     NodeId, Subscription, SubscriptionConfig, SubscriptionName, Topic, TopicConfig, TopicName,
 };
@@ -78,6 +78,12 @@ pub enum Command {
     },
     /// Moves every partition to its rendezvous owner over the live nodes.
     Rebalance,
+    /// Moves the listed partitions, each only if it still has the planned
+    /// owner epoch and its target is live: one bounded step of the automatic
+    /// rebalance (format version 2).
+    MovePartitions {
+        moves: Vec<PlannedMove>,
+    },
 }
 
 /// A short form for logs: the command's kind and the resource it changes.
@@ -109,6 +115,7 @@ impl fmt::Display for Command {
             Command::SetNodeLive { id, live } => write!(f, "SetNodeLive({id}, {live})"),
             Command::RemoveNode { id } => write!(f, "RemoveNode({id})"),
             Command::Rebalance => f.write_str("Rebalance"),
+            Command::MovePartitions { moves } => write!(f, "MovePartitions({})", moves.len()),
         }
     }
 }

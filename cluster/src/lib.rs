@@ -50,7 +50,7 @@ pub use group::{ConsumerGroup, Member, MemberAssignment, MemberId};
 pub use ids::{Epoch, NodeId};
 pub use metadata::Metadata;
 pub use names::{SubscriptionName, TopicName};
-pub use placement::{ClusterNode, PartitionMove, PartitionOwner, Placement};
+pub use placement::{ClusterNode, PartitionMove, PartitionOwner, Placement, PlannedMove};
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
 pub use topic::{AckPolicy, Compression, Discard, Retention, Topic, TopicConfig};

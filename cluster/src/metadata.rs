@@ -162,6 +162,9 @@ impl Metadata {
                 Ok(Reply::PartitionsMoved(self.placement.remove(id)))
             }
             Command::Rebalance => Ok(Reply::PartitionsMoved(self.placement.rebalance())),
+            Command::MovePartitions { moves } => Ok(Reply::PartitionsMoved(
+                self.placement.move_partitions(&moves),
+            )),
         }
     }
 

@@ -8,8 +8,10 @@
 //! Ownership changes only through committed commands, never silently: a new
 //! topic is placed over the live nodes when it is created; a node marked down
 //! or removed hands its partitions to the remaining live nodes at once; a node
-//! that registers (joins or comes back) gets partitions only from an explicit
-//! [`Placement::rebalance`]. Every change of owner takes a fresh **epoch** from
+//! that registers (joins or comes back) gets partitions only from
+//! [`Placement::rebalance`] (all at once) or [`Placement::move_partitions`]
+//! (the bounded steps of the node's automatic rebalance, each move conditional
+//! on the owner epoch its planner saw). Every change of owner takes a fresh **epoch** from
 //! one counter that only grows, so epochs never repeat, even across a topic
 //! deleted and created again; storage rejects writes carrying an older epoch
 //! than it has seen, which fences an owner that has not heard it lost a
@@ -53,6 +55,18 @@ pub struct PartitionMove {
     pub epoch: Epoch,
 }
 
+/// One partition to hand to `to`, planned while its owner had `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedMove {
+    pub topic: TopicName,
+    pub partition: u32,
+    /// The owner epoch the plan was made against; the move happens only if
+    /// the partition still has it, so a plan that raced another change is
+    /// dropped instead of undoing that change.
+    pub epoch: Epoch,
+    pub to: NodeId,
+}
+
 /// Nodes and partition owners.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
@@ -88,6 +102,12 @@ pub fn rendezvous_owner(
 impl Placement {
     pub fn nodes(&self) -> impl Iterator<Item = &ClusterNode> {
         self.nodes.values()
+    }
+
+    /// The last epoch handed out: it grows with every change of owner, so
+    /// an unchanged value means no owner changed.
+    pub fn last_epoch(&self) -> Epoch {
+        self.last_epoch
     }
 
     pub fn node(&self, id: NodeId) -> Option<&ClusterNode> {
@@ -167,6 +187,70 @@ impl Placement {
         self.clone().rebalance()
     }
 
+    /// The partitions whose owner is not their rendezvous owner over the live
+    /// nodes, each with the move that would fix it (by topic, then
+    /// partition). Partitions without an owner are left out: registering a
+    /// node places them.
+    pub fn misplaced(&self) -> Vec<PlannedMove> {
+        let live = self.live_nodes().collect::<Vec<_>>();
+        let mut planned = Vec::new();
+        for (topic, owners) in &self.owners {
+            for (partition, owner) in owners.iter().enumerate() {
+                let partition = partition as u32;
+                let (Some(owner), Some(best)) = (
+                    owner,
+                    rendezvous_owner(topic, partition, live.iter().copied()),
+                ) else {
+                    continue;
+                };
+                if owner.node != best {
+                    planned.push(PlannedMove {
+                        topic: topic.clone(),
+                        partition,
+                        epoch: owner.epoch,
+                        to: best,
+                    });
+                }
+            }
+        }
+        planned
+    }
+
+    /// Makes each planned move whose partition still has the planned epoch
+    /// and whose target is a live node, with a new epoch; skips the others.
+    pub fn move_partitions(&mut self, planned: &[PlannedMove]) -> Vec<PartitionMove> {
+        let mut moves = Vec::new();
+        for plan in planned {
+            if !self.nodes.get(&plan.to).is_some_and(|n| n.live) {
+                continue;
+            }
+            let Some(slot) = self
+                .owners
+                .get_mut(&plan.topic)
+                .and_then(|owners| owners.get_mut(plan.partition as usize))
+            else {
+                continue;
+            };
+            let Some(current) = *slot else { continue };
+            if current.epoch != plan.epoch || current.node == plan.to {
+                continue;
+            }
+            self.last_epoch = self.last_epoch.next();
+            *slot = Some(PartitionOwner {
+                node: plan.to,
+                epoch: self.last_epoch,
+            });
+            moves.push(PartitionMove {
+                topic: plan.topic.clone(),
+                partition: plan.partition,
+                from: Some(current.node),
+                to: plan.to,
+                epoch: self.last_epoch,
+            });
+        }
+        moves
+    }
+
     /// Places a new topic's partitions over the live nodes.
     pub fn add_topic(&mut self, topic: &TopicName, partitions: u32) -> Vec<PartitionMove> {
         self.owners
@@ -222,174 +306,4 @@ impl Placement {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn topic(name: &str) -> TopicName {
-        TopicName::new(name).expect("valid name")
-    }
-
-    fn node(id: u64) -> NodeId {
-        NodeId::new(id)
-    }
-
-    fn cluster(nodes: &[u64], topics: &[(&str, u32)]) -> Placement {
-        let mut p = Placement::default();
-        for &n in nodes {
-            p.register(node(n), format!("node-{n}:8082"));
-        }
-        for &(t, parts) in topics {
-            p.add_topic(&topic(t), parts);
-        }
-        p
-    }
-
-    fn owner_map(p: &Placement) -> BTreeMap<(TopicName, u32), PartitionOwner> {
-        p.owners()
-            .flat_map(|(t, owners)| {
-                owners
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(i, o)| o.map(|o| ((t.clone(), i as u32), o)))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn topics_without_live_nodes_wait_for_the_first_node() {
-        let mut p = Placement::default();
-        assert!(p.add_topic(&topic("orders"), 3).is_empty());
-        assert_eq!(p.owner(&topic("orders"), 0), None);
-        let moves = p.register(node(7), "a:1".into());
-        assert_eq!(moves.len(), 3);
-        assert_eq!(p.owner(&topic("orders"), 2).map(|o| o.node), Some(node(7)));
-    }
-
-    #[test]
-    fn a_down_node_hands_over_only_its_partitions_and_gets_them_back_by_rebalance() {
-        let mut p = cluster(&[1, 2, 3], &[("orders", 24), ("events", 12)]);
-        let before = owner_map(&p);
-        let moves = p.set_live(node(2), false);
-        let owned_by_2 = before.values().filter(|o| o.node == node(2)).count();
-        assert_eq!(moves.len(), owned_by_2);
-        assert!(
-            moves
-                .iter()
-                .all(|m| m.from == Some(node(2)) && m.to != node(2))
-        );
-        let after = owner_map(&p);
-        for (key, old) in &before {
-            if old.node != node(2) {
-                assert_eq!(after[key], *old, "{key:?} moved without cause");
-            } else {
-                assert!(after[key].epoch > old.epoch);
-            }
-        }
-        assert!(
-            p.set_live(node(2), true).is_empty(),
-            "coming back takes nothing"
-        );
-        let back = p.rebalance();
-        assert_eq!(back.len(), owned_by_2);
-        assert!(back.iter().all(|m| m.to == node(2)));
-        assert!(p.rebalance().is_empty(), "a second rebalance moves nothing");
-    }
-
-    #[test]
-    fn epochs_never_repeat_across_a_recreated_topic() {
-        let mut p = cluster(&[1], &[("orders", 2)]);
-        let first = p.owner(&topic("orders"), 1).expect("owned").epoch;
-        p.remove_topic(&topic("orders"));
-        p.add_topic(&topic("orders"), 2);
-        assert!(p.owner(&topic("orders"), 0).expect("owned").epoch > first);
-    }
-
-    #[test]
-    fn node_commands_go_through_apply_and_unknown_nodes_are_rejected() {
-        use crate::{Command, Metadata, MetadataError, Reply, TopicConfig};
-        let mut md = Metadata::default();
-        let reg = |id| Command::RegisterNode {
-            id: node(id),
-            peer_addr: format!("n{id}:8082"),
-        };
-        md.apply(reg(1)).expect("registered");
-        md.apply(Command::CreateTopic {
-            name: topic("orders"),
-            config: TopicConfig {
-                partitions: 8,
-                ..TopicConfig::default()
-            },
-            at_millis: 0,
-        })
-        .expect("created");
-        assert!(
-            (0..8).all(
-                |i| md.placement().owner(&topic("orders"), i).map(|o| o.node) == Some(node(1))
-            )
-        );
-        md.apply(reg(2)).expect("registered");
-        let Ok(Reply::PartitionsMoved(moves)) = md.apply(Command::Rebalance) else {
-            panic!("rebalance replies with moves");
-        };
-        assert!(!moves.is_empty() && moves.iter().all(|m| m.to == node(2)));
-        let Ok(Reply::PartitionsMoved(down)) = md.apply(Command::SetNodeLive {
-            id: node(2),
-            live: false,
-        }) else {
-            panic!("a node can go down");
-        };
-        assert_eq!(down.len(), moves.len());
-        assert_eq!(
-            md.apply(Command::RemoveNode { id: node(9) }),
-            Err(MetadataError::NodeNotFound { id: node(9) })
-        );
-        md.apply(Command::DeleteTopic {
-            name: topic("orders"),
-        })
-        .expect("deleted");
-        assert_eq!(md.placement().owners().count(), 0);
-    }
-
-    proptest! {
-        #[test]
-        fn joining_moves_only_to_the_new_node_and_about_one_in_n(
-            n in 2u64..7,
-            partitions in 8u32..64,
-        ) {
-            let nodes: Vec<u64> = (1..=n).collect();
-            let mut p = cluster(&nodes, &[("a-topic", partitions), ("b-topic", partitions)]);
-            let before = owner_map(&p);
-            p.register(node(n + 1), "new:1".into());
-            let plan = p.rebalance_plan();
-            let moves = p.rebalance();
-            prop_assert_eq!(&plan, &moves);
-            prop_assert!(moves.iter().all(|m| m.to == node(n + 1)));
-            let total = before.len() as f64;
-            let share = moves.len() as f64 / total;
-            let expected = 1.0 / (n + 1) as f64;
-            // Loose bound for small counts; the mean is exactly 1/(n+1).
-            prop_assert!((share - expected).abs() < 0.25, "share {share} expected {expected}");
-        }
-
-        #[test]
-        fn every_partition_has_a_live_owner_after_any_change(
-            downs in proptest::collection::vec(1u64..5, 0..3),
-        ) {
-            let mut p = cluster(&[1, 2, 3, 4], &[("orders", 16)]);
-            let down: BTreeSet<NodeId> = downs.iter().copied().map(node).collect();
-            for &d in &down {
-                p.set_live(d, false);
-            }
-            for i in 0..16 {
-                let owner = p.owner(&topic("orders"), i).expect("owned");
-                if down.len() < 4 {
-                    prop_assert!(!down.contains(&owner.node));
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -30,6 +30,8 @@ use crate::grpc;
 use crate::metadata_store::MetadataStore;
 use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
+use crate::routing::move_journal::MoveJournal;
+use crate::routing::rebalancer::Rebalancer;
 use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
 use crate::security::peer_tls::PeerTls;
 use crate::security::tls_listener::TlsListener;
@@ -192,8 +194,11 @@ impl Instance {
         }
         sync.sync().await.map_err(StartError::Restore)?;
 
+        let journal = Arc::new(MoveJournal::new(config.rebalance));
         let broker = Broker::new(
-            MetadataStore::replicated(consensus.clone()).observed(metrics.raft.clone()),
+            MetadataStore::replicated(consensus.clone())
+                .observed(metrics.raft.clone())
+                .journaled(journal.clone()),
             storage,
             metrics,
             Clock::new(),
@@ -222,6 +227,12 @@ impl Instance {
                 let shutdown = shutdown.clone();
                 async move { liveness.run(metadata, metrics, shutdown).await }
             }),
+            tokio::spawn(journal.clone().run(consensus.clone(), shutdown.clone())),
+            tokio::spawn(Rebalancer::new(journal).run(
+                broker.metadata.store().clone(),
+                broker.metrics.raft.clone(),
+                shutdown.clone(),
+            )),
         ]);
         let (security, watchers) = ClientSecurity::start(&config.security, &shutdown)?;
         background.extend(watchers);

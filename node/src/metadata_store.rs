@@ -20,9 +20,10 @@
 //! without each write path having to call them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use tracing::Instrument;
 
+use crate::routing::move_journal::MoveJournal;
 use crate::telemetry::raft_metrics::RaftMetrics;
 
 use api::types::{ClusterNodeStatus, ClusterStatus, NodeRole, PartitionOwnerStatus};
@@ -36,6 +37,8 @@ pub struct MetadataStore {
     backend: Backend,
     /// Counts and times Raft proposals.
     observer: RaftMetrics,
+    /// The owner changes this node saw, for the status; `None` without one.
+    journal: Option<Arc<MoveJournal>>,
 }
 
 #[derive(Debug)]
@@ -57,7 +60,14 @@ impl MetadataStore {
                 version: watch::Sender::new(0),
             },
             observer: RaftMetrics::default(),
+            journal: None,
         }
+    }
+
+    /// Reports the rebalance from `journal` in [`MetadataStore::status`].
+    pub fn journaled(mut self, journal: Arc<MoveJournal>) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// Records Raft proposals in `metrics` from now on.
@@ -71,6 +81,7 @@ impl MetadataStore {
         Self {
             backend: Backend::Replicated(consensus),
             observer: RaftMetrics::default(),
+            journal: None,
         }
     }
 
@@ -205,10 +216,15 @@ impl MetadataStore {
                 reason,
                 nodes,
                 partitions,
+                rebalance: None,
             };
         };
         let m = consensus.metrics();
         let (nodes, partitions) = self.read(|md| placement_status(md, &m.voters));
+        let rebalance = self
+            .journal
+            .as_ref()
+            .map(|journal| self.read(|md| journal.status(md)));
         ClusterStatus {
             node_id: m.node_id.get(),
             role: match m.role {
@@ -229,6 +245,7 @@ impl MetadataStore {
             reason,
             nodes,
             partitions,
+            rebalance,
         }
     }
 

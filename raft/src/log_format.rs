@@ -10,7 +10,13 @@
 //!
 //! | version | written by | layout |
 //! |---|---|---|
-//! | 1 | 0.1 (this release) | postcard of today's `cluster` and openraft types |
+//! | 1 | 0.1 | postcard of the `cluster` and openraft types of 0.1 |
+//! | 2 | this release | version 1 plus `Command::MovePartitions`, appended (the automatic rebalance's steps) |
+//!
+//! Version 2 only appended an enum variant, so a version-1 body decodes with
+//! today's types unchanged: its migration is the decode itself, and no frozen
+//! copy of the 0.1 types is needed. A peer of 0.1 refuses every version-2
+//! value by name (it reads no version after 1).
 //!
 //! Releases before the version byte was checked against a layout (before the
 //! retention bounds `maxMessagesPerPartition` and `discard`) also wrote 1 with
@@ -25,8 +31,9 @@
 //! 1. Copy the types as they are before the change into a frozen module
 //!    `log_format/v1.rs` (never edited again), with a `From` into today's.
 //! 2. Raise [`versioned_postcard::CURRENT`] to the next version.
-//! 3. In [`decode_entry`] and [`decode_snapshot`], decode the old version with
-//!    the frozen types and convert.
+//! 3. In [`decode_entry`] and [`decode_snapshot`], decode the old versions
+//!    with the frozen types and convert (`versioned_postcard::decode_migrating`),
+//!    and stop [`versioned_postcard::decode`] reading them as today's.
 //! 4. Write the new version's fixture (`cargo test -p pubsubgo-raft --test
 //!    consensus write_the_format_fixture -- --ignored`) and keep every older
 //!    fixture's test: each must still load.
@@ -40,17 +47,15 @@ use std::io;
 use cluster::Metadata;
 
 use crate::types::Entry;
-use crate::versioned_postcard::{self, unknown_version};
+use crate::versioned_postcard;
 
 /// Decodes one stored or replicated log entry, of any version this release reads.
 pub(crate) fn decode_entry(bytes: &[u8]) -> io::Result<Entry> {
-    versioned_postcard::decode_migrating(bytes, |version, _body| {
-        // The first version is the current one: nothing older to migrate yet.
-        Err(unknown_version(version))
-    })
+    // Version 1 migrates by decoding as today's (`versioned_postcard::decode`).
+    versioned_postcard::decode(bytes)
 }
 
 /// Decodes a snapshot's metadata, of any version this release reads.
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> io::Result<Metadata> {
-    versioned_postcard::decode_migrating(bytes, |version, _body| Err(unknown_version(version)))
+    versioned_postcard::decode(bytes)
 }

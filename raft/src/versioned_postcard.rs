@@ -15,17 +15,27 @@ use serde::de::DeserializeOwned;
 /// The first format: postcard of the types as release 0.1 defines them.
 pub const FORMAT_V1: u8 = 1;
 
+/// The second format: the first plus `Command::MovePartitions`, appended.
+pub const FORMAT_V2: u8 = 2;
+
 /// The format every value is written in today.
-pub const CURRENT: u8 = FORMAT_V1;
+pub const CURRENT: u8 = FORMAT_V2;
 
 /// Encodes `value` as `[CURRENT, postcard bytes...]`.
 pub fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
     postcard::to_extend(value, vec![CURRENT]).map_err(invalid)
 }
 
-/// Decodes what [`encode`] wrote; any other version is an error, not a guess.
+/// Decodes what [`encode`] wrote, or a version whose layout today's types
+/// still read: version 2 only appended an enum variant (`Command::MovePartitions`),
+/// so every version-1 value decodes unchanged. Any other version is an error,
+/// not a guess. A version that changes a layout must narrow this to the types
+/// it left alone and migrate the others (`log_format`).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
-    decode_migrating(bytes, |version, _| Err(unknown_version(version)))
+    decode_migrating(bytes, |version, body| match version {
+        FORMAT_V1 => decode_body(body),
+        _ => Err(unknown_version(version)),
+    })
 }
 
 /// Decodes what [`encode`] wrote, or hands the body of an older version to
@@ -54,6 +64,12 @@ fn decode_at<T: DeserializeOwned>(
             "encoded value is empty",
         )),
     }
+}
+
+/// Decodes a body (the bytes after the version byte) as today's `T`: the
+/// migration of a version whose layout today's types still read.
+pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> io::Result<T> {
+    postcard::from_bytes(body).map_err(invalid)
 }
 
 /// The error for a version this release does not read.

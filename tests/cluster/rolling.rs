@@ -1,12 +1,15 @@
 //! A rolling restart of every voter under a publish load: leadership is
-//! handed over when the leader stops (no election storm), and no message the
+//! handed over when the leader stops (no election storm), ownership is back
+//! on the rendezvous owners after each restart without a manual rebalance
+//! (the automatic rebalance, within [`return_bound`]), and no message the
 //! cluster acknowledged is lost.
 
 use std::time::Duration;
 
-use testkit::{Storage, TestCluster, wait_for};
+use testkit::{AutoRebalance, Storage, TestCluster, wait_for};
 
 use crate::load::PublishLoad;
+use crate::ownership::{return_bound, wait_settled};
 use crate::support::{all_registered, assert_all_delivered, create_subscription, create_topic};
 
 /// A graceful stop of the leader moves leadership with one election; allow
@@ -14,13 +17,20 @@ use crate::support::{all_registered, assert_all_delivered, create_subscription, 
 /// an ordinary election. More than that would be an election storm.
 const MAX_TERMS_PER_RESTART: u64 = 2;
 
+const PARTITIONS: u32 = 24;
+const REBALANCE: AutoRebalance = AutoRebalance {
+    moves_per_second: 10,
+    cooldown_seconds: 2,
+};
+
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_rolling_restart_under_load_hands_leadership_over_and_loses_nothing() -> anyhow::Result<()>
 {
     tracing::info!("arrange: three voters on Redis and a publish load through all of them");
-    let mut cluster = TestCluster::start(3, Storage::shared_redis()).await?;
+    let mut cluster =
+        TestCluster::start_rebalancing(3, Storage::shared_redis(), Some(REBALANCE)).await?;
     all_registered(&cluster).await?;
-    create_topic(&cluster.client(1), "rolling", 24).await?;
+    create_topic(&cluster.client(1), "rolling", PARTITIONS).await?;
     create_subscription(&cluster.client(1), "rolling-sub", "rolling").await?;
     let load = PublishLoad::start(
         vec![cluster.client(1), cluster.client(2), cluster.client(3)],
@@ -65,6 +75,10 @@ async fn a_rolling_restart_under_load_hands_leadership_over_and_loses_nothing() 
             },
         )
         .await?;
+        // The stopped node's share is about a third; bound it by all of them.
+        let bound = return_bound(PARTITIONS as usize, REBALANCE);
+        let took = wait_settled(&cluster, &[1, 2, 3], bound).await?;
+        tracing::info!(id, ?took, ?bound, "ownership back on the rendezvous owners");
         load.progress(20, Duration::from_secs(30)).await?;
     }
     let (acked, unacked) = load.stop().await?;

@@ -37,6 +37,15 @@ impl Storage {
 /// How long a silent node keeps its partitions in these tests.
 pub const OWNER_TIMEOUT_SECONDS: u64 = 2;
 
+/// The automatic rebalance of a cluster's nodes; off unless a test starts
+/// the cluster with one ([`TestCluster::start_rebalancing`]), so the tests of
+/// the manual `cluster rebalance` see only the moves they make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoRebalance {
+    pub moves_per_second: u32,
+    pub cooldown_seconds: u64,
+}
+
 /// Nodes by id; a killed node keeps its data directory and peer address.
 #[derive(Debug)]
 pub struct TestCluster {
@@ -44,6 +53,8 @@ pub struct TestCluster {
     nodes: BTreeMap<u64, Slot>,
     /// Whether peers reach each other through [`FaultProxy`]s.
     proxied: bool,
+    /// Every node's automatic rebalance; `None` turns it off.
+    rebalance: Option<AutoRebalance>,
 }
 
 #[derive(Debug)]
@@ -63,7 +74,17 @@ struct Slot {
 impl TestCluster {
     /// Starts `n` nodes with ids 1..=n that form one cluster.
     pub async fn start(n: u64, storage: Storage) -> anyhow::Result<Self> {
-        Self::start_with(n, storage, false).await
+        Self::start_with(n, storage, false, None).await
+    }
+
+    /// Like [`TestCluster::start`], with the automatic rebalance on (or off,
+    /// with `None`) on every node, those added or restarted later included.
+    pub async fn start_rebalancing(
+        n: u64,
+        storage: Storage,
+        rebalance: Option<AutoRebalance>,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(n, storage, false, rebalance).await
     }
 
     /// Like [`TestCluster::start`], with every peer call going through a
@@ -72,10 +93,15 @@ impl TestCluster {
     /// [`TestCluster::cut_peers`] can cut one node off in both directions
     /// while its clients still reach it.
     pub async fn start_behind_proxies(n: u64, storage: Storage) -> anyhow::Result<Self> {
-        Self::start_with(n, storage, true).await
+        Self::start_with(n, storage, true, None).await
     }
 
-    async fn start_with(n: u64, storage: Storage, proxied: bool) -> anyhow::Result<Self> {
+    async fn start_with(
+        n: u64,
+        storage: Storage,
+        proxied: bool,
+        rebalance: Option<AutoRebalance>,
+    ) -> anyhow::Result<Self> {
         let mut listeners = BTreeMap::new();
         for id in 1..=n {
             listeners.insert(id, bind_pair().await?);
@@ -84,6 +110,7 @@ impl TestCluster {
             storage,
             nodes: BTreeMap::new(),
             proxied,
+            rebalance,
         };
         for (&id, (client, peer)) in &listeners {
             let slot = cluster.new_slot(id, client, peer).await?;
@@ -349,6 +376,11 @@ impl TestCluster {
             shutdown_grace_seconds: Some(2),
             ..Args::default()
         };
+        args.rebalance.rebalance_auto = Some(self.rebalance.is_some());
+        if let Some(rebalance) = self.rebalance {
+            args.rebalance.rebalance_moves_per_second = Some(rebalance.moves_per_second);
+            args.rebalance.rebalance_cooldown_seconds = Some(rebalance.cooldown_seconds);
+        }
         if !slot.voter {
             args.advertise_addr = Some(match &slot.proxy {
                 Some((proxy, _)) => proxy.addr().to_string(),

@@ -39,5 +39,5 @@ pub mod router;
 pub mod server_process;
 pub mod storage;
 
-pub use cluster::{Storage, TestCluster, wait_for};
+pub use cluster::{AutoRebalance, Storage, TestCluster, wait_for};
 pub use fault_proxy::{Fault, FaultProxy};

@@ -327,6 +327,9 @@ mod tests {
             "PartitionMoveStatus",
             "ClusterNodeStatus",
             "PartitionOwnerStatus",
+            "RebalanceStatus",
+            "PendingMoveStatus",
+            "RecentMoveStatus",
         ] {
             assert!(
                 doc["components"]["schemas"][schema].is_object(),

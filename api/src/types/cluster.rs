@@ -46,6 +46,60 @@ pub struct ClusterStatus {
     /// Every partition's owner, sorted by topic, then partition.
     #[serde(default)]
     pub partitions: Vec<PartitionOwnerStatus>,
+    /// What is moving: partitions away from their rendezvous owner and the
+    /// owner changes this node saw lately; absent without consensus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebalance: Option<RebalanceStatus>,
+}
+
+/// The automatic rebalance as the answering node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RebalanceStatus {
+    /// Whether partitions return to their rendezvous owners without an
+    /// operator (`PUBSUB_REBALANCE_AUTO`).
+    pub auto: bool,
+    /// The most partitions moved per second.
+    pub moves_per_second: u32,
+    /// Seconds a partition that changed owner is not moved again.
+    pub cooldown_seconds: u64,
+    /// Partitions whose owner is not their rendezvous owner over the live
+    /// nodes: what a rebalance would move, by topic, then partition.
+    pub pending: Vec<PendingMoveStatus>,
+    /// Owner changes this node applied lately (any cause: failover, drain,
+    /// rebalance), oldest first; at most the last 1,000.
+    pub recent_moves: Vec<RecentMoveStatus>,
+}
+
+/// A partition away from its rendezvous owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingMoveStatus {
+    pub topic: String,
+    pub partition: u32,
+    /// Its owner now.
+    pub from: u64,
+    /// Its rendezvous owner over the live nodes.
+    pub to: u64,
+    /// Whether it changed owner less than the cool-down ago, so it waits.
+    pub cooling_down: bool,
+}
+
+/// An owner change the answering node applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentMoveStatus {
+    pub topic: String,
+    pub partition: u32,
+    /// The previous owner; absent for a partition that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    pub to: u64,
+    /// The new owner's epoch.
+    pub epoch: u64,
+    /// When this node applied it, in milliseconds since the Unix epoch (its
+    /// own clock).
+    pub at_millis: u64,
 }
 
 /// One node of the cluster as the metadata knows it.

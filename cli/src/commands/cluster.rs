@@ -4,8 +4,9 @@
 //! -w table`, then the nodes (`NODE  PEER ADDRESS  LIVE  VOTER  PARTITIONS`);
 //! each partition's owner and epoch only with `--owners`, since a cluster has
 //! hundreds of partitions and the nodes table already counts them (`--format
-//! json` prints everything). An unhealthy cluster (no leader, behind, or a node
-//! not live) is exit code 10, like `rpk cluster health`.
+//! json` prints everything), then what is moving (`moving`). An unhealthy
+//! cluster (no leader, behind, or a node not live) is exit code 10, like `rpk
+//! cluster health`.
 //!
 //! `rebalance` and `remove-node` print each partition move
 //! (`TOPIC  PARTITION  FROM  TO  EPOCH`); `rebalance` ends with a summary line
@@ -107,10 +108,20 @@ fn status_text(s: &ClusterStatus, with_owners: bool) -> String {
             ));
         }
     }
+    if let Some(rebalance) = &s.rebalance {
+        text.push_str("\n\n");
+        text.push_str(&super::moving::moving_text(rebalance, now_millis()));
+    }
     if let Some(reason) = unhealthy_reason(s) {
         text.push_str(&format!("\nunhealthy: {reason}"));
     }
     text
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn group_table(s: &ClusterStatus) -> String {
@@ -280,6 +291,7 @@ mod tests {
             reason: (!healthy).then(|| "no metadata leader is known".to_owned()),
             nodes: Vec::new(),
             partitions: Vec::new(),
+            rebalance: None,
         }
     }
 

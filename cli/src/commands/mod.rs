@@ -5,6 +5,7 @@ mod bench;
 mod cluster;
 mod dlq;
 mod groups;
+mod moving;
 mod publish;
 mod pull;
 mod subscribe;

@@ -34,6 +34,7 @@
 //!   peers: "1=node-1:8082,2=node-2:8082,3=node-3:8082"   # see [`cluster`]
 //!   bootstrap_expect: 3
 //!   owner_timeout_seconds: 10
+//! rebalance: { auto: true, moves_per_second: 20, cooldown_seconds: 30 }   # see [`rebalance`]
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -48,6 +49,7 @@ mod command_line;
 mod error;
 pub mod grpc;
 pub mod overload;
+pub mod rebalance;
 mod redis;
 pub mod security;
 #[cfg(test)]
@@ -60,6 +62,7 @@ pub use self::command_line::{Command, accept_single_dash_config};
 pub use self::error::ConfigError;
 use self::grpc::{GrpcArgs, GrpcSection};
 use self::overload::{MemorySection, OverloadArgs, OverloadSettings, StreamsSection};
+use self::rebalance::{RebalanceArgs, RebalanceSection, RebalanceSettings};
 use self::security::{AuthSection, LimitsSection, SecurityArgs, SecuritySettings, TlsSection};
 use self::tracing::{TracingArgs, TracingSection, TracingSettings};
 use crate::storage::redis::RedisSettings;
@@ -185,6 +188,8 @@ pub struct Args {
     #[command(flatten)]
     pub overload: OverloadArgs,
     #[command(flatten)]
+    pub rebalance: RebalanceArgs,
+    #[command(flatten)]
     pub security: SecurityArgs,
     #[command(flatten)]
     pub tracing: TracingArgs,
@@ -205,6 +210,8 @@ struct FileConfig {
     log: LogSection,
     #[serde(default)]
     cluster: ClusterSection,
+    #[serde(default)]
+    rebalance: RebalanceSection,
     #[serde(default)]
     memory: MemorySection,
     #[serde(default)]
@@ -279,6 +286,7 @@ pub struct Config {
     pub log_level: String,
     pub shutdown_grace: Duration,
     pub cluster: ClusterSettings,
+    pub rebalance: RebalanceSettings,
     pub overload: OverloadSettings,
     pub security: SecuritySettings,
     pub tracing: TracingSettings,
@@ -334,12 +342,14 @@ impl Config {
             )));
         }
         let overload = OverloadSettings::resolve(&args.overload, file.memory, file.streams)?;
+        let rebalance = RebalanceSettings::resolve(&args.rebalance, file.rebalance)?;
         let security = SecuritySettings::resolve(&args.security, file.tls, file.auth, file.limits)?;
         let taken = [Some(port), metrics_enabled.then_some(metrics_port)];
         let grpc_addr = grpc::grpc_addr(&args.grpc, file.grpc, host, &taken)?;
         let tracing = TracingSettings::resolve(&args.tracing, file.tracing, file.log.access)?;
         Ok(Self {
             overload,
+            rebalance,
             security,
             tracing,
             client_addr: SocketAddr::new(host, port),

@@ -27,7 +27,7 @@ mod tests {
 
     use bytes::Bytes;
     use cluster::{NodeId, TopicName};
-    use raft::versioned_postcard::FORMAT_V1;
+    use raft::versioned_postcard::CURRENT;
 
     use super::*;
     use crate::routing::{StorageCall, StorageReply};
@@ -60,7 +60,7 @@ mod tests {
             call: &call,
         })
         .expect("encode");
-        assert_eq!(bytes[0], FORMAT_V1);
+        assert_eq!(bytes[0], CURRENT);
         let back: Envelope<StorageCall> = decode(&bytes).expect("decode");
         assert_eq!(back.applied_index, 42);
         assert_eq!(back.call, call);
@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn unknown_versions_and_empty_bodies_are_refused() {
         let mut bytes = encode(&7u64).expect("encode");
-        bytes[0] = 2;
+        bytes[0] = CURRENT + 1;
         assert!(decode::<u64>(&bytes).is_err());
         assert!(decode::<u64>(&[]).is_err());
     }

@@ -49,13 +49,19 @@
 //! - [`liveness`]: registers this node in the metadata, and on the leader
 //!   marks nodes down (moving their partitions) when they are silent for the
 //!   owner timeout, and live again when they answer.
+//! - [`move_journal`]: the owner changes this node applied and when (the
+//!   cluster status's recent moves, the rebalance cool-down).
+//! - [`rebalancer`]: on the leader, moves partitions back to their rendezvous
+//!   owners at a bounded rate after a node joins or comes back.
 
 mod call;
 mod call_client;
 mod call_codec;
 mod call_server;
 pub mod liveness;
+pub mod move_journal;
 mod owners;
+pub mod rebalancer;
 mod route;
 mod routed_log;
 mod routed_storage;

@@ -10,6 +10,8 @@
 //! | `pubsubgo_raft_proposals_total` | counter, `result` = `ok` or `error` | metadata changes this node proposed (a rejected command is `error`) |
 //! | `pubsubgo_raft_proposal_duration_seconds` | histogram | a proposal, until committed and applied here |
 //! | `pubsubgo_cluster_nodes` | gauge, `state` = `live` or `down` | registered nodes by state, as this node's metadata says |
+//! | `pubsubgo_rebalance_moves_total` | counter | partitions the automatic rebalance moved while this node led |
+//! | `pubsubgo_rebalance_pending_partitions` | gauge | partitions not on their rendezvous owner over the live nodes, as this node's metadata says |
 
 use std::sync::atomic::AtomicU64;
 
@@ -40,6 +42,8 @@ pub struct RaftMetrics {
     pub proposals: Family<ResultLabel, Counter>,
     pub proposal_duration: Histogram,
     pub nodes: Family<StateLabel, Gauge>,
+    pub rebalance_moves: Counter,
+    pub rebalance_pending: Gauge,
 }
 
 impl Default for RaftMetrics {
@@ -52,6 +56,8 @@ impl Default for RaftMetrics {
             // 1 ms to ~16 s.
             proposal_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             nodes: Family::default(),
+            rebalance_moves: Counter::default(),
+            rebalance_pending: Gauge::default(),
         }
     }
 }
@@ -96,6 +102,16 @@ impl RaftMetrics {
             "pubsubgo_cluster_nodes",
             "Registered nodes by state",
             metrics.nodes.clone(),
+        );
+        registry.register(
+            "pubsubgo_rebalance_moves",
+            "Partitions the automatic rebalance moved while this node led",
+            metrics.rebalance_moves.clone(),
+        );
+        registry.register(
+            "pubsubgo_rebalance_pending_partitions",
+            "Partitions not on their rendezvous owner over the live nodes",
+            metrics.rebalance_pending.clone(),
         );
         metrics
     }

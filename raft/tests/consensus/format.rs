@@ -1,7 +1,8 @@
-//! The on-disk format against a data dir the current release wrote: the
-//! fixture under `tests/fixtures/format-v1/` (a Raft log with a snapshot and
+//! The on-disk format against data dirs each format version wrote: the
+//! fixtures under `tests/fixtures/format-vN/` (a Raft log with a snapshot and
 //! entries after it, from [`fixture_commands`]) must load in every later
-//! release, and today's encoding of those commands must stay what it was.
+//! release, and today's encoding of the current version's commands must stay
+//! what it was.
 //! A change of a stored type fails these tests until it adds a format version
 //! with a migration (see `raft/src/log_format.rs`).
 
@@ -18,12 +19,10 @@ use tokio::net::TcpListener;
 
 use crate::harness::{WAIT, id, topic};
 
-/// The format version the fixture was written in.
-const FIXTURE_VERSION: u8 = versioned_postcard::FORMAT_V1;
+use versioned_postcard::{FORMAT_V1, FORMAT_V2};
 
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/format-v{FIXTURE_VERSION}"))
+fn fixture_dir(version: u8) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/format-v{version}"))
 }
 
 fn subscription(name: &str) -> SubscriptionName {
@@ -34,8 +33,27 @@ fn member(name: &str) -> MemberId {
     MemberId::new(name).expect("valid member id")
 }
 
-/// One of every command, with every optional setting set somewhere.
-fn fixture_commands() -> Vec<Command> {
+/// One of every command of format `version`, with every optional setting set
+/// somewhere.
+fn fixture_commands(version: u8) -> Vec<Command> {
+    let mut commands = format_v1_commands();
+    if version >= FORMAT_V2 {
+        // Node 2 back, and one bounded step moving its partitions to it.
+        let back = Command::SetNodeLive {
+            id: id(2),
+            live: true,
+        };
+        let mut metadata = metadata_after(&commands);
+        let _ = metadata.apply(back.clone());
+        let moves = metadata.placement().misplaced();
+        assert!(!moves.is_empty(), "the fixture's step moves something");
+        commands.extend([back, Command::MovePartitions { moves }]);
+    }
+    commands
+}
+
+/// Every command of format 1.
+fn format_v1_commands() -> Vec<Command> {
     let bounded = TopicConfig {
         partitions: 6,
         retention: Retention {
@@ -160,11 +178,11 @@ fn fixture_commands() -> Vec<Command> {
     ]
 }
 
-/// The metadata the fixture's commands make, applied here by today's code.
-fn expected_metadata() -> Metadata {
+/// The metadata `commands` make, applied here by today's code.
+fn metadata_after(commands: &[Command]) -> Metadata {
     let mut metadata = Metadata::default();
-    for command in fixture_commands() {
-        let _ = metadata.apply(command);
+    for command in commands {
+        let _ = metadata.apply(command.clone());
     }
     metadata
 }
@@ -180,10 +198,19 @@ fn config(dir: &std::path::Path, listener: &TcpListener) -> anyhow::Result<Conse
 
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_data_dir_written_by_format_v1_loads_with_its_snapshot_and_log() -> anyhow::Result<()> {
-    tracing::info!("--- arrange: a copy of the fixture data dir");
+    data_dir_loads(FORMAT_V1).await
+}
+
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+async fn a_data_dir_written_by_format_v2_loads_with_its_snapshot_and_log() -> anyhow::Result<()> {
+    data_dir_loads(FORMAT_V2).await
+}
+
+async fn data_dir_loads(version: u8) -> anyhow::Result<()> {
+    tracing::info!(version, "--- arrange: a copy of the fixture data dir");
     let dir = tempfile::tempdir()?;
     std::fs::copy(
-        fixture_dir().join("raft.redb"),
+        fixture_dir(version).join("raft.redb"),
         dir.path().join("raft.redb"),
     )?;
 
@@ -202,7 +229,7 @@ async fn a_data_dir_written_by_format_v1_loads_with_its_snapshot_and_log() -> an
         "the fixture keeps entries after its snapshot: {m:?}"
     );
     let applied = node.read(Metadata::clone).await?;
-    assert_eq!(applied, expected_metadata());
+    assert_eq!(applied, metadata_after(&fixture_commands(version)));
     assert!(
         applied
             .topic(&topic("orders"))
@@ -221,21 +248,25 @@ async fn a_data_dir_written_by_format_v1_loads_with_its_snapshot_and_log() -> an
 }
 
 #[test_log::test]
-fn commands_encode_as_format_v1_wrote_them() -> anyhow::Result<()> {
-    let written = std::fs::read(fixture_dir().join("commands.bin"))?;
-    assert_eq!(written[0], FIXTURE_VERSION);
-    let read: Vec<Command> = versioned_postcard::decode(&written)?;
-    assert_eq!(
-        read,
-        fixture_commands(),
-        "format v1 commands read as today's"
-    );
-    if versioned_postcard::CURRENT == FIXTURE_VERSION {
+fn commands_encode_as_each_format_wrote_them() -> anyhow::Result<()> {
+    for version in [FORMAT_V1, FORMAT_V2] {
+        let written = std::fs::read(fixture_dir(version).join("commands.bin"))?;
+        assert_eq!(written[0], version);
+        let read: Vec<Command> = versioned_postcard::decode_migrating(&written, |_, body| {
+            versioned_postcard::decode_body(body)
+        })?;
         assert_eq!(
-            versioned_postcard::encode(&fixture_commands())?,
-            written,
-            "the layout of a stored type changed: add a format version and a migration (raft/src/log_format.rs)"
+            read,
+            fixture_commands(version),
+            "format v{version} commands read as today's"
         );
+        if versioned_postcard::CURRENT == version {
+            assert_eq!(
+                versioned_postcard::encode(&fixture_commands(version))?,
+                written,
+                "the layout of a stored type changed: add a format version and a migration (raft/src/log_format.rs)"
+            );
+        }
     }
     Ok(())
 }
@@ -255,7 +286,7 @@ async fn write_the_format_fixture() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let node = Consensus::start_on(config(dir.path(), &listener)?, listener).await?;
     node.wait_until(WAIT, |m| m.leader == Some(id(1))).await?;
-    for command in fixture_commands() {
+    for command in fixture_commands(versioned_postcard::CURRENT) {
         // Rejections are outcomes too, and part of the log.
         let _ = node.propose(command).await;
     }
@@ -270,7 +301,7 @@ async fn write_the_format_fixture() -> anyhow::Result<()> {
     std::fs::copy(dir.path().join("raft.redb"), out.join("raft.redb"))?;
     std::fs::write(
         out.join("commands.bin"),
-        versioned_postcard::encode(&fixture_commands())?,
+        versioned_postcard::encode(&fixture_commands(versioned_postcard::CURRENT))?,
     )?;
     Ok(())
 }
