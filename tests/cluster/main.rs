@@ -8,3 +8,4 @@ mod groups;
 mod placement;
 mod routing;
 mod support;
+mod sync_scale;
