@@ -21,6 +21,7 @@
 //! - [`partitioning`]: which partition an ordering key maps to (xxh3, stable).
 //! - [`placement`]: cluster nodes and partition owners with epochs (rendezvous
 //!   hashing over xxh3).
+//! - [`touched`]: [`Touched`], the names an applied command changed, from its reply.
 //! - [`error`]: [`MetadataError`], the one error type of this crate.
 //!
 //! # A command's path
@@ -43,6 +44,7 @@ pub mod placement;
 pub mod push;
 pub mod subscription;
 pub mod topic;
+pub mod touched;
 
 pub use command::{Command, Reply};
 pub use error::MetadataError;
@@ -54,3 +56,4 @@ pub use placement::{ClusterNode, PartitionMove, PartitionOwner, Placement, Plann
 pub use push::PushConfig;
 pub use subscription::{Subscription, SubscriptionConfig, SubscriptionType};
 pub use topic::{AckPolicy, Compression, Discard, Retention, Topic, TopicConfig};
+pub use touched::Touched;

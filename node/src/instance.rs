@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
+use crate::broker::wakers::TopicWakers;
 use crate::clock::Clock;
 use crate::config::{Config, StorageConfig};
 use crate::grpc;
@@ -32,7 +33,9 @@ use crate::overload::{MemoryBudget, Overload};
 use crate::routing::liveness::Liveness;
 use crate::routing::move_journal::MoveJournal;
 use crate::routing::rebalancer::Rebalancer;
-use crate::routing::{self, MetadataPlacement, RoutedStorage, StorageClient, StorageSync};
+use crate::routing::{
+    self, MetadataPlacement, RemoteWakeups, RoutedStorage, StorageClient, StorageSync,
+};
 use crate::security::peer_tls::PeerTls;
 use crate::security::tls_listener::TlsListener;
 use crate::security::{ClientSecurity, SecurityError};
@@ -160,7 +163,12 @@ impl Instance {
         raft_config.tls = peer_tls.as_ref().map(|(tls, _)| tls.client.clone());
         let consensus = Consensus::open(&raft_config).await?;
         let memory = matches!(config.storage, StorageConfig::Memory);
-        let sync = Arc::new(StorageSync::new(consensus.clone(), local.clone(), memory));
+        let sync = Arc::new(StorageSync::new(
+            consensus.clone(),
+            local.clone(),
+            memory,
+            metrics.routing.sync_items.clone(),
+        ));
         let placement = Arc::new(MetadataPlacement::new(
             consensus.clone(),
             sync.clone(),
@@ -170,9 +178,27 @@ impl Instance {
             StorageClient::DEFAULT_TIMEOUT,
             cluster.peer_source_ip,
             raft_config.tls.as_ref(),
-        )?;
-        let storage = Arc::new(RoutedStorage::new(local.clone(), placement.clone(), client));
-        let peer_routes = routing::routes(local, placement.clone(), overload.memory.clone());
+        )?
+        .identified(cluster.node_id, metrics.routing.clone());
+        let storage = Arc::new(RoutedStorage::new(
+            local.clone(),
+            placement.clone(),
+            client.clone(),
+        ));
+        // Shared by the broker and the peer port: calls forwarded here wake
+        // this node's waiters, and other nodes' watches wait on them.
+        let wakers = Arc::new(TopicWakers::default());
+        let remote_wakeups =
+            RemoteWakeups::new(placement.clone(), client, &wakers, shutdown.clone());
+        wakers.set_remote(remote_wakeups.clone());
+        let peer_routes = routing::routes(
+            local,
+            placement.clone(),
+            overload.memory.clone(),
+            wakers.clone(),
+            cluster.peer_max_in_flight,
+            metrics.routing.clone(),
+        );
         let mut background = Vec::new();
         match peer_tls {
             Some((tls, watch)) => {
@@ -195,7 +221,7 @@ impl Instance {
         sync.sync().await.map_err(StartError::Restore)?;
 
         let journal = Arc::new(MoveJournal::new(config.rebalance));
-        let broker = Broker::new(
+        let broker = Broker::with_wakers(
             MetadataStore::replicated(consensus.clone())
                 .observed(metrics.raft.clone())
                 .journaled(journal.clone()),
@@ -204,6 +230,7 @@ impl Instance {
             Clock::new(),
             shutdown.clone(),
             overload,
+            wakers,
         );
         let liveness = Liveness {
             node_id: cluster.node_id,
@@ -221,6 +248,7 @@ impl Instance {
         liveness.register(broker.metadata.store(), &consensus).await;
         background.extend([
             tokio::spawn(sync.run(shutdown.clone())),
+            tokio::spawn(remote_wakeups.follow_metadata(consensus.changes())),
             tokio::spawn({
                 let metadata = broker.metadata.store().clone();
                 let metrics = broker.metrics.clone();

@@ -309,6 +309,16 @@ impl Consensus {
         self.inner.applied.read(f)
     }
 
+    /// [`Consensus::read_local`] with what changed after applied index
+    /// `since` ([`AppliedMetadata::read_changes`](crate::AppliedMetadata::read_changes)).
+    pub fn read_changes<T>(
+        &self,
+        since: Option<u64>,
+        f: impl FnOnce(crate::AppliedView<'_>) -> T,
+    ) -> T {
+        self.inner.applied.read_changes(since, f)
+    }
+
     /// The last applied log index; changes after every applied entry. Mark the
     /// value seen before reading, so no change falls between read and wait.
     pub fn changes(&self) -> watch::Receiver<u64> {

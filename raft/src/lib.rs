@@ -65,6 +65,6 @@ pub use consensus::{Consensus, install_crypto_provider};
 pub use error::ConsensusError;
 pub use log_store::LogStore;
 pub use metrics::{ConsensusMetrics, Role};
-pub use state_machine::{AppliedMetadata, StateMachine};
+pub use state_machine::{AppliedMetadata, AppliedView, StateMachine};
 pub use storage::Storage;
 pub use types::{ApplyResult, NodeId, Peer, Response, TypeConfig};

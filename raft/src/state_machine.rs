@@ -7,11 +7,12 @@
 //! from there up to the committed id the log store saved. So `applied_state`
 //! never reports an effect that would be lost by a crash.
 
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use cluster::Metadata;
+use cluster::{Metadata, Touched};
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
@@ -28,6 +29,10 @@ use crate::versioned_postcard;
 const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_snapshot");
 const CURRENT: &str = "current";
 
+/// How many applied changes [`AppliedMetadata`] remembers: a reader further
+/// behind reads everything again.
+const JOURNAL_ENTRIES: usize = 4096;
+
 /// The applied metadata, shared between the state machine (the only writer)
 /// and readers on the [`Consensus`](crate::Consensus) handle.
 #[derive(Debug, Default)]
@@ -35,6 +40,29 @@ pub struct AppliedMetadata {
     metadata: RwLock<Metadata>,
     /// The index of the last applied log entry; changes after every apply.
     applied: watch::Sender<u64>,
+    /// What the last applied commands changed, written under the metadata's
+    /// write lock like `applied`.
+    journal: Mutex<Journal>,
+}
+
+/// The recent applied changes: every change after index `from` is in
+/// `entries` (by index); entries that changed nothing are left out.
+#[derive(Debug, Default)]
+struct Journal {
+    from: u64,
+    entries: VecDeque<(u64, Touched)>,
+}
+
+/// The metadata as applied, with what changed since a reader's last look.
+#[derive(Debug)]
+pub struct AppliedView<'a> {
+    pub metadata: &'a Metadata,
+    /// The applied index this view shows.
+    pub applied: u64,
+    /// Everything changed after the index the reader asked about, or `None`
+    /// when the journal no longer reaches back that far (or a snapshot
+    /// replaced the metadata since): the reader must look at everything.
+    pub changed: Option<Vec<Touched>>,
 }
 
 impl AppliedMetadata {
@@ -48,11 +76,60 @@ impl AppliedMetadata {
         self.applied.subscribe()
     }
 
+    /// Reads the metadata with what changed after index `since` (`None`:
+    /// never looked), all as of one applied index. Keep `f` short: it holds
+    /// a lock.
+    pub fn read_changes<T>(&self, since: Option<u64>, f: impl FnOnce(AppliedView<'_>) -> T) -> T {
+        let metadata = self.metadata.read().unwrap_or_else(|p| p.into_inner());
+        let applied = *self.applied.borrow();
+        let changed = since.and_then(|since| {
+            let journal = self.lock_journal();
+            (since >= journal.from).then(|| {
+                journal
+                    .entries
+                    .iter()
+                    .filter(|(index, _)| *index > since)
+                    .map(|(_, touched)| touched.clone())
+                    .collect()
+            })
+        });
+        f(AppliedView {
+            metadata: &metadata,
+            applied,
+            changed,
+        })
+    }
+
+    fn lock_journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes what the entry at `index` changed; call under the metadata's
+    /// write lock.
+    fn record(&self, index: u64, touched: Touched) {
+        if touched.is_empty() {
+            return;
+        }
+        let mut journal = self.lock_journal();
+        journal.entries.push_back((index, touched));
+        while journal.entries.len() > JOURNAL_ENTRIES {
+            if let Some((dropped, _)) = journal.entries.pop_front() {
+                journal.from = dropped;
+            }
+        }
+    }
+
     fn replace(&self, metadata: Metadata, applied: Option<&LogId>) {
         let mut current = self.metadata.write().unwrap_or_else(|p| p.into_inner());
         *current = metadata;
+        let index = applied.map_or(0, |id| id.index);
+        // Whatever a reader saw before, it must look at everything again.
+        *self.lock_journal() = Journal {
+            from: index,
+            entries: VecDeque::new(),
+        };
         // Under the lock, as in `apply`.
-        self.applied.send_replace(applied.map_or(0, |id| id.index));
+        self.applied.send_replace(index);
     }
 }
 
@@ -132,7 +209,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .unwrap_or_else(|p| p.into_inner());
             let response = match entry.payload {
                 EntryPayload::Blank => None,
-                EntryPayload::Normal(command) => Some(metadata.apply(command)),
+                EntryPayload::Normal(command) => {
+                    let result = metadata.apply(command);
+                    if let Ok(reply) = &result {
+                        self.state.record(entry.log_id.index, Touched::of(reply));
+                    }
+                    Some(result)
+                }
                 EntryPayload::Membership(membership) => {
                     self.last_membership = StoredMembership::new(Some(entry.log_id), membership);
                     None

@@ -15,3 +15,4 @@ mod rolling;
 mod routing;
 mod scaling;
 mod support;
+mod sync_scale;

@@ -92,9 +92,25 @@ impl Broker {
         shutdown: CancellationToken,
         overload: Overload,
     ) -> Self {
+        let wakers = Arc::new(TopicWakers::default());
+        Self::with_wakers(
+            metadata, storage, metrics, clock, shutdown, overload, wakers,
+        )
+    }
+
+    /// [`Broker::new`] sharing `wakers` with the peer port, which wakes them
+    /// for calls forwarded from other nodes and answers their watches.
+    pub fn with_wakers(
+        metadata: MetadataStore,
+        storage: Arc<dyn Storage>,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        shutdown: CancellationToken,
+        overload: Overload,
+        wakers: Arc<TopicWakers>,
+    ) -> Self {
         let metadata = MetadataView::new(metadata);
         let round_robin = Arc::new(RoundRobin::default());
-        let wakers = Arc::new(TopicWakers::default());
         let catalog = Arc::new(Catalog::new(
             metadata.clone(),
             storage.clone(),

@@ -51,6 +51,9 @@ pub struct ClusterSettings {
     pub bootstrap_expect: Option<usize>,
     /// A node silent this long loses its partitions to the live nodes.
     pub owner_timeout: Duration,
+    /// The most storage calls, and the most watches, one calling node may
+    /// have in flight on this node's peer port; more are refused with 503.
+    pub peer_max_in_flight: usize,
     /// The local address peer calls (Raft, forwarding, storage) leave from;
     /// `None` lets the OS choose. Not a setting: tests that cut one node's
     /// peer traffic by source address set it (`testkit`'s fault proxy).
@@ -121,6 +124,7 @@ pub(super) struct ClusterInputs {
     pub advertise: Option<String>,
     pub bootstrap_expect: Option<usize>,
     pub owner_timeout_seconds: Option<u64>,
+    pub peer_max_in_flight: Option<usize>,
 }
 
 impl ClusterSettings {
@@ -158,6 +162,14 @@ impl ClusterSettings {
                 "the owner timeout must be at least 1 second".to_owned(),
             ));
         }
+        let peer_max_in_flight = inputs
+            .peer_max_in_flight
+            .unwrap_or(crate::routing::DEFAULT_MAX_IN_FLIGHT);
+        if peer_max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "the peer in-flight cap must be at least 1".to_owned(),
+            ));
+        }
         Ok(Self {
             node_id,
             data_dir: inputs.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -167,6 +179,7 @@ impl ClusterSettings {
             voter,
             bootstrap_expect: inputs.bootstrap_expect,
             owner_timeout,
+            peer_max_in_flight,
             peer_source_ip: None,
         })
     }

@@ -34,6 +34,7 @@
 //!   peers: "1=node-1:8082,2=node-2:8082,3=node-3:8082"   # see [`cluster`]
 //!   bootstrap_expect: 3
 //!   owner_timeout_seconds: 10
+//!   peer_max_in_flight: 256
 //! rebalance: { auto: true, moves_per_second: 20, cooldown_seconds: 30 }   # see [`rebalance`]
 //! ```
 
@@ -183,6 +184,10 @@ pub struct Args {
     /// Seconds a silent node keeps its partitions before they move [default: 10].
     #[arg(long, env = "PUBSUB_OWNER_TIMEOUT_SECONDS")]
     pub owner_timeout_seconds: Option<u64>,
+    /// Storage calls (and, separately, watches) one node may have in flight
+    /// on this node's peer port; more are refused with 503 [default: 256].
+    #[arg(long, env = "PUBSUB_PEER_MAX_IN_FLIGHT")]
+    pub peer_max_in_flight: Option<usize>,
     #[command(flatten)]
     pub grpc: GrpcArgs,
     #[command(flatten)]
@@ -236,6 +241,7 @@ struct ClusterSection {
     advertise_addr: Option<String>,
     bootstrap_expect: Option<usize>,
     owner_timeout_seconds: Option<u64>,
+    peer_max_in_flight: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -371,6 +377,7 @@ impl Config {
                     owner_timeout_seconds: args
                         .owner_timeout_seconds
                         .or(file.cluster.owner_timeout_seconds),
+                    peer_max_in_flight: args.peer_max_in_flight.or(file.cluster.peer_max_in_flight),
                 },
                 SocketAddr::new(host, peer_port),
             )?,

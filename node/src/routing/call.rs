@@ -189,6 +189,24 @@ impl StorageCall {
         )
     }
 
+    /// Whether the call, once run, may make messages deliverable to a waiter
+    /// (new messages, a nack, an ack that frees an ordering key, a redrive, a
+    /// seek), so the owner wakes its waiters and watchers. A lease does not:
+    /// waiters lease when they look, and waking each other on every look
+    /// would never end.
+    pub fn wakes(&self) -> bool {
+        matches!(
+            self,
+            StorageCall::Append { .. }
+                | StorageCall::AppendWith { .. }
+                | StorageCall::Ack { .. }
+                | StorageCall::Nack { .. }
+                | StorageCall::Redrive { .. }
+                | StorageCall::ResumeKey { .. }
+                | StorageCall::Seek { .. }
+        )
+    }
+
     /// The call's name, for errors and logs.
     pub fn name(&self) -> &'static str {
         match self {

@@ -1,16 +1,21 @@
-//! The sending half of storage calls between nodes: one HTTP `POST` of an
-//! encoded [`StorageCall`] to the owner's peer port.
+//! The sending half of calls between nodes: one HTTP `POST` of an encoded
+//! [`StorageCall`] (or a watch, `watch`) to the owner's peer port.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use cluster::NodeId;
 use raft::peer::transport::PeerHttp;
+use reqwest::StatusCode;
 
 use super::call_codec::{self, Envelope};
+use super::peer_limits::PEER_NODE_HEADER;
 use super::{CALL_PATH, StorageCall, StorageReply};
 use crate::storage::StorageError;
 use crate::telemetry::context;
+use crate::telemetry::routing_metrics::RoutingMetrics;
 use tracing::Instrument;
 
 /// Sends storage calls to partition owners over one pool of keep-alive
@@ -19,6 +24,17 @@ use tracing::Instrument;
 pub struct StorageClient {
     http: PeerHttp,
     timeout: Duration,
+    /// This node's id, sent with every call so the owner can bound the calls
+    /// in flight per caller; `None` in tests that call as no node.
+    node: Option<NodeId>,
+    metrics: RoutingMetrics,
+}
+
+/// Why a call got no answer: it surely did not run, or its answer was lost.
+#[derive(Debug)]
+pub(super) enum Failure {
+    NotRun(String),
+    Lost(String),
 }
 
 impl StorageClient {
@@ -43,7 +59,21 @@ impl StorageClient {
         let http = PeerHttp::new(source_ip, tls).map_err(|e| StorageError::Unsupported {
             reason: format!("cannot build the peer storage HTTP client: {e}"),
         })?;
-        Ok(Self { http, timeout })
+        Ok(Self {
+            http,
+            timeout,
+            node: None,
+            metrics: RoutingMetrics::default(),
+        })
+    }
+
+    /// Calls as node `node`, counting each call in `metrics`.
+    pub fn identified(self, node: NodeId, metrics: RoutingMetrics) -> Self {
+        Self {
+            node: Some(node),
+            metrics,
+            ..self
+        }
     }
 
     /// Runs `call` on the node at `peer_addr` (`host:port`), telling it the
@@ -59,72 +89,98 @@ impl StorageClient {
         applied_index: u64,
         call: &StorageCall,
     ) -> Result<StorageReply, StorageError> {
-        let not_run = |reason: String| StorageError::Unavailable {
-            reason: format!("{} on peer {peer_addr} did not run: {reason}", call.name()),
-        };
-        let lost = |reason: String| {
-            let reason = format!("{} on peer {peer_addr}: {reason}", call.name());
-            if call.writes() {
-                StorageError::OutcomeUnknown { reason }
-            } else {
-                StorageError::Unavailable { reason }
+        let failed = |failure: Failure| match failure {
+            Failure::NotRun(reason) => StorageError::Unavailable {
+                reason: format!("{} on peer {peer_addr} did not run: {reason}", call.name()),
+            },
+            Failure::Lost(reason) => {
+                let reason = format!("{} on peer {peer_addr}: {reason}", call.name());
+                if call.writes() {
+                    StorageError::OutcomeUnknown { reason }
+                } else {
+                    StorageError::Unavailable { reason }
+                }
             }
         };
         let body = call_codec::encode(&Envelope {
             applied_index,
             call,
         })
-        .map_err(|e| not_run(format!("cannot encode it: {e}")))?;
+        .map_err(|e| failed(Failure::NotRun(format!("cannot encode it: {e}"))))?;
+        let bytes = self
+            .post(peer_addr, CALL_PATH, call.name(), body, self.timeout)
+            .await
+            .map_err(failed)?;
+        call_codec::decode::<Result<StorageReply, StorageError>>(&bytes)
+            .map_err(|e| failed(Failure::Lost(format!("unreadable answer: {e}"))))?
+    }
+
+    /// `POST`s `body` to `path` on `peer_addr`, giving up after `timeout`;
+    /// the answer's body when it is a 200.
+    pub(super) async fn post(
+        &self,
+        peer_addr: &str,
+        path: &str,
+        name: &'static str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Bytes, Failure> {
+        self.metrics.sent(name);
         let span = tracing::info_span!(
             "forward",
-            otel.name = format!("forward {}", call.name()),
+            otel.name = format!("forward {name}"),
             otel.kind = "client",
             server.address = peer_addr,
         );
         let sent = async {
-            self.http
+            let mut request = self
+                .http
                 .client()
-                .post(self.http.url(peer_addr, CALL_PATH))
-                .timeout(self.timeout)
+                .post(self.http.url(peer_addr, path))
+                .timeout(timeout)
                 .headers(context::current_headers())
-                .body(body)
-                .send()
-                .await
+                .body(body);
+            if let Some(node) = self.node {
+                request = request.header(PEER_NODE_HEADER, node.get());
+            }
+            request.send().await
         }
         .instrument(span)
         .await;
         let response = match sent {
             Ok(response) => response,
             // No connection, so no request: the peer never saw it.
-            Err(e) if e.is_connect() => return Err(not_run(format!("cannot connect: {e}"))),
-            Err(e) if e.is_timeout() => {
-                return Err(lost(format!("no answer within {:?}", self.timeout)));
+            Err(e) if e.is_connect() => {
+                return Err(Failure::NotRun(format!("cannot connect: {e}")));
             }
-            Err(e) => return Err(lost(format!("connection failed: {e}"))),
+            Err(e) if e.is_timeout() => {
+                return Err(Failure::Lost(format!("no answer within {timeout:?}")));
+            }
+            Err(e) => return Err(Failure::Lost(format!("connection failed: {e}"))),
         };
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| {
             if e.is_timeout() {
-                lost(format!("no answer within {:?}", self.timeout))
+                Failure::Lost(format!("no answer within {timeout:?}"))
             } else {
-                lost(format!("answer cut off: {e}"))
+                Failure::Lost(format!("answer cut off: {e}"))
             }
         })?;
-        if status.is_client_error() {
-            // The receiver refused the request before running it (undecodable
-            // body, too large, unknown path on an older peer).
-            return Err(not_run(format!(
+        // The receiver refused the request before running it: an undecodable
+        // body, too large, an unknown path on an older peer (4xx), or this
+        // node had too many calls in flight there (503, `peer_limits`).
+        if status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE {
+            return Err(Failure::NotRun(format!(
                 "refused with HTTP {status}: {}",
                 String::from_utf8_lossy(&bytes)
             )));
         }
         if !status.is_success() {
-            return Err(lost(format!(
+            return Err(Failure::Lost(format!(
                 "HTTP {status}: {}",
                 String::from_utf8_lossy(&bytes)
             )));
         }
-        call_codec::decode::<Result<StorageReply, StorageError>>(&bytes)
-            .map_err(|e| lost(format!("unreadable answer: {e}")))?
+        Ok(bytes)
     }
 }

@@ -6,6 +6,14 @@
 //! path, so its memory alarm is asked here: while it is raised, appends are
 //! refused ([`StorageError::Overloaded`], `429` at the node the client
 //! called) and every other call runs, so consumers drain as they do locally.
+//! For the same reason a call that may make messages deliverable
+//! ([`StorageCall::wakes`]) wakes this node's waiters and the watches of
+//! other nodes (`watch`) once it ran.
+//!
+//! Each caller has at most `--peer-max-in-flight` calls and as many watches
+//! in flight here ([`PeerLimits`]); every step of a call is bounded (the
+//! catch-up by 2 s, each storage command by the backend's timeout), and the
+//! caller gives up after its own timeout.
 
 use std::sync::Arc;
 
@@ -18,9 +26,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::call_codec::{self, Envelope};
+use super::peer_limits::PeerLimits;
+use super::watch::{self, WATCH_PATH, Watched};
 use super::{CALL_PATH, Placement, Route, StorageCall, StorageReply};
+use crate::broker::wakers::TopicWakers;
 use crate::overload::budget::MemoryBudget;
 use crate::storage::{FencedStorage, StorageError};
+use crate::telemetry::routing_metrics::RoutingMetrics;
 use crate::telemetry::{context, sampling};
 use opentelemetry::trace::TraceContextExt;
 use tracing::Instrument;
@@ -37,20 +49,33 @@ struct Owner {
     local: Arc<dyn FencedStorage>,
     placement: Arc<dyn Placement>,
     memory: Arc<MemoryBudget>,
+    wakers: Arc<TopicWakers>,
+    limits: PeerLimits,
 }
 
-/// The storage-call route for the peer port: runs calls for partitions this
-/// node owns on `local`, and answers [`StorageError::Moved`] for the rest.
+/// The storage-call and watch routes for the peer port: runs calls for
+/// partitions this node owns on `local`, answers [`StorageError::Moved`] for
+/// the rest, and answers watches from `wakers`.
 ///
 /// A `POST` to [`CALL_PATH`] carries an encoded call; a 200 answer carries
 /// the encoded `Result<StorageReply, StorageError>`. Any other status means
-/// the call did not run (4xx: the body was refused) or its answer could not
-/// be encoded (5xx), with a plain-text reason.
+/// the call did not run (4xx: the body was refused; 503: its caller has
+/// `max_in_flight` calls in flight here, with a problem+json body) or its
+/// answer could not be encoded (500), with a reason.
 pub fn routes(
     local: Arc<dyn FencedStorage>,
     placement: Arc<dyn Placement>,
     memory: Arc<MemoryBudget>,
+    wakers: Arc<TopicWakers>,
+    max_in_flight: usize,
+    metrics: RoutingMetrics,
 ) -> Router {
+    let watches = Router::new()
+        .route(WATCH_PATH, post(watch::serve))
+        .with_state(Watched {
+            wakers: wakers.clone(),
+            limits: PeerLimits::new("watch", max_in_flight, metrics.clone()),
+        });
     Router::new()
         .route(CALL_PATH, post(call))
         .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
@@ -58,10 +83,17 @@ pub fn routes(
             local,
             placement,
             memory,
+            wakers,
+            limits: PeerLimits::new("call", max_in_flight, metrics),
         })
+        .merge(watches)
 }
 
 async fn call(State(owner): State<Owner>, headers: HeaderMap, body: Bytes) -> Response {
+    let _permit = match owner.limits.admit(&headers) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
     let envelope: Envelope<StorageCall> = match call_codec::decode(&body) {
         Ok(envelope) => envelope,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
@@ -113,7 +145,14 @@ async fn run(
                     reason: alarm.to_string(),
                 });
             }
-            call.run(owner.local.as_ref(), epoch).await
+            let topic = call.wakes().then(|| partition.topic.clone());
+            let reply = call.run(owner.local.as_ref(), epoch).await;
+            if let Some(topic) = topic
+                && reply.is_ok()
+            {
+                owner.wakers.wake(&topic);
+            }
+            reply
         }
         Route::Remote { node, .. } => Err(StorageError::Moved {
             topic: partition.topic.to_string(),

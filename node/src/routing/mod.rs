@@ -45,7 +45,14 @@
 //!   ([`StorageClient`]) and `call_server` ([`routes`]) are its two halves,
 //!   `call_codec` its encoding (postcard behind a version byte).
 //! - `storage_sync`: [`StorageSync`], this node's storage following the
-//!   metadata (topics, subscriptions, owned partitions' epochs).
+//!   metadata (topics, subscriptions, owned partitions' epochs), with work
+//!   per applied change proportional to what it changed (`sync_patch`: the
+//!   new state of what changed, read from the Raft journal of changes).
+//! - `watch`: the watch call (both halves), a wait for an owner's next
+//!   wake-up of a topic; `remote_wakeups` ([`RemoteWakeups`]): the watches
+//!   this node keeps while its waiters wait, relayed to them.
+//! - `peer_limits` ([`PeerLimits`]): calls and watches in flight per calling
+//!   node, refused with `503` beyond `--peer-max-in-flight`.
 //! - [`liveness`]: registers this node in the metadata, and on the leader
 //!   marks nodes down (moving their partitions) when they are silent for the
 //!   owner timeout, and live again when they answer.
@@ -61,17 +68,24 @@ mod call_server;
 pub mod liveness;
 pub mod move_journal;
 mod owners;
+mod peer_limits;
+mod remote_wakeups;
 pub mod rebalancer;
 mod route;
 mod routed_log;
 mod routed_storage;
 mod routed_subscriptions;
 mod storage_sync;
+mod sync_patch;
+mod watch;
 
 pub use self::call::{CALL_PATH, StorageCall, StorageReply};
 pub use self::call_client::StorageClient;
 pub use self::call_server::{MAX_CALL_BYTES, routes};
 pub use self::owners::MetadataPlacement;
+pub use self::peer_limits::{DEFAULT_MAX_IN_FLIGHT, PEER_NODE_HEADER, PeerLimits};
+pub use self::remote_wakeups::RemoteWakeups;
 pub use self::route::{Placement, Route};
 pub use self::routed_storage::RoutedStorage;
 pub use self::storage_sync::StorageSync;
+pub use self::watch::{MAX_WATCH_WAIT, WATCH_PATH, WATCH_WAIT, WatchRequest};

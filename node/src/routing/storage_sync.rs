@@ -1,14 +1,16 @@
 //! [`StorageSync`]: this node's storage follows the metadata.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cluster::{SubscriptionName, TopicName};
+use prometheus_client::metrics::counter::Counter;
 use raft::Consensus;
 use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::sync_patch::{Known, SubscriptionState, SyncPatch, TopicState};
 use crate::storage::{AppendOptions, Epoch, FencedStorage, PartitionRef, StorageError};
 
 /// Creates in this node's storage every topic and subscription the metadata
@@ -32,6 +34,9 @@ pub struct StorageSync {
     /// One past the applied index storage was last brought up to (0: never),
     /// read without the lock on every call.
     synced: AtomicU64,
+    /// Counts the topics, subscriptions and partitions each sync looked at
+    /// (`pubsubgo_metadata_sync_items_total`).
+    items: Counter,
 }
 
 /// What this node's storage was last given.
@@ -40,14 +45,20 @@ struct Synced {
     /// The applied index the rest reflects; `None` before the first sync.
     version: Option<u64>,
     /// Topic → (partitions, creation time): a re-created topic differs.
-    topics: BTreeMap<TopicName, (u32, u64)>,
-    subscriptions: BTreeMap<SubscriptionName, (TopicName, u64)>,
+    topics: BTreeMap<TopicName, TopicState>,
+    subscriptions: BTreeMap<SubscriptionName, SubscriptionState>,
     /// Partitions this node owns, with their epochs.
     owned: BTreeMap<PartitionRef, Epoch>,
 }
 
 impl StorageSync {
-    pub fn new(consensus: Consensus, local: Arc<dyn FencedStorage>, drop_deleted: bool) -> Self {
+    /// Follows `consensus` into `local`, counting its work in `items`.
+    pub fn new(
+        consensus: Consensus,
+        local: Arc<dyn FencedStorage>,
+        drop_deleted: bool,
+        items: Counter,
+    ) -> Self {
         Self {
             applied: consensus.changes(),
             consensus,
@@ -55,6 +66,7 @@ impl StorageSync {
             drop_deleted,
             state: Mutex::default(),
             synced: AtomicU64::new(0),
+            items,
         }
     }
 
@@ -63,7 +75,10 @@ impl StorageSync {
         *self.applied.borrow()
     }
 
-    /// Brings storage up to the applied metadata. Cheap when nothing changed.
+    /// Brings storage up to the applied metadata. Cheap when nothing changed;
+    /// otherwise the work is proportional to what the applied changes since
+    /// the last sync touched ([`cluster::Touched`]), or to the whole metadata
+    /// on the first sync, after a snapshot, or after a failed claim.
     pub async fn sync(&self) -> Result<(), StorageError> {
         let version = self.applied_index();
         if self.synced.load(Ordering::Acquire) == version + 1 {
@@ -74,43 +89,63 @@ impl StorageSync {
             return Ok(());
         }
         let me = self.consensus.node_id();
-        let (topics, subscriptions, owned) = self.consensus.read_local(|md| {
-            let topics: BTreeMap<TopicName, (u32, u64)> = md
-                .topics_after(None, usize::MAX)
-                .into_iter()
-                .map(|t| (t.name.clone(), (t.config.partitions, t.created_at_millis)))
-                .collect();
-            let subscriptions: BTreeMap<SubscriptionName, (TopicName, u64, _)> = md
-                .subscriptions_after(None, usize::MAX)
-                .into_iter()
-                .map(|s| {
-                    (
-                        s.name.clone(),
-                        (
-                            s.config.topic.clone(),
-                            s.created_at_millis,
-                            s.config.start_position,
-                        ),
-                    )
-                })
-                .collect();
-            let owned: BTreeMap<PartitionRef, Epoch> = md
-                .placement()
-                .owned_by(me)
-                .map(|(topic, partition, epoch)| {
-                    let at = PartitionRef {
-                        topic: topic.clone(),
-                        partition,
-                    };
-                    (at, epoch)
-                })
-                .collect();
-            (topics, subscriptions, owned)
-        });
+        let patch = {
+            let known = Known {
+                topics: &state.topics,
+                subscriptions: &state.subscriptions,
+                owned: &state.owned,
+            };
+            self.consensus
+                .read_changes(state.version, |view| SyncPatch::read(view, me, &known))
+        };
+        self.items.inc_by(patch.items);
+        let claimed_all = self.apply(&state, &patch).await?;
+        let Synced {
+            topics,
+            subscriptions,
+            owned,
+            version: last,
+        } = &mut *state;
+        for (name, now) in patch.topics {
+            match now {
+                Some(now) => topics.insert(name, now),
+                None => topics.remove(&name),
+            };
+        }
+        for (name, now) in patch.subscriptions {
+            match now {
+                Some(now) => subscriptions.insert(name, (now.topic, now.created)),
+                None => subscriptions.remove(&name),
+            };
+        }
+        for (at, now) in patch.owned {
+            match now {
+                Some(epoch) if !claimed_all.contains(&at) => owned.insert(at, epoch),
+                _ => owned.remove(&at),
+            };
+        }
+        // A failed claim is tried again on the next call, which reads
+        // everything.
+        if claimed_all.is_empty() {
+            *last = Some(patch.applied);
+            self.synced.store(patch.applied + 1, Ordering::Release);
+        } else {
+            *last = None;
+        }
+        Ok(())
+    }
 
+    /// Applies `patch` to storage, given what storage was last given;
+    /// returns the gained partitions whose epoch could not be claimed.
+    async fn apply(
+        &self,
+        state: &Synced,
+        patch: &SyncPatch,
+    ) -> Result<BTreeSet<PartitionRef>, StorageError> {
         if self.drop_deleted {
-            for (name, (topic, created)) in &state.subscriptions {
-                if subscriptions.get(name).map(|(t, c, _)| (t, *c)) != Some((topic, *created))
+            for (name, now) in &patch.subscriptions {
+                if let Some((topic, created)) = state.subscriptions.get(name)
+                    && now.as_ref().map(|n| (&n.topic, n.created)) != Some((topic, *created))
                     && let Some((partitions, _)) = state.topics.get(topic)
                 {
                     self.local
@@ -118,74 +153,73 @@ impl StorageSync {
                         .await?;
                 }
             }
-            for (name, (partitions, created)) in &state.topics {
-                if topics.get(name).map(|(_, c)| *c) != Some(*created) {
+            for (name, now) in &patch.topics {
+                if let Some((partitions, created)) = state.topics.get(name)
+                    && now.map(|(_, c)| c) != Some(*created)
+                {
                     self.local.delete_topic(name, *partitions).await?;
                 }
             }
         }
-        for (name, (partitions, created)) in &topics {
-            if state.topics.get(name) != Some(&(*partitions, *created)) {
-                self.local.create_topic(name, *partitions).await?;
+        for (name, now) in &patch.topics {
+            if let Some(now) = now
+                && state.topics.get(name) != Some(now)
+            {
+                self.local.create_topic(name, now.0).await?;
             }
         }
-        for (name, (topic, created, start)) in &subscriptions {
-            if state.subscriptions.get(name) != Some(&(topic.clone(), *created)) {
-                let partitions = topics.get(topic).map_or(0, |(p, _)| *p);
+        for (name, now) in &patch.subscriptions {
+            if let Some(now) = now
+                && state.subscriptions.get(name) != Some(&(now.topic.clone(), now.created))
+            {
                 self.local
-                    .create_subscription(name, topic, partitions, *start)
+                    .create_subscription(name, &now.topic, now.partitions, now.start)
                     .await?;
             }
         }
         // Cached state of a partition is stale once its ownership changed at
         // all (lost, or lost and regained between two syncs), and so is a
         // subscription's that was deleted or created again under its name.
-        let renewed: Vec<&TopicName> = state
+        let renewed: BTreeSet<&TopicName> = patch
             .subscriptions
             .iter()
-            .filter(|(name, (_, created))| {
-                subscriptions.get(*name).map(|(_, c, _)| *c) != Some(*created)
+            .filter_map(|(name, now)| {
+                let (topic, created) = state.subscriptions.get(name)?;
+                (now.as_ref().map(|n| n.created) != Some(*created)).then_some(topic)
             })
-            .map(|(_, (topic, _))| topic)
             .collect();
-        for (at, epoch) in &state.owned {
-            if owned.get(at) != Some(epoch) || renewed.contains(&&at.topic) {
+        for topic in &renewed {
+            for (at, _) in owned_of(&state.owned, topic) {
                 self.local.release_partition(at).await;
             }
         }
-        let mut unclaimed = Vec::new();
+        for (at, now) in &patch.owned {
+            if let Some(epoch) = state.owned.get(at)
+                && now.as_ref() != Some(epoch)
+                && !renewed.contains(&at.topic)
+            {
+                self.local.release_partition(at).await;
+            }
+        }
+        let mut unclaimed = BTreeSet::new();
         let claim = AppendOptions::plain(self.local.ack_level());
-        for (gained, &epoch) in owned.iter().filter(|(p, e)| state.owned.get(p) != Some(e)) {
+        for (gained, epoch) in &patch.owned {
+            let Some(epoch) = epoch else { continue };
+            if state.owned.get(gained) == Some(epoch) {
+                continue;
+            }
             // An empty append raises the partition's epoch in storage now, so
             // the previous owner is fenced before this node's first write.
             if let Err(e) = self
                 .local
-                .append_fenced(gained, epoch, Vec::new(), &claim)
+                .append_fenced(gained, *epoch, Vec::new(), &claim)
                 .await
             {
                 tracing::warn!(topic = %gained.topic, partition = gained.partition, error = %e, "cannot claim a partition's epoch; retrying");
-                unclaimed.push(gained.clone());
+                unclaimed.insert(gained.clone());
             }
         }
-        let claimed_all = unclaimed.is_empty();
-        if claimed_all {
-            self.synced.store(version + 1, Ordering::Release);
-        }
-        let mut owned = owned;
-        for at in &unclaimed {
-            owned.remove(at);
-        }
-        *state = Synced {
-            // A failed claim is tried again on the next call.
-            version: claimed_all.then_some(version),
-            topics,
-            subscriptions: subscriptions
-                .into_iter()
-                .map(|(name, (topic, created, _))| (name, (topic, created)))
-                .collect(),
-            owned,
-        };
-        Ok(())
+        Ok(unclaimed)
     }
 
     /// Syncs after every applied metadata change until `shutdown`.
@@ -206,4 +240,19 @@ impl StorageSync {
             }
         }
     }
+}
+
+/// The partitions of `topic` in `owned`.
+fn owned_of<'a>(
+    owned: &'a BTreeMap<PartitionRef, Epoch>,
+    topic: &TopicName,
+) -> impl Iterator<Item = (&'a PartitionRef, &'a Epoch)> {
+    let from = PartitionRef {
+        topic: topic.clone(),
+        partition: 0,
+    };
+    let topic = topic.clone();
+    owned
+        .range(from..)
+        .take_while(move |(at, _)| at.topic == topic)
 }

@@ -32,7 +32,8 @@
 //! listed in [`super::overload`]; trace export's in [`super::trace_metrics`];
 //! WebSocket sessions and frames in [`super::websocket_metrics`];
 //! the client API's requests in [`super::http_metrics`]; Redis round trips in
-//! [`super::redis_metrics`]; the rest of Raft's in [`super::raft_metrics`];
+//! [`super::redis_metrics`]; calls between nodes and metadata sync in
+//! [`super::routing_metrics`]; the rest of Raft's in [`super::raft_metrics`];
 //! the process's own (`process_*`) in [`super::process`].
 //!
 //! The Raft and ownership gauges are refreshed every second or so (see
@@ -56,6 +57,7 @@ use super::overload::OverloadMetrics;
 use super::process::ProcessCollector;
 use super::raft_metrics::RaftMetrics;
 use super::redis_metrics::RedisMetrics;
+use super::routing_metrics::RoutingMetrics;
 use super::trace_metrics::TraceMetrics;
 use super::websocket_metrics::WebSocketMetrics;
 
@@ -125,6 +127,7 @@ pub struct Metrics {
     pub websocket: WebSocketMetrics,
     pub http: HttpMetrics,
     pub redis: RedisMetrics,
+    pub routing: RoutingMetrics,
     pub raft: RaftMetrics,
 }
 
@@ -292,11 +295,13 @@ impl Metrics {
         let websocket = WebSocketMetrics::register(&mut registry);
         let http = HttpMetrics::register(&mut registry);
         let redis = RedisMetrics::register(&mut registry);
+        let routing = RoutingMetrics::register(&mut registry);
         let raft = RaftMetrics::register(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             raft,
             redis,
+            routing,
             http,
             overload,
             traces,

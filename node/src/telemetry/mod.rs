@@ -10,6 +10,7 @@
 //! - [`process`]: CPU, memory, file descriptors and start time from `/proc/self`.
 //! - [`raft_metrics`]: leadership, applied index, contact, proposals, node states.
 //! - [`redis_metrics`]: Redis round trips: latency, failures, whether it answers.
+//! - [`routing_metrics`]: calls between nodes, and storage sync's work.
 //! - [`http_metrics`]: client API requests by route, method and status class.
 //! - [`websocket_metrics`]: WebSocket sessions and frames.
 //! - [`messaging`]: the broker's spans, after the OpenTelemetry messaging conventions.
@@ -25,6 +26,7 @@ pub mod overload;
 pub mod process;
 pub mod raft_metrics;
 pub mod redis_metrics;
+pub mod routing_metrics;
 pub mod sampling;
 pub mod trace_metrics;
 pub mod traces;

@@ -7,11 +7,16 @@
 //! - [`mirror`]: the calling node's backend, which owns nothing.
 //! - [`owners`]: moved owners, epochs, local calls, new subscriptions.
 //! - [`transport`]: unreachable and silent owners, a full batch in one call.
+//! - [`in_flight`]: the peer port's cap on calls in flight per caller.
+//! - [`wakeups`]: a pull on a node that owns nothing is woken by the owner
+//!   (three `pubsubgo-server` processes), with a bounded number of calls.
 
+mod in_flight;
 mod mirror;
 mod owners;
 mod placement;
 mod transport;
+mod wakeups;
 
 use cluster::TopicName;
 use node::storage::{NewMessage, PartitionRef};

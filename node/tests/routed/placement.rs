@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cluster::NodeId;
-use node::routing::{Placement, Route, RoutedStorage, StorageClient, routes};
+use node::broker::wakers::TopicWakers;
+use node::routing::{
+    DEFAULT_MAX_IN_FLIGHT, Placement, Route, RoutedStorage, StorageClient, routes,
+};
 use node::storage::memory::MemoryStorage;
 use node::storage::{Epoch, FencedStorage, PartitionRef, StorageError};
+use node::telemetry::routing_metrics::RoutingMetrics;
 use tokio::net::TcpListener;
 
 use crate::mirror::Mirror;
@@ -33,6 +37,8 @@ pub struct TestPlacement {
     applied: AtomicU64,
     refreshes: AtomicUsize,
     catch_ups: Mutex<Vec<u64>>,
+    /// While true, served calls wait in `catch_up`.
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 impl TestPlacement {
@@ -46,6 +52,7 @@ impl TestPlacement {
             applied: AtomicU64::new(0),
             refreshes: AtomicUsize::new(0),
             catch_ups: Mutex::new(Vec::new()),
+            held: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -77,6 +84,16 @@ impl TestPlacement {
         self.refreshes.load(Ordering::SeqCst)
     }
 
+    /// Served calls wait in `catch_up` (so they stay in flight) until
+    /// [`TestPlacement::release`].
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    pub fn release(&self) {
+        self.held.send_replace(false);
+    }
+
     /// The index of each `catch_up` call, in order: one per call served.
     pub fn catch_ups(&self) -> Vec<u64> {
         self.catch_ups.lock().expect("lock").clone()
@@ -104,6 +121,7 @@ impl Placement for TestPlacement {
 
     async fn catch_up(&self, index: u64) -> Result<(), StorageError> {
         self.catch_ups.lock().expect("lock").push(index);
+        let _ = self.held.subscribe().wait_for(|held| !held).await;
         Ok(())
     }
 
@@ -119,15 +137,29 @@ impl Placement for TestPlacement {
 /// Serves `routes(local, placement, unbounded memory)` on 127.0.0.1:0 until the test's runtime
 /// ends; returns the peer address.
 pub async fn serve(local: Arc<dyn FencedStorage>, placement: Arc<dyn Placement>) -> String {
+    serve_capped(local, placement, DEFAULT_MAX_IN_FLIGHT).await
+}
+
+/// [`serve`] with at most `max_in_flight` calls (and watches) per caller.
+pub async fn serve_capped(
+    local: Arc<dyn FencedStorage>,
+    placement: Arc<dyn Placement>,
+    max_in_flight: usize,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
+    let routes = routes(
+        local,
+        placement,
+        node::overload::MemoryBudget::unbounded(),
+        Arc::new(TopicWakers::default()),
+        max_in_flight,
+        RoutingMetrics::default(),
+    );
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            routes(local, placement, node::overload::MemoryBudget::unbounded()),
-        )
-        .await
-        .expect("peer port serves");
+        axum::serve(listener, routes)
+            .await
+            .expect("peer port serves");
     });
     addr
 }

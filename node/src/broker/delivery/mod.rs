@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use api::types::ReceivedMessage;
 use cluster::{SubscriptionName, TopicName};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use self::dead_letters::DeadLetters;
@@ -37,14 +36,11 @@ use crate::broker::error::BrokerError;
 use crate::broker::groups::scope::delivery_scope;
 use crate::broker::metadata_view::{MetadataView, partition_refs};
 use crate::broker::round_robin::RoundRobin;
-use crate::broker::wakers::TopicWakers;
+use crate::broker::wakers::{TopicWaker, TopicWakers};
 use crate::clock::Clock;
 use crate::storage::{Epoch, LeaseRequest, Leased, Storage, StorageError};
 use crate::telemetry::Metrics;
 use crate::telemetry::{context, messaging};
-
-/// The longest a waiting pull sleeps between looks in a multi-node cluster.
-pub const CROSS_NODE_POLL: Duration = Duration::from_millis(50);
 
 /// Hands out messages and takes them back. Owns no state of its own beyond
 /// handles: leases, cursors and dead letters live in storage, so any node can
@@ -109,7 +105,7 @@ impl Delivery {
     /// Notified when `topic` may have new deliverable messages (a publish, a
     /// nack). Register interest (`Notified::enable`) before looking for work,
     /// so a wake-up between the look and the wait is not lost.
-    pub fn topic_waker(&self, topic: &TopicName) -> Arc<Notify> {
+    pub fn topic_waker(&self, topic: &TopicName) -> Arc<TopicWaker> {
         self.wakers.waker(topic)
     }
 
@@ -133,6 +129,8 @@ impl Delivery {
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
         target.check_pull_allowed()?;
         let give_up = tokio::time::Instant::now() + wait;
+        // Held for the whole pull: owners elsewhere wake it (see `wakers`).
+        let _remote = self.wakers.watch_remote(&target.topic);
         loop {
             let woken = target.waker().notified();
             tokio::pin!(woken);
@@ -141,13 +139,10 @@ impl Delivery {
             if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
                 return Ok(messages);
             }
-            let mut wake_at = match self.next_wakeup(target).await? {
+            let wake_at = match self.next_wakeup(target).await? {
                 Some(millis) => self.clock.instant_at(millis).min(give_up),
                 None => give_up,
             };
-            if let Some(poll) = self.cross_node_poll() {
-                wake_at = wake_at.min(tokio::time::Instant::now() + poll);
-            }
             tokio::select! {
                 () = &mut woken => {}
                 () = tokio::time::sleep_until(wake_at) => {}
@@ -171,6 +166,7 @@ impl Delivery {
         target: &DeliveryTarget,
         max: usize,
     ) -> Result<Vec<ReceivedMessage>, BrokerError> {
+        target.note_look();
         // A member this node does not know yet may have joined through another
         // node: "unknown member" is answered only after a read index.
         let scope = self
@@ -242,7 +238,8 @@ impl Delivery {
                 .await
             {
                 Ok(wakeup) => wakeup,
-                // An unreachable owner's partition is looked at again on the next poll.
+                // An unreachable owner's partition is looked at again when its
+                // watch fails or the owner moves (both wake the waiters).
                 Err(e) if e.is_unavailable() => None,
                 Err(e) => return Err(e.into()),
             };
@@ -253,28 +250,31 @@ impl Delivery {
         Ok(earliest)
     }
 
-    /// Waits until the subscription's topic may have new deliverable messages,
-    /// a lease expires, a backoff ends, or `until` passes.
+    /// Waits until the subscription's topic may have new deliverable messages
+    /// (here or on another owner), a lease expires, a backoff ends, or
+    /// `until` passes.
+    ///
+    /// A wake-up since the target last looked for work
+    /// ([`Delivery::lease_batch`]) returns at once. A watch of another owner
+    /// started here answers at once the first time, and that answer is
+    /// relayed, so nothing published there before it is missed either.
     pub async fn wait_for_work(
         &self,
         target: &DeliveryTarget,
         until: Option<tokio::time::Instant>,
     ) {
+        let _remote = self.wakers.watch_remote(&target.topic);
         let woken = target.waker().notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
+        if target.woken_since_look() {
+            return;
+        }
         let wakeup = self.next_wakeup(target).await.ok().flatten();
-        let poll = self
-            .cross_node_poll()
-            .map(|poll| tokio::time::Instant::now() + poll);
-        let wake_at = [
-            wakeup.map(|millis| self.clock.instant_at(millis)),
-            until,
-            poll,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let wake_at = [wakeup.map(|millis| self.clock.instant_at(millis)), until]
+            .into_iter()
+            .flatten()
+            .min();
         let sleep = async {
             match wake_at {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -286,13 +286,6 @@ impl Delivery {
             () = sleep => {}
             () = self.shutdown.cancelled() => {}
         }
-    }
-
-    /// How long a waiting pull or stream may sleep before looking again, when
-    /// other nodes exist: a publish on another node (or forwarded to this
-    /// one's storage by a peer) does not wake this node's waiters.
-    fn cross_node_poll(&self) -> Option<Duration> {
-        self.metadata.multi_node().then_some(CROSS_NODE_POLL)
     }
 
     fn received(&self, partition: u32, epoch: Epoch, leased: Leased, now: u64) -> ReceivedMessage {

@@ -1,12 +1,12 @@
 //! [`DeliveryTarget`]: a subscription resolved for delivery.
 
 use std::sync::Arc;
-
-use cluster::{MemberId, Subscription, Topic};
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::broker::error::BrokerError;
+use crate::broker::wakers::TopicWaker;
 use crate::storage::{DeliveryPolicy, PartitionRef};
+use cluster::{MemberId, Subscription, Topic};
 
 /// A subscription resolved for delivery: its config, its topic, and the waker
 /// that fires when the topic may have something new.
@@ -17,17 +17,21 @@ pub struct DeliveryTarget {
     /// On a partitioned subscription, the group member served (see
     /// [`crate::broker::groups`]).
     pub member: Option<MemberId>,
-    waker: Arc<Notify>,
+    waker: Arc<TopicWaker>,
+    /// The waker's mark when this target last looked for work (`u64::MAX`:
+    /// never), shared by clones.
+    looked: Arc<AtomicU64>,
 }
 
 impl DeliveryTarget {
     /// A target serving no group member.
-    pub(crate) fn new(subscription: Subscription, topic: Topic, waker: Arc<Notify>) -> Self {
+    pub(crate) fn new(subscription: Subscription, topic: Topic, waker: Arc<TopicWaker>) -> Self {
         Self {
             subscription,
             topic,
             member: None,
             waker,
+            looked: Arc::new(AtomicU64::new(u64::MAX)),
         }
     }
 
@@ -66,12 +70,22 @@ impl DeliveryTarget {
     }
 
     /// The topic's waker, for waiting on new work.
-    pub(crate) fn waker(&self) -> &Notify {
+    pub(crate) fn waker(&self) -> &TopicWaker {
         &self.waker
     }
 
-    /// Wakes everyone waiting on the topic.
+    /// Notes that the target looks for work now.
+    pub(crate) fn note_look(&self) {
+        self.looked.store(self.waker.mark(), Ordering::SeqCst);
+    }
+
+    /// Whether a wake-up or relay came since the target last looked for work.
+    pub(crate) fn woken_since_look(&self) -> bool {
+        self.looked.load(Ordering::SeqCst) != self.waker.mark()
+    }
+
+    /// Wakes everyone waiting on the topic, here and on watching nodes.
     pub(crate) fn wake(&self) {
-        self.waker.notify_waiters();
+        self.waker.wake();
     }
 }
