@@ -40,6 +40,12 @@ pub enum Op {
     DeadLetters,
     /// Joining a consumer group; its `ok` carries the member and generation.
     Join,
+    /// Creating the topic `topic` (the metadata register of that name).
+    Create,
+    /// Deleting the topic `topic`.
+    Delete,
+    /// Reading the topic `topic` (`GET`); a `fail` says why (`404 …`).
+    Read,
     /// A fault begins (`nemesis` names it).
     Start,
     /// A fault ends, or the heal phase undoes every fault.

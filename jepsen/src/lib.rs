@@ -11,8 +11,9 @@
 //! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs.
 //! - `scenario`: the scenarios and the seeded nemesis schedule.
 //! - `nemesis`: applies and undoes the faults, records them.
-//! - `recorder`, `workload`, `consumer`: the client workers and the history
-//!   they record (`history`).
+//! - `recorder`, `workload`, `consumer`, `register`: the client workers
+//!   (`register` churns topics of a few names, the metadata registers) and
+//!   the history they record (`history`).
 //! - `run`: the phases of a run and its output files.
 //! - `checkers`: the properties checked over a history, one file each.
 //! - `plot`: the SVG of a run.
@@ -28,6 +29,7 @@ pub mod net;
 pub mod plot;
 pub mod procs;
 pub mod recorder;
+pub mod register;
 pub mod run;
 pub mod sandbox;
 pub mod scenario;

@@ -31,7 +31,7 @@ pub struct Break {
 }
 
 /// Every break the server's `test-breaks` feature has.
-pub const BREAKS: [Break; 4] = [
+pub const BREAKS: [Break; 5] = [
     Break {
         name: "ack-before-append",
         scenario: "kill",
@@ -57,6 +57,13 @@ pub const BREAKS: [Break; 4] = [
         name: "double-assign",
         scenario: "none",
         caught_by: "group-exclusive",
+        seed: 1,
+        time_limit: Some(10),
+    },
+    Break {
+        name: "create-exists-ok",
+        scenario: "none",
+        caught_by: "linearizable-metadata",
         seed: 1,
         time_limit: Some(10),
     },

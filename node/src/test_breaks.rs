@@ -18,6 +18,10 @@
 //! - `double-assign`: every member of a consumer group is also given
 //!   partition 0, so two members consume it in one generation
 //!   (`group-exclusive`).
+//! - `create-exists-ok`: creating a topic that this node already knows
+//!   answers `200` with it instead of `409 ALREADY_EXISTS` (an "idempotent"
+//!   create read from local state), so two creates of one name both succeed
+//!   with no delete between (`linearizable-metadata`).
 //!
 //! Not a break but a fault: `PUBSUB_TEST_CLOCK_OFFSET_MS` (signed) moves the
 //! broker's wall clock ([`Clock`](crate::clock::Clock)) by that much, for a

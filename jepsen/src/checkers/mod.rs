@@ -11,6 +11,7 @@
 //! | `group-exclusive`: one member per partition per generation | `groups.rs` |
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
 //! | `dead-letter`: each message nacked at its last attempt dead-lettered exactly once; `dead-letter-copied`: and copied to the dead-letter topic | `dead_letter.rs` |
+//! | `linearizable-metadata`: each topic name's creates, deletes and not-found reads have a linearization | `metadata.rs` |
 //! | `recovery`: publishes and deliveries resume within a bound after the heal | `recovery.rs` |
 //!
 //! Values are unique per run, so most checks are set arithmetic over values.
@@ -20,6 +21,9 @@ mod delivery;
 mod duplicates;
 mod groups;
 mod lost;
+mod metadata;
+#[cfg(test)]
+mod metadata_tests;
 mod order;
 mod outcome;
 mod phantoms;
@@ -33,6 +37,7 @@ pub use delivery::at_least_once;
 pub use duplicates::{duplicates, one_value_per_offset};
 pub use groups::exclusive;
 pub use lost::lost_acked;
+pub use metadata::linearizable_metadata;
 pub use order::{per_key_delivery_order, per_key_order, per_partition_order};
 pub use outcome::Outcome;
 pub use phantoms::{failed_took_effect, phantoms};
@@ -68,6 +73,7 @@ pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
     outcomes.extend([
         exclusive(history),
         no_stale_owner(history),
+        linearizable_metadata(history),
         bounded(history, promises.recovery_bound_ms),
     ]);
     if let Some(policy) = &promises.dead_letter {

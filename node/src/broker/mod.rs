@@ -132,7 +132,12 @@ impl Broker {
             ),
             overload.memory.clone(),
         ));
-        let dead_letters = DeadLetters::new(metadata.clone(), publisher.clone(), metrics.clone());
+        let dead_letters = DeadLetters::new(
+            metadata.clone(),
+            publisher.clone(),
+            storage.clone(),
+            metrics.clone(),
+        );
         let delivery = Arc::new(Delivery::new(
             metadata.clone(),
             storage.clone(),

@@ -1,5 +1,6 @@
 //! [`Upkeep`]: the broker's periodic work. Retention, leases that expired
-//! while nobody pulled, the lag gauges, and expired idempotency keys.
+//! while nobody pulled, dead-letter outboxes, the lag gauges, and expired
+//! idempotency keys.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +65,8 @@ impl Upkeep {
         }
     }
 
-    /// Periodic upkeep: applies retention, dead-letters messages whose last
-    /// lease expired even if nobody pulls, refreshes the lag gauges, forgets
+    /// Periodic upkeep: applies retention, copies what dead-letter outboxes
+    /// hold, dead-letters messages whose last lease expired even if nobody pulls, refreshes the lag gauges, forgets
     /// expired idempotency keys, and updates the memory alarm. In a cluster each node trims what it owns and
     /// the metadata leader does the rest (its lag gauges cover the cluster).
     pub async fn maintain(&self) {
@@ -104,6 +105,11 @@ impl Upkeep {
 
     async fn refresh_subscription(&self, sub: &Subscription) -> Result<(), BrokerError> {
         let target = self.delivery.target(sub.name.as_str()).await?;
+        if sub.config.dead_letter_policy.is_some()
+            && let Err(error) = self.delivery.drain_dead_letters(&target).await
+        {
+            tracing::debug!(subscription = %sub.name, %error, "dead-letter outbox not drained yet");
+        }
         self.delivery.lease_batch(&target, 0).await?;
         let now = self.clock.now_millis();
         let stats = subscription_stats(self.storage.as_ref(), sub, &target.topic, now).await?;

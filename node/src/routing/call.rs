@@ -11,9 +11,9 @@ use cluster::{Retention, SubscriptionName};
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch,
-    FencedStorage, LeaseOutcome, LeaseRequest, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, StorageError, StoredMessage,
+    AckOutcome, AppendOptions, Backlog, CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef,
+    Epoch, FencedStorage, LeaseOutcome, LeaseRequest, Nack, NewMessage, PartitionOffsets,
+    PartitionRef, RedriveFilter, SeekTarget, StorageError, StoredMessage,
 };
 
 /// The peer-port path storage calls are `POST`ed to.
@@ -120,6 +120,18 @@ pub enum StorageCall {
         partitions: u32,
         start: StartPosition,
     },
+    /// [`SubscriptionState::dead_letter_outbox`](crate::storage::SubscriptionState::dead_letter_outbox).
+    DeadLetterOutbox {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        max: usize,
+    },
+    /// [`SubscriptionState::dead_letters_copied`](crate::storage::SubscriptionState::dead_letters_copied).
+    DeadLettersCopied {
+        subscription: SubscriptionName,
+        partition: PartitionRef,
+        copied: Vec<CopiedDeadLetter>,
+    },
 }
 
 /// What a [`StorageCall`] returned, one variant per return type.
@@ -137,9 +149,9 @@ pub enum StorageReply {
     Leased(LeaseOutcome),
     /// `ack`.
     Acked(AckOutcome),
-    /// `extend`, `seek`.
+    /// `extend`, `seek`, `dead_letters_copied`.
     Done,
-    /// `nack`, `dead_letters`.
+    /// `nack`, `dead_letters`, `dead_letter_outbox`.
     DeadLetters(Vec<DeadLetter>),
     /// `backlog`.
     Backlog(Backlog),
@@ -167,6 +179,8 @@ impl StorageCall {
             | StorageCall::Backlog { partition, .. }
             | StorageCall::NextWakeup { partition, .. }
             | StorageCall::DeadLetters { partition, .. }
+            | StorageCall::DeadLetterOutbox { partition, .. }
+            | StorageCall::DeadLettersCopied { partition, .. }
             | StorageCall::Redrive { partition, .. }
             | StorageCall::ParkedKeys { partition, .. }
             | StorageCall::ResumeKey { partition, .. }
@@ -185,6 +199,7 @@ impl StorageCall {
                 | StorageCall::Backlog { .. }
                 | StorageCall::NextWakeup { .. }
                 | StorageCall::DeadLetters { .. }
+                | StorageCall::DeadLetterOutbox { .. }
                 | StorageCall::ParkedKeys { .. }
         )
     }
@@ -222,6 +237,8 @@ impl StorageCall {
             StorageCall::Backlog { .. } => "backlog",
             StorageCall::NextWakeup { .. } => "next_wakeup",
             StorageCall::DeadLetters { .. } => "dead_letters",
+            StorageCall::DeadLetterOutbox { .. } => "dead_letter_outbox",
+            StorageCall::DeadLettersCopied { .. } => "dead_letters_copied",
             StorageCall::Redrive { .. } => "redrive",
             StorageCall::ParkedKeys { .. } => "parked_keys",
             StorageCall::ResumeKey { .. } => "resume_key",
@@ -346,6 +363,25 @@ impl StorageCall {
                 partition,
                 max,
             } => R::DeadLetters(storage.dead_letters(&subscription, &partition, max).await?),
+            StorageCall::DeadLetterOutbox {
+                subscription,
+                partition,
+                max,
+            } => R::DeadLetters(
+                storage
+                    .dead_letter_outbox(&subscription, &partition, max)
+                    .await?,
+            ),
+            StorageCall::DeadLettersCopied {
+                subscription,
+                partition,
+                copied,
+            } => {
+                storage
+                    .dead_letters_copied(&subscription, &partition, &copied)
+                    .await?;
+                R::Done
+            }
             StorageCall::Redrive {
                 subscription,
                 partition,

@@ -8,8 +8,8 @@ use cluster::{SubscriptionName, TopicName};
 use super::routed_storage::expect_reply;
 use super::{Route, RoutedStorage, StorageCall, StorageReply};
 use crate::storage::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
-    PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
+    AckOutcome, Backlog, CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome,
+    LeaseRequest, Nack, PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
 };
 
 #[async_trait]
@@ -176,6 +176,34 @@ impl SubscriptionState for RoutedStorage {
             max,
         };
         expect_reply!(self.dispatch(call).await?, "dead_letters", StorageReply::DeadLetters(dead) => dead)
+    }
+
+    async fn dead_letter_outbox(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        let call = StorageCall::DeadLetterOutbox {
+            subscription: subscription.clone(),
+            partition: partition.clone(),
+            max,
+        };
+        expect_reply!(self.dispatch(call).await?, "dead_letter_outbox", StorageReply::DeadLetters(dead) => dead)
+    }
+
+    async fn dead_letters_copied(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        copied: &[CopiedDeadLetter],
+    ) -> Result<(), StorageError> {
+        let call = StorageCall::DeadLettersCopied {
+            subscription: subscription.clone(),
+            partition: partition.clone(),
+            copied: copied.to_vec(),
+        };
+        expect_reply!(self.dispatch(call).await?, "dead_letters_copied", StorageReply::Done => ())
     }
 
     async fn redrive(

@@ -13,8 +13,8 @@ use cluster::{SubscriptionName, TopicName};
 
 use super::cursor::{Cursor, LogView};
 use super::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
-    PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
+    AckOutcome, Backlog, CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome,
+    LeaseRequest, Nack, PartitionRef, RedriveFilter, SeekTarget, StorageError, SubscriptionState,
 };
 
 /// Which log messages a cursor step reads, so a backend that fetches messages
@@ -30,6 +30,8 @@ pub(crate) enum Reads<'a> {
     OldestUnacked,
     /// Up to `max` dead letters, lowest offset first.
     DeadLetters { max: usize },
+    /// Up to `max` dead letters whose copy is pending, lowest offset first.
+    Outbox { max: usize },
 }
 
 /// What a backend gives the shared [`SubscriptionState`] implementation.
@@ -191,6 +193,30 @@ impl<S: CursorStore> SubscriptionState for S {
         let reads = Reads::DeadLetters { max };
         self.with_cursor(subscription, at, reads, |cursor, log| {
             cursor.dead_letters(log, max)
+        })
+        .await
+    }
+
+    async fn dead_letter_outbox(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        self.with_cursor(subscription, at, Reads::Outbox { max }, |cursor, log| {
+            cursor.outbox(log, max)
+        })
+        .await
+    }
+
+    async fn dead_letters_copied(
+        &self,
+        subscription: &SubscriptionName,
+        at: &PartitionRef,
+        copied: &[CopiedDeadLetter],
+    ) -> Result<(), StorageError> {
+        self.with_cursor(subscription, at, Reads::Nothing, |cursor, _| {
+            cursor.copied(copied);
         })
         .await
     }

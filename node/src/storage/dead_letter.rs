@@ -24,3 +24,11 @@ pub struct RedriveFilter {
     pub published_after_millis: Option<u64>,
     pub published_before_millis: Option<u64>,
 }
+
+/// A dead letter whose copy is stored in the dead-letter topic: its offset
+/// and the time it died, which tell this death from a later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopiedDeadLetter {
+    pub offset: u64,
+    pub dead_at_millis: u64,
+}

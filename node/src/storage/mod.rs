@@ -36,7 +36,8 @@
 //! - `append_options`: [`AppendOptions`], how one topic's appends are stored.
 //! - `leasing`: [`LeaseRequest`] and [`LeaseOutcome`], acks and nacks, the
 //!   [`DeliveryPolicy`] a call runs under.
-//! - `dead_letter`: [`DeadLetter`] and the [`RedriveFilter`] that takes them back.
+//! - `dead_letter`: [`DeadLetter`], the [`RedriveFilter`] that takes them back,
+//!   and [`CopiedDeadLetter`], a copy taken out of the dead-letter outbox.
 //! - `position`: [`Backlog`] and [`SeekTarget`].
 //! - `error`: [`StorageError`].
 
@@ -61,7 +62,7 @@ pub use cluster::Epoch;
 
 pub use self::append_options::{AppendOptions, IdempotentAppend};
 pub use self::backend::{FencedStorage, Storage};
-pub use self::dead_letter::{DeadLetter, RedriveFilter};
+pub use self::dead_letter::{CopiedDeadLetter, DeadLetter, RedriveFilter};
 pub use self::error::StorageError;
 pub use self::fenced_log::FencedLog;
 pub use self::leasing::{

@@ -6,8 +6,8 @@ use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
 
 use super::{
-    AckOutcome, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome, LeaseRequest, Nack,
-    PartitionRef, RedriveFilter, SeekTarget, StorageError,
+    AckOutcome, Backlog, CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseOutcome,
+    LeaseRequest, Nack, PartitionRef, RedriveFilter, SeekTarget, StorageError,
 };
 
 /// Per-subscription delivery state: cursor, leases, redeliveries, acks, dead letters.
@@ -23,7 +23,9 @@ use super::{
 ///   dead-lettered is parked until resumed or redriven;
 /// - among deliverable messages higher priority goes first, except that every
 ///   [`FAIRNESS_PERIOD`](super::FAIRNESS_PERIOD)th delivery takes the oldest, so low priorities never starve;
-/// - a message is not delivered before its `deliver_at`, nor at or after its `expire_at`.
+/// - a message is not delivered before its `deliver_at`, nor at or after its `expire_at`;
+/// - a message dead-lettered is in the dead-letter outbox from the same step
+///   on, until [`SubscriptionState::dead_letters_copied`] takes it out.
 #[async_trait]
 pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
     /// Starts tracking `subscription` on `partitions` partitions of `topic`.
@@ -105,6 +107,24 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         partition: &PartitionRef,
         max: usize,
     ) -> Result<Vec<DeadLetter>, StorageError>;
+
+    /// Up to `max` dead letters whose copy in the dead-letter topic is not
+    /// stored yet (the outbox), oldest offset first.
+    async fn dead_letter_outbox(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        max: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError>;
+
+    /// Takes dead letters whose copy is stored out of the outbox; a copy of
+    /// an earlier death than the current one changes nothing.
+    async fn dead_letters_copied(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+        copied: &[CopiedDeadLetter],
+    ) -> Result<(), StorageError>;
 
     /// Makes up to `max` matching dead letters deliverable again (attempts start
     /// over), the i-th at `now + i * spacing_millis`; returns how many.

@@ -13,7 +13,7 @@
 //! | `pubsubgo_topic_messages_total` | counter, `topic` | messages stored, per topic |
 //! | `pubsubgo_messages_expired_total` | counter | messages never delivered because their TTL passed |
 //! | `pubsubgo_messages_dead_lettered_total` | counter | messages moved out of delivery after their last attempt |
-//! | `pubsubgo_dead_letter_publish_failures_total` | counter | dead letters that could not be copied to the dead-letter topic |
+//! | `pubsubgo_dead_letter_publish_failures_total` | counter | failed tries to copy a dead letter to the dead-letter topic (it stays in the outbox and is retried) |
 //! | `pubsubgo_subscription_backlog_messages` | gauge, `subscription` | unacknowledged messages (refreshed every 5 s) |
 //! | `pubsubgo_subscription_oldest_unacked_age_seconds` | gauge, `subscription` | age of the oldest unacknowledged message (refreshed every 5 s) |
 //! | `pubsubgo_idempotency_cache_entries` | gauge | idempotency keys held in this process's cache (in progress and completed) |
@@ -211,7 +211,7 @@ impl Metrics {
         );
         registry.register(
             "pubsubgo_dead_letter_publish_failures",
-            "Dead letters whose copy to the dead-letter topic was given up after 10 minutes of retries",
+            "Tries to copy a dead letter to the dead-letter topic that failed (the copy stays in the outbox and is retried)",
             dead_letter_failures.clone(),
         );
         registry.register(

@@ -9,9 +9,9 @@ use cluster::subscription::StartPosition;
 use cluster::{Retention, SubscriptionName, TopicName};
 use node::storage::memory::MemoryStorage;
 use node::storage::{
-    AckOutcome, AppendOptions, Backlog, DeadLetter, DeliveryPolicy, DeliveryRef, Epoch, FencedLog,
-    LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets, PartitionRef,
-    RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
+    AckOutcome, AppendOptions, Backlog, CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef,
+    Epoch, FencedLog, LeaseOutcome, LeaseRequest, MessageLog, Nack, NewMessage, PartitionOffsets,
+    PartitionRef, RedriveFilter, SeekTarget, StorageError, StoredMessage, SubscriptionState,
 };
 
 /// The calling node's backend. Topic and subscription calls reach every
@@ -201,6 +201,24 @@ impl SubscriptionState for Mirror {
         _: &PartitionRef,
         _: usize,
     ) -> Result<Vec<DeadLetter>, StorageError> {
+        ran_here()
+    }
+
+    async fn dead_letter_outbox(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: usize,
+    ) -> Result<Vec<DeadLetter>, StorageError> {
+        ran_here()
+    }
+
+    async fn dead_letters_copied(
+        &self,
+        _: &SubscriptionName,
+        _: &PartitionRef,
+        _: &[CopiedDeadLetter],
+    ) -> Result<(), StorageError> {
         ran_here()
     }
 

@@ -6,10 +6,12 @@
 //!   of `testkit::server_process`).
 //! - [`settings`]: flags, environment and the errors of bad settings.
 //! - [`restarts`]: what survives a clean restart and a `kill -9`.
+//! - [`dead_letter_outbox`]: a dead letter's pending copy survives a `kill -9`.
 //! - [`memory_bound`]: the memory alarm of a process with a small bound.
 //! - [`slow_consumer`]: a stream whose client stops reading.
 //! - [`traces`]: spans of a three-node cluster in one trace, exported to a receiver in the test.
 
+mod dead_letter_outbox;
 mod memory_bound;
 mod process;
 mod restarts;

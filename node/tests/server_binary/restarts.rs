@@ -6,24 +6,9 @@ use std::collections::BTreeSet;
 use api::types::{CreateSubscriptionRequest, StartPosition};
 use testkit::client::{keyed, publish, subscription, subscription_stats, text, topic};
 
-use testkit::server_process::{DataDir, Server};
+use testkit::server_process::DataDir;
 
-use crate::process::{LOCAL, start};
-
-/// Starts the binary on Redis and returns it with a client for its API.
-fn start_on_redis(data: &DataDir, url: &str, prefix: &str) -> (Server, api::Client) {
-    let on_redis = [
-        "--storage",
-        "redis",
-        "--redis-url",
-        url,
-        "--redis-key-prefix",
-        prefix,
-    ];
-    let server = start(data, &[&LOCAL[..], &on_redis].concat(), &[]);
-    let api = server.connect();
-    (server, api)
-}
+use crate::process::{LOCAL, start, start_on_redis};
 
 /// The topic and the subscription; after a restart the metadata log restores
 /// them, and storage keeps their messages and cursors.

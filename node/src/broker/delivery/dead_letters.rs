@@ -8,7 +8,6 @@
 //! this subscription alone, so other subscriptions of the topic never see it twice.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use api::types::{PublishMessage, PublishRequest};
 use cluster::TopicName;
@@ -17,7 +16,7 @@ use super::target::DeliveryTarget;
 use crate::broker::BrokerError;
 use crate::broker::metadata_view::MetadataView;
 use crate::broker::publish::Publisher;
-use crate::storage::{DeadLetter, IdempotentAppend};
+use crate::storage::{CopiedDeadLetter, DeadLetter, IdempotentAppend, Storage};
 use crate::telemetry::{Metrics, context, messaging};
 
 /// Attribute names of a dead letter's lineage, added to the copy in the
@@ -36,120 +35,167 @@ pub mod lineage {
     pub const GOOGLE_TOPIC_PUBLISH_TIME: &str = "CloudPubSubDeadLetterSourceTopicPublishTime";
 }
 
-/// How long a dead letter's copy is retried before it is given up (logged
-/// and counted in `pubsubgo_dead_letter_publish_failures_total`).
-pub const RETRY_FOR: Duration = Duration::from_secs(600);
-
-/// How long storage remembers a copy's idempotency key: past the retries.
+/// How long storage remembers a copy's idempotency key. A copy stored but not
+/// yet taken out of the outbox (its owner died in between) is copied again by
+/// the next drain, seconds later, under the same key: stored once as long as
+/// that happens within this window.
 const KEY_KEPT_MILLIS: u64 = 15 * 60 * 1000;
 
-/// One batch of dead letters' copies, as every try sends it.
-#[derive(Debug)]
-struct Copy {
-    topic: TopicName,
-    messages: Vec<PublishMessage>,
-    key: String,
-    subscription: String,
-}
+/// Most dead letters one drain takes from one partition's outbox.
+const DRAIN_BATCH: usize = 100;
 
 /// Where dead letters go when a delivery runs out of attempts: the
 /// subscription's dead-letter topic, through the publisher.
+///
+/// Storage puts each dead letter in the partition's dead-letter outbox in the
+/// same step that takes it out of delivery
+/// ([`SubscriptionState::dead_letter_outbox`](crate::storage::SubscriptionState::dead_letter_outbox)),
+/// so a pending copy survives the node that dead-lettered it. The copy is
+/// tried at once; what stays in the outbox (the dead-letter topic's owner was
+/// down or moving, or this node died) is copied by [`DeadLetters::drain`],
+/// which the metadata leader's upkeep runs every few seconds. Every try of one
+/// dead letter carries the same idempotency key, so it is stored once.
 #[derive(Debug)]
 pub struct DeadLetters {
     metadata: MetadataView,
     publisher: Arc<Publisher>,
+    storage: Arc<dyn Storage>,
     metrics: Arc<Metrics>,
 }
 
 impl DeadLetters {
-    pub fn new(metadata: MetadataView, publisher: Arc<Publisher>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        metadata: MetadataView,
+        publisher: Arc<Publisher>,
+        storage: Arc<dyn Storage>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             metadata,
             publisher,
+            storage,
             metrics,
         }
     }
 
-    /// Copies dead letters into the subscription's dead-letter topic. The
-    /// first try is inline; if it fails (the topic's owner is moving, say) the
-    /// copy is retried in the background with backoff for
-    /// [`RETRY_FOR`]. Every try carries the same idempotency key, so a try
-    /// whose outcome was unknown is stored once. A copy still not stored then
-    /// is logged and counted; the message stays dead (listable, redrivable).
+    /// Copies messages just dead-lettered into the subscription's dead-letter
+    /// topic. A copy that fails stays in the outbox for [`DeadLetters::drain`].
     pub async fn publish(&self, target: &DeliveryTarget, partition: u32, dead: Vec<DeadLetter>) {
         if dead.is_empty() {
             return;
         }
         self.metrics.dead_lettered.inc_by(dead.len() as u64);
-        let Some(policy) = &target.subscription.config.dead_letter_policy else {
-            return;
-        };
         // Open while the first try appends: each joins its message's trace.
-        let _spans: Vec<_> = dead
-            .iter()
-            .filter_map(|letter| {
-                let id = format!("{partition}-{}", letter.message.offset);
-                messaging::dead_letter(
-                    target.subscription.name.as_str(),
-                    policy.dead_letter_topic.as_str(),
-                    messaging::Delivered {
-                        id: &id,
-                        attempt: letter.attempts,
-                        created: context::from_attributes(&letter.message.message.attributes),
-                    },
-                )
-            })
-            .collect();
-        let copy = Copy {
-            topic: policy.dead_letter_topic.clone(),
-            messages: dead
+        let _spans: Vec<_> = match &target.subscription.config.dead_letter_policy {
+            Some(policy) => dead
                 .iter()
-                .map(|letter| self.lineage_copy(target, partition, letter))
+                .filter_map(|letter| {
+                    let id = format!("{partition}-{}", letter.message.offset);
+                    messaging::dead_letter(
+                        target.subscription.name.as_str(),
+                        policy.dead_letter_topic.as_str(),
+                        messaging::Delivered {
+                            id: &id,
+                            attempt: letter.attempts,
+                            created: context::from_attributes(&letter.message.message.attributes),
+                        },
+                    )
+                })
                 .collect(),
-            key: format!("dead-letters-{}", uuid::Uuid::now_v7()),
-            subscription: target.subscription.name.to_string(),
+            None => Vec::new(),
         };
-        if self.try_copy(&copy).await.is_ok() {
-            return;
-        }
-        let (metadata, publisher, metrics) = (
-            self.metadata.clone(),
-            self.publisher.clone(),
-            self.metrics.clone(),
-        );
-        tokio::spawn(async move {
-            let this = Self::new(metadata, publisher, metrics);
-            let started = Instant::now();
-            let mut pause = Duration::from_millis(100);
-            let error = loop {
-                tokio::time::sleep(pause).await;
-                match this.try_copy(&copy).await {
-                    Ok(()) => return,
-                    Err(error) if started.elapsed() >= RETRY_FOR => break error,
-                    Err(_) => pause = (pause * 2).min(Duration::from_secs(5)),
-                }
-            };
-            this.metrics
-                .dead_letter_failures
-                .inc_by(copy.messages.len() as u64);
-            tracing::warn!(
-                subscription = %copy.subscription,
-                dead_letter_topic = %copy.topic,
+        if let Err(error) = self.copy(target, partition, &dead).await {
+            tracing::debug!(
+                subscription = %target.subscription.name,
+                partition,
                 %error,
-                "could not publish dead letters within {RETRY_FOR:?}; they stay redrivable"
+                "dead letters stay in the outbox until a drain copies them"
             );
-        });
+        }
     }
 
-    /// One try at storing `copy` in its topic.
-    async fn try_copy(&self, copy: &Copy) -> Result<(), BrokerError> {
-        let dlq = self.metadata.topic(&copy.topic)?;
+    /// Copies what the outbox of each of the subscription's partitions holds,
+    /// then takes the stored copies out of it.
+    pub async fn drain(&self, target: &DeliveryTarget) -> Result<(), BrokerError> {
+        let mut first_error = None;
+        for partition in 0..target.topic.config.partitions {
+            let at = target.partition(partition);
+            let result = match self
+                .storage
+                .dead_letter_outbox(&target.subscription.name, &at, DRAIN_BATCH)
+                .await
+            {
+                Ok(pending) => self.copy(target, partition, &pending).await,
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Stores each dead letter's copy (none without a dead-letter policy)
+    /// and takes the stored ones out of the outbox; the first failure.
+    async fn copy(
+        &self,
+        target: &DeliveryTarget,
+        partition: u32,
+        dead: &[DeadLetter],
+    ) -> Result<(), BrokerError> {
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let mut copied = Vec::with_capacity(dead.len());
+        let mut failure = None;
+        for letter in dead {
+            let done = CopiedDeadLetter {
+                offset: letter.message.offset,
+                dead_at_millis: letter.dead_at_millis,
+            };
+            let Some(policy) = &target.subscription.config.dead_letter_policy else {
+                copied.push(done);
+                continue;
+            };
+            let message = self.lineage_copy(target, partition, letter);
+            let key = format!(
+                "dead-letter:{}:{partition}:{}:{}",
+                target.subscription.name, done.offset, done.dead_at_millis
+            );
+            match self.try_copy(&policy.dead_letter_topic, message, key).await {
+                Ok(()) => copied.push(done),
+                Err(error) => {
+                    self.metrics.dead_letter_failures.inc();
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+        if !copied.is_empty() {
+            self.storage
+                .dead_letters_copied(
+                    &target.subscription.name,
+                    &target.partition(partition),
+                    &copied,
+                )
+                .await?;
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// One try at storing one copy in the dead-letter topic.
+    async fn try_copy(
+        &self,
+        topic: &TopicName,
+        message: PublishMessage,
+        key: String,
+    ) -> Result<(), BrokerError> {
+        let dlq = self.metadata.topic(topic)?;
         let idempotent = IdempotentAppend {
-            key: copy.key.clone(),
+            key,
             ttl_millis: dlq.config.dedup_window_millis.max(KEY_KEPT_MILLIS),
         };
         let request = PublishRequest {
-            messages: copy.messages.clone(),
+            messages: vec![message],
         };
         self.publisher
             .append_batch(&dlq, request, Some(idempotent))

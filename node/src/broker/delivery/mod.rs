@@ -198,6 +198,12 @@ impl Delivery {
         Ok(out)
     }
 
+    /// Copies what the subscription's dead-letter outboxes hold
+    /// ([`DeadLetters::drain`]).
+    pub async fn drain_dead_letters(&self, target: &DeliveryTarget) -> Result<(), BrokerError> {
+        self.dead_letters.drain(target).await
+    }
+
     /// Leases from one partition.
     async fn lease_partition(
         &self,

@@ -56,6 +56,8 @@ pub(crate) enum OffsetState {
         attempts: u32,
         at: u64,
         reason: Option<String>,
+        /// Its copy in the dead-letter topic is not stored yet.
+        copy_pending: bool,
     },
     Acked,
 }
@@ -90,6 +92,7 @@ impl Cursor {
                 attempts: dead.attempts,
                 at: dead.at,
                 reason: dead.reason.clone(),
+                copy_pending: dead.copy_pending,
             });
         }
         self.acked.contains(&offset).then_some(OffsetState::Acked)
@@ -143,6 +146,7 @@ impl Cursor {
                     attempts,
                     at,
                     reason,
+                    copy_pending,
                 } => {
                     cursor.dead.insert(
                         offset,
@@ -150,6 +154,7 @@ impl Cursor {
                             attempts,
                             reason,
                             at,
+                            copy_pending,
                         },
                     );
                 }

@@ -17,10 +17,12 @@
 //! - [`changes`]: the change set and the per-offset state a backend persists.
 //! - [`log_view`]: what the cursor needs from a partition's log.
 //! - [`bookkeeping`]: every change to the cursor's maps, recorded when tracked.
+//! - [`outbox`]: dead letters whose copy in the dead-letter topic is pending.
 
 mod bookkeeping;
 mod changes;
 mod log_view;
+mod outbox;
 mod scan;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,6 +66,9 @@ struct Dead {
     attempts: u32,
     reason: Option<String>,
     at: u64,
+    /// Its copy in the dead-letter topic is not stored yet: the outbox
+    /// ([`outbox`]) holds it until the copy is.
+    copy_pending: bool,
 }
 
 #[derive(Debug, Default)]
@@ -431,6 +436,7 @@ impl Cursor {
                     attempts: retry.attempt,
                     reason: retry.reason.clone(),
                     at: now,
+                    copy_pending: true,
                 },
             );
             dead.push(DeadLetter {

@@ -11,7 +11,8 @@ use proptest::prelude::*;
 
 use super::{Cursor, LogView, OffsetState, Scalars};
 use crate::storage::{
-    DeliveryPolicy, DeliveryRef, LeaseRequest, Nack, NewMessage, RedriveFilter, StoredMessage,
+    CopiedDeadLetter, DeadLetter, DeliveryPolicy, DeliveryRef, LeaseRequest, Nack, NewMessage,
+    RedriveFilter, StoredMessage,
 };
 
 #[derive(Debug)]
@@ -106,6 +107,7 @@ enum Op {
     Advance { millis: u16 },
     Trim { by: u8 },
     Redrive,
+    Copied { max: u8 },
     Resume { key: u8 },
     Seek { to: u8 },
 }
@@ -120,6 +122,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..15_000u16).prop_map(|millis| Op::Advance { millis }),
         (0..5u8).prop_map(|by| Op::Trim { by }),
         Just(Op::Redrive),
+        (0..4u8).prop_map(|max| Op::Copied { max }),
         (0..3u8).prop_map(|key| Op::Resume { key }),
         any::<u8>().prop_map(|to| Op::Seek { to }),
     ]
@@ -207,6 +210,10 @@ fn run(ops: Vec<Op>, ordered: bool) {
             Op::Redrive => {
                 cursor.redrive(&log, RedriveFilter::default(), 3, now, 10);
             }
+            Op::Copied { max } => {
+                let copied = copies(&cursor.outbox(&log, usize::from(max)));
+                cursor.copied(&copied);
+            }
             Op::Resume { key } => {
                 cursor.resume_key(&format!("k{key}"));
             }
@@ -239,4 +246,73 @@ fn untracked_cursor_records_nothing() {
     cursor.ack(&[d], 0, false);
     cursor.seek(3);
     assert!(cursor.take_changes().is_none());
+}
+
+fn copies(dead: &[DeadLetter]) -> Vec<CopiedDeadLetter> {
+    dead.iter()
+        .map(|letter| CopiedDeadLetter {
+            offset: letter.message.offset,
+            dead_at_millis: letter.dead_at_millis,
+        })
+        .collect()
+}
+
+#[test]
+fn a_dead_letter_stays_in_the_outbox_until_its_copy_is_stored() {
+    let message = Arc::new(StoredMessage {
+        offset: 0,
+        message: NewMessage {
+            data: Bytes::from_static(b"x"),
+            attributes: BTreeMap::new(),
+            ordering_key: None,
+            priority: 4,
+            publish_time_millis: 1,
+            deliver_at_millis: None,
+            expire_at_millis: None,
+        },
+    });
+    let log = TestLog {
+        start: 0,
+        messages: vec![message],
+    };
+    let mut policy = policy(false);
+    policy.max_attempts = Some(1);
+    let mut cursor = Cursor::tracked(0);
+    let mut store = Store::default();
+    let lease = |now| LeaseRequest {
+        max_messages: 1,
+        now_millis: now,
+        deadline_millis: now + 1_000,
+        policy,
+    };
+    let first = DeliveryRef {
+        offset: 0,
+        attempt: 1,
+    };
+
+    tracing::info!("dead-lettered: in the outbox, durably");
+    cursor.lease(&log, lease(10));
+    let dead = cursor.nack(&log, &[first], &Nack::default(), 20, policy);
+    store.write_through(&mut cursor);
+    assert_eq!(copies(&dead), copies(&store.restore().outbox(&log, 10)));
+    assert_eq!(cursor.outbox_reads(0), vec![0]);
+
+    tracing::info!("redriven and dead again: a copy of the first death changes nothing");
+    cursor.redrive(&log, RedriveFilter::default(), 1, 30, 0);
+    cursor.lease(&log, lease(40));
+    cursor.nack(&log, &[first], &Nack::default(), 50, policy);
+    cursor.copied(&copies(&dead));
+    assert_eq!(
+        cursor.outbox(&log, 10).len(),
+        1,
+        "the second death's copy is pending"
+    );
+
+    tracing::info!("copied: out of the outbox, still dead and listed");
+    cursor.copied(&copies(&cursor.outbox(&log, 10)));
+    store.write_through(&mut cursor);
+    let restored = store.restore();
+    assert!(restored.outbox(&log, 10).is_empty());
+    assert!(restored.outbox_reads(0).is_empty());
+    assert_eq!(restored.dead_letters(&log, 10).len(), 1);
 }

@@ -13,7 +13,9 @@
 //! A cursor is one hash: scalars under `next`, `acked_below`, `expired`,
 //! `served`; each tracked offset under its decimal number with an
 //! [`OffsetState`] encoded as `L <attempt> <deadline>[ <busy key>]`,
-//! `P <attempts> <due>`, `D <attempts> <at>[ <reason>]` or `A`; each parked
+//! `P <attempts> <due>`, `D <attempts> <at>[ <reason>]` (dead, its copy in
+//! the dead-letter topic stored or not needed), `O <attempts> <at>[ <reason>]`
+//! (dead, its copy still in the outbox) or `A`; each parked
 //! ordering key under `k:<key>`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -283,10 +285,14 @@ pub(crate) fn encode_state(state: &OffsetState) -> String {
             attempts,
             at,
             reason,
-        } => match reason {
-            Some(reason) => format!("D {attempts} {at} {reason}"),
-            None => format!("D {attempts} {at}"),
-        },
+            copy_pending,
+        } => {
+            let tag = if *copy_pending { "O" } else { "D" };
+            match reason {
+                Some(reason) => format!("{tag} {attempts} {at} {reason}"),
+                None => format!("{tag} {attempts} {at}"),
+            }
+        }
         OffsetState::Acked => "A".to_owned(),
     }
 }
@@ -310,10 +316,11 @@ pub(crate) fn decode_state(text: &str) -> Option<OffsetState> {
             attempts: count,
             due: time,
         }),
-        "D" => Some(OffsetState::Dead {
+        "D" | "O" => Some(OffsetState::Dead {
             attempts: count,
             at: time,
             reason: rest,
+            copy_pending: tag == "O",
         }),
         _ => None,
     }
@@ -465,11 +472,19 @@ mod tests {
                 attempts: 5,
                 at: 7,
                 reason: Some("cannot parse: bad json".to_owned()),
+                copy_pending: true,
             },
             OffsetState::Dead {
                 attempts: 5,
                 at: 7,
                 reason: None,
+                copy_pending: false,
+            },
+            OffsetState::Dead {
+                attempts: 5,
+                at: 7,
+                reason: None,
+                copy_pending: true,
             },
             OffsetState::Acked,
         ] {

@@ -94,6 +94,12 @@ impl Call<'_> {
                 offsets.truncate(max);
                 Some(offsets)
             }
+            Reads::Outbox { max } => {
+                let (start, _) = bounds(conn, &self.keys).await?;
+                let mut offsets = cursor.outbox_reads(start);
+                offsets.truncate(max);
+                Some(offsets)
+            }
         };
         let (start, end) = match offsets {
             Some(offsets) => {
