@@ -11,7 +11,11 @@ fuzz_target!(|input: &[u8]| {
     let Ok(problem) = serde_json::from_slice::<Problem>(input) else {
         return;
     };
-    let _ = (problem.code.retryable(), problem.code.status(), problem.to_string());
+    let _ = (
+        problem.code.retryable(),
+        problem.code.status(),
+        problem.to_string(),
+    );
     let again = serde_json::to_vec(&problem).expect("a decoded problem encodes");
     let decoded: Problem = serde_json::from_slice(&again).expect("and decodes again");
     assert_eq!(decoded, problem);
