@@ -1,4 +1,4 @@
-.PHONY: verify redis-server chromium structure deployments fmt clippy test chaos openapi doc run
+.PHONY: verify redis-server chromium structure deployments fmt clippy test chaos openapi doc run fuzz
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
 verify: redis-server chromium structure deployments fmt clippy test chaos openapi doc
@@ -36,13 +36,21 @@ test: redis-server chromium
 chaos: redis-server
 	./jepsen/ci
 
-# schemathesis (all checks and phases) against a real server's /openapi.json:
-# the document clients are generated from must say what the server does.
+# schemathesis (all checks and phases, stateful included) against a real server's
+# /openapi.json, once with authentication off and once on (an API key): the
+# document clients are generated from must say what the server does.
 openapi:
 	./tests/tools/schemathesis-check
 
 doc:
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+# cargo-fuzz (libFuzzer, stable compiler) over the parsers of untrusted input,
+# FUZZ_SECONDS per target (default 60) from the seed corpora in node/fuzz/corpus;
+# not part of verify. The nightly campaign: FUZZ_SECONDS=600 make fuzz
+# (docs/security.md, "Fuzzing"). Needs `cargo install cargo-fuzz --locked`.
+fuzz:
+	./node/fuzz/run
 
 # Single node, in-memory storage, clients on :8081, metrics on :9092.
 run:

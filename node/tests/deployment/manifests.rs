@@ -196,6 +196,31 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
         "clients from anywhere"
     );
     assert_eq!(sources_of(peer_port), vec![from_pods("pubsubgo")]);
+    // Beyond the policy, the peer port asks for a certificate of the cluster CA:
+    // all three files come from the pubsubgo-peer-tls Secret's volume.
+    let peer_tls_mount =
+        container["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                pod["volumes"].as_array().into_iter().flatten().any(|v| {
+                    v["name"] == m["name"] && v["secret"]["secretName"] == "pubsubgo-peer-tls"
+                })
+            })
+            .and_then(|m| m["mountPath"].as_str())
+            .expect("the pubsubgo-peer-tls Secret is mounted");
+    for (setting, file) in [
+        ("PUBSUB_PEER_TLS_CERT_FILE", "tls.crt"),
+        ("PUBSUB_PEER_TLS_KEY_FILE", "tls.key"),
+        ("PUBSUB_PEER_TLS_CA_FILE", "ca.crt"),
+    ] {
+        assert_eq!(
+            env_value(&env, setting),
+            Some(format!("{}/{file}", peer_tls_mount.trim_end_matches('/')).as_str()),
+            "{setting}"
+        );
+    }
     assert_eq!(sources_of(metrics_port), vec![from_pods("prometheus")]);
     let opened = container_ports(container);
     assert_eq!(policy_ports(policy), opened, "every port is covered");

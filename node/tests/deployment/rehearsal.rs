@@ -21,8 +21,8 @@
 //!   resolver in its code.
 //! - The volume is a directory per pod (`PUBSUB_DATA_DIR`); Redis is a
 //!   `redis-server` on a free port (`PUBSUB_REDIS_PORT`).
-//! - Secret volumes (the client port's certificate, the API key hashes and
-//!   the policy) are directories the test fills as an operator fills the
+//! - Secret volumes (the client port's certificate, the peer port's
+//!   certificate and CA, the API key hashes and the policy) are directories the test fills as an operator fills the
 //!   Secrets (a test CA's certificate for the pods' names and addresses, one
 //!   API key allowed everything); settings naming files under a Secret's
 //!   mount path name the same files there. Clients trust the test CA and
@@ -43,7 +43,7 @@ use testkit::server_process::{Server, WAIT};
 
 use crate::manifests::TEST_SECRETS;
 use crate::rendered::{Rendered, container_ports, deployment_tools, env_value, policy_ports};
-use crate::secret_volumes::{LOAD_KEY, secret_volumes};
+use crate::secret_volumes::{LOAD_KEY, assert_peer_port_refuses_plain_http, secret_volumes};
 
 /// Set in the copy of this test that runs inside the namespaces.
 const INSIDE: &str = "PUBSUBGO_REHEARSAL_INSIDE";
@@ -236,6 +236,7 @@ fn rehearse() {
             "{}: a network policy covers each",
             pod.name
         );
+        assert_peer_port_refuses_plain_http(listening["peer"].as_str().expect("peer address"));
     }
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

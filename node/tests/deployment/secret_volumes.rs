@@ -1,9 +1,13 @@
 //! The Secret volumes of the production overlay's broker pods, filled as an
 //! operator fills the Secrets, for the rehearsal: a test CA's certificate for
-//! the pods' names and addresses (`pubsubgo-tls`), and the hash of the load's
-//! API key with a policy allowing it everything (`pubsubgo-auth`).
+//! the pods' names and addresses (`pubsubgo-tls`, and with the CA for the peer
+//! port's mutual TLS `pubsubgo-peer-tls`), and the hash of the load's API key
+//! with a policy allowing it everything (`pubsubgo-auth`).
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -44,6 +48,11 @@ pub fn secret_volumes(
                 std::fs::copy(&pair.cert, dir.join("tls.crt")).expect("tls.crt");
                 std::fs::copy(&pair.key, dir.join("tls.key")).expect("tls.key");
             }
+            "pubsubgo-peer-tls" => {
+                std::fs::copy(&pair.cert, dir.join("tls.crt")).expect("tls.crt");
+                std::fs::copy(&pair.key, dir.join("tls.key")).expect("tls.key");
+                std::fs::copy(&ca.ca_file, dir.join("ca.crt")).expect("ca.crt");
+            }
             "pubsubgo-auth" => {
                 let hash = node::security::auth::api_keys::hash_hex(LOAD_KEY);
                 std::fs::write(
@@ -63,4 +72,24 @@ pub fn secret_volumes(
         mounts.push((format!("{}/", path.trim_end_matches('/')), dir));
     }
     mounts
+}
+
+/// Asserts the peer port at `address` (as logged: `host:port`) does not
+/// answer plain HTTP: with the overlay's mutual TLS it speaks only TLS, so a
+/// caller without a certificate of the cluster CA gets no HTTP answer.
+pub fn assert_peer_port_refuses_plain_http(address: &str) {
+    let mut stream = TcpStream::connect(address).expect("connect to the peer port");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    stream
+        .write_all(b"GET /raft/metrics HTTP/1.1\r\nHost: peer\r\nConnection: close\r\n\r\n")
+        .expect("send a plain request");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "the peer port {address} answered plain HTTP: {}",
+        String::from_utf8_lossy(&answer)
+    );
 }

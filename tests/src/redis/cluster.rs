@@ -1,5 +1,7 @@
-//! Three primaries with one replica each, made by `redis-cli --cluster create`.
+//! Three primaries with one replica each, made by `redis-cli --cluster create`;
+//! optionally also listening with TLS.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,28 +11,71 @@ use super::{READY_WITHIN, RedisServer, free_port};
 #[derive(Debug)]
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
+    /// Each node's TLS port, in the order of `nodes`; empty without TLS.
+    pub tls_ports: Vec<u16>,
 }
 
 impl RedisCluster {
     pub fn start() -> Self {
+        Self::start_with(Vec::new)
+    }
+
+    /// Like [`RedisCluster::start`], but every node also serves TLS with
+    /// `cert` and `key` on a port of its own (`tls_ports`) and speaks TLS on
+    /// the cluster bus and to its replicas, trusting `ca`. Clients need no
+    /// certificate of their own. The plain ports stay open for the harness.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Self {
+        let mut tls_ports = Vec::new();
+        let (cert, key, ca) = (cert.display(), key.display(), ca.display());
+        let mut cluster = Self::start_with(|| {
+            let port = free_port();
+            tls_ports.push(port);
+            [
+                "--tls-port".to_owned(),
+                port.to_string(),
+                "--tls-cert-file".to_owned(),
+                cert.to_string(),
+                "--tls-key-file".to_owned(),
+                key.to_string(),
+                "--tls-ca-cert-file".to_owned(),
+                ca.to_string(),
+                "--tls-auth-clients".to_owned(),
+                "no".to_owned(),
+                "--tls-cluster".to_owned(),
+                "yes".to_owned(),
+                "--tls-replication".to_owned(),
+                "yes".to_owned(),
+            ]
+            .into()
+        });
+        cluster.tls_ports = tls_ports;
+        cluster
+    }
+
+    /// Starts six nodes, each with the arguments `extra` gives it, and joins
+    /// them into a cluster over their plain ports.
+    fn start_with(mut extra: impl FnMut() -> Vec<String>) -> Self {
         let nodes: Vec<RedisServer> = (0..6)
             .map(|i| {
                 let bus = free_port().to_string();
-                RedisServer::on_a_free_port(
-                    &format!("cluster-{i}"),
-                    &[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        "2000",
-                        "--cluster-port",
-                        &bus,
-                        "--appendonly",
-                        "no",
-                    ],
-                )
+                let mut args: Vec<String> = [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-port",
+                    &bus,
+                    "--appendonly",
+                    "no",
+                ]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+                args.extend(extra());
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                RedisServer::on_a_free_port(&format!("cluster-{i}"), &args)
             })
             .collect();
         let addresses: Vec<String> = nodes
@@ -53,7 +98,10 @@ impl RedisCluster {
         for node in &nodes {
             node.wait_until(|reply| reply.contains("cluster_state:ok"), "CLUSTER INFO");
         }
-        Self { nodes }
+        Self {
+            nodes,
+            tls_ports: Vec::new(),
+        }
     }
 
     /// The port of the primary serving `slot` and, once attached, of its replica,
@@ -139,6 +187,14 @@ impl RedisCluster {
         self.nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect()
+    }
+
+    /// The nodes' TLS ports as `rediss://` seeds (empty without TLS).
+    pub fn tls_seeds(&self) -> Vec<String> {
+        self.tls_ports
+            .iter()
+            .map(|port| format!("rediss://127.0.0.1:{port}"))
             .collect()
     }
 }
