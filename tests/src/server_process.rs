@@ -52,14 +52,20 @@ impl Server {
     /// The server binary, to be given arguments and environment (the gRPC
     /// listener, when on, on a free port).
     pub fn command() -> Command {
-        let binary = std::env::var_os(BINARY)
-            .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
-        let mut command = Command::new(binary);
+        let mut command = Self::bare_command();
         // Many servers run at once and the gRPC listener's default port is
         // fixed (8085): a flag, not an environment variable, so that tests
         // clearing the environment keep it.
         command.args(["--grpc-port", "0"]);
         command
+    }
+
+    /// The server binary with no arguments: for a process alone in its own
+    /// network namespace, which may open the default ports.
+    pub fn bare_command() -> Command {
+        let binary = std::env::var_os(BINARY)
+            .unwrap_or_else(|| panic!("{BINARY} is set by cargo for node's integration tests"));
+        Command::new(binary)
     }
 
     /// Starts the binary as the node's tests run it: JSON logs, a free peer

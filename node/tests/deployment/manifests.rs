@@ -149,6 +149,7 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     tracing::info!("probes ask the server's routes on its client port; liveness needs no leader");
     let client_port = port(&env, "PUBSUB_SERVER_PORT");
     let metrics_port = port(&env, "PUBSUB_METRICS_PORT");
+    let grpc_port = port(&env, "PUBSUB_GRPC_PORT");
     for (probe, path) in [
         ("startupProbe", api::paths::HEALTHZ),
         ("livenessProbe", api::paths::HEALTHZ),
@@ -226,7 +227,7 @@ fn the_production_overlay_keeps_a_quorum_and_matches_the_server() {
     assert_eq!(policy_ports(policy), opened, "every port is covered");
     assert_eq!(
         opened,
-        BTreeSet::from([client_port, peer_port, metrics_port])
+        BTreeSet::from([client_port, peer_port, metrics_port, grpc_port])
     );
 
     tracing::info!("stopping fits in the grace period; the pod runs locked down");

@@ -110,7 +110,8 @@ struct Pod {
 impl Pod {
     /// Starts the pod's process and waits for its listening line.
     fn start(&mut self) -> Value {
-        let mut command = Server::command();
+        // Alone in its namespaces, the pod opens the declared ports, gRPC's too.
+        let mut command = Server::bare_command();
         command
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)));
@@ -222,7 +223,7 @@ fn rehearse() {
     let policy_ports = policy_ports(rendered.one("NetworkPolicy", "pubsubgo"));
     for pod in &mut pods {
         let listening = pod.start();
-        let opened: BTreeSet<u64> = ["client", "metrics", "peer"]
+        let opened: BTreeSet<u64> = ["client", "metrics", "peer", "grpc"]
             .iter()
             .map(|key| port_of(&listening[key]))
             .collect();
