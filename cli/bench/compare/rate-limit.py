@@ -12,9 +12,11 @@ set), then:
      at --quiet-rate for --seconds, timing each request;
   2. loaded: the same again while --noisy-processes processes publish as the
      noisy principal at --noisy-rate requests per second in all, until the
-     quiet run ends and at least --over of their requests were refused.
+     quiet run ends; at least --over of their requests must have been refused.
 Each process has its own keep-alive connection, so the client's cost does
-not queue one principal's requests behind the other's.
+not queue one principal's requests behind the other's. A noisy connection the
+server closed after a refusal is reopened and the request sent again (counted
+as "reconnects", not as a request).
 
     cargo build --release --locked --bin pubsubgo-server
     python3 cli/bench/compare/rate-limit.py            # limit 100/s, 20 s per phase
@@ -72,13 +74,22 @@ def quiet(port, key, rate, seconds, out):
 def noisy(port, key, rate, stop, out):
     """Publishes at `rate` per second until `stop` is set; puts its counts."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    counts = {"sent": 0, "ok": 0, "429": 0, "429 without Retry-After": 0, "other": 0}
+    counts = {"sent": 0, "ok": 0, "429": 0, "429 without Retry-After": 0, "other": 0, "reconnects": 0}
     start = time.perf_counter()
     while not stop.is_set():
         pause = start + counts["sent"] / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        status, retry_after = request(conn, "POST", "/v1/topics/noisy:publish", key, BODY)
+        try:
+            status, retry_after = request(conn, "POST", "/v1/topics/noisy:publish", key, BODY)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # The server answers a refusal before reading the request body and then
+            # sometimes closes the keep-alive connection (without `Connection: close`):
+            # open a new one and send again; the request is not counted.
+            counts["reconnects"] += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
         counts["sent"] += 1
         if status == 200:
             counts["ok"] += 1

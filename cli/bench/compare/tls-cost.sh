@@ -11,10 +11,12 @@
 #   cli/bench/compare/tls-cost.sh                 # ROUNDS=3
 #   ROUNDS=5 WORKLOADS="a" TRANSPORTS=stream cli/bench/compare/tls-cost.sh
 #
-# MESSAGES_A / MESSAGES_B override the messages per run (200,000 and 20,000, as the harness).
+# MESSAGES_A / MESSAGES_B override the messages per run (200,000 and 20,000, as the harness);
+# BIN the directory of pubsubgo-server and pubsub-cli (default target/release). A server that is
+# not ready within 60 s stops the run with its log.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../../.." && pwd)"
-bin="$here/target/release"
+bin="${BIN:-$here/target/release}"
 out="$here/target/tls-cost"
 rm -rf "$out"
 mkdir -p "$out"
@@ -54,10 +56,12 @@ for round in $(seq "${ROUNDS:-3}"); do
         PUBSUB_LOG_ACCESS=false "$bin/pubsubgo-server" --host 127.0.0.1 --port "$port" --metrics-port "$metrics" \
           --peer-port "$peer" --grpc-enabled false --data-dir "$data" "${tls[@]}" >"$out/server-$run.log" 2>&1 &
         pid=$!
+        ready=""
         for _ in $(seq 600); do
-          curl -fs ${client_tls:+--cacert "$out/ca.pem"} "$scheme://127.0.0.1:$port/readyz" >/dev/null && break
+          curl -fs ${client_tls:+--cacert "$out/ca.pem"} "$scheme://127.0.0.1:$port/readyz" >/dev/null && ready=1 && break
           sleep 0.1
         done
+        [[ -n $ready ]] || { echo "$run: server not ready after 60 s:" >&2; tail -20 "$out/server-$run.log" >&2; exit 1; }
         if [[ $workload == a ]]; then
           shape=(--producers 4 --consumers 4 --window 256 --messages "${MESSAGES_A:-200000}")
         else
