@@ -298,8 +298,19 @@ impl Cursor {
         log: &(impl LogView + ?Sized),
         max: usize,
     ) -> Vec<DeadLetter> {
+        self.dead_letters_where(log, max, |_| true)
+    }
+
+    /// Up to `max` dead letters that `keep` accepts, oldest offset first.
+    fn dead_letters_where(
+        &self,
+        log: &(impl LogView + ?Sized),
+        max: usize,
+        keep: impl Fn(&Dead) -> bool,
+    ) -> Vec<DeadLetter> {
         self.dead
             .iter()
+            .filter(|(_, dead)| keep(dead))
             .filter_map(|(offset, dead)| {
                 Some(DeadLetter {
                     message: log.get(*offset)?.clone(),

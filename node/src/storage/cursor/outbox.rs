@@ -23,19 +23,7 @@ impl Cursor {
 
     /// Up to `max` dead letters whose copy is pending, oldest offset first.
     pub(crate) fn outbox(&self, log: &(impl LogView + ?Sized), max: usize) -> Vec<DeadLetter> {
-        self.dead
-            .iter()
-            .filter(|(_, dead)| dead.copy_pending)
-            .filter_map(|(offset, dead)| {
-                Some(DeadLetter {
-                    message: log.get(*offset)?.clone(),
-                    attempts: dead.attempts,
-                    reason: dead.reason.clone(),
-                    dead_at_millis: dead.at,
-                })
-            })
-            .take(max)
-            .collect()
+        self.dead_letters_where(log, max, |dead| dead.copy_pending)
     }
 
     /// Takes stored copies out of the outbox. A copy names the death it
