@@ -82,6 +82,7 @@ pub enum Command {
     /// owner epoch and its target is live: one bounded step of the automatic
     /// rebalance (format version 2).
     MovePartitions {
+        #[serde(serialize_with = "crate::wire_format::since_v2")]
         moves: Vec<PlannedMove>,
     },
 }

@@ -22,6 +22,7 @@
 //! - [`placement`]: cluster nodes and partition owners with epochs (rendezvous
 //!   hashing over xxh3).
 //! - [`touched`]: [`Touched`], the names an applied command changed, from its reply.
+//! - [`wire_format`]: the oldest stored format a serialized value needs.
 //! - [`error`]: [`MetadataError`], the one error type of this crate.
 //!
 //! # A command's path
@@ -45,6 +46,7 @@ pub mod push;
 pub mod subscription;
 pub mod topic;
 pub mod touched;
+pub mod wire_format;
 
 pub use command::{Command, Reply};
 pub use error::MetadataError;

@@ -15,7 +15,11 @@
 //!
 //! Version 2 only appended an enum variant, so a version-1 body decodes with
 //! today's types unchanged: its migration is the decode itself, and no frozen
-//! copy of the 0.1 types is needed. A peer of 0.1 refuses every version-2
+//! copy of the 0.1 types is needed. A value is written in the oldest version
+//! whose layout holds it (`cluster::wire_format`): everything but a
+//! `MovePartitions` command (and a log entry, request or list holding one) is
+//! still written as version 1, so peers of 0.1 and of this release replicate
+//! to each other during a rolling upgrade. A peer of 0.1 refuses a version-2
 //! value by name (it reads no version after 1).
 //!
 //! Releases before the version byte was checked against a layout (before the
@@ -40,7 +44,10 @@
 //!
 //! Appending a variant at the end of an enum keeps old bytes readable, but a
 //! peer of the older release cannot read the new variant: raise the version
-//! for that too, so the older peer refuses it by name.
+//! for that too, so the older peer refuses it by name, and mark the variant's
+//! fields `#[serde(serialize_with = ...)]` with `cluster::wire_format`'s
+//! function for the new version, so that only values holding it are written
+//! in it.
 
 use std::io;
 

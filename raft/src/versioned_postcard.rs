@@ -12,18 +12,21 @@ use std::io;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The first format: postcard of the types as release 0.1 defines them.
-pub const FORMAT_V1: u8 = 1;
+pub use cluster::wire_format::{FORMAT_V1, FORMAT_V2};
 
-/// The second format: the first plus `Command::MovePartitions`, appended.
-pub const FORMAT_V2: u8 = 2;
-
-/// The format every value is written in today.
+/// The newest format this release reads and writes.
 pub const CURRENT: u8 = FORMAT_V2;
 
-/// Encodes `value` as `[CURRENT, postcard bytes...]`.
+/// Encodes `value` as `[version, postcard bytes...]`, where `version` is the
+/// oldest format whose layout holds the value (`cluster::wire_format`): a
+/// value with nothing a later format added stays readable by a peer of an
+/// older release during a rolling upgrade.
 pub fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    postcard::to_extend(value, vec![CURRENT]).map_err(invalid)
+    let (bytes, version) =
+        cluster::wire_format::needed_while(|| postcard::to_extend(value, vec![CURRENT]));
+    let mut bytes = bytes.map_err(invalid)?;
+    bytes[0] = version;
+    Ok(bytes)
 }
 
 /// Decodes what [`encode`] wrote, or a version whose layout today's types
@@ -96,7 +99,7 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
         let bytes = encode(&(7u64, "seven".to_owned())).expect("encode");
-        assert_eq!(bytes[0], CURRENT);
+        assert_eq!(bytes[0], FORMAT_V1, "nothing in it needs a later format");
         let back: (u64, String) = decode(&bytes).expect("decode");
         assert_eq!(back, (7, "seven".to_owned()));
 
@@ -109,6 +112,31 @@ mod tests {
             decode::<(u64, String)>(&[0, 1]).is_err(),
             "version 0 never existed"
         );
+    }
+
+    #[test]
+    fn a_format_1_peer_reads_every_value_but_the_commands_format_2_added() {
+        use cluster::{Command, NodeId};
+        let format_1_release = |bytes: &[u8]| {
+            decode_at::<Vec<Command>>(FORMAT_V1, bytes, |_, _| panic!("nothing older"))
+        };
+        let old = vec![Command::SetNodeLive {
+            id: NodeId::new(2),
+            live: true,
+        }];
+        let written = encode(&old).expect("encode");
+        assert_eq!(format_1_release(&written).expect("read by 0.1"), old);
+
+        let mut new = old.clone();
+        new.push(Command::MovePartitions { moves: Vec::new() });
+        let written = encode(&new).expect("encode");
+        assert_eq!(written[0], FORMAT_V2);
+        let refused = format_1_release(&written).expect_err("0.1 cannot read it");
+        assert!(
+            refused.to_string().contains("format version 2"),
+            "{refused}"
+        );
+        assert_eq!(decode::<Vec<Command>>(&written).expect("read here"), new);
     }
 
     /// A type as an older release stored it, and as it is now: the shape of
