@@ -1,7 +1,11 @@
 .PHONY: verify redis-server chromium structure deployments fmt clippy test chaos openapi doc run fuzz
 
 # The one gate: what CI runs (.ci/run) and what the README calls "run all tests".
-verify: redis-server chromium structure deployments fmt clippy test chaos openapi doc
+# The phases run in this order; at the end (or at the first failure) a table
+# says how long each took and how much disk was left after it.
+PHASES := redis-server chromium structure deployments fmt clippy test chaos openapi doc
+verify:
+	@./tests/tools/timed-phases $(PHASES)
 
 # The Redis storage tests start their own redis-server processes.
 redis-server:
