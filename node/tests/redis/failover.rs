@@ -142,3 +142,48 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         "only appends acknowledged by the old primary can be missing: {missing:?}"
     );
 }
+
+/// After a failover, a slot whose first command is a transaction (creating a
+/// topic is one `MULTI`): the cluster client does not follow `MOVED` inside a
+/// transaction, so the storage relearns the slot and sends it again. Before,
+/// such a slot stayed on the old node and every call failed with `EXECABORT`.
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+async fn a_transaction_after_a_failover_reaches_the_new_primary() {
+    let cluster = testkit::redis::RedisCluster::start();
+    let settings = RedisSettings {
+        key_prefix: testkit::redis::fresh_prefix(),
+        ..RedisSettings::cluster(cluster.seeds())
+    };
+    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let slot = cluster.slot_of("{orders:0}");
+    let (_, replica) = cluster.primary_with_synced_replica(slot);
+
+    tracing::info!("act: a planned failover of the slot's primary, then a transaction first");
+    cluster
+        .nodes
+        .iter()
+        .find(|n| n.port == replica)
+        .expect("replica node")
+        .command("CLUSTER FAILOVER");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while cluster.primary_and_replica(slot).0 != replica {
+        assert!(Instant::now() < give_up, "the replica was never promoted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let topic = TopicName::new("orders").expect("name");
+    storage
+        .create_topic(&topic, 1)
+        .await
+        .expect("the topic's MULTI reaches the new primary");
+
+    tracing::info!("assert: the partition is there, on the new primary");
+    let at = PartitionRef {
+        topic,
+        partition: 0,
+    };
+    let offsets = storage
+        .append_with(&at, batch('n', 0), &AppendOptions::plain(AckLevel::Leader))
+        .await
+        .expect("append");
+    assert_eq!(offsets.first(), Some(&0));
+}

@@ -21,6 +21,7 @@ use redis::{
     Value,
 };
 
+use super::moved_transaction;
 use crate::storage::StorageError;
 use crate::telemetry::redis_metrics::RedisMetrics;
 
@@ -308,7 +309,22 @@ impl ConnectionLike for Connection {
         let observer = self.observer.clone();
         let sent = match &mut self.inner {
             Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
-            Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Inner::Cluster(c) => {
+                let mut c = c.clone();
+                Box::pin(async move {
+                    match c.req_packed_commands(pipeline, offset, count).await {
+                        Err(e) if pipeline.is_transaction() && moved_transaction::moved(&e) => {
+                            // The slot moved: relearn it, then send the
+                            // transaction (which ran nothing) again.
+                            if let Some(probe) = moved_transaction::slot_probe(pipeline) {
+                                let _ = c.req_packed_command(&probe).await;
+                            }
+                            c.req_packed_commands(pipeline, offset, count).await
+                        }
+                        other => other,
+                    }
+                })
+            }
         };
         Box::pin(observed(sent, observer, "PIPELINE".to_owned()).instrument(span))
     }

@@ -53,6 +53,7 @@ mod connection;
 mod durability;
 mod field_encoding;
 mod keys;
+mod moved_transaction;
 mod partition;
 mod probe;
 mod scripts;
