@@ -114,21 +114,15 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
         return Err(corrupt("stream entry without id or fields"));
     };
     let id = String::from_utf8(into_bytes(id)?).map_err(|_| corrupt("stream id is not UTF-8"))?;
-    let pairs: Vec<(Value, Value)> = match values {
-        Value::Array(items) => {
-            let mut items = items.into_iter();
-            let mut pairs = Vec::with_capacity(items.len() / 2);
-            while let (Some(name), Some(value)) = (items.next(), items.next()) {
-                pairs.push((name, value));
-            }
-            pairs
-        }
-        Value::Map(pairs) => pairs,
-        other => return Err(corrupt(format!("fields of entry {id}: {other:?}"))),
-    };
     let mut fields = EntryFields::default();
-    for (name, value) in pairs {
-        let slot = match into_bytes(name)?.as_slice() {
+    let mut put = |name: Value, value: Value| -> Result<(), StorageError> {
+        let name = match &name {
+            Value::BulkString(bytes) => bytes.as_slice(),
+            Value::SimpleString(text) => text.as_bytes(),
+            other => return Err(corrupt(format!("field name {other:?}"))),
+        };
+        let slot = match name {
+            b"e" => &mut fields.packed,
             b"d" => &mut fields.data,
             b"a" => &mut fields.attributes,
             b"k" => &mut fields.ordering_key,
@@ -137,10 +131,25 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
             b"da" => &mut fields.deliver_at,
             b"ea" => &mut fields.expire_at,
             b"z" => &mut fields.compression,
-            b"e" => &mut fields.packed,
-            _ => continue, // `b`, bytes before: read by the trim script only
+            _ => return Ok(()), // `b`, bytes before: read by the scripts only
         };
         *slot = Some(into_bytes(value)?);
+        Ok(())
+    };
+    // Field by field, without collecting pairs first (this runs per message read).
+    match values {
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            while let (Some(name), Some(value)) = (items.next(), items.next()) {
+                put(name, value)?;
+            }
+        }
+        Value::Map(pairs) => {
+            for (name, value) in pairs {
+                put(name, value)?;
+            }
+        }
+        other => return Err(corrupt(format!("fields of entry {id}: {other:?}"))),
     }
     decode_message(&id, fields)
 }

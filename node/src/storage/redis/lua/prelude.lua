@@ -21,7 +21,8 @@ local function packed_time(e)
 end
 
 local function packed_size(e)
-  return be_uint(e, 10, 13)
+  local a, b, c, d = string.byte(e, 10, 13)
+  return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
 -- The first entry at or after offset o: its offset and its fields, or nil.
