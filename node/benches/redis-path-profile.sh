@@ -71,7 +71,7 @@ for format in 1 2; do
     dump="$(ls -t "$work"/callgrind.f$format.*.1 2>/dev/null | head -1 || true)"
     if [ -n "$dump" ]; then
         instructions="$(grep -m1 '^summary:' "$dump" | awk '{print $2}')"
-        callgrind_annotate "$dump" 2>/dev/null | sed -n '/Ir/,$p' | head -40 >"$work/top-f$format.txt"
+        callgrind_annotate --inclusive=no "$dump" 2>/dev/null | sed -n '/Ir/,$p' | head -40 >"$work/top-f$format.txt"
         cp "$work/top-f$format.txt" "${TOP_DIR:-$work}/" 2>/dev/null || true
     fi
     echo "format $format: $messages messages"
