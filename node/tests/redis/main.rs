@@ -7,6 +7,7 @@
 //!   partition reloaded, and a publish batch in one round trip.
 //! - [`differential`]: random call sequences answer the same on memory and Redis.
 //! - [`durability`]: broker restarts, Redis outages and a planned failover.
+//! - [`entry_format`]: format-1 prefixes, the upgrade to format 2, mixed partitions.
 //! - [`failover`]: an unplanned failover, measured.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
 //! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
@@ -15,6 +16,7 @@
 mod conformance;
 mod differential;
 mod durability;
+mod entry_format;
 mod failover;
 mod probe;
 mod storage_full;

@@ -16,9 +16,10 @@ use tracing::Instrument;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, TlsCertificates,
-    Value,
+    Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
+    TlsCertificates, Value,
 };
 
 use super::moved_transaction;
@@ -224,6 +225,42 @@ impl Connection {
         })
     }
 
+    /// Whether any key matches the glob `pattern`, on every primary of a
+    /// cluster (`SCAN … MATCH`, stopping at the first key found).
+    pub(crate) async fn any_key_matches(&self, pattern: &str) -> Result<bool, StorageError> {
+        let pattern = pattern.to_owned();
+        self.call(Access::Read, |conn| async move {
+            let mut c = match conn.inner {
+                Inner::Standalone(mut c) => return scan_finds(&mut c, None, &pattern).await,
+                Inner::Cluster(c) => c,
+            };
+            let primaries = c
+                .route_command(
+                    redis::cmd("PING"),
+                    RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
+                )
+                .await?;
+            let Value::Map(primaries) = primaries else {
+                return Ok(false);
+            };
+            for (address, _) in primaries {
+                let address: String = redis::from_redis_value(address)?;
+                let Some((host, port)) = address.rsplit_once(':') else {
+                    continue;
+                };
+                let node = SingleNodeRoutingInfo::ByAddress {
+                    host: host.to_owned(),
+                    port: port.parse().unwrap_or_default(),
+                };
+                if scan_finds(&mut c, Some(node), &pattern).await? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await
+    }
+
     /// Runs one call (a command, pipeline or script) within the overall
     /// timeout, mapping failures by what they mean for a call of kind `access`.
     pub(crate) async fn call<T, F, Fut>(&self, access: Access, f: F) -> Result<T, StorageError>
@@ -242,6 +279,52 @@ impl Connection {
                     reason: "Redis did not answer in time; the write may have happened".to_owned(),
                 },
             }),
+        }
+    }
+}
+
+/// Whether `SCAN … MATCH pattern` finds a key on `c` (on `node` of a cluster).
+async fn scan_finds<C: ClusterRoute>(
+    c: &mut C,
+    node: Option<SingleNodeRoutingInfo>,
+    pattern: &str,
+) -> Result<bool, RedisError> {
+    let mut cursor = 0u64;
+    loop {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000);
+        let reply = c.route(scan, node.clone()).await?;
+        let (next, found): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
+        if !found.is_empty() {
+            return Ok(true);
+        }
+        if next == 0 {
+            return Ok(false);
+        }
+        cursor = next;
+    }
+}
+
+/// Sends a command to one node of a cluster, or to the standalone server.
+trait ClusterRoute {
+    async fn route(&mut self, cmd: Cmd, node: Option<SingleNodeRoutingInfo>) -> RedisResult<Value>;
+}
+
+impl ClusterRoute for ConnectionManager {
+    async fn route(&mut self, cmd: Cmd, _: Option<SingleNodeRoutingInfo>) -> RedisResult<Value> {
+        cmd.query_async(self).await
+    }
+}
+
+impl ClusterRoute for ClusterConnection {
+    async fn route(&mut self, cmd: Cmd, node: Option<SingleNodeRoutingInfo>) -> RedisResult<Value> {
+        match node {
+            Some(node) => self.route_command(cmd, RoutingInfo::SingleNode(node)).await,
+            None => cmd.query_async(self).await,
         }
     }
 }

@@ -20,11 +20,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use api::types::AckLevel;
-use redis::{Cmd, ErrorKind, ServerErrorKind};
+use redis::{Cmd, ErrorKind, Script, ServerErrorKind};
 
 use super::connection::{Access, Connection};
 use super::keys::PartitionKeys;
-use super::scripts;
+
 use crate::storage::StorageError;
 
 /// Refuses an ack level this Redis cannot reach. `partitions` are the keys of
@@ -87,17 +87,18 @@ async fn check_fsync(conn: &Connection, keys: &PartitionKeys) -> Result<(), Stor
     })
 }
 
-/// Runs the append script (`keys`, `args` as for [`scripts::APPEND`]) then
+/// Runs an append script (`keys`, `args` as for [`super::scripts::APPEND`] or
+/// [`super::scripts::APPEND_PACKED`], whichever `script` is) then
 /// `WAIT replicas`, in one pipeline; returns the script's reply. Fewer than
 /// `replicas` confirmations is `OutcomeUnknown`.
 pub(crate) async fn append_and_wait(
     conn: &Connection,
+    script: &'static Script,
     keys: &[String],
     args: &[Vec<u8>],
     replicas: u32,
     wait: Duration,
 ) -> Result<Vec<i64>, StorageError> {
-    let script = &*scripts::APPEND;
     let mut evalsha = Cmd::new();
     evalsha
         .arg("EVALSHA")

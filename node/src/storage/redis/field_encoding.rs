@@ -1,14 +1,14 @@
 //! How messages and cursor state are written to Redis and read back.
 //!
-//! A message is one stream entry with fields `b` (bytes appended before it, for
-//! size retention), `t` (publish time), `p` (priority), `d` (data), and when set
-//! `a` (attributes as a JSON object), `k` (ordering key), `da` (deliver-at),
-//! `ea` (expire-at), `z` (how `d` is compressed: `snappy`, a raw Snappy
-//! block, or `lz4`, an LZ4 block behind its little-endian u32 length). The
-//! append script writes the fields from [`append_args`]; [`decode_range`]
-//! reads them back from an `XRANGE` reply. A topic's compression applies to data of at least
-//! [`COMPRESS_FROM_BYTES`], and only when the result is smaller; `b` and the
-//! size limits always count uncompressed bytes.
+//! A message is one stream entry in one of two formats (see `entry_format`
+//! for which one a node writes). Format 1 has fields `b` (bytes appended
+//! before it, for size retention), `t` (publish time), `p` (priority), `d`
+//! (data), and when set `a` (attributes as a JSON object), `k` (ordering key),
+//! `da` (deliver-at), `ea` (expire-at), `z` (how `d` is compressed, see
+//! `compression`): the append script writes them from [`append_args`].
+//! Format 2 has `b` and `e`, everything else packed in one binary field (see
+//! `packed_entry`). [`decode_range`] reads both from an `XRANGE` reply, so a
+//! partition may hold entries of both.
 //!
 //! A cursor is one hash: scalars under `next`, `acked_below`, `expired`,
 //! `served`; each tracked offset under its decimal number with an
@@ -23,19 +23,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use cluster::Compression;
-use cluster::topic::MAX_MESSAGE_BYTES;
 use redis::Value;
 
+use super::compression::{Codec, compress, decompress};
 use super::keys::offset_of;
+use super::packed_entry;
 use crate::storage::cursor::{Cursor, OffsetState, Scalars};
 use crate::storage::{Millis, NewMessage, StorageError, StoredMessage};
 
 /// Script arguments per message in an append.
 pub(crate) const ARGS_PER_MESSAGE: usize = 9;
-
-/// Smallest payload worth compressing: below it the codecs rarely save much
-/// and the CPU is better spent elsewhere.
-pub(crate) const COMPRESS_FROM_BYTES: usize = 1024;
 
 const NEXT: &str = "next";
 const ACKED_BELOW: &str = "acked_below";
@@ -49,63 +46,6 @@ fn corrupt(reason: impl Into<String>) -> StorageError {
     }
 }
 
-/// `data` as stored under `compression`, with the `z` tag (empty when stored as is).
-fn compress(data: &[u8], compression: Compression) -> (Vec<u8>, &'static str) {
-    if data.len() < COMPRESS_FROM_BYTES {
-        return (data.to_vec(), "");
-    }
-    let (packed, tag) = match compression {
-        Compression::None => return (data.to_vec(), ""),
-        Compression::Snappy => match snap::raw::Encoder::new().compress_vec(data) {
-            Ok(packed) => (packed, "snappy"),
-            Err(_) => return (data.to_vec(), ""),
-        },
-        Compression::Lz4 => (lz4_flex::block::compress_prepend_size(data), "lz4"),
-    };
-    if packed.len() < data.len() {
-        (packed, tag)
-    } else {
-        (data.to_vec(), "")
-    }
-}
-
-/// The stored `d` field back to the payload. The declared length is checked
-/// against [`MAX_MESSAGE_BYTES`] before anything is allocated.
-fn decompress(stored: Vec<u8>, tag: &[u8], entry: &str) -> Result<Vec<u8>, StorageError> {
-    let too_large = |len: usize| {
-        corrupt(format!(
-            "entry {entry} declares {len} uncompressed bytes, more than any message"
-        ))
-    };
-    let bad = |e: String| corrupt(format!("entry {entry}: {e}"));
-    match tag {
-        b"snappy" => {
-            let len = snap::raw::decompress_len(&stored).map_err(|e| bad(e.to_string()))?;
-            if len > MAX_MESSAGE_BYTES as usize {
-                return Err(too_large(len));
-            }
-            snap::raw::Decoder::new()
-                .decompress_vec(&stored)
-                .map_err(|e| bad(e.to_string()))
-        }
-        b"lz4" => {
-            let len = stored
-                .get(..4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(u32::from_le_bytes)
-                .ok_or_else(|| bad("lz4 block without its length".to_owned()))?;
-            if len > MAX_MESSAGE_BYTES {
-                return Err(too_large(len as usize));
-            }
-            lz4_flex::block::decompress_size_prepended(&stored).map_err(|e| bad(e.to_string()))
-        }
-        other => Err(bad(format!(
-            "unknown compression {:?}",
-            String::from_utf8_lossy(other)
-        ))),
-    }
-}
-
 /// The append script's arguments for one message, in the order it reads them:
 /// size, data, attributes (JSON, empty when none), ordering key (`=` + key,
 /// empty when none), priority, publish time, deliver-at, expire-at (empty when
@@ -114,7 +54,7 @@ pub(crate) fn append_args(
     message: &NewMessage,
     compression: Compression,
 ) -> [Vec<u8>; ARGS_PER_MESSAGE] {
-    let (data, tag) = compress(&message.data, compression);
+    let (data, codec) = compress(&message.data, compression);
     let optional = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default().into_bytes();
     let attributes = if message.attributes.is_empty() {
         Vec::new()
@@ -134,7 +74,7 @@ pub(crate) fn append_args(
         message.publish_time_millis.to_string().into_bytes(),
         optional(message.deliver_at_millis.map(Millis::get)),
         optional(message.expire_at_millis.map(Millis::get)),
-        tag.as_bytes().to_vec(),
+        codec.tag().as_bytes().to_vec(),
     ]
 }
 
@@ -160,6 +100,8 @@ struct EntryFields {
     deliver_at: Option<Vec<u8>>,
     expire_at: Option<Vec<u8>>,
     compression: Option<Vec<u8>>,
+    /// Format 2: everything but `b` packed in one field.
+    packed: Option<Vec<u8>>,
 }
 
 /// One `[id, [field, value, …]]` entry (RESP3 may send the fields as a map).
@@ -172,21 +114,15 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
         return Err(corrupt("stream entry without id or fields"));
     };
     let id = String::from_utf8(into_bytes(id)?).map_err(|_| corrupt("stream id is not UTF-8"))?;
-    let pairs: Vec<(Value, Value)> = match values {
-        Value::Array(items) => {
-            let mut items = items.into_iter();
-            let mut pairs = Vec::with_capacity(items.len() / 2);
-            while let (Some(name), Some(value)) = (items.next(), items.next()) {
-                pairs.push((name, value));
-            }
-            pairs
-        }
-        Value::Map(pairs) => pairs,
-        other => return Err(corrupt(format!("fields of entry {id}: {other:?}"))),
-    };
     let mut fields = EntryFields::default();
-    for (name, value) in pairs {
-        let slot = match into_bytes(name)?.as_slice() {
+    let mut put = |name: Value, value: Value| -> Result<(), StorageError> {
+        let name = match &name {
+            Value::BulkString(bytes) => bytes.as_slice(),
+            Value::SimpleString(text) => text.as_bytes(),
+            other => return Err(corrupt(format!("field name {other:?}"))),
+        };
+        let slot = match name {
+            b"e" => &mut fields.packed,
             b"d" => &mut fields.data,
             b"a" => &mut fields.attributes,
             b"k" => &mut fields.ordering_key,
@@ -195,15 +131,34 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
             b"da" => &mut fields.deliver_at,
             b"ea" => &mut fields.expire_at,
             b"z" => &mut fields.compression,
-            _ => continue, // `b`, bytes before: read by the trim script only
+            _ => return Ok(()), // `b`, bytes before: read by the scripts only
         };
         *slot = Some(into_bytes(value)?);
+        Ok(())
+    };
+    // Field by field, without collecting pairs first (this runs per message read).
+    match values {
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            while let (Some(name), Some(value)) = (items.next(), items.next()) {
+                put(name, value)?;
+            }
+        }
+        Value::Map(pairs) => {
+            for (name, value) in pairs {
+                put(name, value)?;
+            }
+        }
+        other => return Err(corrupt(format!("fields of entry {id}: {other:?}"))),
     }
     decode_message(&id, fields)
 }
 
 fn decode_message(id: &str, fields: EntryFields) -> Result<Arc<StoredMessage>, StorageError> {
     let offset = offset_of(id).ok_or_else(|| corrupt(format!("stream id {id:?}")))?;
+    if let Some(packed) = fields.packed {
+        return packed_entry::decode(offset, packed, id).map(Arc::new);
+    }
     let required = |value: Option<Vec<u8>>, name: &str| {
         value.ok_or_else(|| corrupt(format!("entry {id} has no field {name}")))
     };
@@ -222,7 +177,15 @@ fn decode_message(id: &str, fields: EntryFields) -> Result<Arc<StoredMessage>, S
     let priority = parse_u64(&required(fields.priority, "p")?, "p")?;
     let mut data = fields.data.unwrap_or_default();
     if let Some(tag) = fields.compression {
-        data = decompress(data, &tag, id)?;
+        let codec = Codec::from_tag(&tag).ok_or_else(|| {
+            corrupt(format!(
+                "entry {id}: unknown compression {:?}",
+                String::from_utf8_lossy(&tag)
+            ))
+        })?;
+        if codec != Codec::Plain {
+            data = decompress(&data, codec, id)?;
+        }
     }
     Ok(Arc::new(StoredMessage {
         offset,
@@ -364,26 +327,6 @@ pub(crate) fn decode_cursor(hash: HashMap<String, String>) -> Result<Option<Curs
 mod tests {
     use super::*;
 
-    #[test]
-    fn large_payloads_compress_and_come_back_whole() {
-        let large: Vec<u8> = b"order 42 shipped; ".repeat(200);
-        for compression in [Compression::Snappy, Compression::Lz4] {
-            let (stored, tag) = compress(&large, compression);
-            assert!(
-                !tag.is_empty() && stored.len() < large.len(),
-                "{compression:?}"
-            );
-            assert_eq!(
-                decompress(stored, tag.as_bytes(), "0-1").expect("decompress"),
-                large
-            );
-        }
-        let small = b"tiny".to_vec();
-        assert_eq!(compress(&small, Compression::Lz4), (small, ""));
-        assert!(decompress(vec![0xff; 8], b"lz4", "0-1").is_err());
-        assert!(decompress(vec![1, 2], b"zstd", "0-1").is_err());
-    }
-
     fn bulk(text: &str) -> Value {
         Value::BulkString(text.as_bytes().to_vec())
     }
@@ -444,6 +387,36 @@ mod tests {
                 "must be refused"
             );
         }
+    }
+
+    #[test]
+    fn format_2_entries_decode_and_a_format_1_reader_refuses_them() {
+        let message = NewMessage {
+            data: Bytes::from_static(b"hello"),
+            attributes: BTreeMap::from([("x".to_owned(), "y".to_owned())]),
+            ordering_key: Some("eu".to_owned()),
+            priority: 3,
+            publish_time_millis: 1700,
+            deliver_at_millis: None,
+            expire_at_millis: Millis::new(1900),
+        };
+        let packed = packed_entry::encode(&message, Compression::None).expect("encodes");
+        let entry = |with_e: bool| {
+            let mut fields = vec![bulk("b"), bulk("0")];
+            if with_e {
+                fields.extend([bulk("e"), Value::BulkString(packed.clone())]);
+            }
+            Value::Array(vec![Value::Array(vec![bulk("0-5"), Value::Array(fields)])])
+        };
+        let decoded = decode_range(entry(true)).expect("decodes");
+        assert_eq!(decoded[0].offset, 4);
+        assert_eq!(decoded[0].message, message);
+        // A version that knows only format 1 skips the unknown `e` field as
+        // this one skips `b`, and then misses `p`: an error, not a wrong message.
+        assert!(matches!(
+            decode_range(entry(false)),
+            Err(StorageError::Corrupt { reason }) if reason.contains("no field p")
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | `<prefix>:{t:p}:epoch` | string | newest owner epoch seen by an append |
 //! | `<prefix>:{t:p}:subs` | set | subscriptions with state on this partition |
 //! | `<prefix>:{t:p}:sub:<s>` | hash | one subscription's cursor on this partition |
+//! | `<prefix>:format` | string | the entry format new entries are written in, the prefix's only key outside a partition (`entry_format`) |
 
 use cluster::SubscriptionName;
 

@@ -13,6 +13,12 @@
 //! cut by binary search over offsets (publish time for age, the `b` field,
 //! bytes appended before an entry, for size) and `XTRIM MINID`s there.
 //!
+//! An entry is in one of two formats: 1, a field per value, or 2, the
+//! metadata and data packed in one field (`packed_entry`: one script argument
+//! per message instead of nine). Every node reads both; which one it writes
+//! is kept in Redis per key prefix (`<prefix>:format`, see `entry_format` and
+//! docs/storage.md for the upgrade).
+//!
 //! # Subscriptions: the cursor is not re-implemented in Lua
 //! The delivery state machine (leases, retries, dead letters, ordering keys,
 //! priorities…) is the shared `Cursor`, the same code the memory backend runs
@@ -49,27 +55,33 @@
 //! Not yet: fencing of cursor writes by epoch (the subscription calls
 //! carry no epoch yet).
 
+mod append;
+mod compression;
 mod connection;
 mod durability;
+mod entry_format;
 mod field_encoding;
 mod keys;
 mod moved_transaction;
+mod packed_entry;
 mod partition;
 mod probe;
 mod scripts;
 mod subscriptions;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use api::types::AckLevel;
 use async_trait::async_trait;
-use cluster::{Discard, Retention, TopicName};
+use cluster::{Retention, TopicName};
 use redis::Value;
 
 use self::connection::{Access, Connection};
 pub use self::connection::{RedisSettings, RedisTarget};
+use self::entry_format::FormatWatch;
+pub use self::entry_format::{FORMAT_FIELDS, FORMAT_PACKED, FORMAT_POLL, format_key};
 use self::keys::{PartitionKeys, entry_id};
 use self::partition::{PartitionState, parse_bounds};
 use self::probe::Probe;
@@ -93,6 +105,9 @@ pub struct RedisStorage {
     replica_wait: std::time::Duration,
     /// Keeps `pubsubgo_redis_up` fresh once [`RedisStorage::observed`].
     probe: Option<Probe>,
+    /// The entry format appends write (`entry_format`), kept fresh by `_format_watch`.
+    format: Arc<AtomicU8>,
+    _format_watch: FormatWatch,
 }
 
 impl RedisStorage {
@@ -105,9 +120,15 @@ impl RedisStorage {
         self
     }
 
-    /// Connects; fails with [`StorageError::Unavailable`] if Redis cannot be reached.
+    /// Connects and settles the prefix's entry format (`entry_format`); fails
+    /// with [`StorageError::Unavailable`] if Redis cannot be reached or the
+    /// prefix's format is one this version does not know.
     pub async fn connect(settings: &RedisSettings) -> Result<Self, StorageError> {
         let conn = Connection::open(settings).await?;
+        let format = Arc::new(AtomicU8::new(
+            entry_format::settle(&conn, &settings.key_prefix).await?,
+        ));
+        let watch = FormatWatch::start(conn.clone(), settings.key_prefix.clone(), format.clone());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -125,7 +146,21 @@ impl RedisStorage {
             // the client gives up on the call.
             replica_wait: settings.response_timeout / 2,
             probe: None,
+            format,
+            _format_watch: watch,
         })
+    }
+
+    /// The entry format this node writes now: [`FORMAT_FIELDS`] or [`FORMAT_PACKED`].
+    pub fn entry_format(&self) -> u8 {
+        self.format.load(Ordering::Relaxed)
+    }
+
+    /// Re-reads the prefix's entry format now instead of at the next
+    /// [`FORMAT_POLL`]; returns the format written from now on.
+    pub async fn refresh_entry_format(&self) -> u8 {
+        entry_format::refresh(&self.conn, &self.prefix, &self.format).await;
+        self.entry_format()
     }
 
     fn keys(&self, at: &PartitionRef) -> PartitionKeys {
@@ -357,102 +392,6 @@ impl MessageLog for RedisStorage {
             st.messages.evict(start);
         }
         Ok(dropped)
-    }
-}
-
-#[async_trait]
-impl FencedLog for RedisStorage {
-    async fn append_fenced(
-        &self,
-        at: &PartitionRef,
-        epoch: Epoch,
-        messages: Vec<NewMessage>,
-        options: &AppendOptions,
-    ) -> Result<Vec<u64>, StorageError> {
-        let keys = self.keys(at);
-        let count = messages.len() as u64;
-        let mut script_keys = vec![keys.epoch(), keys.meta(), keys.log()];
-        if let Some(idempotent) = &options.idempotency {
-            script_keys.push(keys.dedup(&idempotent.key));
-        }
-        let bound = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
-        let retention = &options.retention;
-        #[allow(unused_mut, reason = "changed only by a test-only break")]
-        let mut epoch_arg = epoch.to_string();
-        #[cfg(feature = "test-breaks")]
-        if crate::test_breaks::active("skip-epoch-fence") {
-            epoch_arg = crate::test_breaks::NO_FENCE_EPOCH.to_owned();
-        }
-        let mut args: Vec<Vec<u8>> = vec![
-            epoch_arg.into_bytes(),
-            self.next_token().into_bytes(),
-            count.to_string().into_bytes(),
-            bound(retention.max_bytes_per_partition).into_bytes(),
-            bound(retention.max_messages_per_partition).into_bytes(),
-            match retention.discard {
-                Discard::Old => b"old".to_vec(),
-                Discard::New => b"new".to_vec(),
-            },
-        ];
-        for message in &messages {
-            args.extend(field_encoding::append_args(message, options.compression));
-        }
-        if let Some(idempotent) = &options.idempotency {
-            args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
-        }
-        let reply: Vec<i64> = match options.ack_level {
-            AckLevel::Replicated(replicas) => {
-                durability::append_and_wait(
-                    &self.conn,
-                    &script_keys,
-                    &args,
-                    replicas,
-                    self.replica_wait,
-                )
-                .await?
-            }
-            // `fsynced` was checked at topic creation: the primary syncs before it replies.
-            AckLevel::Leader | AckLevel::Fsynced | AckLevel::Memory => {
-                let mut invocation = scripts::APPEND.prepare_invoke();
-                invocation.key(&script_keys[..]).arg(args);
-                self.conn
-                    .call(Access::Write, |mut c| async move {
-                        invocation.invoke_async(&mut c).await
-                    })
-                    .await?
-            }
-        };
-        match reply.as_slice() {
-            [1, first, start] => {
-                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
-                let start = u64::try_from(*start).map_err(|_| corrupt("negative offset"))?;
-                if retention.discard == Discard::Old && retention.bounds_size() {
-                    // Cursors forget the trimmed offsets on their next lease.
-                    self.partition(at).lock().await.messages.evict(start);
-                }
-                Ok((first..first + count).collect())
-            }
-            [2, first] => {
-                let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
-                Ok((first..first + count).collect())
-            }
-            [3, which] => Err(StorageError::PartitionFull {
-                topic: at.topic.to_string(),
-                partition: at.partition,
-                bound: match which {
-                    0 => format!("{} messages", bound(retention.max_messages_per_partition)),
-                    _ => format!("{} bytes", bound(retention.max_bytes_per_partition)),
-                },
-            }),
-            [0, current] => Err(StorageError::Fenced {
-                topic: at.topic.to_string(),
-                partition: at.partition,
-                attempted: epoch,
-                current: Epoch::new(u64::try_from(*current).unwrap_or_default()),
-            }),
-            [-1] => Err(not_found(at)),
-            other => Err(corrupt(format!("append replied {other:?}"))),
-        }
     }
 }
 

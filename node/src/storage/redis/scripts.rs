@@ -1,7 +1,8 @@
 //! The Lua scripts, each run atomically on the slot of its partition's hash
 //! tag. Every key a script touches is passed in `KEYS` and shares that tag.
-//! The sources are in `lua/`; `prelude.lua` (number formatting and a binary
-//! search over offsets) is prepended to each.
+//! The sources are in `lua/`; `prelude.lua` (number formatting, a binary
+//! search over offsets, the checks shared by both append scripts) is
+//! prepended to each.
 
 use std::sync::LazyLock;
 
@@ -19,8 +20,11 @@ macro_rules! script {
     };
 }
 
-/// Epoch fence, XADD of the batch, byte counter: one round trip per batch.
+/// Epoch fence, XADD of the batch in entry format 1, byte counter: one round
+/// trip per batch.
 pub(crate) static APPEND: LazyLock<Script> = script!("append.lua");
+/// The same in entry format 2 (`packed_entry`): one argument per message.
+pub(crate) static APPEND_PACKED: LazyLock<Script> = script!("append_packed.lua");
 /// Retention by age and size, XTRIM MINID at the cut.
 pub(crate) static TRIM: LazyLock<Script> = script!("trim.lua");
 /// The first offset published at or after a time.

@@ -1,5 +1,5 @@
--- Appends a batch to one partition, fenced by the owner epoch, within the
--- topic's size bounds.
+-- Appends a batch to one partition in entry format 1 (one field per value),
+-- fenced by the owner epoch, within the topic's size bounds.
 -- KEYS: epoch, meta, log. ARGV: epoch, batch token, message count, max bytes,
 -- max messages (each '' when unbounded), discard ('old' or 'new'), then per
 -- message: size, data, attributes, '=' .. ordering key, priority, publish time,
@@ -13,51 +13,12 @@
 -- not exist; {3, 0} (messages) or {3, 1} (bytes) when discard is 'new' and
 -- the batch would pass that bound.
 -- Nothing is stored unless the reply is 1.
-local epoch_key, meta, log = KEYS[1], KEYS[2], KEYS[3]
-local m = redis.call('HMGET', meta, 'end', 'appended', 'batch', 'batch_first')
-if not m[1] then
-  return {-1}
+local log = KEYS[3]
+local refused, first, bytes, start = admit(function(i) return tonumber(ARGV[7 + i * 9]) end)
+if refused then
+  return refused
 end
-local epoch = tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', epoch_key) or '0')
-if epoch < current then
-  return {0, current}
-end
-if m[3] == ARGV[2] then
-  return {2, tonumber(m[4])}
-end
-local dedup = KEYS[4]
-if dedup then
-  local seen = redis.call('GET', dedup)
-  if seen then
-    return {2, tonumber(seen)}
-  end
-end
-local first, bytes = tonumber(m[1]), tonumber(m[2])
 local n = tonumber(ARGV[3])
-local max_bytes, max_messages = optional(ARGV[4]), optional(ARGV[5])
-local start = tonumber(redis.call('HGET', meta, 'start'))
-if ARGV[6] == 'new' and (max_bytes or max_messages) then
-  if max_messages and first - start + n > max_messages then
-    return {3, 0}
-  end
-  if max_bytes then
-    local retained = 0
-    local oldest, fields = entry_from(log, start)
-    if oldest ~= nil then
-      retained = bytes - tonumber(fields.b)
-    end
-    for i = 0, n - 1 do
-      retained = retained + tonumber(ARGV[7 + i * 9])
-    end
-    if retained > max_bytes then
-      return {3, 1}
-    end
-  end
-end
-if epoch > current then
-  redis.call('SET', epoch_key, ARGV[1])
-end
 for i = 0, n - 1 do
   local a = 7 + i * 9
   local fields = {'b', int(bytes), 't', ARGV[a + 5], 'p', ARGV[a + 4], 'd', ARGV[a + 1]}
@@ -84,14 +45,4 @@ for i = 0, n - 1 do
   redis.call('XADD', log, '0-' .. int(first + i + 1), unpack(fields))
   bytes = bytes + tonumber(ARGV[a])
 end
-redis.call('HSET', meta, 'end', int(first + n), 'appended', int(bytes),
-  'batch', ARGV[2], 'batch_first', int(first))
-if dedup then
-  redis.call('SET', dedup, int(first), 'PX', ARGV[7 + n * 9])
-end
-if ARGV[6] == 'old' and (max_bytes or max_messages) then
-  local cut = size_cut(log, start, first + n, bytes, max_bytes, max_messages)
-  cut_log(meta, log, start, cut)
-  start = math.max(start, cut)
-end
-return {1, first, start}
+return commit(first, n, bytes, start, ARGV[7 + n * 9])
