@@ -280,8 +280,14 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
     } else {
         check_all(&history, &promises())
     };
+    let known = KNOWN_ISSUES.iter().chain(
+        cluster
+            .then_some(&crate::failover::KNOWN_ISSUES[..])
+            .unwrap_or_default(),
+    );
+    let known: Vec<_> = known.collect();
     for outcome in &mut outcomes {
-        if let Some((_, why)) = KNOWN_ISSUES.iter().find(|(p, _)| *p == outcome.property) {
+        if let Some((_, why)) = known.iter().find(|(p, _)| *p == outcome.property) {
             outcome.known(why);
         }
     }
