@@ -280,12 +280,10 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
     } else {
         check_all(&history, &promises())
     };
-    let known = KNOWN_ISSUES.iter().chain(
-        cluster
-            .then_some(&crate::failover::KNOWN_ISSUES[..])
-            .unwrap_or_default(),
-    );
-    let known: Vec<_> = known.collect();
+    let mut known = KNOWN_ISSUES.to_vec();
+    if cluster {
+        known.extend(crate::failover::KNOWN_ISSUES);
+    }
     for outcome in &mut outcomes {
         if let Some((_, why)) = known.iter().find(|(p, _)| *p == outcome.property) {
             outcome.known(why);
