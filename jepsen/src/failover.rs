@@ -2,8 +2,9 @@
 //! as the nemesis applies, undoes and heals it, and what the scenario
 //! promises: which ack levels survive an unplanned failover.
 //!
-//! Apply: `kill -9` the current primary of shard `node mod 3` (1–3); after
-//! the cluster-node-timeout (2 s) its replica is elected and promoted.
+//! Apply: wait (≤ 30 s) until the cluster is whole, then `kill -9` the
+//! current primary of shard `node mod 3` (1–3); after the
+//! cluster-node-timeout (2 s) its replica is elected and promoted.
 //! Undo: wait (≤ 10 s) for that promotion, then restart the old primary on
 //! its AOF and `nodes.conf`: it rejoins as the new primary's replica and
 //! resynchronises from it, dropping whatever it had that the replica lacked.
@@ -83,8 +84,18 @@ pub fn apply(procs: &mut Procs, node: u64) -> Result<()> {
         .redis_cluster()
         .context("redis-failover needs the Redis Cluster")?;
     let shard = shard(node);
-    let killed = cluster.kill_primary(shard)?;
-    eprintln!("  redis-failover: kill -9 redis-{killed}, the primary of shard {shard}");
+    // Each failover starts from a whole cluster: the last one's old primary
+    // back as a replica and in sync, so this one has a replica to promote.
+    if let Err(error) = cluster.wait_healthy(HEALTHY_WITHIN) {
+        eprintln!("  redis-failover: {error:#}; failing over anyway");
+    }
+    match cluster.kill_primary(shard) {
+        Ok(killed) => {
+            eprintln!("  redis-failover: kill -9 redis-{killed}, the primary of shard {shard}");
+        }
+        // Nothing killed, nothing to undo; the run goes on.
+        Err(error) => eprintln!("  redis-failover: nothing killed: {error:#}"),
+    }
     Ok(())
 }
 
