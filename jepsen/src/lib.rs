@@ -8,7 +8,9 @@
 //! - `sandbox`: the re-execution under `unshare` (pid, mount and network
 //!   namespaces) that makes any exit leave nothing behind.
 //! - `net`: the bridge, a namespace per host, faults as nftables rules.
-//! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs.
+//! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs;
+//!   `redis_cluster`: the Redis Cluster (3 primaries, 3 replicas) of the
+//!   `redis-failover` scenario, and its failover.
 //! - `scenario`: the scenarios and the seeded nemesis schedule.
 //! - `nemesis`: applies and undoes the faults, records them.
 //! - `recorder`, `workload`, `consumer`, `register`: the client workers
@@ -23,12 +25,14 @@
 
 pub mod checkers;
 pub mod consumer;
+pub mod failover;
 pub mod history;
 pub mod nemesis;
 pub mod net;
 pub mod plot;
 pub mod procs;
 pub mod recorder;
+pub mod redis_cluster;
 pub mod register;
 pub mod run;
 pub mod sandbox;

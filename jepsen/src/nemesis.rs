@@ -95,6 +95,7 @@ impl Nemesis {
                 let offset = skew_millis(step).to_string();
                 p.start_with(node, &[(CLOCK_OFFSET.to_owned(), offset)])
             }),
+            Fault::RedisFailover => self.with_procs(|p| crate::failover::apply(p, node)),
         }
     }
 
@@ -108,12 +109,14 @@ impl Nemesis {
             }),
             Fault::Pause => self.with_procs(|p| p.signal(node, "CONT")),
             Fault::Isolate | Fault::BrokersSplit | Fault::RedisCut | Fault::Loss => self.net.heal(),
+            Fault::RedisFailover => self.with_procs(crate::failover::undo),
         }
     }
 
     /// Undoes every fault: no rules, every node running and not stopped.
     pub fn heal(&self, nodes: u64) -> Result<()> {
         self.net.heal()?;
+        self.with_procs(crate::failover::heal)?;
         self.with_procs(|p| {
             p.signal_all("CONT")?;
             for node in 1..=nodes {

@@ -94,8 +94,8 @@ impl Net {
     }
 }
 
-/// A namespace `name` joined to the bridge with `addr`.
-fn attach(name: &str, addr: &str, index: u64) -> Result<()> {
+/// A namespace `name` joined to the bridge with `addr` (the veth `jv<index>`).
+pub fn attach(name: &str, addr: &str, index: u64) -> Result<()> {
     let host_side = format!("jv{index}");
     run("ip", &["netns", "add", name])?;
     run(

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result};
 
 use crate::net::{self, REDIS};
+use crate::redis_cluster::{self, RedisCluster};
 
 /// Redis's port inside its namespace.
 pub const REDIS_PORT: u16 = 7000;
@@ -28,6 +29,8 @@ pub struct Procs {
     node_env: Vec<(String, String)>,
     running: BTreeMap<u64, Child>,
     redis: Option<Child>,
+    /// The Redis Cluster, when the run uses one instead of `redis`.
+    cluster: Option<RedisCluster>,
 }
 
 impl Procs {
@@ -39,6 +42,7 @@ impl Procs {
             node_env,
             running: BTreeMap::new(),
             redis: None,
+            cluster: None,
         }
     }
 
@@ -103,6 +107,18 @@ impl Procs {
         Ok(())
     }
 
+    /// Starts the Redis Cluster (`redis_cluster`) instead of the standalone
+    /// Redis; nodes started after this use it.
+    pub fn start_redis_cluster(&mut self) -> Result<()> {
+        self.cluster = Some(RedisCluster::start(&self.dir)?);
+        Ok(())
+    }
+
+    /// The Redis Cluster, when the run has one.
+    pub fn redis_cluster(&mut self) -> Option<&mut RedisCluster> {
+        self.cluster.as_mut()
+    }
+
     /// A node's data directory.
     pub fn data_dir(&self, node: u64) -> PathBuf {
         self.dir.join("data").join(format!("node-{node}"))
@@ -136,6 +152,13 @@ impl Procs {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if self.cluster.is_some() {
+            env.retain(|(k, _)| k != "PUBSUB_REDIS_URL");
+            env.push((
+                "PUBSUB_REDIS_CLUSTER_NODES".to_owned(),
+                redis_cluster::seeds(),
+            ));
+        }
         env.extend(self.node_env.iter().cloned());
         env.extend(extra.iter().cloned());
         let child = self.spawn(
@@ -185,6 +208,9 @@ impl Procs {
         if let Some(mut redis) = self.redis.take() {
             let _ = redis.kill();
             let _ = redis.wait();
+        }
+        if let Some(cluster) = &mut self.cluster {
+            cluster.stop_all();
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::procs::{Procs, REDIS_PORT};
 use crate::recorder::Recorder;
 use crate::register;
 use crate::scenario::{Scenario, Step, schedule};
-use crate::workload::{self, DEAD, GROUP, NACKED, PACE, SHARED, TOPICS};
+use crate::workload::{self, DEAD, GROUP, NACKED, PACE};
 
 /// What a run is told.
 #[derive(Debug, Clone)]
@@ -120,8 +120,8 @@ fn phase(recorder: &Recorder, name: &str) {
 }
 
 /// Whether every acknowledged publish reached every subscription of its topic.
-fn drained(history: &History) -> bool {
-    let mut subscriptions: Vec<(&str, &str)> = SHARED.to_vec();
+fn drained(history: &History, cluster: bool) -> bool {
+    let mut subscriptions: Vec<(&str, &str)> = workload::shared(cluster).to_vec();
     subscriptions.extend([GROUP, NACKED]);
     let mut got = std::collections::BTreeSet::new();
     for (pull, d) in history.deliveries() {
@@ -145,13 +145,19 @@ pub async fn setup(config: &Config, recorder: &Arc<Recorder>) -> Result<Nemesis>
         config.nodes,
         config.node_env.clone(),
     );
-    procs.start_redis()?;
+    let cluster = config.scenario.redis_cluster();
+    if cluster {
+        procs.start_redis_cluster()?;
+    } else {
+        procs.start_redis()?;
+    }
     let port = REDIS_PORT.to_string();
     wait_until("redis answers PING", Duration::from_secs(15), || async {
-        std::process::Command::new("redis-cli")
-            .args(["-h", REDIS, "-p", &port, "ping"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
+        cluster
+            || std::process::Command::new("redis-cli")
+                .args(["-h", REDIS, "-p", &port, "ping"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
     })
     .await?;
     for node in 1..=config.nodes {
@@ -162,7 +168,7 @@ pub async fn setup(config: &Config, recorder: &Arc<Recorder>) -> Result<Nemesis>
     })
     .await?;
     let first = workload::client(1)?;
-    workload::create(&first)
+    workload::create(&first, cluster)
         .await
         .context("creating the topics and subscriptions")?;
     Ok(Nemesis {
@@ -176,20 +182,24 @@ pub async fn setup(config: &Config, recorder: &Arc<Recorder>) -> Result<Nemesis>
 pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> Result<Results> {
     let n = config.nodes;
     let node = |i: u64| i % n + 1;
+    let cluster = config.scenario.redis_cluster();
+    let topics = workload::topics(cluster);
+    let t = topics.len() as u64;
     let mut workers = Vec::new();
-    for w in 0..4 {
+    // Per topic a keyed publisher (workers 0..t) and an unkeyed one (t..2t).
+    for w in 0..2 * t {
         workers.push(tokio::spawn(workload::publish(
             recorder.clone(),
             w,
             node(w),
-            TOPICS[(w % 2) as usize],
-            w < 2,
+            topics[(w % t) as usize],
+            w < t,
             PACE,
         )));
     }
     workers.push(tokio::spawn(workload::publish(
         recorder.clone(),
-        4,
+        2 * t,
         node(4),
         (NACKED.1, "leader"),
         false,
@@ -201,7 +211,7 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
     workers.push(tokio::spawn(dead.run()));
     // Two pullers per shared subscription, on different nodes, so a
     // partition is pulled through its owner and through another node at once.
-    for (i, pair) in SHARED.into_iter().enumerate() {
+    for (i, &pair) in workload::shared(cluster).iter().enumerate() {
         for at in [i as u64, i as u64 + 1] {
             let consumer = Consumer::new(recorder.clone(), node(at), pair, false)?;
             workers.push(tokio::spawn(consumer.run()));
@@ -240,7 +250,7 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
         .store(true, std::sync::atomic::Ordering::Relaxed);
     phase(&recorder, "drain");
     let _ = wait_until("drained", Duration::from_secs(30), || async {
-        drained(&recorder.history())
+        drained(&recorder.history(), cluster)
     })
     .await;
     let policy = workload::dead_letter_policy();
@@ -261,9 +271,21 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
     }
     phase(&recorder, "check");
     let history = recorder.history();
-    let mut outcomes = check_all(&history, &promises());
+    let mut outcomes = if cluster {
+        crate::checkers::check_by_level(
+            &history,
+            &crate::failover::promises(),
+            &crate::failover::measured_topics(),
+        )
+    } else {
+        check_all(&history, &promises())
+    };
+    let mut known = KNOWN_ISSUES.to_vec();
+    if cluster {
+        known.extend(crate::failover::KNOWN_ISSUES);
+    }
     for outcome in &mut outcomes {
-        if let Some((_, why)) = KNOWN_ISSUES.iter().find(|(p, _)| *p == outcome.property) {
+        if let Some((_, why)) = known.iter().find(|(p, _)| *p == outcome.property) {
             outcome.known(why);
         }
     }

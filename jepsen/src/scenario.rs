@@ -28,6 +28,10 @@ pub enum Fault {
     /// test-only clock offset); restart it with the right time when the fault
     /// ends.
     Skew,
+    /// `kill -9` the primary of a Redis Cluster shard (the step's `node`,
+    /// taken modulo 3) so its replica is promoted; restart the old primary,
+    /// which rejoins as a replica, when the fault ends (`redis_cluster`).
+    RedisFailover,
 }
 
 impl Fault {
@@ -41,6 +45,7 @@ impl Fault {
             Fault::Loss => "loss",
             Fault::Wipe => "wipe",
             Fault::Skew => "skew",
+            Fault::RedisFailover => "redis-failover",
         }
     }
 
@@ -66,10 +71,16 @@ impl Scenario {
     pub fn needs_breaks_server(&self) -> bool {
         self.faults.contains(&Fault::Skew)
     }
+
+    /// Whether the run's storage is a Redis Cluster of 3 primaries with a
+    /// replica each (`redis_cluster`) rather than one standalone Redis.
+    pub fn redis_cluster(&self) -> bool {
+        self.faults.contains(&Fault::RedisFailover)
+    }
 }
 
 /// Every scenario, in `--list` order: name, what it does, its faults, in CI.
-const SCENARIOS: [(&str, &str, &[Fault], bool); 10] = {
+const SCENARIOS: [(&str, &str, &[Fault], bool); 11] = {
     use Fault::*;
     [
         (
@@ -116,6 +127,12 @@ const SCENARIOS: [(&str, &str, &[Fault], bool); 10] = {
             "any of the faults above but skew, one at a time",
             &[Kill, Pause, Isolate, BrokersSplit, RedisCut, Loss, Wipe],
             false,
+        ),
+        (
+            "redis-failover",
+            "Redis Cluster: kill -9 a shard's primary, its replica promoted",
+            &[RedisFailover],
+            true,
         ),
     ]
 };
@@ -201,5 +218,15 @@ mod tests {
             .collect();
         assert_eq!(needing, ["skew"]);
         assert!(named("kill").is_some_and(|s| s.ci) && named("nope").is_none());
+    }
+
+    #[test_log::test]
+    fn only_redis_failover_runs_on_a_redis_cluster() {
+        let clustered: Vec<_> = all()
+            .into_iter()
+            .filter(Scenario::redis_cluster)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(clustered, ["redis-failover"]);
     }
 }

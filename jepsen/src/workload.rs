@@ -30,6 +30,23 @@ use crate::recorder::{Recorder, classify, describe};
 pub const TOPICS: [(&str, &str); 2] = [("q-leader", "leader"), ("q-fsynced", "fsynced")];
 /// Shared subscriptions: name and topic.
 pub const SHARED: [(&str, &str); 2] = [("s-leader", "q-leader"), ("s-fsynced", "q-fsynced")];
+/// On a Redis Cluster (`redis-failover`), a third topic at `replicated:1`,
+/// the level whose promise survives a failover, with its own subscription.
+pub const CLUSTER_TOPICS: [(&str, &str); 3] =
+    [TOPICS[0], TOPICS[1], ("q-replicated", "replicated:1")];
+/// The shared subscriptions on a Redis Cluster.
+pub const CLUSTER_SHARED: [(&str, &str); 3] =
+    [SHARED[0], SHARED[1], ("s-replicated", "q-replicated")];
+
+/// The topics of a run on a Redis Cluster (`cluster`) or a standalone Redis.
+pub fn topics(cluster: bool) -> &'static [(&'static str, &'static str)] {
+    if cluster { &CLUSTER_TOPICS } else { &TOPICS }
+}
+
+/// The shared subscriptions of a run, as [`topics`].
+pub fn shared(cluster: bool) -> &'static [(&'static str, &'static str)] {
+    if cluster { &CLUSTER_SHARED } else { &SHARED }
+}
 /// The consumer group's subscription and topic.
 pub const GROUP: (&str, &str) = ("g-leader", "q-leader");
 /// The subscription whose every delivery is nacked, and its topic.
@@ -56,9 +73,10 @@ pub fn client(node: u64) -> Result<Client> {
     Ok(Client::new(&url, Duration::from_secs(5))?)
 }
 
-/// Creates the topics and subscriptions through node 1.
-pub async fn create(client: &Client) -> Result<()> {
-    for (topic, level) in TOPICS {
+/// Creates the topics and subscriptions through node 1 ([`topics`] of
+/// `cluster`).
+pub async fn create(client: &Client, cluster: bool) -> Result<()> {
+    for &(topic, level) in topics(cluster) {
         let request = CreateTopicRequest {
             partitions: Some(4),
             ack_level: Some(level.parse::<AckLevel>().map_err(anyhow::Error::msg)?),
@@ -82,7 +100,7 @@ pub async fn create(client: &Client) -> Result<()> {
         start_position: Some(StartPosition::Earliest),
         ..Default::default()
     };
-    for (name, topic) in SHARED {
+    for &(name, topic) in shared(cluster) {
         client
             .create_subscription(name, &subscription(topic, SubscriptionType::Shared))
             .await?;

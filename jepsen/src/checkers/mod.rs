@@ -14,8 +14,13 @@
 //! | `linearizable-metadata`: each topic name's creates, deletes and not-found reads have a linearization | `metadata.rs` |
 //! | `recovery`: publishes and deliveries resume within a bound after the heal | `recovery.rs` |
 //!
+//! `by_level.rs` runs them for a run whose faults are beyond some ack
+//! levels' promise (a Redis failover): the data properties asserted over the
+//! surviving levels' topics, measured over all (`<property>:all-levels`).
+//!
 //! Values are unique per run, so most checks are set arithmetic over values.
 
+mod by_level;
 mod dead_letter;
 mod delivery;
 mod duplicates;
@@ -32,6 +37,7 @@ mod stale_owner;
 #[cfg(test)]
 mod tests;
 
+pub use by_level::check_by_level;
 pub use dead_letter::{DeadLetterPolicy, dead_letter, dead_letter_copied, not_yet_listed};
 pub use delivery::at_least_once;
 pub use duplicates::{duplicates, one_value_per_offset};
