@@ -10,7 +10,9 @@
 //! - `net`: the bridge, a namespace per host, faults as nftables rules.
 //! - `procs`: `redis-server` and the `pubsubgo-server` nodes, their logs.
 //! - `scenario`: the scenarios and the seeded nemesis schedule.
-//! - `nemesis`: applies and undoes the faults, records them.
+//! - `nemesis`: applies and undoes the faults, records them; `membership`
+//!   runs the scale-out and scale-in cycles, observing the cluster through
+//!   `observer` (each view a `cluster_view`).
 //! - `recorder`, `workload`, `consumer`, `register`: the client workers
 //!   (`register` churns topics of a few names, the metadata registers) and
 //!   the history they record (`history`).
@@ -22,10 +24,13 @@
 //! How a run goes and why it is built this way: `docs/chaos.md`.
 
 pub mod checkers;
+pub mod cluster_view;
 pub mod consumer;
 pub mod history;
+pub mod membership;
 pub mod nemesis;
 pub mod net;
+pub mod observer;
 pub mod plot;
 pub mod procs;
 pub mod recorder;
