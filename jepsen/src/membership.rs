@@ -11,7 +11,9 @@
 //!    and a puller per shared subscription talk to the member while it lives,
 //!    besides the run's workers on the voters; every partition the member
 //!    owns is also written and read through the voters (routed to it).
-//! 3. **Hold** until the step's duration is over, observing every 500 ms.
+//! 3. **Hold** for the step's duration from then on (so every cycle serves
+//!    with the member for 4-9 s however long the join took), observing
+//!    every 500 ms.
 //! 4. **Scale in.** SIGTERM: the member drains (its partitions move away
 //!    through Raft) and leaves the membership, then exits by itself. The
 //!    cycle waits (bounded) for the exit and until every voter's view has
@@ -172,7 +174,7 @@ pub async fn cycle(
     }
 
     let sampling = sampler(recorder.clone(), everyone);
-    tokio::time::sleep_until(begin + Duration::from_millis(step.duration_ms)).await;
+    tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
     sampling.abort();
     let _ = sampling.await;
 
