@@ -8,7 +8,8 @@
 //!    voter lists it as a learner and it owns partitions (the automatic
 //!    rebalance's share), observing the cluster through every node.
 //! 2. **Load through it.** Two publishers (one keyed with idempotency keys)
-//!    and a puller per shared subscription talk to the member while it lives,
+//!    and a puller per shared subscription talk to the member while it lives
+//!    (the pullers stop at the scale-in, the publishers once it exited),
 //!    besides the run's workers on the voters; every partition the member
 //!    owns is also written and read through the voters (routed to it).
 //! 3. **Hold** for the step's duration from then on (so every cycle serves
@@ -26,7 +27,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -47,6 +48,8 @@ const JOIN_BOUND: Duration = Duration::from_secs(30);
 /// How long a member may take, after SIGTERM, to drain, leave and exit, and
 /// the voters to forget it (the server's own drain gives up after 15 s).
 const LEAVE_BOUND: Duration = Duration::from_secs(40);
+/// How long the member's pullers may take to finish their last pull and ack.
+const PULLERS_BOUND: Duration = Duration::from_secs(10);
 /// Between two observation rounds while waiting.
 const POLL: Duration = Duration::from_millis(250);
 /// Between two observation rounds while the member holds.
@@ -89,10 +92,16 @@ fn nemesis_event(recorder: &Recorder, f: Op, id: u64, error: Option<String>) {
 
 /// The member's clients of cycle `cycle`: two publishers (workers `10c`,
 /// keyed, to `q-fsynced`, and `10c + 1`, unkeyed, to `q-leader`) and a
-/// puller of each shared subscription.
-fn clients(recorder: &Arc<Recorder>, id: u64, cycle: u64) -> Result<Vec<JoinHandle<()>>> {
+/// puller of each shared subscription, which stop (after their last ack)
+/// when `stop` is set.
+fn clients(
+    recorder: &Arc<Recorder>,
+    id: u64,
+    cycle: u64,
+    stop: &Arc<AtomicBool>,
+) -> Result<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)> {
     let worker = 10 * cycle;
-    let mut tasks = vec![
+    let publishers = vec![
         tokio::spawn(ignore(workload::publish(
             recorder.clone(),
             worker,
@@ -110,11 +119,12 @@ fn clients(recorder: &Arc<Recorder>, id: u64, cycle: u64) -> Result<Vec<JoinHand
             PACE,
         ))),
     ];
+    let mut pullers = Vec::new();
     for pair in SHARED {
-        let consumer = Consumer::new(recorder.clone(), id, pair, false)?;
-        tasks.push(tokio::spawn(ignore(consumer.run())));
+        let consumer = Consumer::new(recorder.clone(), id, pair, false)?.until(stop.clone());
+        pullers.push(tokio::spawn(ignore(consumer.run())));
     }
-    Ok(tasks)
+    Ok((publishers, pullers))
 }
 
 async fn ignore(task: impl Future<Output = Result<()>>) {
@@ -154,12 +164,14 @@ pub async fn cycle(
     })?;
 
     let mut clients_of_member = Vec::new();
+    let mut pullers = Vec::new();
+    let pullers_stop = Arc::new(AtomicBool::new(false));
     let deadline = begin + JOIN_BOUND;
     loop {
         let views = observe_all(recorder, &everyone).await;
         let member_view = views.last().cloned().flatten();
         if member_view.is_some() && clients_of_member.is_empty() {
-            clients_of_member = clients(recorder, id, cycle)?;
+            (clients_of_member, pullers) = clients(recorder, id, cycle, &pullers_stop)?;
         }
         let joined = views[..voters.len()]
             .iter()
@@ -177,6 +189,18 @@ pub async fn cycle(
     tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
     sampling.abort();
     let _ = sampling.await;
+    // The pullers stop before the scale-in, as a client told of the drain
+    // would: one whose ack the draining member refused would hold its
+    // messages' leases for the whole ack deadline (10 s), and an ordered
+    // key's next messages behind them. The publishers go on through the
+    // drain.
+    pullers_stop.store(true, Ordering::Relaxed);
+    for puller in pullers {
+        let abort = puller.abort_handle();
+        if tokio::time::timeout(PULLERS_BOUND, puller).await.is_err() {
+            abort.abort();
+        }
+    }
 
     let error = scale_in(procs, recorder, id, &voters, &mut clients_of_member).await?;
     nemesis_event(recorder, Op::Stop, id, error);
