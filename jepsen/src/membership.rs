@@ -90,6 +90,9 @@ fn nemesis_event(recorder: &Recorder, f: Op, id: u64, error: Option<String>) {
     recorder.record(event);
 }
 
+/// Client tasks.
+type Tasks = Vec<JoinHandle<()>>;
+
 /// The member's clients of cycle `cycle`: two publishers (workers `10c`,
 /// keyed, to `q-fsynced`, and `10c + 1`, unkeyed, to `q-leader`) and a
 /// puller of each shared subscription, which stop (after their last ack)
@@ -99,7 +102,7 @@ fn clients(
     id: u64,
     cycle: u64,
     stop: &Arc<AtomicBool>,
-) -> Result<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)> {
+) -> Result<(Tasks, Tasks)> {
     let worker = 10 * cycle;
     let publishers = vec![
         tokio::spawn(ignore(workload::publish(
