@@ -4,6 +4,7 @@
 //! deliveries with partition, offset, attempt and the owner epoch of the ack id.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -34,6 +35,8 @@ pub struct Consumer {
     nack: bool,
     process: u64,
     member: Option<Membership>,
+    /// Stops this consumer alone when set (between two pulls).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -78,6 +81,7 @@ impl Consumer {
             nack: false,
             process,
             member: None,
+            stop: None,
         })
     }
 
@@ -85,6 +89,20 @@ impl Consumer {
     pub fn nacking(mut self) -> Self {
         self.nack = true;
         self
+    }
+
+    /// This consumer stopping also when `stop` is set, after its pull's ack.
+    pub fn until(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn consuming(&self) -> bool {
+        self.recorder.consuming()
+            && !self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     fn event(&self, kind: Kind, f: Op) -> Event {
@@ -166,7 +184,7 @@ impl Consumer {
 
     /// Pulls, records and acks until the recorder says stop.
     pub async fn run(mut self) -> Result<()> {
-        while self.recorder.consuming() {
+        while self.consuming() {
             if self.group {
                 if self.member.is_none() {
                     self.join().await;

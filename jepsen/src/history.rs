@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster_view::ClusterView;
+
 /// What an event records: an invocation, one of the three completions, or a
 /// nemesis action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -46,6 +48,9 @@ pub enum Op {
     Delete,
     /// Reading the topic `topic` (`GET`); a `fail` says why (`404 …`).
     Read,
+    /// `GET /v1/cluster` through `node`; its `ok` carries the view
+    /// (`cluster`): voters, learners, nodes and partition owners.
+    Cluster,
     /// A fault begins (`nemesis` names it).
     Start,
     /// A fault ends, or the heal phase undoes every fault.
@@ -117,6 +122,9 @@ pub struct Event {
     /// Why an operation failed or is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The cluster as `node` saw it (a `cluster` operation's `ok`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterView>,
 }
 
 impl Event {
@@ -142,6 +150,7 @@ impl Event {
             deliveries: Vec::new(),
             nemesis: None,
             error: None,
+            cluster: None,
         }
     }
 

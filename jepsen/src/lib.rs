@@ -12,7 +12,9 @@
 //!   `redis_cluster`: the Redis Cluster (3 primaries, 3 replicas) of the
 //!   `redis-failover` scenario, and its failover.
 //! - `scenario`: the scenarios and the seeded nemesis schedule.
-//! - `nemesis`: applies and undoes the faults, records them.
+//! - `nemesis`: applies and undoes the faults, records them; `membership`
+//!   runs the scale-out and scale-in cycles, observing the cluster through
+//!   `observer` (each view a `cluster_view`).
 //! - `recorder`, `workload`, `consumer`, `register`: the client workers
 //!   (`register` churns topics of a few names, the metadata registers) and
 //!   the history they record (`history`).
@@ -24,11 +26,14 @@
 //! How a run goes and why it is built this way: `docs/chaos.md`.
 
 pub mod checkers;
+pub mod cluster_view;
 pub mod consumer;
 pub mod failover;
 pub mod history;
+pub mod membership;
 pub mod nemesis;
 pub mod net;
+pub mod observer;
 pub mod plot;
 pub mod procs;
 pub mod recorder;

@@ -26,6 +26,18 @@ pub fn skew_millis(step: &Step) -> i64 {
     }
 }
 
+/// A `bridge` step's two sides: the brokers but `middle`, split in two
+/// halves (with 3 nodes, one each) that lose each other while every one still
+/// reaches `middle`, Redis and the clients.
+pub fn bridge_sides(middle: u64, nodes: u64) -> (Vec<String>, Vec<String>) {
+    let others: Vec<String> = (1..=nodes)
+        .filter(|&n| n != middle)
+        .map(net::address)
+        .collect();
+    let (a, b) = others.split_at(others.len().div_ceil(2));
+    (a.to_vec(), b.to_vec())
+}
+
 /// The fault injector of one run.
 #[derive(Debug, Clone)]
 pub struct Nemesis {
@@ -54,6 +66,10 @@ impl Nemesis {
         let begin = tokio::time::Instant::now();
         for step in steps {
             tokio::time::sleep_until(begin + Duration::from_millis(step.at_ms)).await;
+            if step.fault == Fault::Member {
+                crate::membership::cycle(&self.net, &self.procs, &self.recorder, step).await?;
+                continue;
+            }
             self.event(Op::Start, step);
             self.apply(step)?;
             tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
@@ -83,6 +99,10 @@ impl Nemesis {
                 self.net.cut(&[net::address(node)], &everyone)
             }
             Fault::BrokersSplit => self.net.cut(&[net::address(node)], &self.others(node)),
+            Fault::Bridge => {
+                let (a, b) = bridge_sides(node, self.net.brokers().len() as u64);
+                self.net.cut(&a, &b)
+            }
             Fault::RedisCut => self.net.cut(&self.net.brokers(), &[REDIS.to_owned()]),
             Fault::Loss => self.net.lose(20),
             Fault::Wipe => self.with_procs(|p| {
@@ -96,6 +116,8 @@ impl Nemesis {
                 p.start_with(node, &[(CLOCK_OFFSET.to_owned(), offset)])
             }),
             Fault::RedisFailover => self.with_procs(|p| crate::failover::apply(p, node)),
+            // A cycle of its own, with waits: `run` hands it to `membership`.
+            Fault::Member => Ok(()),
         }
     }
 
@@ -108,8 +130,13 @@ impl Nemesis {
                 p.start(node)
             }),
             Fault::Pause => self.with_procs(|p| p.signal(node, "CONT")),
-            Fault::Isolate | Fault::BrokersSplit | Fault::RedisCut | Fault::Loss => self.net.heal(),
+            Fault::Isolate
+            | Fault::BrokersSplit
+            | Fault::RedisCut
+            | Fault::Loss
+            | Fault::Bridge => self.net.heal(),
             Fault::RedisFailover => self.with_procs(crate::failover::undo),
+            Fault::Member => Ok(()),
         }
     }
 
@@ -126,5 +153,21 @@ impl Nemesis {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test_log::test]
+    fn a_bridge_cuts_the_others_from_each_other_and_spares_the_middle() {
+        assert_eq!(
+            bridge_sides(2, 3),
+            (vec![net::address(1)], vec![net::address(3)])
+        );
+        let (a, b) = bridge_sides(1, 5);
+        assert_eq!(a, [net::address(2), net::address(3)]);
+        assert_eq!(b, [net::address(4), net::address(5)]);
     }
 }

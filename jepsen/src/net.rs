@@ -61,6 +61,18 @@ impl Net {
         (1..=self.nodes).map(address).collect()
     }
 
+    /// Adds a namespace for a broker beside the first `nodes` (a non-voting
+    /// member, `membership.rs`), with its address; once per id.
+    pub fn attach_extra(&self, node: u64) -> Result<()> {
+        if std::path::Path::new("/run/netns")
+            .join(namespace(node))
+            .exists()
+        {
+            return Ok(());
+        }
+        attach(&namespace(node), &address(node), node)
+    }
+
     /// Drops every packet between the addresses of `a` and those of `b`, both ways.
     pub fn cut(&self, a: &[String], b: &[String]) -> Result<()> {
         let (a, b) = (a.join(", "), b.join(", "));

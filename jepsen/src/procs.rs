@@ -17,7 +17,8 @@ use crate::redis_cluster::{self, RedisCluster};
 pub const REDIS_PORT: u16 = 7000;
 /// A node's client port inside its namespace.
 pub const CLIENT_PORT: u16 = 8081;
-const PEER_PORT: u16 = 8082;
+/// A node's peer port inside its namespace.
+pub const PEER_PORT: u16 = 8082;
 
 /// The processes of one run.
 #[derive(Debug)]
@@ -190,6 +191,19 @@ impl Procs {
             self.running.remove(&node);
         }
         Ok(())
+    }
+
+    /// Whether node `node` has no process any more: never started, killed,
+    /// or exited by itself (then reaped, and its exit status returned).
+    pub fn try_exit(&mut self, node: u64) -> Result<(bool, Option<std::process::ExitStatus>)> {
+        let Some(child) = self.running.get_mut(&node) else {
+            return Ok((true, None));
+        };
+        let status = child.try_wait().context("waiting for a node")?;
+        if status.is_some() {
+            self.running.remove(&node);
+        }
+        Ok((status.is_some(), status))
     }
 
     /// Sends `signal` to every running node.

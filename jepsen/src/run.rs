@@ -139,12 +139,9 @@ fn drained(history: &History, cluster: bool) -> bool {
 pub async fn setup(config: &Config, recorder: &Arc<Recorder>) -> Result<Nemesis> {
     phase(recorder, "setup");
     let net = Arc::new(Net::build(config.nodes)?);
-    let mut procs = Procs::new(
-        config.server.clone(),
-        &config.out,
-        config.nodes,
-        config.node_env.clone(),
-    );
+    let mut node_env = config.node_env.clone();
+    node_env.extend(crate::membership::node_env(&config.scenario));
+    let mut procs = Procs::new(config.server.clone(), &config.out, config.nodes, node_env);
     let cluster = config.scenario.redis_cluster();
     if cluster {
         procs.start_redis_cluster()?;

@@ -32,6 +32,13 @@ pub enum Fault {
     /// taken modulo 3) so its replica is promoted; restart the old primary,
     /// which rejoins as a replica, when the fault ends (`redis_cluster`).
     RedisFailover,
+    /// Cut the links between the other brokers while every one of them still
+    /// reaches the target node (the bridge), Redis and the clients.
+    Bridge,
+    /// Scale out: start a broker with an id outside the voter set, which joins
+    /// as a non-voting member and receives partitions; scale in when the
+    /// fault ends (SIGTERM: it drains and leaves). `membership.rs`.
+    Member,
 }
 
 impl Fault {
@@ -46,12 +53,15 @@ impl Fault {
             Fault::Wipe => "wipe",
             Fault::Skew => "skew",
             Fault::RedisFailover => "redis-failover",
+            Fault::Bridge => "bridge",
+            Fault::Member => "member",
         }
     }
 
-    /// Whether the fault has a target node.
+    /// Whether the fault has a target node among the voters (a `member`
+    /// step's node is the member's id, the one after the voters').
     pub fn targets_node(self) -> bool {
-        !matches!(self, Fault::RedisCut | Fault::Loss)
+        !matches!(self, Fault::RedisCut | Fault::Loss | Fault::Member)
     }
 }
 
@@ -80,7 +90,7 @@ impl Scenario {
 }
 
 /// Every scenario, in `--list` order: name, what it does, its faults, in CI.
-const SCENARIOS: [(&str, &str, &[Fault], bool); 11] = {
+const SCENARIOS: [(&str, &str, &[Fault], bool); 13] = {
     use Fault::*;
     [
         (
@@ -123,9 +133,30 @@ const SCENARIOS: [(&str, &str, &[Fault], bool); 11] = {
             true,
         ),
         (
+            "bridge",
+            "cut two nodes from each other; both still reach the third",
+            &[Bridge],
+            true,
+        ),
+        (
+            "membership",
+            "scale out (a non-voting member joins), then in (it drains)",
+            &[Member],
+            true,
+        ),
+        (
             "mixed",
-            "any of the faults above but skew, one at a time",
-            &[Kill, Pause, Isolate, BrokersSplit, RedisCut, Loss, Wipe],
+            "any of the faults above but skew and membership, one at a time",
+            &[
+                Kill,
+                Pause,
+                Isolate,
+                BrokersSplit,
+                RedisCut,
+                Loss,
+                Wipe,
+                Bridge,
+            ],
             false,
         ),
         (
@@ -180,7 +211,11 @@ pub fn schedule(faults: &[Fault], nodes: u64, window_ms: u64, seed: u64) -> Vec<
         if at + duration_ms > window_ms {
             return steps;
         }
-        let node = fault.targets_node().then(|| rng.random_range(1..=nodes));
+        let node = if fault == Fault::Member {
+            Some(nodes + 1)
+        } else {
+            fault.targets_node().then(|| rng.random_range(1..=nodes))
+        };
         steps.push(Step {
             at_ms: at,
             fault,
@@ -206,6 +241,18 @@ mod tests {
         assert!(
             a.windows(2)
                 .all(|w| w[0].at_ms + w[0].duration_ms < w[1].at_ms)
+        );
+    }
+
+    #[test_log::test]
+    fn a_member_step_names_the_id_after_the_voters_and_a_bridge_a_voter() {
+        let steps = schedule(&[Fault::Member], 3, 30_000, 1);
+        assert!(!steps.is_empty() && steps.iter().all(|s| s.node == Some(4)));
+        let steps = schedule(&[Fault::Bridge], 3, 30_000, 1);
+        assert!(
+            steps
+                .iter()
+                .all(|s| s.node.is_some_and(|n| (1..=3).contains(&n)))
         );
     }
 

@@ -122,10 +122,16 @@ impl Formation {
     }
 
     /// Asks the peers with state, in turn, to add this node as a learner,
-    /// until the membership names it.
+    /// until one says it is done and the membership names it. It asks even
+    /// when its own log names it a learner: a member that drained was taken
+    /// out by an entry the leader may never have sent it (replication to it
+    /// stops with that entry), so its own log still says learner, and a
+    /// node that believed it would wait forever for entries no one sends.
+    /// For a learner the leader still knows, the request changes nothing.
     async fn run_as_member(self, raft: Raft) {
+        let mut asked = false;
         loop {
-            if self.is_learner(&raft) || self.is_voter(&raft) {
+            if asked && (self.is_learner(&raft) || self.is_voter(&raft)) {
                 tracing::info!(
                     node_id = self.node_id.get(),
                     "this node is a member of the group"
@@ -138,10 +144,11 @@ impl Formation {
                     continue;
                 }
                 if self.join_as(&raft, id, false).await {
+                    asked = true;
                     break;
                 }
             }
-            if !(self.is_learner(&raft) || self.is_voter(&raft)) {
+            if !(asked && (self.is_learner(&raft) || self.is_voter(&raft))) {
                 tokio::time::sleep(PROBE_INTERVAL).await;
             }
         }

@@ -117,3 +117,51 @@ async fn a_member_joins_takes_partitions_and_drains_without_losing_acknowledged_
     cluster.shutdown().await;
     Ok(())
 }
+
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+async fn a_drained_member_restarted_on_its_data_directory_joins_again() -> anyhow::Result<()> {
+    tracing::info!("arrange: three voters, a member that joined, took partitions and drained");
+    let mut cluster = TestCluster::start(3, Storage::shared_redis()).await?;
+    all_registered(&cluster).await?;
+    create_topic(&cluster.client(1), "rejoin", PARTITIONS).await?;
+    let member = cluster.add_member().await?;
+    let learner_everywhere = |cluster: &TestCluster| {
+        cluster.running().iter().all(|&id| {
+            let m = cluster.node(id).consensus.metrics();
+            m.learners.contains(&NodeId::new(member)) && ids(&m.voters) == [1, 2, 3]
+        })
+    };
+    wait_for("the member a learner", Duration::from_secs(30), || async {
+        (learner_everywhere(&cluster) && crate::support::live_everywhere(&cluster, member))
+            .then_some(())
+    })
+    .await?;
+    cluster.stop(member).await?;
+    wait_for("the member gone", Duration::from_secs(30), || async {
+        cluster
+            .running()
+            .iter()
+            .all(|&id| cluster.node(id).consensus.metrics().learners.is_empty())
+            .then_some(())
+    })
+    .await?;
+
+    tracing::info!("act: the member starts again on the same data directory");
+    // Its own log still names it a learner (the entry that removed it was
+    // never sent to it): it must ask to join, not wait for entries.
+    tokio::time::timeout(Duration::from_secs(60), cluster.restart(member)).await??;
+
+    tracing::info!("assert: a learner again, registered, live and given partitions");
+    wait_for("the member back", Duration::from_secs(30), || async {
+        (learner_everywhere(&cluster) && crate::support::live_everywhere(&cluster, member))
+            .then_some(())
+    })
+    .await?;
+    let moves = cluster.client(2).rebalance(false).await?.moves;
+    assert!(
+        moves.iter().all(|m| m.to == member) && !moves.is_empty(),
+        "{moves:?}"
+    );
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -12,6 +12,7 @@
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
 //! | `dead-letter`: each message nacked at its last attempt dead-lettered exactly once; `dead-letter-copied`: and copied to the dead-letter topic | `dead_letter.rs` |
 //! | `linearizable-metadata`: each topic name's creates, deletes and not-found reads have a linearization | `metadata.rs` |
+//! | `member-learner`, `member-got-partitions`, `member-drained`, `member-left`, `member-partitions-back`: the `member` fault's cycles | `membership.rs` |
 //! | `recovery`: publishes and deliveries resume within a bound after the heal | `recovery.rs` |
 //!
 //! `by_level.rs` runs them for a run whose faults are beyond some ack
@@ -26,6 +27,9 @@ mod delivery;
 mod duplicates;
 mod groups;
 mod lost;
+mod membership;
+#[cfg(test)]
+mod membership_tests;
 mod metadata;
 #[cfg(test)]
 mod metadata_tests;
@@ -43,6 +47,7 @@ pub use delivery::at_least_once;
 pub use duplicates::{duplicates, one_value_per_offset};
 pub use groups::exclusive;
 pub use lost::lost_acked;
+pub use membership::membership;
 pub use metadata::linearizable_metadata;
 pub use order::{per_key_delivery_order, per_key_order, per_partition_order};
 pub use outcome::Outcome;
@@ -82,6 +87,7 @@ pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
         linearizable_metadata(history),
         bounded(history, promises.recovery_bound_ms),
     ]);
+    outcomes.extend(membership(history));
     if let Some(policy) = &promises.dead_letter {
         outcomes.push(dead_letter(history, policy));
         outcomes.push(dead_letter_copied(history, policy));
