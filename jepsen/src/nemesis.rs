@@ -7,14 +7,18 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::cluster_view::ClusterView;
 use crate::history::{Event, Op};
 use crate::net::{self, HARNESS, Net, REDIS};
-use crate::procs::Procs;
+use crate::procs::{CLIENT_PORT, Procs};
 use crate::recorder::Recorder;
 use crate::scenario::{Fault, Step};
 
 /// The server's test-only clock offset (node's `test_breaks`), in signed ms.
 const CLOCK_OFFSET: &str = "PUBSUB_TEST_CLOCK_OFFSET_MS";
+
+/// How long a wipe waits for the previously wiped node to be a voter again.
+const WHOLE_WITHIN: Duration = Duration::from_secs(30);
 
 /// How far a `skew` step moves its node's clock: 30 s ahead or behind, as
 /// the schedule's start time (so the seed) has it.
@@ -70,6 +74,9 @@ impl Nemesis {
                 crate::membership::cycle(&self.net, &self.procs, &self.recorder, step).await?;
                 continue;
             }
+            if step.fault == Fault::Wipe {
+                self.wait_voters_whole(step.node.unwrap_or(1)).await;
+            }
             self.event(Op::Start, step);
             self.apply(step)?;
             tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
@@ -77,6 +84,39 @@ impl Nemesis {
             self.event(Op::Stop, step);
         }
         Ok(())
+    }
+
+    /// Before a wipe: waits (at most [`WHOLE_WITHIN`]) until a node other
+    /// than `node` reports every broker a voter and no learner, so the
+    /// previously wiped node has caught up and been promoted. A second disk
+    /// lost while the first wiped voter is still a learner leaves two voters
+    /// of which one is empty: beyond what three voters survive (a majority of
+    /// disks must outlive every fault, docs/cluster.md), and the metadata
+    /// group cannot recover from it on its own.
+    async fn wait_voters_whole(&self, node: u64) {
+        let brokers = self.net.brokers().len();
+        let deadline = tokio::time::Instant::now() + WHOLE_WITHIN;
+        loop {
+            for other in (1..=brokers as u64).filter(|&n| n != node) {
+                let url = format!("http://{}:{CLIENT_PORT}", net::address(other));
+                let Ok(client) = api::Client::new(&url, Duration::from_secs(2)) else {
+                    continue;
+                };
+                if let Ok(status) = client.cluster_status().await {
+                    let view = ClusterView::from(&status);
+                    if view.learners.is_empty() && view.voters.len() == brokers {
+                        return;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                eprintln!(
+                    "  wipe: the voters were not whole within {WHOLE_WITHIN:?}; wiping anyway"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     fn others(&self, node: u64) -> Vec<String> {
