@@ -1,7 +1,8 @@
 //! Error codes and the RFC 9457 problem body every error response uses.
 //!
-//! Each [`ErrorCode`] has one HTTP status and says whether a retry is safe.
-//! Codes are stable: clients match on `code`, never on `detail`.
+//! Each [`ErrorCode`] has one HTTP status and says whether a retry is safe
+//! and whether the failure is definite ([`ErrorCode::definite`]). Codes are
+//! stable: clients match on `code`, never on `detail`.
 
 use std::fmt;
 
@@ -102,6 +103,19 @@ error_codes! {
     OutcomeUnknown = (504, true, "Outcome unknown"),
     /// A bug: the broker failed in a way it did not expect.
     Internal = (500, false, "Internal error"),
+}
+
+impl ErrorCode {
+    /// Whether an answer with this code means the request surely did not
+    /// happen (a definite failure): true for every code but
+    /// [`ErrorCode::OutcomeUnknown`] (it may have happened: a timeout, a lost
+    /// answer, a commit whose fate is unknown) and [`ErrorCode::Internal`]
+    /// (a bug: anything may have happened). A client may treat a definite
+    /// failure as "nothing changed"; after the two others it must read the
+    /// state, or retry with the same idempotency key, to find out.
+    pub fn definite(self) -> bool {
+        !matches!(self, ErrorCode::OutcomeUnknown | ErrorCode::Internal)
+    }
 }
 
 impl fmt::Display for ErrorCode {

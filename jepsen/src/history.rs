@@ -3,9 +3,9 @@
 //! `history.jsonl` in the order they happened.
 //!
 //! Completions follow Jepsen's convention: `ok` (it happened), `fail` (it
-//! definitely did not happen: a problem answer the broker gives only when
-//! nothing was stored) and `info` (unknown: a timeout, a reset connection, a
-//! `504 OUTCOME_UNKNOWN`). A process whose operation ended `info` is retired;
+//! definitely did not happen: a problem answer whose code the API calls
+//! definite, or no connection) and `info` (unknown: a timeout, a reset
+//! connection, `504 OUTCOME_UNKNOWN`, `500 INTERNAL`). A process whose operation ended `info` is retired;
 //! the worker goes on under a new process id, so each process has at most one
 //! operation outstanding.
 

@@ -66,10 +66,12 @@ impl Recorder {
 }
 
 /// How a failed call completes: `fail` when it definitely did not happen (a
-/// problem answer other than 500/504, or no connection was made), else `info`.
+/// problem answer whose code the API calls definite, every code but
+/// `OUTCOME_UNKNOWN` and `INTERNAL`: `api::ErrorCode::definite`, the table in
+/// docs/api.md; or no connection was made), else `info`.
 pub fn classify(error: &ClientError) -> Kind {
     match error {
-        ClientError::Api(problem) if !matches!(problem.status, 500 | 504) => Kind::Fail,
+        ClientError::Api(problem) if problem.code.definite() => Kind::Fail,
         ClientError::Transport { source, .. } if source.is_connect() => Kind::Fail,
         ClientError::InvalidUrl { .. } => Kind::Fail,
         _ => Kind::Info,
@@ -84,5 +86,34 @@ pub fn describe(error: &ClientError) -> String {
         ClientError::Transport { source, .. } if source.is_connect() => "connect".to_owned(),
         ClientError::Transport { .. } => "transport".to_owned(),
         other => other.to_string().chars().take(120).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api::{ErrorCode, Problem};
+
+    use super::*;
+
+    #[test]
+    fn a_problem_is_a_definite_failure_exactly_when_the_api_calls_its_code_definite() {
+        for &code in ErrorCode::ALL {
+            let kind = classify(&ClientError::Api(Problem::new(code, "")));
+            let expected = if code.definite() {
+                Kind::Fail
+            } else {
+                Kind::Info
+            };
+            assert_eq!(kind, expected, "{code}");
+        }
+        let unknown = [ErrorCode::OutcomeUnknown, ErrorCode::Internal];
+        for code in unknown {
+            assert_eq!(
+                classify(&ClientError::Api(Problem::new(code, ""))),
+                Kind::Info
+            );
+        }
+        let unavailable = ClientError::Api(Problem::new(ErrorCode::Unavailable, ""));
+        assert_eq!(classify(&unavailable), Kind::Fail);
     }
 }

@@ -69,23 +69,7 @@ fn promises() -> Promises {
 
 /// Broker bugs the harness found and that are not fixed yet: the property's
 /// failures are printed and recorded (`KNOWN`), not asserted.
-pub const KNOWN_ISSUES: [(&str, &str); 2] = [
-    (
-        "linearizable-metadata",
-        "a topic delete answered 503 UNAVAILABLE (a definite failure to the \
-         harness) took effect: another node saw the topic gone before the \
-         answer came. The delete is committed through the metadata group \
-         first and its storage cleanup or the wait for the answer fails \
-         after. Found by the isolate and redis-cut scenarios (seed 1).",
-    ),
-    (
-        "dead-letter",
-        "a message dead-lettered at its last attempt was delivered again \
-         (attempt 4 under a newer owner epoch) after the heal, died a second \
-         time and was copied twice: the partition's delivery state went back \
-         when its ownership moved. Found by the isolate scenario (seed 1).",
-    ),
-];
+pub const KNOWN_ISSUES: [(&str, &str); 0] = [];
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
 where

@@ -154,12 +154,16 @@ async fn group_calls_through_a_node_cut_off_from_its_peers_answer_503_until_heal
         Some(ErrorCode::Unavailable),
         "pull: {pulled:?}"
     );
+    // A heartbeat forwarded on a connection the cut then reset may have
+    // reached the leader too: unknown (504) then, never a definite 503.
     let beat = via_cut
         .heartbeat("cut-members", after_id, after.generation)
         .await;
-    assert_eq!(
-        code(&beat),
-        Some(ErrorCode::Unavailable),
+    assert!(
+        matches!(
+            code(&beat),
+            Some(ErrorCode::Unavailable | ErrorCode::OutcomeUnknown)
+        ),
         "heartbeat: {beat:?}"
     );
     let stream = via_cut.stream_as_member("cut-members", after_id).await;
@@ -178,9 +182,11 @@ async fn group_calls_through_a_node_cut_off_from_its_peers_answer_503_until_heal
     let beat = via_cut
         .heartbeat("cut-members", &before.member_id, before.generation)
         .await;
-    assert_eq!(
-        code(&beat),
-        Some(ErrorCode::Unavailable),
+    assert!(
+        matches!(
+            code(&beat),
+            Some(ErrorCode::Unavailable | ErrorCode::OutcomeUnknown)
+        ),
         "heartbeat: {beat:?}"
     );
     let pulled = pull_as(&via_cut, "cut-members", &before.member_id).await;

@@ -1,5 +1,5 @@
 //! The error table of `docs/api.md` is `api::ErrorCode`: every code with its
-//! status and `retryable`, and no other.
+//! status, `retryable` and outcome (definite or unknown), and no other.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use crate::markdown::{Page, plain};
 
 #[test_log::test]
 fn the_error_table_is_every_code_with_its_status_and_retryability() {
-    let documented: BTreeMap<String, (u16, bool)> = Page::read("docs/api.md")
+    let documented: BTreeMap<String, (u16, bool, bool)> = Page::read("docs/api.md")
         .table_under("## Errors")
         .into_iter()
         .map(|cells| {
@@ -23,12 +23,20 @@ fn the_error_table_is_every_code_with_its_status_and_retryability() {
                 "no" => false,
                 other => panic!("retryable is yes or no, not {other:?}"),
             };
-            (code, (status, retryable))
+            let definite = match cells[2].as_str() {
+                "definite" => true,
+                "unknown" => false,
+                other => panic!("the outcome is definite or unknown, not {other:?}"),
+            };
+            (code, (status, retryable, definite))
         })
         .collect();
-    let sent: BTreeMap<String, (u16, bool)> = ErrorCode::ALL
+    let sent: BTreeMap<String, (u16, bool, bool)> = ErrorCode::ALL
         .iter()
-        .map(|code| (code.to_string(), (code.status(), code.retryable())))
+        .map(|code| {
+            let row = (code.status(), code.retryable(), code.definite());
+            (code.to_string(), row)
+        })
         .collect();
     assert_eq!(
         documented, sent,

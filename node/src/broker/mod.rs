@@ -9,7 +9,7 @@
 //! | [`Delivery`] | `delivery/` | the delivery path: targets, leases, long polls, ack/nack/modifyAckDeadline, seek, dead letters, redrive, parked ordering keys |
 //! | [`ConsumerGroups`] | `groups/` | consumer groups of partitioned subscriptions: join, heartbeat, leave, expiry, member ids, member targets, delivery scopes |
 //! | [`ClusterAdmin`] | `cluster_admin.rs` | rebalancing partition owners and removing a node |
-//! | [`Upkeep`] | `upkeep.rs` | periodic work: retention, expired leases, lag gauges, expired idempotency keys |
+//! | [`Upkeep`] | `upkeep.rs` | periodic work: retention, expired leases, lag gauges, expired idempotency keys, retried removal of deleted resources' storage |
 //! | [`Readiness`] | `readiness.rs` | whether the broker can serve now (`/readyz`) |
 //!
 //! What the parts share is passed in when [`Broker::new`] builds them:
@@ -162,6 +162,7 @@ impl Broker {
             delivery.clone(),
             publisher.clone(),
             overload.memory.clone(),
+            catalog.leftovers().clone(),
         ));
         Self {
             cluster: Arc::new(ClusterAdmin::new(metadata.clone())),

@@ -1,6 +1,6 @@
 //! [`Upkeep`]: the broker's periodic work. Retention, leases that expired
-//! while nobody pulled, dead-letter outboxes, the lag gauges, and expired
-//! idempotency keys.
+//! while nobody pulled, dead-letter outboxes, the lag gauges, expired
+//! idempotency keys, and the storage of deleted resources still to remove.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use cluster::Subscription;
 use tokio_util::sync::CancellationToken;
 
+use crate::broker::catalog::leftovers::Leftovers;
 use crate::broker::catalog::stats::subscription_stats;
 use crate::broker::delivery::Delivery;
 use crate::broker::error::BrokerError;
@@ -31,9 +32,14 @@ pub struct Upkeep {
     delivery: Arc<Delivery>,
     publisher: Arc<Publisher>,
     memory: Arc<MemoryBudget>,
+    leftovers: Arc<Leftovers>,
 }
 
 impl Upkeep {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts upkeep works on, each shared with the broker"
+    )]
     pub fn new(
         metadata: MetadataView,
         storage: Arc<dyn Storage>,
@@ -42,6 +48,7 @@ impl Upkeep {
         delivery: Arc<Delivery>,
         publisher: Arc<Publisher>,
         memory: Arc<MemoryBudget>,
+        leftovers: Arc<Leftovers>,
     ) -> Self {
         Self {
             metadata,
@@ -51,6 +58,7 @@ impl Upkeep {
             delivery,
             publisher,
             memory,
+            leftovers,
         }
     }
 
@@ -68,9 +76,11 @@ impl Upkeep {
     /// Periodic upkeep: applies retention, copies what dead-letter outboxes
     /// hold, dead-letters messages whose last lease expired even if nobody pulls, refreshes the lag gauges, forgets
     /// expired idempotency keys, and updates the memory alarm. In a cluster each node trims what it owns and
-    /// the metadata leader does the rest (its lag gauges cover the cluster).
+    /// the metadata leader does the rest (its lag gauges cover the cluster);
+    /// each node retries removing the storage of the deletes it answered.
     pub async fn maintain(&self) {
         let now = self.clock.now_millis();
+        self.leftovers.retry().await;
         let (topics, subscriptions) = self.metadata.resources();
         for topic in &topics {
             // Each node trims the partitions it owns.

@@ -3,21 +3,27 @@
 //! cluster, each test under a fresh key prefix; tests that stop, restart or
 //! reconfigure Redis run their own.
 //!
+//! - [`committed_deletes`]: a delete committed while Redis is away answers
+//!   success; its storage is removed once Redis is back.
 //! - [`conformance`]: the storage conformance suite on both, a released
 //!   partition reloaded, and a publish batch in one round trip.
 //! - [`differential`]: random call sequences answer the same on memory and Redis.
 //! - [`durability`]: broker restarts, Redis outages and a planned failover.
 //! - [`entry_format`]: format-1 prefixes, the upgrade to format 2, mixed partitions.
 //! - [`failover`]: an unplanned failover, measured.
+//! - [`fencing`]: cursor writes fenced by the owner epoch: a stale owner
+//!   writes nothing once the new one claimed the partition.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
 //! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
 //! - [`topic_storage`]: ack levels and compression of stored payloads.
 
+mod committed_deletes;
 mod conformance;
 mod differential;
 mod durability;
 mod entry_format;
 mod failover;
+mod fencing;
 mod probe;
 mod storage_full;
 mod topic_storage;

@@ -63,10 +63,11 @@ pub enum ProposeOutcome {
     Applied(ApplyResult),
     /// Not appended: the receiver is not the leader. Safe to send again.
     NotLeader { leader: Option<NodeId> },
-    /// Appended but its fate is unknown (its entry was replaced on a leader
-    /// change, or the answer was lost); it may still commit.
+    /// Perhaps appended and its fate unknown (its entry was replaced on a
+    /// leader change, the answer was lost, or Raft stopped while it held the
+    /// command); it may still commit.
     Unknown { reason: String },
-    /// Not appended: the receiver's Raft has stopped.
+    /// Not appended: Raft refused it before appending.
     Unavailable { reason: String },
 }
 

@@ -88,7 +88,9 @@ pub(crate) async fn write_locally(
         Err(RaftError::APIError(e)) => ProposeOutcome::Unavailable {
             reason: e.to_string(),
         },
-        Err(RaftError::Fatal(fatal)) => ProposeOutcome::Unavailable {
+        // Raft stopped with the command in hand: its entry may be in the log,
+        // and replicated, already.
+        Err(RaftError::Fatal(fatal)) => ProposeOutcome::Unknown {
             reason: fatal.to_string(),
         },
     }

@@ -2,10 +2,18 @@
 //! stats), delete and list them; changes go through the metadata's `propose`,
 //! storage is prepared first and cleaned up after.
 //!
+//! A delete is done once the metadata committed it: its answer is success
+//! even when removing the storage fails after (that removal is retried in
+//! the background, [`leftovers`]), so an error answer to a delete always means
+//! it did not happen, or `504 OUTCOME_UNKNOWN` when the commit's outcome is
+//! unknown (see the error table in `docs/api.md`).
+//!
 //! - this file: create, get and delete.
 //! - `listing`: paged lists.
+//! - [`leftovers`]: storage of deleted resources, removed after the commit.
 //! - [`stats`]: a subscription's backlog, summed over its partitions.
 
+pub mod leftovers;
 mod listing;
 pub mod stats;
 
@@ -17,6 +25,7 @@ use api::types::{
 };
 use cluster::{Command, Reply, Subscription, SubscriptionName, SubscriptionType, TopicName};
 
+use self::leftovers::Leftovers;
 use self::stats::subscription_stats;
 use crate::broker::convert;
 use crate::broker::error::BrokerError;
@@ -35,6 +44,7 @@ pub struct Catalog {
     clock: Clock,
     metrics: Arc<Metrics>,
     wakers: Arc<TopicWakers>,
+    leftovers: Arc<Leftovers>,
 }
 
 impl Catalog {
@@ -45,13 +55,20 @@ impl Catalog {
         metrics: Arc<Metrics>,
         wakers: Arc<TopicWakers>,
     ) -> Self {
+        let leftovers = Arc::new(Leftovers::new(metadata.clone(), storage.clone()));
         Self {
             metadata,
             storage,
             clock,
             metrics,
             wakers,
+            leftovers,
         }
+    }
+
+    /// The storage of deleted resources still to be removed, which upkeep retries.
+    pub fn leftovers(&self) -> &Arc<Leftovers> {
+        &self.leftovers
     }
 
     /// How durable a publish is when its topic does not choose: it tells
@@ -79,6 +96,7 @@ impl Catalog {
         self.storage
             .check_options(&name, config.partitions, &options)
             .await?;
+        self.leftovers.before_topic_create(&name).await?;
         // Storage first (idempotent), so a committed topic always has its partitions.
         self.storage.create_topic(&name, config.partitions).await?;
         let command = Command::CreateTopic {
@@ -140,10 +158,11 @@ impl Catalog {
             .store()
             .propose(Command::DeleteTopic { name: name.clone() })
             .await?;
+        // Committed: the topic is gone whatever its storage removal does.
         if let Reply::TopicDeleted { topic, .. } = reply {
-            self.storage
-                .delete_topic(&name, topic.config.partitions)
-                .await?;
+            self.leftovers
+                .topic_deleted(name.clone(), topic.config.partitions)
+                .await;
         }
         self.wakers.forget(&name);
         Ok(())
@@ -161,6 +180,7 @@ impl Catalog {
             .metadata
             .fresh(|| self.metadata.topic(&config.topic))
             .await?;
+        self.leftovers.before_subscription_create(&name).await?;
         // Storage first (idempotent: an existing subscription's state is kept).
         self.storage
             .create_subscription(
@@ -209,13 +229,14 @@ impl Catalog {
             .store()
             .propose(Command::DeleteSubscription { name: name.clone() })
             .await?;
+        // Committed: as for a topic, the subscription is gone whatever follows.
         if let Reply::SubscriptionDeleted(sub) = reply {
             self.metrics.forget_subscription(name.as_str());
             // A deleted topic took its subscriptions' storage with it.
             if let Ok(topic) = self.metadata.topic(&sub.config.topic) {
-                self.storage
-                    .delete_subscription(&name, &topic.name, topic.config.partitions)
-                    .await?;
+                self.leftovers
+                    .subscription_deleted(name.clone(), topic.name, topic.config.partitions)
+                    .await;
             }
             self.wakers.wake(&sub.config.topic);
         }

@@ -126,14 +126,9 @@ impl ConsumerGroups {
             generation,
             at_millis: self.clock.now_millis(),
         };
-        let reply = match self.metadata.store().propose(command).await {
-            // A heartbeat applied twice only restarts the session twice, so
-            // one whose outcome is unknown is reported as not done: retry.
-            Err(raft::ConsensusError::OutcomeUnknown { reason }) => {
-                return Err(raft::ConsensusError::Unavailable { reason }.into());
-            }
-            reply => reply?,
-        };
+        // An unknown outcome stays `504 OUTCOME_UNKNOWN`: `503` would say the
+        // session was not restarted. Either way the member retries.
+        let reply = self.metadata.store().propose(command).await?;
         match reply {
             Reply::HeartbeatAccepted(MemberAssignment {
                 generation,

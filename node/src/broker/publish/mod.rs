@@ -183,9 +183,11 @@ impl Publisher {
         idempotent: Option<IdempotentAppend>,
     ) -> Result<PublishResponse, BrokerError> {
         let appended = self.append_placed(topic, request, idempotent).await;
-        if let Some(failure) = appended.failure {
-            self.count_refusal(&failure);
-            return Err(failure);
+        for error in appended.errors() {
+            self.count_refusal(error);
+        }
+        if let Some(failure) = appended.failure_of(0..appended.placed.len()) {
+            return Err(appended.into_error(failure));
         }
         let placed: Vec<(u32, u64)> = appended.placed.into_iter().flatten().collect();
         Ok(response(&placed, appended.ack_level))
@@ -239,7 +241,8 @@ impl Publisher {
                 .all(|(_, m)| m.ordering_key.is_none());
         let mut appended = Appended {
             placed: vec![None; count],
-            failure: None,
+            failed_with: vec![None; count],
+            errors: Vec::new(),
             ack_level: options.ack_level,
         };
         for (first, group) in groups {
@@ -274,7 +277,10 @@ impl Publisher {
                     }
                 }
                 Err(e) => {
-                    appended.failure.get_or_insert(e.into());
+                    for index in indexes {
+                        appended.failed_with[index] = Some(appended.errors.len());
+                    }
+                    appended.errors.push(e.into());
                 }
             }
         }
@@ -308,8 +314,79 @@ pub(crate) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishRes
 pub(crate) struct Appended {
     /// Where each message went; `None` where its partition's append failed.
     pub(crate) placed: Vec<Option<(u32, u64)>>,
-    pub(crate) failure: Option<BrokerError>,
+    /// For each message whose append failed, its error in `errors`.
+    failed_with: Vec<Option<usize>>,
+    /// One error per failed partition.
+    errors: Vec<BrokerError>,
     pub(crate) ack_level: AckLevel,
+}
+
+/// Why some messages of a request were not all stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// Some were stored and some not: the request as a whole may have
+    /// happened, an unknown outcome (a retry with the same idempotency key
+    /// stores the rest, and only the rest).
+    Partial { stored: usize, of: usize },
+    /// None was stored; this error (in `Appended::errors`) says why. An
+    /// unknown outcome of one partition wins over a definite failure of
+    /// another: the answer is definite only if every failure was.
+    Error(usize),
+}
+
+impl Appended {
+    /// Why the messages at `range` (request order) were not all stored;
+    /// `None` when they were.
+    pub(crate) fn failure_of(&self, range: std::ops::Range<usize>) -> Option<Failure> {
+        let failed: Vec<usize> = self.failed_with[range.clone()]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        let first = *failed.first()?;
+        let stored = range.len() - failed.len();
+        if stored > 0 {
+            return Some(Failure::Partial {
+                stored,
+                of: range.len(),
+            });
+        }
+        let unknown = failed
+            .iter()
+            .copied()
+            .find(|&e| !self.errors[e].code().definite());
+        Some(Failure::Error(unknown.unwrap_or(first)))
+    }
+
+    /// Every failed partition's error, in the order they failed.
+    pub(crate) fn errors(&self) -> &[BrokerError] {
+        &self.errors
+    }
+
+    /// The error to answer for `failure` (from [`Appended::failure_of`]).
+    pub(crate) fn into_error(mut self, failure: Failure) -> BrokerError {
+        match failure {
+            Failure::Error(index) => self.errors.swap_remove(index),
+            Failure::Partial { stored, of } => partial(stored, of, &self.errors[0].to_string()),
+        }
+    }
+
+    /// The errors, shared, for answers that each name one (a pipelined run).
+    pub(crate) fn shared_errors(&mut self) -> Vec<std::sync::Arc<BrokerError>> {
+        let errors = std::mem::take(&mut self.errors);
+        errors.into_iter().map(std::sync::Arc::new).collect()
+    }
+}
+
+/// The error of a request `stored` of whose `of` messages were stored, the
+/// others failing (the first failure: `cause`).
+pub(crate) fn partial(stored: usize, of: usize, cause: &str) -> BrokerError {
+    BrokerError::Storage(StorageError::OutcomeUnknown {
+        reason: format!(
+            "{stored} of the request's {of} messages were stored, the others not ({cause}); \
+             retry with the same idempotency key to store the rest once"
+        ),
+    })
 }
 
 fn new_message(message: PublishMessage, now: u64) -> NewMessage {

@@ -7,7 +7,7 @@ use api::limits;
 use api::types::{PublishRequest, PublishResponse};
 
 use super::validate::validate_batch;
-use super::{Publisher, response};
+use super::{Failure, Publisher, partial, response};
 use crate::broker::error::BrokerError;
 
 /// What happened to one request of a pipelined run. A failed append is the
@@ -69,24 +69,38 @@ impl Publisher {
         let request = PublishRequest {
             messages: chunk.messages,
         };
-        let appended = self.append_placed(topic, request, None).await;
-        if let Some(failure) = &appended.failure {
-            self.count_refusal(failure);
+        let mut appended = self.append_placed(topic, request, None).await;
+        for error in appended.errors() {
+            self.count_refusal(error);
         }
-        let failure = appended.failure.map(Arc::new);
+        // A request is stored when all its messages are: one partition's
+        // failure fails only the requests with messages there, each with its
+        // own partitions' error (or an unknown outcome if partly stored).
         let mut from = 0;
+        let mut outcomes = Vec::with_capacity(chunk.members.len());
         for (index, count) in chunk.members {
-            let to = from + count;
-            // A request is stored when all its messages are: one partition's
-            // failure fails only the requests with messages there.
-            let placed: Option<Vec<(u32, u64)>> =
-                appended.placed[from..to].iter().copied().collect();
-            answers[index] = Some(match (placed, &failure) {
-                (Some(placed), _) => Ok(response(&placed, appended.ack_level)),
-                (None, Some(failure)) => Err(failure.clone()),
-                (None, None) => unreachable!("a message is unplaced only after a failure"),
+            let range = from..from + count;
+            outcomes.push((index, range.clone(), appended.failure_of(range)));
+            from += count;
+        }
+        let first_error = appended
+            .errors()
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let errors = appended.shared_errors();
+        for (index, range, failure) in outcomes {
+            answers[index] = Some(match failure {
+                None => {
+                    let placed: Vec<(u32, u64)> =
+                        appended.placed[range].iter().flatten().copied().collect();
+                    Ok(response(&placed, appended.ack_level))
+                }
+                Some(Failure::Error(error)) => Err(errors[error].clone()),
+                Some(Failure::Partial { stored, of }) => {
+                    Err(Arc::new(partial(stored, of, &first_error)))
+                }
             });
-            from = to;
         }
     }
 }

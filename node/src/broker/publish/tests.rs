@@ -118,3 +118,41 @@ async fn a_retry_of_a_key_the_full_cache_evicted_stores_nothing_new_and_gets_the
     }
     assert_eq!(stored, 2);
 }
+
+/// Messages 0–1 stored in partition 0; 2 failed definitely in partition 1,
+/// 3 with an unknown outcome in partition 2.
+fn mixed() -> super::Appended {
+    use crate::broker::error::BrokerError;
+    use crate::storage::StorageError;
+    super::Appended {
+        placed: vec![Some((0, 7)), Some((0, 8)), None, None],
+        failed_with: vec![None, None, Some(0), Some(1)],
+        errors: vec![
+            BrokerError::Storage(StorageError::Unavailable {
+                reason: "refused".to_owned(),
+            }),
+            BrokerError::Storage(StorageError::OutcomeUnknown {
+                reason: "timed out".to_owned(),
+            }),
+        ],
+        ack_level: AckLevel::Leader,
+    }
+}
+
+#[test]
+fn a_request_answers_a_definite_failure_only_if_nothing_of_it_may_have_been_stored() {
+    use super::Failure;
+    let appended = mixed();
+    tracing::info!("all stored: no failure; all failed definitely: that failure");
+    assert_eq!(appended.failure_of(0..2), None);
+    assert_eq!(appended.failure_of(2..3), Some(Failure::Error(0)));
+    tracing::info!("an unknown outcome wins over a definite failure");
+    assert_eq!(appended.failure_of(2..4), Some(Failure::Error(1)));
+    tracing::info!("partly stored: an unknown outcome, whatever the failures were");
+    let partial = appended.failure_of(1..3).expect("a failure");
+    assert_eq!(partial, Failure::Partial { stored: 1, of: 2 });
+    let error = appended.into_error(partial);
+    assert_eq!(error.code(), api::ErrorCode::OutcomeUnknown, "{error}");
+    let whole = mixed().failure_of(0..4).expect("a failure");
+    assert!(!mixed().into_error(whole).code().definite());
+}

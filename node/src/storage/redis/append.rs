@@ -37,6 +37,8 @@ impl FencedLog for RedisStorage {
         if crate::test_breaks::active("skip-epoch-fence") {
             epoch_arg = crate::test_breaks::NO_FENCE_EPOCH.to_owned();
         }
+        // The break's epoch lifts the cursor fence too.
+        let written_epoch = epoch_arg.parse().map_or(epoch, Epoch::new);
         let mut args: Vec<Vec<u8>> = vec![
             epoch_arg.into_bytes(),
             self.next_token().into_bytes(),
@@ -91,6 +93,7 @@ impl FencedLog for RedisStorage {
             [1, first, start] => {
                 let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
                 let start = u64::try_from(*start).map_err(|_| corrupt("negative offset"))?;
+                self.appended_at(at, written_epoch).await;
                 if retention.discard == Discard::Old && retention.bounds_size() {
                     // Cursors forget the trimmed offsets on their next lease.
                     self.partition(at).lock().await.messages.evict(start);

@@ -27,7 +27,7 @@
 //! cursor in the owner's memory as the working copy, loads it from Redis on
 //! first use (after a restart, say), and **writes every change through to
 //! Redis before the call returns**: the cursor records what a call changed,
-//! and one atomic `MULTI` of `HSET`/`HDEL` on the cursor's hash
+//! and one atomic script of `HSET`/`HDEL` on the cursor's hash
 //! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
 //! If that write fails, the working copy is dropped and reloaded from Redis on
 //! the next call, so memory never runs ahead of Redis.
@@ -52,8 +52,15 @@
 //! Per topic: `leader` (the default), `replicated:N` and `fsynced`; see
 //! `durability`. Payload compression (snappy, lz4) happens in `field_encoding`.
 //!
-//! Not yet: fencing of cursor writes by epoch (the subscription calls
-//! carry no epoch yet).
+//! # Fencing of cursor writes
+//! Cursor writes are fenced by the owner epoch like appends: the write is a
+//! script that refuses it ([`StorageError::Fenced`], nothing written) once
+//! the partition's epoch is above the highest this node appended at (its
+//! claim when it gained the partition, or any append since). A stale owner,
+//! or its write delayed in the network past a partition's heal, cannot take a
+//! cursor back under the new owner (a dead letter delivered again). A node
+//! whose epoch rises (its claim) drops the cursors it loaded before, which
+//! the previous owner may have changed since.
 
 mod append;
 mod compression;
@@ -63,6 +70,7 @@ mod entry_format;
 mod field_encoding;
 mod keys;
 mod moved_transaction;
+mod owner_epochs;
 mod packed_entry;
 mod partition;
 mod probe;
@@ -83,6 +91,7 @@ pub use self::connection::{RedisSettings, RedisTarget};
 use self::entry_format::FormatWatch;
 pub use self::entry_format::{FORMAT_FIELDS, FORMAT_PACKED, FORMAT_POLL, format_key};
 use self::keys::{PartitionKeys, entry_id};
+use self::owner_epochs::OwnerEpochs;
 use self::partition::{PartitionState, parse_bounds};
 use self::probe::Probe;
 use super::{
@@ -98,6 +107,8 @@ pub struct RedisStorage {
     prefix: String,
     /// The owner's working copy of each partition it served.
     partitions: Mutex<HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>,
+    /// The epoch this node writes each partition's cursors as.
+    owner_epochs: OwnerEpochs,
     /// Makes batch tokens unique across processes and restarts.
     token_base: u64,
     token_counter: AtomicU64,
@@ -140,6 +151,7 @@ impl RedisStorage {
             conn,
             prefix: settings.key_prefix.clone(),
             partitions: Mutex::default(),
+            owner_epochs: OwnerEpochs::default(),
             token_base: xxhash_rust::xxh3::xxh3_64(&seed),
             token_counter: AtomicU64::new(0),
             // Half the response timeout, so the reply to WAIT arrives before
@@ -182,12 +194,22 @@ impl RedisStorage {
             .clone()
     }
 
+    /// Records an append at `epoch`; when that raises this node's epoch on
+    /// `at` (it claimed the partition), drops the cursors loaded before: the
+    /// previous owner may have written them since.
+    async fn appended_at(&self, at: &PartitionRef, epoch: Epoch) {
+        if self.owner_epochs.appended_at(at, epoch) {
+            self.partition(at).lock().await.cursors.clear();
+        }
+    }
+
     fn next_token(&self) -> String {
         let n = self.token_counter.fetch_add(1, Ordering::Relaxed);
         format!("{:016x}-{n}", self.token_base)
     }
 
     async fn delete_partition(&self, at: &PartitionRef) -> Result<(), StorageError> {
+        self.owner_epochs.forget(at);
         let state = self.lock_partitions().remove(at);
         let mut guard = match &state {
             Some(state) => Some(state.lock().await),

@@ -14,8 +14,9 @@ use super::field_encoding::{
     decode_cursor, decode_range, encode_state, parked_field, scalar_fields,
 };
 use super::keys::{PartitionKeys, entry_id};
+use super::scripts;
 use crate::storage::cursor::{Cursor, LogView};
-use crate::storage::{StorageError, StoredMessage};
+use crate::storage::{Epoch, PartitionRef, StorageError, StoredMessage};
 
 /// Most messages and bytes cached per partition; the lowest offsets go first.
 const CACHE_MESSAGES: usize = 20_000;
@@ -278,56 +279,65 @@ pub(crate) async fn load_cursor<'a>(
         .ok_or_else(|| corrupt("cursor vanished"))
 }
 
-/// Persists what the last call changed in `cursor`, atomically. On failure the
-/// caller must drop its working copy: Redis is then the truth, whether or not
-/// this write landed.
+/// Persists what the last call changed in `cursor`, atomically, as the owner
+/// at `epoch`: [`StorageError::Fenced`], writing nothing, if the partition has
+/// seen a newer epoch. On failure the caller must drop its working copy:
+/// Redis is then the truth, whether or not this write landed.
 pub(crate) async fn write_through(
     conn: &Connection,
     keys: &PartitionKeys,
+    at: &PartitionRef,
     subscription: &SubscriptionName,
     cursor: &mut Cursor,
+    epoch: Epoch,
 ) -> Result<(), StorageError> {
     let Some(changes) = cursor.take_changes() else {
         return Ok(());
     };
-    let key = keys.subscription(subscription);
-    let mut set: Vec<(String, String)> = Vec::new();
+    let mut set: Vec<String> = Vec::new();
     let mut delete: Vec<String> = Vec::new();
     for offset in &changes.offsets {
         match cursor.state_of(*offset) {
-            Some(state) => set.push((offset.to_string(), encode_state(&state))),
+            Some(state) => set.extend([offset.to_string(), encode_state(&state)]),
             None => delete.push(offset.to_string()),
         }
     }
     for key in &changes.parked {
         if cursor.is_parked(key) {
-            set.push((parked_field(key), "1".to_owned()));
+            set.extend([parked_field(key), "1".to_owned()]);
         } else {
             delete.push(parked_field(key));
         }
     }
     if changes.scalars || changes.reset {
-        set.extend(
-            scalar_fields(cursor.scalars())
-                .into_iter()
-                .map(|(f, v)| (f.to_owned(), v)),
-        );
+        for (field, value) in scalar_fields(cursor.scalars()) {
+            set.extend([field.to_owned(), value]);
+        }
     }
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    if changes.reset {
-        pipe.cmd("DEL").arg(&key).ignore();
+    let mut invocation = scripts::CURSOR_WRITE.prepare_invoke();
+    invocation
+        .key(keys.epoch())
+        .key(keys.subscription(subscription))
+        .arg(epoch.get())
+        .arg(if changes.reset { "1" } else { "0" })
+        .arg(delete.len())
+        .arg(delete)
+        .arg(set);
+    let reply: Vec<u64> = conn
+        .call(Access::Write, |mut c| async move {
+            invocation.invoke_async(&mut c).await
+        })
+        .await?;
+    match reply.as_slice() {
+        [1] => Ok(()),
+        [0, current] => Err(StorageError::Fenced {
+            topic: at.topic.to_string(),
+            partition: at.partition,
+            attempted: epoch,
+            current: Epoch::new(*current),
+        }),
+        other => Err(corrupt(format!("cursor write replied {other:?}"))),
     }
-    if !delete.is_empty() {
-        pipe.cmd("HDEL").arg(&key).arg(delete).ignore();
-    }
-    if !set.is_empty() {
-        pipe.cmd("HSET").arg(&key).arg(set).ignore();
-    }
-    conn.call(Access::Write, |mut c| async move {
-        pipe.query_async::<()>(&mut c).await
-    })
-    .await
 }
 
 fn corrupt(reason: impl Into<String>) -> StorageError {

@@ -29,5 +29,7 @@ pub(crate) static APPEND_PACKED: LazyLock<Script> = script!("append_packed.lua")
 pub(crate) static TRIM: LazyLock<Script> = script!("trim.lua");
 /// The first offset published at or after a time.
 pub(crate) static SEEK: LazyLock<Script> = script!("seek.lua");
+/// A cursor's changes, fenced by the owner epoch like appends.
+pub(crate) static CURSOR_WRITE: LazyLock<Script> = script!("cursor_write.lua");
 /// A subscription's initial cursor, placed atomically with appends.
 pub(crate) static CREATE_SUBSCRIPTION: LazyLock<Script> = script!("create_subscription.lua");

@@ -1,8 +1,9 @@
 //! Subscription state on Redis ([`CursorStore`], under the shared
 //! `SubscriptionState`): each call locks the partition's working copy, loads
 //! the cursor if needed, reads the messages the call needs, runs the shared
-//! cursor, and writes the changes through before returning. Any failure drops
-//! the working copy (see [`Call::settle`]).
+//! cursor, and writes the changes through before returning, fenced by the
+//! epoch this node owns the partition at (see the module docs). Any failure
+//! drops the working copy (see [`Call::settle`]).
 
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
@@ -18,7 +19,7 @@ use super::{RedisStorage, not_found, scripts};
 use crate::storage::cursor::{Cursor, LogView};
 use crate::storage::cursor_store::{CursorStore, Reads};
 use crate::storage::{
-    LeaseOutcome, LeaseRequest, PRIORITY_WINDOW, PartitionRef, SeekTarget, StorageError,
+    Epoch, LeaseOutcome, LeaseRequest, PRIORITY_WINDOW, PartitionRef, SeekTarget, StorageError,
 };
 
 /// Most fetch-and-scan rounds one lease makes when the messages it read were
@@ -28,7 +29,11 @@ const MAX_LEASE_ROUNDS: usize = 8;
 /// One call on one subscription's locked partition.
 struct Call<'a> {
     storage: &'a RedisStorage,
+    at: PartitionRef,
     keys: PartitionKeys,
+    /// The owner epoch this call writes as, read when it began: a claim
+    /// made while it ran fences its write.
+    epoch: Epoch,
     state: OwnedMutexGuard<PartitionState>,
     subscription: &'a SubscriptionName,
 }
@@ -46,7 +51,9 @@ impl RedisStorage {
         }
         Ok(Call {
             storage: self,
+            at: at.clone(),
             keys: self.keys(at),
+            epoch: self.owner_epochs.of(at),
             state,
             subscription,
         })
@@ -118,7 +125,15 @@ impl Call<'_> {
             cache: messages,
         };
         let value = step(cursor, &view);
-        write_through(conn, &self.keys, self.subscription, cursor).await?;
+        write_through(
+            conn,
+            &self.keys,
+            &self.at,
+            self.subscription,
+            cursor,
+            self.epoch,
+        )
+        .await?;
         Ok(value)
     }
 
@@ -160,7 +175,15 @@ impl Call<'_> {
                 break;
             }
         }
-        write_through(conn, &self.keys, self.subscription, cursor).await?;
+        write_through(
+            conn,
+            &self.keys,
+            &self.at,
+            self.subscription,
+            cursor,
+            self.epoch,
+        )
+        .await?;
         let keep_from = cursors
             .values()
             .map(|c| c.scalars().acked_below)
