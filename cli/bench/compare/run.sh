@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# Runs the workloads of issue 7 against PubSubGo (memory storage; Redis storage; a
-# 3-node cluster on Redis storage) and the peers on this machine, and writes BENCHMARKS.md at the repository root. See README.md beside this.
+# Runs the workloads of issues 7 and 18 against PubSubGo (memory storage; Redis storage; a
+# 3-node cluster on Redis storage) and the peers on this machine, and writes the generated
+# top part of BENCHMARKS.md at the repository root. See README.md beside this.
 #
-#   cli/bench/compare/run.sh            # the full workloads (200,000 / 20,000 / 200,000 messages)
-#   cli/bench/compare/run.sh --quick    # a tenth of the messages, for a smoke run
+#   cli/bench/compare/run.sh                  # the full workloads (200,000 / 20,000 / 200,000 messages)
+#   cli/bench/compare/run.sh --quick          # a tenth of the messages, for a smoke run
+#   cli/bench/compare/run.sh --private-redis  # Redis rows on a redis-server of the run's own
 #
 # Environment: CARGO_TARGET_DIR (PubSubGo's release build, default <repo>/target),
 # COMPARE_TARGET_DIR (this project's, default cli/bench/compare/target), REDIS_URL,
-# NATS_URL, AMQP_URL (the peers; defaults are 127.0.0.1 with standard ports).
+# NATS_URL, AMQP_URL (the peers; defaults are 127.0.0.1 with standard ports),
+# QUIET_WAIT_SECONDS (how long each row waits for a quiet machine, default 10).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 quick=0
+private_redis=0
 for arg in "$@"; do
     case "$arg" in
         --quick) quick=1 ;;
-        *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+        --private-redis) private_redis=1 ;;
+        *) echo "usage: $0 [--quick] [--private-redis]" >&2; exit 2 ;;
     esac
 done
 
@@ -33,10 +38,13 @@ cli_bin="$target_dir/release/pubsub-cli"
 compare_bin="$compare_target_dir/release/pubsubgo-compare"
 
 results="$(mktemp -d)"
+mkdir "$results/cpu"
 server_pids=()
 data_dirs=()
 redis_prefixes=()
+redis_pid=""
 pubsub_redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
+clk_tck="$(getconf CLK_TCK)"
 
 # Stops the PubSubGo servers this script started (SIGTERM, then SIGKILL after 15 s)
 # and removes their data directories.
@@ -71,11 +79,66 @@ cleanup() {
     local prefix
     for prefix in "${redis_prefixes[@]}"; do delete_redis_keys "$prefix" || true; done
     redis_prefixes=()
+    if [[ -n "$redis_pid" ]]; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+        redis_pid=""
+    fi
 }
 trap cleanup EXIT
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --private-redis: a redis-server of this run's own on a free port, nothing on disk, so
+# that Redis's CPU per message (`INFO cpu`) counts this run's commands only. Both the
+# Redis Streams peer and PubSubGo's Redis storage use it.
+if (( private_redis )); then
+    redis_port="$(free_port)"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$results" --logfile "$results/redis.log" &
+    redis_pid=$!
+    export REDIS_URL="redis://127.0.0.1:$redis_port"
+    pubsub_redis_url="$REDIS_URL"
+    for _ in $(seq 1 100); do
+        [[ "$(redis-cli -u "$REDIS_URL" ping 2>/dev/null)" == PONG ]] && break
+        sleep 0.1
+    done
+fi
+
+# CPU seconds (user + system) the PubSubGo servers this script runs have used so far,
+# summed over the servers (/proc/PID/stat fields 14 and 15, in clock ticks).
+servers_cpu_seconds() {
+    local pid ticks=0 fields
+    for pid in "${server_pids[@]}"; do
+        # Fields after the command name, which may hold spaces: state is fields[0].
+        read -ra fields < <(sed 's/^.*) //' "/proc/$pid/stat")
+        ticks=$((ticks + fields[11] + fields[12]))
+    done
+    python3 -c 'import sys; print(int(sys.argv[1]) / int(sys.argv[2]))' "$ticks" "$clk_tck"
+}
+
+# CPU seconds (user + system) the Redis server has used so far, from `INFO cpu`; "null"
+# when no Redis answers.
+redis_cpu_seconds() {
+    redis-cli -u "$pubsub_redis_url" INFO cpu 2>/dev/null | tr -d '\r' \
+        | awk -F: '/^used_cpu_(sys|user):/ { s += $2; n++ } END { if (n == 2) print s; else print "null" }'
+}
+
+# Writes $results/cpu/$1.json from the readings taken before the row (broker seconds or
+# "null", Redis seconds or "null") and the number of servers.
+record_cpu() { # name broker-before redis-before servers
+    local broker_after="null" redis_after
+    [[ "$2" != null ]] && broker_after="$(servers_cpu_seconds)"
+    redis_after="$(redis_cpu_seconds)"
+    python3 - "$results/cpu/$1.json" "$2" "$broker_after" "$3" "$redis_after" "$4" <<'PY'
+import json, sys
+out, b0, b1, r0, r1, servers = sys.argv[1:]
+diff = lambda a, b: None if "null" in (a, b) else round(float(b) - float(a), 3)
+json.dump({"brokerSeconds": diff(b0, b1), "redisSeconds": diff(r0, r1), "servers": int(servers)},
+          open(out, "w"))
+PY
 }
 
 # A Redis key prefix no earlier run used; remembered, so its keys are deleted at exit
@@ -180,13 +243,14 @@ cpu_busy() {
     echo $(( 100 * (total - idle) / (total > 0 ? total : 1) ))
 }
 
-# Waits up to a minute for the machine to be quiet (under 20% busy: the brokers' own
-# background work from the previous run, or someone else's build), then notes how busy
-# it was just before run $1.
+# Waits up to QUIET_WAIT_SECONDS (10) for the machine to be quiet (under 20% busy: the
+# brokers' own background work from the previous run, or someone else's build), then
+# notes how busy it was just before run $1. The wait is short so that a machine busy
+# with other work still finishes the run in about 15 minutes; the note says how busy.
 note_load() {
     local busy waited=0
     busy="$(cpu_busy)"
-    while (( busy >= 20 && waited < 60 )); do
+    while (( busy >= 20 && waited < ${QUIET_WAIT_SECONDS:-10} )); do
         busy="$(cpu_busy)"
         waited=$((waited + 1))
     done
@@ -194,23 +258,30 @@ note_load() {
     echo "before $1: ${busy}% of the CPUs busy (waited ${waited} s for under 20%); load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loads.txt"
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
+# One line of /proc/$server_pid/status in KiB: rss_kib [VmRSS|RssAnon|RssFile].
+rss_kib() { awk -v key="${1:-VmRSS}:" '$1 == key { print $2 }' "/proc/$server_pid/status"; }
 
 # A failed PubSubGo run is recorded as failed, with the last lines it printed. The
-# servers are bench_servers, set by start_server or start_cluster.
+# servers are bench_servers, set by start_server or start_cluster; their CPU and
+# Redis's over the run go to $results/cpu/NAME.json.
 bench_pubsubgo() { # name workload-args...
-    local name="$1"; shift
+    local name="$1" broker_before redis_before; shift
     note_load "$name"
-    if ! "$cli_bin" --format json bench "${bench_servers[@]}" "$@" \
+    broker_before="$(servers_cpu_seconds)"
+    redis_before="$(redis_cpu_seconds)"
+    if "$cli_bin" --format json bench "${bench_servers[@]}" "$@" \
         >"$results/$name.json" 2>"$results/$name.err"; then
+        record_cpu "$name" "$broker_before" "$redis_before" "${#server_pids[@]}"
+    else
         not_measured "$results/$name.json" failed "$(tail -n 3 "$results/$name.err" | tr '\n' ' ')"
     fi
     cat "$results/$name.err" >&2
 }
 
 bench_peer() { # name system args...
-    local name="$1" system="$2"; shift 2
+    local name="$1" system="$2" redis_before; shift 2
     note_load "$name"
+    redis_before="$(redis_cpu_seconds)"
     local url_args=()
     case "$system" in
         redis-streams) [[ -n "${REDIS_URL:-}" ]] && url_args=(--url "$REDIS_URL") ;;
@@ -221,6 +292,9 @@ bench_peer() { # name system args...
         "$@" --out "$results/$name.json" || \
         python3 -c 'import json, sys; print(json.dumps({"status": "failed", "reason": "the harness exited with an error"}))' \
             >"$results/$name.json"
+    # The Redis Streams peer uses the Redis that PubSubGo's storage uses.
+    [[ "$system" == redis-streams ]] && record_cpu "$name" null "$redis_before" 0
+    return 0
 }
 
 if [[ $quick -eq 1 ]]; then a=20000; b=2000; c=20000; else a=200000; b=20000; c=200000; fi
@@ -236,9 +310,11 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
 {
     echo "pubsubgo:        $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (uncommitted changes)'), release build"
     echo "  pubsubgo[-stream], -batch100:     one node, memory storage"
-    echo "  pubsubgo-redis[-stream]:          one node, Redis storage on the redis-server below (fresh key prefix, deleted after)"
-    echo "  pubsubgo-cluster3-redis[-stream]: 3 nodes on this machine, Redis storage on the same server (one fresh prefix)"
+    echo "  pubsubgo-redis[-stream][-batch64]:          one node, Redis storage on the redis-server below (fresh key prefix, deleted after)"
+    echo "  pubsubgo-cluster3-redis[-stream][-batch64]: 3 nodes on this machine, Redis storage on the same server (one fresh prefix)"
     echo "  plain rows: HTTP publish (1 message per request) and HTTP pull; -stream rows: :publishStream and :stream, binary frames"
+    echo "  -batch64 rows: 64 messages per publish request or frame, (a) only"
+    echo "  Redis:           $pubsub_redis_url$( (( private_redis )) && echo ' (private to this run, nothing on disk)')"
     echo "rustc:           $(rustc --version)"
     echo "redis-server:    $(redis-server --version 2>/dev/null || echo 'not installed here')"
     echo "nats-server:     $(nats-server --version 2>/dev/null || echo 'not installed here')"
@@ -256,6 +332,15 @@ pubsub_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --ba
 pubsub_c=("${common_a[@]}" --messages "$c" --size 4096 --batch 1 --partitions 4)
 rest=(--transport pull --publish-transport http)
 streams=(--transport stream --publish-transport stream --encoding binary)
+
+# Issue 18's rows on workload (a): 64 messages per HTTP request and per :publishStream
+# frame, the same window of 256 requests or frames in flight per producer as the other
+# (a) rows: bench_batch64 NAME (on the servers started last).
+bench_batch64() {
+    local args=("${common_a[@]}" --messages "$a" --size 256 --batch 64 --partitions 4)
+    bench_pubsubgo "a__$1-batch64" "${args[@]}" "${rest[@]}"
+    bench_pubsubgo "a__$1-stream-batch64" "${args[@]}" "${streams[@]}"
+}
 
 # Runs workloads a, b and c on the servers started last, the REST and stream rows: bench_all NAME.
 bench_all() {
@@ -283,21 +368,26 @@ if [[ "$(redis-cli -u "$pubsub_redis_url" ping 2>&1)" != PONG ]]; then
             not_measured "$results/${w}__$name.json" skipped "no Redis answers at $pubsub_redis_url for PubSubGo's storage"
         done
     done
+    for name in pubsubgo-redis pubsubgo-cluster3-redis; do
+        for suffix in -batch64 -stream-batch64; do
+            not_measured "$results/a__$name$suffix.json" skipped "no Redis answers at $pubsub_redis_url for PubSubGo's storage"
+        done
+    done
 else
     prefix="$(fresh_redis_prefix)"
     start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
     bench_all pubsubgo-redis
+    bench_batch64 pubsubgo-redis
     stop_servers
     delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
 
     prefix="$(fresh_redis_prefix)"
     if start_cluster "$prefix"; then
         bench_all pubsubgo-cluster3-redis
+        bench_batch64 pubsubgo-cluster3-redis
     else
-        for w in a b c; do
-            for name in pubsubgo-cluster3-redis pubsubgo-cluster3-redis-stream; do
-                not_measured "$results/${w}__$name.json" failed "$cluster_failure"
-            done
+        for name in {a,b,c}__pubsubgo-cluster3-redis{,-stream} a__pubsubgo-cluster3-redis{,-stream}-batch64; do
+            not_measured "$results/$name.json" failed "$cluster_failure"
         done
     fi
     stop_servers
@@ -312,14 +402,21 @@ done
 
 echo "== memory: a fresh server, idle, then with 1,000,000 unconsumed 256 B messages" >&2
 start_server --storage memory
+# Idle means started and ready (its single-node Raft group has a leader and applied its log).
+for _ in $(seq 1 100); do
+    curl -fsS "$server_url/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
 idle="$(rss_kib)"
+idle_anon="$(rss_kib RssAnon)"
+idle_file="$(rss_kib RssFile)"
 "$cli_bin" --server "$server_url" topics create rss-check >/dev/null
 "$cli_bin" --server "$server_url" subscriptions create rss-check-sub --topic rss-check >/dev/null
 head -c 256 /dev/urandom >"$results/payload.bin"
 "$cli_bin" --server "$server_url" publish rss-check --file "$results/payload.bin" \
     --count 1000000 --batch 1000 >/dev/null
 loaded="$(rss_kib)"
-echo "{\"idleKib\": $idle, \"loadedKib\": $loaded, \"loadedMessages\": 1000000, \"loadedSize\": 256}" \
+echo "{\"idleKib\": $idle, \"idleAnonKib\": $idle_anon, \"idleFileKib\": $idle_file, \"loadedKib\": $loaded, \"loadedMessages\": 1000000, \"loadedSize\": 256}" \
     >"$results/memory.json"
 cleanup
 

@@ -4,14 +4,20 @@
 //! - `compare run --system redis-streams|nats-jetstream|rabbitmq …` loads one peer the
 //!   way `pubsub-cli bench` loads PubSubGo ([`load`], [`peers`]) and writes one result
 //!   file: the [`bench::Report`], or why the peer was skipped or failed.
-//! - `compare report` reads every result file of a run and writes `BENCHMARKS.md`
-//!   ([`markdown`]).
+//! - `compare report` reads every result file of a run ([`results`], [`cpu`],
+//!   [`memory`]) and writes `BENCHMARKS.md` ([`markdown`]), with the targets of issue 7
+//!   and of issue 18 ([`issue18`]) as [`targets_table`]s.
 //!
 //! `run.sh` beside this project drives both, and runs `pubsub-cli bench` itself.
 
+mod cpu;
+mod issue18;
 mod load;
 mod markdown;
+mod memory;
 mod peers;
+mod results;
+mod targets_table;
 
 use std::path::PathBuf;
 use std::sync::Arc;

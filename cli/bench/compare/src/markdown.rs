@@ -1,20 +1,22 @@
-//! `BENCHMARKS.md`: the machine, the versions, one table per workload, and each target
-//! of issue 7 with its ratio, met or missed. A "Microbenchmarks" section at the end
-//! of the existing page is kept.
+//! `BENCHMARKS.md`: the machine, the versions, one table per workload, each row's CPU
+//! per message, and the targets of issues 7 and 18, each with its figure, met or
+//! missed. A "Microbenchmarks" section at the end of the existing page is kept.
 //!
 //! Inputs, all written by `run.sh` into one directory: `<workload>__<system>.json`
-//! result files (a [`bench::Report`] or a skipped/failed [`Entry`]), `machine.txt` and
-//! `versions.txt` (lines of text shown as they are) and `memory.json` (RSS readings).
+//! result files ([`Results`]), `machine.txt` and `versions.txt` (lines of text shown as
+//! they are), `memory.json` ([`Memory`]) and `cpu/` ([`CpuUses`]).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bench::Report;
 use bench::report::{micros, thousands};
-use serde::Deserialize;
 
+use crate::cpu::CpuUses;
+use crate::memory::Memory;
+use crate::results::Results;
+use crate::targets_table::TargetsTable;
 use crate::{Entry, Status};
 
 #[derive(Debug, clap::Args)]
@@ -63,23 +65,12 @@ const REDIS_ROW: &str = "pubsubgo-redis-stream";
 const MEMORY_TARGET: &str =
     "memory storage (`pubsubgo-stream`), (a): e2e msgs/s ≥ 1.5× NATS JetStream";
 
-/// RSS of the PubSubGo server, in KiB, as `run.sh` read it from /proc.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Memory {
-    idle_kib: u64,
-    loaded_kib: u64,
-    loaded_messages: u64,
-    loaded_size: u64,
-}
-
 pub fn write(args: &ReportArgs) -> anyhow::Result<()> {
-    let results = read_results(&args.results)?;
+    let results = Results::read(&args.results)?;
+    let cpu = CpuUses::read(&args.results);
     let text_file =
         |name: &str| std::fs::read_to_string(args.results.join(name)).unwrap_or_default();
-    let memory: Option<Memory> = std::fs::read_to_string(args.results.join("memory.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok());
+    let memory = Memory::read(&args.results);
     let mut page = String::from("# Benchmarks\n\n");
     if !args.note.is_empty() {
         let _ = writeln!(page, "**{}**\n", args.note);
@@ -107,7 +98,9 @@ pub fn write(args: &ReportArgs) -> anyhow::Result<()> {
         page.push_str(&workload_table(&results, key));
         page.push('\n');
     }
+    page.push_str(&cpu.section(&results));
     page.push_str(&targets(&results, memory.as_ref()));
+    page.push_str(&crate::issue18::targets(&results, &cpu, memory.as_ref()));
     page.push_str(&kept_microbenchmarks(&args.out));
     std::fs::write(&args.out, page).with_context(|| format!("writing {}", args.out.display()))
 }
@@ -122,38 +115,13 @@ fn kept_microbenchmarks(out: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Result files by (workload, system), in file-name order.
-fn read_results(dir: &Path) -> anyhow::Result<BTreeMap<(String, String), Entry>> {
-    let mut results = BTreeMap::new();
-    for file in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = file?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let Some((workload, system)) = stem.split_once("__") else {
-            continue;
-        };
-        let text = std::fs::read_to_string(&path)?;
-        let entry: Entry = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a result file", path.display()))?;
-        results.insert((workload.to_owned(), system.to_owned()), entry);
-    }
-    Ok(results)
-}
-
-fn workload_table(results: &BTreeMap<(String, String), Entry>, workload: &str) -> String {
+fn workload_table(results: &Results, workload: &str) -> String {
     let mut table = String::from(
         "| system | messages | e2e msgs/s | e2e MB/s | publish msgs/s | publish p50 | publish p99 \
          | e2e p50 | e2e p99 | lost | duplicates | setup |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
     );
-    for ((w, system), entry) in results {
-        if w != workload {
-            continue;
-        }
+    for (system, entry) in results.of_workload(workload) {
         match entry {
             Entry::Measured(r) => {
                 let setup: Vec<String> = r
@@ -194,37 +162,14 @@ fn workload_table(results: &BTreeMap<(String, String), Entry>, workload: &str) -
     table
 }
 
-fn measured<'a>(
-    results: &'a BTreeMap<(String, String), Entry>,
-    workload: &str,
-    system: &str,
-) -> Option<&'a Report> {
-    match results.get(&(workload.to_owned(), system.to_owned()))? {
-        Entry::Measured(report) => Some(report),
-        Entry::NotMeasured { .. } => None,
-    }
-}
-
-/// One row of the targets table.
-fn target_row(page: &mut String, target: &str, measured: &str, verdict: Option<bool>) {
-    let verdict = match verdict {
-        Some(true) => "**met**",
-        Some(false) => "**missed**",
-        None => "not measured",
-    };
-    let _ = writeln!(page, "| {target} | {measured} | {verdict} |");
-}
-
-fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>) -> String {
-    let mut page =
-        String::from("## Targets of issue 7\n\n| target | measured | verdict |\n|---|---|---|\n");
-    let pubsub_a = measured(results, "a", MEMORY_ROW);
-    let nats_a = measured(results, "a", "nats-jetstream");
+fn targets(results: &Results, memory: Option<&Memory>) -> String {
+    let mut table = TargetsTable::new("Targets of issue 7");
+    let pubsub_a = results.measured("a", MEMORY_ROW);
+    let nats_a = results.measured("a", "nats-jetstream");
     match (pubsub_a, nats_a) {
         (Some(ours), Some(nats)) => {
             let ratio = ours.end_to_end.msgs_per_sec / nats.end_to_end.msgs_per_sec;
-            target_row(
-                &mut page,
+            table.row(
                 MEMORY_TARGET,
                 &format!(
                     "{} vs {} msgs/s = {ratio:.2}×",
@@ -234,34 +179,27 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
                 Some(ratio >= 1.5),
             );
         }
-        _ => target_row(
-            &mut page,
-            MEMORY_TARGET,
-            "a side is missing (see the table)",
-            None,
-        ),
+        _ => table.row(MEMORY_TARGET, "a side is missing (see the table)", None),
     }
     let (measured_redis, verdict) = redis_storage_target(
-        measured(results, "a", REDIS_ROW),
-        measured(results, "a", "redis-streams"),
+        results.measured("a", REDIS_ROW),
+        results.measured("a", "redis-streams"),
         nats_a,
     );
-    target_row(
-        &mut page,
+    table.row(
         "Redis storage (`pubsubgo-redis-stream`), (a): e2e msgs/s ≥ 0.7× Redis Streams \
          direct and ≥ NATS JetStream",
         &measured_redis,
         verdict,
     );
-    let pubsub_b = measured(results, "b", MEMORY_ROW);
-    let redis_b = measured(results, "b", "redis-streams");
+    let pubsub_b = results.measured("b", MEMORY_ROW);
+    let redis_b = results.measured("b", "redis-streams");
     match (pubsub_b, redis_b) {
         (Some(ours), Some(redis)) => {
             let ours_p50 = ours.publish_latency.p50_us;
             let xadd_p50 = redis.publish_latency.p50_us.max(1);
             let ratio = ours_p50 as f64 / xadd_p50 as f64;
-            target_row(
-                &mut page,
+            table.row(
                 "(b), memory storage (`pubsubgo-stream`): publish-ack p50 < 2× a raw Redis XADD round trip",
                 &format!(
                     "{} vs XADD {} = {ratio:.2}×",
@@ -271,9 +209,8 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
                 Some(ratio < 2.0),
             );
         }
-        _ => target_row(
-            &mut page,
-            "(b), memory storage (`pubsubgo-stream`): publish-ack p50 < 2× a raw Redis XADD round trip",
+        _ => table.row(
+                "(b), memory storage (`pubsubgo-stream`): publish-ack p50 < 2× a raw Redis XADD round trip",
             "a side is missing (see the table)",
             None,
         ),
@@ -282,8 +219,7 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
         Some(ours) => {
             let l = &ours.publish_latency;
             let ratio = l.p99_us as f64 / l.p50_us.max(1) as f64;
-            target_row(
-                &mut page,
+            table.row(
                 "(b), `pubsubgo-stream`: publish-ack p99 < 5× its own p50",
                 &format!(
                     "p99 {} / p50 {} = {ratio:.2}×",
@@ -293,8 +229,7 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
                 Some(ratio < 5.0),
             );
         }
-        None => target_row(
-            &mut page,
+        None => table.row(
             "(b), `pubsubgo-stream`: publish-ack p99 < 5× its own p50",
             "missing",
             None,
@@ -302,31 +237,20 @@ fn targets(results: &BTreeMap<(String, String), Entry>, memory: Option<&Memory>)
     }
     match memory {
         Some(m) => {
-            let idle_mib = m.idle_kib as f64 / 1024.0;
-            target_row(
-                &mut page,
+            table.row(
                 "idle server RSS < 50 MiB",
-                &format!("{idle_mib:.1} MiB"),
-                Some(idle_mib < 50.0),
+                &m.idle_shown(),
+                Some(m.idle_mib() < 50.0),
             );
-            let payload_kib = (m.loaded_messages * m.loaded_size) as f64 / 1024.0;
-            let ratio = m.loaded_kib as f64 / payload_kib;
-            target_row(
-                &mut page,
+            table.row(
                 "RSS with 1,000,000 unconsumed 256 B messages < 2× the payload",
-                &format!(
-                    "{:.0} MiB for {} × {} B ({:.0} MiB of payload) = {ratio:.2}×",
-                    m.loaded_kib as f64 / 1024.0,
-                    thousands(m.loaded_messages),
-                    m.loaded_size,
-                    payload_kib / 1024.0
-                ),
-                Some(ratio < 2.0 && m.loaded_messages >= 1_000_000),
+                &m.loaded_shown(),
+                Some(m.loaded_ratio() < 2.0 && m.loaded_messages >= 1_000_000),
             );
         }
-        None => target_row(&mut page, "server RSS idle and loaded", "not read", None),
+        None => table.row("server RSS idle and loaded", "not read", None),
     }
-    page
+    table.finish()
 }
 
 /// The Redis-storage target on workload (a): PubSubGo on Redis storage (`ours`) reaches
