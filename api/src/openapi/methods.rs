@@ -90,15 +90,16 @@ fn documented_paths() -> &'static [DocumentedPath] {
 /// percent-encoded), with `HEAD` wherever `GET` is; `None` when the document
 /// has no such path.
 pub fn allowed_methods(path: &str) -> Option<&'static [Method]> {
-    let segments: Vec<&str> = path.split('/').collect();
+    // Asked once per request: the path is walked in place, not collected.
+    let count = path.split('/').count();
     documented_paths()
         .iter()
         .find(|documented| {
-            documented.segments.len() == segments.len()
+            documented.segments.len() == count
                 && documented
                     .segments
                     .iter()
-                    .zip(&segments)
+                    .zip(path.split('/'))
                     .all(|(template, raw)| template.matches(raw))
         })
         .map(|documented| documented.methods.as_slice())

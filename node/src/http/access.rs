@@ -6,6 +6,7 @@
 //! access line ([`access`]) is logged at info with the target `access`
 //! (`log.access: false` turns it off by filtering that target).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,8 +44,13 @@ pub fn request_span(request: &Request) -> Span {
             )
         };
     }
-    let parent = context::from_headers(request.headers());
-    let span = if parent.span().span_context().is_valid() {
+    // Most requests carry no trace context: skip the propagator for them.
+    let parent = request
+        .headers()
+        .contains_key(context::TRACEPARENT)
+        .then(|| context::from_headers(request.headers()))
+        .filter(|parent| parent.span().span_context().is_valid());
+    let span = if let Some(parent) = parent {
         let span = request_span!(sampling::TRACED);
         // Fails only when no OpenTelemetry layer is installed (tracing off).
         let _ = span.set_parent(parent);
@@ -66,18 +72,50 @@ fn route(request: &Request) -> &str {
         .map_or("unmatched", MatchedPath::as_str)
 }
 
+/// The route template as a metric label: borrowed from [`super::ROUTES`]
+/// when it is one of them.
+fn route_label(request: &Request) -> Cow<'static, str> {
+    let route = route(request);
+    super::ROUTES
+        .iter()
+        .find(|known| **known == route)
+        .map_or_else(
+            || Cow::Owned(route.to_owned()),
+            |known| Cow::Borrowed(*known),
+        )
+}
+
+/// The method as a metric label: borrowed for the standard methods.
+fn method_label(method: &Method) -> Cow<'static, str> {
+    static STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    match STANDARD.iter().find(|standard| *standard == method) {
+        Some(standard) => Cow::Borrowed(standard.as_str()),
+        None => Cow::Owned(method.as_str().to_owned()),
+    }
+}
+
 /// Middleware: counts and times the request, and logs its access line.
 pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = route(&request).to_owned();
-    let method = request.method().clone();
-    let publish = method == Method::POST && request.uri().path().ends_with(":publish");
+    let route = route_label(&request);
+    let method = method_label(request.method());
+    let publish = request.method() == Method::POST && request.uri().path().ends_with(":publish");
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     metrics
         .http
-        .observe(&route, method.as_str(), status, seconds);
+        .observe(route.clone(), method.clone(), status, seconds);
     if publish && response.status().is_success() {
         metrics.http.publish_ack.observe(seconds);
     }
@@ -89,8 +127,8 @@ pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next:
         .and_then(|v| v.parse::<u64>().ok());
     tracing::info!(
         target: ACCESS_TARGET,
-        %method,
-        route,
+        method = &*method,
+        route = &*route,
         status,
         duration_ms = seconds * 1000.0,
         bytes,

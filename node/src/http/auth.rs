@@ -23,15 +23,12 @@ use crate::security::auth::{Action, Gatekeeper, Requirement};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal(pub String);
 
-/// Checks the request against `gate`, when authentication is on.
+/// Checks the request against `gate` (installed only with authentication on).
 pub async fn check(
-    State(gate): State<Option<Arc<Gatekeeper>>>,
+    State(gate): State<Arc<Gatekeeper>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(gate) = gate else {
-        return next.run(request).await;
-    };
     let requirement = Requirement::of(request.method(), request.uri().path());
     if requirement == Requirement::Public {
         return next.run(request).await;

@@ -7,6 +7,8 @@
 //! `MALFORMED_JSON`; well-formed JSON of the wrong shape (unknown field, wrong
 //! type, bad base64) is `INVALID_ARGUMENT` (see [`ApiError::json`]).
 
+use std::borrow::Cow;
+
 use api::ErrorCode;
 use api::compression::{Compression, DecompressError};
 use api::limits::MAX_REQUEST_BODY_BYTES;
@@ -33,9 +35,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 .split(';')
                 .next()
                 .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            if media != "application/json" {
+                .trim();
+            if !media.eq_ignore_ascii_case("application/json") {
+                let media = media.to_ascii_lowercase();
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,
                     format!("Content-Type {media:?} is not accepted; send application/json"),
@@ -55,8 +57,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     format!("request body is larger than {MAX_REQUEST_BODY_BYTES} bytes"),
                 )
             })?;
-        let bytes = match encoding {
-            None => raw.to_vec(),
+        let bytes: Cow<'_, [u8]> = match encoding {
+            None => Cow::Borrowed(&raw),
             Some(codec) => codec
                 .decompress(&raw, MAX_REQUEST_BODY_BYTES)
                 .map_err(|e| match e {
@@ -64,7 +66,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                         ApiError::new(ErrorCode::PayloadTooLarge, e.to_string())
                     }
                     _ => ApiError::new(ErrorCode::InvalidArgument, e.to_string()),
-                })?,
+                })
+                .map(Cow::Owned)?,
         };
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"

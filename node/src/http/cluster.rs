@@ -1,6 +1,8 @@
 //! `/v1/cluster` (status), `/v1/cluster:rebalance` and
 //! `DELETE /v1/cluster/nodes/{id}`.
 
+use std::sync::Arc;
+
 use api::ErrorCode;
 use api::types::{ClusterStatus, RebalanceRequest, RebalanceResponse, RemoveNodeResponse};
 use axum::Json;
@@ -13,13 +15,13 @@ use super::problem::ApiError;
 
 /// `GET /v1/cluster`: the metadata group, nodes and partition owners as this
 /// node sees them.
-pub async fn status(State(state): State<AppState>) -> Json<ClusterStatus> {
+pub async fn status(State(state): State<Arc<AppState>>) -> Json<ClusterStatus> {
     Json(state.broker.metadata.store().status())
 }
 
 /// `POST /v1/cluster:rebalance`; an empty body is a real rebalance.
 pub async fn rebalance(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     JsonBody(request): JsonBody<RebalanceRequest>,
 ) -> Result<Json<RebalanceResponse>, ApiError> {
     Ok(Json(state.broker.cluster.rebalance(request.dry_run).await?))
@@ -27,7 +29,7 @@ pub async fn rebalance(
 
 /// `DELETE /v1/cluster/nodes/{id}`: removes the node from the cluster.
 pub async fn remove_node(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<RemoveNodeResponse>, ApiError> {
     Ok(Json(state.broker.cluster.remove_node(node_id(&id)?).await?))

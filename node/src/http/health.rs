@@ -1,5 +1,7 @@
 //! Liveness, readiness and the API description.
 
+use std::sync::Arc;
+
 use api::ErrorCode;
 use api::types::Health;
 use axum::Json;
@@ -20,7 +22,7 @@ pub async fn healthz() -> Json<Health> {
 /// The broker accepts work: not shutting down, (with replicated metadata) a
 /// leader is known and this node has applied the log up to the commit index,
 /// and storage answers. `/healthz` checks none of these.
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     if let Some(reason) = state.broker.readiness.unready_reason().await {
         return Err(ApiError::new(ErrorCode::Unavailable, reason));
     }
@@ -30,7 +32,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 }
 
 /// The OpenAPI document, with the ack levels this node's storage offers.
-pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn openapi(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         api::openapi::document(state.broker.catalog.default_ack_level()),

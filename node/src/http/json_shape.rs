@@ -126,12 +126,36 @@ impl<'de> Visitor<'de> for Shape {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
-        while let Some(key) = fields.next_key::<String>()? {
+        while let Some(list) = fields.next_key_seed(ListField)? {
             fields.next_value_seed(Shape {
-                array_allowed: api::types::LIST_FIELDS.contains(&key.as_str()),
+                array_allowed: list,
             })?;
         }
         Ok(())
+    }
+}
+
+/// Reads a field name as whether it names a list, without copying it.
+#[derive(Debug, Clone, Copy)]
+struct ListField;
+
+impl<'de> DeserializeSeed<'de> for ListField {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for ListField {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<bool, E> {
+        Ok(api::types::LIST_FIELDS.contains(&name))
     }
 }
 

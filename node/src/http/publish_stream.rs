@@ -22,6 +22,8 @@
 //! pushes back on it); one that takes no answer within the write timeout is
 //! closed as a slow consumer, as on `:stream` (see `super::write_deadline`).
 
+use std::sync::Arc;
+
 use api::ErrorCode;
 use api::binary::{self, Frame, Kind, PublishBatch, Published};
 use api::frames::{PublishAnswer, PublishFrame};
@@ -50,7 +52,7 @@ const MAX_BYTES_PER_TURN: usize = MAX_REQUEST_BODY_BYTES;
 
 /// Checks the topic, then switches protocols.
 pub async fn upgrade(
-    state: AppState,
+    state: Arc<AppState>,
     topic: &str,
     upgrade: WebSocketUpgrade,
     slot: Option<StreamSlot>,

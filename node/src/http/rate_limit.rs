@@ -1,6 +1,8 @@
 //! The rate-limit middleware (see `crate::security::rate_limits`): per client
 //! address before authentication, per principal after it. A refusal is
-//! `429 RESOURCE_EXHAUSTED` with `Retry-After` in whole seconds (at least 1).
+//! `429 RESOURCE_EXHAUSTED` with `Retry-After` in whole seconds (at least 1),
+//! sent once the request's body is read and dropped, so the keep-alive
+//! connection carries the client's next request ([`super::unread_body`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use axum::serve::IncomingStream;
 
 use super::auth::Principal;
 use super::problem::ApiError;
+use super::unread_body::answer_after_body;
 use crate::security::auth::Requirement;
 use crate::security::rate_limits::RateLimits;
 use crate::security::tls_listener::TlsListener;
@@ -42,13 +45,10 @@ impl Connected<IncomingStream<'_, TlsListener<CountingListener>>> for ClientAddr
 
 /// Refuses a request whose client address has no token left.
 pub async fn by_address(
-    State(limits): State<Option<Arc<RateLimits>>>,
+    State(limits): State<Arc<RateLimits>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(limits) = limits else {
-        return next.run(request).await;
-    };
     if Requirement::of(request.method(), request.uri().path()) == Requirement::Public {
         return next.run(request).await;
     }
@@ -58,24 +58,24 @@ pub async fn by_address(
         .get::<ConnectInfo<ClientAddr>>()
         .map(|info| info.0.0.ip());
     match address.map(|a| limits.check_address(a)) {
-        Some(Err(wait)) => refuse(wait, "this client address"),
+        Some(Err(wait)) => answer_after_body(request, refuse(wait, "this client address")).await,
         _ => next.run(request).await,
     }
 }
 
-/// Refuses a request whose principal has no token left (only with
+/// Refuses a request whose principal has no token left (installed only with
 /// authentication on: without it there is no principal).
 pub async fn by_principal(
-    State(limits): State<Option<Arc<RateLimits>>>,
+    State(limits): State<Arc<RateLimits>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let principal = request.extensions().get::<Principal>().cloned();
-    let (Some(limits), Some(Principal(principal))) = (limits, principal) else {
+    let Some(Principal(principal)) = request.extensions().get::<Principal>().cloned() else {
         return next.run(request).await;
     };
     if let Err(wait) = limits.check_principal(&principal) {
-        return refuse(wait, &format!("principal {principal:?}"));
+        let refusal = refuse(wait, &format!("principal {principal:?}"));
+        return answer_after_body(request, refusal).await;
     }
     let mut request = request;
     if is_websocket_upgrade(&request) {

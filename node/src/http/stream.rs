@@ -65,7 +65,7 @@ const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
 /// Checks the subscription (and, on a partitioned one, that `member` is in its
 /// group), then switches protocols.
 pub async fn upgrade(
-    state: AppState,
+    state: Arc<AppState>,
     name: &str,
     member: Option<&str>,
     encoding: Encoding,

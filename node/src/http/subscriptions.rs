@@ -1,5 +1,6 @@
 //! `/v1/subscriptions` and `/v1/subscriptions/{sub}[:verb]`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::ErrorCode;
@@ -28,7 +29,7 @@ use super::{AppState, no_verb, resource_verb, stream, wrong_method};
 use crate::security::stream_caps::StreamSlot;
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListSubscriptionsResponse>, ApiError> {
     let params = list_params(query)?;
@@ -54,7 +55,7 @@ pub struct GetParams {
 
 /// `GET /v1/subscriptions/{sub}`, `{sub}:deadLetters`, or the WebSocket upgrade of `{sub}:stream`.
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
     query: Result<Query<GetParams>, QueryRejection>,
     slot: Option<Extension<StreamSlot>>,
@@ -103,7 +104,7 @@ pub async fn get(
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     JsonBody(request): JsonBody<CreateSubscriptionRequest>,
 ) -> Result<Json<Subscription>, ApiError> {
@@ -117,7 +118,7 @@ pub async fn create(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Empty>, ApiError> {
     state
@@ -130,7 +131,7 @@ pub async fn delete(
 
 /// `POST /v1/subscriptions/{sub}:verb`: every verb but `:deadLetters` and `:stream`.
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {

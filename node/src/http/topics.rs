@@ -1,5 +1,7 @@
 //! `/v1/topics` and `/v1/topics/{topic}[:publish|:publishStream]`.
 
+use std::sync::Arc;
+
 use api::ErrorCode;
 use api::paths::IDEMPOTENCY_KEY_HEADER;
 use api::types::{
@@ -38,7 +40,7 @@ pub fn list_params(
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListTopicsResponse>, ApiError> {
     let params = list_params(query)?;
@@ -53,7 +55,7 @@ pub async fn list(
 
 /// `GET /v1/topics/{topic}`, and `:publishStream` (a WebSocket upgrade).
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
     slot: Option<Extension<StreamSlot>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -78,7 +80,7 @@ pub async fn get(
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     JsonBody(request): JsonBody<CreateTopicRequest>,
 ) -> Result<Json<Topic>, ApiError> {
@@ -92,7 +94,7 @@ pub async fn create(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Empty>, ApiError> {
     state.broker.catalog.delete_topic(no_verb(&name)?).await?;
@@ -101,7 +103,7 @@ pub async fn delete(
 
 /// `POST /v1/topics/{topic}:publish`.
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
     request: Request,
 ) -> Result<Json<PublishResponse>, ApiError> {

@@ -1,7 +1,8 @@
 //! Rate limits: one principal over its limit gets `429 RESOURCE_EXHAUSTED`
 //! with `Retry-After` while another principal's requests still pass; a client
 //! address over its limit likewise, probes never; a principal at its cap of
-//! open WebSocket streams is refused another until one closes.
+//! open WebSocket streams is refused another until one closes; a refused
+//! request leaves its keep-alive connection usable.
 
 use api::ErrorCode;
 use node::security::auth::api_keys::hash_hex;
@@ -159,4 +160,97 @@ async fn a_principal_at_its_stream_cap_is_refused_until_one_of_its_streams_close
     .await
     .expect("busy streams again once its stream closed");
     drop((other, again));
+}
+
+#[test_log::test(tokio::test)]
+async fn a_refused_request_leaves_its_keep_alive_connection_usable() {
+    tracing::info!("arrange: 1 request per second per address, one TCP connection");
+    let data = DataDir::new("rate-keep-alive");
+    let server = start(&data, &["--rate-limit-address-per-second", "1"]);
+    let mut connection = Connection::open(&server.client_addr()).await;
+    // Larger than hyper reads in one go: left unread, it would end the connection.
+    let body = format!(
+        r#"{{"messages":[{{"data":"{}"}}]}}"#,
+        "QUFB".repeat(128 * 1024)
+    );
+
+    tracing::info!("act: six publishes beyond the burst, then a probe, on that one connection");
+    let mut refused = 0;
+    for _ in 0..6 {
+        let (status, headers) = connection
+            .exchange("POST", "/v1/topics/absent:publish", &body)
+            .await;
+        if status == 429 {
+            refused += 1;
+            assert!(!headers.contains("connection: close"), "{headers}");
+        } else {
+            assert_eq!(status, 404, "the one let through finds no topic: {headers}");
+        }
+    }
+    let (probe, _) = connection.exchange("GET", "/healthz", "").await;
+
+    tracing::info!("assert: refusals were answered and the connection still carried the probe");
+    assert!(refused >= 1, "none of 6 refused");
+    assert_eq!(probe, 200);
+}
+
+/// One HTTP/1.1 connection, written and read by hand so that nothing
+/// reconnects behind the test's back.
+struct Connection {
+    stream: tokio::net::TcpStream,
+    buffered: Vec<u8>,
+}
+
+impl Connection {
+    async fn open(address: &str) -> Self {
+        let stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        Self {
+            stream,
+            buffered: Vec::new(),
+        }
+    }
+
+    /// Sends one request and reads its answer: the status and the header
+    /// block in lower case. Panics when the server closed the connection.
+    async fn exchange(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use tokio::io::AsyncWriteExt;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        self.stream
+            .write_all(format!("{head}{body}").as_bytes())
+            .await
+            .expect("the connection is still open for the request");
+        let head_end = loop {
+            if let Some(at) = self.buffered.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            self.fill().await;
+        };
+        let head = String::from_utf8_lossy(&self.buffered[..head_end]).to_lowercase();
+        let status: u16 = head[9..12].parse().expect("status");
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .map_or(0, |v| v.trim().parse().expect("length"));
+        while self.buffered.len() < head_end + length {
+            self.fill().await;
+        }
+        self.buffered.drain(..head_end + length);
+        (status, head)
+    }
+
+    async fn fill(&mut self) {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(crate::process::WAIT, self.stream.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "the server closed the connection");
+        self.buffered.extend_from_slice(&chunk[..read]);
+    }
 }
