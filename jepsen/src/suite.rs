@@ -27,10 +27,6 @@ pub struct Break {
     /// A shorter `--time-limit` than the suite's, for a break the workload
     /// alone exposes.
     pub time_limit: Option<u64>,
-    /// Runs of the same seed until it is caught: more than one for a break
-    /// that only timing exposes (the schedule is the same every run, when a
-    /// client's call lands is not).
-    pub attempts: u32,
 }
 
 /// Every break the server's `test-breaks` feature has.
@@ -41,7 +37,6 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "lost-acked",
         seed: 1,
         time_limit: None,
-        attempts: 1,
     },
     Break {
         name: "skip-epoch-fence",
@@ -49,7 +44,6 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "no-stale-owner",
         seed: 2,
         time_limit: None,
-        attempts: 1,
     },
     Break {
         name: "serve-before-catch-up",
@@ -57,7 +51,6 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "no-stale-owner",
         seed: 1,
         time_limit: None,
-        attempts: 4,
     },
     Break {
         name: "double-assign",
@@ -65,7 +58,6 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "group-exclusive",
         seed: 1,
         time_limit: Some(10),
-        attempts: 1,
     },
     Break {
         name: "create-exists-ok",
@@ -73,7 +65,6 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "linearizable-metadata",
         seed: 1,
         time_limit: Some(10),
-        attempts: 1,
     },
 ];
 
@@ -153,33 +144,24 @@ pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     }
     if let Some(server) = &args.breaks_server {
         for b in BREAKS {
-            let mut out = args.out.join(format!("break-{}", b.name));
+            let out = args.out.join(format!("break-{}", b.name));
             let time_limit = b.time_limit.unwrap_or(args.time_limit);
-            let mut ok = false;
-            let mut runs = 0;
-            while !ok && runs < b.attempts {
-                runs += 1;
-                if runs > 1 {
-                    out = args.out.join(format!("break-{}-{runs}", b.name));
-                }
-                let mut command = child(args, b.scenario, b.seed, time_limit, &out);
-                command
-                    .arg("--server")
-                    .arg(server)
-                    .args(["--node-env", &format!("PUBSUB_TEST_BREAK={}", b.name)])
-                    .args(["--expect-violation", b.caught_by]);
-                ok = command.status()?.success();
-            }
+            let mut command = child(args, b.scenario, b.seed, time_limit, &out);
+            command
+                .arg("--server")
+                .arg(server)
+                .args(["--node-env", &format!("PUBSUB_TEST_BREAK={}", b.name)])
+                .args(["--expect-violation", b.caught_by]);
+            let ok = command.status()?.success();
             println!(
-                "break {} under {}: {} (run {runs} of at most {})",
+                "break {} under {}: {}",
                 b.name,
                 b.scenario,
                 if ok {
                     format!("caught by {}", b.caught_by)
                 } else {
                     format!("NOT caught by {}", b.caught_by)
-                },
-                b.attempts
+                }
             );
             if ok {
                 passed += 1;
