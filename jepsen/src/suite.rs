@@ -27,6 +27,9 @@ pub struct Break {
     /// A shorter `--time-limit` than the suite's, for a break the workload
     /// alone exposes.
     pub time_limit: Option<u64>,
+    /// Run by the CI selection. A break another guarantee now also covers
+    /// produces no violation reliably any more; it stays runnable by hand.
+    pub ci: bool,
 }
 
 /// Every break the server's `test-breaks` feature has.
@@ -37,6 +40,7 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "lost-acked",
         seed: 1,
         time_limit: None,
+        ci: true,
     },
     Break {
         name: "skip-epoch-fence",
@@ -44,6 +48,7 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "no-stale-owner",
         seed: 2,
         time_limit: None,
+        ci: true,
     },
     Break {
         name: "serve-before-catch-up",
@@ -51,6 +56,7 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "no-stale-owner",
         seed: 1,
         time_limit: None,
+        ci: false,
     },
     Break {
         name: "double-assign",
@@ -58,6 +64,7 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "group-exclusive",
         seed: 1,
         time_limit: Some(10),
+        ci: true,
     },
     Break {
         name: "create-exists-ok",
@@ -65,6 +72,7 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "linearizable-metadata",
         seed: 1,
         time_limit: Some(10),
+        ci: true,
     },
 ];
 
@@ -143,7 +151,7 @@ pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
         table.push_str(&row(s.name, &out, if ok { "passed" } else { "FAILED" }));
     }
     if let Some(server) = &args.breaks_server {
-        for b in BREAKS {
+        for b in BREAKS.iter().filter(|b| b.ci) {
             let out = args.out.join(format!("break-{}", b.name));
             let time_limit = b.time_limit.unwrap_or(args.time_limit);
             let mut command = child(args, b.scenario, b.seed, time_limit, &out);
