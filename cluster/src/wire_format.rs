@@ -6,7 +6,7 @@
 //! written in the oldest format whose layout holds it, so that a peer of an
 //! older release reads every value except one that only a newer format can
 //! say, and refuses that one by name. The parts of a type that a later format
-//! added mark themselves while they are serialized ([`since`]); the encoder
+//! added mark themselves while they are serialized (`since`); the encoder
 //! asks [`needed_while`] what the value it serialized needs.
 //!
 //! The mark is a thread-local cell: serialization is synchronous, so what one
