@@ -137,6 +137,10 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
         definite + unknown > 0,
         "the outage was seen by the publisher"
     );
+    assert_eq!(
+        definite, 0,
+        "a failed write on a Redis Cluster is never definite: the client may have sent it twice"
+    );
     assert!(
         missing.iter().all(|m| acked_before_kill.contains(*m)),
         "only appends acknowledged by the old primary can be missing: {missing:?}"
@@ -186,4 +190,57 @@ async fn a_transaction_after_a_failover_reaches_the_new_primary() {
         .await
         .expect("append");
     assert_eq!(offsets.first(), Some(&0));
+}
+
+/// A write a Redis Cluster refuses (`OOM` here, which alone would mean that
+/// nothing ran) fails with an unknown outcome: the cluster client sends a
+/// command again after a lost reply and reports only the last attempt's
+/// error, so the storage cannot tell this refusal from one that followed an
+/// attempt that ran. Reads on the same cluster still succeed.
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+async fn a_write_a_redis_cluster_refuses_has_an_unknown_outcome() {
+    let cluster = testkit::redis::RedisCluster::start();
+    let settings = RedisSettings {
+        key_prefix: testkit::redis::fresh_prefix(),
+        ..RedisSettings::cluster(cluster.seeds())
+    };
+    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let topic = TopicName::new("orders").expect("name");
+    storage.create_topic(&topic, 1).await.expect("topic");
+    let at = PartitionRef {
+        topic,
+        partition: 0,
+    };
+    let leader = AppendOptions::plain(AckLevel::Leader);
+    storage
+        .append_with(&at, batch('a', 0), &leader)
+        .await
+        .expect("append before");
+
+    tracing::info!("act: the partition's primary is full (maxmemory 1 byte, noeviction)");
+    let (primary, _) = cluster.primary_and_replica(cluster.slot_of("{orders:0}"));
+    let node = cluster
+        .nodes
+        .iter()
+        .find(|n| n.port == primary)
+        .expect("primary node");
+    node.command("CONFIG SET maxmemory-policy noeviction");
+    node.command("CONFIG SET maxmemory 1");
+    let refused = storage.append_with(&at, batch('b', BATCH), &leader).await;
+
+    tracing::info!("assert: the refusal is an unknown outcome that names OOM; reads work");
+    match refused {
+        Err(StorageError::OutcomeUnknown { reason }) => {
+            assert!(
+                reason.contains("OOM"),
+                "Redis's own error is kept: {reason}"
+            );
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+    let stored = storage
+        .read(&at, 0, 100)
+        .await
+        .expect("a read is not refused");
+    assert_eq!(stored.len() as u64, BATCH, "only the first batch is stored");
 }

@@ -270,7 +270,10 @@ impl Connection {
     {
         match tokio::time::timeout(self.overall_timeout, f(self.clone())).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(storage_error(&error, access)),
+            Ok(Err(error)) => Err(match (&self.inner, access) {
+                (Inner::Cluster(_), Access::Write) => retried_write_error(&error),
+                _ => storage_error(&error, access),
+            }),
             Err(_) => Err(match access {
                 Access::Read => StorageError::Unavailable {
                     reason: "Redis did not answer in time".to_owned(),
@@ -417,6 +420,23 @@ impl ConnectionLike for Connection {
             Inner::Standalone(c) => c.get_db(),
             Inner::Cluster(c) => c.get_db(),
         }
+    }
+}
+
+/// A failed write on a Redis Cluster: its outcome is unknown, whatever the
+/// error says. The cluster client sends a command again by itself after a
+/// lost reply (a reset connection, a primary killed mid-call) and reports the
+/// last attempt's error only: a refusal (`MOVED` to a dead primary,
+/// `CLUSTERDOWN`, a refused connection, even `OOM`) may follow a first
+/// attempt that ran. Found by the chaos scenario `redis-failover`: a publish
+/// answered `503` had been stored. The standalone client never sends a
+/// command twice, so there the error's own meaning holds ([`storage_error`]).
+fn retried_write_error(error: &RedisError) -> StorageError {
+    StorageError::OutcomeUnknown {
+        reason: format!(
+            "{error} (a Redis Cluster write fails with an unknown outcome: the client may \
+             have sent it again after a lost reply, and an earlier attempt may have run)"
+        ),
     }
 }
 

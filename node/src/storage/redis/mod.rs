@@ -46,7 +46,10 @@
 //! # Errors and timeouts
 //! See `connection`: every call has a connect, response and overall timeout;
 //! a refused connection or a server refusal is `Unavailable` (nothing
-//! happened), a timeout or lost connection during a write is `OutcomeUnknown`.
+//! happened), a timeout or lost connection during a write is `OutcomeUnknown`,
+//! and so is every failed write on a Redis Cluster (its client sends a
+//! command again after a lost reply, so a refusal may follow an attempt that
+//! ran).
 //!
 //! # Ack levels and compression
 //! Per topic: `leader` (the default), `replicated:N` and `fsynced`; see
