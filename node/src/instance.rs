@@ -179,7 +179,8 @@ impl Instance {
             cluster.peer_source_ip,
             raft_config.tls.as_ref(),
         )?
-        .identified(cluster.node_id, metrics.routing.clone());
+        .identified(cluster.node_id, metrics.routing.clone())
+        .max_in_flight(cluster.peer_max_in_flight);
         let storage = Arc::new(RoutedStorage::new(
             local.clone(),
             placement.clone(),

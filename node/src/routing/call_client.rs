@@ -11,7 +11,8 @@ use raft::peer::transport::PeerHttp;
 use reqwest::StatusCode;
 
 use super::call_codec::{self, Envelope};
-use super::peer_limits::PEER_NODE_HEADER;
+use super::peer_limits::{DEFAULT_MAX_IN_FLIGHT, PEER_NODE_HEADER};
+use super::peer_slots::PeerSlots;
 use super::{CALL_PATH, StorageCall, StorageReply};
 use crate::storage::StorageError;
 use crate::telemetry::context;
@@ -28,6 +29,10 @@ pub struct StorageClient {
     /// in flight per caller; `None` in tests that call as no node.
     node: Option<NodeId>,
     metrics: RoutingMetrics,
+    /// At most `--peer-max-in-flight` storage calls, and as many watches, in
+    /// flight to each peer; the rest wait here ([`PeerSlots`]).
+    calls: Arc<PeerSlots>,
+    pub(super) watches: Arc<PeerSlots>,
 }
 
 /// Why a call got no answer: it surely did not run, or its answer was lost.
@@ -64,7 +69,19 @@ impl StorageClient {
             timeout,
             node: None,
             metrics: RoutingMetrics::default(),
+            calls: Arc::new(PeerSlots::new("call", DEFAULT_MAX_IN_FLIGHT)),
+            watches: Arc::new(PeerSlots::new("watch", DEFAULT_MAX_IN_FLIGHT)),
         })
+    }
+
+    /// Keeps at most `max` storage calls, and as many watches, in flight to
+    /// each peer (the owners' `--peer-max-in-flight`); more wait for a slot.
+    pub fn max_in_flight(self, max: usize) -> Self {
+        Self {
+            calls: Arc::new(PeerSlots::new("call", max)),
+            watches: Arc::new(PeerSlots::new("watch", max)),
+            ..self
+        }
     }
 
     /// Calls as node `node`, counting each call in `metrics`.
@@ -108,23 +125,42 @@ impl StorageClient {
         })
         .map_err(|e| failed(Failure::NotRun(format!("cannot encode it: {e}"))))?;
         let bytes = self
-            .post(peer_addr, CALL_PATH, call.name(), body, self.timeout)
+            .post(
+                &self.calls,
+                peer_addr,
+                CALL_PATH,
+                call.name(),
+                body,
+                self.timeout,
+            )
             .await
             .map_err(failed)?;
         call_codec::decode::<Result<StorageReply, StorageError>>(&bytes)
             .map_err(|e| failed(Failure::Lost(format!("unreadable answer: {e}"))))?
     }
 
-    /// `POST`s `body` to `path` on `peer_addr`, giving up after `timeout`;
-    /// the answer's body when it is a 200.
+    /// `POST`s `body` to `path` on `peer_addr` once one of `slots` is free
+    /// (waiting up to `timeout` for it), giving up after `timeout`; the
+    /// answer's body when it is a 200.
     pub(super) async fn post(
         &self,
+        slots: &PeerSlots,
         peer_addr: &str,
         path: &str,
         name: &'static str,
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, Failure> {
+        let _slot = slots
+            .acquire(peer_addr, timeout, &self.metrics)
+            .await
+            .map_err(|full| {
+                Failure::NotRun(format!(
+                    "this node had {} calls in flight to it for {:?} \
+                 (--peer-max-in-flight)",
+                    full.max, full.waited
+                ))
+            })?;
         self.metrics.sent(name);
         let span = tracing::info_span!(
             "forward",

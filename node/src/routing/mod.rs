@@ -69,6 +69,7 @@ pub mod liveness;
 pub mod move_journal;
 mod owners;
 mod peer_limits;
+mod peer_slots;
 pub mod rebalancer;
 mod remote_wakeups;
 mod route;

@@ -108,7 +108,7 @@ impl StorageClient {
         let body = call_codec::encode(request).map_err(|e| failed(e.to_string()))?;
         let timeout = Duration::from_millis(request.wait_millis) + Self::DEFAULT_TIMEOUT;
         let bytes = self
-            .post(peer_addr, WATCH_PATH, "watch", body, timeout)
+            .post(&self.watches, peer_addr, WATCH_PATH, "watch", body, timeout)
             .await
             .map_err(|failure| match failure {
                 Failure::NotRun(reason) | Failure::Lost(reason) => failed(reason),

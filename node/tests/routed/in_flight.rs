@@ -1,7 +1,8 @@
 //! The peer port's in-flight cap: a caller with `max` calls in flight on an
 //! owner has its next call refused at once with `503` and a problem+json body
 //! (it did not run), and calls again once one finished; watches have their own
-//! cap.
+//! cap. A caller that keeps to the cap itself holds its next call back until
+//! a slot frees, instead of sending it to be refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use std::time::Duration;
 use node::routing::{PEER_NODE_HEADER, RoutedStorage, WatchRequest};
 use node::storage::memory::MemoryStorage;
 use node::storage::{MessageLog, StorageError};
+use node::telemetry::routing_metrics::RoutingMetrics;
+use prometheus_client::registry::Registry;
 use testkit::wait_for;
 
 use crate::mirror::Mirror;
@@ -134,4 +137,84 @@ async fn watches_have_their_own_cap() {
     );
     assert!(!held.is_finished(), "the admitted watch still waits");
     held.abort();
+}
+
+/// `pubsubgo_peer_calls_waiting{kind="call"}` in `registry`.
+fn calls_waiting(registry: &Registry) -> Option<u64> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).expect("encode");
+    text.lines()
+        .find_map(|line| line.strip_prefix("pubsubgo_peer_calls_waiting{kind=\"call\"} "))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[test_log::test(tokio::test)]
+async fn a_caller_keeping_to_the_cap_holds_its_next_call_back_until_a_slot_frees() {
+    tracing::info!(
+        "arrange: an owner allowing {CAP} calls per caller, holding them; a caller keeping to {CAP}"
+    );
+    let owner = Arc::new(MemoryStorage::new());
+    owner
+        .create_topic(&orders(0).topic, 1)
+        .await
+        .expect("topic on the owner");
+    let owner_placement = TestPlacement::owning(2);
+    let peer_addr = serve_capped(owner.clone(), owner_placement.clone(), CAP).await;
+    let placement = TestPlacement::new(
+        1,
+        Owner {
+            node: 2,
+            peer_addr: peer_addr.clone(),
+        },
+    );
+    let mut registry = Registry::default();
+    let metrics = RoutingMetrics::register(&mut registry);
+    let storage = Arc::new(RoutedStorage::new(
+        Arc::new(Mirror::of(vec![owner.clone()])),
+        placement,
+        client()
+            .identified(cluster::NodeId::new(1), metrics)
+            .max_in_flight(CAP),
+    ));
+    owner_placement.hold();
+    let append = |data: String| {
+        let storage = storage.clone();
+        tokio::spawn(async move { storage.append(&orders(0), vec![message(&data)]).await })
+    };
+    let held: Vec<_> = (0..CAP).map(|i| append(format!("held-{i}"))).collect();
+    wait_for(
+        "both calls in flight on the owner",
+        Duration::from_secs(10),
+        || async { (owner_placement.catch_ups().len() == CAP).then_some(()) },
+    )
+    .await
+    .expect("calls in flight");
+
+    tracing::info!("act: one more call from the same node, while both are held");
+    let queued = append("queued".to_owned());
+    wait_for(
+        "the third call waiting on the caller",
+        Duration::from_secs(10),
+        || async { (calls_waiting(&registry) == Some(1)).then_some(()) },
+    )
+    .await
+    .expect("the call waits for a slot");
+    assert_eq!(
+        owner_placement.catch_ups().len(),
+        CAP,
+        "the waiting call has not reached the owner"
+    );
+
+    tracing::info!("assert: once the held calls finish, the waiting one runs and is stored");
+    owner_placement.release();
+    for call in held {
+        call.await.expect("task").expect("a held append is stored");
+    }
+    queued
+        .await
+        .expect("task")
+        .expect("the waiting call ran once a slot freed, not refused");
+    assert_eq!(calls_waiting(&registry), Some(0));
+    let stored = owner.read(&orders(0), 0, 10).await.expect("read");
+    assert_eq!(stored.len(), CAP + 1);
 }
