@@ -52,7 +52,8 @@ pub struct ClusterSettings {
     /// A node silent this long loses its partitions to the live nodes.
     pub owner_timeout: Duration,
     /// The most storage calls, and the most watches, one calling node may
-    /// have in flight on this node's peer port; more are refused with 503.
+    /// have in flight on another node's peer port (the caller holds more
+    /// back; the owner refuses more with 503).
     pub peer_max_in_flight: usize,
     /// The local address peer calls (Raft, forwarding, storage) leave from;
     /// `None` lets the OS choose. Not a setting: tests that cut one node's

@@ -185,7 +185,9 @@ pub struct Args {
     #[arg(long, env = "PUBSUB_OWNER_TIMEOUT_SECONDS")]
     pub owner_timeout_seconds: Option<u64>,
     /// Storage calls (and, separately, watches) one node may have in flight
-    /// on this node's peer port; more are refused with 503 [default: 256].
+    /// on another's peer port: the caller holds more back until one finishes
+    /// (up to the call's timeout), the owner refuses more with 503
+    /// [default: 256].
     #[arg(long, env = "PUBSUB_PEER_MAX_IN_FLIGHT")]
     pub peer_max_in_flight: Option<usize>,
     #[command(flatten)]
