@@ -13,6 +13,7 @@ use api::types::AckLevel;
 use cluster::TopicName;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{AppendOptions, MessageLog, NewMessage, PartitionRef, StorageError};
+use testkit::redis::RedisCluster;
 use testkit::storage::message;
 
 const BATCH: u64 = 10;
@@ -24,6 +25,16 @@ fn batch(prefix: char, first: u64) -> Vec<NewMessage> {
         .collect()
 }
 
+/// Settings for `cluster` under a fresh key prefix, and a storage on them.
+async fn connect(cluster: &RedisCluster) -> (RedisSettings, RedisStorage) {
+    let settings = RedisSettings {
+        key_prefix: testkit::redis::fresh_prefix(),
+        ..RedisSettings::cluster(cluster.seeds())
+    };
+    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    (settings, storage)
+}
+
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 #[expect(
     clippy::print_stdout,
@@ -31,12 +42,8 @@ fn batch(prefix: char, first: u64) -> Vec<NewMessage> {
 )]
 async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_publishing_resumes()
 {
-    let mut cluster = testkit::redis::RedisCluster::start();
-    let settings = RedisSettings {
-        key_prefix: testkit::redis::fresh_prefix(),
-        ..RedisSettings::cluster(cluster.seeds())
-    };
-    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let mut cluster = RedisCluster::start();
+    let (settings, storage) = connect(&cluster).await;
     let topic = TopicName::new("orders").expect("name");
     let at = PartitionRef {
         topic: topic.clone(),
@@ -153,12 +160,8 @@ async fn killing_a_primary_mid_publish_loses_only_unreplicated_leader_acks_and_p
 /// such a slot stayed on the old node and every call failed with `EXECABORT`.
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_transaction_after_a_failover_reaches_the_new_primary() {
-    let cluster = testkit::redis::RedisCluster::start();
-    let settings = RedisSettings {
-        key_prefix: testkit::redis::fresh_prefix(),
-        ..RedisSettings::cluster(cluster.seeds())
-    };
-    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let cluster = RedisCluster::start();
+    let (_, storage) = connect(&cluster).await;
     let slot = cluster.slot_of("{orders:0}");
     let (_, replica) = cluster.primary_with_synced_replica(slot);
 
@@ -199,12 +202,8 @@ async fn a_transaction_after_a_failover_reaches_the_new_primary() {
 /// attempt that ran. Reads on the same cluster still succeed.
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
 async fn a_write_a_redis_cluster_refuses_has_an_unknown_outcome() {
-    let cluster = testkit::redis::RedisCluster::start();
-    let settings = RedisSettings {
-        key_prefix: testkit::redis::fresh_prefix(),
-        ..RedisSettings::cluster(cluster.seeds())
-    };
-    let storage = RedisStorage::connect(&settings).await.expect("connect");
+    let cluster = RedisCluster::start();
+    let (_, storage) = connect(&cluster).await;
     let topic = TopicName::new("orders").expect("name");
     storage.create_topic(&topic, 1).await.expect("topic");
     let at = PartitionRef {

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use node::routing::{PEER_NODE_HEADER, RoutedStorage, WatchRequest};
+use node::routing::{PEER_NODE_HEADER, RoutedStorage, StorageClient, WatchRequest};
 use node::storage::memory::MemoryStorage;
 use node::storage::{MessageLog, StorageError};
 use node::telemetry::routing_metrics::RoutingMetrics;
 use prometheus_client::registry::Registry;
 use testkit::wait_for;
+use tokio::task::JoinHandle;
 
 use crate::mirror::Mirror;
 use crate::placement::{Owner, TestPlacement, client, serve_capped};
@@ -20,51 +21,88 @@ use crate::{message, orders};
 
 const CAP: usize = 2;
 
+/// An owner allowing [`CAP`] calls per caller, a caller routing to it through
+/// `client`, and [`CAP`] appends from that caller held in flight on the owner.
+struct HeldOwner {
+    owner: Arc<MemoryStorage>,
+    owner_placement: Arc<TestPlacement>,
+    peer_addr: String,
+    storage: Arc<RoutedStorage>,
+    held: Vec<JoinHandle<Result<Vec<u64>, StorageError>>>,
+}
+
+impl HeldOwner {
+    async fn new(client: StorageClient) -> Self {
+        let owner = Arc::new(MemoryStorage::new());
+        owner
+            .create_topic(&orders(0).topic, 1)
+            .await
+            .expect("topic on the owner");
+        let owner_placement = TestPlacement::owning(2);
+        let peer_addr = serve_capped(owner.clone(), owner_placement.clone(), CAP).await;
+        let placement = TestPlacement::new(
+            1,
+            Owner {
+                node: 2,
+                peer_addr: peer_addr.clone(),
+            },
+        );
+        let storage = Arc::new(RoutedStorage::new(
+            Arc::new(Mirror::of(vec![owner.clone()])),
+            placement,
+            client,
+        ));
+        owner_placement.hold();
+        let mut this = Self {
+            owner,
+            owner_placement,
+            peer_addr,
+            storage,
+            held: Vec::new(),
+        };
+        this.held = (0..CAP).map(|i| this.append(format!("held-{i}"))).collect();
+        wait_for(
+            "both calls in flight on the owner",
+            Duration::from_secs(10),
+            || async { (this.owner_placement.catch_ups().len() == CAP).then_some(()) },
+        )
+        .await
+        .expect("calls in flight");
+        this
+    }
+
+    fn append(&self, data: String) -> JoinHandle<Result<Vec<u64>, StorageError>> {
+        let storage = self.storage.clone();
+        tokio::spawn(async move { storage.append(&orders(0), vec![message(&data)]).await })
+    }
+
+    /// Lets the held calls finish; each must have stored its message.
+    async fn release(mut self) -> Self {
+        self.owner_placement.release();
+        for call in std::mem::take(&mut self.held) {
+            call.await.expect("task").expect("a held append is stored");
+        }
+        self
+    }
+}
+
 #[test_log::test(tokio::test)]
 async fn calls_beyond_the_cap_are_refused_with_503_and_did_not_run() {
     tracing::info!("arrange: an owner allowing {CAP} calls in flight per caller, holding them");
-    let owner = Arc::new(MemoryStorage::new());
-    owner
-        .create_topic(&orders(0).topic, 1)
-        .await
-        .expect("topic on the owner");
-    let owner_placement = TestPlacement::owning(2);
-    let peer_addr = serve_capped(owner.clone(), owner_placement.clone(), CAP).await;
-    let placement = TestPlacement::new(
-        1,
-        Owner {
-            node: 2,
-            peer_addr: peer_addr.clone(),
-        },
-    );
-    let storage = Arc::new(RoutedStorage::new(
-        Arc::new(Mirror::of(vec![owner.clone()])),
-        placement,
-        client().identified(cluster::NodeId::new(1), Default::default()),
-    ));
-    owner_placement.hold();
-    let held: Vec<_> = (0..CAP)
-        .map(|i| {
-            let storage = storage.clone();
-            tokio::spawn(async move {
-                storage
-                    .append(&orders(0), vec![message(&format!("held-{i}"))])
-                    .await
-            })
-        })
-        .collect();
-    wait_for(
-        "both calls in flight on the owner",
-        Duration::from_secs(10),
-        || async { (owner_placement.catch_ups().len() == CAP).then_some(()) },
-    )
-    .await
-    .expect("calls in flight");
+    let held =
+        HeldOwner::new(client().identified(cluster::NodeId::new(1), Default::default())).await;
 
     tracing::info!("act: one more call from the same node, and the raw answer to it");
-    let refused = storage.append(&orders(0), vec![message("refused")]).await;
+    let refused = held
+        .storage
+        .append(&orders(0), vec![message("refused")])
+        .await;
     let raw = testkit::client::http()
-        .post(format!("http://{peer_addr}{}", node::routing::CALL_PATH))
+        .post(format!(
+            "http://{}{}",
+            held.peer_addr,
+            node::routing::CALL_PATH
+        ))
         .header(PEER_NODE_HEADER, "1")
         .body(vec![1u8])
         .send()
@@ -82,21 +120,18 @@ async fn calls_beyond_the_cap_are_refused_with_503_and_did_not_run() {
     let problem: api::Problem = raw.json().await.expect("a problem body");
     assert_eq!(problem.code, api::ErrorCode::Unavailable);
     assert_eq!(
-        owner_placement.catch_ups().len(),
+        held.owner_placement.catch_ups().len(),
         CAP,
         "the refused call never ran"
     );
 
     tracing::info!("assert: the held calls finish, and the caller may call again");
-    owner_placement.release();
-    for call in held {
-        call.await.expect("task").expect("a held append is stored");
-    }
-    storage
+    let held = held.release().await;
+    held.storage
         .append(&orders(0), vec![message("after")])
         .await
         .expect("room again once calls finished");
-    let stored = owner.read(&orders(0), 0, 10).await.expect("read");
+    let stored = held.owner.read(&orders(0), 0, 10).await.expect("read");
     assert_eq!(stored.len(), CAP + 1, "the refused message was not stored");
 }
 
@@ -153,45 +188,17 @@ async fn a_caller_keeping_to_the_cap_holds_its_next_call_back_until_a_slot_frees
     tracing::info!(
         "arrange: an owner allowing {CAP} calls per caller, holding them; a caller keeping to {CAP}"
     );
-    let owner = Arc::new(MemoryStorage::new());
-    owner
-        .create_topic(&orders(0).topic, 1)
-        .await
-        .expect("topic on the owner");
-    let owner_placement = TestPlacement::owning(2);
-    let peer_addr = serve_capped(owner.clone(), owner_placement.clone(), CAP).await;
-    let placement = TestPlacement::new(
-        1,
-        Owner {
-            node: 2,
-            peer_addr: peer_addr.clone(),
-        },
-    );
     let mut registry = Registry::default();
     let metrics = RoutingMetrics::register(&mut registry);
-    let storage = Arc::new(RoutedStorage::new(
-        Arc::new(Mirror::of(vec![owner.clone()])),
-        placement,
+    let held = HeldOwner::new(
         client()
             .identified(cluster::NodeId::new(1), metrics)
             .max_in_flight(CAP),
-    ));
-    owner_placement.hold();
-    let append = |data: String| {
-        let storage = storage.clone();
-        tokio::spawn(async move { storage.append(&orders(0), vec![message(&data)]).await })
-    };
-    let held: Vec<_> = (0..CAP).map(|i| append(format!("held-{i}"))).collect();
-    wait_for(
-        "both calls in flight on the owner",
-        Duration::from_secs(10),
-        || async { (owner_placement.catch_ups().len() == CAP).then_some(()) },
     )
-    .await
-    .expect("calls in flight");
+    .await;
 
     tracing::info!("act: one more call from the same node, while both are held");
-    let queued = append("queued".to_owned());
+    let queued = held.append("queued".to_owned());
     wait_for(
         "the third call waiting on the caller",
         Duration::from_secs(10),
@@ -200,21 +207,18 @@ async fn a_caller_keeping_to_the_cap_holds_its_next_call_back_until_a_slot_frees
     .await
     .expect("the call waits for a slot");
     assert_eq!(
-        owner_placement.catch_ups().len(),
+        held.owner_placement.catch_ups().len(),
         CAP,
         "the waiting call has not reached the owner"
     );
 
     tracing::info!("assert: once the held calls finish, the waiting one runs and is stored");
-    owner_placement.release();
-    for call in held {
-        call.await.expect("task").expect("a held append is stored");
-    }
+    let held = held.release().await;
     queued
         .await
         .expect("task")
         .expect("the waiting call ran once a slot freed, not refused");
     assert_eq!(calls_waiting(&registry), Some(0));
-    let stored = owner.read(&orders(0), 0, 10).await.expect("read");
+    let stored = held.owner.read(&orders(0), 0, 10).await.expect("read");
     assert_eq!(stored.len(), CAP + 1);
 }
