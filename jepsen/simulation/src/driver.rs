@@ -30,6 +30,8 @@ pub struct Settings {
     pub breaks: Option<Break>,
     pub steps: u32,
     pub nodes: u64,
+    /// Every message's fate as a line of the trace, and the whole trace kept.
+    pub detail: bool,
 }
 
 /// A run that kept every invariant.
@@ -76,7 +78,7 @@ impl Sim {
         Sim {
             world: World::new(settings.seed, settings.nodes, settings.breaks),
             checker: Checker::default(),
-            trace: Trace::default(),
+            trace: Trace::new(settings.detail),
             rng: StdRng::seed_from_u64(settings.seed),
             started: tokio::time::Instant::now(),
             silent: BTreeMap::new(),
@@ -345,6 +347,9 @@ impl Sim {
     }
 
     fn record(&mut self, what: String) {
+        for fate in self.world.net.take_fates() {
+            self.trace.fate(&fate);
+        }
         let metrics = self.world.metrics();
         let nodes: Vec<String> = self
             .world

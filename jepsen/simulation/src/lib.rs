@@ -19,7 +19,9 @@
 //! - [`partition_store`]: partition storage with the epoch fence.
 //! - [`invariants`]: the checker (its table lists each invariant and break).
 //! - [`breaks`]: the test-only breaks; [`trace`]: the per-step trace.
-//! - [`types`]: the openraft configuration on a seeded runtime.
+//! - [`types`]: the openraft configuration on [`runtime::SimRuntime`],
+//!   Tokio with its random numbers and its watch channels' wake order
+//!   ([`watch`]) taken from the seed.
 
 pub mod actions;
 pub mod breaks;
@@ -27,9 +29,11 @@ pub mod driver;
 pub mod invariants;
 pub mod network;
 pub mod partition_store;
+pub mod runtime;
 pub mod store;
 pub mod trace;
 pub mod types;
+pub mod watch;
 pub mod world;
 
 pub use driver::{Failure, Report, Settings};

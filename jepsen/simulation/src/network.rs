@@ -30,9 +30,16 @@ pub struct Dropped {
     pub why: &'static str,
 }
 
+/// One message's fate, as drawn: when (µs of simulated time since the
+/// network was made), from, to, latency (µs), and why it is dropped.
+pub type Fate = (u64, NodeId, NodeId, u64, Option<&'static str>);
+
 #[derive(Debug)]
 struct NetState {
     rng: StdRng,
+    started: tokio::time::Instant,
+    /// Every fate drawn since [`Net::take_fates`] last took them.
+    fates: Vec<Fate>,
     /// The Raft handle of every running node.
     running: BTreeMap<NodeId, SimRaft>,
     /// Links cut, both directions listed.
@@ -52,6 +59,8 @@ impl Net {
         Arc::new(Net {
             state: Mutex::new(NetState {
                 rng: StdRng::seed_from_u64(seed ^ 0x6e65_7477_6f72_6b00),
+                started: tokio::time::Instant::now(),
+                fates: Vec::new(),
                 running: BTreeMap::new(),
                 cut: BTreeSet::new(),
                 loss: 0,
@@ -125,7 +134,16 @@ impl Net {
         } else {
             None
         };
+        let at = u64::try_from(state.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        state.fates.push((at, from, to, micros, why));
         (latency, why)
+    }
+
+    /// The fates drawn since the last call, in the order they were drawn
+    /// (the order the tasks sending them ran in).
+    pub fn take_fates(&self) -> Vec<Fate> {
+        std::mem::take(&mut self.lock().fates)
     }
 
     /// Carries one message from `from` to `to`: after its latency, the

@@ -1,18 +1,12 @@
 //! The simulation's openraft type configuration: the metadata group's
-//! commands and replies, on a runtime whose randomness comes from the seed.
-//!
-//! `raft::TypeConfig` fixes openraft's Tokio runtime, whose `thread_rng` (the
-//! election timeouts, the tick jitter) is seeded by the OS. openraft ships
-//! [`DeterministicRng`], a wrapper that draws those numbers from a seed
-//! instead; the simulation declares its own configuration over it.
+//! commands and replies, on a runtime that takes from the seed what
+//! `raft::TypeConfig`'s Tokio runtime takes from the OS (its random numbers,
+//! and its watch channels' wake order): [`SimRuntime`].
 
 pub use cluster::NodeId;
-use openraft_rt::deterministic_rng::DeterministicRng;
-use openraft_rt_tokio::TokioRuntime;
 pub use raft::types::Response;
 
-/// Tokio (one thread, paused clock) with openraft's random numbers seeded.
-pub type SimRuntime = DeterministicRng<TokioRuntime>;
+pub use crate::runtime::SimRuntime;
 
 openraft::declare_raft_types!(
     /// openraft's configuration for the simulated metadata group.

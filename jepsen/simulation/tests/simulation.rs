@@ -24,6 +24,7 @@ fn settings(seed: u64, breaks: Option<Break>) -> Settings {
         breaks,
         steps: env_u64("SIM_STEPS").map_or(30, |s| u32::try_from(s).unwrap_or(u32::MAX)),
         nodes: env_u64("SIM_NODES").unwrap_or(3),
+        detail: std::env::var("SIM_DETAIL").is_ok(),
     }
 }
 
@@ -167,6 +168,121 @@ fn one_seed_replays_the_same_trace() {
     let first = trace(7);
     assert_eq!(first, trace(7), "seed 7 ran twice with different traces");
     assert_ne!(first, trace(8), "seeds 7 and 8 gave the same trace");
+}
+
+/// The seeds the cross-process check runs: 15, 16 and 20 among them, the
+/// seeds that once gave a different trace in another process.
+const REPLAYED_SEEDS: u64 = 60;
+
+/// Each seed's trace hash from `seeds_keep_every_invariant` run in a child
+/// process of this test binary.
+fn hashes_in_a_child() -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["seeds_keep_every_invariant", "--exact", "--nocapture"])
+        .env("SIM_HASHES", "1")
+        .env("SIM_SEED_START", "1")
+        .env("SIM_SEEDS", REPLAYED_SEEDS.to_string())
+        // The same runs whatever the parent was asked for (its name avoids
+        // the `seeds` filter that replays use).
+        .env_remove("SIM_SEED")
+        .env_remove("SIM_STEPS")
+        .env_remove("SIM_NODES")
+        .env_remove("SIM_BREAK")
+        .env_remove("SIM_TRACE")
+        .env_remove("SIM_DETAIL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs again")
+}
+
+fn hashes_of(child: std::process::Child) -> std::collections::BTreeMap<u64, String> {
+    let output = child.wait_with_output().expect("the child's output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the child failed:\n{stderr}");
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("trace "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(seed, hash)| (seed.parse().expect("a seed"), hash.to_owned()))
+        .collect()
+}
+
+/// A seed replays in another process: everything a run depends on comes
+/// from its seed, nothing from the process (Tokio's OS-seeded generator,
+/// hash-map order, addresses). The trace hashed covers every message's
+/// fate in the order sent, so a difference in which task ran first shows.
+#[test]
+fn every_trace_replays_in_another_process() {
+    let (first, second) = (hashes_in_a_child(), hashes_in_a_child());
+    let (first, second) = (hashes_of(first), hashes_of(second));
+    let seeds = usize::try_from(REPLAYED_SEEDS).expect("a count");
+    assert_eq!(first.len(), seeds, "every seed's hash, first run");
+    assert_eq!(second.len(), seeds, "every seed's hash, second run");
+    let differing: Vec<u64> = first
+        .iter()
+        .filter(|(seed, hash)| second.get(seed) != Some(hash))
+        .map(|(seed, _)| *seed)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "seeds {differing:?} gave different traces in two processes; \
+         compare them with SIM_DETAIL=1 SIM_TRACE=1 SIM_SEED=<seed> (docs/chaos.md)"
+    );
+}
+
+/// The order in which `waiters` tasks, started one after another, wake
+/// when a watch of `W` changes.
+fn wake_order<W: openraft_rt::watch::Watch + 'static>(waiters: usize) -> Vec<usize> {
+    use openraft_rt::watch::{WatchReceiver, WatchSender};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a Tokio runtime");
+    runtime.block_on(async {
+        let (tx, rx) = W::channel(0_u64);
+        let woken = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let waiting = std::sync::Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..waiters)
+            .map(|i| {
+                let (mut rx, woken, waiting) = (rx.clone(), woken.clone(), waiting.clone());
+                tokio::spawn(async move {
+                    // Counted in the same poll that starts the wait.
+                    waiting.fetch_add(1, Ordering::SeqCst);
+                    rx.changed().await.expect("a change");
+                    woken.lock().expect("the order").push(i);
+                })
+            })
+            .collect();
+        while waiting.load(Ordering::SeqCst) < waiters as u64 {
+            tokio::task::yield_now().await;
+        }
+        tx.send(1).map_err(|_| "no receiver").expect("sent");
+        for task in tasks {
+            task.await.expect("the waiter ran");
+        }
+        std::mem::take(&mut *woken.lock().expect("the order"))
+    })
+}
+
+/// Tasks waiting on one of the simulation's watch channels wake in the
+/// order they started waiting (Tokio's own `watch` wakes them in an order
+/// drawn from its OS-seeded generator, which made traces differ between
+/// processes).
+#[test]
+fn watch_waiters_wake_in_the_order_they_waited() {
+    let order = wake_order::<simulation::watch::SimWatch>(16);
+    assert_eq!(order, (0..16).collect::<Vec<_>>());
+}
+
+/// The simulation's runtime keeps every contract of openraft's runtime
+/// conformance suite (its own watch channel included).
+#[test]
+fn the_simulation_runtime_passes_openraft_runtime_suite() {
+    use openraft_rt::AsyncRuntime;
+    use simulation::runtime::SimRuntime;
+
+    openraft_rt::testing::Suite::<SimRuntime>::test_all_on(&mut SimRuntime::new(1));
 }
 
 /// Runs seeds with `breaks` on until one of `invariants` fails; at most `budget`.
