@@ -1,6 +1,7 @@
 //! Structured logs through `tracing` on standard output: human text by
 //! default (coloured only when standard output is a terminal), JSON lines with
-//! `--log-format json`. The level filter follows `RUST_LOG` syntax. With
+//! `--log-format json`. Span fields meant for OpenTelemetry only (`otel.*`)
+//! are left out of log lines ([`super::log_fields`]). The level filter follows `RUST_LOG` syntax. With
 //! tracing on, the same spans also go to OpenTelemetry (see [`super::traces`]),
 //! and each request's span carries its `trace_id`, so every log line of a
 //! traced request names the trace.
@@ -9,6 +10,7 @@ use std::io::IsTerminal;
 
 use clap::ValueEnum;
 
+use super::log_fields::{JsonFields, TextFields};
 use super::sampling::Sampling;
 use crate::http::access::ACCESS_TARGET;
 use opentelemetry_sdk::trace::SdkTracer;
@@ -55,11 +57,13 @@ pub fn init(
         // created cost a sixth of a REST publish's instructions.
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::stdout().is_terminal())
+            .fmt_fields(TextFields)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .fmt_fields(JsonFields)
             .boxed(),
     };
     // Spans are `info`: they get their own filter, so a quieter log level

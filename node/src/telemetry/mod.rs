@@ -1,7 +1,8 @@
 //! Metrics and logs.
 //!
 //! - [`metrics`]: every metric the broker exports, defined in one place.
-//! - [`logging`]: the `tracing` subscriber (text or JSON).
+//! - [`logging`]: the `tracing` subscriber (text or JSON); [`log_fields`]:
+//!   which span fields its lines write.
 //! - [`connections`]: a listener wrapper that counts open client connections.
 //! - [`overload`]: the memory bound's, refused publishes' and slow consumers' metrics.
 //! - [`traces`]: OpenTelemetry span export over OTLP/HTTP through a bounded
@@ -19,6 +20,7 @@
 pub mod connections;
 pub mod context;
 pub mod http_metrics;
+pub mod log_fields;
 pub mod logging;
 pub mod messaging;
 pub mod metrics;
