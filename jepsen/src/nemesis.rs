@@ -108,11 +108,10 @@ impl Nemesis {
 
     /// Clients that reach a restarted node the moment it is back: a puller
     /// of each shared subscription, pausing [`AT_ONCE_RETRY`] after a failed
-    /// pull, for [`AT_ONCE_FOR`]. A node that served as owner before catching
-    /// up with the metadata (`serve-before-catch-up`) would do so in its first
-    /// few hundred milliseconds, until the leader's replication reaches it;
-    /// the workload's own pullers, pausing 200 ms after every failure while
-    /// the node was down, land in that window in some runs only.
+    /// pull, for [`AT_ONCE_FOR`]. A node serving before it has caught up
+    /// with the metadata (`serve-before-catch-up`) meets them in its first
+    /// milliseconds, besides the workload's own pullers of that node, which
+    /// pause 200 ms after each failure while it was down.
     fn pull_at_once(&self, node: u64) -> Vec<tokio::task::JoinHandle<Result<()>>> {
         let stop = Arc::new(AtomicBool::new(false));
         let mut pullers = Vec::new();
