@@ -37,6 +37,8 @@ pub struct Consumer {
     member: Option<Membership>,
     /// Stops this consumer alone when set (between two pulls).
     stop: Option<Arc<AtomicBool>>,
+    /// The pause after a failed pull.
+    retry_pause: Duration,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -82,6 +84,7 @@ impl Consumer {
             process,
             member: None,
             stop: None,
+            retry_pause: Duration::from_millis(200),
         })
     }
 
@@ -94,6 +97,12 @@ impl Consumer {
     /// This consumer stopping also when `stop` is set, after its pull's ack.
     pub fn until(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// This consumer pausing `pause` after a failed pull (200 ms unless told).
+    pub fn retrying_after(mut self, pause: Duration) -> Self {
+        self.retry_pause = pause;
         self
     }
 
@@ -214,7 +223,7 @@ impl Consumer {
             Ok(reply) => reply.received_messages,
             Err(error) => {
                 self.failed(&invoke, &error);
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(self.retry_pause).await;
                 return;
             }
         };

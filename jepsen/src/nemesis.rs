@@ -2,23 +2,32 @@
 //! bridge, one at a time, recording a `start` and a `stop` event for each, and
 //! heals everything at the end.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cluster_view::ClusterView;
+use crate::consumer::Consumer;
 use crate::history::{Event, Op};
 use crate::net::{self, HARNESS, Net, REDIS};
 use crate::procs::{CLIENT_PORT, Procs};
 use crate::recorder::Recorder;
-use crate::scenario::{Fault, Step};
+use crate::scenario::{Fault, RESTART_CUT, Step};
+use crate::workload::SHARED;
 
 /// The server's test-only clock offset (node's `test_breaks`), in signed ms.
 const CLOCK_OFFSET: &str = "PUBSUB_TEST_CLOCK_OFFSET_MS";
 
 /// How long a wipe waits for the previously wiped node to be a voter again.
 const WHOLE_WITHIN: Duration = Duration::from_secs(30);
+
+/// How long the pullers started at a restarted node pull
+/// ([`Nemesis::pull_at_once`]).
+const AT_ONCE_FOR: Duration = Duration::from_secs(3);
+/// Their pause after a failed pull (the workload's pullers pause 200 ms).
+const AT_ONCE_RETRY: Duration = Duration::from_millis(20);
 
 /// How far a `skew` step moves its node's clock: 30 s ahead or behind, as
 /// the schedule's start time (so the seed) has it.
@@ -68,6 +77,7 @@ impl Nemesis {
     /// Runs `steps`, timed from now.
     pub async fn run(&self, steps: &[Step]) -> Result<()> {
         let begin = tokio::time::Instant::now();
+        let mut pullers = Vec::new();
         for step in steps {
             tokio::time::sleep_until(begin + Duration::from_millis(step.at_ms)).await;
             if step.fault == Fault::Member {
@@ -81,9 +91,47 @@ impl Nemesis {
             self.apply(step)?;
             tokio::time::sleep(Duration::from_millis(step.duration_ms)).await;
             self.undo(step)?;
+            if matches!(step.fault, Fault::Kill | Fault::KillSplit | Fault::Skew) {
+                pullers.extend(self.pull_at_once(step.node.unwrap_or(1)));
+            }
+            if step.fault == Fault::KillSplit {
+                tokio::time::sleep(RESTART_CUT).await;
+                self.net.heal()?;
+            }
             self.event(Op::Stop, step);
         }
+        for puller in pullers {
+            let _ = puller.await;
+        }
         Ok(())
+    }
+
+    /// Clients that reach a restarted node the moment it is back: a puller
+    /// of each shared subscription, pausing [`AT_ONCE_RETRY`] after a failed
+    /// pull, for [`AT_ONCE_FOR`]. A node serving before it has caught up
+    /// with the metadata (`serve-before-catch-up`) meets them in its first
+    /// milliseconds, besides the workload's own pullers of that node, which
+    /// pause 200 ms after each failure while it was down.
+    fn pull_at_once(&self, node: u64) -> Vec<tokio::task::JoinHandle<Result<()>>> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut pullers = Vec::new();
+        for pair in SHARED {
+            match Consumer::new(self.recorder.clone(), node, pair, false) {
+                Ok(consumer) => pullers.push(tokio::spawn(
+                    consumer
+                        .until(stop.clone())
+                        .retrying_after(AT_ONCE_RETRY)
+                        .run(),
+                )),
+                Err(error) => eprintln!("  no puller at node {node} after its restart: {error}"),
+            }
+        }
+        pullers.push(tokio::spawn(async move {
+            tokio::time::sleep(AT_ONCE_FOR).await;
+            stop.store(true, Ordering::Relaxed);
+            Ok(())
+        }));
+        pullers
     }
 
     /// Before a wipe: waits (at most [`WHOLE_WITHIN`]) until a node other
@@ -131,7 +179,7 @@ impl Nemesis {
     fn apply(&self, step: &Step) -> Result<()> {
         let node = step.node.unwrap_or(1);
         match step.fault {
-            Fault::Kill => self.with_procs(|p| p.signal(node, "KILL")),
+            Fault::Kill | Fault::KillSplit => self.with_procs(|p| p.signal(node, "KILL")),
             Fault::Pause => self.with_procs(|p| p.signal(node, "STOP")),
             Fault::Isolate => {
                 let mut everyone = self.others(node);
@@ -165,6 +213,11 @@ impl Nemesis {
         let node = step.node.unwrap_or(1);
         match step.fault {
             Fault::Kill | Fault::Wipe => self.with_procs(|p| p.start(node)),
+            // Cut before it starts, so it never hears the leader before the heal.
+            Fault::KillSplit => {
+                self.net.cut(&[net::address(node)], &self.others(node))?;
+                self.with_procs(|p| p.start(node))
+            }
             Fault::Skew => self.with_procs(|p| {
                 p.signal(node, "KILL")?;
                 p.start(node)

@@ -35,6 +35,11 @@ pub enum Fault {
     /// Cut the links between the other brokers while every one of them still
     /// reaches the target node (the bridge), Redis and the clients.
     Bridge,
+    /// `kill -9` a node; when the fault ends, restart it cut from the other
+    /// brokers (it reaches Redis and its clients) and heal that cut
+    /// [`RESTART_CUT`] later: a node back from a crash that cannot hear the
+    /// leader yet, so its metadata is what it had before (`nemesis`).
+    KillSplit,
     /// Scale out: start a broker with an id outside the voter set, which joins
     /// as a non-voting member and receives partitions; scale in when the
     /// fault ends (SIGTERM: it drains and leaves). `membership.rs`.
@@ -45,6 +50,7 @@ impl Fault {
     pub fn name(self) -> &'static str {
         match self {
             Fault::Kill => "kill",
+            Fault::KillSplit => "kill-split",
             Fault::Pause => "pause",
             Fault::Isolate => "isolate",
             Fault::BrokersSplit => "brokers-split",
@@ -64,6 +70,10 @@ impl Fault {
         !matches!(self, Fault::RedisCut | Fault::Loss | Fault::Member)
     }
 }
+
+/// How long a `kill-split` step's restarted node stays cut from the other
+/// brokers, beyond the step's duration.
+pub const RESTART_CUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A named set of faults.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +100,7 @@ impl Scenario {
 }
 
 /// Every scenario, in `--list` order: name, what it does, its faults, in CI.
-const SCENARIOS: [(&str, &str, &[Fault], bool); 13] = {
+const SCENARIOS: [(&str, &str, &[Fault], bool); 14] = {
     use Fault::*;
     [
         (
@@ -100,6 +110,12 @@ const SCENARIOS: [(&str, &str, &[Fault], bool); 13] = {
             false,
         ),
         ("kill", "kill -9 a node, restart it", &[Kill], true),
+        (
+            "kill-split",
+            "kill -9 a node, restart it cut from the other brokers for 3 s",
+            &[KillSplit],
+            false,
+        ),
         (
             "pause",
             "SIGSTOP a node for 3-6 s, SIGCONT",

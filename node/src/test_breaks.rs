@@ -12,9 +12,13 @@
 //!   (every append claims the highest epoch), so an old owner and a new one
 //!   serve one partition at once (`no-stale-owner`).
 //! - `serve-before-catch-up`: a node back from a crash (or from a time out of
-//!   contact) serves as owner without first applying the log up to the
-//!   leader's commit index, so it leases partitions that moved away while it
-//!   was gone under its old epochs (`no-stale-owner`).
+//!   contact) serves as owner on the metadata it has, without first applying
+//!   the log up to the leader's commit index, and without waiting to hear
+//!   from a leader after its start; its cursor writes pass the epoch fence in
+//!   Redis (the other defence, which alone refuses a stale owner's lease; its
+//!   claims and appends stay fenced). So it leases partitions that moved away
+//!   while it was gone under its old epochs (`no-stale-owner`), for as long
+//!   as the leader's log has not reached it (`kill-split` holds that off).
 //! - `double-assign`: every member of a consumer group is also given
 //!   partition 0, so two members consume it in one generation
 //!   (`group-exclusive`).
@@ -31,13 +35,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api::types::{AckLevel, PublishRequest, PublishResponse};
-use cluster::MemberAssignment;
+use cluster::{Epoch, MemberAssignment};
 
 use crate::broker::publish::Publisher;
 
 /// `skip-epoch-fence`: the epoch every append claims, above any real one
 /// (and exact in Lua's doubles).
 pub const NO_FENCE_EPOCH: &str = "9007199254740991";
+
+/// `serve-before-catch-up`: the epoch every cursor write claims, so the
+/// fence lets it through. The cursor script only compares it with the
+/// partition's epoch, never records it, so the partition's real owner is not
+/// fenced by it (an append at [`NO_FENCE_EPOCH`] would fence it for good).
+pub fn unfenced_cursor_epoch() -> Epoch {
+    NO_FENCE_EPOCH.parse().unwrap_or(Epoch::new(u64::MAX))
+}
 
 /// Whether `PUBSUB_TEST_BREAK` names `name`.
 pub fn active(name: &str) -> bool {

@@ -49,11 +49,17 @@ impl RedisStorage {
         if state.deleted {
             return Err(not_found(at));
         }
+        #[allow(unused_mut, reason = "changed only by a test-only break")]
+        let mut epoch = self.owner_epochs.of(at);
+        #[cfg(feature = "test-breaks")]
+        if crate::test_breaks::active("serve-before-catch-up") {
+            epoch = crate::test_breaks::unfenced_cursor_epoch();
+        }
         Ok(Call {
             storage: self,
             at: at.clone(),
             keys: self.keys(at),
-            epoch: self.owner_epochs.of(at),
+            epoch,
             state,
             subscription,
         })
