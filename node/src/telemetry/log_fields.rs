@@ -22,11 +22,12 @@ fn skipped(field: &Field) -> bool {
     name.starts_with("otel.") || name == "messaging.system"
 }
 
-/// Text fields (`name=value`, the message bare), without [`skipped`] ones.
+/// Text fields (`name=value`, the message bare), without the OpenTelemetry-only
+/// ones.
 #[derive(Debug, Default)]
 pub struct TextFields;
 
-/// JSON fields (one object per span), without [`skipped`] ones.
+/// JSON fields (one object per span), without the OpenTelemetry-only ones.
 #[derive(Debug, Default)]
 pub struct JsonFields;
 
@@ -74,7 +75,7 @@ impl<'writer> FormatFields<'writer> for JsonFields {
     }
 }
 
-/// Passes every field but the [`skipped`] ones to the visitor inside.
+/// Passes every field but the skipped ones to the visitor inside.
 struct Skipping<V>(V);
 
 impl<V: Visit> Visit for Skipping<V> {

@@ -1,8 +1,9 @@
 //! Structured logs through `tracing` on standard output: human text by
 //! default (coloured only when standard output is a terminal), JSON lines with
 //! `--log-format json`. Span fields meant for OpenTelemetry only (`otel.*`)
-//! are left out of log lines ([`super::log_fields`]). The level filter follows `RUST_LOG` syntax. With
-//! tracing on, the same spans also go to OpenTelemetry (see [`super::traces`]),
+//! are left out of log lines ([`super::log_fields`]). The level filter
+//! follows `RUST_LOG` syntax. With tracing on, the same spans also go to
+//! OpenTelemetry (see [`super::traces`]),
 //! and each request's span carries its `trace_id`, so every log line of a
 //! traced request names the trace.
 
