@@ -21,12 +21,44 @@ pub const CURRENT: u8 = FORMAT_V2;
 /// oldest format whose layout holds the value (`cluster::wire_format`): a
 /// value with nothing a later format added stays readable by a peer of an
 /// older release during a rolling upgrade.
+///
+/// The bytes are written once into a buffer of their exact size, measured by
+/// a first pass (postcard's `Size` output): growing the buffer as it fills
+/// copied a large value (a batch of messages between nodes) several times
+/// over, and cost more than the measuring pass.
 pub fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    let (bytes, version) =
-        cluster::wire_format::needed_while(|| postcard::to_extend(value, vec![CURRENT]));
+    let (bytes, version) = cluster::wire_format::needed_while(|| {
+        let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())?;
+        let mut buffer = Vec::with_capacity(1 + size);
+        buffer.push(CURRENT);
+        postcard::serialize_with_flavor(value, VecFlavor(buffer))
+    });
     let mut bytes = bytes.map_err(invalid)?;
     bytes[0] = version;
     Ok(bytes)
+}
+
+/// A postcard output that appends to a `Vec` with `push` and
+/// `extend_from_slice` (postcard's own `to_extend` goes through `Extend`,
+/// one byte at a time for a single byte).
+struct VecFlavor(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for VecFlavor {
+    type Output = Vec<u8>;
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
 }
 
 /// Decodes what [`encode`] wrote, or a version whose layout today's types
@@ -95,6 +127,15 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn encodes_into_a_buffer_of_the_exact_size_with_the_same_bytes() {
+        let value = (vec![vec![7u8; 300]; 40], "seven".to_owned(), u64::MAX);
+        let bytes = encode(&value).expect("encode");
+        assert_eq!(bytes.len(), bytes.capacity(), "one allocation, never grown");
+        let plain = postcard::to_extend(&value, vec![FORMAT_V1]).expect("encode");
+        assert_eq!(bytes, plain, "the same layout as postcard's own writer");
+    }
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {

@@ -70,6 +70,35 @@ impl MessageLog for RoutedStorage {
         expect_reply!(self.dispatch(call).await?, "append_with", StorageReply::Appended(offsets) => offsets)
     }
 
+    /// Hands the messages back without a copy when the owner is another
+    /// node (the call only borrowed them); copies them when this node owns
+    /// the partition, as the default does.
+    async fn append_with_returning(
+        &self,
+        partition: &PartitionRef,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, (StorageError, Option<Vec<NewMessage>>)> {
+        let call = StorageCall::AppendWith {
+            partition: partition.clone(),
+            messages,
+            options: options.clone(),
+        };
+        match self.dispatch_keeping(call, true).await {
+            Ok(reply) => {
+                expect_reply!(reply, "append_with", StorageReply::Appended(offsets) => offsets)
+                    .map_err(|e| (e, None))
+            }
+            Err((e, call)) => Err((
+                e,
+                match call {
+                    Some(StorageCall::AppendWith { messages, .. }) => Some(messages),
+                    _ => None,
+                },
+            )),
+        }
+    }
+
     async fn read(
         &self,
         partition: &PartitionRef,

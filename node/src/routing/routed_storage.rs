@@ -32,23 +32,50 @@ impl RoutedStorage {
     /// Runs `call` on the partition's owner; after a `Moved` answer,
     /// refreshes the metadata and routes once more.
     pub(super) async fn dispatch(&self, call: StorageCall) -> Result<StorageReply, StorageError> {
+        self.dispatch_keeping(call, false)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// [`RoutedStorage::dispatch`], handing the call back with an error. A
+    /// call sent to another node comes back as it was (it was only
+    /// borrowed); one run here comes back only when `keep_local`, at the
+    /// price of a copy made before it runs.
+    pub(super) async fn dispatch_keeping(
+        &self,
+        call: StorageCall,
+        keep_local: bool,
+    ) -> Result<StorageReply, (StorageError, Option<StorageCall>)> {
         let mut refreshed = false;
         loop {
-            match self.placement.owner_route(call.partition()).await? {
+            let route = match self.placement.owner_route(call.partition()).await {
+                Ok(route) => route,
+                Err(e) => return Err((e, Some(call))),
+            };
+            match route {
                 Route::Local { epoch } => {
                     // As a forwarded call would: the metadata this node has
                     // applied may name a topic its storage has not been given yet.
-                    self.placement.catch_up(0).await?;
-                    return call.run(self.local.as_ref(), epoch).await;
+                    if let Err(e) = self.placement.catch_up(0).await {
+                        return Err((e, Some(call)));
+                    }
+                    let copy = keep_local.then(|| call.clone());
+                    return call
+                        .run(self.local.as_ref(), epoch)
+                        .await
+                        .map_err(|e| (e, copy));
                 }
                 Route::Remote { peer_addr, .. } => {
                     let applied = self.placement.applied_index();
                     match self.client.send(&peer_addr, applied, &call).await {
                         Err(StorageError::Moved { .. }) if !refreshed => {
                             refreshed = true;
-                            self.placement.refresh().await?;
+                            if let Err(e) = self.placement.refresh().await {
+                                return Err((e, Some(call)));
+                            }
                         }
-                        answer => return answer,
+                        Ok(reply) => return Ok(reply),
+                        Err(e) => return Err((e, Some(call))),
                     }
                 }
             }

@@ -68,6 +68,24 @@ pub trait MessageLog: Send + Sync + std::fmt::Debug {
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError>;
 
+    /// [`MessageLog::append_with`] for a caller that may try another
+    /// partition when this one is unavailable: a failed append hands the
+    /// messages back (`Some`) for that. This default copies them first; a
+    /// backend that can give them back without a copy (routed storage, for a
+    /// call it sent to another node) overrides it, so a publish in a cluster
+    /// does not copy every batch in case its partition is down.
+    async fn append_with_returning(
+        &self,
+        partition: &PartitionRef,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+    ) -> Result<Vec<u64>, (StorageError, Option<Vec<NewMessage>>)> {
+        let copy = messages.clone();
+        self.append_with(partition, messages, options)
+            .await
+            .map_err(|e| (e, Some(copy)))
+    }
+
     /// Up to `max` messages from `from` on (clamped to the retained range).
     async fn read(
         &self,

@@ -9,7 +9,7 @@ use api::limits::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_ORDERING_KEY_BYTES};
 use bytes::Bytes;
 use node::routing::RoutedStorage;
 use node::storage::memory::MemoryStorage;
-use node::storage::{MessageLog, NewMessage, StorageError};
+use node::storage::{AppendOptions, MessageLog, NewMessage, StorageError};
 use tokio::net::TcpListener;
 
 use crate::mirror::Mirror;
@@ -30,6 +30,27 @@ async fn an_unreachable_owner_means_the_call_did_not_run() {
         matches!(appended, Err(StorageError::Unavailable { .. })),
         "connection refused: surely not stored, got {appended:?}"
     );
+}
+
+#[test_log::test(tokio::test)]
+async fn an_append_an_unreachable_owner_did_not_run_hands_its_messages_back() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let peer_addr = listener.local_addr().expect("addr").to_string();
+    drop(listener);
+    let placement = TestPlacement::new(1, Owner { node: 2, peer_addr });
+    let storage = RoutedStorage::new(Arc::new(Mirror::of(vec![])), placement, client());
+    let batch = vec![message("a"), message("b")];
+    let options = AppendOptions::plain(storage.ack_level());
+
+    // The publish path tries the next partition with what comes back.
+    let appended = storage
+        .append_with_returning(&orders(0), batch.clone(), &options)
+        .await;
+
+    match appended {
+        Err((StorageError::Unavailable { .. }, Some(back))) => assert_eq!(back, batch),
+        other => panic!("expected unavailable with the messages back, got {other:?}"),
+    }
 }
 
 #[test_log::test(tokio::test)]

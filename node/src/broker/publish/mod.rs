@@ -255,19 +255,28 @@ impl Publisher {
                     topic: topic.name.clone(),
                     partition,
                 };
-                // Copied only while another partition may still be tried.
-                let payload = if attempt + 1 < tries {
-                    batch.clone()
+                let payload = std::mem::take(&mut batch);
+                // While another partition may still be tried, a failed append
+                // hands the messages back (routed storage does so without a
+                // copy when the owner is another node).
+                let answer = if attempt + 1 < tries {
+                    self.storage
+                        .append_with_returning(&at, payload, &options)
+                        .await
                 } else {
-                    std::mem::take(&mut batch)
+                    self.storage
+                        .append_with(&at, payload, &options)
+                        .await
+                        .map_err(|e| (e, None))
                 };
-                match self.storage.append_with(&at, payload, &options).await {
+                match answer {
                     Ok(offsets) => break Ok((partition, offsets)),
-                    Err(e) if e.is_unavailable() && attempt + 1 < tries => {
+                    Err((e, Some(back))) if e.is_unavailable() && attempt + 1 < tries => {
                         tracing::debug!(partition, error = %e, "partition unavailable; trying the next");
+                        batch = back;
                         attempt += 1;
                     }
-                    Err(e) => break Err(e),
+                    Err((e, _)) => break Err(e),
                 }
             };
             match stored {
