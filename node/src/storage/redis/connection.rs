@@ -431,12 +431,17 @@ impl ConnectionLike for Connection {
 /// attempt that ran. Found by the chaos scenario `redis-failover`: a publish
 /// answered `503` had been stored. The standalone client never sends a
 /// command twice, so there the error's own meaning holds ([`storage_error`]).
+/// A reply the broker cannot read stays `Corrupt` (a bug, `500`, whose
+/// outcome is unknown too), so it is not retried as if it were passing.
 fn retried_write_error(error: &RedisError) -> StorageError {
-    StorageError::OutcomeUnknown {
-        reason: format!(
-            "{error} (a Redis Cluster write fails with an unknown outcome: the client may \
-             have sent it again after a lost reply, and an earlier attempt may have run)"
-        ),
+    match storage_error(error, Access::Write) {
+        corrupt @ StorageError::Corrupt { .. } => corrupt,
+        _ => StorageError::OutcomeUnknown {
+            reason: format!(
+                "{error} (a Redis Cluster write fails with an unknown outcome: the client \
+                 may have sent it again after a lost reply, and an earlier attempt may have run)"
+            ),
+        },
     }
 }
 
