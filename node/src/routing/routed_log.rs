@@ -62,12 +62,9 @@ impl MessageLog for RoutedStorage {
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, StorageError> {
-        let call = StorageCall::AppendWith {
-            partition: partition.clone(),
-            messages,
-            options: options.clone(),
-        };
-        expect_reply!(self.dispatch(call).await?, "append_with", StorageReply::Appended(offsets) => offsets)
+        self.append_keeping(partition, messages, options, false)
+            .await
+            .map_err(|(e, _)| e)
     }
 
     /// Hands the messages back without a copy when the owner is another
@@ -79,24 +76,8 @@ impl MessageLog for RoutedStorage {
         messages: Vec<NewMessage>,
         options: &AppendOptions,
     ) -> Result<Vec<u64>, (StorageError, Option<Vec<NewMessage>>)> {
-        let call = StorageCall::AppendWith {
-            partition: partition.clone(),
-            messages,
-            options: options.clone(),
-        };
-        match self.dispatch_keeping(call, true).await {
-            Ok(reply) => {
-                expect_reply!(reply, "append_with", StorageReply::Appended(offsets) => offsets)
-                    .map_err(|e| (e, None))
-            }
-            Err((e, call)) => Err((
-                e,
-                match call {
-                    Some(StorageCall::AppendWith { messages, .. }) => Some(messages),
-                    _ => None,
-                },
-            )),
-        }
+        self.append_keeping(partition, messages, options, true)
+            .await
     }
 
     async fn read(
@@ -132,5 +113,37 @@ impl MessageLog for RoutedStorage {
             now_millis,
         };
         expect_reply!(self.dispatch(call).await?, "trim", StorageReply::Count(count) => count)
+    }
+}
+
+impl RoutedStorage {
+    /// An append on the owner ([`RoutedStorage::dispatch_keeping`]): on an
+    /// error the messages come back when the owner is another node, or when
+    /// `keep_local` (at the price of a copy).
+    async fn append_keeping(
+        &self,
+        partition: &PartitionRef,
+        messages: Vec<NewMessage>,
+        options: &AppendOptions,
+        keep_local: bool,
+    ) -> Result<Vec<u64>, (StorageError, Option<Vec<NewMessage>>)> {
+        let call = StorageCall::AppendWith {
+            partition: partition.clone(),
+            messages,
+            options: options.clone(),
+        };
+        match self.dispatch_keeping(call, keep_local).await {
+            Ok(reply) => {
+                expect_reply!(reply, "append_with", StorageReply::Appended(offsets) => offsets)
+                    .map_err(|e| (e, None))
+            }
+            Err((e, call)) => Err((
+                e,
+                match call {
+                    Some(StorageCall::AppendWith { messages, .. }) => Some(messages),
+                    _ => None,
+                },
+            )),
+        }
     }
 }

@@ -29,6 +29,20 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
+    /// A one-byte message of `priority`, published at 1 ms: for tests.
+    #[cfg(test)]
+    pub(crate) fn of_priority(priority: u8) -> Self {
+        Self {
+            data: Bytes::from_static(b"x"),
+            attributes: BTreeMap::new(),
+            ordering_key: None,
+            priority,
+            publish_time_millis: 1,
+            deliver_at_millis: None,
+            expire_at_millis: None,
+        }
+    }
+
     /// Bytes counted against size limits and statistics: data plus attributes.
     pub fn size(&self) -> usize {
         api::limits::counted_bytes(&self.data, &self.attributes)

@@ -18,6 +18,13 @@ pub(crate) trait LogView {
     /// One past the last offset this view covers.
     fn end(&self) -> u64;
     fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>>;
+    /// Whether the messages at or above `offset` may differ in priority. A
+    /// lease over messages of one priority looks at only as many as it takes
+    /// (by priority it would take the oldest anyway). A view that cannot tell
+    /// answers true.
+    fn priorities_may_differ_from(&self, _offset: u64) -> bool {
+        true
+    }
 }
 
 impl Cursor {

@@ -140,12 +140,14 @@ impl Cursor {
         if request.max_messages == 0 {
             return outcome;
         }
-        let size = crate::storage::PRIORITY_WINDOW.max(request.max_messages);
+        let size = self.priority_window(log, request.max_messages);
         let window = self.scan(log, now, policy.ordered, size);
         outcome.expired = window.expired;
         let picked = self.choose(&window.candidates, request.max_messages);
-        // New messages looked at for priority but not taken wait in pending.
-        for (index, candidate) in window.candidates.iter().enumerate().skip(window.first_new) {
+        let given_back = self.give_back_untaken(&window, &picked);
+        // Other new messages looked at for priority but not taken wait in pending.
+        let looked_at = window.candidates.iter().enumerate().take(given_back);
+        for (index, candidate) in looked_at.skip(window.first_new) {
             if picked.binary_search(&index).is_err() {
                 self.set_pending(
                     candidate.message.offset,

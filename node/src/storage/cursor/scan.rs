@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use super::{Cursor, LogView, MAX_PENDING, Pending};
-use crate::storage::{FAIRNESS_PERIOD, StoredMessage};
+use crate::storage::{FAIRNESS_PERIOD, PRIORITY_WINDOW, StoredMessage};
 
 /// A deliverable message found by a scan, borrowed from the log.
 pub(super) struct Candidate<'l> {
@@ -165,6 +165,50 @@ impl Cursor {
         }
         picked.sort_unstable();
         picked
+    }
+
+    /// How many deliverable messages a lease of `max` looks at:
+    /// [`PRIORITY_WINDOW`], or only `max` when every message it may take (all
+    /// at or above `acked_below`) has one priority, so the oldest are taken.
+    pub(super) fn priority_window(&self, log: &(impl LogView + ?Sized), max: usize) -> usize {
+        if log.priorities_may_differ_from(self.acked_below) {
+            PRIORITY_WINDOW.max(max)
+        } else {
+            max
+        }
+    }
+
+    /// When the new candidates `picked` did not take are the scan's last
+    /// offsets, one after another up to `next`, moves `next` back to the first
+    /// of them: they are new again, not pending. Answers the index of the first
+    /// candidate given back (`candidates.len()` when none is).
+    ///
+    /// This is the common case (every message of one priority: the oldest are
+    /// taken), and it keeps a lease of a few messages from a long backlog from
+    /// moving the rest of its priority window into `pending`, which a backend
+    /// writes through and the next lease takes out again.
+    pub(super) fn give_back_untaken(&mut self, window: &Window<'_>, picked: &[usize]) -> usize {
+        let candidates = &window.candidates;
+        let taken_new = picked.iter().filter(|&&i| i >= window.first_new).count();
+        let first_untaken = window.first_new + taken_new;
+        // `picked` is ascending: the new ones taken must be the first new ones.
+        let prefix = picked[picked.len() - taken_new..]
+            .iter()
+            .copied()
+            .eq(window.first_new..first_untaken);
+        let Some(first) = candidates.get(first_untaken) else {
+            return candidates.len();
+        };
+        // Offsets ascend, so as many candidates as offsets up to `next` means
+        // every one of them is a candidate: none was made pending, expired or
+        // missing by the scan.
+        let tail = (candidates.len() - first_untaken) as u64;
+        if !prefix || self.next - first.message.offset != tail {
+            return candidates.len();
+        }
+        self.next = first.message.offset;
+        self.touch_scalars();
+        first_untaken
     }
 
     fn is_blocked(

@@ -316,3 +316,70 @@ fn a_dead_letter_stays_in_the_outbox_until_its_copy_is_stored() {
     assert!(restored.outbox_reads(0).is_empty());
     assert_eq!(restored.dead_letters(&log, 10).len(), 1);
 }
+
+fn log_of(priorities: &[u8]) -> TestLog {
+    let messages = priorities
+        .iter()
+        .enumerate()
+        .map(|(offset, &priority)| {
+            Arc::new(StoredMessage {
+                offset: offset as u64,
+                message: NewMessage::of_priority(priority),
+            })
+        })
+        .collect();
+    TestLog { start: 0, messages }
+}
+
+fn lease_of(max_messages: usize) -> LeaseRequest {
+    LeaseRequest {
+        max_messages,
+        now_millis: 10,
+        deadline_millis: 1_010,
+        policy: policy(false),
+    }
+}
+
+fn offsets(outcome: &crate::storage::LeaseOutcome) -> Vec<u64> {
+    outcome.leased.iter().map(|l| l.message.offset).collect()
+}
+
+#[test]
+fn a_lease_of_one_priority_leaves_the_messages_it_did_not_take_new() {
+    let log = log_of(&[0; 50]);
+    let mut cursor = Cursor::tracked(0);
+
+    let first = cursor.lease(&log, lease_of(3));
+    assert_eq!(offsets(&first), vec![0, 1, 2]);
+    assert_eq!(
+        cursor.next, 3,
+        "the 47 looked at and not taken are new again"
+    );
+    assert!(cursor.pending.is_empty());
+    let changes = cursor.take_changes().expect("tracked");
+    assert_eq!(changes.offsets.len(), 3, "only the leases are written");
+
+    let second = cursor.lease(&log, lease_of(2));
+    assert_eq!(offsets(&second), vec![3, 4]);
+    assert_eq!(cursor.next, 5);
+}
+
+#[test]
+fn a_lease_that_takes_by_priority_keeps_the_others_pending() {
+    let mut priorities = [0; 10];
+    priorities[7] = 5;
+    let log = log_of(&priorities);
+    let mut cursor = Cursor::tracked(0);
+
+    let first = cursor.lease(&log, lease_of(2));
+    assert_eq!(
+        offsets(&first),
+        vec![0, 7],
+        "the high priority, then the oldest"
+    );
+    assert_eq!(cursor.next, 10);
+    assert_eq!(cursor.pending.len(), 8);
+
+    let rest = cursor.lease(&log, lease_of(8));
+    assert_eq!(offsets(&rest), vec![1, 2, 3, 4, 5, 6, 8, 9]);
+}

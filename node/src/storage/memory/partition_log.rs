@@ -16,6 +16,8 @@ pub(crate) struct PartitionLog {
     messages: VecDeque<Arc<StoredMessage>>,
     bytes_appended: u64,
     bytes_retained: u64,
+    /// Every message from this offset on has the last message's priority.
+    one_priority_from: u64,
 }
 
 impl PartitionLog {
@@ -27,6 +29,9 @@ impl PartitionLog {
                 let size = message.size() as u64;
                 self.bytes_appended += size;
                 self.bytes_retained += size;
+                if self.messages.back().map(|m| m.message.priority) != Some(message.priority) {
+                    self.one_priority_from = offset;
+                }
                 self.messages
                     .push_back(Arc::new(StoredMessage { offset, message }));
                 offset
@@ -153,5 +158,25 @@ impl LogView for PartitionLog {
 
     fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>> {
         PartitionLog::get(self, offset)
+    }
+
+    fn priorities_may_differ_from(&self, offset: u64) -> bool {
+        self.one_priority_from > offset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_knows_from_where_its_messages_share_one_priority() {
+        let mut log = PartitionLog::default();
+        log.append(vec![NewMessage::of_priority(4), NewMessage::of_priority(4)]);
+        assert!(!log.priorities_may_differ_from(0));
+        log.append([9, 9, 4].map(NewMessage::of_priority).to_vec());
+        assert!(log.priorities_may_differ_from(0));
+        assert!(log.priorities_may_differ_from(3));
+        assert!(!log.priorities_may_differ_from(4));
     }
 }
