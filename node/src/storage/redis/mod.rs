@@ -72,6 +72,7 @@ mod durability;
 mod entry_format;
 mod field_encoding;
 mod keys;
+mod message_cache;
 mod moved_transaction;
 mod owner_epochs;
 mod packed_entry;

@@ -3,8 +3,7 @@
 //! [`fetch`] (read what a cursor call needs, one pipelined round trip) and
 //! [`write_through`] (persist what a call changed, one atomic round trip).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use cluster::SubscriptionName;
 use redis::Value;
@@ -14,13 +13,11 @@ use super::field_encoding::{
     decode_cursor, decode_range, encode_state, parked_field, scalar_fields,
 };
 use super::keys::{PartitionKeys, entry_id};
+use super::message_cache::MessageCache;
 use super::scripts;
-use crate::storage::cursor::{Cursor, LogView};
-use crate::storage::{Epoch, PartitionRef, StorageError, StoredMessage};
+use crate::storage::cursor::Cursor;
+use crate::storage::{Epoch, PartitionRef, StorageError};
 
-/// Most messages and bytes cached per partition; the lowest offsets go first.
-const CACHE_MESSAGES: usize = 20_000;
-const CACHE_BYTES: usize = 16 << 20;
 /// Offsets this close together are fetched by one range read.
 const RUN_GAP: u64 = 32;
 
@@ -31,98 +28,6 @@ pub(crate) struct PartitionState {
     pub(crate) messages: MessageCache,
     /// Set when the topic was deleted: calls holding this state must stop.
     pub(crate) deleted: bool,
-}
-
-/// Messages read from the stream, by offset. A message never changes once
-/// written, so a cached copy is valid until retention trims it, except after a
-/// Redis failover that lost the tail ([`MessageCache::observe_end`]).
-#[derive(Debug, Default)]
-pub(crate) struct MessageCache {
-    entries: BTreeMap<u64, Arc<StoredMessage>>,
-    bytes: usize,
-    /// Highest partition end seen, to notice a log that went backwards.
-    seen_end: u64,
-}
-
-impl MessageCache {
-    fn insert(&mut self, message: Arc<StoredMessage>) {
-        let size = message.message.size();
-        if self.entries.insert(message.offset, message).is_none() {
-            self.bytes += size;
-        }
-    }
-
-    fn remove_range(&mut self, offsets: Vec<u64>) {
-        for offset in offsets {
-            if let Some(m) = self.entries.remove(&offset) {
-                self.bytes -= m.message.size();
-            }
-        }
-    }
-
-    /// Drops what retention trimmed and what every loaded cursor acked, then the
-    /// lowest offsets while over the bounds.
-    pub(crate) fn evict(&mut self, keep_from: u64) {
-        let below: Vec<u64> = self.entries.range(..keep_from).map(|(o, _)| *o).collect();
-        self.remove_range(below);
-        while self.entries.len() > CACHE_MESSAGES || self.bytes > CACHE_BYTES {
-            let Some((_, m)) = self.entries.pop_first() else {
-                break;
-            };
-            self.bytes -= m.message.size();
-        }
-    }
-
-    /// Records the partition's end as just read. An end below one seen before
-    /// means Redis lost the log's tail (failover to a replica that lacked it):
-    /// offsets from there on may be reused, so their cached copies go.
-    /// Returns whether that happened.
-    pub(crate) fn observe_end(&mut self, end: u64) -> bool {
-        let regressed = end < self.seen_end;
-        if regressed {
-            let stale: Vec<u64> = self.entries.range(end..).map(|(o, _)| *o).collect();
-            self.remove_range(stale);
-        }
-        self.seen_end = end;
-        regressed
-    }
-
-    /// The first offset at or after `from` that is not cached.
-    fn first_missing(&self, from: u64) -> u64 {
-        let mut expected = from;
-        for offset in self.entries.range(from..).map(|(o, _)| *o) {
-            if offset != expected {
-                break;
-            }
-            expected += 1;
-        }
-        expected
-    }
-}
-
-/// The cache seen as a partition log over `[start, end)`.
-#[derive(Debug)]
-pub(crate) struct CachedLog<'a> {
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-    pub(crate) cache: &'a MessageCache,
-}
-
-impl LogView for CachedLog<'_> {
-    fn start(&self) -> u64 {
-        self.start
-    }
-
-    fn end(&self) -> u64 {
-        self.end
-    }
-
-    fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>> {
-        if offset < self.start || offset >= self.end {
-            return None;
-        }
-        self.cache.entries.get(&offset)
-    }
 }
 
 /// What a cursor call will read.
@@ -158,7 +63,7 @@ pub(crate) async fn fetch(
     let mut missing: Vec<u64> = needs
         .offsets
         .into_iter()
-        .filter(|o| !cache.entries.contains_key(o))
+        .filter(|o| !cache.contains(*o))
         .collect();
     missing.sort_unstable();
     missing.dedup();

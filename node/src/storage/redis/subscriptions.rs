@@ -12,9 +12,8 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::connection::{Access, Connection};
 use super::keys::PartitionKeys;
-use super::partition::{
-    CachedLog, Needs, PartitionState, fetch, load_cursor, parse_bounds, write_through,
-};
+use super::message_cache::CachedLog;
+use super::partition::{Needs, PartitionState, fetch, load_cursor, parse_bounds, write_through};
 use super::{RedisStorage, not_found, scripts};
 use crate::storage::cursor::{Cursor, LogView};
 use crate::storage::cursor_store::{CursorStore, Reads};
