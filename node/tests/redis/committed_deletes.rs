@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use api::types::{CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest};
+use api::types::{CreateTopicRequest, PublishMessage, PublishRequest};
 use cluster::TopicName;
 use node::broker::Broker;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{MessageLog, PartitionRef, StorageError};
 
-use testkit::redis::{RedisServer, broker_on, standalone_settings};
+use testkit::redis::{RedisServer, broker_on, orders_and_billing, standalone_settings};
 
 /// A broker on a Redis that writes every command to its AOF before
 /// answering, so a kill -9 and restart lose nothing; with short timeouts.
@@ -27,24 +27,7 @@ async fn broker(redis: &RedisServer) -> (Broker, RedisSettings) {
 }
 
 async fn create_and_publish(broker: &Broker) {
-    let topic = CreateTopicRequest {
-        partitions: Some(2),
-        ..Default::default()
-    };
-    broker
-        .catalog
-        .create_topic("orders", topic)
-        .await
-        .expect("create topic");
-    let sub = CreateSubscriptionRequest {
-        topic: "orders".to_owned(),
-        ..Default::default()
-    };
-    broker
-        .catalog
-        .create_subscription("billing", sub)
-        .await
-        .expect("create subscription");
+    orders_and_billing(broker, 2, None).await;
     let request = PublishRequest {
         messages: vec![PublishMessage {
             data: api::data::Data(b"first life".to_vec().into()),

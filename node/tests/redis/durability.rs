@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::types::{CreateSubscriptionRequest, CreateTopicRequest, PublishMessage, PublishRequest};
+use api::types::{PublishMessage, PublishRequest};
 use node::broker::Broker;
 use node::clock::Clock;
 use node::storage::redis::{RedisSettings, RedisStorage};
@@ -34,25 +34,7 @@ async fn start_broker(settings: &RedisSettings, clock: Clock) -> Broker {
         CancellationToken::new(),
         node::overload::Overload::unbounded(),
     );
-    let topic = CreateTopicRequest {
-        partitions: Some(4),
-        ..Default::default()
-    };
-    broker
-        .catalog
-        .create_topic("orders", topic)
-        .await
-        .expect("create topic");
-    let sub = CreateSubscriptionRequest {
-        topic: "orders".to_owned(),
-        start_position: Some(api::types::StartPosition::Earliest),
-        ..Default::default()
-    };
-    broker
-        .catalog
-        .create_subscription("billing", sub)
-        .await
-        .expect("create subscription");
+    testkit::redis::orders_and_billing(&broker, 4, Some(api::types::StartPosition::Earliest)).await;
     broker
 }
 

@@ -40,8 +40,9 @@ fn claim_options() -> AppendOptions {
     AppendOptions::plain(AckLevel::Leader)
 }
 
-#[test_log::test(tokio::test)]
-async fn a_stale_owner_cannot_bring_a_dead_letter_back() {
+/// Two storages on one fresh prefix, as the old and the new owner of
+/// partition 0 of `orders`, which the old one creates with subscription `billing`.
+async fn two_owners() -> (RedisStorage, RedisStorage, PartitionRef, SubscriptionName) {
     let settings = standalone_settings(shared_standalone().url());
     let old = RedisStorage::connect(&settings).await.expect("connect");
     let new = RedisStorage::connect(&settings).await.expect("connect");
@@ -54,6 +55,12 @@ async fn a_stale_owner_cannot_bring_a_dead_letter_back() {
     old.create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
         .await
         .expect("create subscription");
+    (old, new, at, sub)
+}
+
+#[test_log::test(tokio::test)]
+async fn a_stale_owner_cannot_bring_a_dead_letter_back() {
+    let (old, new, at, sub) = two_owners().await;
 
     tracing::info!("arrange: the old owner, at epoch 2, stores m0 and delivers it (attempt 1)");
     old.append_fenced(
@@ -130,18 +137,7 @@ async fn a_stale_owner_cannot_bring_a_dead_letter_back() {
 
 #[test_log::test(tokio::test)]
 async fn a_claim_drops_the_cursors_loaded_before_it() {
-    let settings = standalone_settings(shared_standalone().url());
-    let old = RedisStorage::connect(&settings).await.expect("connect");
-    let new = RedisStorage::connect(&settings).await.expect("connect");
-    let at = PartitionRef {
-        topic: TopicName::new("orders").expect("valid name"),
-        partition: 0,
-    };
-    let sub = SubscriptionName::new("billing").expect("valid name");
-    old.create_topic(&at.topic, 1).await.expect("create topic");
-    old.create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
-        .await
-        .expect("create subscription");
+    let (old, new, at, sub) = two_owners().await;
     old.append_fenced(
         &at,
         Epoch::new(2),

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use api::types::{CreateSubscriptionRequest, CreateTopicRequest, StartPosition};
 use node::broker::Broker;
 use node::metadata_store::MetadataStore;
 use node::storage::redis::{RedisSettings, RedisStorage};
@@ -94,6 +95,30 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Creates topic `orders` of `partitions` and its subscription `billing`
+/// (from `start`, the default when `None`): what the broker tests on Redis use.
+pub async fn orders_and_billing(broker: &Broker, partitions: u32, start: Option<StartPosition>) {
+    let topic = CreateTopicRequest {
+        partitions: Some(partitions),
+        ..Default::default()
+    };
+    broker
+        .catalog
+        .create_topic("orders", topic)
+        .await
+        .expect("create topic");
+    let sub = CreateSubscriptionRequest {
+        topic: "orders".to_owned(),
+        start_position: start,
+        ..Default::default()
+    };
+    broker
+        .catalog
+        .create_subscription("billing", sub)
+        .await
+        .expect("create subscription");
 }
 
 /// A broker with local metadata on the Redis at `settings`.
