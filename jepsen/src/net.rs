@@ -4,7 +4,12 @@
 //! nftables rules on the bridge (the `bridge jepsen` table), so one `heal`
 //! flushes them all.
 
-use anyhow::Result;
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result};
 
 use crate::sandbox::{run, run_with_input};
 
@@ -131,4 +136,35 @@ pub fn attach(name: &str, addr: &str, index: u64) -> Result<()> {
     )?;
     run("ip", &["-n", name, "link", "set", "lo", "up"])?;
     run("ip", &["-n", name, "link", "set", "eth0", "up"])
+}
+
+/// Starts `program` inside namespace `namespace` with `ip netns exec` (which
+/// execs, so the child's pid is the program's own), its output appended to
+/// `dir/logs/<log>.log` across restarts.
+pub fn spawn_in<A: AsRef<OsStr>>(
+    namespace: &str,
+    program: impl AsRef<OsStr>,
+    args: &[A],
+    env: &[(String, String)],
+    dir: &Path,
+    log: &str,
+) -> Result<Child> {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs.join(format!("{log}.log")))
+        .context("opening a log file")?;
+    let err = out.try_clone()?;
+    let mut command = Command::new("ip");
+    command
+        .args(["netns", "exec", namespace])
+        .arg(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    command.spawn().with_context(|| format!("starting {log}"))
 }

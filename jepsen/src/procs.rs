@@ -4,9 +4,8 @@
 //! `DIR/logs/<name>.log` across restarts.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use anyhow::{Context, Result};
 
@@ -47,16 +46,6 @@ impl Procs {
         }
     }
 
-    fn log(&self, name: &str) -> Result<std::fs::File> {
-        let dir = self.dir.join("logs");
-        std::fs::create_dir_all(&dir)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{name}.log")))
-            .context("opening a log file")
-    }
-
     fn spawn(
         &self,
         namespace: &str,
@@ -65,20 +54,7 @@ impl Procs {
         env: &[(String, String)],
         log: &str,
     ) -> Result<Child> {
-        let out = self.log(log)?;
-        let err = out.try_clone()?;
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", namespace])
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command.spawn().with_context(|| format!("starting {log}"))
+        net::spawn_in(namespace, program, args, env, &self.dir, log)
     }
 
     /// Starts Redis: AOF with `appendfsync always`, so `fsynced` topics can exist.

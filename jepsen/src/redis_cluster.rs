@@ -9,7 +9,6 @@
 //! primary's replica.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -97,59 +96,49 @@ impl RedisCluster {
         Ok(cluster)
     }
 
-    fn log(&self, i: u64) -> Result<std::fs::File> {
-        let dir = self.dir.join("logs");
-        std::fs::create_dir_all(&dir)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("redis-{i}.log")))
-            .context("opening a Redis log")
-    }
-
     /// Starts Redis `i` (again) on its directory: its AOF and `nodes.conf`.
     fn start_one(&mut self, i: u64) -> Result<()> {
         let dir = self.dir.join("redis").join(format!("r{i}"));
         std::fs::create_dir_all(&dir)?;
-        let out = self.log(i)?;
-        let err = out.try_clone()?;
         let timeout = NODE_TIMEOUT_MS.to_string();
         let port = PORT.to_string();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &namespace(i), "redis-server"])
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "0.0.0.0",
-                "--protected-mode",
-                "no",
-            ])
-            .args([
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-            ])
-            .args(["--cluster-node-timeout", &timeout])
-            .args(["--cluster-announce-ip", &address(i)])
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
+        let address = address(i);
+        let dir_arg = dir.to_string_lossy();
+        let args = [
+            "--port",
+            &port,
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            &timeout,
+            "--cluster-announce-ip",
+            &address,
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
             // A replica's full sync starts at once, not after 5 s (the default).
-            .args(["--repl-diskless-sync-delay", "0"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .with_context(|| format!("starting redis-{i}"))?;
+            "--repl-diskless-sync-delay",
+            "0",
+            "--dir",
+            &dir_arg,
+        ];
+        let child = net::spawn_in(
+            &namespace(i),
+            "redis-server",
+            &args,
+            &[],
+            &self.dir,
+            &format!("redis-{i}"),
+        )?;
         self.running.insert(i, child);
         Ok(())
     }

@@ -9,75 +9,22 @@ message), pipelined XADDs with the same four fields, and pipelined `XADD * d`
 passing alone (a script that returns at once) and a script that only XADDs one
 field per message, to split the script's cost.
 
-    cli/bench/compare/append-cost.py [N] [--parts]
+    node/benches/append-cost.py [N] [--parts]
 """
 
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-LUA = os.path.join(os.path.dirname(__file__), "../../../node/src/storage/redis/lua")
+from redis_probe import private_redis
+
+LUA = os.path.join(os.path.dirname(__file__), "../src/storage/redis/lua")
 BATCH = 64
-
-
-class Redis:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.file = self.sock.makefile("rb")
-
-    @staticmethod
-    def encode(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def read(self):
-        line = self.file.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind in b"+:":
-            return rest
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.file.read(n + 2)[:-2]
-        if kind == b"*":
-            return [self.read() for _ in range(max(int(rest), 0))]
-        raise RuntimeError(line)
-
-    def pipe(self, commands):
-        self.sock.sendall(b"".join(self.encode(*c) for c in commands))
-        return [self.read() for _ in commands]
-
-    def cmd(self, *args):
-        return self.pipe([args])[0]
-
-    def cpu(self):
-        info = self.cmd("INFO", "cpu").decode()
-        return sum(float(l.split(":")[1]) for l in info.split("\r\n")
-                   if l.startswith(("used_cpu_sys:", "used_cpu_user:")))
 
 
 def main():
     n = int(next((a for a in sys.argv[1:] if a.isdigit()), 64_000))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tempfile.mkdtemp()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", data], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                r = Redis(port)
-                break
-            except OSError:
-                time.sleep(0.05)
+    with private_redis() as r:
         prelude = open(os.path.join(LUA, "prelude.lua")).read() + "\n"
         payload = os.urandom(128).hex()
         now = str(int(time.time() * 1000))
@@ -127,10 +74,6 @@ def main():
             before = r.cpu()
             run()
             print(f"{name}: {(r.cpu() - before) * 1e6 / n:.2f} µs of Redis CPU per message")
-    finally:
-        server.terminate()
-        server.wait()
-        subprocess.run(["rm", "-rf", data])
 
 
 if __name__ == "__main__":

@@ -14,66 +14,15 @@ wall-clock rates, so a loaded machine changes them little.
 """
 
 import os
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
+
+from redis_probe import private_redis
 
 LUA = os.path.join(os.path.dirname(__file__), "../src/storage/redis/lua")
 BATCH = 64
 SIZE = 256
-
-
-class Redis:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.file = self.sock.makefile("rb")
-        self.received = 0
-
-    @staticmethod
-    def encode(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def read(self):
-        line = self.file.readline()
-        self.received += len(line)
-        kind, rest = line[:1], line[1:-2]
-        if kind in (b"+", b":"):
-            return rest
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.file.read(n + 2)
-            self.received += n + 2
-            return data[:-2]
-        if kind == b"*":
-            return [self.read() for _ in range(int(rest))]
-        raise RuntimeError(f"unexpected reply {line!r}")
-
-    def cmd(self, *args):
-        self.sock.sendall(self.encode(*args))
-        return self.read()
-
-    def cpu(self):
-        info = self.cmd("INFO", "cpu").decode()
-        return sum(float(l.split(":")[1]) for l in info.split("\r\n")
-                   if l.startswith(("used_cpu_sys:", "used_cpu_user:")))
-
-    def usec(self, command):
-        info = self.cmd("INFO", "commandstats").decode()
-        for line in info.split("\r\n"):
-            if line.startswith(f"cmdstat_{command}:"):
-                return int(line.split("usec=")[1].split(",")[0])
-        return 0
 
 
 def packed(now):
@@ -116,19 +65,7 @@ def measure(r, script, per_message, n):
 def main():
     n = int(next((a for a in sys.argv[1:] if a.isdigit()), 64_000))
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tempfile.mkdtemp()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", data], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                r = Redis(port)
-                break
-            except OSError:
-                time.sleep(0.05)
+    with private_redis() as r:
         runs = {"format 1 (append.lua)": [], "format 2 (append_packed.lua)": []}
         for _ in range(rounds):
             runs["format 1 (append.lua)"].append(measure(r, "append.lua", fields, n))
@@ -143,10 +80,6 @@ def main():
                 unit = "B" if key in ("XRANGE reply bytes", "memory") else "µs"
                 cells.append(f"{key} {values[len(values) // 2]:.2f} {unit}")
             print(f"{name}: " + "; ".join(cells))
-    finally:
-        server.terminate()
-        server.wait()
-        subprocess.run(["rm", "-rf", data])
 
 
 if __name__ == "__main__":
