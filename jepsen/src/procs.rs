@@ -68,17 +68,12 @@ impl Procs {
             "0.0.0.0",
             "--protected-mode",
             "no",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
             "--dir",
             &dir.to_string_lossy(),
         ]
-        .iter()
-        .map(|s| (*s).to_owned())
+        .into_iter()
+        .chain(redis_cluster::AOF_ALWAYS)
+        .map(str::to_owned)
         .collect();
         self.redis = Some(self.spawn("redis", Path::new("redis-server"), &args, &[], "redis")?);
         Ok(())

@@ -26,6 +26,17 @@ const PORT: u16 = 7000;
 /// A Redis node's cluster-node-timeout: a primary silent this long is
 /// marked failed and its replica starts an election.
 const NODE_TIMEOUT_MS: u64 = 2_000;
+/// Every Redis of a run (standalone or in the cluster) appends each write to
+/// its AOF and syncs it before answering, so `fsynced` topics can exist and a
+/// `kill -9` loses nothing acknowledged; no RDB snapshots.
+pub const AOF_ALWAYS: [&str; 6] = [
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    "",
+];
 /// One slot of each shard as `redis-cli --cluster create` splits the 16,384.
 const SHARD_SLOTS: [u16; 3] = [0, 5_461, 10_923];
 
@@ -104,7 +115,7 @@ impl RedisCluster {
         let port = PORT.to_string();
         let address = address(i);
         let dir_arg = dir.to_string_lossy();
-        let args = [
+        let mut args = vec![
             "--port",
             &port,
             "--bind",
@@ -119,18 +130,13 @@ impl RedisCluster {
             &timeout,
             "--cluster-announce-ip",
             &address,
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
             // A replica's full sync starts at once, not after 5 s (the default).
             "--repl-diskless-sync-delay",
             "0",
             "--dir",
             &dir_arg,
         ];
+        args.extend(AOF_ALWAYS);
         let child = net::spawn_in(
             &namespace(i),
             "redis-server",
