@@ -13,34 +13,9 @@
 # (:publishStream + :stream, binary frames) or `rest` (HTTP publish + pull).
 set -euo pipefail
 
-server_bin="${SERVER:-target/release/pubsubgo-server}"
-cli_bin="${CLI:-target/release/pubsub-cli}"
-messages="${MESSAGES:-20000}"
+source "$(dirname "$0")/profile-common.sh" cluster-hop-profile
 batch="${BATCH:-64}"
 transport="${TRANSPORT:-stream}"
-callgrind="${CALLGRIND:-1}"
-keep="${KEEP_DIR:-}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/cluster-hop-profile.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ -n "$keep" ]; then mkdir -p "$keep" && cp -r "$work"/callgrind.* "$work"/*.txt "$keep"/ 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-redis_port="$(free_port)"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-    >"$work/redis.log" 2>&1 &
-pids+=($!)
-rcli() { redis-cli -p "$redis_port" "$@"; }
-until rcli ping >/dev/null 2>&1; do sleep 0.1; done
-redis_cpu() { rcli info cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.6f", s}'; }
 clk_tck="$(getconf CLK_TCK)"
 proc_cpu() { # pids... -> "user,system" seconds
     local pid user=0 system=0 fields

@@ -13,30 +13,7 @@
 # CALLGRIND=0 runs the server without callgrind (Redis's counts only).
 set -euo pipefail
 
-server_bin="${SERVER:-target/release/pubsubgo-server}"
-cli_bin="${CLI:-target/release/pubsub-cli}"
-messages="${MESSAGES:-20000}"
-callgrind="${CALLGRIND:-1}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/redis-path-profile.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-redis_port="$(free_port)"
-redis-server --port "$redis_port" --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-rcli() { redis-cli -p "$redis_port" "$@"; }
-until rcli ping >/dev/null 2>&1; do sleep 0.1; done
-
-cpu() { rcli info cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.6f", s}'; }
+source "$(dirname "$0")/profile-common.sh" redis-path-profile
 
 for format in 1 2; do
     prefix="profile-f$format"
@@ -57,13 +34,13 @@ for format in 1 2; do
     until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do sleep 0.5; done
     [ "$callgrind" = 1 ] && callgrind_control -z "$server" >/dev/null 2>&1
     rcli config resetstat >/dev/null
-    before="$(cpu)"
+    before="$(redis_cpu)"
     # Under callgrind the bench may give up on a slow close handshake after
     # every message went through: its figures are then missing, not wrong.
     "$cli_bin" --server "http://127.0.0.1:$port" --timeout 120 bench --producers 4 --consumers 4 \
         --messages "$messages" --window 256 --publish-transport stream --transport stream \
         --encoding binary >"$work/bench-f$format.txt" 2>&1 || echo "  (bench exited $?)"
-    after="$(cpu)"
+    after="$(redis_cpu)"
     [ "$callgrind" = 1 ] && callgrind_control -d "$server" >/dev/null 2>&1
     kill -INT "$server"
     wait "$server" || true
