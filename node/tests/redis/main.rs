@@ -11,6 +11,8 @@
 //! - [`durability`]: broker restarts, Redis outages and a planned failover.
 //! - [`entry_format`]: format-1 prefixes, the upgrade to format 2, mixed partitions.
 //! - [`failover`]: an unplanned failover, measured.
+//! - [`known_end`]: a lease with nothing new asks Redis nothing; an append
+//!   that landed unanswered is still delivered.
 //! - [`fencing`]: cursor writes fenced by the owner epoch: a stale owner
 //!   writes nothing once the new one claimed the partition.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
@@ -24,6 +26,7 @@ mod durability;
 mod entry_format;
 mod failover;
 mod fencing;
+mod known_end;
 mod probe;
 mod storage_full;
 mod topic_storage;

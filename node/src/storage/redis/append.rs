@@ -5,7 +5,7 @@
 
 use api::types::AckLevel;
 use async_trait::async_trait;
-use cluster::Discard;
+use cluster::{Discard, Retention};
 
 use super::connection::Access;
 use super::{
@@ -29,7 +29,6 @@ impl FencedLog for RedisStorage {
         if let Some(idempotent) = &options.idempotency {
             script_keys.push(keys.dedup(&idempotent.key));
         }
-        let bound = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
         let retention = &options.retention;
         #[allow(unused_mut, reason = "changed only by a test-only break")]
         let mut epoch_arg = epoch.to_string();
@@ -66,6 +65,7 @@ impl FencedLog for RedisStorage {
         if let Some(idempotent) = &options.idempotency {
             args.push(idempotent.ttl_millis.max(1).to_string().into_bytes());
         }
+        let ticket = self.known_ends.begin(at);
         let reply: Vec<i64> = match options.ack_level {
             AckLevel::Replicated(replicas) => {
                 durability::append_and_wait(
@@ -93,6 +93,7 @@ impl FencedLog for RedisStorage {
             [1, first, start] => {
                 let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
                 let start = u64::try_from(*start).map_err(|_| corrupt("negative offset"))?;
+                ticket.appended(written_epoch, first + count);
                 self.appended_at(at, written_epoch).await;
                 if retention.discard == Discard::Old && retention.bounds_size() {
                     // Cursors forget the trimmed offsets on their next lease.
@@ -102,24 +103,42 @@ impl FencedLog for RedisStorage {
             }
             [2, first] => {
                 let first = u64::try_from(*first).map_err(|_| corrupt("negative offset"))?;
+                ticket.found_stored(written_epoch, first + count);
                 Ok((first..first + count).collect())
             }
-            [3, which] => Err(StorageError::PartitionFull {
-                topic: at.topic.to_string(),
-                partition: at.partition,
-                bound: match which {
-                    0 => format!("{} messages", bound(retention.max_messages_per_partition)),
-                    _ => format!("{} bytes", bound(retention.max_bytes_per_partition)),
-                },
-            }),
-            [0, current] => Err(StorageError::Fenced {
-                topic: at.topic.to_string(),
-                partition: at.partition,
-                attempted: epoch,
-                current: Epoch::new(u64::try_from(*current).unwrap_or_default()),
-            }),
-            [-1] => Err(not_found(at)),
+            [3, _] | [0, _] | [-1] => {
+                ticket.refused();
+                Err(refusal(at, epoch, retention, &reply))
+            }
             other => Err(corrupt(format!("append replied {other:?}"))),
         }
     }
+}
+
+/// The error of an append the script refused, storing nothing: `[3, which]`
+/// partition full (0 by messages, 1 by bytes), `[0, current]` fenced, `[-1]`
+/// no such partition.
+fn refusal(at: &PartitionRef, epoch: Epoch, retention: &Retention, reply: &[i64]) -> StorageError {
+    match reply {
+        [3, which] => StorageError::PartitionFull {
+            topic: at.topic.to_string(),
+            partition: at.partition,
+            bound: match which {
+                0 => format!("{} messages", bound(retention.max_messages_per_partition)),
+                _ => format!("{} bytes", bound(retention.max_bytes_per_partition)),
+            },
+        },
+        [0, current] => StorageError::Fenced {
+            topic: at.topic.to_string(),
+            partition: at.partition,
+            attempted: epoch,
+            current: Epoch::new(u64::try_from(*current).unwrap_or_default()),
+        },
+        _ => not_found(at),
+    }
+}
+
+/// A size bound as the script takes it: `''` when unbounded.
+fn bound(value: Option<u64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }

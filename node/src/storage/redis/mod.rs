@@ -34,7 +34,8 @@
 //!
 //! Messages a cursor needs (pending, expiring, the next window) are read in one
 //! pipelined round trip per call and cached per partition (bounded; see
-//! `partition`). A lease is thus two round trips: read, then write-through.
+//! `partition`). A lease is thus two round trips: read, then write-through;
+//! none when the owner's own appends tell it there is nothing new (`known_ends`).
 //!
 //! # Layout and cluster safety
 //! Every key of a partition shares the hash tag `{<topic>:<partition>}` (see
@@ -72,6 +73,7 @@ mod durability;
 mod entry_format;
 mod field_encoding;
 mod keys;
+mod known_ends;
 mod message_cache;
 mod moved_transaction;
 mod owner_epochs;
@@ -95,6 +97,7 @@ pub use self::connection::{RedisSettings, RedisTarget};
 use self::entry_format::FormatWatch;
 pub use self::entry_format::{FORMAT_FIELDS, FORMAT_PACKED, FORMAT_POLL, format_key};
 use self::keys::{PartitionKeys, entry_id};
+use self::known_ends::KnownEnds;
 use self::owner_epochs::OwnerEpochs;
 use self::partition::{PartitionState, parse_bounds};
 use self::probe::Probe;
@@ -113,6 +116,9 @@ pub struct RedisStorage {
     partitions: Mutex<HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>,
     /// The epoch this node writes each partition's cursors as.
     owner_epochs: OwnerEpochs,
+    /// Each partition's end as this node's appends tell (leases of a
+    /// subscription that has seen it all skip Redis).
+    known_ends: KnownEnds,
     /// Makes batch tokens unique across processes and restarts.
     token_base: u64,
     token_counter: AtomicU64,
@@ -156,6 +162,7 @@ impl RedisStorage {
             prefix: settings.key_prefix.clone(),
             partitions: Mutex::default(),
             owner_epochs: OwnerEpochs::default(),
+            known_ends: KnownEnds::default(),
             token_base: xxhash_rust::xxh3::xxh3_64(&seed),
             token_counter: AtomicU64::new(0),
             // Half the response timeout, so the reply to WAIT arrives before
@@ -214,6 +221,7 @@ impl RedisStorage {
 
     async fn delete_partition(&self, at: &PartitionRef) -> Result<(), StorageError> {
         self.owner_epochs.forget(at);
+        self.known_ends.forget(at);
         let state = self.lock_partitions().remove(at);
         let mut guard = match &state {
             Some(state) => Some(state.lock().await),

@@ -148,6 +148,14 @@ impl Call<'_> {
             cursors, messages, ..
         } = &mut *self.state;
         let cursor = load_cursor(conn, &self.keys, cursors, self.subscription).await?;
+        // Seen everything this owner's appends stored, nothing pending or
+        // expired: nothing to lease, and Redis need not be asked (`known_ends`).
+        if let Some(end) = self.storage.known_ends.end_at(&self.at, self.epoch)
+            && cursor.next() >= end
+            && cursor.lease_reads(0, request.now_millis).is_empty()
+        {
+            return Ok(LeaseOutcome::default());
+        }
         let window = PRIORITY_WINDOW.max(request.max_messages);
         let mut outcome = LeaseOutcome::default();
         let mut start = 0;
@@ -353,5 +361,6 @@ impl CursorStore for RedisStorage {
             st.cursors.clear();
             st.messages = Default::default();
         }
+        self.known_ends.forget(at);
     }
 }
