@@ -97,6 +97,20 @@ impl MessageCache {
 
     /// The first offset at or after `from` that is not cached.
     pub(super) fn first_missing(&self, from: u64) -> u64 {
+        // Usually the cache is one run of offsets (read by scans, evicted from
+        // below): then the answer is its end, without walking up to a window
+        // of entries on every lease.
+        if let (Some((&first, _)), Some((&last, _))) = (
+            self.entries.first_key_value(),
+            self.entries.last_key_value(),
+        ) && usize::try_from(last - first).is_ok_and(|span| span + 1 == self.entries.len())
+        {
+            return if (first..=last).contains(&from) {
+                last + 1
+            } else {
+                from
+            };
+        }
         let mut expected = from;
         for offset in self.entries.range(from..).map(|(o, _)| *o) {
             if offset != expected {
@@ -156,6 +170,24 @@ mod tests {
             end: u64::MAX,
             cache,
         }
+    }
+
+    #[test]
+    fn the_first_missing_offset_is_found_in_one_run_and_across_gaps() {
+        let mut cache = MessageCache::default();
+        assert_eq!(cache.first_missing(3), 3, "empty");
+        for offset in 2..6 {
+            cache.insert(stored(offset, 4));
+        }
+        assert_eq!(cache.first_missing(0), 0, "below the run");
+        assert_eq!(cache.first_missing(2), 6);
+        assert_eq!(cache.first_missing(5), 6);
+        assert_eq!(cache.first_missing(9), 9, "above the run");
+        cache.insert(stored(8, 4));
+        cache.insert(stored(10, 4));
+        assert_eq!(cache.first_missing(3), 6, "a gap after the run");
+        assert_eq!(cache.first_missing(8), 9);
+        assert_eq!(cache.first_missing(7), 7);
     }
 
     #[test]
