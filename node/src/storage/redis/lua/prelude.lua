@@ -101,7 +101,7 @@ end
 -- partition's end, bytes appended and start. Records a newer epoch.
 local function admit(size_of)
   local epoch_key, meta, log = KEYS[1], KEYS[2], KEYS[3]
-  local m = redis.call('HMGET', meta, 'end', 'appended', 'batch', 'batch_first')
+  local m = redis.call('HMGET', meta, 'end', 'appended', 'batch', 'batch_first', 'start')
   if not m[1] then
     return {-1}
   end
@@ -123,7 +123,7 @@ local function admit(size_of)
   local first, bytes = tonumber(m[1]), tonumber(m[2])
   local n = tonumber(ARGV[3])
   local max_bytes, max_messages = optional(ARGV[4]), optional(ARGV[5])
-  local start = tonumber(redis.call('HGET', meta, 'start'))
+  local start = tonumber(m[5])
   if ARGV[6] == 'new' and (max_bytes or max_messages) then
     if max_messages and first - start + n > max_messages then
       return {3, 0}
