@@ -24,20 +24,27 @@ use tokio_util::sync::CancellationToken;
 /// How long the last spans may take to go out at exit.
 const TRACE_FLUSH_GRACE: Duration = Duration::from_secs(5);
 
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+fn main() -> anyhow::Result<ExitCode> {
     // For libraries that take the process's provider (the Redis client's rediss://).
     api::tls::install_default_provider();
     let args = Args::parse_from(accept_single_dash_config(std::env::args_os()));
     let command = args.command.clone();
     let config = Config::resolve(args)?;
-    match command {
-        Some(Command::Healthcheck {
-            ready,
-            timeout_seconds,
-        }) => Ok(healthcheck(&config, ready, Duration::from_secs(timeout_seconds)).await),
-        None => serve(config).await.map(|()| ExitCode::SUCCESS),
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(threads) = config.worker_threads {
+        runtime.worker_threads(threads);
     }
+    let runtime = runtime.build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match command {
+            Some(Command::Healthcheck {
+                ready,
+                timeout_seconds,
+            }) => Ok(healthcheck(&config, ready, Duration::from_secs(timeout_seconds)).await),
+            None => serve(config).await.map(|()| ExitCode::SUCCESS),
+        }
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -72,6 +79,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         grpc = %grpc,
         storage = ?config.storage.kind(),
         tracing = config.tracing.enabled.then_some(config.tracing.otlp_endpoint.as_str()),
+        worker_threads = tokio::runtime::Handle::current().metrics().num_workers(),
         "pubsubgo-server listening"
     );
     let instance = Instance::start_with(&config, listeners, metrics)

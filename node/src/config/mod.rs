@@ -159,6 +159,10 @@ pub struct Args {
     /// Seconds to let requests and streams finish on shutdown [default: 30].
     #[arg(long, env = "PUBSUB_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+    /// Threads that run requests, streams and storage calls [default: one per
+    /// CPU the process may use].
+    #[arg(long, env = "PUBSUB_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
     /// This node's id in the metadata Raft group: a number, or a StatefulSet
     /// pod name whose ordinal is the id (`pubsubgo-2` is 2) [default: 0].
     #[arg(long, env = "PUBSUB_NODE_ID", value_parser = NodeIdSetting::parse_id)]
@@ -252,6 +256,7 @@ struct ServerSection {
     host: Option<IpAddr>,
     port: Option<u16>,
     shutdown_grace_seconds: Option<u64>,
+    worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +298,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_grace: Duration,
+    /// The async runtime's worker threads; `None`: one per CPU this process
+    /// may use (the runtime's default).
+    pub worker_threads: Option<usize>,
     pub cluster: ClusterSettings,
     pub rebalance: RebalanceSettings,
     pub overload: OverloadSettings,
@@ -388,6 +396,14 @@ impl Config {
                     .or(file.server.shutdown_grace_seconds)
                     .unwrap_or(30),
             ),
+            worker_threads: match args.worker_threads.or(file.server.worker_threads) {
+                Some(0) => {
+                    return Err(ConfigError::Invalid(
+                        "worker threads must be at least 1 (unset: one per CPU)".to_owned(),
+                    ));
+                }
+                threads => threads,
+            },
         })
     }
 }

@@ -41,6 +41,29 @@ fn defaults_need_no_input() {
 }
 
 #[test]
+fn worker_threads_default_to_the_runtime_s_and_refuse_zero() {
+    assert_eq!(
+        Config::resolve(Args::default())
+            .expect("defaults")
+            .worker_threads,
+        None
+    );
+    let file = TempFile::new("workers", "server:\n  worker_threads: 1\n");
+    assert_eq!(
+        Config::resolve(with_file(&file))
+            .expect("resolves")
+            .worker_threads,
+        Some(1)
+    );
+    let zero = Args {
+        worker_threads: Some(0),
+        ..Args::default()
+    };
+    let error = Config::resolve(zero).expect_err("0 threads refused");
+    assert!(error.to_string().contains("at least 1"), "{error}");
+}
+
+#[test]
 fn flag_beats_file_beats_default() {
     let file = TempFile::new(
         "precedence",
