@@ -54,7 +54,8 @@ const WORKLOADS: [(&str, &str, &str); 3] = [
         "The producer does not wait for the consumer, and with a window of 1 a consumer \
          needs a receive and an ack per message, so for every system a backlog builds: \
          end-to-end latency here is mostly time spent queued. Publish-ack latency is the \
-         round-trip measure.",
+         round-trip measure. Every system's client runs on one runtime thread here \
+         (`TOKIO_WORKER_THREADS=1`), so no client's hop between threads counts as latency.",
     ),
     ("c", "(c) throughput, large messages: as (a) with 4 KiB", ""),
 ];
