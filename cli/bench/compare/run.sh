@@ -309,6 +309,7 @@ bench_peer() { # name system args...
 }
 
 if [[ $quick -eq 1 ]]; then a=20000; b=2000; c=20000; else a=200000; b=20000; c=200000; fi
+hop_rounds="${HOP_ROUNDS:-$((quick == 1 ? 1 : 4))}"
 rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo unknown)"
 
 {
@@ -403,6 +404,30 @@ else
     fi
     stop_servers
     delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
+
+    # Target 4 compares the broker CPU per message of 3 nodes with 1 node's, rows run
+    # minutes apart above; one such ratio moves with the machine's speed more than the
+    # target's margin. So the two stream rows run again on each side, alternating 1 node
+    # and 3 nodes, HOP_ROUNDS times (results hopN__…), and the verdict is the median.
+    for round in $(seq 1 "$hop_rounds"); do
+        for side in single cluster; do
+            prefix="$(fresh_redis_prefix)"
+            if [[ $side == single ]]; then
+                start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
+                name=pubsubgo-redis
+            elif start_cluster "$prefix"; then
+                name=pubsubgo-cluster3-redis
+            else
+                stop_servers
+                continue
+            fi
+            bench_pubsubgo "hop${round}__$name-stream" "${pubsub_a[@]}" "${streams[@]}"
+            bench_pubsubgo "hop${round}__$name-stream-batch64" "${common_a[@]}" --messages "$a" \
+                --size 256 --batch 64 --partitions 4 "${streams[@]}"
+            stop_servers
+            delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
+        done
+    done
 fi
 
 for system in redis-streams nats-jetstream rabbitmq; do

@@ -2,6 +2,8 @@
 //! figure, and a verdict that also requires 0 lost and 0 duplicates in every row it
 //! reads.
 
+use std::fmt::Write as _;
+
 use bench::Report;
 use bench::report::{micros, thousands};
 
@@ -114,6 +116,8 @@ const HOP_ROWS: [(&str, &str); 2] = [
     ),
 ];
 const HOP_RATIO: f64 = 1.5;
+/// The workloads `run.sh` names the alternating rounds of those rows (`hop1`, `hop2`…).
+const HOP_ROUNDS: &str = "hop";
 
 const IDLE_MIB: f64 = 30.0;
 const LOADED_RATIO: f64 = 2.0;
@@ -190,23 +194,68 @@ fn hop_target(
     cluster: &'static str,
     single: &'static str,
 ) -> (String, Option<bool>) {
-    let (Some(c), Some(s)) = (
-        results.measured("a", cluster),
-        results.measured("a", single),
-    ) else {
-        return ("a side is missing (see the tables)".to_owned(), None);
-    };
-    let (Some(c_us), Some(s_us)) = (
-        cpu.per_message(results, "a", cluster).broker_us,
-        cpu.per_message(results, "a", single).broker_us,
-    ) else {
-        return ("no CPU reading (see CPU per message)".to_owned(), None);
+    let Some((c_us, s_us)) = hop_cpu(results, cpu, "a", cluster, single) else {
+        return (
+            "a side or its CPU reading is missing (see the tables)".to_owned(),
+            None,
+        );
     };
     let ratio = c_us / s_us.max(1e-9);
-    let figure = format!(
+    let mut figure = format!(
         "3 nodes {c_us:.1} µs vs 1 node {s_us:.1} µs of broker CPU per message = {ratio:.2}×"
     );
-    checked(&[(cluster, c), (single, s)], figure, ratio <= HOP_RATIO)
+    let mut ratios = vec![ratio];
+    let mut rounds = Vec::new();
+    let mut rows: Vec<(&str, &Report)> = Vec::new();
+    for workload in std::iter::once("a").chain(results.workloads_named(HOP_ROUNDS)) {
+        if workload != "a"
+            && let Some((c, s)) = hop_cpu(results, cpu, workload, cluster, single)
+        {
+            rounds.push(c / s.max(1e-9));
+        }
+        rows.extend(
+            [cluster, single]
+                .into_iter()
+                .filter_map(|row| Some((row, results.measured(workload, row)?))),
+        );
+    }
+    if !rounds.is_empty() {
+        let shown: Vec<String> = rounds.iter().map(|r| format!("{r:.2}")).collect();
+        ratios.extend(&rounds);
+        let _ = write!(
+            figure,
+            "; alternating rounds {}; median of all {} = {:.2}×",
+            shown.join(", "),
+            ratios.len(),
+            median(&mut ratios)
+        );
+    }
+    checked(&rows, figure, median(&mut ratios) <= HOP_RATIO)
+}
+
+/// Broker CPU µs per message of the 3-node and the 1-node row of one workload.
+fn hop_cpu(
+    results: &Results,
+    cpu: &CpuUses,
+    workload: &str,
+    cluster: &str,
+    single: &str,
+) -> Option<(f64, f64)> {
+    Some((
+        cpu.per_message(results, workload, cluster).broker_us?,
+        cpu.per_message(results, workload, single).broker_us?,
+    ))
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// The table: every target of issue 18, in the issue's order.
@@ -236,7 +285,8 @@ pub fn targets(results: &Results, cpu: &CpuUses, memory: Option<&Memory>) -> Str
         table.row(
             &format!(
                 "4. a cluster hop, (a): broker CPU per message of `{cluster}` (clients spread \
-                 over 3 nodes) ≤ {HOP_RATIO}× `{single}`'s"
+                 over 3 nodes) ≤ {HOP_RATIO}× `{single}`'s, the median of this run and its \
+                 alternating rounds"
             ),
             &figure,
             verdict,
@@ -341,14 +391,14 @@ mod tests {
     fn the_cluster_hop_compares_cpu_per_message() {
         let mut results = Results::default();
         let mut cpu = CpuUses::default();
+        let seconds = |s: f64, servers| CpuUse {
+            broker_seconds: Some(s),
+            servers,
+            redis_seconds: None,
+        };
         for (cluster, single) in HOP_ROWS {
             results.insert("a", cluster, report(1.0, 0));
             results.insert("a", single, report(1.0, 0));
-            let seconds = |s: f64, servers| CpuUse {
-                broker_seconds: Some(s),
-                servers,
-                redis_seconds: None,
-            };
             cpu.insert("a", single, seconds(2.0, 1));
             // 100,000 messages: 20 µs on one node; 29 µs (1.45×) on the first pair,
             // 31 µs (1.55×) on the second.
@@ -369,6 +419,31 @@ mod tests {
         assert_eq!(hop(HOP_ROWS[0].0), "**met**", "{page}");
         assert_eq!(hop(HOP_ROWS[1].0), "**missed**", "{page}");
         assert!(page.contains("3 nodes 29.0 µs vs 1 node 20.0 µs"), "{page}");
+
+        eprintln!(
+            "act: two alternating rounds, 1.60× and 1.70× on the first pair, 1.20× and 1.40× on the second"
+        );
+        for (round, first, second) in [("hop1", 3.2, 2.4), ("hop2", 3.4, 2.8)] {
+            for ((cluster, single), cluster_seconds) in HOP_ROWS.into_iter().zip([first, second]) {
+                results.insert(round, cluster, report(1.0, 0));
+                results.insert(round, single, report(1.0, 0));
+                cpu.insert(round, single, seconds(2.0, 1));
+                cpu.insert(round, cluster, seconds(cluster_seconds, 3));
+            }
+        }
+        let page = targets(&results, &cpu, None);
+        let hop = |row: &str| {
+            verdict(
+                &page,
+                &format!("4. a cluster hop, (a): broker CPU per message of `{row}`"),
+            )
+        };
+        assert_eq!(hop(HOP_ROWS[0].0), "**missed**", "median 1.60: {page}");
+        assert_eq!(hop(HOP_ROWS[1].0), "**met**", "median 1.40: {page}");
+        assert!(
+            page.contains("alternating rounds 1.20, 1.40; median of all 3 = 1.40×"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -47,6 +47,18 @@ impl Results {
             .map(|((_, system), entry)| (system.as_str(), entry))
     }
 
+    /// The workloads of this run whose names start with `prefix`, in name order.
+    pub fn workloads_named(&self, prefix: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .0
+            .keys()
+            .map(|(workload, _)| workload.as_str())
+            .filter(|w| w.starts_with(prefix))
+            .collect();
+        names.dedup();
+        names
+    }
+
     /// The measured report of one row; `None` when it is missing, skipped or failed.
     pub fn measured(&self, workload: &str, system: &str) -> Option<&Report> {
         match self.0.get(&(workload.to_owned(), system.to_owned()))? {
