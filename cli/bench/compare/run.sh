@@ -265,7 +265,7 @@ note_load() {
 # as the system's latency. The other workloads give the clients every core.
 client_env() {
     case "$1" in
-        b__*) echo TOKIO_WORKER_THREADS=1 ;;
+        b__* | b-r*__*) echo TOKIO_WORKER_THREADS=1 ;;
     esac
 }
 
@@ -310,6 +310,7 @@ bench_peer() { # name system args...
 
 if [[ $quick -eq 1 ]]; then a=20000; b=2000; c=20000; else a=200000; b=20000; c=200000; fi
 hop_rounds="${HOP_ROUNDS:-$((quick == 1 ? 1 : 4))}"
+ratio_rounds="${RATIO_ROUNDS:-$((quick == 1 ? 1 : 4))}"
 rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo unknown)"
 
 {
@@ -434,6 +435,34 @@ for system in redis-streams nats-jetstream rabbitmq; do
     bench_peer "a__$system" "$system" "${common_a[@]}" --messages "$a" --size 256
     bench_peer "b__$system" "$system" --producers 1 --consumers 1 --window 1 --messages "$b" --size 256
     bench_peer "c__$system" "$system" "${common_a[@]}" --messages "$c" --size 4096
+done
+
+# Targets 1-3 of issue 18 compare a PubSubGo row with a peer's row run minutes apart.
+# Both sides of each run again, alternating, RATIO_ROUNDS times (default 4, 1 with
+# --quick; results a-rN__… and b-rN__…), and each verdict is the median of the run's
+# ratio and these.
+for round in $(seq 1 "$ratio_rounds"); do
+    start_server --storage memory
+    bench_pubsubgo "a-r${round}__pubsubgo-stream" "${pubsub_a[@]}" "${streams[@]}"
+    bench_pubsubgo "b-r${round}__pubsubgo" "${pubsub_b[@]}" "${rest[@]}"
+    bench_pubsubgo "b-r${round}__pubsubgo-stream" "${pubsub_b[@]}" "${streams[@]}"
+    stop_servers
+    if [[ "$(redis-cli -u "$pubsub_redis_url" ping 2>&1)" == PONG ]]; then
+        prefix="$(fresh_redis_prefix)"
+        start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
+        bench_pubsubgo "a-r${round}__pubsubgo-redis-batch64" "${common_a[@]}" --messages "$a" \
+            --size 256 --batch 64 --partitions 4 "${rest[@]}"
+        bench_pubsubgo "a-r${round}__pubsubgo-redis-stream-batch64" "${common_a[@]}" \
+            --messages "$a" --size 256 --batch 64 --partitions 4 "${streams[@]}"
+        bench_pubsubgo "b-r${round}__pubsubgo-redis-stream" "${pubsub_b[@]}" "${streams[@]}"
+        stop_servers
+        delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
+    fi
+    for system in redis-streams nats-jetstream; do
+        bench_peer "a-r${round}__$system" "$system" "${common_a[@]}" --messages "$a" --size 256
+        bench_peer "b-r${round}__$system" "$system" --producers 1 --consumers 1 --window 1 \
+            --messages "$b" --size 256
+    done
 done
 
 echo "== memory: a fresh server, idle, then with 1,000,000 unconsumed 256 B messages" >&2

@@ -2,14 +2,13 @@
 //! figure, and a verdict that also requires 0 lost and 0 duplicates in every row it
 //! reads.
 
-use std::fmt::Write as _;
-
 use bench::Report;
 use bench::report::{micros, thousands};
 
 use crate::cpu::CpuUses;
 use crate::memory::Memory;
 use crate::results::Results;
+use crate::rounds::with_rounds;
 use crate::targets_table::TargetsTable;
 
 /// What a ratio target compares between two rows of one workload.
@@ -33,6 +32,24 @@ struct RatioTarget {
 }
 
 impl RatioTarget {
+    /// Ours over theirs in one workload (the run's, or one of its rounds).
+    fn ratio_in(&self, results: &Results, workload: &str) -> Option<f64> {
+        let ours = results.measured(workload, self.ours)?;
+        let theirs = results.measured(workload, self.theirs)?;
+        Some(self.ratio(ours, theirs))
+    }
+
+    fn ratio(&self, ours: &Report, theirs: &Report) -> f64 {
+        match self.measure {
+            Measure::Throughput => {
+                ours.end_to_end.msgs_per_sec / theirs.end_to_end.msgs_per_sec.max(1e-9)
+            }
+            Measure::PublishP50 => {
+                ours.publish_latency.p50_us as f64 / theirs.publish_latency.p50_us.max(1) as f64
+            }
+        }
+    }
+
     fn text(&self) -> String {
         let relation = match self.measure {
             Measure::Throughput => "≥",
@@ -152,28 +169,41 @@ fn ratio_target(results: &Results, t: &RatioTarget) -> (String, Option<bool>) {
     ) else {
         return ("a side is missing (see the tables)".to_owned(), None);
     };
-    let rows = [(t.ours, ours), (t.theirs, theirs)];
+    let ratio = t.ratio(ours, theirs);
+    let mut rows = Vec::new();
+    let mut rounds = Vec::new();
+    let round_names = results.workloads_named(&format!("{}-r", t.workload));
+    for workload in std::iter::once(t.workload).chain(round_names) {
+        if workload != t.workload
+            && let Some(r) = t.ratio_in(results, workload)
+        {
+            rounds.push(r);
+        }
+        rows.extend(
+            [t.ours, t.theirs]
+                .into_iter()
+                .filter_map(|row| Some((row, results.measured(workload, row)?))),
+        );
+    }
+    let (tail, middle) = with_rounds(ratio, &rounds);
     match t.measure {
         Measure::Throughput => {
-            let ratio = ours.end_to_end.msgs_per_sec / theirs.end_to_end.msgs_per_sec.max(1e-9);
             let figure = format!(
-                "{} vs {} msgs/s = {ratio:.2}× (needs {:.2}×)",
+                "{} vs {} msgs/s = {ratio:.2}×{tail} (needs {:.2}×)",
                 thousands(ours.end_to_end.msgs_per_sec.round() as u64),
                 thousands(theirs.end_to_end.msgs_per_sec.round() as u64),
                 t.bound
             );
-            checked(&rows, figure, ratio >= t.bound)
+            checked(&rows, figure, middle >= t.bound)
         }
         Measure::PublishP50 => {
-            let (a, b) = (ours.publish_latency.p50_us, theirs.publish_latency.p50_us);
-            let ratio = a as f64 / b.max(1) as f64;
             let figure = format!(
-                "{} vs {} = {ratio:.2}× (at most {:.2}×)",
-                micros(a),
-                micros(b),
+                "{} vs {} = {ratio:.2}×{tail} (at most {:.2}×)",
+                micros(ours.publish_latency.p50_us),
+                micros(theirs.publish_latency.p50_us),
                 t.bound
             );
-            checked(&rows, figure, ratio <= t.bound)
+            checked(&rows, figure, middle <= t.bound)
         }
     }
 }
@@ -201,10 +231,9 @@ fn hop_target(
         );
     };
     let ratio = c_us / s_us.max(1e-9);
-    let mut figure = format!(
+    let figure = format!(
         "3 nodes {c_us:.1} µs vs 1 node {s_us:.1} µs of broker CPU per message = {ratio:.2}×"
     );
-    let mut ratios = vec![ratio];
     let mut rounds = Vec::new();
     let mut rows: Vec<(&str, &Report)> = Vec::new();
     for workload in std::iter::once("a").chain(results.workloads_named(HOP_ROUNDS)) {
@@ -219,18 +248,8 @@ fn hop_target(
                 .filter_map(|row| Some((row, results.measured(workload, row)?))),
         );
     }
-    if !rounds.is_empty() {
-        let shown: Vec<String> = rounds.iter().map(|r| format!("{r:.2}")).collect();
-        ratios.extend(&rounds);
-        let _ = write!(
-            figure,
-            "; alternating rounds {}; median of all {} = {:.2}×",
-            shown.join(", "),
-            ratios.len(),
-            median(&mut ratios)
-        );
-    }
-    checked(&rows, figure, median(&mut ratios) <= HOP_RATIO)
+    let (tail, middle) = with_rounds(ratio, &rounds);
+    checked(&rows, format!("{figure}{tail}"), middle <= HOP_RATIO)
 }
 
 /// Broker CPU µs per message of the 3-node and the 1-node row of one workload.
@@ -245,17 +264,6 @@ fn hop_cpu(
         cpu.per_message(results, workload, cluster).broker_us?,
         cpu.per_message(results, workload, single).broker_us?,
     ))
-}
-
-/// The middle value (the mean of the two middle ones for an even count).
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// The table: every target of issue 18, in the issue's order.
@@ -313,163 +321,4 @@ pub fn targets(results: &Results, cpu: &CpuUses, memory: Option<&Memory>) -> Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cpu::CpuUse;
-
-    fn report(msgs_per_sec: f64, p50_us: u64) -> Report {
-        let mut report = Report {
-            system: String::new(),
-            version: String::new(),
-            workload: bench::Workload::default(),
-            publish: bench::Throughput::default(),
-            end_to_end: bench::Throughput {
-                msgs_per_sec,
-                ..bench::Throughput::default()
-            },
-            publish_latency: Default::default(),
-            end_to_end_latency: Default::default(),
-            verification: Default::default(),
-        };
-        report.publish_latency.p50_us = p50_us;
-        report.verification.expected = 100_000;
-        report
-    }
-
-    /// The verdict column of the row whose target starts with `prefix`.
-    fn verdict(page: &str, prefix: &str) -> String {
-        let line = page
-            .lines()
-            .find(|line| line.starts_with(&format!("| {prefix}")))
-            .unwrap_or_else(|| panic!("no row {prefix} in\n{page}"));
-        line.rsplit('|')
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    }
-
-    #[test]
-    fn verdicts_follow_the_figures() {
-        eprintln!("arrange: a run where stream frames of 64 reach 0.8× Redis");
-        let mut results = Results::default();
-        results.insert("a", "redis-streams", report(200_000.0, 0));
-        results.insert("a", "pubsubgo-redis-stream-batch64", report(160_000.0, 0));
-        results.insert("a", "pubsubgo-redis-batch64", report(99_000.0, 0));
-        results.insert("b", "pubsubgo-redis-stream", report(0.0, 130));
-        results.insert("b", "redis-streams", report(0.0, 65));
-        let page = targets(&results, &CpuUses::default(), None);
-
-        assert_eq!(
-            verdict(&page, "1. Redis storage, stream frames"),
-            "**met**",
-            "{page}"
-        );
-        assert_eq!(
-            verdict(&page, "1. Redis storage, REST"),
-            "**missed**",
-            "{page}"
-        );
-        assert_eq!(verdict(&page, "3. (b), Redis storage"), "**met**", "{page}");
-        assert_eq!(verdict(&page, "2. one message"), "not measured", "{page}");
-        assert_eq!(verdict(&page, "5. server RSS"), "not measured", "{page}");
-
-        eprintln!("act: the same rows with one duplicate");
-        let mut dirty = report(160_000.0, 0);
-        dirty.verification.duplicates = 1;
-        results.insert("a", "pubsubgo-redis-stream-batch64", dirty);
-        let page = targets(&results, &CpuUses::default(), None);
-        assert_eq!(
-            verdict(&page, "1. Redis storage, stream frames"),
-            "**missed**",
-            "{page}"
-        );
-        assert!(page.contains("duplicated 1"), "{page}");
-    }
-
-    #[test]
-    fn the_cluster_hop_compares_cpu_per_message() {
-        let mut results = Results::default();
-        let mut cpu = CpuUses::default();
-        let seconds = |s: f64, servers| CpuUse {
-            broker_seconds: Some(s),
-            servers,
-            redis_seconds: None,
-        };
-        for (cluster, single) in HOP_ROWS {
-            results.insert("a", cluster, report(1.0, 0));
-            results.insert("a", single, report(1.0, 0));
-            cpu.insert("a", single, seconds(2.0, 1));
-            // 100,000 messages: 20 µs on one node; 29 µs (1.45×) on the first pair,
-            // 31 µs (1.55×) on the second.
-            let cluster_seconds = if cluster.ends_with("batch64") {
-                3.1
-            } else {
-                2.9
-            };
-            cpu.insert("a", cluster, seconds(cluster_seconds, 3));
-        }
-        let page = targets(&results, &cpu, None);
-        let hop = |row: &str| {
-            verdict(
-                &page,
-                &format!("4. a cluster hop, (a): broker CPU per message of `{row}`"),
-            )
-        };
-        assert_eq!(hop(HOP_ROWS[0].0), "**met**", "{page}");
-        assert_eq!(hop(HOP_ROWS[1].0), "**missed**", "{page}");
-        assert!(page.contains("3 nodes 29.0 µs vs 1 node 20.0 µs"), "{page}");
-
-        eprintln!(
-            "act: two alternating rounds, 1.60× and 1.70× on the first pair, 1.20× and 1.40× on the second"
-        );
-        for (round, first, second) in [("hop1", 3.2, 2.4), ("hop2", 3.4, 2.8)] {
-            for ((cluster, single), cluster_seconds) in HOP_ROWS.into_iter().zip([first, second]) {
-                results.insert(round, cluster, report(1.0, 0));
-                results.insert(round, single, report(1.0, 0));
-                cpu.insert(round, single, seconds(2.0, 1));
-                cpu.insert(round, cluster, seconds(cluster_seconds, 3));
-            }
-        }
-        let page = targets(&results, &cpu, None);
-        let hop = |row: &str| {
-            verdict(
-                &page,
-                &format!("4. a cluster hop, (a): broker CPU per message of `{row}`"),
-            )
-        };
-        assert_eq!(hop(HOP_ROWS[0].0), "**missed**", "median 1.60: {page}");
-        assert_eq!(hop(HOP_ROWS[1].0), "**met**", "median 1.40: {page}");
-        assert!(
-            page.contains("alternating rounds 1.20, 1.40; median of all 3 = 1.40×"),
-            "{page}"
-        );
-    }
-
-    #[test]
-    fn memory_targets_read_the_rss() {
-        let memory = |idle_kib, loaded_kib| Memory {
-            idle_kib,
-            idle_anon_kib: None,
-            idle_file_kib: None,
-            loaded_kib,
-            loaded_messages: 1_000_000,
-            loaded_size: 256,
-        };
-        // 1,000,000 × 256 B = 250,000 KiB of payload.
-        let page = targets(
-            &Results::default(),
-            &CpuUses::default(),
-            Some(&memory(29 * 1024, 480_000)),
-        );
-        assert_eq!(verdict(&page, "5. idle"), "**met**", "{page}");
-        assert_eq!(verdict(&page, "5. RSS with"), "**met**", "{page}");
-        let page = targets(
-            &Results::default(),
-            &CpuUses::default(),
-            Some(&memory(31 * 1024, 510_000)),
-        );
-        assert_eq!(verdict(&page, "5. idle"), "**missed**", "{page}");
-        assert_eq!(verdict(&page, "5. RSS with"), "**missed**", "{page}");
-    }
-}
+mod tests;

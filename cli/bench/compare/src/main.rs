@@ -17,6 +17,7 @@ mod markdown;
 mod memory;
 mod peers;
 mod results;
+mod rounds;
 mod targets_table;
 
 use std::path::PathBuf;
