@@ -341,18 +341,21 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
 # :publishStream WebSocket per producer and consume over :stream, with binary frames.
 common_a=(--producers 4 --consumers 4 --window 256)
 pubsub_a=("${common_a[@]}" --messages "$a" --size 256 --batch 1 --partitions 4)
+# Issue 18's rows on workload (a): 64 messages per HTTP request and per :publishStream
+# frame, the same window of 256 requests or frames in flight per producer as the other (a) rows.
+pubsub_a64=("${common_a[@]}" --messages "$a" --size 256 --batch 64 --partitions 4)
+# The peers' workloads (a) and (b), the same as PubSubGo's above.
+peer_a=("${common_a[@]}" --messages "$a" --size 256)
+peer_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256)
 pubsub_b=(--producers 1 --consumers 1 --window 1 --messages "$b" --size 256 --batch 1 --partitions 4)
 pubsub_c=("${common_a[@]}" --messages "$c" --size 4096 --batch 1 --partitions 4)
 rest=(--transport pull --publish-transport http)
 streams=(--transport stream --publish-transport stream --encoding binary)
 
-# Issue 18's rows on workload (a): 64 messages per HTTP request and per :publishStream
-# frame, the same window of 256 requests or frames in flight per producer as the other
-# (a) rows: bench_batch64 NAME (on the servers started last).
+# The batch-64 rows on the servers started last: bench_batch64 NAME.
 bench_batch64() {
-    local args=("${common_a[@]}" --messages "$a" --size 256 --batch 64 --partitions 4)
-    bench_pubsubgo "a__$1-batch64" "${args[@]}" "${rest[@]}"
-    bench_pubsubgo "a__$1-stream-batch64" "${args[@]}" "${streams[@]}"
+    bench_pubsubgo "a__$1-batch64" "${pubsub_a64[@]}" "${rest[@]}"
+    bench_pubsubgo "a__$1-stream-batch64" "${pubsub_a64[@]}" "${streams[@]}"
 }
 
 # Runs workloads a, b and c on the servers started last, the REST and stream rows: bench_all NAME.
@@ -423,8 +426,7 @@ else
                 continue
             fi
             bench_pubsubgo "hop${round}__$name-stream" "${pubsub_a[@]}" "${streams[@]}"
-            bench_pubsubgo "hop${round}__$name-stream-batch64" "${common_a[@]}" --messages "$a" \
-                --size 256 --batch 64 --partitions 4 "${streams[@]}"
+            bench_pubsubgo "hop${round}__$name-stream-batch64" "${pubsub_a64[@]}" "${streams[@]}"
             stop_servers
             delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
         done
@@ -432,8 +434,8 @@ else
 fi
 
 for system in redis-streams nats-jetstream rabbitmq; do
-    bench_peer "a__$system" "$system" "${common_a[@]}" --messages "$a" --size 256
-    bench_peer "b__$system" "$system" --producers 1 --consumers 1 --window 1 --messages "$b" --size 256
+    bench_peer "a__$system" "$system" "${peer_a[@]}"
+    bench_peer "b__$system" "$system" "${peer_b[@]}"
     bench_peer "c__$system" "$system" "${common_a[@]}" --messages "$c" --size 4096
 done
 
@@ -450,18 +452,15 @@ for round in $(seq 1 "$ratio_rounds"); do
     if [[ "$(redis-cli -u "$pubsub_redis_url" ping 2>&1)" == PONG ]]; then
         prefix="$(fresh_redis_prefix)"
         start_server --storage redis --redis-url "$pubsub_redis_url" --redis-key-prefix "$prefix"
-        bench_pubsubgo "a-r${round}__pubsubgo-redis-batch64" "${common_a[@]}" --messages "$a" \
-            --size 256 --batch 64 --partitions 4 "${rest[@]}"
-        bench_pubsubgo "a-r${round}__pubsubgo-redis-stream-batch64" "${common_a[@]}" \
-            --messages "$a" --size 256 --batch 64 --partitions 4 "${streams[@]}"
+        bench_pubsubgo "a-r${round}__pubsubgo-redis-batch64" "${pubsub_a64[@]}" "${rest[@]}"
+        bench_pubsubgo "a-r${round}__pubsubgo-redis-stream-batch64" "${pubsub_a64[@]}" "${streams[@]}"
         bench_pubsubgo "b-r${round}__pubsubgo-redis-stream" "${pubsub_b[@]}" "${streams[@]}"
         stop_servers
         delete_redis_keys "$prefix" || echo "warning: could not delete the keys under $prefix" >&2
     fi
     for system in redis-streams nats-jetstream; do
-        bench_peer "a-r${round}__$system" "$system" "${common_a[@]}" --messages "$a" --size 256
-        bench_peer "b-r${round}__$system" "$system" --producers 1 --consumers 1 --window 1 \
-            --messages "$b" --size 256
+        bench_peer "a-r${round}__$system" "$system" "${peer_a[@]}"
+        bench_peer "b-r${round}__$system" "$system" "${peer_b[@]}"
     done
 done
 

@@ -8,7 +8,7 @@ use bench::report::{micros, thousands};
 use crate::cpu::CpuUses;
 use crate::memory::Memory;
 use crate::results::Results;
-use crate::rounds::with_rounds;
+use crate::rounds::{rounds_of, with_rounds};
 use crate::targets_table::TargetsTable;
 
 /// What a ratio target compares between two rows of one workload.
@@ -170,21 +170,13 @@ fn ratio_target(results: &Results, t: &RatioTarget) -> (String, Option<bool>) {
         return ("a side is missing (see the tables)".to_owned(), None);
     };
     let ratio = t.ratio(ours, theirs);
-    let mut rows = Vec::new();
-    let mut rounds = Vec::new();
-    let round_names = results.workloads_named(&format!("{}-r", t.workload));
-    for workload in std::iter::once(t.workload).chain(round_names) {
-        if workload != t.workload
-            && let Some(r) = t.ratio_in(results, workload)
-        {
-            rounds.push(r);
-        }
-        rows.extend(
-            [t.ours, t.theirs]
-                .into_iter()
-                .filter_map(|row| Some((row, results.measured(workload, row)?))),
-        );
-    }
+    let (rounds, rows) = rounds_of(
+        results,
+        t.workload,
+        &format!("{}-r", t.workload),
+        [t.ours, t.theirs],
+        |round| t.ratio_in(results, round),
+    );
     let (tail, middle) = with_rounds(ratio, &rounds);
     match t.measure {
         Measure::Throughput => {
@@ -234,20 +226,10 @@ fn hop_target(
     let figure = format!(
         "3 nodes {c_us:.1} µs vs 1 node {s_us:.1} µs of broker CPU per message = {ratio:.2}×"
     );
-    let mut rounds = Vec::new();
-    let mut rows: Vec<(&str, &Report)> = Vec::new();
-    for workload in std::iter::once("a").chain(results.workloads_named(HOP_ROUNDS)) {
-        if workload != "a"
-            && let Some((c, s)) = hop_cpu(results, cpu, workload, cluster, single)
-        {
-            rounds.push(c / s.max(1e-9));
-        }
-        rows.extend(
-            [cluster, single]
-                .into_iter()
-                .filter_map(|row| Some((row, results.measured(workload, row)?))),
-        );
-    }
+    let (rounds, rows) = rounds_of(results, "a", HOP_ROUNDS, [cluster, single], |round| {
+        let (c, s) = hop_cpu(results, cpu, round, cluster, single)?;
+        Some(c / s.max(1e-9))
+    });
     let (tail, middle) = with_rounds(ratio, &rounds);
     checked(&rows, format!("{figure}{tail}"), middle <= HOP_RATIO)
 }

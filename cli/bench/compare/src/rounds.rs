@@ -3,6 +3,32 @@
 //! alternating, as workloads named after the run's own (`a-r1`, `b-r2`; `hop3` for the
 //! cluster hop), and a verdict is the median of the run's ratio and the rounds'.
 
+use bench::Report;
+
+use crate::results::Results;
+
+/// The ratios of the rounds named `prefix…` (those `ratio` can compute), and the
+/// reports of `rows` in the run's workload `main` and in every round: what a verdict's
+/// check for lost and duplicated messages reads.
+pub fn rounds_of<'a>(
+    results: &'a Results,
+    main: &'a str,
+    prefix: &str,
+    rows: [&'a str; 2],
+    ratio: impl Fn(&str) -> Option<f64>,
+) -> (Vec<f64>, Vec<(&'a str, &'a Report)>) {
+    let names = results.workloads_named(prefix);
+    let ratios = names.iter().filter_map(|round| ratio(round)).collect();
+    let reports = std::iter::once(main)
+        .chain(names)
+        .flat_map(|workload| {
+            rows.into_iter()
+                .filter_map(move |row| Some((row, results.measured(workload, row)?)))
+        })
+        .collect();
+    (ratios, reports)
+}
+
 /// The figure's tail naming each round's ratio, and the median of `first` (the run's
 /// ratio) and `rounds`; no tail, and `first`, without rounds.
 pub fn with_rounds(first: f64, rounds: &[f64]) -> (String, f64) {

@@ -49,7 +49,7 @@ struct Known {
 #[must_use = "an unsettled ticket forgets the partition's end"]
 pub(crate) struct AppendTicket<'a> {
     ends: &'a KnownEnds,
-    at: PartitionRef,
+    at: &'a PartitionRef,
     /// No other append was in flight when this one began.
     alone: bool,
     generation: u64,
@@ -74,7 +74,7 @@ impl KnownEnds {
     }
 
     /// Starts tracking one append on `at`, before it is sent.
-    pub(crate) fn begin(&self, at: &PartitionRef) -> AppendTicket<'_> {
+    pub(crate) fn begin<'a>(&'a self, at: &'a PartitionRef) -> AppendTicket<'a> {
         let mut partitions = self.lock();
         let known = partitions.entry(at.clone()).or_default();
         let alone = known.in_flight == 0;
@@ -82,7 +82,7 @@ impl KnownEnds {
         known.generation += 1;
         AppendTicket {
             ends: self,
-            at: at.clone(),
+            at,
             alone,
             generation: known.generation,
             settled: false,
@@ -116,7 +116,7 @@ impl AppendTicket<'_> {
     fn settle(mut self, epoch: Epoch, end: u64, exact: bool) {
         self.settled = true;
         let mut partitions = self.ends.lock();
-        let Some(known) = partitions.get_mut(&self.at) else {
+        let Some(known) = partitions.get_mut(self.at) else {
             return;
         };
         known.in_flight -= 1;
@@ -140,7 +140,7 @@ impl AppendTicket<'_> {
     /// such partition).
     pub(crate) fn refused(mut self) {
         self.settled = true;
-        if let Some(known) = self.ends.lock().get_mut(&self.at) {
+        if let Some(known) = self.ends.lock().get_mut(self.at) {
             known.in_flight -= 1;
         }
     }
@@ -151,7 +151,7 @@ impl Drop for AppendTicket<'_> {
         if self.settled {
             return;
         }
-        if let Some(known) = self.ends.lock().get_mut(&self.at) {
+        if let Some(known) = self.ends.lock().get_mut(self.at) {
             known.in_flight -= 1;
             known.end = None;
             known.generation += 1;
@@ -163,106 +163,101 @@ impl Drop for AppendTicket<'_> {
 mod tests {
     use super::*;
     use cluster::TopicName;
+    use std::sync::LazyLock;
 
     const E1: Epoch = Epoch::SINGLE_NODE;
 
-    fn p0() -> PartitionRef {
-        PartitionRef {
-            topic: TopicName::new("orders").expect("valid name"),
-            partition: 0,
-        }
-    }
+    static P0: LazyLock<PartitionRef> = LazyLock::new(|| PartitionRef {
+        topic: TopicName::new("orders").expect("valid name"),
+        partition: 0,
+    });
 
     #[test]
     fn an_append_that_ran_alone_makes_the_end_known() {
         let ends = KnownEnds::default();
-        assert_eq!(ends.end_at(&p0(), E1), None, "unknown before any append");
-        ends.begin(&p0()).appended(E1, 5);
-        assert_eq!(ends.end_at(&p0(), E1), Some(5));
-        assert_eq!(
-            ends.end_at(&p0(), E1.next()),
-            None,
-            "learnt at another epoch"
-        );
+        assert_eq!(ends.end_at(&P0, E1), None, "unknown before any append");
+        ends.begin(&P0).appended(E1, 5);
+        assert_eq!(ends.end_at(&P0, E1), Some(5));
+        assert_eq!(ends.end_at(&P0, E1.next()), None, "learnt at another epoch");
     }
 
     #[test]
     fn overlapping_appends_keep_the_highest_end_in_any_order() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).appended(E1, 1);
-        let a = ends.begin(&p0());
-        let b = ends.begin(&p0());
+        ends.begin(&P0).appended(E1, 1);
+        let a = ends.begin(&P0);
+        let b = ends.begin(&P0);
         b.appended(E1, 3);
         a.appended(E1, 2);
-        assert_eq!(ends.end_at(&p0(), E1), Some(3));
+        assert_eq!(ends.end_at(&P0, E1), Some(3));
     }
 
     #[test]
     fn an_unanswered_append_makes_the_end_unknown_until_one_runs_alone() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).appended(E1, 1);
-        drop(ends.begin(&p0()));
-        assert_eq!(ends.end_at(&p0(), E1), None, "the dropped append may land");
+        ends.begin(&P0).appended(E1, 1);
+        drop(ends.begin(&P0));
+        assert_eq!(ends.end_at(&P0, E1), None, "the dropped append may land");
 
         tracing::info!("an append overlapping another does not bring it back");
-        let a = ends.begin(&p0());
-        let b = ends.begin(&p0());
+        let a = ends.begin(&P0);
+        let b = ends.begin(&P0);
         a.appended(E1, 3);
         b.appended(E1, 4);
-        assert_eq!(ends.end_at(&p0(), E1), None);
+        assert_eq!(ends.end_at(&P0, E1), None);
 
         tracing::info!("nor one that began alone but saw another begin");
-        let c = ends.begin(&p0());
-        ends.begin(&p0()).refused();
+        let c = ends.begin(&P0);
+        ends.begin(&P0).refused();
         c.appended(E1, 5);
-        assert_eq!(ends.end_at(&p0(), E1), None);
+        assert_eq!(ends.end_at(&P0, E1), None);
 
-        ends.begin(&p0()).appended(E1, 6);
-        assert_eq!(ends.end_at(&p0(), E1), Some(6));
+        ends.begin(&P0).appended(E1, 6);
+        assert_eq!(ends.end_at(&P0, E1), Some(6));
     }
 
     #[test]
     fn a_batch_found_stored_raises_a_known_end_but_never_makes_one_known() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).found_stored(E1, 3);
-        assert_eq!(ends.end_at(&p0(), E1), None, "the log may reach further");
-        ends.begin(&p0()).appended(E1, 4);
-        ends.begin(&p0()).found_stored(E1, 7);
-        assert_eq!(ends.end_at(&p0(), E1), Some(7));
-        ends.begin(&p0()).found_stored(E1, 2);
-        assert_eq!(ends.end_at(&p0(), E1), Some(7));
+        ends.begin(&P0).found_stored(E1, 3);
+        assert_eq!(ends.end_at(&P0, E1), None, "the log may reach further");
+        ends.begin(&P0).appended(E1, 4);
+        ends.begin(&P0).found_stored(E1, 7);
+        assert_eq!(ends.end_at(&P0, E1), Some(7));
+        ends.begin(&P0).found_stored(E1, 2);
+        assert_eq!(ends.end_at(&P0, E1), Some(7));
     }
 
     #[test]
     fn a_refused_append_changes_nothing() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).appended(E1, 2);
-        ends.begin(&p0()).refused();
-        assert_eq!(ends.end_at(&p0(), E1), Some(2));
+        ends.begin(&P0).appended(E1, 2);
+        ends.begin(&P0).refused();
+        assert_eq!(ends.end_at(&P0, E1), Some(2));
     }
 
     #[test]
     fn a_higher_epoch_starts_over_and_a_late_lower_answer_is_ignored() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).appended(E1, 9);
-        let late = ends.begin(&p0());
-        ends.begin(&p0()).appended(E1.next(), 4);
+        ends.begin(&P0).appended(E1, 9);
+        let late = ends.begin(&P0);
+        ends.begin(&P0).appended(E1.next(), 4);
         assert_eq!(
-            ends.end_at(&p0(), E1.next()),
+            ends.end_at(&P0, E1.next()),
             None,
             "another append was in flight"
         );
         late.appended(E1, 10);
-        ends.begin(&p0()).appended(E1.next(), 4);
-        assert_eq!(ends.end_at(&p0(), E1.next()), Some(4));
-        assert_eq!(ends.end_at(&p0(), E1), None);
+        ends.begin(&P0).appended(E1.next(), 4);
+        assert_eq!(ends.end_at(&P0, E1.next()), Some(4));
+        assert_eq!(ends.end_at(&P0, E1), None);
     }
 
     #[test]
     fn forgetting_a_partition_makes_its_end_unknown() {
         let ends = KnownEnds::default();
-        ends.begin(&p0()).appended(E1, 2);
-        ends.forget(&p0());
-        assert_eq!(ends.end_at(&p0(), E1), None);
+        ends.begin(&P0).appended(E1, 2);
+        ends.forget(&P0);
+        assert_eq!(ends.end_at(&P0, E1), None);
     }
 }

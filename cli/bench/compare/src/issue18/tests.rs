@@ -104,59 +104,51 @@ fn a_ratio_target_takes_the_median_of_the_run_and_its_rounds() {
     );
 }
 
-#[test]
-fn the_cluster_hop_compares_cpu_per_message() {
-    let mut results = Results::default();
-    let mut cpu = CpuUses::default();
+/// Both pairs of [`HOP_ROWS`] in `workload`: 100,000 messages each, 2 s of broker CPU
+/// (20 µs a message) on one node and `cluster_seconds` on three.
+fn hop_pairs(results: &mut Results, cpu: &mut CpuUses, workload: &str, cluster_seconds: [f64; 2]) {
     let seconds = |s: f64, servers| CpuUse {
         broker_seconds: Some(s),
         servers,
         redis_seconds: None,
     };
-    for (cluster, single) in HOP_ROWS {
-        results.insert("a", cluster, report(1.0, 0));
-        results.insert("a", single, report(1.0, 0));
-        cpu.insert("a", single, seconds(2.0, 1));
-        // 100,000 messages: 20 µs on one node; 29 µs (1.45×) on the first pair,
-        // 31 µs (1.55×) on the second.
-        let cluster_seconds = if cluster.ends_with("batch64") {
-            3.1
-        } else {
-            2.9
-        };
-        cpu.insert("a", cluster, seconds(cluster_seconds, 3));
+    for ((cluster, single), on_three) in HOP_ROWS.into_iter().zip(cluster_seconds) {
+        results.insert(workload, cluster, report(1.0, 0));
+        results.insert(workload, single, report(1.0, 0));
+        cpu.insert(workload, single, seconds(2.0, 1));
+        cpu.insert(workload, cluster, seconds(on_three, 3));
     }
+}
+
+#[test]
+fn the_cluster_hop_compares_cpu_per_message() {
+    let mut results = Results::default();
+    let mut cpu = CpuUses::default();
+    // 29 µs (1.45×) on the first pair, 31 µs (1.55×) on the second.
+    hop_pairs(&mut results, &mut cpu, "a", [2.9, 3.1]);
     let page = targets(&results, &cpu, None);
-    let hop = |row: &str| {
+    let hop = |page: &str, row: &str| {
         verdict(
-            &page,
+            page,
             &format!("4. a cluster hop, (a): broker CPU per message of `{row}`"),
         )
     };
-    assert_eq!(hop(HOP_ROWS[0].0), "**met**", "{page}");
-    assert_eq!(hop(HOP_ROWS[1].0), "**missed**", "{page}");
+    assert_eq!(hop(&page, HOP_ROWS[0].0), "**met**", "{page}");
+    assert_eq!(hop(&page, HOP_ROWS[1].0), "**missed**", "{page}");
     assert!(page.contains("3 nodes 29.0 µs vs 1 node 20.0 µs"), "{page}");
 
     eprintln!(
         "act: two alternating rounds, 1.60× and 1.70× on the first pair, 1.20× and 1.40× on the second"
     );
-    for (round, first, second) in [("hop1", 3.2, 2.4), ("hop2", 3.4, 2.8)] {
-        for ((cluster, single), cluster_seconds) in HOP_ROWS.into_iter().zip([first, second]) {
-            results.insert(round, cluster, report(1.0, 0));
-            results.insert(round, single, report(1.0, 0));
-            cpu.insert(round, single, seconds(2.0, 1));
-            cpu.insert(round, cluster, seconds(cluster_seconds, 3));
-        }
-    }
+    hop_pairs(&mut results, &mut cpu, "hop1", [3.2, 2.4]);
+    hop_pairs(&mut results, &mut cpu, "hop2", [3.4, 2.8]);
     let page = targets(&results, &cpu, None);
-    let hop = |row: &str| {
-        verdict(
-            &page,
-            &format!("4. a cluster hop, (a): broker CPU per message of `{row}`"),
-        )
-    };
-    assert_eq!(hop(HOP_ROWS[0].0), "**missed**", "median 1.60: {page}");
-    assert_eq!(hop(HOP_ROWS[1].0), "**met**", "median 1.40: {page}");
+    assert_eq!(
+        hop(&page, HOP_ROWS[0].0),
+        "**missed**",
+        "median 1.60: {page}"
+    );
+    assert_eq!(hop(&page, HOP_ROWS[1].0), "**met**", "median 1.40: {page}");
     assert!(
         page.contains("alternating rounds 1.20, 1.40; median of all 3 = 1.40×"),
         "{page}"
