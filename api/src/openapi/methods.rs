@@ -86,12 +86,22 @@ fn documented_paths() -> &'static [DocumentedPath] {
     })
 }
 
+/// The most segments a request path can have and still be documented: the
+/// documented paths have fewer (a test holds them to it).
+const MAX_SEGMENTS: usize = 8;
+
 /// The methods the document lists for a request path (as sent, still
 /// percent-encoded), with `HEAD` wherever `GET` is; `None` when the document
 /// has no such path.
 pub fn allowed_methods(path: &str) -> Option<&'static [Method]> {
-    // Asked once per request: the path is walked in place, not collected.
-    let count = path.split('/').count();
+    // Asked once per request: the path is split once, onto the stack.
+    let mut raw = [""; MAX_SEGMENTS];
+    let mut count = 0;
+    for segment in path.split('/') {
+        *raw.get_mut(count)? = segment;
+        count += 1;
+    }
+    let raw = &raw[..count];
     documented_paths()
         .iter()
         .find(|documented| {
@@ -99,7 +109,7 @@ pub fn allowed_methods(path: &str) -> Option<&'static [Method]> {
                 && documented
                     .segments
                     .iter()
-                    .zip(path.split('/'))
+                    .zip(raw)
                     .all(|(template, raw)| template.matches(raw))
         })
         .map(|documented| documented.methods.as_slice())
@@ -144,6 +154,22 @@ mod tests {
         ] {
             assert_eq!(allowed_methods(path), None, "{path}");
         }
+    }
+
+    #[test]
+    fn every_documented_path_fits_the_split() {
+        for documented in documented_paths() {
+            assert!(
+                documented.segments.len() <= MAX_SEGMENTS,
+                "{documented:?} has more than {MAX_SEGMENTS} segments"
+            );
+        }
+        let deep = "/v1/topics/a/b/c/d/e/f/g/h";
+        assert_eq!(
+            allowed_methods(deep),
+            None,
+            "deeper than any documented path"
+        );
     }
 
     #[test]

@@ -104,7 +104,9 @@ fn method_label(method: &Method) -> Cow<'static, str> {
     }
 }
 
-/// Middleware: counts and times the request, and logs its access line.
+/// Middleware: counts and times the request, counts it as an error when it
+/// is one, and logs its access line. One layer for all three: every layer
+/// costs each request a clone of the service below it.
 pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = route_label(&request);
@@ -113,6 +115,7 @@ pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next:
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
+    super::problem::count_error(&metrics, &response);
     metrics
         .http
         .observe(route.clone(), method.clone(), status, seconds);

@@ -8,18 +8,16 @@
 use api::ErrorCode;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::ApiError;
 
-/// Passes the request on unless its path is documented without its method.
-pub async fn allow_documented_methods(request: Request, next: Next) -> Response {
-    let Some(allowed) = api::openapi::allowed_methods(request.uri().path()) else {
-        return next.run(request).await;
-    };
+/// The `405` answer to a request whose path is documented without its
+/// method; `None` passes it on ([`super::request_memory::hold_bodies`] asks).
+pub fn refusal(request: &Request) -> Option<Response> {
+    let allowed = api::openapi::allowed_methods(request.uri().path())?;
     if allowed.contains(request.method()) {
-        return next.run(request).await;
+        return None;
     }
     let allow = allowed
         .iter()
@@ -38,5 +36,5 @@ pub async fn allow_documented_methods(request: Request, next: Next) -> Response 
     if let Ok(value) = HeaderValue::from_str(&allow) {
         response.headers_mut().insert(header::ALLOW, value);
     }
-    response
+    Some(response)
 }

@@ -128,7 +128,6 @@ pub fn router(state: AppState) -> Router {
         .route(console::ASSET_ROUTE, get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(methods::allow_documented_methods))
         .layer(middleware::from_fn_with_state(
             memory,
             request_memory::hold_bodies,
@@ -151,14 +150,7 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
-        .layer(middleware::from_fn_with_state(
-            metrics,
-            problem::count_errors,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.broker.metrics.clone(),
-            access::access,
-        ))
+        .layer(middleware::from_fn_with_state(metrics, access::access))
         .layer(TraceLayer::new_for_http().make_span_with(access::request_span))
         .with_state(Arc::new(state))
 }

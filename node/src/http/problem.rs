@@ -4,16 +4,12 @@
 //! 503 and 507 responses carry `Retry-After`.
 //!
 //! Every error is counted in `pubsubgo_errors_total` here and only here: HTTP
-//! responses by [`count_errors`], WebSocket error frames by
+//! responses by [`count_error`], WebSocket error frames by
 //! [`ApiError::into_frame`].
-
-use std::sync::Arc;
 
 use api::error::PROBLEM_CONTENT_TYPE;
 use api::{ErrorCode, Problem};
-use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::broker::BrokerError;
@@ -94,21 +90,16 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
         }
-        // Read by `count_errors`, which has the metrics this response has not.
+        // Read by `count_error`, whose caller has the metrics this response has not.
         response.extensions_mut().insert(code);
         response
     }
 }
 
-/// Middleware counting every error response (one made from an [`ApiError`]).
-pub async fn count_errors(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
+/// Counts `response` when it is an error response (one made from an
+/// [`ApiError`]); [`super::access`] calls it for every request.
+pub fn count_error(metrics: &Metrics, response: &Response) {
     if let Some(code) = response.extensions().get::<ErrorCode>() {
         metrics.count_error(*code);
     }
-    response
 }

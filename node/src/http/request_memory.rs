@@ -12,7 +12,10 @@ use axum::response::Response;
 
 use crate::overload::budget::{MemoryBudget, MemoryUse};
 
-/// Middleware holding `Content-Length` bytes while the request is handled.
+/// Middleware holding `Content-Length` bytes while the request is handled;
+/// it answers a documented path sent with the wrong method first
+/// ([`super::methods::refusal`]), in the same layer: every layer costs each
+/// request a clone of the service below it.
 pub async fn hold_bodies(
     State(memory): State<Arc<MemoryBudget>>,
     request: Request,
@@ -25,5 +28,8 @@ pub async fn hold_bodies(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
     let _held = memory.hold(MemoryUse::RequestBodies, length);
+    if let Some(refusal) = super::methods::refusal(&request) {
+        return refusal;
+    }
     next.run(request).await
 }
