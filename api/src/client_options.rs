@@ -108,6 +108,7 @@ impl Dialer {
     /// with the upgrade.
     pub(crate) async fn websocket(&self, url: &str) -> Result<Socket, ClientError> {
         let config = WebSocketConfig::default()
+            .read_buffer_size(crate::stream::READ_BUFFER_BYTES)
             .max_frame_size(Some(MAX_FRAME_BYTES))
             .max_message_size(Some(MAX_FRAME_BYTES));
         let mut request = url.into_client_request().map_err(ws_error)?;

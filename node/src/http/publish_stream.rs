@@ -65,6 +65,7 @@ pub async fn upgrade(
     let token = state.streams.token();
     let topic = topic.to_owned();
     Ok(upgrade
+        .read_buffer_size(api::stream::READ_BUFFER_BYTES)
         .max_message_size(MAX_REQUEST_BODY_BYTES)
         .max_frame_size(MAX_REQUEST_BODY_BYTES)
         .on_upgrade(move |socket| async move {

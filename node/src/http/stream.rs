@@ -82,6 +82,7 @@ pub async fn upgrade(
     let session = Session::new(&state, target, encoding);
     let token = state.streams.token();
     Ok(upgrade
+        .read_buffer_size(api::stream::READ_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _alive = (token, slot);
