@@ -111,7 +111,13 @@ impl BrokerError {
                 StorageError::Fenced { .. }
                 | StorageError::Unavailable { .. }
                 | StorageError::Moved { .. } => ErrorCode::Unavailable,
-                StorageError::NotFound { .. } => ErrorCode::NotFound,
+                // The metadata has the topic or subscription (the handler
+                // looked it up), its storage not: created or deleted a
+                // moment ago, or lost in a storage failover (Redis's
+                // replication is asynchronous). Not "no such endpoint", and
+                // not "no such topic" either, which the metadata contradicts:
+                // nothing was done, and a retry sees the settled state.
+                StorageError::NotFound { .. } => ErrorCode::Unavailable,
                 StorageError::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
                 StorageError::Corrupt { .. } => ErrorCode::Internal,
                 StorageError::Unsupported { .. } => ErrorCode::InvalidArgument,
@@ -166,5 +172,14 @@ mod tests {
         ] {
             assert_eq!(error.code(), ErrorCode::FailedPrecondition, "{error}");
         }
+    }
+
+    #[test]
+    fn storage_missing_for_a_known_resource_is_unavailable() {
+        let missing = BrokerError::Storage(StorageError::NotFound {
+            what: "partition 0 of topic m-0".to_owned(),
+        });
+        assert_eq!(missing.code(), ErrorCode::Unavailable, "{missing}");
+        assert!(missing.code().retryable() && missing.code().definite());
     }
 }
