@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::problem::ApiError;
 
 /// The `405` answer to a request whose path is documented without its
-/// method; `None` passes it on ([`super::request_memory::hold_bodies`] asks).
+/// method; `None` passes it on ([`super::admit`] asks).
 pub fn refusal(request: &Request) -> Option<Response> {
     let allowed = api::openapi::allowed_methods(request.uri().path())?;
     if allowed.contains(request.method()) {

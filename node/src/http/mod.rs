@@ -48,15 +48,17 @@ use api::ErrorCode;
 use api::paths::{self, split_verb};
 use api::verbs::{self, Verb};
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::middleware;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use self::problem::ApiError;
 use crate::broker::Broker;
+use crate::overload::budget::MemoryBudget;
 use crate::security::auth::Gatekeeper;
 use crate::security::rate_limits::RateLimits;
 
@@ -128,10 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route(console::ASSET_ROUTE, get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            memory,
-            request_memory::hold_bodies,
-        ));
+        .layer(middleware::from_fn_with_state(memory, admit));
     // Outside the body accounting: an unauthenticated request holds no memory.
     // Without authentication there is no principal to limit.
     if let (Some(limits), Some(_)) = (&limits, &gate) {
@@ -153,6 +152,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(metrics, access::access))
         .layer(TraceLayer::new_for_http().make_span_with(access::request_span))
         .with_state(Arc::new(state))
+}
+
+/// Middleware: what every request passes before its route, in one layer
+/// (each layer costs each request a clone of the service below it): its
+/// body held in the memory budget until the response is ready, then the
+/// `405` for a documented path sent with a method it does not take.
+async fn admit(State(memory): State<Arc<MemoryBudget>>, request: Request, next: Next) -> Response {
+    let _held = request_memory::hold(&memory, &request);
+    if let Some(refusal) = methods::refusal(&request) {
+        return refusal;
+    }
+    next.run(request).await
 }
 
 /// Reads the `{name}[:verb]` segment of a resource route as a name and, when
