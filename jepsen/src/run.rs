@@ -115,6 +115,21 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(90);
 /// message of an ordering key out at a time (the next after the ack), so a
 /// key's backlog built up during a fault drains at one message per pull and
 /// ack round trip, which load stretches (docs/chaos.md, Phases).
+/// Lists `s-nack`'s dead letters until the listing holds every message nacked
+/// at its last attempt so far, for up to 15 s.
+async fn wait_listed(recorder: &Recorder) {
+    let policy = workload::dead_letter_policy();
+    let _ = wait_until(
+        "every exhausted message listed",
+        Duration::from_secs(15),
+        || async {
+            let listed = workload::list_dead_letters(recorder, 1).await;
+            not_yet_listed(&recorder.history(), &policy, &listed).is_empty()
+        },
+    )
+    .await;
+}
+
 async fn drain(recorder: &Recorder, cluster: bool) {
     let began = Instant::now();
     let (mut owed, mut shrank) = (usize::MAX, Instant::now());
@@ -270,22 +285,19 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
         .store(true, std::sync::atomic::Ordering::Relaxed);
     phase(&recorder, "drain");
     drain(&recorder, cluster).await;
-    let policy = workload::dead_letter_policy();
-    let _ = wait_until(
-        "every exhausted message listed",
-        Duration::from_secs(15),
-        || async {
-            let listed = workload::list_dead_letters(&recorder, 1).await;
-            not_yet_listed(&recorder.history(), &policy, &listed).is_empty()
-        },
-    )
-    .await;
+    // Listed while the consumers still run, so the dead-letter topic's copies
+    // of the last exhausted messages are pulled too; then once more after they
+    // stop: a message nacked at its last attempt after a listing that was
+    // complete then (the nacking consumer runs until told to stop) must be in
+    // the listing the checker reads, the last one.
+    wait_listed(&recorder).await;
     recorder
         .stop_consuming
         .store(true, std::sync::atomic::Ordering::Relaxed);
     for worker in workers {
         let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     }
+    wait_listed(&recorder).await;
     phase(&recorder, "check");
     let history = recorder.history();
     let mut outcomes = if cluster {
