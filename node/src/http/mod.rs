@@ -158,7 +158,11 @@ pub fn router(state: AppState) -> Router {
 /// (each layer costs each request a clone of the service below it): its
 /// body held in the memory budget until the response is ready, then the
 /// `405` for a documented path sent with a method it does not take.
-async fn admit(State(memory): State<Arc<MemoryBudget>>, request: Request, next: Next) -> Response {
+pub async fn admit(
+    State(memory): State<Arc<MemoryBudget>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let _held = request_memory::hold(&memory, &request);
     if let Some(refusal) = methods::refusal(&request) {
         return refusal;
