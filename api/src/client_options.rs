@@ -36,15 +36,21 @@ pub struct ClientOptions {
     /// Sent as `Authorization: Bearer …` on every request and WebSocket
     /// upgrade: an API key or a JWT.
     pub token: Option<String>,
+    /// Sends HTTP requests over HTTP/2 without negotiating it (prior
+    /// knowledge, on `http://` and `https://` alike): the requests in flight
+    /// share one connection instead of taking one each. The server's client
+    /// port speaks both versions. WebSocket streams stay on HTTP/1.1.
+    pub http2: bool,
 }
 
 impl ClientOptions {
-    /// No CA file, no credentials.
+    /// No CA file, no credentials, HTTP/1.1.
     pub fn new(timeout: Duration) -> Self {
         Self {
             timeout,
             ca_file: None,
             token: None,
+            http2: false,
         }
     }
 }
@@ -80,6 +86,9 @@ impl Dialer {
         // reqwest builds a TLS config even for `http://`, from the process's provider.
         tls::install_default_provider();
         let mut builder = reqwest::Client::builder().timeout(options.timeout);
+        if options.http2 {
+            builder = builder.http2_prior_knowledge();
+        }
         if let Some(config) = &tls {
             builder = builder.tls_backend_preconfigured((**config).clone());
         }

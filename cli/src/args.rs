@@ -56,6 +56,10 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// Send HTTP requests over HTTP/2 (prior knowledge): requests in flight share
+    /// one connection instead of taking one each. WebSocket streams stay on HTTP/1.1.
+    #[arg(long, global = true, help_heading = GLOBAL, env = "PUBSUB_HTTP2")]
+    pub http2: bool,
     #[command(flatten)]
     pub security: SecurityArgs,
     #[command(subcommand)]

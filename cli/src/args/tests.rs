@@ -23,6 +23,7 @@ fn global_flags_have_documented_defaults() {
     }
     assert_eq!(cli.format, Format::Table);
     assert_eq!(cli.timeout, 30);
+    assert!(!cli.http2, "HTTP/1.1 unless asked");
     assert!(matches!(
         cli.command,
         Command::Topics(TopicsCommand::List(ListArgs { page_size: None }))

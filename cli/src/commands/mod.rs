@@ -26,7 +26,7 @@ pub struct Context {
     pub format: Format,
     /// Per-request timeout, so a long-polling pull can extend it.
     pub timeout: Duration,
-    /// The CA file and credentials every client of this run uses.
+    /// The CA file, credentials and HTTP version every client of this run uses.
     options: api::ClientOptions,
 }
 
@@ -37,6 +37,7 @@ impl Context {
             timeout,
             ca_file: cli.security.ca_file.clone(),
             token: cli.security.token.clone(),
+            http2: cli.http2,
         };
         let client = api::Client::with_options(&cli.server, &options)?;
         Ok(Self {

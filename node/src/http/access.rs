@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::{Method, Version, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::trace::TraceContextExt;
@@ -104,6 +104,17 @@ fn method_label(method: &Method) -> Cow<'static, str> {
     }
 }
 
+/// The HTTP version as OpenTelemetry's `network.protocol.version` writes it.
+fn protocol_label(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
 /// Middleware: counts and times the request, counts it as an error when it
 /// is one, and logs its access line. One layer for all three: every layer
 /// costs each request a clone of the service below it.
@@ -112,6 +123,7 @@ pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next:
     let route = route_label(&request);
     let method = method_label(request.method());
     let publish = request.method() == Method::POST && request.uri().path().ends_with(":publish");
+    let protocol = protocol_label(request.version());
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
@@ -132,6 +144,7 @@ pub async fn access(State(metrics): State<Arc<Metrics>>, request: Request, next:
         target: ACCESS_TARGET,
         method = &*method,
         route = &*route,
+        protocol,
         status,
         duration_ms = seconds * 1000.0,
         bytes,

@@ -65,6 +65,9 @@ impl Sender {
             // A redirected POST would turn into a GET or be replayed elsewhere;
             // a 3xx is a failure and the endpoint's owner fixes the URL.
             .redirect(reqwest::redirect::Policy::none())
+            // reqwest is built with HTTP/2 for the API client's option; pushes
+            // stay on HTTP/1.1, as before, whatever an https endpoint offers.
+            .http1_only()
             .build()?;
         Ok(Self { http })
     }

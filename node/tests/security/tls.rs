@@ -14,15 +14,22 @@ use testkit::wait_for;
 use crate::process::{WAIT, start};
 
 fn trusting(base: &str, ca: &TestCa) -> Client {
+    trusting_with(base, ca, false)
+}
+
+/// A client of `base` that trusts `ca`, over HTTP/2 when `http2`.
+fn trusting_with(base: &str, ca: &TestCa, http2: bool) -> Client {
     let options = ClientOptions {
         ca_file: Some(ca.ca_file.clone()),
+        http2,
         ..ClientOptions::new(WAIT)
     };
     Client::with_options(base, &options).expect("client")
 }
 
 #[test_log::test(tokio::test)]
-async fn clients_with_the_ca_file_publish_and_stream_over_https_and_wss_and_others_are_refused() {
+async fn clients_with_the_ca_file_publish_and_stream_over_https_h2_and_wss_and_others_are_refused()
+{
     tracing::info!("arrange: a CA, a server certificate, and a server serving it");
     let ca = TestCa::new("test CA");
     let pair = ca.server_cert("server");
@@ -31,9 +38,10 @@ async fn clients_with_the_ca_file_publish_and_stream_over_https_and_wss_and_othe
     let server = start(&data, &["--tls-cert-file", &cert, "--tls-key-file", &key]);
     let base = format!("https://{}", server.client_addr());
     let client = trusting(&base, &ca);
+    let http2 = trusting_with(&base, &ca, true);
 
     tracing::info!(
-        "act: create, publish over HTTPS and over a WSS publish stream, stream over WSS"
+        "act: create, publish over HTTPS (HTTP/1.1 and HTTP/2) and over a WSS publish stream"
     );
     client
         .create_topic("secure", &Default::default())
@@ -43,16 +51,18 @@ async fn clients_with_the_ca_file_publish_and_stream_over_https_and_wss_and_othe
         .create_subscription("secure-sub", &subscription("secure"))
         .await
         .expect("create subscription");
-    client
-        .publish(
-            "secure",
-            &PublishRequest {
-                messages: vec![text("over https")],
-            },
-            &Default::default(),
-        )
-        .await
-        .expect("publish over https");
+    for (sender, data) in [(&client, "over https"), (&http2, "over h2")] {
+        sender
+            .publish(
+                "secure",
+                &PublishRequest {
+                    messages: vec![text(data)],
+                },
+                &Default::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("publish {data}: {e}"));
+    }
     let mut publisher = client
         .publisher("secure", Encoding::Json)
         .await
@@ -70,8 +80,18 @@ async fn clients_with_the_ca_file_publish_and_stream_over_https_and_wss_and_othe
         .await
         .expect("pull over https");
 
-    tracing::info!("assert: both messages arrived; untrusting and plain clients fail");
-    assert_eq!(received, ["over https", "over wss"]);
+    tracing::info!(
+        "assert: all three arrived, the server saw HTTP/1.1 then HTTP/2; untrusting and plain clients fail"
+    );
+    assert_eq!(received, ["over https", "over h2", "over wss"]);
+    let mut publishes = Vec::new();
+    while publishes.len() < 2 {
+        let line = server.wait_for_log("request");
+        if line["target"] == "access" && line["method"] == "POST" {
+            publishes.push(line["protocol"].clone());
+        }
+    }
+    assert_eq!(publishes, ["1.1", "2"]);
     let untrusting = Client::with_options(&base, &ClientOptions::new(WAIT)).expect("client");
     let refused = untrusting
         .health()
