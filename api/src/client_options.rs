@@ -1,5 +1,6 @@
 //! [`ClientOptions`]: how the Rust client reaches a server (timeout, the CA
-//! that signed an `https://` server's certificate, the credentials it sends),
+//! that signed an `https://` server's certificate, the credentials it sends,
+//! the HTTP version),
 //! and the [`Dialer`] built from them that the HTTP client
 //! ([`crate::client`]) and the WebSocket client ([`crate::stream`]) share.
 

@@ -72,7 +72,9 @@ pub fn root_store(path: &Path) -> Result<RootCertStore, TlsError> {
 }
 
 /// A client config trusting only the CA certificates of `ca_file`, or, with
-/// none, the system's trust store.
+/// none, the system's trust store. It offers no ALPN protocol: the server's
+/// client port offers only `http/1.1`, and a client with
+/// [`crate::ClientOptions::http2`] that offered `h2` would be refused.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let roots = match ca_file {
         Some(path) => root_store(path)?,

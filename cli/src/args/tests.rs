@@ -23,7 +23,9 @@ fn global_flags_have_documented_defaults() {
     }
     assert_eq!(cli.format, Format::Table);
     assert_eq!(cli.timeout, 30);
-    assert!(!cli.http2, "HTTP/1.1 unless asked");
+    if std::env::var_os("PUBSUB_HTTP2").is_none() {
+        assert!(!cli.http2, "HTTP/1.1 unless asked");
+    }
     assert!(matches!(
         cli.command,
         Command::Topics(TopicsCommand::List(ListArgs { page_size: None }))
@@ -40,10 +42,12 @@ fn global_flags_are_accepted_after_the_verb() {
         "json",
         "--server",
         "http://x:1",
+        "--http2",
     ])
     .expect("parses");
     assert_eq!(cli.format, Format::Json);
     assert_eq!(cli.server, "http://x:1");
+    assert!(cli.http2);
 }
 
 #[test]
@@ -76,7 +80,7 @@ fn topic_create_parses_durations() {
     assert_eq!(args.ack_level, Some(api::types::AckLevel::Replicated(2)));
     assert_eq!(
         args.storage_compression,
-        Some(crate::args::StorageCompression::Lz4)
+        Some(crate::args::topics::StorageCompression::Lz4)
     );
 
     let err = parse(&["topics", "create", "orders", "--ack-level", "replicated:0"])

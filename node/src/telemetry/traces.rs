@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{
@@ -67,16 +67,26 @@ impl TraceExport {
         node_id: u64,
         metrics: &TraceMetrics,
     ) -> Result<Self, TraceExportError> {
+        let invalid = |reason: String| TraceExportError {
+            endpoint: settings.otlp_endpoint.clone(),
+            reason,
+        };
+        // reqwest is built with HTTP/2 for the API client's option; exports
+        // stay on HTTP/1.1, as before, whatever an https collector offers.
+        api::tls::install_default_provider();
+        let http = reqwest::Client::builder()
+            .http1_only()
+            .timeout(EXPORT_TIMEOUT)
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
         let mut exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
+            .with_http_client(http)
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(settings.otlp_endpoint.clone())
             .with_timeout(EXPORT_TIMEOUT)
             .build()
-            .map_err(|e| TraceExportError {
-                endpoint: settings.otlp_endpoint.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| invalid(e.to_string()))?;
         let resource = Resource::builder()
             .with_service_name(settings.service_name.clone())
             .with_attributes([

@@ -1,6 +1,6 @@
 //! The client port speaks HTTP/1.1 and HTTP/2 (prior knowledge, `h2c`): a
-//! client with `http2` sends its requests in flight over one connection, and
-//! each access line names the version its request came in.
+//! client with `http2` has its publishes served over HTTP/2, and each access
+//! line names the version its request came in.
 
 use api::types::PublishRequest;
 use api::{Client, ClientOptions};
