@@ -80,6 +80,13 @@ pub const BREAKS: [Break; 5] = [
     },
 ];
 
+/// Runs of a break, with its seed, before it counts as not caught. Whether a
+/// run exposes a break depends on timing as well as on the seed's schedule:
+/// `skip-epoch-fence` under `brokers-split` (seed 2) went uncaught once in
+/// about a dozen runs (2026-12-07), its split long enough but no stale lease
+/// landing after the new owner's. A break never caught still fails the suite.
+const BREAK_ATTEMPTS: u32 = 3;
+
 /// CI scenarios run shorter than the suite's `--time-limit` (the lesser of
 /// the two), so each stays near 40 s with setup and drain: a bridge needs no
 /// long window to split the cluster, one membership cycle (join, 4-9 s
@@ -156,25 +163,7 @@ pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     }
     if let Some(server) = &args.breaks_server {
         for b in BREAKS.iter().filter(|b| b.ci) {
-            let out = args.out.join(format!("break-{}", b.name));
-            let time_limit = b.time_limit.unwrap_or(args.time_limit);
-            let mut command = child(args, b.scenario, b.seed, time_limit, &out);
-            command
-                .arg("--server")
-                .arg(server)
-                .args(["--node-env", &format!("PUBSUB_TEST_BREAK={}", b.name)])
-                .args(["--expect-violation", b.caught_by]);
-            let ok = command.status()?.success();
-            println!(
-                "break {} under {}: {}",
-                b.name,
-                b.scenario,
-                if ok {
-                    format!("caught by {}", b.caught_by)
-                } else {
-                    format!("NOT caught by {}", b.caught_by)
-                }
-            );
+            let (ok, out) = run_break(args, server, b)?;
             if ok {
                 passed += 1;
             } else {
@@ -193,6 +182,39 @@ pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     std::fs::write(args.out.join("summary.md"), &table)?;
     println!("\n{table}");
     Ok((passed, failed))
+}
+
+/// Runs break `b` up to [`BREAK_ATTEMPTS`] times until its checker catches
+/// it; answers whether it did and the last run's directory.
+fn run_break(args: &SuiteArgs, server: &Path, b: &Break) -> Result<(bool, PathBuf)> {
+    let time_limit = b.time_limit.unwrap_or(args.time_limit);
+    let mut attempt = 1;
+    loop {
+        let out = match attempt {
+            1 => args.out.join(format!("break-{}", b.name)),
+            n => args.out.join(format!("break-{}-attempt-{n}", b.name)),
+        };
+        let mut command = child(args, b.scenario, b.seed, time_limit, &out);
+        command
+            .arg("--server")
+            .arg(server)
+            .args(["--node-env", &format!("PUBSUB_TEST_BREAK={}", b.name)])
+            .args(["--expect-violation", b.caught_by]);
+        let ok = command.status()?.success();
+        let verdict = match (ok, attempt) {
+            (true, 1) => format!("caught by {}", b.caught_by),
+            (true, n) => format!("caught by {} (run {n} of {BREAK_ATTEMPTS})", b.caught_by),
+            (false, n) if n < BREAK_ATTEMPTS => {
+                format!("not caught by {} in run {n}; running it again", b.caught_by)
+            }
+            (false, _) => format!("NOT caught by {} in {BREAK_ATTEMPTS} runs", b.caught_by),
+        };
+        println!("break {} under {}: {verdict}", b.name, b.scenario);
+        if ok || attempt == BREAK_ATTEMPTS {
+            return Ok((ok, out));
+        }
+        attempt += 1;
+    }
 }
 
 /// One row of the summary from a run's `results.json`.
