@@ -108,13 +108,6 @@ const DRAIN_STALL: Duration = Duration::from_secs(30);
 /// The drain's bound while owed deliveries keep arriving.
 const DRAIN_LIMIT: Duration = Duration::from_secs(90);
 
-/// The drain: consumers pull until every acknowledged publish reached every
-/// subscription of its topic. It gives up after [`DRAIN_STALL`] without one
-/// owed delivery arriving (a loss looks like that), or at [`DRAIN_LIMIT`]. A
-/// backlog still shrinking is not a loss: an ordered subscription has one
-/// message of an ordering key out at a time (the next after the ack), so a
-/// key's backlog built up during a fault drains at one message per pull and
-/// ack round trip, which load stretches (docs/chaos.md, Phases).
 /// Lists `s-nack`'s dead letters until the listing holds every message nacked
 /// at its last attempt so far, for up to 15 s.
 async fn wait_listed(recorder: &Recorder) {
@@ -130,6 +123,13 @@ async fn wait_listed(recorder: &Recorder) {
     .await;
 }
 
+/// The drain: consumers pull until every acknowledged publish reached every
+/// subscription of its topic. It gives up after [`DRAIN_STALL`] without one
+/// owed delivery arriving (a loss looks like that), or at [`DRAIN_LIMIT`]. A
+/// backlog still shrinking is not a loss: an ordered subscription has one
+/// message of an ordering key out at a time (the next after the ack), so a
+/// key's backlog built up during a fault drains at one message per pull and
+/// ack round trip, which load stretches (docs/chaos.md, Phases).
 async fn drain(recorder: &Recorder, cluster: bool) {
     let began = Instant::now();
     let (mut owed, mut shrank) = (usize::MAX, Instant::now());
