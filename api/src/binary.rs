@@ -217,7 +217,7 @@ impl Published {
                 .partitions
                 .iter()
                 .zip(&self.offsets)
-                .map(|(p, o)| format!("{p}-{o}"))
+                .map(|(p, o)| crate::types::message_id(*p, *o))
                 .collect(),
             partitions: self.partitions,
             offsets: self.offsets,

@@ -5,6 +5,22 @@ use utoipa::ToSchema;
 
 use crate::data::Data;
 
+/// A message's id, `"<partition>-<offset>"`: what [`Message::message_id`] and
+/// [`PublishResponse::message_ids`](crate::types::PublishResponse) carry. One
+/// is written per message published and per message delivered, so without
+/// `format!`'s machinery.
+pub fn message_id(partition: u32, offset: u64) -> String {
+    let mut partition_digits = itoa::Buffer::new();
+    let mut offset_digits = itoa::Buffer::new();
+    let partition = partition_digits.format(partition);
+    let offset = offset_digits.format(offset);
+    let mut id = String::with_capacity(partition.len() + 1 + offset.len());
+    id.push_str(partition);
+    id.push('-');
+    id.push_str(offset);
+    id
+}
+
 /// A message as a subscriber receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -174,4 +190,26 @@ pub struct ResumeKeyRequest {
 pub struct ResumeKeyResponse {
     /// False when the key was not parked.
     pub resumed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_id;
+
+    proptest::proptest! {
+        #[test]
+        fn message_ids_are_partition_dash_offset(partition: u32, offset: u64) {
+            proptest::prop_assert_eq!(message_id(partition, offset), format!("{partition}-{offset}"));
+        }
+    }
+
+    #[test]
+    fn message_ids_at_the_edges() {
+        assert_eq!(message_id(0, 0), "0-0");
+        assert_eq!(message_id(3, 12_345), "3-12345");
+        assert_eq!(
+            message_id(u32::MAX, u64::MAX),
+            "4294967295-18446744073709551615"
+        );
+    }
 }

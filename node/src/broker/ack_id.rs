@@ -28,13 +28,33 @@ impl AckId {
     }
 }
 
+impl AckId {
+    /// The text form in one allocation of its exact size: one is written per
+    /// delivered message, so the digits come from `itoa`, not `fmt` (which
+    /// with `to_string` also grew the string three times).
+    pub fn encode(&self) -> String {
+        let mut digits = [itoa::Buffer::new(); 4];
+        let [partition, offset, attempt, epoch] = &mut digits;
+        let parts = [
+            partition.format(self.partition),
+            offset.format(self.offset),
+            attempt.format(self.attempt),
+            epoch.format(self.epoch.get()),
+        ];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1);
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                text.push('.');
+            }
+            text.push_str(part);
+        }
+        text
+    }
+}
+
 impl fmt::Display for AckId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{}.{}.{}",
-            self.partition, self.offset, self.attempt, self.epoch
-        )
+        f.write_str(&self.encode())
     }
 }
 
@@ -100,6 +120,10 @@ mod tests {
         #[test]
         fn round_trips(partition: u32, offset: u64, attempt in 1u32.., epoch: u64) {
             let id = AckId { partition, offset, attempt, epoch: Epoch::new(epoch) };
+            let text = id.encode();
+            prop_assert_eq!(&text, &format!("{partition}.{offset}.{attempt}.{epoch}"));
+            prop_assert_eq!(text.capacity(), text.len());
+            prop_assert_eq!(id.to_string(), text);
             prop_assert_eq!(id.to_string().parse::<AckId>(), Ok(id));
         }
     }

@@ -4,7 +4,7 @@ use api::duration::Duration;
 use api::timestamp::Timestamp;
 use api::types::{
     self, AckLevel, CreateSubscriptionRequest, CreateTopicRequest, DiscardPolicy,
-    PayloadCompression, RetentionSpec,
+    PayloadCompression, RetentionSpec, message_id,
 };
 use cluster::push::DEFAULT_PUSH_MAX_OUTSTANDING;
 use cluster::subscription::{
@@ -234,7 +234,7 @@ pub(super) fn subscription(
 pub(crate) fn api_message(partition: u32, stored: &StoredMessage) -> types::Message {
     let message = &stored.message;
     types::Message {
-        message_id: format!("{partition}-{}", stored.offset),
+        message_id: message_id(partition, stored.offset),
         data: api::data::Data(message.data.clone()),
         attributes: message.attributes.clone(),
         ordering_key: message.ordering_key.clone(),

@@ -1,6 +1,7 @@
 //! A lease on a subscription that has seen everything the owner appended asks
 //! Redis nothing (the owner knows the partition's end from its own appends),
-//! and an append that landed without an answer still gets delivered.
+//! an append that landed without an answer still gets delivered, and a lease
+//! whose read Redis refuses fails with Redis's error and leases nothing.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use cluster::{SubscriptionName, TopicName};
 use node::storage::redis::RedisStorage;
 use node::storage::{
     AppendOptions, DeliveryPolicy, Epoch, FencedLog, LeaseRequest, MessageLog, PartitionRef,
-    SubscriptionState,
+    StorageError, SubscriptionState,
 };
 use testkit::redis::{RedisServer, standalone_settings};
 use testkit::storage::message;
@@ -132,4 +133,35 @@ async fn an_append_that_lands_without_an_answer_is_still_leased() {
     tracing::info!("assert: m1 is delivered, not skipped as past the end the owner knew");
     assert_eq!(next.leased.len(), 1, "m1 was not leased: {:?}", next.leased);
     assert_eq!(next.leased[0].message.message.data.as_ref(), b"m1");
+}
+
+#[test_log::test(tokio::test)]
+async fn a_lease_read_redis_refuses_fails_with_its_error_and_loses_nothing() {
+    let server = RedisServer::standalone(&["--appendonly", "no"]);
+    let (storage, at, sub) = orders(&server).await;
+    append(&storage, &at, "m0").await;
+
+    tracing::info!("arrange: Redis refuses XRANGE to our user");
+    server.command("ACL SETUSER default -xrange");
+
+    tracing::info!("act: a lease must read m0");
+    let refused = storage.lease(&sub, &at, lease(10)).await;
+
+    tracing::info!("assert: the lease fails with Redis's own error, as unavailable");
+    let error = refused.expect_err("a lease without its read succeeded");
+    assert!(
+        matches!(&error, StorageError::Unavailable { reason }
+            if reason.contains("no permissions to run the 'xrange' command")),
+        "{error:?}"
+    );
+
+    tracing::info!("and once Redis allows it, m0 is leased: the failed call leased nothing");
+    server.command("ACL SETUSER default +xrange");
+    let next = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    assert_eq!(next.leased.len(), 1, "{:?}", next.leased);
+    assert_eq!(next.leased[0].message.message.data.as_ref(), b"m0");
+    assert_eq!(
+        next.leased[0].attempt, 1,
+        "the refused lease counted an attempt"
+    );
 }

@@ -12,7 +12,7 @@
 //! - [`entry_format`]: format-1 prefixes, the upgrade to format 2, mixed partitions.
 //! - [`failover`]: an unplanned failover, measured.
 //! - [`known_end`]: a lease with nothing new asks Redis nothing; an append
-//!   that landed unanswered is still delivered.
+//!   that landed unanswered is still delivered; a refused read leases nothing.
 //! - [`fencing`]: cursor writes fenced by the owner epoch: a stale owner
 //!   writes nothing once the new one claimed the partition.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use api::types::{PublishMessage, PublishRequest};
+use api::types::{PublishMessage, PublishRequest, message_id};
 use cluster::TopicName;
 
 use super::target::DeliveryTarget;
@@ -90,7 +90,7 @@ impl DeadLetters {
             Some(policy) => dead
                 .iter()
                 .filter_map(|letter| {
-                    let id = format!("{partition}-{}", letter.message.offset);
+                    let id = message_id(partition, letter.message.offset);
                     messaging::dead_letter(
                         target.subscription.name.as_str(),
                         policy.dead_letter_topic.as_str(),
@@ -216,7 +216,7 @@ impl DeadLetters {
             (lineage::SOURCE_TOPIC, target.topic.name.to_string()),
             (lineage::SOURCE_PARTITION, partition.to_string()),
             (lineage::SOURCE_OFFSET, offset.to_string()),
-            (lineage::SOURCE_MESSAGE_ID, format!("{partition}-{offset}")),
+            (lineage::SOURCE_MESSAGE_ID, message_id(partition, offset)),
             (lineage::SUBSCRIPTION, target.subscription.name.to_string()),
             (lineage::DELIVERY_ATTEMPTS, letter.attempts.to_string()),
             (lineage::GOOGLE_DELIVERY_COUNT, letter.attempts.to_string()),

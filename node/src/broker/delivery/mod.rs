@@ -315,7 +315,7 @@ impl Delivery {
             epoch,
         };
         ReceivedMessage {
-            ack_id: ack_id.to_string(),
+            ack_id: ack_id.encode(),
             message: convert::api_message(partition, &leased.message),
             delivery_attempt: leased.attempt,
             generation: None,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use api::limits;
-use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse};
+use api::types::{AckLevel, PublishMessage, PublishRequest, PublishResponse, message_id};
 use cluster::Topic;
 use cluster::partitioning::partition_for_key;
 use xxhash_rust::xxh3::xxh3_64;
@@ -311,7 +311,7 @@ impl Publisher {
 /// The answer to a publish whose messages went to `placed` (partition, offset).
 pub(crate) fn response(placed: &[(u32, u64)], ack_level: AckLevel) -> PublishResponse {
     PublishResponse {
-        message_ids: placed.iter().map(|(p, o)| format!("{p}-{o}")).collect(),
+        message_ids: placed.iter().map(|(p, o)| message_id(*p, *o)).collect(),
         partitions: placed.iter().map(|(p, _)| *p).collect(),
         offsets: placed.iter().map(|(_, o)| *o).collect(),
         ack_level,

@@ -1,4 +1,4 @@
-//! How messages and cursor state are written to Redis and read back.
+//! How messages are written to Redis and read back.
 //!
 //! A message is one stream entry in one of two formats (see `entry_format`
 //! for which one a node writes). Format 1 has fields `b` (bytes appended
@@ -10,15 +10,9 @@
 //! `packed_entry`). [`decode_range`] reads both from an `XRANGE` reply, so a
 //! partition may hold entries of both.
 //!
-//! A cursor is one hash: scalars under `next`, `acked_below`, `expired`,
-//! `served`; each tracked offset under its decimal number with an
-//! [`OffsetState`] encoded as `L <attempt> <deadline>[ <busy key>]`,
-//! `P <attempts> <due>`, `D <attempts> <at>[ <reason>]` (dead, its copy in
-//! the dead-letter topic stored or not needed), `O <attempts> <at>[ <reason>]`
-//! (dead, its copy still in the outbox) or `A`; each parked
-//! ordering key under `k:<key>`.
+//! How cursors are written is in `cursor_fields`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,19 +22,12 @@ use redis::Value;
 use super::compression::{Codec, compress, decompress};
 use super::keys::offset_of;
 use super::packed_entry;
-use crate::storage::cursor::{Cursor, OffsetState, Scalars};
 use crate::storage::{Millis, NewMessage, StorageError, StoredMessage};
 
 /// Script arguments per message in an append.
 pub(crate) const ARGS_PER_MESSAGE: usize = 9;
 
-const NEXT: &str = "next";
-const ACKED_BELOW: &str = "acked_below";
-const EXPIRED: &str = "expired";
-const SERVED: &str = "served";
-const PARKED_PREFIX: &str = "k:";
-
-fn corrupt(reason: impl Into<String>) -> StorageError {
+pub(super) fn corrupt(reason: impl Into<String>) -> StorageError {
     StorageError::Corrupt {
         reason: reason.into(),
     }
@@ -218,111 +205,6 @@ fn parse_u64(bytes: &[u8], what: &str) -> Result<u64, StorageError> {
         .ok_or_else(|| corrupt(format!("{what} is not a number")))
 }
 
-/// The hash fields of the scalars.
-pub(crate) fn scalar_fields(s: Scalars) -> [(&'static str, String); 4] {
-    [
-        (NEXT, s.next.to_string()),
-        (ACKED_BELOW, s.acked_below.to_string()),
-        (EXPIRED, s.expired.to_string()),
-        (SERVED, s.served.to_string()),
-    ]
-}
-
-/// The hash field of a parked ordering key.
-pub(crate) fn parked_field(key: &str) -> String {
-    format!("{PARKED_PREFIX}{key}")
-}
-
-pub(crate) fn encode_state(state: &OffsetState) -> String {
-    match state {
-        OffsetState::Leased {
-            attempt,
-            deadline,
-            busy_key,
-        } => match busy_key {
-            Some(key) => format!("L {attempt} {deadline} {key}"),
-            None => format!("L {attempt} {deadline}"),
-        },
-        OffsetState::Pending { attempts, due } => format!("P {attempts} {due}"),
-        OffsetState::Dead {
-            attempts,
-            at,
-            reason,
-            copy_pending,
-        } => {
-            let tag = if *copy_pending { "O" } else { "D" };
-            match reason {
-                Some(reason) => format!("{tag} {attempts} {at} {reason}"),
-                None => format!("{tag} {attempts} {at}"),
-            }
-        }
-        OffsetState::Acked => "A".to_owned(),
-    }
-}
-
-pub(crate) fn decode_state(text: &str) -> Option<OffsetState> {
-    let mut parts = text.splitn(4, ' ');
-    let tag = parts.next()?;
-    if tag == "A" {
-        return Some(OffsetState::Acked);
-    }
-    let count: u32 = parts.next()?.parse().ok()?;
-    let time: u64 = parts.next()?.parse().ok()?;
-    let rest = parts.next().map(str::to_owned);
-    match tag {
-        "L" => Some(OffsetState::Leased {
-            attempt: count,
-            deadline: time,
-            busy_key: rest,
-        }),
-        "P" if rest.is_none() => Some(OffsetState::Pending {
-            attempts: count,
-            due: time,
-        }),
-        "D" | "O" => Some(OffsetState::Dead {
-            attempts: count,
-            at: time,
-            reason: rest,
-            copy_pending: tag == "O",
-        }),
-        _ => None,
-    }
-}
-
-/// Rebuilds a cursor from its hash (`HGETALL`); `None` if the hash is empty.
-pub(crate) fn decode_cursor(hash: HashMap<String, String>) -> Result<Option<Cursor>, StorageError> {
-    if hash.is_empty() {
-        return Ok(None);
-    }
-    let scalar = |name: &str| -> Result<u64, StorageError> {
-        hash.get(name)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| corrupt(format!("cursor field {name} missing or not a number")))
-    };
-    let scalars = Scalars {
-        next: scalar(NEXT)?,
-        acked_below: scalar(ACKED_BELOW)?,
-        expired: scalar(EXPIRED).unwrap_or(0),
-        served: scalar(SERVED).unwrap_or(0),
-    };
-    let mut offsets = Vec::new();
-    let mut parked = Vec::new();
-    for (field, value) in &hash {
-        if let Some(key) = field.strip_prefix(PARKED_PREFIX) {
-            parked.push(key.to_owned());
-        } else if field.starts_with(|c: char| c.is_ascii_digit()) {
-            let offset: u64 = field
-                .parse()
-                .map_err(|_| corrupt(format!("cursor field {field:?}")))?;
-            let state = decode_state(value)
-                .ok_or_else(|| corrupt(format!("cursor state {value:?} of offset {offset}")))?;
-            offsets.push((offset, state));
-        }
-    }
-    offsets.sort_by_key(|(offset, _)| *offset);
-    Ok(Some(Cursor::restore(scalars, offsets, parked)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,53 +299,5 @@ mod tests {
             decode_range(entry(false)),
             Err(StorageError::Corrupt { reason }) if reason.contains("no field p")
         ));
-    }
-
-    #[test]
-    fn offset_states_round_trip() {
-        for state in [
-            OffsetState::Leased {
-                attempt: 2,
-                deadline: 1_700_000_010_000,
-                busy_key: Some("customer 7: eu".to_owned()),
-            },
-            OffsetState::Leased {
-                attempt: 1,
-                deadline: 5,
-                busy_key: None,
-            },
-            OffsetState::Leased {
-                attempt: 1,
-                deadline: 5,
-                busy_key: Some(String::new()),
-            },
-            OffsetState::Pending {
-                attempts: 0,
-                due: 9,
-            },
-            OffsetState::Dead {
-                attempts: 5,
-                at: 7,
-                reason: Some("cannot parse: bad json".to_owned()),
-                copy_pending: true,
-            },
-            OffsetState::Dead {
-                attempts: 5,
-                at: 7,
-                reason: None,
-                copy_pending: false,
-            },
-            OffsetState::Dead {
-                attempts: 5,
-                at: 7,
-                reason: None,
-                copy_pending: true,
-            },
-            OffsetState::Acked,
-        ] {
-            assert_eq!(decode_state(&encode_state(&state)), Some(state));
-        }
-        assert_eq!(decode_state("X 1 2"), None);
-        assert_eq!(decode_state("P 1"), None);
     }
 }

@@ -69,6 +69,7 @@
 mod append;
 mod compression;
 mod connection;
+mod cursor_fields;
 mod durability;
 mod entry_format;
 mod field_encoding;
