@@ -103,6 +103,9 @@ impl Serialize for Timestamp {
 
 #[cfg(test)]
 mod tests {
+    use time::format_description::BorrowedFormatItem;
+    use time::macros::format_description;
+
     use super::*;
 
     fn parse(text: &str) -> Result<u64, ParseTimestampError> {
@@ -131,9 +134,6 @@ mod tests {
             "and its trailing ones"
         );
     }
-
-    use time::format_description::BorrowedFormatItem;
-    use time::macros::format_description;
 
     /// The wire format as a `time` format description.
     const WIRE_FORMAT: &[BorrowedFormatItem<'static>] =

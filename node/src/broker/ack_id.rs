@@ -26,9 +26,7 @@ impl AckId {
             attempt: self.attempt,
         }
     }
-}
 
-impl AckId {
     /// The text form in one allocation of its exact size: one is written per
     /// delivered message, so the digits come from `itoa`, not `fmt` (which
     /// with `to_string` also grew the string three times).
