@@ -27,6 +27,9 @@ use crate::storage::{Millis, NewMessage, StorageError, StoredMessage};
 /// Script arguments per message in an append.
 pub(crate) const ARGS_PER_MESSAGE: usize = 9;
 
+/// What Redis holds or answered is not what this module wrote. The Redis
+/// storage's other files use this one; `compression` and `packed_entry` keep
+/// their own, since this file reads them.
 pub(super) fn corrupt(reason: impl Into<String>) -> StorageError {
     StorageError::Corrupt {
         reason: reason.into(),

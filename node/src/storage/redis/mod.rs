@@ -97,6 +97,7 @@ use self::connection::{Access, Connection};
 pub use self::connection::{RedisSettings, RedisTarget};
 use self::entry_format::FormatWatch;
 pub use self::entry_format::{FORMAT_FIELDS, FORMAT_PACKED, FORMAT_POLL, format_key};
+use self::field_encoding::corrupt;
 use self::keys::{PartitionKeys, entry_id};
 use self::known_ends::KnownEnds;
 use self::owner_epochs::OwnerEpochs;
@@ -433,11 +434,5 @@ impl MessageLog for RedisStorage {
 fn not_found(at: &PartitionRef) -> StorageError {
     StorageError::NotFound {
         what: format!("partition {} of topic {}", at.partition, at.topic),
-    }
-}
-
-fn corrupt(reason: impl Into<String>) -> StorageError {
-    StorageError::Corrupt {
-        reason: reason.into(),
     }
 }

@@ -13,7 +13,7 @@ use super::connection::{Access, Connection};
 use super::cursor_fields::{
     decode_cursor, encode_state, offset_field, parked_field, scalar_fields,
 };
-use super::field_encoding::decode_range;
+use super::field_encoding::{corrupt, decode_range};
 use super::keys::{PartitionKeys, entry_id};
 use super::message_cache::MessageCache;
 use super::scripts;
@@ -261,12 +261,6 @@ pub(crate) async fn write_through(
             current: Epoch::new(*current),
         }),
         other => Err(corrupt(format!("cursor write replied {other:?}"))),
-    }
-}
-
-fn corrupt(reason: impl Into<String>) -> StorageError {
-    StorageError::Corrupt {
-        reason: reason.into(),
     }
 }
 
