@@ -185,9 +185,18 @@ impl Reply {
         &self.body
     }
 
-    /// The `receivedMessages` of a successful pull (empty when there are none).
+    /// The `receivedMessages` of a successful pull (empty when there are none),
+    /// asserting the answer is JSON (the server writes it by hand).
     pub fn received(&self) -> Vec<Value> {
-        self.ok()["receivedMessages"]
+        let body = self.ok();
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "content type of a pull's answer"
+        );
+        body["receivedMessages"]
             .as_array()
             .cloned()
             .unwrap_or_default()

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod delivery;
+mod delivery_json;
 mod groups;
 mod health;
 mod publish;

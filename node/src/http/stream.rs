@@ -223,8 +223,10 @@ impl Session {
         match self.encoding {
             Encoding::Json => {
                 for message in messages {
-                    let text = serde_json::to_string(&ServerFrame::from(message))
-                        .map_err(|_| Stalled::Gone)?;
+                    // The bytes serde_json would write for `ServerFrame::Message`.
+                    let mut json = Vec::new();
+                    message.write_json(&mut json, Some("message"));
+                    let text = String::from_utf8(json).map_err(|_| Stalled::Gone)?;
                     timed(timeout, tx.feed(WsMessage::Text(text.into()))).await?;
                 }
             }

@@ -17,7 +17,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
-use axum::http::Method;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -27,6 +28,9 @@ use super::problem::ApiError;
 use super::topics::{ListParams, list_params};
 use super::{AppState, no_verb, resource_verb, stream, wrong_method};
 use crate::security::stream_caps::StreamSlot;
+
+/// What `axum::Json` answers with; a pull's answer is written by hand.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -172,7 +176,9 @@ pub async fn post(
                 }
                 None => broker.delivery.pull(name, max, wait).await?,
             };
-            Ok(Json(PullResponse { received_messages }).into_response())
+            // Written by hand, the bytes `Json` would write (api's delivery_json).
+            let body = PullResponse { received_messages }.to_json();
+            Ok(([(CONTENT_TYPE, APPLICATION_JSON)], body).into_response())
         }
         SubscriptionVerb::Acknowledge => {
             let body: AckIdsRequest = decode(request, &state).await?;
