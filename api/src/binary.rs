@@ -26,6 +26,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use postcard::ser_flavors::Size;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
@@ -122,8 +123,13 @@ pub struct Delivered {
 
 /// Encodes one frame: its kind byte, then postcard.
 pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Vec<u8> {
-    // Serializing these plain structs into a Vec cannot fail.
-    postcard::to_extend(value, vec![kind as u8]).unwrap_or_else(|_| vec![kind as u8])
+    // One allocation of the exact size: a frame of deliveries is tens of KiB,
+    // and grown from empty it was copied at every doubling. Serializing these
+    // plain structs cannot fail.
+    let size = postcard::serialize_with_flavor::<T, Size, usize>(value, Size::default());
+    let mut out = Vec::with_capacity(1 + size.unwrap_or(0));
+    out.push(kind as u8);
+    postcard::to_extend(value, out).unwrap_or_else(|_| vec![kind as u8])
 }
 
 /// Decodes one frame; trailing bytes are an error.
