@@ -32,6 +32,17 @@ pub enum ServerFrame {
     Error { problem: Problem },
 }
 
+impl ServerFrame {
+    /// The text of `ServerFrame::from(received)`, byte for byte what serde_json
+    /// writes for it, written by hand (`types::delivery_json`): one per message
+    /// delivered on a JSON `:stream`.
+    pub fn message_text(received: &ReceivedMessage) -> String {
+        let mut json = Vec::with_capacity(received.message.data.len() / 3 * 4 + 256);
+        received.write_json(&mut json, Some("message"));
+        String::from_utf8(json).expect("only strings and ASCII punctuation went in")
+    }
+}
+
 impl From<ReceivedMessage> for ServerFrame {
     fn from(m: ReceivedMessage) -> Self {
         ServerFrame::Message {

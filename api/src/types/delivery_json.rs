@@ -39,8 +39,9 @@ impl PullResponse {
 
 impl ReceivedMessage {
     /// Appends this delivery as one JSON object, first `"type":<tag>` when
-    /// given (the internally tagged frame of a `:stream`).
-    pub fn write_json(&self, out: &mut Vec<u8>, tag: Option<&str>) {
+    /// given (the internally tagged frame of a `:stream`,
+    /// [`ServerFrame::message_text`](crate::frames::ServerFrame::message_text)).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>, tag: Option<&str>) {
         out.push(b'{');
         if let Some(tag) = tag {
             out.extend_from_slice(b"\"type\":");
@@ -63,7 +64,7 @@ impl ReceivedMessage {
 
 impl Message {
     /// Appends this message as one JSON object.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"messageId\":");
         write_str(out, &self.message_id);
         if !self.data.is_empty() {
@@ -142,19 +143,25 @@ mod tests {
     use super::*;
     use crate::frames::ServerFrame;
 
+    /// Strings of any characters: `any::<String>()` leaves out control
+    /// characters, the ones that need `\u00XX` escapes.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::char::any(), 0..24).prop_map(String::from_iter)
+    }
+
     fn message() -> impl Strategy<Value = Message> {
         (
             (
-                any::<String>(),
+                text(),
                 proptest::collection::vec(any::<u8>(), 0..600),
-                proptest::collection::btree_map(any::<String>(), any::<String>(), 0..4),
-                proptest::option::of(any::<String>()),
+                proptest::collection::btree_map(text(), text(), 0..4),
+                proptest::option::of(text()),
                 any::<u8>(),
             ),
             (
-                any::<String>(),
-                proptest::option::of(any::<String>()),
-                proptest::option::of(any::<String>()),
+                text(),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
                 any::<u32>(),
                 any::<u64>(),
             ),
@@ -180,7 +187,7 @@ mod tests {
 
     fn received() -> impl Strategy<Value = ReceivedMessage> {
         (
-            any::<String>(),
+            text(),
             message(),
             any::<u32>(),
             proptest::option::of(any::<u64>()),
@@ -211,10 +218,9 @@ mod tests {
 
         #[test]
         fn a_stream_frame_is_what_serde_json_writes(received in received()) {
-            let mut out = Vec::new();
-            received.write_json(&mut out, Some("message"));
+            let text = ServerFrame::message_text(&received);
             let expected = serde_json::to_string(&ServerFrame::from(received)).expect("serializes");
-            prop_assert_eq!(as_text(out), expected);
+            prop_assert_eq!(text, expected);
         }
     }
 
@@ -238,6 +244,16 @@ mod tests {
             as_text(out),
             r#"{"messageId":"0-1","data":"aGk=","attributes":{"q\"uote":"back\\slash\n\u0001"},"orderingKey":"ключ\t","priority":4,"publishTime":"2026-12-07T05:00:00.000Z","partition":0,"offset":1}"#
         );
+    }
+
+    #[test]
+    fn only_control_characters_quotes_and_backslashes_are_escaped() {
+        for text in ["\u{1f}", " ", "\u{7f}", "\u{80}", "é", "\"", "\\", "/"] {
+            let mut out = Vec::new();
+            write_str(&mut out, text);
+            let expected = serde_json::to_string(text).expect("serializes");
+            assert_eq!(as_text(out), expected, "{text:?}");
+        }
     }
 
     #[test]

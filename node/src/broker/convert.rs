@@ -239,13 +239,13 @@ pub(crate) fn api_message(partition: u32, stored: &StoredMessage) -> types::Mess
         attributes: message.attributes.clone(),
         ordering_key: message.ordering_key.clone(),
         priority: message.priority,
-        publish_time: Timestamp(message.publish_time_millis).to_text(),
+        publish_time: Timestamp(message.publish_time_millis).to_string(),
         deliver_time: message
             .deliver_at_millis
-            .map(|t| Timestamp(t.get()).to_text()),
+            .map(|t| Timestamp(t.get()).to_string()),
         expire_time: message
             .expire_at_millis
-            .map(|t| Timestamp(t.get()).to_text()),
+            .map(|t| Timestamp(t.get()).to_string()),
         partition,
         offset: stored.offset,
     }

@@ -222,11 +222,8 @@ impl Session {
         }
         match self.encoding {
             Encoding::Json => {
-                for message in messages {
-                    // The bytes serde_json would write for `ServerFrame::Message`.
-                    let mut json = Vec::new();
-                    message.write_json(&mut json, Some("message"));
-                    let text = String::from_utf8(json).map_err(|_| Stalled::Gone)?;
+                for message in &messages {
+                    let text = ServerFrame::message_text(message);
                     timed(timeout, tx.feed(WsMessage::Text(text.into()))).await?;
                 }
             }
