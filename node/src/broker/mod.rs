@@ -123,7 +123,7 @@ impl Broker {
             storage.clone(),
             clock,
             metrics.clone(),
-            round_robin.clone(),
+            round_robin,
             wakers.clone(),
             IdempotencyCache::new(
                 MAX_IDEMPOTENCY_CACHE_BYTES,
@@ -144,7 +144,6 @@ impl Broker {
             clock,
             metrics.clone(),
             wakers.clone(),
-            round_robin,
             dead_letters,
             shutdown.clone(),
         ));

@@ -131,3 +131,45 @@ async fn pull(app: &App, sub: &str) -> BTreeMap<String, (String, u64)> {
         })
         .collect()
 }
+
+#[test_log::test(tokio::test(start_paused = true))]
+async fn leases_one_after_another_start_on_different_partitions() {
+    let app = App::memory();
+    app.put_topic("spread", json!({"partitions": 2})).await.ok();
+    app.put_subscription("readers", json!({"topic": "spread"}))
+        .await
+        .ok();
+    tracing::info!("two publish requests: each goes whole to the next partition in turn");
+    for batch in ["a", "b"] {
+        let messages: Vec<_> = (0..4)
+            .map(|i| json!({"data": b64(&format!("{batch}{i}"))}))
+            .collect();
+        app.publish("spread", json!(messages)).await.ok();
+    }
+
+    tracing::info!(
+        "with no publish in between, four leases of one message each still take turns: \
+         consumers leasing together do not all queue on one partition"
+    );
+    let mut partitions = Vec::new();
+    for _ in 0..4 {
+        let received = app
+            .pull("readers", json!({"maxMessages": 1, "waitSeconds": 0}))
+            .await;
+        assert_eq!(received.len(), 1);
+        let id = received[0]["message"]["messageId"].as_str().expect("id");
+        partitions.push(id.split_once('-').expect("partition-offset").0.to_owned());
+    }
+    assert_ne!(
+        partitions[0], partitions[1],
+        "partitions leased: {partitions:?}"
+    );
+    assert_ne!(
+        partitions[1], partitions[2],
+        "partitions leased: {partitions:?}"
+    );
+    assert_ne!(
+        partitions[2], partitions[3],
+        "partitions leased: {partitions:?}"
+    );
+}

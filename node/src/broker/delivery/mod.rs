@@ -52,23 +52,21 @@ pub struct Delivery {
     clock: Clock,
     metrics: Arc<Metrics>,
     wakers: Arc<TopicWakers>,
-    round_robin: Arc<RoundRobin>,
+    /// Where the next lease starts its round of partitions: one further each
+    /// time, so no partition is always asked last, and consumers leasing at
+    /// the same time start on different partitions instead of queueing on one.
+    lease_turn: RoundRobin,
     dead_letters: DeadLetters,
     shutdown: CancellationToken,
 }
 
 impl Delivery {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one handle per thing delivery shares; only Broker::new calls it"
-    )]
     pub fn new(
         metadata: MetadataView,
         storage: Arc<dyn Storage>,
         clock: Clock,
         metrics: Arc<Metrics>,
         wakers: Arc<TopicWakers>,
-        round_robin: Arc<RoundRobin>,
         dead_letters: DeadLetters,
         shutdown: CancellationToken,
     ) -> Self {
@@ -78,7 +76,7 @@ impl Delivery {
             clock,
             metrics,
             wakers,
-            round_robin,
+            lease_turn: RoundRobin::default(),
             dead_letters,
             shutdown,
         }
@@ -174,7 +172,9 @@ impl Delivery {
             .fresh(|| delivery_scope(self.metadata.store(), target, max))
             .await?;
         let n = scope.partitions.len();
-        let first = self.round_robin.current();
+        // A scope without partitions leases nothing below; max(1) keeps the turn's modulo defined.
+        let turn_of = u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        let first = self.lease_turn.next(turn_of) as usize;
         let mut lease = Lease::new(target, max, self.clock.now_millis());
         for step in 0..n {
             let Some(missing) = lease.missing() else {

@@ -97,7 +97,7 @@ impl FencedLog for RedisStorage {
                 self.appended_at(at, written_epoch).await;
                 if retention.discard == Discard::Old && retention.bounds_size() {
                     // Cursors forget the trimmed offsets on their next lease.
-                    self.partition(at).lock().await.messages.evict(start);
+                    self.partition(at).state.lock().await.messages.evict(start);
                 }
                 Ok((first..first + count).collect())
             }

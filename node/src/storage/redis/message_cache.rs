@@ -25,6 +25,10 @@ pub(crate) struct MessageCache {
     priorities: usize,
     /// Highest partition end seen, to notice a log that went backwards.
     seen_end: u64,
+    /// Counts the times the cache was emptied because its copies may be
+    /// stale (the log went backwards, the node let the partition go): a read
+    /// made before must not be put in it after.
+    generation: u64,
 }
 
 impl Default for MessageCache {
@@ -35,6 +39,7 @@ impl Default for MessageCache {
             per_priority: [0; 256],
             priorities: 0,
             seen_end: 0,
+            generation: 0,
         }
     }
 }
@@ -90,9 +95,30 @@ impl MessageCache {
             for message in self.entries.split_off(&end).into_values() {
                 self.forget(&message);
             }
+            self.generation += 1;
         }
         self.seen_end = end;
         regressed
+    }
+
+    /// The highest partition end a read has seen.
+    pub(super) fn seen_end(&self) -> u64 {
+        self.seen_end
+    }
+
+    /// See [`MessageCache::generation`]'s field.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Drops every cached message: the node let the partition go, and while
+    /// another node owned it a failover may have lost the log's tail and its
+    /// offsets been reused.
+    pub(crate) fn clear(&mut self) {
+        *self = Self {
+            generation: self.generation + 1,
+            ..Self::default()
+        };
     }
 
     /// The first offset at or after `from` that is not cached.

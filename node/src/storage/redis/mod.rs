@@ -72,6 +72,7 @@ mod connection;
 mod cursor_fields;
 mod durability;
 mod entry_format;
+mod fetch;
 mod field_encoding;
 mod keys;
 mod known_ends;
@@ -101,7 +102,7 @@ use self::field_encoding::corrupt;
 use self::keys::{PartitionKeys, entry_id};
 use self::known_ends::KnownEnds;
 use self::owner_epochs::OwnerEpochs;
-use self::partition::{PartitionState, parse_bounds};
+use self::partition::{Partition, parse_bounds};
 use self::probe::Probe;
 use super::{
     AppendOptions, Epoch, FencedLog, MessageLog, NewMessage, PartitionOffsets, PartitionRef,
@@ -115,7 +116,7 @@ pub struct RedisStorage {
     conn: Connection,
     prefix: String,
     /// The owner's working copy of each partition it served.
-    partitions: Mutex<HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>,
+    partitions: Mutex<HashMap<PartitionRef, Arc<Partition>>>,
     /// The epoch this node writes each partition's cursors as.
     owner_epochs: OwnerEpochs,
     /// Each partition's end as this node's appends tell (leases of a
@@ -192,15 +193,12 @@ impl RedisStorage {
         PartitionKeys::new(&self.prefix, at)
     }
 
-    fn lock_partitions(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PartitionRef, Arc<tokio::sync::Mutex<PartitionState>>>>
-    {
+    fn lock_partitions(&self) -> std::sync::MutexGuard<'_, HashMap<PartitionRef, Arc<Partition>>> {
         self.partitions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The working copy of a partition (created empty on first use).
-    fn partition(&self, at: &PartitionRef) -> Arc<tokio::sync::Mutex<PartitionState>> {
+    fn partition(&self, at: &PartitionRef) -> Arc<Partition> {
         self.lock_partitions()
             .entry(at.clone())
             .or_default()
@@ -212,7 +210,7 @@ impl RedisStorage {
     /// previous owner may have written them since.
     async fn appended_at(&self, at: &PartitionRef, epoch: Epoch) {
         if self.owner_epochs.appended_at(at, epoch) {
-            self.partition(at).lock().await.cursors.clear();
+            self.partition(at).state.lock().await.cursors.clear();
         }
     }
 
@@ -226,7 +224,7 @@ impl RedisStorage {
         self.known_ends.forget(at);
         let state = self.lock_partitions().remove(at);
         let mut guard = match &state {
-            Some(state) => Some(state.lock().await),
+            Some(state) => Some(state.state.lock().await),
             None => None,
         };
         if let Some(st) = guard.as_deref_mut() {
@@ -404,7 +402,7 @@ impl MessageLog for RedisStorage {
             return Ok(0);
         }
         let state = self.partition(at);
-        let mut st = state.lock().await;
+        let mut st = state.state.lock().await;
         let keys = self.keys(at);
         let optional = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         let mut invocation = scripts::TRIM.prepare_invoke();

@@ -8,12 +8,13 @@
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::MutexGuard;
 
 use super::connection::{Access, Connection};
+use super::fetch::{Needs, Plan, Read, fetch};
 use super::keys::PartitionKeys;
 use super::message_cache::CachedLog;
-use super::partition::{Needs, PartitionState, fetch, load_cursor, parse_bounds, write_through};
+use super::partition::{Partition, PartitionState, load_cursor, parse_bounds, write_through};
 use super::{RedisStorage, not_found, scripts};
 use crate::storage::cursor::{Cursor, LogView};
 use crate::storage::cursor_store::{CursorStore, Reads};
@@ -33,18 +34,19 @@ struct Call<'a> {
     /// The owner epoch this call writes as, read when it began: a claim
     /// made while it ran fences its write.
     epoch: Epoch,
-    state: OwnedMutexGuard<PartitionState>,
+    state: MutexGuard<'a, PartitionState>,
     subscription: &'a SubscriptionName,
 }
 
 impl RedisStorage {
-    /// Locks the partition's working copy for a call on `subscription`.
+    /// Locks the working copy of `partition` (`at`) for a call on `subscription`.
     async fn begin<'a>(
         &'a self,
+        partition: &'a Partition,
         subscription: &'a SubscriptionName,
         at: &PartitionRef,
     ) -> Result<Call<'a>, StorageError> {
-        let state = self.partition(at).lock_owned().await;
+        let state = partition.state.lock().await;
         if state.deleted {
             return Err(not_found(at));
         }
@@ -142,29 +144,50 @@ impl Call<'_> {
         Ok(value)
     }
 
-    async fn lease(&mut self, request: LeaseRequest) -> Result<LeaseOutcome, StorageError> {
+    /// Plans what the lease's first round reads, so that it can be read with
+    /// the lock released (see [`Partition::leases`]).
+    async fn prepare_lease(
+        &mut self,
+        request: &LeaseRequest,
+    ) -> Result<Option<Plan>, StorageError> {
         let conn = &self.storage.conn;
+        let known_end = self.storage.known_ends.end_at(&self.at, self.epoch);
         let PartitionState {
             cursors, messages, ..
         } = &mut *self.state;
         let cursor = load_cursor(conn, &self.keys, cursors, self.subscription).await?;
-        // Seen everything this owner's appends stored, nothing pending or
-        // expired: nothing to lease, and Redis need not be asked (`known_ends`).
-        if let Some(end) = self.storage.known_ends.end_at(&self.at, self.epoch)
-            && cursor.next() >= end
-            && cursor.lease_reads(0, request.now_millis).is_empty()
-        {
-            return Ok(LeaseOutcome::default());
+        if nothing_new(known_end, cursor, request) {
+            return Ok(None);
         }
-        let window = PRIORITY_WINDOW.max(request.max_messages);
+        Ok(Some(Plan::new(messages, lease_needs(cursor, 0, request))))
+    }
+
+    async fn lease(
+        &mut self,
+        request: LeaseRequest,
+        read: Read,
+    ) -> Result<LeaseOutcome, StorageError> {
+        let conn = &self.storage.conn;
+        let mut read = Some(read);
+        let PartitionState {
+            cursors, messages, ..
+        } = &mut *self.state;
+        let cursor = load_cursor(conn, &self.keys, cursors, self.subscription).await?;
         let mut outcome = LeaseOutcome::default();
         let mut start = 0;
         for _ in 0..MAX_LEASE_ROUNDS {
-            let needs = Needs {
-                offsets: cursor.lease_reads(start, request.now_millis),
-                scan: (request.max_messages > 0).then(|| (cursor.next(), window)),
+            // What was read before the lock serves if it still covers what the
+            // cursor needs now; otherwise (or after the first round) read now.
+            let prefetched = read.take().and_then(|early| {
+                early.apply_for(&self.keys, messages, lease_needs(cursor, start, &request))
+            });
+            let fetched = match prefetched {
+                Some(fetched) => fetched,
+                None => {
+                    let needs = lease_needs(cursor, start, &request);
+                    fetch(conn, &self.keys, messages, needs).await?
+                }
             };
-            let fetched = fetch(conn, &self.keys, messages, needs).await?;
             start = fetched.start;
             let view = CachedLog {
                 start: fetched.start,
@@ -208,6 +231,24 @@ impl Call<'_> {
     }
 }
 
+/// Seen everything this owner's appends stored (`known_end`), nothing pending
+/// or expired: nothing to lease, and Redis need not be asked (`known_ends`).
+fn nothing_new(known_end: Option<u64>, cursor: &Cursor, request: &LeaseRequest) -> bool {
+    known_end.is_some_and(|end| {
+        cursor.next() >= end && cursor.lease_reads(0, request.now_millis).is_empty()
+    })
+}
+
+/// What a lease round reads: the offsets it may redeliver from `start` on,
+/// and new messages from the cursor's next, a priority window of them.
+fn lease_needs(cursor: &Cursor, start: u64, request: &LeaseRequest) -> Needs {
+    let window = PRIORITY_WINDOW.max(request.max_messages);
+    Needs {
+        offsets: cursor.lease_reads(start, request.now_millis),
+        scan: (request.max_messages > 0).then(|| (cursor.next(), window)),
+    }
+}
+
 /// The partition's `[start, end)`.
 async fn bounds(conn: &Connection, keys: &PartitionKeys) -> Result<(u64, u64), StorageError> {
     let meta = keys.meta();
@@ -233,7 +274,8 @@ impl CursorStore for RedisStorage {
         reads: Reads<'_>,
         step: impl for<'c, 'l> FnOnce(&'c mut Cursor, &'l dyn LogView) -> T + Send,
     ) -> Result<T, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
+        let partition = self.partition(at);
+        let mut call = self.begin(&partition, subscription, at).await?;
         let result = call.run(reads, step).await;
         call.settle(result)
     }
@@ -244,8 +286,20 @@ impl CursorStore for RedisStorage {
         at: &PartitionRef,
         request: LeaseRequest,
     ) -> Result<LeaseOutcome, StorageError> {
-        let mut call = self.begin(subscription, at).await?;
-        let result = call.lease(request).await;
+        let partition = self.partition(at);
+        let _leasing = partition.leases.lock().await;
+        let plan = {
+            let mut call = self.begin(&partition, subscription, at).await?;
+            match call.prepare_lease(&request).await {
+                Ok(Some(plan)) => plan,
+                Ok(None) => return Ok(LeaseOutcome::default()),
+                Err(error) => return call.settle(Err(error)),
+            }
+        };
+        // The working copy's lock is free during this round trip.
+        let read = plan.read(&self.conn, &self.keys(at)).await?;
+        let mut call = self.begin(&partition, subscription, at).await?;
+        let result = call.lease(request, read).await;
         call.settle(result)
     }
 
@@ -297,7 +351,7 @@ impl CursorStore for RedisStorage {
                 .arg(subscription.as_str())
                 .arg(position);
             let state = self.partition(&at);
-            let mut st = state.lock().await;
+            let mut st = state.state.lock().await;
             let created: i64 = self
                 .conn
                 .call(Access::Write, |mut c| async move {
@@ -330,7 +384,7 @@ impl CursorStore for RedisStorage {
             };
             let keys = self.keys(&at);
             let state = self.partition(&at);
-            let mut st = state.lock().await;
+            let mut st = state.state.lock().await;
             st.cursors.remove(subscription);
             let mut pipe = redis::pipe();
             pipe.atomic()
@@ -355,11 +409,10 @@ impl CursorStore for RedisStorage {
         let state = self.lock_partitions().get(at).cloned();
         if let Some(state) = state {
             // Calls in flight finish first; the next call reloads from Redis.
-            // Cached messages go too: while another node owned the partition, a
-            // failover may have lost the log's tail and its offsets been reused.
-            let mut st = state.lock().await;
+            // Cached messages go too (`MessageCache::clear`).
+            let mut st = state.state.lock().await;
             st.cursors.clear();
-            st.messages = Default::default();
+            st.messages.clear();
         }
         self.known_ends.forget(at);
     }

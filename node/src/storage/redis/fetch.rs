@@ -1,0 +1,340 @@
+//! Reading what a cursor call needs from a partition's stream into the
+//! owner's message cache: the partition's bounds and every needed message not
+//! cached yet, in one pipelined round trip.
+//!
+//! [`fetch`] does it in one go, under the partition's lock. A lease may split
+//! it ([`Plan`] under the lock, [`Plan::read`] without it, [`Read::apply`]
+//! under it again) so that the round trip does not hold the lock that acks
+//! and other calls wait for; [`Read::apply`] then checks the read still covers
+//! what the cursor needs by then.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionLike;
+use redis::{RedisError, Value};
+
+use super::connection::{Access, Connection};
+use super::field_encoding::{corrupt, decode_range};
+use super::keys::{PartitionKeys, entry_id};
+use super::message_cache::MessageCache;
+use super::partition::parse_bounds;
+use crate::storage::{StorageError, StoredMessage};
+
+/// Offsets this close together are fetched by one range read.
+const RUN_GAP: u64 = 32;
+
+/// What a cursor call will read.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    /// Specific offsets (pending, expiring, dead…).
+    pub(crate) offsets: Vec<u64>,
+    /// New messages from this offset on, up to this many.
+    pub(crate) scan: Option<(u64, usize)>,
+}
+
+/// The partition's bounds as read with the messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fetched {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// How far the messages known (cached, or read and found missing) reach
+    /// from the scan start: the view's end for a lease.
+    pub(crate) horizon: u64,
+}
+
+/// The reads that `Needs` takes beyond what is cached.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// Ranges of needed offsets not cached, `(first, last)`.
+    ranges: Vec<(u64, u64)>,
+    /// `(first offset not cached, how many to read from there)` of the scan.
+    scan: Option<(u64, usize)>,
+    /// The cache's generation when planned.
+    generation: u64,
+}
+
+/// What one planned round trip read.
+#[derive(Debug)]
+pub(crate) struct Read {
+    plan: Plan,
+    start: u64,
+    end: u64,
+    /// The messages of each range read, in the order planned; the scan's last.
+    replies: Vec<Vec<Arc<StoredMessage>>>,
+}
+
+impl Plan {
+    pub(crate) fn new(cache: &MessageCache, needs: Needs) -> Self {
+        let mut missing: Vec<u64> = needs
+            .offsets
+            .into_iter()
+            .filter(|o| !cache.contains(*o))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        // New messages are read from the first one not cached; everything in
+        // `[from, unread)` is cached already.
+        let scan = needs.scan.map(|(from, count)| {
+            let unread = cache.first_missing(from);
+            let budget = count.saturating_sub(usize::try_from(unread - from).unwrap_or(usize::MAX));
+            (unread, budget)
+        });
+        Self {
+            ranges: runs(&missing),
+            scan,
+            generation: cache.generation(),
+        }
+    }
+
+    /// Reads the partition's bounds and the planned messages, in one pipelined
+    /// round trip.
+    pub(crate) async fn read(
+        self,
+        conn: &Connection,
+        keys: &PartitionKeys,
+    ) -> Result<Read, StorageError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET").arg(keys.meta()).arg("start").arg("end");
+        let log = keys.log();
+        for &(first, last) in &self.ranges {
+            pipe.cmd("XRANGE")
+                .arg(&log)
+                .arg(entry_id(first))
+                .arg(entry_id(last));
+        }
+        if let Some((unread, budget)) = self.scan
+            && budget > 0
+        {
+            pipe.cmd("XRANGE")
+                .arg(&log)
+                .arg(entry_id(unread))
+                .arg("+")
+                .arg("COUNT")
+                .arg(budget);
+        }
+        let replies = conn
+            .call(Access::Read, |mut c| async move {
+                replies_of(&mut c, &pipe).await
+            })
+            .await?;
+        let mut replies = replies.into_iter();
+        let (start, end) = match replies.next() {
+            Some(meta) => parse_bounds(meta, keys)?,
+            None => return Err(corrupt("empty pipeline reply")),
+        };
+        let replies = replies.map(decode_range).collect::<Result<_, _>>()?;
+        Ok(Read {
+            plan: self,
+            start,
+            end,
+            replies,
+        })
+    }
+}
+
+impl Read {
+    /// Puts what was read into `cache`, and answers the bounds and horizon
+    /// for `needs` as they are now. `None`, putting nothing in the cache, when
+    /// the cache was emptied since the read was planned or a later read saw
+    /// more of the log; `None` too when the read no longer covers `needs` (the
+    /// cursor moved). Then the caller must [`fetch`].
+    pub(crate) fn apply_for(
+        self,
+        keys: &PartitionKeys,
+        cache: &mut MessageCache,
+        needs: Needs,
+    ) -> Option<Fetched> {
+        if self.plan.generation != cache.generation() || self.end < cache.seen_end() {
+            return None;
+        }
+        let (start, end) = (self.start, self.end);
+        self.apply(keys, cache);
+        let now = Plan::new(cache, needs);
+        if !now.ranges.is_empty() {
+            return None;
+        }
+        let horizon = match now.scan {
+            None => end,
+            Some((unread, _)) if unread >= end => end,
+            Some((unread, 0)) => unread,
+            Some(_) => return None,
+        };
+        Some(Fetched {
+            start,
+            end,
+            horizon,
+        })
+    }
+
+    /// Puts what was read into `cache`; answers the bounds and how far the
+    /// planned scan reaches.
+    fn apply(self, keys: &PartitionKeys, cache: &mut MessageCache) -> Fetched {
+        let Read {
+            plan,
+            start,
+            end,
+            replies,
+        } = self;
+        let mut scanned = None;
+        for (index, messages) in replies.into_iter().enumerate() {
+            let read = messages.len();
+            let mut last = None;
+            for message in messages {
+                last = Some(message.offset);
+                cache.insert(message);
+            }
+            if index == plan.ranges.len() {
+                scanned = Some((read, last));
+            }
+        }
+        // How far the view may reach: every offset below the horizon is cached or
+        // known not to exist (trimmed, or lost by Redis).
+        let horizon = match (plan.scan, scanned) {
+            (None, _) => end,
+            (Some((unread, 0)), _) => unread.min(end),
+            (Some((_, budget)), Some((read, Some(last)))) if read >= budget => last + 1,
+            (Some(_), _) => end,
+        };
+        if cache.observe_end(end) {
+            tracing::warn!(
+                partition = %keys.meta(),
+                end,
+                "the partition's end went backwards (Redis lost writes); cached messages dropped"
+            );
+        }
+        Fetched {
+            start,
+            end,
+            horizon,
+        }
+    }
+}
+
+/// Reads the partition's bounds and every needed message not yet cached, in
+/// one pipelined round trip, into `cache`. `NotFound` if the partition is gone.
+pub(crate) async fn fetch(
+    conn: &Connection,
+    keys: &PartitionKeys,
+    cache: &mut MessageCache,
+    needs: Needs,
+) -> Result<Fetched, StorageError> {
+    let read = Plan::new(cache, needs).read(conn, keys).await?;
+    Ok(read.apply(keys, cache))
+}
+
+/// A pipeline's replies, one per command, as `Pipeline::query_async` answers
+/// them but without its walk through every nested reply looking for errors,
+/// which rebuilds every array of every `XRANGE` reply: a twentieth of the
+/// broker's instructions per message read. Only a command's own reply can be
+/// an error here (`HMGET` and `XRANGE` hold none inside), and the first one
+/// fails the call.
+async fn replies_of(
+    c: &mut impl ConnectionLike,
+    pipe: &redis::Pipeline,
+) -> Result<Vec<Value>, RedisError> {
+    let replies = c.req_packed_commands(pipe, 0, pipe.len()).await?;
+    match replies.iter().find(|r| matches!(r, Value::ServerError(_))) {
+        Some(Value::ServerError(error)) => Err(error.clone().into()),
+        _ => Ok(replies),
+    }
+}
+
+/// Groups sorted offsets into `(first, last)` ranges, joining gaps below [`RUN_GAP`].
+fn runs(sorted: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &offset in sorted {
+        match runs.last_mut() {
+            Some((_, last)) if offset <= *last + RUN_GAP => *last = offset,
+            _ => runs.push((offset, offset)),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::NewMessage;
+
+    fn stored(offset: u64) -> Arc<StoredMessage> {
+        Arc::new(StoredMessage {
+            offset,
+            message: NewMessage::of_priority(4),
+        })
+    }
+
+    fn keys() -> PartitionKeys {
+        PartitionKeys::new(
+            "test",
+            &crate::storage::PartitionRef {
+                topic: cluster::TopicName::new("orders").expect("name"),
+                partition: 0,
+            },
+        )
+    }
+
+    fn scan_from(next: u64) -> Needs {
+        Needs {
+            offsets: Vec::new(),
+            scan: Some((next, 10)),
+        }
+    }
+
+    /// What a read planned on `cache` for a scan from 0 found: offsets
+    /// `0..found` of a log ending at `end`.
+    fn read_on(cache: &MessageCache, found: u64, end: u64) -> Read {
+        Read {
+            plan: Plan::new(cache, scan_from(0)),
+            start: 0,
+            end,
+            replies: vec![(0..found).map(stored).collect()],
+        }
+    }
+
+    #[test]
+    fn close_offsets_share_a_range_read() {
+        assert_eq!(runs(&[]), vec![]);
+        assert_eq!(runs(&[3, 4, 10, 100, 101]), vec![(3, 10), (100, 101)]);
+    }
+
+    #[test]
+    fn a_read_made_before_the_lock_serves_when_it_still_covers_the_cursor() {
+        let mut cache = MessageCache::default();
+        let read = read_on(&cache, 5, 5);
+        let fetched = read
+            .apply_for(&keys(), &mut cache, scan_from(2))
+            .expect("covers offsets 2 to the end");
+        assert_eq!((fetched.start, fetched.end, fetched.horizon), (0, 5, 5));
+        assert_eq!(cache.first_missing(0), 5, "what was read is cached");
+    }
+
+    #[test]
+    fn a_read_that_no_longer_covers_the_cursor_is_cached_but_does_not_serve() {
+        let mut cache = MessageCache::default();
+        let read = read_on(&cache, 5, 20);
+        assert!(
+            read.apply_for(&keys(), &mut cache, scan_from(3)).is_none(),
+            "offsets 5..13 exist and were not read"
+        );
+        assert_eq!(cache.first_missing(0), 5);
+    }
+
+    #[test]
+    fn a_read_from_before_the_cache_was_emptied_or_saw_more_is_dropped() {
+        let mut cache = MessageCache::default();
+        let read = read_on(&cache, 5, 5);
+        cache.clear();
+        assert!(read.apply_for(&keys(), &mut cache, scan_from(0)).is_none());
+        assert_eq!(cache.first_missing(0), 0, "nothing from before the clear");
+
+        let mut cache = MessageCache::default();
+        let read = read_on(&cache, 5, 5);
+        assert!(!cache.observe_end(8), "a later read saw the log end at 8");
+        assert!(read.apply_for(&keys(), &mut cache, scan_from(0)).is_none());
+        assert_eq!(cache.first_missing(0), 0, "an older view is not taken in");
+        assert!(
+            !cache.observe_end(8),
+            "and did not look like the log going back"
+        );
+    }
+}
