@@ -52,9 +52,10 @@ pub struct Delivery {
     clock: Clock,
     metrics: Arc<Metrics>,
     wakers: Arc<TopicWakers>,
-    /// Where the next lease starts its round of partitions: one further each
-    /// time, so no partition is always asked last, and consumers leasing at
-    /// the same time start on different partitions instead of queueing on one.
+    /// Where the next lease starts its round of partitions: one further with
+    /// each lease this node makes (of any subscription), so no partition is
+    /// always asked last, and consumers leasing at the same time start on
+    /// different partitions instead of queueing on one.
     lease_turn: RoundRobin,
     dead_letters: DeadLetters,
     shutdown: CancellationToken,

@@ -3,10 +3,11 @@
 //! cached yet, in one pipelined round trip.
 //!
 //! [`fetch`] does it in one go, under the partition's lock. A lease may split
-//! it ([`Plan`] under the lock, [`Plan::read`] without it, [`Read::apply`]
+//! it ([`Plan`] under the lock, [`Plan::read`] without it, [`Read::apply_for`]
 //! under it again) so that the round trip does not hold the lock that acks
-//! and other calls wait for; [`Read::apply`] then checks the read still covers
-//! what the cursor needs by then.
+//! and other calls wait for; [`Read::apply_for`] takes the read in only if
+//! nothing else changed the cache meanwhile and it covers what the cursor
+//! needs by then.
 
 use std::sync::Arc;
 
@@ -49,8 +50,8 @@ pub(crate) struct Plan {
     ranges: Vec<(u64, u64)>,
     /// `(first offset not cached, how many to read from there)` of the scan.
     scan: Option<(u64, usize)>,
-    /// The cache's generation when planned.
-    generation: u64,
+    /// The cache's version when planned.
+    version: u64,
 }
 
 /// What one planned round trip read.
@@ -82,7 +83,7 @@ impl Plan {
         Self {
             ranges: runs(&missing),
             scan,
-            generation: cache.generation(),
+            version: cache.version(),
         }
     }
 
@@ -135,16 +136,18 @@ impl Plan {
 impl Read {
     /// Puts what was read into `cache`, and answers the bounds and horizon
     /// for `needs` as they are now. `None`, putting nothing in the cache, when
-    /// the cache was emptied since the read was planned or a later read saw
-    /// more of the log; `None` too when the read no longer covers `needs` (the
-    /// cursor moved). Then the caller must [`fetch`].
+    /// the cache changed since the read was planned: another read was taken
+    /// in (it may have seen a newer log, even one that lost its tail and
+    /// reused offsets since), or messages were evicted (retention may have
+    /// trimmed them) or all dropped. `None` too when the read no longer covers
+    /// `needs` (the cursor moved). Then the caller must [`fetch`].
     pub(crate) fn apply_for(
         self,
         keys: &PartitionKeys,
         cache: &mut MessageCache,
         needs: Needs,
     ) -> Option<Fetched> {
-        if self.plan.generation != cache.generation() || self.end < cache.seen_end() {
+        if self.plan.version != cache.version() {
             return None;
         }
         let (start, end) = (self.start, self.end);
@@ -319,22 +322,38 @@ mod tests {
         assert_eq!(cache.first_missing(0), 5);
     }
 
-    #[test]
-    fn a_read_from_before_the_cache_was_emptied_or_saw_more_is_dropped() {
-        let mut cache = MessageCache::default();
-        let read = read_on(&cache, 5, 5);
-        cache.clear();
-        assert!(read.apply_for(&keys(), &mut cache, scan_from(0)).is_none());
-        assert_eq!(cache.first_missing(0), 0, "nothing from before the clear");
+    /// Something done to the cache between a read's plan and its use.
+    type Change = fn(&mut MessageCache);
 
-        let mut cache = MessageCache::default();
-        let read = read_on(&cache, 5, 5);
-        assert!(!cache.observe_end(8), "a later read saw the log end at 8");
-        assert!(read.apply_for(&keys(), &mut cache, scan_from(0)).is_none());
-        assert_eq!(cache.first_missing(0), 0, "an older view is not taken in");
-        assert!(
-            !cache.observe_end(8),
-            "and did not look like the log going back"
-        );
+    #[test]
+    fn a_read_planned_before_the_cache_changed_is_not_taken_in() {
+        let changes: [(&str, Change); 4] = [
+            ("the cache was cleared", |c| c.clear()),
+            ("a later read saw more of the log", |c| {
+                c.observe_end(8);
+            }),
+            (
+                "a later read saw a log that lost its tail and reused offsets",
+                |c| {
+                    c.observe_end(3);
+                },
+            ),
+            ("retention trimmed cached messages", |c| {
+                c.insert(stored(0));
+                c.insert(stored(1));
+                c.evict(1);
+            }),
+        ];
+        for (change, apply) in changes {
+            let mut cache = MessageCache::default();
+            let read = read_on(&cache, 5, 5);
+            apply(&mut cache);
+            let before = cache.first_missing(1);
+            assert!(
+                read.apply_for(&keys(), &mut cache, scan_from(1)).is_none(),
+                "{change}"
+            );
+            assert_eq!(cache.first_missing(1), before, "{change}: nothing taken in");
+        }
     }
 }

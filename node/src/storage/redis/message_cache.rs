@@ -25,10 +25,11 @@ pub(crate) struct MessageCache {
     priorities: usize,
     /// Highest partition end seen, to notice a log that went backwards.
     seen_end: u64,
-    /// Counts the times the cache was emptied because its copies may be
-    /// stale (the log went backwards, the node let the partition go): a read
-    /// made before must not be put in it after.
-    generation: u64,
+    /// Moves on with every read taken in ([`MessageCache::observe_end`]) and
+    /// every eviction or clearing: a read planned before it moved (see
+    /// `fetch::Read::apply_for`) saw an older log or an older cache, and is
+    /// not taken in.
+    version: u64,
 }
 
 impl Default for MessageCache {
@@ -39,7 +40,7 @@ impl Default for MessageCache {
             per_priority: [0; 256],
             priorities: 0,
             seen_end: 0,
-            generation: 0,
+            version: 0,
         }
     }
 }
@@ -74,14 +75,20 @@ impl MessageCache {
     /// lowest offsets while over the bounds.
     pub(crate) fn evict(&mut self, keep_from: u64) {
         let kept = self.entries.split_off(&keep_from);
+        let mut evicted = false;
         for message in std::mem::replace(&mut self.entries, kept).into_values() {
             self.forget(&message);
+            evicted = true;
         }
         while self.entries.len() > CACHE_MESSAGES || self.bytes > CACHE_BYTES {
             let Some((_, message)) = self.entries.pop_first() else {
                 break;
             };
             self.forget(&message);
+            evicted = true;
+        }
+        if evicted {
+            self.version += 1;
         }
     }
 
@@ -95,20 +102,15 @@ impl MessageCache {
             for message in self.entries.split_off(&end).into_values() {
                 self.forget(&message);
             }
-            self.generation += 1;
         }
         self.seen_end = end;
+        self.version += 1;
         regressed
     }
 
-    /// The highest partition end a read has seen.
-    pub(super) fn seen_end(&self) -> u64 {
-        self.seen_end
-    }
-
-    /// See [`MessageCache::generation`]'s field.
-    pub(super) fn generation(&self) -> u64 {
-        self.generation
+    /// See the field `version`.
+    pub(super) fn version(&self) -> u64 {
+        self.version
     }
 
     /// Drops every cached message: the node let the partition go, and while
@@ -116,7 +118,7 @@ impl MessageCache {
     /// offsets been reused.
     pub(crate) fn clear(&mut self) {
         *self = Self {
-            generation: self.generation + 1,
+            version: self.version + 1,
             ..Self::default()
         };
     }

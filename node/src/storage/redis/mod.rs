@@ -34,8 +34,10 @@
 //!
 //! Messages a cursor needs (pending, expiring, the next window) are read in one
 //! pipelined round trip per call and cached per partition (bounded; see
-//! `partition`). A lease is thus two round trips: read, then write-through;
-//! none when the owner's own appends tell it there is nothing new (`known_ends`).
+//! `fetch` and `message_cache`). A lease is thus two round trips: read (made
+//! without the partition's lock, and made again under it when the cache changed
+//! meanwhile), then write-through; none when the owner's own appends tell it
+//! there is nothing new (`known_ends`).
 //!
 //! # Layout and cluster safety
 //! Every key of a partition shares the hash tag `{<topic>:<partition>}` (see

@@ -2,8 +2,9 @@
 //! `SubscriptionState`): each call locks the partition's working copy, loads
 //! the cursor if needed, reads the messages the call needs, runs the shared
 //! cursor, and writes the changes through before returning, fenced by the
-//! epoch this node owns the partition at (see the module docs). Any failure
-//! drops the working copy (see [`Call::settle`]).
+//! epoch this node owns the partition at (see the module docs). A failure once
+//! the working copy may have changed drops it (see [`Call::settle`]). A lease
+//! makes its read between two holds of the lock (see [`Partition::leases`]).
 
 use async_trait::async_trait;
 use cluster::subscription::StartPosition;
