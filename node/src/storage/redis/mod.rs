@@ -224,9 +224,9 @@ impl RedisStorage {
     async fn delete_partition(&self, at: &PartitionRef) -> Result<(), StorageError> {
         self.owner_epochs.forget(at);
         self.known_ends.forget(at);
-        let state = self.lock_partitions().remove(at);
-        let mut guard = match &state {
-            Some(state) => Some(state.state.lock().await),
+        let partition = self.lock_partitions().remove(at);
+        let mut guard = match &partition {
+            Some(partition) => Some(partition.state.lock().await),
             None => None,
         };
         if let Some(st) = guard.as_deref_mut() {
@@ -403,8 +403,8 @@ impl MessageLog for RedisStorage {
         if retention.max_age_millis.is_none() && !retention.bounds_size() {
             return Ok(0);
         }
-        let state = self.partition(at);
-        let mut st = state.state.lock().await;
+        let partition = self.partition(at);
+        let mut st = partition.state.lock().await;
         let keys = self.keys(at);
         let optional = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         let mut invocation = scripts::TRIM.prepare_invoke();

@@ -351,8 +351,8 @@ impl CursorStore for RedisStorage {
                 .key(keys.subscription(subscription))
                 .arg(subscription.as_str())
                 .arg(position);
-            let state = self.partition(&at);
-            let mut st = state.state.lock().await;
+            let partition = self.partition(&at);
+            let mut st = partition.state.lock().await;
             let created: i64 = self
                 .conn
                 .call(Access::Write, |mut c| async move {
@@ -384,8 +384,8 @@ impl CursorStore for RedisStorage {
                 partition,
             };
             let keys = self.keys(&at);
-            let state = self.partition(&at);
-            let mut st = state.state.lock().await;
+            let partition = self.partition(&at);
+            let mut st = partition.state.lock().await;
             st.cursors.remove(subscription);
             let mut pipe = redis::pipe();
             pipe.atomic()
@@ -407,11 +407,11 @@ impl CursorStore for RedisStorage {
     }
 
     async fn release_cursors(&self, at: &PartitionRef) {
-        let state = self.lock_partitions().get(at).cloned();
-        if let Some(state) = state {
+        let partition = self.lock_partitions().get(at).cloned();
+        if let Some(partition) = partition {
             // Calls in flight finish first; the next call reloads from Redis.
             // Cached messages go too (`MessageCache::clear`).
-            let mut st = state.state.lock().await;
+            let mut st = partition.state.lock().await;
             st.cursors.clear();
             st.messages.clear();
         }
