@@ -74,6 +74,14 @@ async fn a_stale_owner_cannot_bring_a_dead_letter_back() {
     let first = old.lease(&sub, &at, lease_one(T0)).await.expect("lease");
     assert_eq!(first.leased.len(), 1);
     assert_eq!(first.leased[0].attempt, 1);
+    // An at-least-once lease stays in memory; a deadline change writes it.
+    let delivered = [DeliveryRef {
+        offset: 0,
+        attempt: 1,
+    }];
+    old.extend(&sub, &at, &delivered, T0 + 10_000, T0)
+        .await
+        .expect("extend");
 
     tracing::info!("arrange: the partition moves; the new owner claims epoch 3");
     new.append_fenced(&at, Epoch::new(3), Vec::new(), &claim_options())

@@ -2,12 +2,14 @@
 //! `SubscriptionState`): each call locks the partition's working copy, loads
 //! the cursor if needed, reads the messages the call needs, runs the shared
 //! cursor, and writes the changes through before returning, fenced by the
-//! epoch this node owns the partition at (see the module docs). A failure once
+//! epoch this node owns the partition at (see the module docs); an
+//! at-least-once lease leaves its changes for the next write
+//! ([`lease_is_written`]). A failure once
 //! the working copy may have changed drops it (see [`Call::settle`]). A lease
 //! makes its read between two holds of the lock (see [`Partition::leases`]).
 
 use async_trait::async_trait;
-use cluster::subscription::StartPosition;
+use cluster::subscription::{DeliveryMode, StartPosition};
 use cluster::{SubscriptionName, TopicName};
 use tokio::sync::MutexGuard;
 
@@ -212,15 +214,17 @@ impl Call<'_> {
                 break;
             }
         }
-        write_through(
-            conn,
-            &self.keys,
-            &self.at,
-            self.subscription,
-            cursor,
-            self.epoch,
-        )
-        .await?;
+        if lease_is_written(&request, &outcome) {
+            write_through(
+                conn,
+                &self.keys,
+                &self.at,
+                self.subscription,
+                cursor,
+                self.epoch,
+            )
+            .await?;
+        }
         let keep_from = cursors
             .values()
             .map(|c| c.scalars().acked_below)
@@ -230,6 +234,18 @@ impl Call<'_> {
         messages.evict(keep_from);
         Ok(outcome)
     }
+}
+
+/// Whether a lease writes its changes through before it returns. An
+/// at-least-once lease does not: it lives in the owner's memory, and the
+/// cursor's next write (an ack, a nack, a deadline change, a seek) carries it
+/// to Redis with its own changes. A crash before then loses only leases, and
+/// their messages are delivered again at once. An at-most-once lease is its
+/// ack; an exactly-once one must survive a restart at the same epoch, or an
+/// ack id from before it could match the redelivery; and a lease that
+/// dead-lettered messages writes its outbox before they are published.
+fn lease_is_written(request: &LeaseRequest, outcome: &LeaseOutcome) -> bool {
+    request.policy.mode != DeliveryMode::AtLeastOnce || !outcome.dead_lettered.is_empty()
 }
 
 /// Seen everything this owner's appends stored (`known_end`), nothing pending
