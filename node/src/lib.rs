@@ -45,8 +45,10 @@
 //! `http::subscriptions::post` (`:pull`) or `http::stream` →
 //! `broker::delivery::Delivery::pull` → `Delivery::lease_batch` (the partitions
 //! from `broker::groups::scope`, gathered by `delivery/lease.rs`) →
-//! `storage::SubscriptionState::lease` (the shared cursor; on Redis its changes
-//! are written through before the call returns) → an ack id per message
+//! `storage::SubscriptionState::lease` (the shared cursor; on Redis an
+//! at-least-once lease stays in the owner's memory until the next call that
+//! writes the cursor, other modes' are written through before the call
+//! returns) → an ack id per message
 //! (`broker::ack_id`); acks come back through `http::subscriptions::post`
 //! (`:acknowledge`) → `Delivery::acknowledge` (`delivery/acks.rs`) →
 //! `SubscriptionState::ack`. A push subscription is served by

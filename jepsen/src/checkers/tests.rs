@@ -238,6 +238,23 @@ fn a_member_seeing_a_partition_go_backwards_breaks_per_partition_order() {
         .member_pull(1, "g", m, &[("a", 0, 0, 1, 1)])
         .history();
     assert!(!per_partition_order(&bad).passed);
+    let lost_lease = Story::default()
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1), ("b", 0, 1, 1, 1)])
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1), ("c", 0, 2, 1, 1)])
+        .history();
+    let outcome = per_partition_order(&lost_lease);
+    assert!(
+        outcome.passed,
+        "a lease lost with its owner comes back at attempt 1"
+    );
+    let skipped = Story::default()
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1), ("c", 0, 2, 1, 1)])
+        .member_pull(1, "g", m, &[("a", 0, 0, 1, 1), ("b", 0, 1, 1, 1)])
+        .history();
+    assert!(
+        !per_partition_order(&skipped).passed,
+        "a message never delivered before may not pass a later one"
+    );
     let shared = Story::default()
         .pull(1, "s", &[("b", 0, 1, 1, 1)])
         .pull(1, "s", &[("a", 0, 0, 1, 1)])

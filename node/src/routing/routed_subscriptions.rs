@@ -271,4 +271,9 @@ impl SubscriptionState for RoutedStorage {
     async fn release_partition(&self, partition: &PartitionRef) {
         self.local.release_partition(partition).await;
     }
+
+    /// Forwarded to the local backend, where this node's working copies are.
+    async fn write_held_state(&self) {
+        self.local.write_held_state().await;
+    }
 }

@@ -79,6 +79,9 @@ pub(crate) trait CursorStore: Send + Sync + std::fmt::Debug {
 
     /// [`SubscriptionState::release_partition`].
     async fn release_cursors(&self, at: &PartitionRef);
+
+    /// [`SubscriptionState::write_held_state`].
+    async fn write_held_cursors(&self) {}
 }
 
 #[async_trait]
@@ -276,5 +279,9 @@ impl<S: CursorStore> SubscriptionState for S {
 
     async fn release_partition(&self, at: &PartitionRef) {
         self.release_cursors(at).await;
+    }
+
+    async fn write_held_state(&self) {
+        self.write_held_cursors().await;
     }
 }

@@ -16,7 +16,8 @@
 //! The delivery state machine itself lives once, in `cursor` (a subscription's
 //! state on one partition), and both backends run it: memory keeps cursors only
 //! in memory, Redis keeps them in the partition owner's memory as a working copy
-//! and writes every change through to Redis before a call returns; the copy is
+//! and writes every change through to Redis before a call returns (an
+//! at-least-once lease waits for the next call that writes); the copy is
 //! dropped ([`SubscriptionState::release_partition`]) when ownership moves away.
 //! The [`SubscriptionState`] calls that are one step of the cursor are written
 //! once, in `cursor_store`, over the little each backend adds.

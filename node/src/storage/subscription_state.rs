@@ -170,4 +170,11 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
     async fn release_partition(&self, partition: &PartitionRef) {
         let _ = partition;
     }
+
+    /// Writes what the working copies hold and the backend does not yet (the
+    /// at-least-once leases a Redis owner keeps in memory), as the owner, so a
+    /// clean restart delivers none of them again. Called on shutdown; a write
+    /// that fails (fenced, Redis away) is logged and its leases are delivered
+    /// again, as after a crash. No-op where the working copy is the truth.
+    async fn write_held_state(&self) {}
 }

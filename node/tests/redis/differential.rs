@@ -1,7 +1,7 @@
 //! Redis behaves exactly like memory: random sequences of storage calls run on
 //! both backends side by side must give the same answers, including after the
-//! Redis backend is dropped and rebuilt (a broker restart: cursors come back
-//! from Redis, the message cache starts empty).
+//! Redis backend is dropped and rebuilt (a clean broker restart: held leases
+//! are written, cursors come back from Redis, the message cache starts empty).
 
 use node::storage::Millis;
 use std::collections::BTreeMap;
@@ -52,7 +52,9 @@ struct Pair {
 }
 
 impl Pair {
+    /// A clean restart: what the owner holds only in memory is written first.
     async fn restart_redis(&mut self) {
+        self.redis.write_held_state().await;
         self.redis = RedisStorage::connect(&self.settings)
             .await
             .expect("reconnect");

@@ -13,6 +13,8 @@
 //! - [`failover`]: an unplanned failover, measured.
 //! - [`known_end`]: a lease with nothing new asks Redis nothing; an append
 //!   that landed unanswered is still delivered; a refused read leases nothing.
+//! - [`leases_in_memory`]: an at-least-once lease is written by the next call
+//!   that changes the cursor; other modes write each lease through.
 //! - [`fencing`]: cursor writes fenced by the owner epoch: a stale owner
 //!   writes nothing once the new one claimed the partition.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
@@ -27,6 +29,7 @@ mod entry_format;
 mod failover;
 mod fencing;
 mod known_end;
+mod leases_in_memory;
 mod probe;
 mod storage_full;
 mod topic_storage;

@@ -1,7 +1,7 @@
 //! Redis at `maxmemory` with `noeviction`: a publish it refuses (`OOM`) is a
 //! definite failure, `507 INSUFFICIENT_STORAGE` with `Retry-After`, storing
 //! nothing; `/readyz` stays ready; once Redis has room again, publishing
-//! succeeds with no broker restart.
+//! succeeds with no broker restart. Consumers keep draining what is stored.
 
 use serde_json::json;
 use testkit::redis::{RedisServer, broker_on, standalone_settings};
@@ -90,4 +90,61 @@ async fn a_full_redis_refuses_publishes_definitely_and_takes_them_again_once_it_
         .map(|m| m["message"]["data"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(data, [b64("before"), b64("after")]);
+}
+
+#[test_log::test(tokio::test)]
+async fn a_full_redis_refuses_publishes_while_consumers_drain_what_is_stored() {
+    let redis =
+        RedisServer::standalone(&["--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction"]);
+    let app = App::over(broker_on(&standalone_settings(redis.url())).await);
+    app.put_topic("orders", json!({ "partitions": 1 }))
+        .await
+        .ok();
+    app.put_subscription(
+        "billing",
+        json!({ "topic": "orders", "startPosition": "earliest" }),
+    )
+    .await
+    .ok();
+    app.publish(
+        "orders",
+        json!([{ "data": b64("a") }, { "data": b64("b") }]),
+    )
+    .await
+    .ok();
+    redis.command(FILL);
+    app.publish("orders", json!([{ "data": b64("c") }]))
+        .await
+        .problem(507, "INSUFFICIENT_STORAGE");
+
+    tracing::info!("act: pull and ack one at a time while Redis is full");
+    let mut drained = Vec::new();
+    loop {
+        let got = app
+            .pull("billing", json!({ "maxMessages": 1, "waitSeconds": 0 }))
+            .await;
+        let Some(message) = got.first() else { break };
+        drained.push(
+            message["message"]["data"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        app.ack("billing", &[message["ackId"].as_str().expect("ack id")])
+            .await;
+    }
+
+    tracing::info!(
+        "assert: both delivered once and acked (a lease writes nothing, an ack's write starts by deleting fields)"
+    );
+    assert_eq!(drained, [b64("a"), b64("b")]);
+    redis.command(FREE);
+    app.publish("orders", json!([{ "data": b64("c") }]))
+        .await
+        .ok();
+    let rest = app
+        .pull("billing", json!({ "maxMessages": 10, "waitSeconds": 0 }))
+        .await;
+    assert_eq!(rest.len(), 1, "only the message published after: {rest:?}");
+    assert_eq!(rest[0]["message"]["data"], b64("c"));
 }

@@ -1,6 +1,6 @@
-//! Restarts: metadata survives a clean restart in the data directory, and on
+//! Restarts: metadata survives a clean restart in the data directory; on
 //! Redis a `kill -9` loses no message or ack, and leases only the dead
-//! process held are delivered again at once.
+//! process held are delivered again at once, while a clean stop writes them.
 
 use std::collections::BTreeSet;
 
@@ -120,6 +120,48 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_written_leases(
             rest.is_superset(&unwritten),
             "leases only in the dead owner's memory are delivered again at once"
         );
+    });
+}
+
+#[test_log::test]
+fn a_clean_stop_on_redis_writes_the_leases_it_held() {
+    let redis = testkit::redis::RedisServer::standalone(&[]);
+    let prefix = testkit::redis::fresh_prefix();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+
+    let data_dir = DataDir::new("sigterm-on-redis");
+    let (mut first, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
+    let leased = runtime.block_on(async {
+        declare(&api).await;
+        let messages = (0..100).map(|i| text(&format!("m{i}"))).collect();
+        publish(&api, "orders", messages).await.expect("publish");
+        let mut leased = Vec::new();
+        while leased.len() < 30 {
+            leased.extend(pull(&api, 30 - leased.len() as u32).await);
+        }
+        data(&leased)
+    });
+    assert!(first.terminate().success(), "SIGTERM ends it cleanly");
+
+    let (_second, api) = start_on_redis(&data_dir, &redis.url(), &prefix);
+    runtime.block_on(async {
+        let stats = subscription_stats(&api, "billing").await;
+        assert_eq!(
+            (stats.backlog_messages, stats.outstanding_messages),
+            (100, 30),
+            "the 30 leases were written on the way out"
+        );
+        let mut rest = Vec::new();
+        loop {
+            let got = pull(&api, 1000).await;
+            if got.is_empty() {
+                break;
+            }
+            rest.extend(got);
+        }
+        assert_eq!(rest.len(), 70, "each message not leased, once");
+        let rest = data(&rest);
+        assert!(rest.is_disjoint(&leased), "leases wait for their deadline");
     });
 }
 

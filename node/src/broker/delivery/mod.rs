@@ -199,6 +199,12 @@ impl Delivery {
         Ok(out)
     }
 
+    /// Writes the delivery state storage holds only in this node's memory
+    /// ([`crate::storage::SubscriptionState::write_held_state`]); on shutdown.
+    pub async fn write_held_state(&self) {
+        self.storage.write_held_state().await;
+    }
+
     /// Copies what the subscription's dead-letter outboxes hold
     /// ([`DeadLetters::drain`]).
     pub async fn drain_dead_letters(&self, target: &DeliveryTarget) -> Result<(), BrokerError> {

@@ -101,6 +101,7 @@ impl Cursor {
             && let Some(changes) = &mut self.changes
         {
             changes.parked.insert(key.to_owned());
+            self.edits += 1;
         }
     }
 
@@ -108,6 +109,7 @@ impl Cursor {
         let was_parked = self.parked.remove(key);
         if was_parked && let Some(changes) = &mut self.changes {
             changes.parked.insert(key.to_owned());
+            self.edits += 1;
         }
         was_parked
     }
@@ -115,12 +117,14 @@ impl Cursor {
     pub(super) fn touch(&mut self, offset: u64) {
         if let Some(changes) = &mut self.changes {
             changes.offsets.insert(offset);
+            self.edits += 1;
         }
     }
 
     pub(super) fn touch_scalars(&mut self) {
         if let Some(changes) = &mut self.changes {
             changes.scalars = true;
+            self.edits += 1;
         }
     }
 }

@@ -73,6 +73,12 @@ impl Cursor {
         Some(std::mem::take(changes))
     }
 
+    /// How many changes the cursor recorded since it was made (tracked cursors
+    /// only): a call that leaves it unmoved made no change of its own.
+    pub(crate) fn edits(&self) -> u64 {
+        self.edits
+    }
+
     pub(crate) fn state_of(&self, offset: u64) -> Option<OffsetState> {
         if let Some(lease) = self.leased.get(&offset) {
             return Some(OffsetState::Leased {

@@ -1,5 +1,4 @@
-//! One subscription's delivery state on one partition: the delivery state
-//! machine, shared by every backend.
+//! One subscription's delivery state on one partition: the state machine every backend shares.
 //!
 //! Every offset in `[acked_below, next)` is in exactly one of four places:
 //! leased, pending (waiting for delivery: never delivered but held back, nacked,
@@ -94,6 +93,8 @@ pub(crate) struct Cursor {
     served: u64,
     /// What changed since the last [`Cursor::take_changes`]; `None` when untracked.
     changes: Option<Changes>,
+    /// Changes recorded so far, never reset ([`Cursor::edits`]).
+    edits: u64,
 }
 
 impl Cursor {
@@ -387,6 +388,7 @@ impl Cursor {
             expired: self.expired,
             served: self.served,
             changes,
+            edits: self.edits + 1,
             ..Self::new(offset)
         };
     }

@@ -30,14 +30,18 @@
 //! and one atomic script of `HSET`/`HDEL` on the cursor's hash
 //! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
 //! If that write fails, the working copy is dropped and reloaded from Redis on
-//! the next call, so memory never runs ahead of Redis.
+//! the next call. The one exception is an at-least-once lease: it stays in
+//! memory and the next call that changes the cursor writes it with its own
+//! changes (`subscriptions::lease_is_written`), so memory runs ahead of Redis
+//! by leases only, which a crash turns into redeliveries.
 //!
 //! Messages a cursor needs (pending, expiring, the next window) are read in one
 //! pipelined round trip per call and cached per partition (bounded; see
-//! `fetch` and `message_cache`). A lease is thus two round trips: read (made
-//! without the partition's lock, and made again under it when the cache changed
-//! meanwhile), then write-through; none when the owner's own appends tell it
-//! there is nothing new (`known_ends`).
+//! `fetch` and `message_cache`). An at-least-once lease is thus one round trip,
+//! its read (made without the partition's lock, and made again under it when
+//! the cache changed meanwhile), and the other modes' add their write-through;
+//! none when the owner's own appends tell it there is nothing new
+//! (`known_ends`).
 //!
 //! # Layout and cluster safety
 //! Every key of a partition shares the hash tag `{<topic>:<partition>}` (see

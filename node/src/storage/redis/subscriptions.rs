@@ -8,6 +8,8 @@
 //! the working copy may have changed drops it (see [`Call::settle`]). A lease
 //! makes its read between two holds of the lock (see [`Partition::leases`]).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use cluster::subscription::{DeliveryMode, StartPosition};
 use cluster::{SubscriptionName, TopicName};
@@ -15,6 +17,7 @@ use tokio::sync::MutexGuard;
 
 use super::connection::{Access, Connection};
 use super::fetch::{Needs, Plan, Read, fetch};
+use super::field_encoding::corrupt;
 use super::keys::PartitionKeys;
 use super::message_cache::CachedLog;
 use super::partition::{Partition, PartitionState, load_cursor, parse_bounds, write_through};
@@ -80,6 +83,24 @@ impl Call<'_> {
         result
     }
 
+    /// Writes through what the cursor changed since its last write.
+    async fn write(&mut self) -> Result<(), StorageError> {
+        let cursor = self
+            .state
+            .cursors
+            .get_mut(self.subscription)
+            .ok_or_else(|| corrupt("cursor vanished"))?;
+        write_through(
+            &self.storage.conn,
+            &self.keys,
+            &self.at,
+            self.subscription,
+            cursor,
+            self.epoch,
+        )
+        .await
+    }
+
     /// Loads the cursor, reads the messages `reads` names, runs `step` and
     /// writes through what it changed.
     async fn run<T>(
@@ -134,16 +155,13 @@ impl Call<'_> {
             end,
             cache: messages,
         };
+        let edits = cursor.edits();
         let value = step(cursor, &view);
-        write_through(
-            conn,
-            &self.keys,
-            &self.at,
-            self.subscription,
-            cursor,
-            self.epoch,
-        )
-        .await?;
+        // A call that changed nothing (statistics, a stale ack) writes
+        // nothing, not even the leases waiting for a write.
+        if cursor.edits() != edits {
+            self.write().await?;
+        }
         Ok(value)
     }
 
@@ -214,17 +232,6 @@ impl Call<'_> {
                 break;
             }
         }
-        if lease_is_written(&request, &outcome) {
-            write_through(
-                conn,
-                &self.keys,
-                &self.at,
-                self.subscription,
-                cursor,
-                self.epoch,
-            )
-            .await?;
-        }
         let keep_from = cursors
             .values()
             .map(|c| c.scalars().acked_below)
@@ -232,6 +239,9 @@ impl Call<'_> {
             .unwrap_or(start)
             .max(start);
         messages.evict(keep_from);
+        if lease_is_written(&request, &outcome) {
+            self.write().await?;
+        }
         Ok(outcome)
     }
 }
@@ -420,6 +430,40 @@ impl CursorStore for RedisStorage {
         });
         futures::future::try_join_all(deletions).await?;
         Ok(())
+    }
+
+    async fn write_held_cursors(&self) {
+        let partitions: Vec<(PartitionRef, Arc<Partition>)> = self
+            .lock_partitions()
+            .iter()
+            .map(|(at, partition)| (at.clone(), Arc::clone(partition)))
+            .collect();
+        for (at, partition) in partitions {
+            let mut state = partition.state.lock().await;
+            if state.deleted {
+                continue;
+            }
+            let keys = self.keys(&at);
+            let epoch = self.owner_epochs.of(&at);
+            let mut failed = Vec::new();
+            for (subscription, cursor) in &mut state.cursors {
+                let written =
+                    write_through(&self.conn, &keys, &at, subscription, cursor, epoch).await;
+                if let Err(error) = written {
+                    tracing::warn!(
+                        %subscription,
+                        topic = %at.topic,
+                        partition = at.partition,
+                        %error,
+                        "held leases not written; they will be delivered again"
+                    );
+                    failed.push(subscription.clone());
+                }
+            }
+            for subscription in failed {
+                state.cursors.remove(&subscription);
+            }
+        }
     }
 
     async fn release_cursors(&self, at: &PartitionRef) {
