@@ -47,7 +47,8 @@ use crate::telemetry::Metrics;
 pub const LEADER_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a stopping member keeps trying to hand its partitions over and
-/// leave the membership (a leader election may be under way). With the
+/// leave the membership (a leader election may be under way), or a node that
+/// keeps its partitions writes the leases it holds. With the
 /// production shutdown grace (30 s) and preStop pause (5 s) it fits the pod's
 /// 60 s termination grace period (deployments/kubernetes/base/pubsubgo.yaml).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -317,10 +318,14 @@ impl Instance {
         for task in self.background {
             task.abort();
         }
-        if self.voter {
-            hand_over_partitions(self.broker.metadata.store(), &self.consensus).await;
+        let keeps_partitions = if self.voter {
+            !hand_over_partitions(self.broker.metadata.store(), &self.consensus).await
         } else {
             drain(self.broker.metadata.store(), &self.consensus).await;
+            false
+        };
+        if keeps_partitions {
+            write_held_state(&self.broker).await;
         }
         self.consensus.shutdown().await;
         served
@@ -344,11 +349,28 @@ impl Instance {
     }
 }
 
+/// When a stopping node keeps its partitions (a single node, or the last one
+/// live), their epochs stay the same, and the ack ids of the leases it holds
+/// only in memory (at-least-once on Redis) stay good after a restart: writes
+/// them, so the restart does not deliver them again. After a hand-over it
+/// does not: those ack ids carry an older epoch and are refused, so the new
+/// owners had better deliver the messages again at once.
+async fn write_held_state(broker: &Broker) {
+    let write = broker.delivery.write_held_state();
+    if tokio::time::timeout(DRAIN_TIMEOUT, write).await.is_err() {
+        tracing::warn!(
+            timeout = ?DRAIN_TIMEOUT,
+            "held leases not all written; they will be delivered again"
+        );
+    }
+}
+
 /// Before a graceful stop, marks this node down so its partitions move to the
 /// other live nodes now (with new epochs) instead of after the owner timeout.
 /// It registers again when it starts and gets partitions back from a
 /// rebalance. Nothing to do for a single node or a node already removed.
-async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) {
+/// Whether others were live to take the partitions.
+async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) -> bool {
     let me = consensus.node_id();
     let others_live = metadata.read(|md| {
         let placement = md.placement();
@@ -356,7 +378,7 @@ async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) {
             && placement.nodes().any(|n| n.id != me && n.live)
     });
     if !others_live {
-        return;
+        return false;
     }
     let command = cluster::Command::SetNodeLive {
         id: me,
@@ -372,6 +394,7 @@ async fn hand_over_partitions(metadata: &MetadataStore, consensus: &Consensus) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "stopping without handing partitions over"),
     }
+    true
 }
 
 /// Before a non-voting member stops: forgets it in the placement, which moves

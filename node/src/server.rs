@@ -4,8 +4,7 @@
 //! [`run`] takes bound listeners and a shutdown token, so the binary, tests and
 //! embedders all drive the same code. On shutdown: stop accepting, let in-flight
 //! requests finish, end long polls, send WebSocket close frames, then wait up to
-//! the grace period for streams to end, then write the leases only this
-//! process holds (at-least-once on Redis) to storage. The push supervisor (see
+//! the grace period for streams to end. The push supervisor (see
 //! [`crate::push`]) runs beside the listeners and stops on the same token.
 
 use std::future::Future;
@@ -191,8 +190,5 @@ pub async fn run(
     }
     maintenance.abort();
     group_expiry.abort();
-    // Client calls have ended: the leases only this process holds go to
-    // storage, so a clean restart does not deliver them again.
-    broker.delivery.write_held_state().await;
     result
 }

@@ -1,6 +1,7 @@
 //! Stale owners: once a partition was served under an owner epoch, no
-//! operation that began afterwards is served under an older one (a lease is a
-//! write to the partition's delivery state, so this is the fence on writes).
+//! operation that began afterwards is served under an older one (the
+//! ownership lease and the catch-up barrier; an at-least-once lease on Redis
+//! writes nothing, so the fence on cursor writes does not stop it).
 
 use std::collections::BTreeMap;
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use api::types::{PublishMessage, PublishRequest};
 use node::broker::Broker;
 use node::clock::Clock;
+use node::storage::conformance::refs;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::telemetry::Metrics;
 use serde_json::json;
@@ -312,16 +313,8 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         .lease(&sub, &at, lease(60, 10))
         .await
         .expect("lease");
-    let refs: Vec<_> = first
-        .leased
-        .iter()
-        .map(|l| node::storage::DeliveryRef {
-            offset: l.message.offset,
-            attempt: l.attempt,
-        })
-        .collect();
     storage
-        .ack(&sub, &at, &refs, 10, false)
+        .ack(&sub, &at, &refs(&first.leased), 10, false)
         .await
         .expect("ack 60");
 
@@ -369,15 +362,8 @@ async fn a_redis_cluster_failover_keeps_publishing_and_delivery_going() {
         (60..200).collect::<Vec<u64>>(),
         "nothing acked comes back, nothing published is missing"
     );
-    let refs: Vec<_> = rest.leased[..40]
-        .iter()
-        .map(|l| node::storage::DeliveryRef {
-            offset: l.message.offset,
-            attempt: l.attempt,
-        })
-        .collect();
     storage
-        .ack(&sub, &at, &refs, 20, false)
+        .ack(&sub, &at, &refs(&rest.leased[..40]), 20, false)
         .await
         .expect("ack 40 after the failover");
     let fresh = RedisStorage::connect(&settings).await.expect("reconnect");

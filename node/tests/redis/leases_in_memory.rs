@@ -1,7 +1,8 @@
 //! An at-least-once lease stays in the owner's memory: neither it nor a call
 //! that changes nothing (statistics) writes the cursor, and the next call that
 //! changes it (here an ack) writes the lease with its own changes. The other
-//! modes write each lease through. A second storage on the same prefix reads
+//! modes write each lease through. A late write (at shutdown) does not bring
+//! back a deleted subscription. A second storage on the same prefix reads
 //! Redis as a new owner would.
 
 use api::types::AckLevel;
@@ -116,4 +117,27 @@ async fn exactly_once_and_at_most_once_leases_are_written_before_they_return() {
         assert_eq!(leased.leased.len(), 2);
         assert_eq!(in_redis(&settings, &at, &sub).await, expected, "{mode:?}");
     }
+}
+
+#[test_log::test(tokio::test)]
+async fn held_leases_written_after_their_subscription_was_deleted_do_not_bring_it_back() {
+    let (settings, owner, at, sub) = orders().await;
+    owner
+        .lease(&sub, &at, lease(2, DeliveryMode::AtLeastOnce))
+        .await
+        .expect("lease");
+    let other = RedisStorage::connect(&settings).await.expect("connect");
+    other
+        .delete_subscription(&sub, &at.topic, 1)
+        .await
+        .expect("delete");
+
+    owner.write_held_state().await;
+
+    let fresh = RedisStorage::connect(&settings).await.expect("connect");
+    let gone = fresh.backlog(&sub, &at, T0).await;
+    assert!(
+        matches!(gone, Err(node::storage::StorageError::NotFound { .. })),
+        "the late write re-created the cursor: {gone:?}"
+    );
 }

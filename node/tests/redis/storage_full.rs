@@ -22,8 +22,9 @@ fn used_memory(redis: &RedisServer) -> u64 {
         .expect("used_memory")
 }
 
-#[test_log::test(tokio::test)]
-async fn a_full_redis_refuses_publishes_definitely_and_takes_them_again_once_it_has_room() {
+/// A Redis with `maxmemory` and `noeviction`, and a broker on it with topic
+/// `orders` (one partition) and its subscription `billing` from the earliest.
+async fn orders_on_a_bounded_redis() -> (RedisServer, App) {
     let redis =
         RedisServer::standalone(&["--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction"]);
     let app = App::over(broker_on(&standalone_settings(redis.url())).await);
@@ -36,6 +37,12 @@ async fn a_full_redis_refuses_publishes_definitely_and_takes_them_again_once_it_
     )
     .await
     .ok();
+    (redis, app)
+}
+
+#[test_log::test(tokio::test)]
+async fn a_full_redis_refuses_publishes_definitely_and_takes_them_again_once_it_has_room() {
+    let (redis, app) = orders_on_a_bounded_redis().await;
     app.publish("orders", json!([{ "data": b64("before") }]))
         .await
         .ok();
@@ -94,18 +101,7 @@ async fn a_full_redis_refuses_publishes_definitely_and_takes_them_again_once_it_
 
 #[test_log::test(tokio::test)]
 async fn a_full_redis_refuses_publishes_while_consumers_drain_what_is_stored() {
-    let redis =
-        RedisServer::standalone(&["--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction"]);
-    let app = App::over(broker_on(&standalone_settings(redis.url())).await);
-    app.put_topic("orders", json!({ "partitions": 1 }))
-        .await
-        .ok();
-    app.put_subscription(
-        "billing",
-        json!({ "topic": "orders", "startPosition": "earliest" }),
-    )
-    .await
-    .ok();
+    let (redis, app) = orders_on_a_bounded_redis().await;
     app.publish(
         "orders",
         json!([{ "data": b64("a") }, { "data": b64("b") }]),

@@ -36,6 +36,18 @@ async fn pull(api: &api::Client, max: u32) -> Vec<api::types::ReceivedMessage> {
         .received_messages
 }
 
+/// Pulls until nothing is left to deliver now.
+async fn pull_until_empty(api: &api::Client) -> Vec<api::types::ReceivedMessage> {
+    let mut all = Vec::new();
+    loop {
+        let got = pull(api, 1000).await;
+        if got.is_empty() {
+            return all;
+        }
+        all.extend(got);
+    }
+}
+
 fn data(messages: &[api::types::ReceivedMessage]) -> BTreeSet<String> {
     messages
         .iter()
@@ -92,14 +104,7 @@ fn a_server_killed_with_sigkill_on_redis_keeps_messages_acks_and_written_leases(
             (9_700, 200),
             "300 acks and the 200 written leases survived the crash"
         );
-        let mut rest = Vec::new();
-        loop {
-            let got = pull(&api, 1000).await;
-            if got.is_empty() {
-                break;
-            }
-            rest.extend(got);
-        }
+        let rest = pull_until_empty(&api).await;
         assert!(
             rest.iter().all(|m| m.delivery_attempt == 1),
             "a lease lost in the crash does not count as an attempt"
@@ -151,14 +156,7 @@ fn a_clean_stop_on_redis_writes_the_leases_it_held() {
             (100, 30),
             "the 30 leases were written on the way out"
         );
-        let mut rest = Vec::new();
-        loop {
-            let got = pull(&api, 1000).await;
-            if got.is_empty() {
-                break;
-            }
-            rest.extend(got);
-        }
+        let rest = pull_until_empty(&api).await;
         assert_eq!(rest.len(), 70, "each message not leased, once");
         let rest = data(&rest);
         assert!(rest.is_disjoint(&leased), "leases wait for their deadline");

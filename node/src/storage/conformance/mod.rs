@@ -128,7 +128,8 @@ fn offsets_of(leased: &[Leased]) -> Vec<u64> {
     leased.iter().map(|l| l.message.offset).collect()
 }
 
-fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
+/// The ack references of `leased`, as a consumer would send them back.
+pub fn refs(leased: &[Leased]) -> Vec<DeliveryRef> {
     leased
         .iter()
         .map(|l| DeliveryRef {

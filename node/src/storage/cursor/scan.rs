@@ -186,7 +186,7 @@ impl Cursor {
     /// This is the common case (every message of one priority: the oldest are
     /// taken), and it keeps a lease of a few messages from a long backlog from
     /// moving the rest of its priority window into `pending`, which a backend
-    /// writes through and the next lease takes out again.
+    /// persists and the next lease takes out again.
     pub(super) fn give_back_untaken(&mut self, window: &Window<'_>, picked: &[usize]) -> usize {
         let candidates = &window.candidates;
         let taken_new = picked.iter().filter(|&&i| i >= window.first_new).count();

@@ -77,7 +77,8 @@ pub(crate) async fn load_cursor<'a>(
 
 /// Persists what the last call changed in `cursor`, atomically, as the owner
 /// at `epoch`: [`StorageError::Fenced`], writing nothing, if the partition has
-/// seen a newer epoch. On failure the caller must drop its working copy:
+/// seen a newer epoch; `NotFound`, writing nothing, if the subscription's
+/// cursor is gone from Redis (deleted meanwhile). On failure the caller must drop its working copy:
 /// Redis is then the truth, whether or not this write landed.
 pub(crate) async fn write_through(
     conn: &Connection,
@@ -131,6 +132,9 @@ pub(crate) async fn write_through(
             partition: at.partition,
             attempted: epoch,
             current: Epoch::new(*current),
+        }),
+        [2] => Err(StorageError::NotFound {
+            what: format!("subscription {subscription}"),
         }),
         other => Err(corrupt(format!("cursor write replied {other:?}"))),
     }

@@ -5,11 +5,16 @@
 -- KEYS: epoch, the cursor's hash. ARGV: the writer's epoch, '1' to delete the
 -- hash first (a reset) or '0', the number of fields to delete, those fields,
 -- then field and value pairs to set.
--- Returns {1} when written, {0, current epoch} when fenced.
+-- Returns {1} when written, {0, current epoch} when fenced, {2} when the
+-- cursor's hash is gone (the subscription or topic was deleted: a late write,
+-- say at shutdown, must not bring it back).
 local epoch_key, cursor = KEYS[1], KEYS[2]
 local current = tonumber(redis.call('GET', epoch_key) or '0')
 if tonumber(ARGV[1]) < current then
   return {0, current}
+end
+if redis.call('EXISTS', cursor) == 0 then
+  return {2}
 end
 if ARGV[2] == '1' then
   redis.call('DEL', cursor)
