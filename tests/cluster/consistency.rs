@@ -96,6 +96,41 @@ async fn a_recreated_subscription_starts_over_on_redis() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On Redis, deleting a subscription and creating it again keeps the leases
+/// the owner holds in memory for the topic's other subscriptions: they are
+/// not delivered again before their deadline.
+#[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]
+async fn renewing_a_subscription_keeps_the_leases_of_its_siblings_on_redis() -> anyhow::Result<()> {
+    let cluster = TestCluster::start(1, Storage::shared_redis()).await?;
+    all_registered(&cluster).await?;
+    let c = cluster.client(1);
+    create_topic(&c, "siblings", 1).await?;
+    let request = CreateSubscriptionRequest {
+        start_position: Some(StartPosition::Earliest),
+        ack_deadline_seconds: Some(60),
+        ..subscription("siblings")
+    };
+    c.create_subscription("siblings-keep", &request).await?;
+    c.create_subscription("siblings-churn", &request).await?;
+    for i in 0..4 {
+        assert!(publish_one(&c, "siblings", &format!("m{i}")).await?);
+    }
+    let pull = |max| PullRequest {
+        max_messages: Some(max),
+        wait_seconds: Some(1),
+        ..PullRequest::default()
+    };
+    let held = c.pull("siblings-keep", &pull(3)).await?.received_messages;
+    assert_eq!(held.len(), 3);
+    c.delete_subscription("siblings-churn").await?;
+    c.create_subscription("siblings-churn", &request).await?;
+    let next = c.pull("siblings-keep", &pull(10)).await?.received_messages;
+    let offsets: Vec<u64> = next.iter().map(|r| r.message.offset).collect();
+    assert_eq!(offsets, vec![3], "held leases were delivered again");
+    cluster.shutdown().await;
+    Ok(())
+}
+
 /// An ack id issued by a partition's previous owner does not ack the message
 /// the new owner holds at the same offset and attempt.
 #[test_log::test(tokio::test(flavor = "multi_thread", worker_threads = 2))]

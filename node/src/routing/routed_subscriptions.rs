@@ -272,6 +272,17 @@ impl SubscriptionState for RoutedStorage {
         self.local.release_partition(partition).await;
     }
 
+    /// Forwarded to the local backend, like `release_partition`.
+    async fn release_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+    ) {
+        self.local
+            .release_subscription(subscription, partition)
+            .await;
+    }
+
     /// Forwarded to the local backend, where this node's working copies are.
     async fn write_held_state(&self) {
         self.local.write_held_state().await;

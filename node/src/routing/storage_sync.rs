@@ -177,26 +177,23 @@ impl StorageSync {
                     .await?;
             }
         }
-        // Cached state of a partition is stale once its ownership changed at
-        // all (lost, or lost and regained between two syncs), and so is a
-        // subscription's that was deleted or created again under its name.
-        let renewed: BTreeSet<&TopicName> = patch
-            .subscriptions
-            .iter()
-            .filter_map(|(name, now)| {
-                let (topic, created) = state.subscriptions.get(name)?;
-                (now.as_ref().map(|n| n.created) != Some(*created)).then_some(topic)
-            })
-            .collect();
-        for topic in &renewed {
-            for (at, _) in owned_of(&state.owned, topic) {
-                self.local.release_partition(at).await;
+        // A subscription's cached state is stale once it was deleted or
+        // created again under its name; the topic's other subscriptions keep
+        // theirs (and the leases they hold in memory).
+        for (name, now) in &patch.subscriptions {
+            if let Some((topic, created)) = state.subscriptions.get(name)
+                && now.as_ref().map(|n| n.created) != Some(*created)
+            {
+                for (at, _) in owned_of(&state.owned, topic) {
+                    self.local.release_subscription(name, at).await;
+                }
             }
         }
+        // A partition's is stale once its ownership changed at all (lost, or
+        // lost and regained between two syncs).
         for (at, now) in &patch.owned {
             if let Some(epoch) = state.owned.get(at)
                 && now.as_ref() != Some(epoch)
-                && !renewed.contains(&at.topic)
             {
                 self.local.release_partition(at).await;
             }

@@ -80,6 +80,11 @@ pub(crate) trait CursorStore: Send + Sync + std::fmt::Debug {
     /// [`SubscriptionState::release_partition`].
     async fn release_cursors(&self, at: &PartitionRef);
 
+    /// [`SubscriptionState::release_subscription`].
+    async fn release_cursor(&self, subscription: &SubscriptionName, at: &PartitionRef) {
+        let _ = (subscription, at);
+    }
+
     /// [`SubscriptionState::write_held_state`].
     async fn write_held_cursors(&self) {}
 }
@@ -279,6 +284,10 @@ impl<S: CursorStore> SubscriptionState for S {
 
     async fn release_partition(&self, at: &PartitionRef) {
         self.release_cursors(at).await;
+    }
+
+    async fn release_subscription(&self, subscription: &SubscriptionName, at: &PartitionRef) {
+        self.release_cursor(subscription, at).await;
     }
 
     async fn write_held_state(&self) {

@@ -171,6 +171,18 @@ pub trait SubscriptionState: Send + Sync + std::fmt::Debug {
         let _ = partition;
     }
 
+    /// Forgets the working copy of one subscription's state on the
+    /// partition, keeping the other subscriptions' (and the leases they
+    /// hold). Called when the subscription was deleted or created again
+    /// under its name. No-op where the working copy is the truth.
+    async fn release_subscription(
+        &self,
+        subscription: &SubscriptionName,
+        partition: &PartitionRef,
+    ) {
+        let _ = (subscription, partition);
+    }
+
     /// Writes what the working copies hold and the backend does not yet (the
     /// at-least-once leases a Redis owner keeps in memory), as the owner, so a
     /// clean restart delivers none of them again. Called on shutdown; a write

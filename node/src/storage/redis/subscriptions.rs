@@ -466,6 +466,14 @@ impl CursorStore for RedisStorage {
         }
     }
 
+    async fn release_cursor(&self, subscription: &SubscriptionName, at: &PartitionRef) {
+        let partition = self.lock_partitions().get(at).cloned();
+        if let Some(partition) = partition {
+            // A call in flight finishes first; the next one reloads from Redis.
+            partition.state.lock().await.cursors.remove(subscription);
+        }
+    }
+
     async fn release_cursors(&self, at: &PartitionRef) {
         let partition = self.lock_partitions().get(at).cloned();
         if let Some(partition) = partition {
