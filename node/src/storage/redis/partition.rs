@@ -139,3 +139,36 @@ pub(crate) async fn write_through(
         other => Err(corrupt(format!("cursor write replied {other:?}"))),
     }
 }
+
+/// Writes the cursors of `partition` holding changes not yet in Redis (the
+/// at-least-once leases its owner keeps in memory), as the owner at `epoch`.
+/// A cursor whose write fails is dropped, so its leases are delivered again,
+/// as after a crash.
+pub(crate) async fn write_held(
+    conn: &Connection,
+    keys: &PartitionKeys,
+    at: &PartitionRef,
+    partition: &Partition,
+    epoch: Epoch,
+) {
+    let mut state = partition.state.lock().await;
+    if state.deleted {
+        return;
+    }
+    let mut failed = Vec::new();
+    for (subscription, cursor) in &mut state.cursors {
+        if let Err(error) = write_through(conn, keys, at, subscription, cursor, epoch).await {
+            tracing::warn!(
+                %subscription,
+                topic = %at.topic,
+                partition = at.partition,
+                %error,
+                "held leases not written; they will be delivered again"
+            );
+            failed.push(subscription.clone());
+        }
+    }
+    for subscription in failed {
+        state.cursors.remove(&subscription);
+    }
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cluster::subscription::{DeliveryMode, StartPosition};
 use cluster::{SubscriptionName, TopicName};
+use futures::StreamExt;
 use tokio::sync::MutexGuard;
 
 use super::connection::{Access, Connection};
@@ -20,7 +21,9 @@ use super::fetch::{Needs, Plan, Read, fetch};
 use super::field_encoding::corrupt;
 use super::keys::PartitionKeys;
 use super::message_cache::CachedLog;
-use super::partition::{Partition, PartitionState, load_cursor, parse_bounds, write_through};
+use super::partition::{
+    Partition, PartitionState, load_cursor, parse_bounds, write_held, write_through,
+};
 use super::{RedisStorage, not_found, scripts};
 use crate::storage::cursor::{Cursor, LogView};
 use crate::storage::cursor_store::{CursorStore, Reads};
@@ -31,6 +34,9 @@ use crate::storage::{
 /// Most fetch-and-scan rounds one lease makes when the messages it read were
 /// all held back (delayed, expired, blocked keys) and more may follow.
 const MAX_LEASE_ROUNDS: usize = 8;
+
+/// Partitions whose held leases a clean stop writes at once.
+const HELD_WRITES_IN_FLIGHT: usize = 32;
 
 /// One call on one subscription's locked partition.
 struct Call<'a> {
@@ -438,32 +444,14 @@ impl CursorStore for RedisStorage {
             .iter()
             .map(|(at, partition)| (at.clone(), Arc::clone(partition)))
             .collect();
-        for (at, partition) in partitions {
-            let mut state = partition.state.lock().await;
-            if state.deleted {
-                continue;
-            }
-            let keys = self.keys(&at);
-            let epoch = self.owner_epochs.of(&at);
-            let mut failed = Vec::new();
-            for (subscription, cursor) in &mut state.cursors {
-                let written =
-                    write_through(&self.conn, &keys, &at, subscription, cursor, epoch).await;
-                if let Err(error) = written {
-                    tracing::warn!(
-                        %subscription,
-                        topic = %at.topic,
-                        partition = at.partition,
-                        %error,
-                        "held leases not written; they will be delivered again"
-                    );
-                    failed.push(subscription.clone());
-                }
-            }
-            for subscription in failed {
-                state.cursors.remove(&subscription);
-            }
-        }
+        // Partitions in parallel (a few round trips in flight), so a node
+        // with many partitions writes them all within the drain timeout.
+        futures::stream::iter(partitions)
+            .for_each_concurrent(HELD_WRITES_IN_FLIGHT, |(at, partition)| async move {
+                let epoch = self.owner_epochs.of(&at);
+                write_held(&self.conn, &self.keys(&at), &at, &partition, epoch).await;
+            })
+            .await;
     }
 
     async fn release_cursor(&self, subscription: &SubscriptionName, at: &PartitionRef) {
