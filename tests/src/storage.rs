@@ -1,7 +1,9 @@
 //! Builders for storage-level calls ([`node::storage`]), for tests that drive
 //! a backend directly.
 
-use node::storage::NewMessage;
+use cluster::subscription::StartPosition;
+use cluster::{SubscriptionName, TopicName};
+use node::storage::{MessageLog, NewMessage, PartitionRef, SubscriptionState};
 
 /// A message carrying `data`, published at `publish_time_millis`, with
 /// default priority (4) and no key, attributes, delay or expiry.
@@ -15,4 +17,27 @@ pub fn message(data: impl Into<bytes::Bytes>, publish_time_millis: u64) -> NewMe
         deliver_at_millis: None,
         expire_at_millis: None,
     }
+}
+
+/// Creates topic `orders` (one partition) and subscription `billing` on it,
+/// reading from the earliest message, in `storage`; answers partition 0 of
+/// `orders` and `billing`.
+pub async fn orders_with_billing<S>(storage: &S) -> (PartitionRef, SubscriptionName)
+where
+    S: MessageLog + SubscriptionState,
+{
+    let at = PartitionRef {
+        topic: TopicName::new("orders").expect("valid name"),
+        partition: 0,
+    };
+    let sub = SubscriptionName::new("billing").expect("valid name");
+    storage
+        .create_topic(&at.topic, 1)
+        .await
+        .expect("create topic");
+    storage
+        .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
+        .await
+        .expect("create subscription");
+    (at, sub)
 }

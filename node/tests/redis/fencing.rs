@@ -6,16 +6,15 @@
 //! the new owner had dead-lettered was delivered again and died twice.
 
 use api::types::AckLevel;
-use cluster::subscription::StartPosition;
-use cluster::{SubscriptionName, TopicName};
+use cluster::SubscriptionName;
 use node::storage::redis::RedisStorage;
 use node::storage::{
-    AppendOptions, DeliveryPolicy, DeliveryRef, Epoch, FencedLog, LeaseRequest, MessageLog, Nack,
-    PartitionRef, StorageError, SubscriptionState,
+    AppendOptions, DeliveryPolicy, DeliveryRef, Epoch, FencedLog, LeaseRequest, Nack, PartitionRef,
+    StorageError, SubscriptionState,
 };
 
 use testkit::redis::{shared_standalone, standalone_settings};
-use testkit::storage::message;
+use testkit::storage::{message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -46,15 +45,7 @@ async fn two_owners() -> (RedisStorage, RedisStorage, PartitionRef, Subscription
     let settings = standalone_settings(shared_standalone().url());
     let old = RedisStorage::connect(&settings).await.expect("connect");
     let new = RedisStorage::connect(&settings).await.expect("connect");
-    let at = PartitionRef {
-        topic: TopicName::new("orders").expect("valid name"),
-        partition: 0,
-    };
-    let sub = SubscriptionName::new("billing").expect("valid name");
-    old.create_topic(&at.topic, 1).await.expect("create topic");
-    old.create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
-        .await
-        .expect("create subscription");
+    let (at, sub) = orders_with_billing(&old).await;
     (old, new, at, sub)
 }
 

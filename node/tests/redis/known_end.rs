@@ -6,15 +6,14 @@
 use std::time::Duration;
 
 use api::types::AckLevel;
-use cluster::subscription::StartPosition;
-use cluster::{SubscriptionName, TopicName};
+use cluster::SubscriptionName;
 use node::storage::redis::RedisStorage;
 use node::storage::{
-    AppendOptions, DeliveryPolicy, Epoch, FencedLog, LeaseRequest, MessageLog, PartitionRef,
-    StorageError, SubscriptionState,
+    AppendOptions, DeliveryPolicy, Epoch, FencedLog, LeaseRequest, PartitionRef, StorageError,
+    SubscriptionState,
 };
 use testkit::redis::{RedisServer, standalone_settings};
-use testkit::storage::message;
+use testkit::storage::{message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -33,19 +32,7 @@ async fn orders(server: &RedisServer) -> (RedisStorage, PartitionRef, Subscripti
     let storage = RedisStorage::connect(&standalone_settings(server.url()))
         .await
         .expect("connect");
-    let at = PartitionRef {
-        topic: TopicName::new("orders").expect("valid name"),
-        partition: 0,
-    };
-    let sub = SubscriptionName::new("billing").expect("valid name");
-    storage
-        .create_topic(&at.topic, 1)
-        .await
-        .expect("create topic");
-    storage
-        .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
-        .await
-        .expect("create subscription");
+    let (at, sub) = orders_with_billing(&storage).await;
     (storage, at, sub)
 }
 

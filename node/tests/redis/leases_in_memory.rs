@@ -6,15 +6,15 @@
 //! Redis as a new owner would.
 
 use api::types::AckLevel;
-use cluster::subscription::{DeliveryMode, StartPosition};
-use cluster::{SubscriptionName, TopicName};
+use cluster::SubscriptionName;
+use cluster::subscription::DeliveryMode;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{
     AppendOptions, Backlog, DeliveryPolicy, DeliveryRef, Epoch, FencedLog, LeaseRequest,
-    MessageLog, PartitionRef, SubscriptionState,
+    PartitionRef, SubscriptionState,
 };
 use testkit::redis::{shared_standalone, standalone_settings};
-use testkit::storage::message;
+use testkit::storage::{message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -34,16 +34,7 @@ fn lease(max_messages: usize, mode: DeliveryMode) -> LeaseRequest {
 async fn orders() -> (RedisSettings, RedisStorage, PartitionRef, SubscriptionName) {
     let settings = standalone_settings(shared_standalone().url());
     let storage = RedisStorage::connect(&settings).await.expect("connect");
-    let at = PartitionRef {
-        topic: TopicName::new("orders").expect("valid name"),
-        partition: 0,
-    };
-    let sub = SubscriptionName::new("billing").expect("valid name");
-    storage.create_topic(&at.topic, 1).await.expect("topic");
-    storage
-        .create_subscription(&sub, &at.topic, 1, StartPosition::Earliest)
-        .await
-        .expect("subscription");
+    let (at, sub) = orders_with_billing(&storage).await;
     let messages = (0..4).map(|i| message(format!("m{i}"), T0)).collect();
     storage
         .append_fenced(
