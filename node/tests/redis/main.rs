@@ -3,6 +3,7 @@
 //! cluster, each test under a fresh key prefix; tests that stop, restart or
 //! reconfigure Redis run their own.
 //!
+//! - [`cancelled_writes`]: a call dropped mid-write makes the next one read Redis again.
 //! - [`committed_deletes`]: a delete committed while Redis is away answers
 //!   success; its storage is removed once Redis is back.
 //! - [`conformance`]: the storage conformance suite on both, a released
@@ -21,6 +22,7 @@
 //! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
 //! - [`topic_storage`]: ack levels and compression of stored payloads.
 
+mod cancelled_writes;
 mod committed_deletes;
 mod conformance;
 mod differential;

@@ -37,6 +37,22 @@ pub(crate) struct PartitionState {
     pub(crate) messages: MessageCache,
     /// Set when the topic was deleted: calls holding this state must stop.
     pub(crate) deleted: bool,
+    /// The subscription whose cursor write is under way. A call dropped
+    /// mid-write (its caller gone) leaves it set: that cursor's working copy
+    /// may then be ahead of Redis, so the next call drops it
+    /// ([`PartitionState::forget_unfinished_write`]).
+    pub(crate) writing: Option<SubscriptionName>,
+}
+
+impl PartitionState {
+    /// Drops the working copy of a cursor whose write never finished, so the
+    /// next call reloads it from Redis, the truth whether or not the write
+    /// landed.
+    pub(crate) fn forget_unfinished_write(&mut self) {
+        if let Some(subscription) = self.writing.take() {
+            self.cursors.remove(&subscription);
+        }
+    }
 }
 
 /// `start` and `end` from `HMGET meta start end`; `NotFound` if absent.

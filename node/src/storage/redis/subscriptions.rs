@@ -58,10 +58,11 @@ impl RedisStorage {
         subscription: &'a SubscriptionName,
         at: &PartitionRef,
     ) -> Result<Call<'a>, StorageError> {
-        let state = partition.state.lock().await;
+        let mut state = partition.state.lock().await;
         if state.deleted {
             return Err(not_found(at));
         }
+        state.forget_unfinished_write();
         #[allow(unused_mut, reason = "changed only by a test-only break")]
         let mut epoch = self.owner_epochs.of(at);
         #[cfg(feature = "test-breaks")]
@@ -91,12 +92,14 @@ impl Call<'_> {
 
     /// Writes through what the cursor changed since its last write.
     async fn write(&mut self) -> Result<(), StorageError> {
-        let cursor = self
-            .state
-            .cursors
+        let PartitionState {
+            cursors, writing, ..
+        } = &mut *self.state;
+        let cursor = cursors
             .get_mut(self.subscription)
             .ok_or_else(|| corrupt("cursor vanished"))?;
-        write_through(
+        *writing = Some(self.subscription.clone());
+        let written = write_through(
             &self.storage.conn,
             &self.keys,
             &self.at,
@@ -104,7 +107,9 @@ impl Call<'_> {
             cursor,
             self.epoch,
         )
-        .await
+        .await;
+        *writing = None;
+        written
     }
 
     /// Loads the cursor, reads the messages `reads` names, runs `step` and
