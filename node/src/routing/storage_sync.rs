@@ -15,7 +15,8 @@ use crate::storage::{AppendOptions, Epoch, FencedStorage, PartitionRef, StorageE
 
 /// Creates in this node's storage every topic and subscription the metadata
 /// knows (creates are idempotent), tells storage about partitions whose
-/// ownership left this node so it drops cached state for them, and claims the
+/// ownership left this node, and about subscriptions deleted or created again,
+/// so it drops cached state for them, and claims the
 /// epoch of partitions it gained (fencing the previous owner at once).
 ///
 /// Deletes are different by backend: Redis is shared, so the node that served

@@ -81,9 +81,7 @@ pub(crate) trait CursorStore: Send + Sync + std::fmt::Debug {
     async fn release_cursors(&self, at: &PartitionRef);
 
     /// [`SubscriptionState::release_subscription`].
-    async fn release_cursor(&self, subscription: &SubscriptionName, at: &PartitionRef) {
-        let _ = (subscription, at);
-    }
+    async fn release_cursor(&self, subscription: &SubscriptionName, at: &PartitionRef);
 
     /// [`SubscriptionState::write_held_state`].
     async fn write_held_cursors(&self) {}

@@ -18,7 +18,9 @@
 //! in memory, Redis keeps them in the partition owner's memory as a working copy
 //! and writes every change through to Redis before a call returns (an
 //! at-least-once lease waits for the next call that writes); the copy is
-//! dropped ([`SubscriptionState::release_partition`]) when ownership moves away.
+//! dropped ([`SubscriptionState::release_partition`]) when ownership moves away,
+//! and one subscription's ([`SubscriptionState::release_subscription`]) when it
+//! is deleted or created again.
 //! The [`SubscriptionState`] calls that are one step of the cursor are written
 //! once, in `cursor_store`, over the little each backend adds.
 //!

@@ -33,6 +33,9 @@ async fn an_exactly_once_ack_dropped_mid_write_is_written_when_sent_again() {
         key_prefix: direct.key_prefix.clone(),
         ..standalone_settings(format!("redis://{}", proxy.addr()))
     };
+    tracing::info!(
+        "arrange: an exactly-once lease of m0, its owner reaching Redis through a proxy"
+    );
     let owner = RedisStorage::connect(&through_proxy)
         .await
         .expect("connect");
@@ -61,6 +64,8 @@ async fn an_exactly_once_ack_dropped_mid_write_is_written_when_sent_again() {
         attempt: 1,
     };
 
+    // The lease read m0 into the owner's cache, so the ack's one round trip
+    // to Redis is its write: the caller gives up during that write.
     tracing::info!("act: the ack's write is swallowed and its caller gives up");
     proxy.cut_all(Fault::Blackhole);
     let dropped = tokio::time::timeout(
@@ -79,6 +84,7 @@ async fn an_exactly_once_ack_dropped_mid_write_is_written_when_sent_again() {
     .await
     .expect("the ack goes through once Redis is reachable");
 
+    tracing::info!("assert: the ack confirmed the second time is in Redis");
     let fresh = RedisStorage::connect(&direct).await.expect("connect");
     let Backlog { unacked, .. } = fresh.backlog(&sub, &at, T0).await.expect("backlog");
     assert_eq!(

@@ -423,6 +423,9 @@ impl CursorStore for MemoryStorage {
 
     /// The cursors live only here: nothing apart from the truth to forget.
     async fn release_cursors(&self, _at: &PartitionRef) {}
+
+    /// As `release_cursors`.
+    async fn release_cursor(&self, _subscription: &SubscriptionName, _at: &PartitionRef) {}
 }
 
 #[cfg(test)]

@@ -29,8 +29,9 @@
 //! Redis before the call returns**: the cursor records what a call changed,
 //! and one atomic script of `HSET`/`HDEL` on the cursor's hash
 //! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
-//! If that write fails, the working copy is dropped and reloaded from Redis on
-//! the next call. The one exception is an at-least-once lease: it stays in
+//! If that write fails, or its call is dropped before it finishes (a client
+//! that hung up), the working copy is dropped and reloaded from Redis on the
+//! next call (`PartitionState::forget_unfinished_write`). The one exception is an at-least-once lease: it stays in
 //! memory and the next call that changes the cursor writes it with its own
 //! changes (`subscriptions::lease_is_written`), so memory runs ahead of Redis
 //! by leases only, which a crash turns into redeliveries.

@@ -5,7 +5,9 @@
 //! epoch this node owns the partition at (see the module docs); an
 //! at-least-once lease leaves its changes for the next write
 //! ([`lease_is_written`]). A failure once
-//! the working copy may have changed drops it (see [`Call::settle`]). A lease
+//! the working copy may have changed drops it (see [`Call::settle`]), and so
+//! does the next call after one dropped while its changes were being written
+//! (`PartitionState::writing`). A lease
 //! makes its read between two holds of the lock (see [`Partition::leases`]).
 
 use std::sync::Arc;
@@ -202,9 +204,18 @@ impl Call<'_> {
         let conn = &self.storage.conn;
         let mut read = Some(read);
         let PartitionState {
-            cursors, messages, ..
+            cursors,
+            messages,
+            writing,
+            ..
         } = &mut *self.state;
         let cursor = load_cursor(conn, &self.keys, cursors, self.subscription).await?;
+        // A lease written through changes the cursor before a later round's
+        // read: dropped there, it must not leave the change in memory alone
+        // (an at-least-once lease may: it lives there anyway).
+        if request.policy.mode != DeliveryMode::AtLeastOnce {
+            *writing = Some(self.subscription.clone());
+        }
         let mut outcome = LeaseOutcome::default();
         let mut start = 0;
         for _ in 0..MAX_LEASE_ROUNDS {
@@ -253,6 +264,7 @@ impl Call<'_> {
         if lease_is_written(&request, &outcome) {
             self.write().await?;
         }
+        self.state.writing = None;
         Ok(outcome)
     }
 }
@@ -449,7 +461,7 @@ impl CursorStore for RedisStorage {
             .iter()
             .map(|(at, partition)| (at.clone(), Arc::clone(partition)))
             .collect();
-        // Partitions in parallel (a few round trips in flight), so a node
+        // Partitions in parallel (up to HELD_WRITES_IN_FLIGHT round trips), so a node
         // with many partitions writes them all within the drain timeout.
         futures::stream::iter(partitions)
             .for_each_concurrent(HELD_WRITES_IN_FLIGHT, |(at, partition)| async move {
