@@ -150,6 +150,9 @@ pub struct Args {
     /// PEM CA file a `rediss://` server's certificate must chain to (else the system's trust store).
     #[arg(long, env = "PUBSUB_REDIS_CA_FILE")]
     pub redis_ca_file: Option<PathBuf>,
+    /// Connections to a standalone Redis, each partition's calls on one [default: 2].
+    #[arg(long, env = "PUBSUB_REDIS_CONNECTIONS")]
+    pub redis_connections: Option<usize>,
     /// Log format [default: text].
     #[arg(long, env = "PUBSUB_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -335,6 +338,7 @@ impl Config {
             connect_timeout_millis: args.redis_connect_timeout_millis,
             response_timeout_millis: args.redis_response_timeout_millis,
             ca_file: args.redis_ca_file.clone(),
+            connections: args.redis_connections,
         }
         .over(file.storage.redis);
         let kind = args

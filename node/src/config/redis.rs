@@ -21,6 +21,7 @@ pub(super) struct RedisSection {
     pub(super) connect_timeout_millis: Option<u64>,
     pub(super) response_timeout_millis: Option<u64>,
     pub(super) ca_file: Option<PathBuf>,
+    pub(super) connections: Option<usize>,
 }
 
 impl RedisSection {
@@ -39,6 +40,7 @@ impl RedisSection {
                 .response_timeout_millis
                 .or(below.response_timeout_millis),
             ca_file: self.ca_file.or(below.ca_file),
+            connections: self.connections.or(below.connections),
         }
     }
 
@@ -53,6 +55,7 @@ impl RedisSection {
             || self.connect_timeout_millis.is_some()
             || self.response_timeout_millis.is_some()
             || self.ca_file.is_some()
+            || self.connections.is_some()
     }
 }
 
@@ -68,6 +71,7 @@ pub(super) fn redis_settings(redis: RedisSection) -> Result<RedisSettings, Confi
         connect_timeout_millis,
         response_timeout_millis,
         ca_file,
+        connections,
     } = redis;
     let target = match (nodes, url) {
         (Some(_), Some(_)) => {
@@ -120,7 +124,15 @@ pub(super) fn redis_settings(redis: RedisSection) -> Result<RedisSettings, Confi
             RedisSettings::DEFAULT_RESPONSE_TIMEOUT,
         ),
         ca_file,
+        connections: connections.unwrap_or(RedisSettings::DEFAULT_CONNECTIONS),
     };
+    if !(1..=RedisSettings::MAX_CONNECTIONS).contains(&settings.connections) {
+        return Err(ConfigError::Invalid(format!(
+            "Redis connections must be 1 to {}, got {}",
+            RedisSettings::MAX_CONNECTIONS,
+            settings.connections
+        )));
+    }
     if settings.key_prefix.is_empty() || settings.key_prefix.contains(['{', '}']) {
         return Err(ConfigError::Invalid(
             "the Redis key prefix must be non-empty and contain no braces".to_owned(),

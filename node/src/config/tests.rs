@@ -332,3 +332,24 @@ fn the_example_config_file_loads_with_its_documented_values() {
         "every other key in the example is its default"
     );
 }
+
+#[test]
+fn redis_connections_default_to_two_and_must_be_1_to_16() {
+    let redis = |connections: Option<usize>| {
+        Config::resolve(Args {
+            storage: Some(StorageKind::Redis),
+            redis_connections: connections,
+            ..Args::default()
+        })
+    };
+    let connections = |config: Config| match config.storage {
+        StorageConfig::Redis(settings) => settings.connections,
+        StorageConfig::Memory => panic!("expected redis"),
+    };
+    assert_eq!(connections(redis(None).expect("default")), 2);
+    assert_eq!(connections(redis(Some(16)).expect("16")), 16);
+    for refused in [0, 17] {
+        let error = redis(Some(refused)).expect_err("refused");
+        assert!(error.to_string().contains("1 to 16"), "{error}");
+    }
+}

@@ -96,15 +96,25 @@ async fn a_name_created_again_after_such_a_delete_starts_empty() {
     redis.restart();
 
     tracing::info!("act: the topic is created again before any upkeep ran");
+    // The first call on each Redis connection after the restart may find it
+    // broken (503, retryable), as a client would: retried.
     let topic = CreateTopicRequest {
         partitions: Some(2),
         ..Default::default()
     };
-    broker
-        .catalog
-        .create_topic("orders", topic)
-        .await
-        .expect("create again");
+    testkit::wait_for(
+        "the create to go through",
+        Duration::from_secs(5),
+        || async {
+            match broker.catalog.create_topic("orders", topic.clone()).await {
+                Ok(created) => Some(created),
+                Err(node::broker::BrokerError::Storage(StorageError::Unavailable { .. })) => None,
+                Err(error) => panic!("create again: {error:?}"),
+            }
+        },
+    )
+    .await
+    .expect("create again");
 
     tracing::info!("assert: it holds nothing of the deleted topic's messages");
     let stats = broker.catalog.get_topic("orders").await.expect("get");

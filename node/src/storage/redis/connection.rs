@@ -1,14 +1,16 @@
 //! The connection to Redis (standalone or Cluster), its timeouts, and the one
 //! mapping from Redis errors to [`StorageError`].
 //!
-//! Both kinds are multiplexed: every call shares one connection per Redis node,
-//! so no call may block server-side (no `BLOCK`); the one exception is the
-//! bounded `WAIT` of a `replicated:N` append (see `durability`). Every call has
+//! Both kinds are multiplexed: calls share one connection per node of a
+//! cluster, and a standalone server's few ([`RedisSettings::connections`],
+//! each partition's calls on one of them, by its keys' hash tag), so no call
+//! may block server-side (no `BLOCK`); the one exception is the bounded `WAIT`
+//! of a `replicated:N` append (see `durability`). Every call has
 //! three bounds: the connect timeout, the per-command response timeout, and an
 //! overall timeout around the whole call (reconnection included).
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 use tracing::Instrument;
@@ -19,103 +21,13 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
     Client, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
-    TlsCertificates, Value,
+    Value,
 };
 
 use super::moved_transaction;
+use super::settings::{RedisSettings, RedisTarget, tls_certificates};
 use crate::storage::StorageError;
 use crate::telemetry::redis_metrics::RedisMetrics;
-
-/// Where Redis is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedisTarget {
-    /// One server (or a primary behind a stable address), e.g. `redis://host:6379`.
-    Standalone { url: String },
-    /// A Redis Cluster; any few nodes as seeds (`host:port` or `redis://host:port`).
-    Cluster { nodes: Vec<String> },
-}
-
-/// How to reach Redis and where our keys live.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisSettings {
-    pub target: RedisTarget,
-    /// Password for every node (cluster, or a standalone URL without one).
-    pub password: Option<String>,
-    /// First part of every key (`<prefix>:{topic:partition}:…`).
-    pub key_prefix: String,
-    pub connect_timeout: Duration,
-    pub response_timeout: Duration,
-    /// PEM CA certificates a `rediss://` server's certificate must chain to,
-    /// instead of the system's trust store. For a cluster, TLS is on when set.
-    pub ca_file: Option<PathBuf>,
-}
-
-/// Never prints the password (nor one inside a URL).
-impl std::fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let target = match &self.target {
-            RedisTarget::Standalone { url } => match url.rsplit_once('@') {
-                Some((_, host)) => format!("standalone redis://***@{host}"),
-                None => format!("standalone {url}"),
-            },
-            RedisTarget::Cluster { nodes } => format!("cluster {nodes:?}"),
-        };
-        f.debug_struct("RedisSettings")
-            .field("target", &target)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("key_prefix", &self.key_prefix)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .field("ca_file", &self.ca_file)
-            .finish()
-    }
-}
-
-impl RedisSettings {
-    pub const DEFAULT_KEY_PREFIX: &str = "ps";
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
-    pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(2_000);
-
-    /// Standalone Redis at `url` with default prefix and timeouts.
-    pub fn standalone(url: impl Into<String>) -> Self {
-        Self::with_target(RedisTarget::Standalone { url: url.into() })
-    }
-
-    /// Redis Cluster seeded by `nodes`, with default prefix and timeouts.
-    pub fn cluster(nodes: Vec<String>) -> Self {
-        Self::with_target(RedisTarget::Cluster { nodes })
-    }
-
-    fn with_target(target: RedisTarget) -> Self {
-        Self {
-            target,
-            password: None,
-            key_prefix: Self::DEFAULT_KEY_PREFIX.to_owned(),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
-            ca_file: None,
-        }
-    }
-
-    /// The bound on one whole call: a reconnect attempt plus the response.
-    fn overall_timeout(&self) -> Duration {
-        self.connect_timeout * 2 + self.response_timeout
-    }
-}
-
-/// The CA of `settings.ca_file` for the Redis client, if one is set.
-fn tls_certificates(settings: &RedisSettings) -> Result<Option<TlsCertificates>, StorageError> {
-    let Some(path) = &settings.ca_file else {
-        return Ok(None);
-    };
-    let root_cert = std::fs::read(path).map_err(|e| StorageError::Unavailable {
-        reason: format!("cannot read the Redis CA file {}: {e}", path.display()),
-    })?;
-    Ok(Some(TlsCertificates {
-        client_tls: None,
-        root_cert: Some(root_cert),
-    }))
-}
 
 /// Whether a failed call may have changed anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +42,15 @@ enum Inner {
     Cluster(ClusterConnection),
 }
 
-/// A cheap-to-clone handle on the multiplexed connection.
+/// A cheap-to-clone handle on the multiplexed connections.
 #[derive(Clone)]
 pub(crate) struct Connection {
     inner: Inner,
+    /// A standalone server's further connections ([`RedisSettings::connections`]
+    /// minus one); each call goes to one of `inner` and these by the hash tag
+    /// of its first key (`{topic:partition}`), so one partition's calls keep
+    /// their order on one connection.
+    more: Arc<[ConnectionManager]>,
     overall_timeout: Duration,
     /// Each round trip's latency and failures ([`RedisMetrics`]).
     pub(crate) observer: RedisMetrics,
@@ -159,7 +76,7 @@ impl Connection {
         let unavailable = |e: RedisError| StorageError::Unavailable {
             reason: format!("cannot connect to Redis: {e}"),
         };
-        let inner = match &settings.target {
+        let (inner, more) = match &settings.target {
             RedisTarget::Standalone { url } => {
                 let mut info = url.as_str().into_connection_info().map_err(unavailable)?;
                 if let Some(password) = &settings.password
@@ -181,16 +98,24 @@ impl Connection {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(50))
                     .set_max_delay(Duration::from_millis(500));
-                let manager = tokio::time::timeout(
-                    settings.overall_timeout(),
-                    ConnectionManager::new_with_config(client, config),
-                )
-                .await
-                .map_err(|_| StorageError::Unavailable {
-                    reason: "timed out connecting to Redis".to_owned(),
-                })?
-                .map_err(unavailable)?;
-                Inner::Standalone(manager)
+                let connect = || {
+                    let connecting =
+                        ConnectionManager::new_with_config(client.clone(), config.clone());
+                    async move {
+                        tokio::time::timeout(settings.overall_timeout(), connecting)
+                            .await
+                            .map_err(|_| StorageError::Unavailable {
+                                reason: "timed out connecting to Redis".to_owned(),
+                            })?
+                            .map_err(unavailable)
+                    }
+                };
+                let manager = connect().await?;
+                let count = settings
+                    .connections
+                    .clamp(1, RedisSettings::MAX_CONNECTIONS);
+                let more = futures::future::try_join_all((1..count).map(|_| connect())).await?;
+                (Inner::Standalone(manager), more)
             }
             RedisTarget::Cluster { nodes } => {
                 let seeds: Vec<String> = nodes.iter().map(|n| node_url(n)).collect();
@@ -215,11 +140,12 @@ impl Connection {
                             reason: "timed out connecting to Redis Cluster".to_owned(),
                         })?
                         .map_err(unavailable)?;
-                Inner::Cluster(connection)
+                (Inner::Cluster(connection), Vec::new())
             }
         };
         Ok(Self {
             inner,
+            more: more.into(),
             overall_timeout: settings.overall_timeout(),
             observer: RedisMetrics::default(),
         })
@@ -373,14 +299,49 @@ fn command_name(cmd: &Cmd) -> String {
     }
 }
 
+impl Connection {
+    /// The further connection `cmd` goes to, by the hash tag of its first key
+    /// ([`hash_tag`]); `None` for `inner` (a cluster, a single connection, a
+    /// command without a tagged key, or the tags that land on `inner`).
+    fn member(&self, cmd: &Cmd) -> Option<ConnectionManager> {
+        let index = member_index(cmd, self.more.len() + 1)?.checked_sub(1)?;
+        self.more.get(index).cloned()
+    }
+}
+
+/// Which of `members` connections (0 is the first) carries `cmd`: the one its
+/// first tagged key's hash tag picks; `None` (the first) when there is one
+/// connection or no tagged key.
+fn member_index(cmd: &Cmd, members: usize) -> Option<usize> {
+    if members < 2 {
+        return None;
+    }
+    let tag = cmd.args_iter().find_map(|arg| match arg {
+        redis::Arg::Simple(bytes) => hash_tag(bytes),
+        _ => None,
+    })?;
+    usize::try_from(xxhash_rust::xxh3::xxh3_64(tag) % members as u64).ok()
+}
+
+/// The hash tag of a key, as Redis Cluster reads it: what is between the
+/// first `{` and the next `}`, if that is not empty. Every key of one
+/// partition carries `{topic:partition}`.
+fn hash_tag(key: &[u8]) -> Option<&[u8]> {
+    let open = key.iter().position(|&b| b == b'{')?;
+    let rest = &key[open + 1..];
+    let close = rest.iter().position(|&b| b == b'}')?;
+    (close > 0).then(|| &rest[..close])
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let operation = command_name(cmd);
         let span = round_trip_span(&operation);
         let observer = self.observer.clone();
-        let sent = match &mut self.inner {
-            Inner::Standalone(c) => c.req_packed_command(cmd),
-            Inner::Cluster(c) => c.req_packed_command(cmd),
+        let sent = match (self.member(cmd), &mut self.inner) {
+            (Some(mut c), _) => Box::pin(async move { c.req_packed_command(cmd).await }),
+            (None, Inner::Standalone(c)) => c.req_packed_command(cmd),
+            (None, Inner::Cluster(c)) => c.req_packed_command(cmd),
         };
         Box::pin(observed(sent, observer, operation).instrument(span))
     }
@@ -393,9 +354,13 @@ impl ConnectionLike for Connection {
     ) -> RedisFuture<'a, Vec<Value>> {
         let span = round_trip_span("PIPELINE");
         let observer = self.observer.clone();
-        let sent = match &mut self.inner {
-            Inner::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
-            Inner::Cluster(c) => {
+        let first = pipeline.cmd_iter().next();
+        let sent = match (first.and_then(|cmd| self.member(cmd)), &mut self.inner) {
+            (Some(mut c), _) => {
+                Box::pin(async move { c.req_packed_commands(pipeline, offset, count).await })
+            }
+            (None, Inner::Standalone(c)) => c.req_packed_commands(pipeline, offset, count),
+            (None, Inner::Cluster(c)) => {
                 let mut c = c.clone();
                 Box::pin(async move {
                     match c.req_packed_commands(pipeline, offset, count).await {
@@ -492,5 +457,43 @@ pub(crate) fn storage_error(error: &RedisError, access: Access) -> StorageError 
             _ => StorageError::Corrupt { reason },
         },
         _ => StorageError::Unavailable { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hash_tag, member_index};
+
+    #[test]
+    fn a_hash_tag_is_what_the_first_braces_hold() {
+        assert_eq!(hash_tag(b"ps:{orders:3}:log"), Some(&b"orders:3"[..]));
+        assert_eq!(hash_tag(b"ps:{}:log"), None);
+        assert_eq!(hash_tag(b"ps:orders"), None);
+        assert_eq!(hash_tag(b"ps:{orders"), None);
+    }
+
+    #[test]
+    fn each_partitions_calls_keep_to_one_connection_and_partitions_spread() {
+        let log = |partition: u32| format!("ps:{{orders:{partition}}}:log");
+        let read = |partition| {
+            let mut cmd = redis::cmd("XRANGE");
+            cmd.arg(log(partition)).arg("-").arg("+");
+            cmd
+        };
+        let script = |partition| {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg("0123abcd").arg(1).arg(log(partition)).arg("{data}");
+            cmd
+        };
+        let picked: Vec<Option<usize>> = (0..8).map(|p| member_index(&read(p), 2)).collect();
+        for (partition, index) in (0..8).zip(&picked) {
+            assert_eq!(member_index(&script(partition), 2), *index);
+        }
+        assert!(
+            picked.contains(&Some(0)) && picked.contains(&Some(1)),
+            "{picked:?}"
+        );
+        assert_eq!(member_index(&read(0), 1), None);
+        assert_eq!(member_index(&redis::cmd("PING"), 2), None);
     }
 }

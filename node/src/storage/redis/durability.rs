@@ -7,9 +7,10 @@
 //!   waits for every write sent on that connection before it). Fewer than N
 //!   confirmations within the timeout is [`StorageError::OutcomeUnknown`]: the
 //!   batch is on the primary but may not survive a failover, and a retry with
-//!   the same idempotency key is the client's move. `WAIT` holds the shared
-//!   multiplexed connection while it waits, so a missing replica delays other
-//!   calls by up to the wait timeout (half the response timeout).
+//!   the same idempotency key is the client's move. `WAIT` holds the partition's
+//!   multiplexed connection while it waits, so a missing replica delays the
+//!   other calls on that connection by up to the wait timeout (half the
+//!   response timeout).
 //! - `fsynced`: accepted at topic creation only if the primary of every
 //!   partition reports `appendonly yes` and `appendfsync always` (`CONFIG
 //!   GET`); Redis then syncs the append-only file before it replies. The

@@ -90,6 +90,7 @@ mod packed_entry;
 mod partition;
 mod probe;
 mod scripts;
+mod settings;
 mod subscriptions;
 
 use std::collections::HashMap;
@@ -102,7 +103,6 @@ use cluster::{Retention, TopicName};
 use redis::Value;
 
 use self::connection::{Access, Connection};
-pub use self::connection::{RedisSettings, RedisTarget};
 use self::entry_format::FormatWatch;
 pub use self::entry_format::{FORMAT_FIELDS, FORMAT_PACKED, FORMAT_POLL, format_key};
 use self::field_encoding::corrupt;
@@ -111,6 +111,7 @@ use self::known_ends::KnownEnds;
 use self::owner_epochs::OwnerEpochs;
 use self::partition::{Partition, parse_bounds};
 use self::probe::Probe;
+pub use self::settings::{RedisSettings, RedisTarget};
 use super::{
     AppendOptions, Epoch, FencedLog, MessageLog, NewMessage, PartitionOffsets, PartitionRef,
     StorageError, StoredMessage,

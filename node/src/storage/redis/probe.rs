@@ -12,7 +12,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, ConnectionInfo, IntoConnectionInfo, RedisError};
 use tokio::task::JoinHandle;
 
-use super::connection::{RedisSettings, RedisTarget, node_url};
+use super::connection::node_url;
+use super::settings::{RedisSettings, RedisTarget};
 use crate::telemetry::redis_metrics::RedisMetrics;
 
 /// How often each node is pinged.
