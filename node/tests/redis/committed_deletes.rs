@@ -108,7 +108,9 @@ async fn a_name_created_again_after_such_a_delete_starts_empty() {
         || async {
             match broker.catalog.create_topic("orders", topic.clone()).await {
                 Ok(created) => Some(created),
-                Err(node::broker::BrokerError::Storage(StorageError::Unavailable { .. })) => None,
+                Err(node::broker::BrokerError::Storage(
+                    StorageError::Unavailable { .. } | StorageError::OutcomeUnknown { .. },
+                )) => None,
                 Err(error) => panic!("create again: {error:?}"),
             }
         },

@@ -18,6 +18,7 @@
 //!   that changes the cursor; other modes write each lease through.
 //! - [`fencing`]: cursor writes fenced by the owner epoch: a stale owner
 //!   writes nothing once the new one claimed the partition.
+//! - [`readiness`]: after a Redis restart, a passing ping means every connection serves.
 //! - [`probe`]: `pubsubgo_redis_up` per node, a killed node read as down.
 //! - [`storage_full`]: Redis at `maxmemory`: `507`, nothing stored, recovery.
 //! - [`topic_storage`]: ack levels and compression of stored payloads.
@@ -33,5 +34,6 @@ mod fencing;
 mod known_end;
 mod leases_in_memory;
 mod probe;
+mod readiness;
 mod storage_full;
 mod topic_storage;

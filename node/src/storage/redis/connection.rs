@@ -24,6 +24,7 @@ use redis::{
     Value,
 };
 
+use super::member::member_index;
 use super::moved_transaction;
 use super::settings::{RedisSettings, RedisTarget, tls_certificates};
 use crate::storage::StorageError;
@@ -149,6 +150,26 @@ impl Connection {
             overall_timeout: settings.overall_timeout(),
             observer: RedisMetrics::default(),
         })
+    }
+
+    /// `PING` on every connection, one after another: a connection that
+    /// broke while idle (Redis restarted) fails here, and reconnects for the
+    /// next call, so once this passes every partition is served again.
+    pub(crate) async fn ping(&self) -> Result<(), StorageError> {
+        let mut members = vec![self.inner.clone()];
+        members.extend(self.more.iter().cloned().map(Inner::Standalone));
+        for inner in members {
+            let one = Self {
+                inner,
+                more: Vec::new().into(),
+                ..self.clone()
+            };
+            one.call(Access::Read, |mut c| async move {
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Whether any key matches the glob `pattern`, on every primary of a
@@ -309,30 +330,6 @@ impl Connection {
     }
 }
 
-/// Which of `members` connections (0 is the first) carries `cmd`: the one its
-/// first tagged key's hash tag picks; `None` (the first) when there is one
-/// connection or no tagged key.
-fn member_index(cmd: &Cmd, members: usize) -> Option<usize> {
-    if members < 2 {
-        return None;
-    }
-    let tag = cmd.args_iter().find_map(|arg| match arg {
-        redis::Arg::Simple(bytes) => hash_tag(bytes),
-        _ => None,
-    })?;
-    usize::try_from(xxhash_rust::xxh3::xxh3_64(tag) % members as u64).ok()
-}
-
-/// The hash tag of a key, as Redis Cluster reads it: what is between the
-/// first `{` and the next `}`, if that is not empty. Every key of one
-/// partition carries `{topic:partition}`.
-fn hash_tag(key: &[u8]) -> Option<&[u8]> {
-    let open = key.iter().position(|&b| b == b'{')?;
-    let rest = &key[open + 1..];
-    let close = rest.iter().position(|&b| b == b'}')?;
-    (close > 0).then(|| &rest[..close])
-}
-
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let operation = command_name(cmd);
@@ -457,43 +454,5 @@ pub(crate) fn storage_error(error: &RedisError, access: Access) -> StorageError 
             _ => StorageError::Corrupt { reason },
         },
         _ => StorageError::Unavailable { reason },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{hash_tag, member_index};
-
-    #[test]
-    fn a_hash_tag_is_what_the_first_braces_hold() {
-        assert_eq!(hash_tag(b"ps:{orders:3}:log"), Some(&b"orders:3"[..]));
-        assert_eq!(hash_tag(b"ps:{}:log"), None);
-        assert_eq!(hash_tag(b"ps:orders"), None);
-        assert_eq!(hash_tag(b"ps:{orders"), None);
-    }
-
-    #[test]
-    fn each_partitions_calls_keep_to_one_connection_and_partitions_spread() {
-        let log = |partition: u32| format!("ps:{{orders:{partition}}}:log");
-        let read = |partition| {
-            let mut cmd = redis::cmd("XRANGE");
-            cmd.arg(log(partition)).arg("-").arg("+");
-            cmd
-        };
-        let script = |partition| {
-            let mut cmd = redis::cmd("EVALSHA");
-            cmd.arg("0123abcd").arg(1).arg(log(partition)).arg("{data}");
-            cmd
-        };
-        let picked: Vec<Option<usize>> = (0..8).map(|p| member_index(&read(p), 2)).collect();
-        for (partition, index) in (0..8).zip(&picked) {
-            assert_eq!(member_index(&script(partition), 2), *index);
-        }
-        assert!(
-            picked.contains(&Some(0)) && picked.contains(&Some(1)),
-            "{picked:?}"
-        );
-        assert_eq!(member_index(&read(0), 1), None);
-        assert_eq!(member_index(&redis::cmd("PING"), 2), None);
     }
 }

@@ -83,6 +83,7 @@ mod fetch;
 mod field_encoding;
 mod keys;
 mod known_ends;
+mod member;
 mod message_cache;
 mod moved_transaction;
 mod owner_epochs;
@@ -274,12 +275,7 @@ impl MessageLog for RedisStorage {
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        self.conn
-            .call(Access::Read, |mut c| async move {
-                redis::cmd("PING").query_async::<String>(&mut c).await
-            })
-            .await
-            .map(|_| ())
+        self.conn.ping().await
     }
 
     async fn check_options(
