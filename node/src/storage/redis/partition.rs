@@ -37,8 +37,9 @@ pub(crate) struct PartitionState {
     pub(crate) messages: MessageCache,
     /// Set when the topic was deleted: calls holding this state must stop.
     pub(crate) deleted: bool,
-    /// The subscription whose cursor write is under way. A call dropped
-    /// mid-write (its caller gone) leaves it set: that cursor's working copy
+    /// The subscription whose cursor write is under way (or whose lease that
+    /// must be written through is: at-most-once, exactly-once). A call dropped
+    /// meanwhile (its caller gone) leaves it set: that cursor's working copy
     /// may then be ahead of Redis, so the next call drops it
     /// ([`PartitionState::forget_unfinished_write`]).
     pub(crate) writing: Option<SubscriptionName>,
