@@ -31,10 +31,11 @@
 //! (`…:sub:<name>`, see `field_encoding` for the encoding) persists exactly that delta.
 //! If that write fails, or its call is dropped before it finishes (a client
 //! that hung up), the working copy is dropped and reloaded from Redis on the
-//! next call (`PartitionState::forget_unfinished_write`). The one exception is an at-least-once lease: it stays in
-//! memory and the next call that changes the cursor writes it with its own
-//! changes (`subscriptions::lease_is_written`), so memory runs ahead of Redis
-//! by leases only, which a crash turns into redeliveries.
+//! next call (`PartitionState::forget_unfinished_write`). The one exception is
+//! an at-least-once lease: it stays in memory and the next call that changes
+//! the cursor writes it with its own changes (`subscriptions::lease_is_written`),
+//! so memory runs ahead of Redis by leases only, which a crash turns into
+//! redeliveries.
 //!
 //! Messages a cursor needs (pending, expiring, the next window) are read in one
 //! pipelined round trip per call and cached per partition (bounded; see

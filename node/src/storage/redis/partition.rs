@@ -95,8 +95,9 @@ pub(crate) async fn load_cursor<'a>(
 /// Persists what the last call changed in `cursor`, atomically, as the owner
 /// at `epoch`: [`StorageError::Fenced`], writing nothing, if the partition has
 /// seen a newer epoch; `NotFound`, writing nothing, if the subscription's
-/// cursor is gone from Redis (deleted meanwhile). On failure the caller must drop its working copy:
-/// Redis is then the truth, whether or not this write landed.
+/// cursor is gone from Redis (deleted meanwhile). On failure the caller must
+/// drop its working copy: Redis is then the truth, whether or not this write
+/// landed.
 pub(crate) async fn write_through(
     conn: &Connection,
     keys: &PartitionKeys,
