@@ -34,6 +34,7 @@ mod fencing;
 mod known_end;
 mod leases_in_memory;
 mod probe;
+mod range_reads;
 mod readiness;
 mod storage_full;
 mod topic_storage;

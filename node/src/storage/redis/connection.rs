@@ -5,7 +5,8 @@
 //! cluster, and a standalone server's few ([`RedisSettings::connections`],
 //! each partition's calls on one of them, by its keys' hash tag), so no call
 //! may block server-side (no `BLOCK`); the one exception is the bounded `WAIT`
-//! of a `replicated:N` append (see `durability`). Every call has
+//! of a `replicated:N` append (see `durability`). A lease's reads may go on
+//! connections of their own instead (`range_reader`). Every call has
 //! three bounds: the connect timeout, the per-command response timeout, and an
 //! overall timeout around the whole call (reconnection included).
 
@@ -26,6 +27,7 @@ use redis::{
 
 use super::member::member_index;
 use super::moved_transaction;
+use super::range_reader::RangeReader;
 use super::settings::{RedisSettings, RedisTarget, tls_certificates};
 use crate::storage::StorageError;
 use crate::telemetry::redis_metrics::RedisMetrics;
@@ -53,6 +55,8 @@ pub(crate) struct Connection {
     /// their order on one connection.
     more: Arc<[ConnectionManager]>,
     overall_timeout: Duration,
+    /// Where a lease's reads go, when not through the redis crate.
+    reader: Option<Arc<RangeReader>>,
     /// Each round trip's latency and failures ([`RedisMetrics`]).
     pub(crate) observer: RedisMetrics,
 }
@@ -77,7 +81,7 @@ impl Connection {
         let unavailable = |e: RedisError| StorageError::Unavailable {
             reason: format!("cannot connect to Redis: {e}"),
         };
-        let (inner, more) = match &settings.target {
+        let (inner, more, reader) = match &settings.target {
             RedisTarget::Standalone { url } => {
                 let mut info = url.as_str().into_connection_info().map_err(unavailable)?;
                 if let Some(password) = &settings.password
@@ -86,6 +90,12 @@ impl Connection {
                     let redis = info.redis_settings().clone().set_password(password);
                     info = info.set_redis_settings(redis);
                 }
+                let reader = RangeReader::for_server(
+                    &info,
+                    settings.connect_timeout,
+                    settings.overall_timeout(),
+                )
+                .map(Arc::new);
                 let client = match tls_certificates(settings)? {
                     Some(certificates) => Client::build_with_tls(info, certificates),
                     None => Client::open(info),
@@ -116,7 +126,7 @@ impl Connection {
                     .connections
                     .clamp(1, RedisSettings::MAX_CONNECTIONS);
                 let more = futures::future::try_join_all((1..count).map(|_| connect())).await?;
-                (Inner::Standalone(manager), more)
+                (Inner::Standalone(manager), more, reader)
             }
             RedisTarget::Cluster { nodes } => {
                 let seeds: Vec<String> = nodes.iter().map(|n| node_url(n)).collect();
@@ -141,15 +151,22 @@ impl Connection {
                             reason: "timed out connecting to Redis Cluster".to_owned(),
                         })?
                         .map_err(unavailable)?;
-                (Inner::Cluster(connection), Vec::new())
+                (Inner::Cluster(connection), Vec::new(), None)
             }
         };
         Ok(Self {
             inner,
             more: more.into(),
             overall_timeout: settings.overall_timeout(),
+            reader,
             observer: RedisMetrics::default(),
         })
+    }
+
+    /// The reader of a lease's messages, where it does not read through the
+    /// redis crate (see `range_reader`).
+    pub(crate) fn range_reader(&self) -> Option<&RangeReader> {
+        self.reader.as_deref()
     }
 
     /// `PING` on every connection, one after another: a connection that
@@ -281,7 +298,7 @@ impl ClusterRoute for ClusterConnection {
 
 /// The span of one Redis round trip (`db.system.name = redis`), named by
 /// its command (`EVALSHA` for a script) or `PIPELINE`.
-fn round_trip_span(operation: &str) -> tracing::Span {
+pub(super) fn round_trip_span(operation: &str) -> tracing::Span {
     tracing::info_span!(
         "redis",
         otel.name = operation,

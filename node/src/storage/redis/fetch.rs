@@ -11,14 +11,19 @@
 
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use redis::aio::ConnectionLike;
 use redis::{RedisError, Value};
+use tracing::Instrument;
 
-use super::connection::{Access, Connection};
-use super::field_encoding::{corrupt, decode_range};
+use super::connection::{Access, Connection, round_trip_span, storage_error};
+use super::field_encoding::{EntryFields, corrupt, decode_message, decode_range};
 use super::keys::{PartitionKeys, entry_id};
 use super::message_cache::MessageCache;
 use super::partition::parse_bounds;
+use super::range_reader::{RangeReader, encode};
+use super::resp::Reply;
 use crate::storage::{StorageError, StoredMessage};
 
 /// Offsets this close together are fetched by one range read.
@@ -88,42 +93,18 @@ impl Plan {
     }
 
     /// Reads the partition's bounds and the planned messages, in one pipelined
-    /// round trip.
+    /// round trip: on the range reader's connections where there are some
+    /// (`range_reader`), else through the redis crate.
     pub(crate) async fn read(
         self,
         conn: &Connection,
         keys: &PartitionKeys,
     ) -> Result<Read, StorageError> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("HMGET").arg(keys.meta()).arg("start").arg("end");
-        let log = keys.log();
-        for &(first, last) in &self.ranges {
-            pipe.cmd("XRANGE")
-                .arg(&log)
-                .arg(entry_id(first))
-                .arg(entry_id(last));
-        }
-        if let Some((unread, budget)) = self.scan
-            && budget > 0
-        {
-            pipe.cmd("XRANGE")
-                .arg(&log)
-                .arg(entry_id(unread))
-                .arg("+")
-                .arg("COUNT")
-                .arg(budget);
-        }
-        let replies = conn
-            .call(Access::Read, |mut c| async move {
-                replies_of(&mut c, &pipe).await
-            })
-            .await?;
-        let mut replies = replies.into_iter();
-        let (start, end) = match replies.next() {
-            Some(meta) => parse_bounds(meta, keys)?,
-            None => return Err(corrupt("empty pipeline reply")),
+        let (meta, replies) = match conn.range_reader() {
+            Some(reader) => self.read_directly(conn, reader, keys).await?,
+            None => self.read_values(conn, keys).await?,
         };
-        let replies = replies.map(decode_range).collect::<Result<_, _>>()?;
+        let (start, end) = parse_bounds(meta, keys)?;
         Ok(Read {
             plan: self,
             start,
@@ -131,6 +112,122 @@ impl Plan {
             replies,
         })
     }
+
+    /// The `XRANGE`s of the plan: `(first id, last id, COUNT)`.
+    fn xranges(&self) -> Vec<(String, String, Option<usize>)> {
+        let mut reads: Vec<_> = self
+            .ranges
+            .iter()
+            .map(|&(first, last)| (entry_id(first), entry_id(last), None))
+            .collect();
+        if let Some((unread, budget)) = self.scan
+            && budget > 0
+        {
+            reads.push((entry_id(unread), "+".to_owned(), Some(budget)));
+        }
+        reads
+    }
+
+    async fn read_values(
+        &self,
+        conn: &Connection,
+        keys: &PartitionKeys,
+    ) -> Result<(Value, Vec<Vec<Arc<StoredMessage>>>), StorageError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET").arg(keys.meta()).arg("start").arg("end");
+        let log = keys.log();
+        for (first, last, count) in self.xranges() {
+            let xrange = pipe.cmd("XRANGE").arg(&log).arg(first).arg(last);
+            if let Some(count) = count {
+                xrange.arg("COUNT").arg(count);
+            }
+        }
+        let replies = conn
+            .call(Access::Read, |mut c| async move {
+                replies_of(&mut c, &pipe).await
+            })
+            .await?;
+        let mut replies = replies.into_iter();
+        let meta = replies
+            .next()
+            .ok_or_else(|| corrupt("empty pipeline reply"))?;
+        let messages = replies.map(decode_range).collect::<Result<_, _>>()?;
+        Ok((meta, messages))
+    }
+
+    async fn read_directly(
+        &self,
+        conn: &Connection,
+        reader: &RangeReader,
+        keys: &PartitionKeys,
+    ) -> Result<(Value, Vec<Vec<Arc<StoredMessage>>>), StorageError> {
+        let (meta, log) = (keys.meta(), keys.log());
+        let mut request = Vec::with_capacity(256);
+        encode(&mut request, &[b"HMGET", meta.as_bytes(), b"start", b"end"]);
+        let xranges = self.xranges();
+        for (first, last, count) in &xranges {
+            let count = count.map(|c| c.to_string());
+            let mut args: Vec<&[u8]> =
+                vec![b"XRANGE", log.as_bytes(), first.as_bytes(), last.as_bytes()];
+            if let Some(count) = &count {
+                args.extend([b"COUNT".as_slice(), count.as_bytes()]);
+            }
+            encode(&mut request, &args);
+        }
+        let started = Instant::now();
+        let sent = reader
+            .send(&request, 1 + xranges.len())
+            .instrument(round_trip_span("PIPELINE"))
+            .await;
+        conn.observer
+            .round_trip("PIPELINE", started.elapsed(), &sent);
+        let read_error = |e: RedisError| storage_error(&e, Access::Read);
+        let replies = sent.map_err(read_error)?;
+        let mut walk = replies.walk();
+        let mut bounds = Vec::with_capacity(2);
+        for _ in 0..walk.array().map_err(read_error)? {
+            bounds.push(match walk.string().map_err(read_error)? {
+                Some(bytes) => Value::BulkString(bytes.to_vec()),
+                None => Value::Nil,
+            });
+        }
+        let messages = xranges
+            .iter()
+            .map(|_| decode_entries(&mut walk))
+            .collect::<Result<_, _>>()?;
+        Ok((Value::Array(bounds), messages))
+    }
+}
+
+/// The messages of the `XRANGE` reply `walk` is at, each field kept copied
+/// once from the reply's bytes (`[[id, [field, value, …]], …]`).
+fn decode_entries(walk: &mut Reply<'_>) -> Result<Vec<Arc<StoredMessage>>, StorageError> {
+    let read_error = |e: RedisError| storage_error(&e, Access::Read);
+    let count = walk.array().map_err(read_error)?;
+    let mut messages = Vec::with_capacity(count);
+    for _ in 0..count {
+        if walk.array().map_err(read_error)? != 2 {
+            return Err(corrupt("a stream entry is not [id, fields]"));
+        }
+        let id = std::str::from_utf8(walk.bytes().map_err(read_error)?)
+            .map_err(|_| corrupt("stream id is not UTF-8"))?;
+        let mut fields = EntryFields::default();
+        let values = walk.array().map_err(read_error)?;
+        if values % 2 != 0 {
+            return Err(corrupt(format!(
+                "entry {id} has an odd number of field values"
+            )));
+        }
+        for _ in 0..values / 2 {
+            let name = walk.bytes().map_err(read_error)?;
+            let value = walk.bytes().map_err(read_error)?;
+            if let Some(slot) = fields.slot(name) {
+                *slot = Some(value.to_vec());
+            }
+        }
+        messages.push(decode_message(id, fields)?);
+    }
+    Ok(messages)
 }
 
 impl Read {

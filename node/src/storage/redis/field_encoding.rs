@@ -81,7 +81,7 @@ pub(crate) fn decode_range(reply: Value) -> Result<Vec<Arc<StoredMessage>>, Stor
 
 /// The fields of one stream entry written by the append script.
 #[derive(Default)]
-struct EntryFields {
+pub(super) struct EntryFields {
     data: Option<Vec<u8>>,
     attributes: Option<Vec<u8>>,
     ordering_key: Option<Vec<u8>>,
@@ -111,19 +111,9 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
             Value::SimpleString(text) => text.as_bytes(),
             other => return Err(corrupt(format!("field name {other:?}"))),
         };
-        let slot = match name {
-            b"e" => &mut fields.packed,
-            b"d" => &mut fields.data,
-            b"a" => &mut fields.attributes,
-            b"k" => &mut fields.ordering_key,
-            b"p" => &mut fields.priority,
-            b"t" => &mut fields.publish_time,
-            b"da" => &mut fields.deliver_at,
-            b"ea" => &mut fields.expire_at,
-            b"z" => &mut fields.compression,
-            _ => return Ok(()), // `b`, bytes before: read by the scripts only
-        };
-        *slot = Some(into_bytes(value)?);
+        if let Some(slot) = fields.slot(name) {
+            *slot = Some(into_bytes(value)?);
+        }
         Ok(())
     };
     // Field by field, without collecting pairs first (this runs per message read).
@@ -144,7 +134,30 @@ fn decode_entry(entry: Value) -> Result<Arc<StoredMessage>, StorageError> {
     decode_message(&id, fields)
 }
 
-fn decode_message(id: &str, fields: EntryFields) -> Result<Arc<StoredMessage>, StorageError> {
+impl EntryFields {
+    /// Where the field `name` goes; `None` for a field no message is read
+    /// from (`b`, bytes before, read by the scripts only).
+    pub(super) fn slot(&mut self, name: &[u8]) -> Option<&mut Option<Vec<u8>>> {
+        Some(match name {
+            b"e" => &mut self.packed,
+            b"d" => &mut self.data,
+            b"a" => &mut self.attributes,
+            b"k" => &mut self.ordering_key,
+            b"p" => &mut self.priority,
+            b"t" => &mut self.publish_time,
+            b"da" => &mut self.deliver_at,
+            b"ea" => &mut self.expire_at,
+            b"z" => &mut self.compression,
+            _ => return None,
+        })
+    }
+}
+
+/// The message of the entry `id` with `fields`, in either format.
+pub(super) fn decode_message(
+    id: &str,
+    fields: EntryFields,
+) -> Result<Arc<StoredMessage>, StorageError> {
     let offset = offset_of(id).ok_or_else(|| corrupt(format!("stream id {id:?}")))?;
     if let Some(packed) = fields.packed {
         return packed_entry::decode(offset, packed, id).map(Arc::new);

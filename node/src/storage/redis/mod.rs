@@ -39,7 +39,9 @@
 //!
 //! Messages a cursor needs (pending, expiring, the next window) are read in one
 //! pipelined round trip per call and cached per partition (bounded; see
-//! `fetch` and `message_cache`). An at-least-once lease is thus one round trip,
+//! `fetch` and `message_cache`), on a standalone server over plain TCP with
+//! connections of their own whose replies are read straight from their bytes
+//! (`range_reader`, `resp`). An at-least-once lease is thus one round trip,
 //! its read (made without the partition's lock, and made again under it when
 //! the cache changed meanwhile), and the other modes' add their write-through;
 //! none when the owner's own appends tell it there is nothing new
@@ -91,6 +93,8 @@ mod owner_epochs;
 mod packed_entry;
 mod partition;
 mod probe;
+mod range_reader;
+mod resp;
 mod scripts;
 mod settings;
 mod subscriptions;
