@@ -98,26 +98,52 @@ async fn a_read_connection_kept_across_a_redis_restart_is_replaced_without_an_er
 }
 
 #[test_log::test(tokio::test)]
-async fn reads_log_in_and_select_the_database_of_the_url() {
-    tracing::info!("arrange: a Redis that wants a password, and a URL naming database 3");
+async fn reads_log_in_and_select_the_database_as_the_settings_say() {
+    tracing::info!("arrange: a Redis that wants a password, with an ACL user too");
     let redis = RedisServer::standalone(&[]);
+    assert!(
+        redis
+            .command("ACL SETUSER reader on >r3ader ~* &* +@all")
+            .contains("OK")
+    );
     assert!(
         redis
             .command("CONFIG SET requirepass s3cret")
             .contains("OK")
     );
-    let url = format!("{}/3", redis.url().replace("redis://", "redis://:s3cret@"));
-    let storage = RedisStorage::connect(&standalone_settings(url))
-        .await
-        .expect("connect");
-    let (at, sub) = orders_with_billing(&storage).await;
+    let url = |login: &str| {
+        format!(
+            "{}/3",
+            redis
+                .url()
+                .replace("redis://", &format!("redis://{login}@"))
+        )
+    };
+    let logins = [
+        ("the URL's password", standalone_settings(url(":s3cret"))),
+        (
+            "the URL's ACL user",
+            standalone_settings(url("reader:r3ader")),
+        ),
+        (
+            "--redis-password",
+            RedisSettings {
+                password: Some("s3cret".to_owned()),
+                ..standalone_settings(url(""))
+            },
+        ),
+    ];
+    for (login, settings) in logins {
+        tracing::info!("act: publish two messages and lease them, logged in by {login}");
+        let storage = RedisStorage::connect(&settings).await.expect("connect");
+        let (at, sub) = orders_with_billing(&storage).await;
+        publish(&storage, &at, &["m0", "m1"]).await;
 
-    tracing::info!("act: publish two messages and lease them");
-    publish(&storage, &at, &["m0", "m1"]).await;
-
-    tracing::info!("assert: the lease's read found them in database 3");
-    assert_eq!(
-        leased(&storage, &sub, &at).await,
-        Ok(vec!["m0".into(), "m1".into()])
-    );
+        tracing::info!("assert: the lease's read found them in database 3");
+        assert_eq!(
+            leased(&storage, &sub, &at).await,
+            Ok(vec!["m0".into(), "m1".into()]),
+            "{login}"
+        );
+    }
 }

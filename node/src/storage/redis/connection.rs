@@ -5,8 +5,8 @@
 //! cluster, and a standalone server's few ([`RedisSettings::connections`],
 //! each partition's calls on one of them, by its keys' hash tag), so no call
 //! may block server-side (no `BLOCK`); the one exception is the bounded `WAIT`
-//! of a `replicated:N` append (see `durability`). A lease's reads may go on
-//! connections of their own instead (`range_reader`). Every call has
+//! of a `replicated:N` append (see `durability`). A cursor call's reads may
+//! go on connections of their own instead (`range_reader`). Every call has
 //! three bounds: the connect timeout, the per-command response timeout, and an
 //! overall timeout around the whole call (reconnection included).
 
@@ -55,7 +55,7 @@ pub(crate) struct Connection {
     /// their order on one connection.
     more: Arc<[ConnectionManager]>,
     overall_timeout: Duration,
-    /// Where a lease's reads go, when not through the redis crate.
+    /// Where a cursor call's reads go, when not through the redis crate.
     reader: Option<Arc<RangeReader>>,
     /// Each round trip's latency and failures ([`RedisMetrics`]).
     pub(crate) observer: RedisMetrics,
@@ -93,6 +93,7 @@ impl Connection {
                 let reader = RangeReader::for_server(
                     &info,
                     settings.connect_timeout,
+                    settings.response_timeout,
                     settings.overall_timeout(),
                 )
                 .map(Arc::new);
@@ -163,8 +164,8 @@ impl Connection {
         })
     }
 
-    /// The reader of a lease's messages, where it does not read through the
-    /// redis crate (see `range_reader`).
+    /// The reader of a cursor call's messages, where it does not read
+    /// through the redis crate (see `range_reader`).
     pub(crate) fn range_reader(&self) -> Option<&RangeReader> {
         self.reader.as_deref()
     }

@@ -22,7 +22,7 @@ use super::field_encoding::{EntryFields, corrupt, decode_message, decode_range};
 use super::keys::{PartitionKeys, entry_id};
 use super::message_cache::MessageCache;
 use super::partition::parse_bounds;
-use super::range_reader::{RangeReader, encode};
+use super::range_reader::{RangeReader, Slot, encode};
 use super::resp::Reply;
 use crate::storage::{StorageError, StoredMessage};
 
@@ -93,15 +93,15 @@ impl Plan {
     }
 
     /// Reads the partition's bounds and the planned messages, in one pipelined
-    /// round trip: on the range reader's connections where there are some
-    /// (`range_reader`), else through the redis crate.
+    /// round trip: on one of the range reader's connections where there are
+    /// some and one is free (`range_reader`), else through the redis crate.
     pub(crate) async fn read(
         self,
         conn: &Connection,
         keys: &PartitionKeys,
     ) -> Result<Read, StorageError> {
-        let (meta, replies) = match conn.range_reader() {
-            Some(reader) => self.read_directly(conn, reader, keys).await?,
+        let (meta, replies) = match conn.range_reader().and_then(RangeReader::slot) {
+            Some(slot) => self.read_directly(conn, slot, keys).await?,
             None => self.read_values(conn, keys).await?,
         };
         let (start, end) = parse_bounds(meta, keys)?;
@@ -158,7 +158,7 @@ impl Plan {
     async fn read_directly(
         &self,
         conn: &Connection,
-        reader: &RangeReader,
+        slot: Slot<'_>,
         keys: &PartitionKeys,
     ) -> Result<(Value, Vec<Vec<Arc<StoredMessage>>>), StorageError> {
         let (meta, log) = (keys.meta(), keys.log());
@@ -175,7 +175,7 @@ impl Plan {
             encode(&mut request, &args);
         }
         let started = Instant::now();
-        let sent = reader
+        let sent = slot
             .send(&request, 1 + xranges.len())
             .instrument(round_trip_span("PIPELINE"))
             .await;

@@ -1,6 +1,7 @@
-//! [`RangeReader`]: the reads of a lease (`HMGET` of a partition's bounds and
-//! its `XRANGE`s, one pipelined round trip, see `fetch`) on connections of
-//! their own, with each reply read straight from its bytes (`resp`).
+//! [`RangeReader`]: the reads of a cursor call (a lease, an ack, statistics:
+//! `HMGET` of a partition's bounds and its `XRANGE`s, one pipelined round
+//! trip, see `fetch`) on connections of their own, with each reply read
+//! straight from its bytes (`resp`).
 //!
 //! Why: the redis crate hands out every reply as a `redis::Value` tree, a
 //! value per field of every entry read. On target 1's row, building and
@@ -12,9 +13,12 @@
 //!   socket URL and Redis Cluster read through the redis crate as before (TLS
 //!   and redirects are its job).
 //! - Each read holds one connection for its round trip; idle ones are kept
-//!   for the next read, at most [`MAX_READERS`] exist. A read dropped midway
-//!   (its timeout, a caller gone) drops its connection with it, so no
-//!   connection is reused with a reply still on its way.
+//!   for the next read. At most [`MAX_READERS`] reads run here at once; one
+//!   that finds them all busy goes through the redis crate instead of
+//!   waiting. A read dropped midway (its timeout, a caller gone) drops its
+//!   connection with it, so no connection is kept with a reply still on its
+//!   way.
+//! - Timeouts as for every call: connect, response, and the overall bound.
 //! - Reads change nothing, so one may be sent twice: a kept connection that
 //!   turns out broken (Redis restarted while it sat idle) is replaced and the
 //!   read sent again once, on a fresh connection.
@@ -34,7 +38,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::resp::{Reply, complete};
 
-/// Most connections the reads of one node hold at once.
+/// Most reads one broker node runs on its own connections at once (and so
+/// most such connections).
 pub(crate) const MAX_READERS: usize = 8;
 
 /// A kept connection's buffer shrinks back to this after a larger reply.
@@ -48,6 +53,7 @@ pub(crate) struct RangeReader {
     hello: Vec<u8>,
     hello_replies: usize,
     connect_timeout: Duration,
+    response_timeout: Duration,
     overall_timeout: Duration,
     idle: Mutex<Vec<Link>>,
     permits: Semaphore,
@@ -113,6 +119,7 @@ impl RangeReader {
     pub(crate) fn for_server(
         info: &ConnectionInfo,
         connect_timeout: Duration,
+        response_timeout: Duration,
         overall_timeout: Duration,
     ) -> Option<Self> {
         let ConnectionAddr::Tcp(host, port) = info.addr() else {
@@ -141,47 +148,21 @@ impl RangeReader {
             hello,
             hello_replies,
             connect_timeout,
+            response_timeout,
             overall_timeout,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(MAX_READERS),
         })
     }
 
-    /// Sends `request` (encoded commands, `replies` of them) and reads their
-    /// replies, within the overall timeout.
-    pub(crate) async fn send(
-        &self,
-        request: &[u8],
-        replies: usize,
-    ) -> Result<Replies<'_>, RedisError> {
-        tokio::time::timeout(self.overall_timeout, self.send_untimed(request, replies))
-            .await
-            .unwrap_or_else(|_| Err(timed_out("Redis did not answer in time")))
-    }
-
-    async fn send_untimed(
-        &self,
-        request: &[u8],
-        replies: usize,
-    ) -> Result<Replies<'_>, RedisError> {
-        let permit =
-            self.permits.acquire().await.map_err(|_| {
-                RedisError::from(std::io::Error::other("the range reader is closed"))
-            })?;
-        let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let link = match kept {
-            Some(mut link) => match exchange(&mut link, request, replies).await {
-                Ok(()) => link,
-                // Broken while it sat idle: a read may be sent again.
-                Err(e) if e.is_io_error() => self.fresh(request, replies).await?,
-                Err(e) => return Err(e),
-            },
-            None => self.fresh(request, replies).await?,
-        };
-        Ok(Replies {
-            link: Some(link),
+    /// One of the reader's [`MAX_READERS`] slots, if one is free. A read
+    /// that finds none goes through the redis crate instead of queueing
+    /// here, so a few large reads never hold up the others.
+    pub(crate) fn slot(&self) -> Option<Slot<'_>> {
+        let permit = self.permits.try_acquire().ok()?;
+        Some(Slot {
             reader: self,
-            _permit: permit,
+            permit,
         })
     }
 
@@ -198,18 +179,73 @@ impl RangeReader {
             buf: Vec::new(),
         };
         if self.hello_replies > 0 {
-            exchange(&mut link, &self.hello, self.hello_replies).await?;
+            self.exchange(&mut link, &self.hello, self.hello_replies)
+                .await?;
             let mut reply = Reply::new(&link.buf);
             for _ in 0..self.hello_replies {
                 reply.bytes()?;
             }
-            link.buf.clear();
         }
-        exchange(&mut link, request, replies).await?;
+        self.exchange(&mut link, request, replies).await?;
         Ok(link)
+    }
+
+    /// Sends `request` on `link` and reads until `replies` whole replies are
+    /// in its buffer, within the response timeout.
+    async fn exchange(
+        &self,
+        link: &mut Link,
+        request: &[u8],
+        replies: usize,
+    ) -> Result<(), RedisError> {
+        tokio::time::timeout(self.response_timeout, exchange(link, request, replies))
+            .await
+            .unwrap_or_else(|_| Err(timed_out("Redis did not answer in time")))
     }
 }
 
+/// A free slot of the reader: one read on one of its connections.
+pub(crate) struct Slot<'r> {
+    reader: &'r RangeReader,
+    permit: SemaphorePermit<'r>,
+}
+
+impl<'r> Slot<'r> {
+    /// Sends `request` (encoded commands, `replies` of them) and reads their
+    /// replies, within the overall timeout.
+    pub(crate) async fn send(
+        self,
+        request: &[u8],
+        replies: usize,
+    ) -> Result<Replies<'r>, RedisError> {
+        let reader = self.reader;
+        tokio::time::timeout(reader.overall_timeout, self.send_untimed(request, replies))
+            .await
+            .unwrap_or_else(|_| Err(timed_out("Redis did not answer in time")))
+    }
+
+    async fn send_untimed(self, request: &[u8], replies: usize) -> Result<Replies<'r>, RedisError> {
+        let reader = self.reader;
+        let kept = reader.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let link = match kept {
+            Some(mut link) => match reader.exchange(&mut link, request, replies).await {
+                Ok(()) => link,
+                // Broken while it sat idle: a read may be sent again. (A
+                // timeout is Redis being slow, not the connection broken.)
+                Err(e) if e.is_io_error() && !e.is_timeout() => {
+                    reader.fresh(request, replies).await?
+                }
+                Err(e) => return Err(e),
+            },
+            None => reader.fresh(request, replies).await?,
+        };
+        Ok(Replies {
+            link: Some(link),
+            reader,
+            _permit: self.permit,
+        })
+    }
+}
 fn timed_out(what: &'static str) -> RedisError {
     RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
 }
@@ -248,4 +284,48 @@ async fn exchange(link: &mut Link, request: &[u8], replies: usize) -> Result<(),
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::IntoConnectionInfo;
+
+    use super::*;
+
+    fn reader_for(url: &str) -> Option<RangeReader> {
+        let info = url.into_connection_info().expect("a valid URL");
+        let second = Duration::from_secs(1);
+        RangeReader::for_server(&info, second, second, second)
+    }
+
+    #[test]
+    fn only_plain_tcp_servers_get_a_reader() {
+        assert!(reader_for("redis://127.0.0.1:6390").is_some());
+        assert!(reader_for("rediss://127.0.0.1:6390").is_none(), "TLS");
+        assert!(
+            reader_for("redis+unix:///tmp/redis.sock").is_none(),
+            "Unix socket"
+        );
+    }
+
+    #[test]
+    fn a_read_that_finds_every_slot_taken_is_sent_elsewhere() {
+        let reader = reader_for("redis://127.0.0.1:6390").expect("a reader");
+        let taken: Vec<_> = (0..MAX_READERS).map_while(|_| reader.slot()).collect();
+        assert_eq!(taken.len(), MAX_READERS);
+        assert!(reader.slot().is_none(), "no ninth read at once");
+        drop(taken);
+        assert!(reader.slot().is_some(), "free again");
+    }
+
+    #[test]
+    fn a_new_connection_logs_in_and_selects_as_the_url_says() {
+        let reader = reader_for("redis://reader:pw@127.0.0.1:6390/3").expect("a reader");
+        let mut expected = Vec::new();
+        encode(&mut expected, &[b"AUTH", b"reader", b"pw"]);
+        encode(&mut expected, &[b"SELECT", b"3"]);
+        assert_eq!((reader.hello, reader.hello_replies), (expected, 2));
+        let plain = reader_for("redis://127.0.0.1:6390").expect("a reader");
+        assert_eq!(plain.hello_replies, 0, "nothing to send first");
+    }
 }

@@ -25,17 +25,26 @@ fn line_end(buf: &[u8], at: usize) -> Option<usize> {
     (rest.get(cr + 1).is_some()).then_some(at + cr)
 }
 
-/// The number on the header line `buf[at..end]` (after the type byte).
+/// The number on the header line `buf[at..end]` (after the type byte):
+/// digits with an optional `-`, read in place (this runs for every element).
 fn number(buf: &[u8], at: usize, end: usize) -> Result<i64, RedisError> {
-    std::str::from_utf8(&buf[at..end])
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| {
-            malformed(format!(
-                "bad length {:?}",
-                String::from_utf8_lossy(&buf[at..end])
-            ))
-        })
+    let text = &buf[at..end];
+    let bad = || malformed(format!("bad length {:?}", String::from_utf8_lossy(text)));
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return Err(bad());
+    }
+    let mut value: i64 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return Err(bad());
+        }
+        value = value * 10 + i64::from(digit - b'0');
+    }
+    Ok(if negative { -value } else { value })
 }
 
 /// Where the whole reply starting at `at` ends, if all of it has arrived.
@@ -61,7 +70,11 @@ pub(crate) fn complete(buf: &[u8], at: usize) -> Result<Option<usize>, RedisErro
             b'$' => match number(buf, at + 1, end)? {
                 -1 => next,
                 len if len >= 0 => {
-                    let after = next + usize::try_from(len).map_err(|_| malformed("length"))?;
+                    let after = usize::try_from(len)
+                        .ok()
+                        .and_then(|len| next.checked_add(len))
+                        .filter(|after| *after <= usize::MAX - 2)
+                        .ok_or_else(|| malformed(format!("bulk length {len}")))?;
                     if buf.len() < after + 2 {
                         return Ok(None);
                     }
@@ -156,12 +169,15 @@ impl<'a> Reply<'a> {
             (b'$', text) => match Self::count(text)? {
                 -1 => Ok(None),
                 len => {
-                    let len = usize::try_from(len).map_err(|_| malformed("bulk length"))?;
+                    let end = usize::try_from(len)
+                        .ok()
+                        .and_then(|len| self.at.checked_add(len))
+                        .ok_or_else(|| malformed("bulk length"))?;
                     let bytes = self
                         .buf
-                        .get(self.at..self.at + len)
+                        .get(self.at..end)
                         .ok_or_else(|| malformed("reply ended early"))?;
-                    self.at += len + 2;
+                    self.at = end + 2;
                     Ok(Some(bytes))
                 }
             },
@@ -205,6 +221,8 @@ mod tests {
             b"?x\r\n".as_slice(),
             b"$3\r\nabcd\r\n",
             b"*x\r\n",
+            b"*\r\n",
+            b"$+3\r\n",
             b"$-2\r\n",
             b":1\rx",
         ] {
