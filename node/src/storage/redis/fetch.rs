@@ -10,7 +10,6 @@
 //! needs by then.
 
 use std::sync::Arc;
-
 use std::time::Instant;
 
 use redis::aio::ConnectionLike;
