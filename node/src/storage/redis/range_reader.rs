@@ -246,6 +246,9 @@ impl<'r> Slot<'r> {
         })
     }
 }
+
+/// A timeout, as an I/O error: a read's failure to reach Redis in time,
+/// `Unavailable` like any other (`connection::storage_error`).
 fn timed_out(what: &'static str) -> RedisError {
     RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
 }
