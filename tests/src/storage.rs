@@ -3,7 +3,9 @@
 
 use cluster::subscription::StartPosition;
 use cluster::{SubscriptionName, TopicName};
-use node::storage::{MessageLog, NewMessage, PartitionRef, SubscriptionState};
+use node::storage::{
+    DeliveryPolicy, LeaseRequest, MessageLog, NewMessage, PartitionRef, SubscriptionState,
+};
 
 /// A message carrying `data`, published at `publish_time_millis`, with
 /// default priority (4) and no key, attributes, delay or expiry.
@@ -16,6 +18,17 @@ pub fn message(data: impl Into<bytes::Bytes>, publish_time_millis: u64) -> NewMe
         publish_time_millis,
         deliver_at_millis: None,
         expire_at_millis: None,
+    }
+}
+
+/// An at-least-once lease of up to `max_messages` at `now_millis`, with a
+/// deadline a minute later and the default policy.
+pub fn lease_request(max_messages: usize, now_millis: u64) -> LeaseRequest {
+    LeaseRequest {
+        max_messages,
+        now_millis,
+        deadline_millis: now_millis + 60_000,
+        policy: DeliveryPolicy::default(),
     }
 }
 

@@ -9,22 +9,12 @@ use api::types::AckLevel;
 use cluster::SubscriptionName;
 use node::storage::redis::RedisStorage;
 use node::storage::{
-    AppendOptions, DeliveryPolicy, Epoch, FencedLog, LeaseRequest, PartitionRef, StorageError,
-    SubscriptionState,
+    AppendOptions, Epoch, FencedLog, PartitionRef, StorageError, SubscriptionState,
 };
 use testkit::redis::{RedisServer, standalone_settings};
-use testkit::storage::{message, orders_with_billing};
+use testkit::storage::{lease_request, message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
-
-fn lease(max_messages: usize) -> LeaseRequest {
-    LeaseRequest {
-        max_messages,
-        now_millis: T0,
-        deadline_millis: T0 + 60_000,
-        policy: DeliveryPolicy::default(),
-    }
-}
 
 /// A storage on `server` with topic `orders` (one partition) and its
 /// subscription `billing` from the earliest message.
@@ -69,13 +59,19 @@ async fn a_lease_that_has_seen_every_message_asks_redis_nothing() {
     let (storage, at, sub) = orders(&server).await;
     append(&storage, &at, "m0").await;
     append(&storage, &at, "m1").await;
-    let first = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    let first = storage
+        .lease(&sub, &at, lease_request(10, T0))
+        .await
+        .expect("lease");
     assert_eq!(first.leased.len(), 2);
 
     tracing::info!("act: three leases with nothing new");
     let reads_before = calls(&server, "hmget") + calls(&server, "xrange");
     for _ in 0..3 {
-        let empty = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+        let empty = storage
+            .lease(&sub, &at, lease_request(10, T0))
+            .await
+            .expect("lease");
         assert!(empty.leased.is_empty(), "leased again: {:?}", empty.leased);
     }
     let reads_after = calls(&server, "hmget") + calls(&server, "xrange");
@@ -86,7 +82,10 @@ async fn a_lease_that_has_seen_every_message_asks_redis_nothing() {
 
     tracing::info!("a new message is leased at once");
     append(&storage, &at, "m2").await;
-    let next = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    let next = storage
+        .lease(&sub, &at, lease_request(10, T0))
+        .await
+        .expect("lease");
     assert_eq!(next.leased.len(), 1);
     assert_eq!(next.leased[0].message.message.data.as_ref(), b"m2");
 }
@@ -96,7 +95,10 @@ async fn an_append_that_lands_without_an_answer_is_still_leased() {
     let server = RedisServer::standalone(&["--appendonly", "no"]);
     let (storage, at, sub) = orders(&server).await;
     append(&storage, &at, "m0").await;
-    let first = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    let first = storage
+        .lease(&sub, &at, lease_request(10, T0))
+        .await
+        .expect("lease");
     assert_eq!(first.leased.len(), 1, "the owner has seen m0");
 
     tracing::info!("arrange: Redis holds writes; the append of m1 is given up unanswered");
@@ -115,7 +117,10 @@ async fn an_append_that_lands_without_an_answer_is_still_leased() {
     server.command("CLIENT UNPAUSE");
 
     tracing::info!("act: the owner leases after the held append ran");
-    let next = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    let next = storage
+        .lease(&sub, &at, lease_request(10, T0))
+        .await
+        .expect("lease");
 
     tracing::info!("assert: m1 is delivered, not skipped as past the end the owner knew");
     assert_eq!(next.leased.len(), 1, "m1 was not leased: {:?}", next.leased);
@@ -132,7 +137,7 @@ async fn a_lease_read_redis_refuses_fails_with_its_error_and_loses_nothing() {
     server.command("ACL SETUSER default -xrange");
 
     tracing::info!("act: a lease must read m0");
-    let refused = storage.lease(&sub, &at, lease(10)).await;
+    let refused = storage.lease(&sub, &at, lease_request(10, T0)).await;
 
     tracing::info!("assert: the lease fails with Redis's own error, as unavailable");
     let error = refused.expect_err("a lease without its read succeeded");
@@ -144,7 +149,10 @@ async fn a_lease_read_redis_refuses_fails_with_its_error_and_loses_nothing() {
 
     tracing::info!("and once Redis allows it, m0 is leased: the failed call leased nothing");
     server.command("ACL SETUSER default +xrange");
-    let next = storage.lease(&sub, &at, lease(10)).await.expect("lease");
+    let next = storage
+        .lease(&sub, &at, lease_request(10, T0))
+        .await
+        .expect("lease");
     assert_eq!(next.leased.len(), 1, "{:?}", next.leased);
     assert_eq!(next.leased[0].message.message.data.as_ref(), b"m0");
     assert_eq!(

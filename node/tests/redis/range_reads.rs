@@ -7,28 +7,12 @@ use std::time::Duration;
 
 use api::types::AckLevel;
 use cluster::SubscriptionName;
-use cluster::subscription::DeliveryMode;
 use node::storage::redis::{RedisSettings, RedisStorage};
-use node::storage::{
-    AppendOptions, DeliveryPolicy, Epoch, FencedLog, LeaseRequest, MessageLog, PartitionRef,
-    SubscriptionState,
-};
+use node::storage::{AppendOptions, Epoch, FencedLog, MessageLog, PartitionRef, SubscriptionState};
 use testkit::redis::{RedisServer, standalone_settings};
-use testkit::storage::{message, orders_with_billing};
+use testkit::storage::{lease_request, message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
-
-fn lease(max_messages: usize) -> LeaseRequest {
-    LeaseRequest {
-        max_messages,
-        now_millis: T0,
-        deadline_millis: T0 + 60_000,
-        policy: DeliveryPolicy {
-            mode: DeliveryMode::AtLeastOnce,
-            ..DeliveryPolicy::default()
-        },
-    }
-}
 
 async fn publish(storage: &RedisStorage, at: &PartitionRef, names: &[&str]) {
     let messages = names
@@ -53,7 +37,7 @@ async fn leased(
     at: &PartitionRef,
 ) -> Result<Vec<String>, String> {
     let leased = storage
-        .lease(sub, at, lease(10))
+        .lease(sub, at, lease_request(10, T0))
         .await
         .map_err(|e| e.to_string())?;
     Ok(leased
