@@ -17,7 +17,7 @@ use node::telemetry::Metrics;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use testkit::redis::{RedisServer, broker_on, standalone_settings};
+use testkit::redis::{RedisServer, broker_on, durable_standalone, standalone_settings};
 use testkit::router::{App, b64};
 
 const MESSAGES: usize = 1_000;
@@ -185,12 +185,7 @@ async fn publishing_while_redis_is_down_fails_honestly_and_recovers_without_a_br
     // Every write reaches the AOF before Redis answers, so its kill -9 below
     // loses nothing the broker was told had succeeded (with the default
     // `everysec`, the last second of writes, e.g. the subscription, may go).
-    let mut redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "always"]);
-    let settings = RedisSettings {
-        connect_timeout: Duration::from_millis(200),
-        response_timeout: Duration::from_millis(500),
-        ..standalone_settings(redis.url())
-    };
+    let (mut redis, settings) = durable_standalone();
     let app = App::over(broker_on(&settings).await);
     app.put_topic("orders", json!({})).await.ok();
     app.put_subscription(

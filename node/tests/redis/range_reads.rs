@@ -9,7 +9,7 @@ use api::types::AckLevel;
 use cluster::SubscriptionName;
 use node::storage::redis::{RedisSettings, RedisStorage};
 use node::storage::{AppendOptions, Epoch, FencedLog, MessageLog, PartitionRef, SubscriptionState};
-use testkit::redis::{RedisServer, standalone_settings};
+use testkit::redis::{RedisServer, durable_standalone, standalone_settings};
 use testkit::storage::{lease_request, message, orders_with_billing};
 
 const T0: u64 = 1_700_000_000_000;
@@ -50,12 +50,7 @@ async fn leased(
 #[test_log::test(tokio::test)]
 async fn a_read_connection_kept_across_a_redis_restart_is_replaced_without_an_error() {
     tracing::info!("arrange: a lease has read on a connection that is now kept idle");
-    let mut redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "always"]);
-    let settings = RedisSettings {
-        connect_timeout: Duration::from_millis(200),
-        response_timeout: Duration::from_millis(500),
-        ..standalone_settings(redis.url())
-    };
+    let (mut redis, settings) = durable_standalone();
     let storage = RedisStorage::connect(&settings).await.expect("connect");
     let (at, sub) = orders_with_billing(&storage).await;
     publish(&storage, &at, &["m0", "m1"]).await;

@@ -5,19 +5,14 @@
 use std::time::Duration;
 
 use cluster::TopicName;
-use node::storage::redis::{RedisSettings, RedisStorage};
+use node::storage::redis::RedisStorage;
 use node::storage::{MessageLog, PartitionRef};
-use testkit::redis::{RedisServer, standalone_settings};
+use testkit::redis::durable_standalone;
 
 #[test_log::test(tokio::test)]
 async fn once_the_ping_passes_after_a_redis_restart_every_partition_is_served() {
     tracing::info!("arrange: 8 partitions read over both connections");
-    let mut redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "always"]);
-    let settings = RedisSettings {
-        connect_timeout: Duration::from_millis(200),
-        response_timeout: Duration::from_millis(500),
-        ..standalone_settings(redis.url())
-    };
+    let (mut redis, settings) = durable_standalone();
     assert_eq!(settings.connections, 2);
     let storage = RedisStorage::connect(&settings).await.expect("connect");
     let topic = TopicName::new("orders").expect("valid name");

@@ -65,6 +65,19 @@ pub fn standalone_settings(url: String) -> RedisSettings {
     }
 }
 
+/// A standalone server of the test's own that keeps every acknowledged write
+/// across `kill -9` and restart (append-only, synced on every write), and
+/// settings for it whose short timeouts notice a restart quickly.
+pub fn durable_standalone() -> (RedisServer, RedisSettings) {
+    let redis = RedisServer::standalone(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let settings = RedisSettings {
+        connect_timeout: Duration::from_millis(200),
+        response_timeout: Duration::from_millis(500),
+        ..standalone_settings(redis.url())
+    };
+    (redis, settings)
+}
+
 /// Fresh-prefixed storage on the shared standalone server.
 pub async fn standalone_storage() -> RedisStorage {
     let settings = standalone_settings(shared_standalone().url());
