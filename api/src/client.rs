@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder, StatusCode};
+use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,6 +15,7 @@ pub use crate::client_options::ClientOptions;
 use crate::client_options::Dialer;
 use crate::compression::Compression;
 use crate::error::Problem;
+use crate::http_transport::{Body, HttpTransport};
 use crate::paths;
 use crate::stream::{Encoding, Publisher, Subscriber};
 use crate::types::{
@@ -40,7 +41,7 @@ pub struct PublishOptions {
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
-    http: reqwest::Client,
+    http: HttpTransport,
     dialer: Dialer,
 }
 
@@ -60,7 +61,14 @@ impl Client {
                 reason: "must start with http:// or https://".to_owned(),
             });
         }
-        let (dialer, http) = Dialer::new(&base, options)?;
+        let dialer = Dialer::new(&base, options)?;
+        let http = HttpTransport::new(
+            &base,
+            dialer.tls(),
+            options.token.as_deref(),
+            options.timeout,
+            options.http2,
+        )?;
         Ok(Self { base, http, dialer })
     }
 
@@ -82,19 +90,18 @@ impl Client {
         page_size: Option<u32>,
         page_token: Option<&str>,
     ) -> Result<ListTopicsResponse, ClientError> {
-        let request = self
-            .request(Method::GET, paths::TOPICS)
-            .query(&page_query(page_size, page_token));
-        self.execute(request).await
+        let query = page_query(page_size, page_token);
+        self.call(Method::GET, paths::TOPICS, query.as_deref(), None)
+            .await
     }
 
     pub async fn get_topic(&self, name: &str) -> Result<Topic, ClientError> {
-        self.execute(self.request(Method::GET, &paths::topic(name)))
+        self.call(Method::GET, &paths::topic(name), None, None)
             .await
     }
 
     pub async fn delete_topic(&self, name: &str) -> Result<Empty, ClientError> {
-        self.execute(self.request(Method::DELETE, &paths::topic(name)))
+        self.call(Method::DELETE, &paths::topic(name), None, None)
             .await
     }
 
@@ -104,21 +111,18 @@ impl Client {
         request: &PublishRequest,
         options: &PublishOptions,
     ) -> Result<PublishResponse, ClientError> {
-        let body = serde_json::to_vec(request).map_err(ClientError::Decode)?;
-        let mut builder = self
-            .request(Method::POST, &paths::topic_verb(topic, TopicVerb::Publish))
-            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        let json = serde_json::to_vec(request).map_err(ClientError::Decode)?;
+        let mut body = json_body(json);
         if let Some(key) = &options.idempotency_key {
-            builder = builder.header(paths::IDEMPOTENCY_KEY_HEADER, key);
+            body.headers
+                .push((paths::IDEMPOTENCY_KEY_HEADER, key.clone()));
         }
-        let body = match options.compression {
-            Some(codec) => {
-                builder = builder.header(reqwest::header::CONTENT_ENCODING, codec.header_value());
-                codec.compress(&body)
-            }
-            None => body,
-        };
-        self.execute(builder.body(body)).await
+        if let Some(codec) = options.compression {
+            body.bytes = codec.compress(&body.bytes);
+            body.encoding = Some(codec.header_value());
+        }
+        let path = paths::topic_verb(topic, TopicVerb::Publish);
+        self.call(Method::POST, &path, None, Some(body)).await
     }
 
     pub async fn create_subscription(
@@ -135,19 +139,18 @@ impl Client {
         page_size: Option<u32>,
         page_token: Option<&str>,
     ) -> Result<ListSubscriptionsResponse, ClientError> {
-        let request = self
-            .request(Method::GET, paths::SUBSCRIPTIONS)
-            .query(&page_query(page_size, page_token));
-        self.execute(request).await
+        let query = page_query(page_size, page_token);
+        self.call(Method::GET, paths::SUBSCRIPTIONS, query.as_deref(), None)
+            .await
     }
 
     pub async fn get_subscription(&self, name: &str) -> Result<Subscription, ClientError> {
-        self.execute(self.request(Method::GET, &paths::subscription(name)))
+        self.call(Method::GET, &paths::subscription(name), None, None)
             .await
     }
 
     pub async fn delete_subscription(&self, name: &str) -> Result<Empty, ClientError> {
-        self.execute(self.request(Method::DELETE, &paths::subscription(name)))
+        self.call(Method::DELETE, &paths::subscription(name), None, None)
             .await
     }
 
@@ -209,11 +212,12 @@ impl Client {
         max: Option<u32>,
     ) -> Result<ListDeadLettersResponse, ClientError> {
         let path = paths::subscription_verb(subscription, SubscriptionVerb::DeadLetters);
-        let mut request = self.request(Method::GET, &path);
-        if let Some(max) = max {
-            request = request.query(&[("maxMessages", max)]);
-        }
-        self.execute(request).await
+        let query = max.map(|max| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("maxMessages", &max.to_string())
+                .finish()
+        });
+        self.call(Method::GET, &path, query.as_deref(), None).await
     }
 
     pub async fn redrive(
@@ -335,17 +339,12 @@ impl Client {
         subscription: &str,
         member_id: &str,
     ) -> Result<Subscriber, ClientError> {
-        let mut url = reqwest::Url::parse(&self.ws_url(&paths::subscription_verb(
-            subscription,
-            SubscriptionVerb::Stream,
-        )))
-        .map_err(|e| ClientError::InvalidUrl {
-            url: self.base.clone(),
-            reason: e.to_string(),
-        })?;
-        url.query_pairs_mut()
-            .append_pair(paths::MEMBER_ID_QUERY, member_id);
-        Subscriber::connect(&self.dialer, url.as_str()).await
+        let path = paths::subscription_verb(subscription, SubscriptionVerb::Stream);
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair(paths::MEMBER_ID_QUERY, member_id)
+            .finish();
+        let url = format!("{}?{query}", self.ws_url(&path));
+        Subscriber::connect(&self.dialer, &url).await
     }
 
     /// `path` on this server's WebSocket scheme.
@@ -359,8 +358,7 @@ impl Client {
 
     /// The metadata group as the server sees it.
     pub async fn cluster_status(&self) -> Result<ClusterStatus, ClientError> {
-        self.execute(self.request(Method::GET, paths::CLUSTER))
-            .await
+        self.call(Method::GET, paths::CLUSTER, None, None).await
     }
 
     /// Moves every partition to its rendezvous owner over the live nodes; with
@@ -374,21 +372,15 @@ impl Client {
     /// Forgets node `id`; its partitions move to the live nodes.
     pub async fn remove_node(&self, id: u64) -> Result<RemoveNodeResponse, ClientError> {
         let path = paths::cluster_node(id);
-        self.execute(self.request(Method::DELETE, &path)).await
+        self.call(Method::DELETE, &path, None, None).await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.execute(self.request(Method::GET, paths::HEALTHZ))
-            .await
+        self.call(Method::GET, paths::HEALTHZ, None, None).await
     }
 
     pub async fn ready(&self) -> Result<Health, ClientError> {
-        self.execute(self.request(Method::GET, paths::READYZ)).await
-    }
-
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.dialer
-            .authorize(self.http.request(method, format!("{}{path}", self.base)))
+        self.call(Method::GET, paths::READYZ, None, None).await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
@@ -397,33 +389,52 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        self.execute(self.request(method, path).json(body)).await
+        let bytes = serde_json::to_vec(body).map_err(ClientError::Decode)?;
+        self.call(method, path, None, Some(json_body(bytes))).await
     }
 
-    async fn execute<T: DeserializeOwned>(
+    /// `method` on `path`, its answer decoded as `T` or as the server's problem.
+    async fn call<T: DeserializeOwned>(
         &self,
-        request: RequestBuilder,
+        method: Method,
+        path: &str,
+        query: Option<&str>,
+        body: Option<Body>,
     ) -> Result<T, ClientError> {
-        let transport = |source: reqwest::Error| ClientError::Transport {
-            url: self.base.clone(),
-            source,
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let (status, bytes) =
+            self.http
+                .send(method, path, query, body)
+                .await
+                .map_err(|source| ClientError::Transport {
+                    url: self.base.clone(),
+                    source,
+                })?;
         decode_response(status, &bytes)
     }
 }
 
-fn page_query(page_size: Option<u32>, page_token: Option<&str>) -> Vec<(&'static str, String)> {
-    let mut query = Vec::new();
+fn json_body(bytes: Vec<u8>) -> Body {
+    Body {
+        bytes,
+        content_type: "application/json",
+        encoding: None,
+        headers: Vec::new(),
+    }
+}
+
+/// The query of a list call's page, if any.
+fn page_query(page_size: Option<u32>, page_token: Option<&str>) -> Option<String> {
+    if page_size.is_none() && page_token.is_none() {
+        return None;
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(size) = page_size {
-        query.push(("pageSize", size.to_string()));
+        query.append_pair("pageSize", &size.to_string());
     }
     if let Some(token) = page_token {
-        query.push(("pageToken", token.to_owned()));
+        query.append_pair("pageToken", token);
     }
-    query
+    Some(query.finish())
 }
 
 fn decode_response<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, ClientError> {

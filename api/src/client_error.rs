@@ -20,7 +20,7 @@ pub enum ClientError {
     Transport {
         url: String,
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     #[error("invalid server URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -28,6 +28,58 @@ pub enum ClientError {
     Decode(#[source] serde_json::Error),
     #[error("WebSocket: {0}")]
     WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+}
+
+/// Why an HTTP call got no answer ([`ClientError::Transport`]).
+#[derive(Debug, Error)]
+pub enum TransportError {
+    /// No connection to the server: the request was not sent.
+    #[error("cannot connect: {}", with_causes(.0.as_ref()))]
+    Connect(#[source] BoxError),
+    /// No whole answer within the client's timeout; the request may have
+    /// been sent, and may have taken effect.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The connection failed after the request may have been sent, or the
+    /// request could not be built.
+    #[error("{}", with_causes(.0.as_ref()))]
+    Http(#[source] BoxError),
+}
+
+/// `e` and its causes, as hyper's errors say little on their own ("client
+/// error (Connect)") and name the reason ("Connection refused") in a cause.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl TransportError {
+    /// Whether the request never reached the server (so it took no effect).
+    pub fn is_connect(&self) -> bool {
+        matches!(self, TransportError::Connect(_))
+    }
+
+    /// Whether the call ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, TransportError::Timeout(_))
+    }
+
+    /// The pooled client's error, sorted by whether a connection was made.
+    pub(crate) fn from_pooled(e: hyper_util::client::legacy::Error) -> Self {
+        if e.is_connect() {
+            TransportError::Connect(Box::new(e))
+        } else {
+            TransportError::Http(Box::new(e))
+        }
+    }
 }
 
 impl ClientError {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::RequestBuilder;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -66,52 +65,27 @@ pub(crate) struct Dialer {
 }
 
 impl Dialer {
-    /// The dialer and HTTP client for `base` (already checked to be `http://`
-    /// or `https://`).
-    pub(crate) fn new(
-        base: &str,
-        options: &ClientOptions,
-    ) -> Result<(Self, reqwest::Client), ClientError> {
-        let invalid = |reason: String| ClientError::InvalidUrl {
-            url: base.to_owned(),
-            reason,
-        };
+    /// The dialer for `base` (already checked to be `http://` or `https://`).
+    pub(crate) fn new(base: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let tls = if base.starts_with("https://") {
-            Some(
-                tls::client_config(options.ca_file.as_deref())
-                    .map_err(|e| invalid(e.to_string()))?,
-            )
+            Some(tls::client_config(options.ca_file.as_deref()).map_err(|e| {
+                ClientError::InvalidUrl {
+                    url: base.to_owned(),
+                    reason: e.to_string(),
+                }
+            })?)
         } else {
             None
         };
-        // reqwest builds a TLS config even for `http://`, from the process's provider.
-        tls::install_default_provider();
-        let mut builder = reqwest::Client::builder().timeout(options.timeout);
-        if options.http2 {
-            builder = builder.http2_prior_knowledge();
-        }
-        if let Some(config) = &tls {
-            builder = builder.tls_backend_preconfigured((**config).clone());
-        }
-        let http = builder.build().map_err(|source| ClientError::Transport {
-            url: base.to_owned(),
-            source,
-        })?;
-        Ok((
-            Self {
-                tls,
-                token: options.token.clone(),
-            },
-            http,
-        ))
+        Ok(Self {
+            tls,
+            token: options.token.clone(),
+        })
     }
 
-    /// `request` with the credentials, if any.
-    pub(crate) fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
-        match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
+    /// The TLS config of an `https://` server.
+    pub(crate) fn tls(&self) -> Option<&rustls::ClientConfig> {
+        self.tls.as_deref()
     }
 
     /// Opens a WebSocket to `url` (`ws://` or `wss://`), sending the credentials

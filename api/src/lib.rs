@@ -33,6 +33,7 @@ pub mod data;
 pub mod duration;
 pub mod error;
 pub mod frames;
+mod http_transport;
 pub mod limits;
 pub mod openapi;
 pub mod paths;
@@ -45,4 +46,5 @@ pub mod verbs;
 pub mod webhook;
 
 pub use client::{Client, ClientError, ClientOptions, PublishOptions};
+pub use client_error::TransportError;
 pub use error::{ErrorCode, Problem};
