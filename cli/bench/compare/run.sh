@@ -332,7 +332,7 @@ rabbit_version="$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || e
     echo "redis-server:    $(redis-server --version 2>/dev/null || echo 'not installed here')"
     echo "nats-server:     $(nats-server --version 2>/dev/null || echo 'not installed here')"
     echo "rabbitmq-server: $rabbit_version"
-    echo "clients:         pubsub-cli bench (reqwest + tokio-tungstenite); async-nats/lapin/redis-rs ($(grep -A1 -E '^name = "(redis|async-nats|lapin)"$' "$here/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p' | paste -sd/ -))"
+    echo "clients:         pubsub-cli bench (hyper + tokio-tungstenite); async-nats/lapin/redis-rs ($(grep -A1 -E '^name = "(redis|async-nats|lapin)"$' "$here/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p' | paste -sd/ -))"
 } >"$results/versions.txt"
 
 # Every PubSubGo row uses a topic of 4 partitions (the bench's default, named here so
