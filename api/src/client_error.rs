@@ -32,8 +32,10 @@ pub enum ClientError {
 
 /// Why an HTTP call got no answer ([`ClientError::Transport`]).
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TransportError {
-    /// No connection to the server: the request was not sent.
+    /// No connection to the server (refused, unreachable, or its TLS
+    /// handshake failed): the request was not sent.
     #[error("cannot connect: {}", with_causes(.0.as_ref()))]
     Connect(#[source] BoxError),
     /// No whole answer within the client's timeout; the request may have
@@ -62,7 +64,7 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl TransportError {
-    /// Whether the request never reached the server (so it took no effect).
+    /// Whether the request was surely not sent (so it took no effect).
     pub fn is_connect(&self) -> bool {
         matches!(self, TransportError::Connect(_))
     }

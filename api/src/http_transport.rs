@@ -9,7 +9,8 @@
 //! benchmark machine (BENCHMARKS.md, "The Rust client's requests without
 //! reqwest's layers").
 //! The API never answers with a redirect, so none is followed: a `3xx` is an
-//! unexpected answer, as for the push sender.
+//! unexpected answer, as for the push sender. Nor does it read `HTTP_PROXY`
+//! and its kin: it connects to the server directly.
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as PooledClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::client_error::{ClientError, TransportError};
@@ -39,6 +40,9 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'}');
+
+/// When an idle connection is probed, and between probes.
+const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// A request's body: its bytes, media type, `Content-Encoding` if
 /// compressed, and any further headers of the request.
@@ -99,14 +103,35 @@ impl HttpTransport {
         if uri.query().is_some() {
             return Err(invalid("must not have a query".to_owned()));
         }
+        if authority.as_str().contains('@') {
+            return Err(invalid(
+                "must not hold credentials; pass a token (--token, ClientOptions::token)"
+                    .to_owned(),
+            ));
+        }
         let prefix = uri.path().trim_end_matches('/').to_owned();
         let authorization = token
-            .map(|token| HeaderValue::from_str(&format!("Bearer {token}")))
+            .map(|token| {
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))?;
+                // Kept out of HTTP/2's header compression table and of Debug output.
+                value.set_sensitive(true);
+                Ok(value)
+            })
             .transpose()
-            .map_err(|e| invalid(format!("the token is not a valid header value: {e}")))?;
+            .map_err(|e: http::header::InvalidHeaderValue| {
+                invalid(format!("the token is not a valid header value: {e}"))
+            })?;
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_nodelay(true);
+        // A server host that vanishes without a reset fails calls within about
+        // 30 s instead of the kernel's 15 minutes of retransmissions (as
+        // reqwest's defaults did): keep-alive probes after 15 s idle, and a
+        // bound on unacknowledged data.
+        connector.set_keepalive(Some(KEEPALIVE));
+        connector.set_keepalive_interval(Some(KEEPALIVE));
+        connector.set_keepalive_retries(Some(3));
+        connector.set_tcp_user_timeout(Some(2 * KEEPALIVE));
         // An `http://` base never shakes hands; its config trusts nothing.
         let tls = match tls {
             Some(config) => config.clone(),
@@ -121,6 +146,9 @@ impl HttpTransport {
             .wrap_connector(connector);
         let pooled = PooledClient::builder(TokioExecutor::new())
             .http2_only(http2)
+            // Idle connections are closed after 90 s (the pool's default), by this timer.
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
             .build(connector);
         Ok(Self {
             pooled,
@@ -245,14 +273,19 @@ mod tests {
             "http://broker:8081/pubsub/v1/topics/a%20b:publish?pageSize=2"
         );
         assert_eq!(request.headers()[AUTHORIZATION], "Bearer k1");
+        assert!(request.headers()[AUTHORIZATION].is_sensitive());
         assert_eq!(request.headers()[CONTENT_TYPE], "application/json");
         assert_eq!(request.headers()[CONTENT_ENCODING], "lz4");
         assert_eq!(request.headers()["idempotency-key"], "order-7");
     }
 
     #[test]
-    fn a_base_without_a_host_or_with_a_query_is_refused() {
-        for base in ["http://", "http://broker:8081/?x=1"] {
+    fn a_base_without_a_host_with_a_query_or_with_credentials_is_refused() {
+        for base in [
+            "http://",
+            "http://broker:8081/?x=1",
+            "http://user:secret@broker:8081",
+        ] {
             let refused = HttpTransport::new(base, None, None, Duration::from_secs(1), false);
             assert!(
                 matches!(refused, Err(ClientError::InvalidUrl { .. })),

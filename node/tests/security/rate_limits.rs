@@ -79,7 +79,7 @@ async fn a_principal_over_its_limit_gets_429_while_another_is_served() {
         .list_topics(None, None)
         .await
         .expect("another principal has its own bucket");
-    let raw = reqwest::Client::new()
+    let raw = testkit::client::http()
         .get(format!("{base}/v1/topics"))
         .bearer_auth("busy-key-0001")
         .send()
