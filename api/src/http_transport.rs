@@ -8,6 +8,7 @@
 //! headers, and cost 30–45 µs of a single-message publish's round trip on the
 //! benchmark machine (BENCHMARKS.md, "The Rust client's requests without
 //! reqwest's layers").
+//!
 //! The API never answers with a redirect, so none is followed: a `3xx` is an
 //! unexpected answer, as for the push sender. Nor does it read `HTTP_PROXY`
 //! and its kin: it connects to the server directly.
@@ -131,6 +132,8 @@ impl HttpTransport {
         connector.set_keepalive(Some(KEEPALIVE));
         connector.set_keepalive_interval(Some(KEEPALIVE));
         connector.set_keepalive_retries(Some(3));
+        // hyper-util offers the option only where the kernel has it.
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
         connector.set_tcp_user_timeout(Some(2 * KEEPALIVE));
         // An `http://` base never shakes hands; its config trusts nothing.
         let tls = match tls {
