@@ -48,11 +48,12 @@ pub enum TransportError {
     Http(#[source] BoxError),
 }
 
-/// `e` and its causes, as hyper's errors say little on their own ("client
-/// error (Connect)") and name the reason ("Connection refused") in a cause.
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
+/// `error` and its causes on one line: HTTP clients' errors say little on
+/// their own ("client error (Connect)") and name the reason ("Connection
+/// refused") in a cause.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
     while let Some(next) = cause {
         text.push_str(": ");
         text.push_str(&next.to_string());

@@ -46,5 +46,5 @@ pub mod verbs;
 pub mod webhook;
 
 pub use client::{Client, ClientError, ClientOptions, PublishOptions};
-pub use client_error::TransportError;
+pub use client_error::{TransportError, with_causes};
 pub use error::{ErrorCode, Problem};

@@ -135,7 +135,7 @@ impl Sender {
             Ok(response) if response.status().is_success() => Outcome::Delivered,
             Ok(response) => Outcome::Failed(Failure::Status(response.status().as_u16())),
             Err(e) if e.is_timeout() => Outcome::Failed(Failure::TimedOut),
-            Err(e) => Outcome::Failed(Failure::Transport(error_chain(&e))),
+            Err(e) => Outcome::Failed(Failure::Transport(api::with_causes(&e))),
         }
     }
 }
@@ -145,18 +145,6 @@ impl Sender {
 /// than its lease would have expired.
 pub fn request_timeout(ack_deadline_seconds: u32) -> Duration {
     Duration::from_secs(u64::from(ack_deadline_seconds)).min(MAX_REQUEST_TIMEOUT)
-}
-
-/// `error` and its causes on one line (reqwest's own message omits them).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
