@@ -138,7 +138,11 @@ impl HttpTransport {
         // An `http://` base never shakes hands; its config trusts nothing.
         let tls = match tls {
             Some(config) => config.clone(),
-            None => untrusting_config().map_err(|e| invalid(e.to_string()))?,
+            None => {
+                let nobody = crate::tls::trusting(rustls::RootCertStore::empty())
+                    .map_err(|e| invalid(e.to_string()))?;
+                std::sync::Arc::unwrap_or_clone(nobody)
+            }
         };
         // HTTP/1.1 alone keeps the config's ALPN empty, as the server's client
         // port expects; `http2` speaks HTTP/2 by prior knowledge instead.
@@ -234,17 +238,6 @@ impl HttpTransport {
             .body(Full::new(bytes))
             .map_err(|e| TransportError::Http(Box::new(e)))
     }
-}
-
-/// A TLS config that trusts no certificate, for the connector of an
-/// `http://` base (which never uses it).
-fn untrusting_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    Ok(
-        rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-    )
 }
 
 #[cfg(test)]

@@ -86,6 +86,12 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
             roots
         }
     };
+    trusting(roots)
+}
+
+/// A client config trusting exactly `roots` (none: a config that can shake
+/// hands with no server, for a connector that only ever speaks `http://`).
+pub fn trusting(roots: RootCertStore) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
