@@ -130,7 +130,7 @@ async fn run(
 ) -> Result<StorageReply, StorageError> {
     // Judge ownership no earlier than the caller's view: a node that has not
     // yet applied its own promotion must not send the caller away.
-    owner.placement.catch_up(applied_index).await?;
+    owner.placement.caught_up_to(applied_index).await?;
     let partition = call.partition();
     match owner.placement.owner_route(partition).await? {
         // The epoch this node holds is the one it writes with; a stale one is

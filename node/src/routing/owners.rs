@@ -98,6 +98,12 @@ impl MetadataPlacement {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether a lease check at `at` is too old to trust: a read barrier must
+    /// pass before this node serves as owner again.
+    fn stale(&self, at: Option<Instant>) -> bool {
+        at.is_none_or(|at| at.elapsed() >= self.ownership_lease)
+    }
+
     /// Whether this node has been part of a working majority within the
     /// ownership lease.
     fn lease_current(&self) -> Result<(), StorageError> {
@@ -158,42 +164,57 @@ impl Placement for MetadataPlacement {
         self.sync.sync().await
     }
 
-    async fn serving(&self) -> Result<(), StorageError> {
+    fn caught_up(&self, index: u64) -> bool {
+        self.applied_index() >= index && self.sync.is_current()
+    }
+
+    fn serving_now(&self) -> Option<Result<(), StorageError>> {
         #[cfg(feature = "test-breaks")]
         if crate::test_breaks::active("skip-epoch-fence") {
-            return Ok(());
+            return Some(Ok(()));
         }
         let checked = *self.lock_last_current();
         if checked.is_some_and(|at| at.elapsed() < LEASE_CHECK_REUSE) {
-            return Ok(());
+            return Some(Ok(()));
         }
         let now = Instant::now();
         if self.consensus.metrics().voters.len() < 2 {
             *self.lock_last_current() = Some(now);
-            return Ok(());
+            return Some(Ok(()));
         }
-        self.lease_current()?;
+        if let Err(e) = self.lease_current() {
+            return Some(Err(e));
+        }
+        if self.stale(checked) {
+            return None;
+        }
+        *self.lock_last_current() = Some(now);
+        Some(Ok(()))
+    }
+
+    async fn serving(&self) -> Result<(), StorageError> {
+        let now = Instant::now();
+        if let Some(answer) = self.serving_now() {
+            return answer;
+        }
         // Serving as owner needs the owner changes committed while this node
         // was not looking: after a start, or when it last checked more than a
         // lease ago (it may have been cut off, or stopped, in between), a read
         // barrier applies the log up to the leader's commit index first.
         // Otherwise a node restarted after a crash serves, under its old
         // epochs, the partitions that moved away while it was down.
-        let stale = |at: Option<Instant>| at.is_none_or(|at| at.elapsed() >= self.ownership_lease);
-        if stale(checked) {
-            let _one_barrier = self.barrier.lock().await;
-            // Another caller may have passed one while this one queued.
-            if stale(*self.lock_last_current()) && !skip_barrier() {
-                self.consensus
-                    .read(|_| ())
-                    .await
-                    .map_err(|e| StorageError::Unavailable {
-                        reason: format!(
-                            "this node has not yet applied the metadata up to the \
-                             leader's commit index, so it may not own what it owned: {e}"
-                        ),
-                    })?;
-            }
+        let _one_barrier = self.barrier.lock().await;
+        // Another caller may have passed one while this one queued.
+        if self.stale(*self.lock_last_current()) && !skip_barrier() {
+            self.consensus
+                .read(|_| ())
+                .await
+                .map_err(|e| StorageError::Unavailable {
+                    reason: format!(
+                        "this node has not yet applied the metadata up to the \
+                         leader's commit index, so it may not own what it owned: {e}"
+                    ),
+                })?;
         }
         *self.lock_last_current() = Some(now);
         Ok(())

@@ -28,7 +28,16 @@ pub trait Placement: Send + Sync + std::fmt::Debug {
 
     /// On the receiving node, before running a call: wait until metadata is applied
     /// up to `index` and local storage has every topic/subscription that metadata knows.
+    /// Callers go through `caught_up_to` (on `dyn Placement`), which skips this
+    /// call when [`Placement::caught_up`] says there is nothing to wait for.
     async fn catch_up(&self, index: u64) -> Result<(), StorageError>;
+
+    /// Whether [`Placement::catch_up`] to `index` would return at once, answered
+    /// without a call that boxes a future (this is on every storage call's path).
+    /// `false` when unsure; the default.
+    fn caught_up(&self, _index: u64) -> bool {
+        false
+    }
 
     /// On the calling node, after the owner answered Moved: bring the metadata up to
     /// date (a linearizable read barrier) before routing once more.
@@ -43,15 +52,36 @@ pub trait Placement: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// [`Placement::serving`] when it can answer without waiting, as it can on
+    /// nearly every call: `None` when confirming must wait (a read barrier).
+    /// Always allowed by default, as `serving`.
+    fn serving_now(&self) -> Option<Result<(), StorageError>> {
+        Some(Ok(()))
+    }
+}
+
+impl dyn Placement {
     /// [`Placement::route`], with this node's right to serve confirmed
-    /// ([`Placement::serving`]) when it is the owner. The route is read again
-    /// after: confirming may have applied owner changes.
-    async fn owner_route(&self, partition: &PartitionRef) -> Result<Route, StorageError> {
+    /// ([`Placement::serving`]) when it is the owner. When confirming had to
+    /// wait, the route is read again after: the wait may have applied owner
+    /// changes.
+    pub async fn owner_route(&self, partition: &PartitionRef) -> Result<Route, StorageError> {
         let route = self.route(partition);
         if !matches!(route, Route::Local { .. }) {
             return Ok(route);
         }
+        if let Some(answer) = self.serving_now() {
+            return answer.map(|()| route);
+        }
         self.serving().await?;
         Ok(self.route(partition))
+    }
+
+    /// [`Placement::catch_up`] to `index`, skipped when [`Placement::caught_up`].
+    pub async fn caught_up_to(&self, index: u64) -> Result<(), StorageError> {
+        if self.caught_up(index) {
+            return Ok(());
+        }
+        self.catch_up(index).await
     }
 }

@@ -56,7 +56,7 @@ impl RoutedStorage {
                 Route::Local { epoch } => {
                     // As a forwarded call would: the metadata this node has
                     // applied may name a topic its storage has not been given yet.
-                    if let Err(e) = self.placement.catch_up(0).await {
+                    if let Err(e) = self.placement.caught_up_to(0).await {
                         return Err((e, Some(call)));
                     }
                     let copy = keep_local.then(|| call.clone());

@@ -23,7 +23,7 @@ impl SubscriptionState for RoutedStorage {
     ) -> Result<(), StorageError> {
         // The caller found the topic in the metadata this node applied; its
         // storage may not have been given the topic yet.
-        self.placement.catch_up(0).await?;
+        self.placement.caught_up_to(0).await?;
         self.local
             .create_subscription(subscription, topic, partitions, start)
             .await?;

@@ -76,15 +76,21 @@ impl StorageSync {
         *self.applied.borrow()
     }
 
+    /// Whether storage already has everything the applied metadata names, so
+    /// [`StorageSync::sync`] has nothing to do.
+    pub fn is_current(&self) -> bool {
+        self.synced.load(Ordering::Acquire) == self.applied_index() + 1
+    }
+
     /// Brings storage up to the applied metadata. Cheap when nothing changed;
     /// otherwise the work is proportional to what the applied changes since
     /// the last sync touched ([`cluster::Touched`]), or to the whole metadata
     /// on the first sync, after a snapshot, or after a failed claim.
     pub async fn sync(&self) -> Result<(), StorageError> {
-        let version = self.applied_index();
-        if self.synced.load(Ordering::Acquire) == version + 1 {
+        if self.is_current() {
             return Ok(());
         }
+        let version = self.applied_index();
         let mut state = self.state.lock().await;
         if state.version == Some(version) {
             return Ok(());
