@@ -241,7 +241,9 @@ impl Consumer {
             let invoke = self.recorder.record(invoke);
             (invoke, self.client.nack(self.subscription, ack_ids).await)
         } else {
-            let invoke = self.recorder.record(self.event(Kind::Invoke, Op::Ack));
+            let mut invoke = self.event(Kind::Invoke, Op::Ack);
+            invoke.deliveries = delivered;
+            let invoke = self.recorder.record(invoke);
             (
                 invoke,
                 self.client.acknowledge(self.subscription, ack_ids).await,

@@ -36,6 +36,7 @@ pub fn promises() -> Promises {
         surviving_ack_levels: vec![SURVIVING.to_owned()],
         recovery_bound_ms: 30_000,
         dead_letter: Some(workload::dead_letter_policy()),
+        exactly_once: vec![workload::ONCE.0.to_owned()],
     }
 }
 

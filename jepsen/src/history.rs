@@ -33,7 +33,7 @@ pub enum Op {
     Publish,
     /// A pull; its `ok` carries the deliveries.
     Pull,
-    /// Acknowledging the deliveries of one pull.
+    /// Acknowledging the deliveries of one pull; the invocation carries them.
     Ack,
     /// Nacking the deliveries of one pull; the invocation carries them.
     Nack,

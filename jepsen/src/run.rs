@@ -19,7 +19,7 @@ use crate::procs::{Procs, REDIS_PORT};
 use crate::recorder::Recorder;
 use crate::register;
 use crate::scenario::{Scenario, Step, schedule};
-use crate::workload::{self, DEAD, GROUP, NACKED, PACE};
+use crate::workload::{self, DEAD, GROUP, NACKED, ONCE, PACE};
 
 /// What a run is told.
 #[derive(Debug, Clone)]
@@ -64,6 +64,7 @@ fn promises() -> Promises {
         surviving_ack_levels: vec!["leader".to_owned(), "fsynced".to_owned()],
         recovery_bound_ms: 30_000,
         dead_letter: Some(workload::dead_letter_policy()),
+        exactly_once: vec![ONCE.0.to_owned()],
     }
 }
 
@@ -156,7 +157,7 @@ async fn drain(recorder: &Recorder, cluster: bool) {
 /// still owe: each reaches every subscription of its topic.
 fn undelivered(history: &History, cluster: bool) -> usize {
     let mut subscriptions: Vec<(&str, &str)> = workload::shared(cluster).to_vec();
-    subscriptions.extend([GROUP, NACKED]);
+    subscriptions.extend([GROUP, NACKED, ONCE]);
     let mut got = std::collections::BTreeSet::new();
     for (pull, d) in history.deliveries() {
         got.insert((pull.subscription.as_deref().unwrap_or(""), d.value.as_str()));
@@ -251,6 +252,12 @@ pub async fn run(config: &Config, recorder: Arc<Recorder>, nemesis: Nemesis) -> 
             let consumer = Consumer::new(recorder.clone(), node(at), pair, false)?;
             workers.push(tokio::spawn(consumer.run()));
         }
+    }
+    // Two on the exactly-once subscription too: a message one of them leased
+    // may be delivered to the other only after that lease expired unacked.
+    for at in [3, 4] {
+        let consumer = Consumer::new(recorder.clone(), node(at), ONCE, false)?;
+        workers.push(tokio::spawn(consumer.run()));
     }
     for i in 2..4 {
         let consumer = Consumer::new(recorder.clone(), node(i), GROUP, true)?;

@@ -33,7 +33,7 @@ pub struct Break {
 }
 
 /// Every break the server's `test-breaks` feature has.
-pub const BREAKS: [Break; 5] = [
+pub const BREAKS: [Break; 6] = [
     Break {
         name: "ack-before-append",
         scenario: "kill",
@@ -68,6 +68,16 @@ pub const BREAKS: [Break; 5] = [
         caught_by: "group-exclusive",
         seed: 1,
         time_limit: Some(10),
+        ci: true,
+    },
+    // A dropped ack shows once the lease expires (the workload's ack
+    // deadline is 10 s) while the run still pulls.
+    Break {
+        name: "ack-dropped",
+        scenario: "none",
+        caught_by: "no-delivery-after-ack",
+        seed: 1,
+        time_limit: Some(20),
         ci: true,
     },
     Break {
@@ -127,7 +137,7 @@ fn child(args: &SuiteArgs, scenario: &str, seed: u64, time_limit: u64, out: &Pat
 pub fn run(args: &SuiteArgs) -> Result<(u32, u32)> {
     let (mut passed, mut failed) = (0, 0);
     let mut table = String::from(
-        "| scenario | result | acked (leader / fsynced [/ replicated:1]) | unknown | lost acked | duplicates | order | group exclusive | stale owner | dead letters | recovery after heal |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | result | acked (leader / fsynced [/ replicated:1]) | unknown | lost acked | duplicates | order | group exclusive | stale owner | exactly-once acks | dead letters | recovery after heal |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for s in scenario::all().into_iter().filter(|s| s.ci) {
         let out = args.out.join(s.name);
@@ -269,7 +279,7 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         ));
     }
     format!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ms |\n",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ms |\n",
         verdict_of_run,
         acked.join(" / "),
         results["counts"]["publishes_unknown"].as_u64().unwrap_or(0),
@@ -282,6 +292,10 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         ]),
         verdict(&["group-exclusive"]),
         verdict(&["no-stale-owner"]),
+        verdict(&[&format!(
+            "no-delivery-after-ack:{}",
+            crate::workload::ONCE.0
+        )]),
         verdict(&["dead-letter", "dead-letter-copied"]),
         count("recovery", "delivery-ms").max(count("recovery", "publish-ms")),
     )

@@ -8,6 +8,9 @@
 //! Dead letters: a fifth publisher writes to `q-nack`, whose subscription
 //! `s-nack` has a dead-letter policy (`q-dead`, 5 attempts) and a consumer
 //! that nacks every delivery; `s-dead` reads the dead-letter topic.
+//!
+//! Exactly-once: `s-once`, a second ordered subscription of `q-fsynced` in
+//! `exactly-once` mode with two pullers, whose successful acks are final.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,8 +18,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use api::types::{
-    AckLevel, CreateSubscriptionRequest, CreateTopicRequest, DeadLetterPolicySpec, PublishMessage,
-    PublishRequest, StartPosition, SubscriptionType,
+    AckLevel, CreateSubscriptionRequest, CreateTopicRequest, DeadLetterPolicySpec, DeliveryMode,
+    PublishMessage, PublishRequest, StartPosition, SubscriptionType,
 };
 use api::{Client, PublishOptions};
 
@@ -49,6 +52,8 @@ pub fn shared(cluster: bool) -> &'static [(&'static str, &'static str)] {
 }
 /// The consumer group's subscription and topic.
 pub const GROUP: (&str, &str) = ("g-leader", "q-leader");
+/// The `exactly-once` subscription, and its topic.
+pub const ONCE: (&str, &str) = ("s-once", "q-fsynced");
 /// The subscription whose every delivery is nacked, and its topic.
 pub const NACKED: (&str, &str) = ("s-nack", "q-nack");
 /// The subscription of the dead-letter topic, and the topic.
@@ -105,6 +110,11 @@ pub async fn create(client: &Client, cluster: bool) -> Result<()> {
             .create_subscription(name, &subscription(topic, SubscriptionType::Shared))
             .await?;
     }
+    let once = CreateSubscriptionRequest {
+        delivery_mode: Some(DeliveryMode::ExactlyOnce),
+        ..subscription(ONCE.1, SubscriptionType::Shared)
+    };
+    client.create_subscription(ONCE.0, &once).await?;
     client
         .create_subscription(
             GROUP.0,

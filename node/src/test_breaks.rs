@@ -19,6 +19,10 @@
 //!   claims and appends stay fenced). So it leases partitions that moved away
 //!   while it was gone under its old epochs (`no-stale-owner`), for as long
 //!   as the leader's log has not reached it (`kill-split` holds that off).
+//! - `ack-dropped`: an ack on an `exactly-once` subscription is answered
+//!   `200` and does nothing, so the message is delivered again once its lease
+//!   expires, after an ack that promised it never would be
+//!   (`no-delivery-after-ack`).
 //! - `double-assign`: every member of a consumer group is also given
 //!   partition 0, so two members consume it in one generation
 //!   (`group-exclusive`).

@@ -126,6 +126,7 @@ mod tests {
             surviving_ack_levels: vec!["replicated:1".to_owned()],
             recovery_bound_ms: 60_000,
             dead_letter: None,
+            exactly_once: Vec::new(),
         };
         let measured: BTreeSet<String> = ["q-leader".to_owned()].into();
         let mut events = Vec::new();

@@ -8,6 +8,7 @@
 //! | `no-duplicates` (idempotency keys), `one-value-per-offset` | `duplicates.rs` |
 //! | `per-key-order` (stored), `per-key-delivery-order`, `per-partition-order` (group members) | `order.rs` |
 //! | `delivered:<subscription>`: at least once per subscription | `delivery.rs` |
+//! | `no-delivery-after-ack:<subscription>`: on an `exactly-once` subscription, a successful ack is final | `acked.rs` |
 //! | `group-exclusive`: one member per partition per generation | `groups.rs` |
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
 //! | `dead-letter`: each message nacked at its last attempt dead-lettered exactly once; `dead-letter-copied`: and copied to the dead-letter topic | `dead_letter.rs` |
@@ -21,6 +22,7 @@
 //!
 //! Values are unique per run, so most checks are set arithmetic over values.
 
+mod acked;
 mod by_level;
 mod dead_letter;
 mod delivery;
@@ -41,6 +43,7 @@ mod stale_owner;
 #[cfg(test)]
 mod tests;
 
+pub use acked::no_delivery_after_ack;
 pub use by_level::check_by_level;
 pub use dead_letter::{DeadLetterPolicy, dead_letter, dead_letter_copied, not_yet_listed};
 pub use delivery::at_least_once;
@@ -58,13 +61,15 @@ pub use stale_owner::no_stale_owner;
 use crate::history::History;
 
 /// What a run promises: the ack levels that survive its faults (losses at
-/// other levels are measured, not asserted), the recovery bound, and the
-/// dead-letter policy to account for.
+/// other levels are measured, not asserted), the recovery bound, the
+/// dead-letter policy to account for, and the `exactly-once` subscriptions
+/// whose successful acks are final.
 #[derive(Debug, Clone)]
 pub struct Promises {
     pub surviving_ack_levels: Vec<String>,
     pub recovery_bound_ms: u64,
     pub dead_letter: Option<DeadLetterPolicy>,
+    pub exactly_once: Vec<String>,
 }
 
 /// Every checker over `history`.
@@ -81,6 +86,7 @@ pub fn check_all(history: &History, promises: &Promises) -> Vec<Outcome> {
         per_partition_order(history),
     ]);
     outcomes.extend(at_least_once(history, levels));
+    outcomes.extend(no_delivery_after_ack(history, &promises.exactly_once));
     outcomes.extend([
         exclusive(history),
         no_stale_owner(history),

@@ -60,29 +60,49 @@ impl Story {
         self.member_pull(process, s, None, values)
     }
 
+    /// The invocation of a pull by `process` on `s`, its reply not yet come.
+    fn pull_begins(mut self, process: u64, s: &str) -> Self {
+        let mut invoke = Event::new(self.time(), process, Kind::Invoke, Op::Pull);
+        invoke.subscription = Some(s.to_owned());
+        invoke.topic = Some("t".to_owned());
+        self.events.push(invoke);
+        self
+    }
+
+    /// An ack by `process` on `s` of `values` (delivered at attempt 1), ending `kind`.
+    fn ack(mut self, process: u64, s: &str, values: &[&str], kind: Kind) -> Self {
+        let mut invoke = Event::new(self.time(), process, Kind::Invoke, Op::Ack);
+        invoke.subscription = Some(s.to_owned());
+        invoke.topic = Some("t".to_owned());
+        invoke.deliveries =
+            deliveries(&values.iter().map(|v| (*v, 0, 0, 1, 1)).collect::<Vec<_>>());
+        self.events.push(invoke.clone());
+        let mut done = invoke.completed(self.time(), kind);
+        done.deliveries = Vec::new();
+        self.events.push(done);
+        self
+    }
+
     fn member_pull(
+        self,
+        process: u64,
+        s: &str,
+        member: Option<(&str, u64)>,
+        values: &[(&str, u32, u64, u32, u64)],
+    ) -> Self {
+        self.pull_begins(process, s)
+            .pull_returns(process, s, member, values)
+    }
+
+    /// The reply to the pull `process` began on `s`.
+    fn pull_returns(
         mut self,
         process: u64,
         s: &str,
         member: Option<(&str, u64)>,
         values: &[(&str, u32, u64, u32, u64)],
     ) -> Self {
-        let mut invoke = Event::new(self.time(), process, Kind::Invoke, Op::Pull);
-        invoke.subscription = Some(s.to_owned());
-        invoke.topic = Some("t".to_owned());
-        self.events.push(invoke);
-        let deliveries = values
-            .iter()
-            .map(|(value, partition, offset, attempt, epoch)| Delivery {
-                value: (*value).to_owned(),
-                partition: *partition,
-                offset: *offset,
-                attempt: *attempt,
-                epoch: Some(*epoch),
-                key: None,
-            })
-            .collect();
-        let mut done = Event::pulled(self.time(), process, s, deliveries);
+        let mut done = Event::pulled(self.time(), process, s, deliveries(values));
         done.topic = Some("t".to_owned());
         if let Some((member, generation)) = member {
             done.member = Some(member.to_owned());
@@ -95,6 +115,21 @@ impl Story {
     fn history(self) -> History {
         History::new(self.events)
     }
+}
+
+/// Deliveries of (value, partition, offset, attempt, epoch).
+fn deliveries(values: &[(&str, u32, u64, u32, u64)]) -> Vec<Delivery> {
+    values
+        .iter()
+        .map(|(value, partition, offset, attempt, epoch)| Delivery {
+            value: (*value).to_owned(),
+            partition: *partition,
+            offset: *offset,
+            attempt: *attempt,
+            epoch: Some(*epoch),
+            key: None,
+        })
+        .collect()
 }
 
 fn levels(levels: &[&str]) -> Vec<String> {
@@ -369,9 +404,54 @@ fn a_clean_history_passes_every_checker_and_round_trips_as_json_lines() {
         surviving_ack_levels: levels(&["leader"]),
         recovery_bound_ms: 1_000,
         dead_letter: None,
+        exactly_once: Vec::new(),
     };
     let outcomes = check_all(&history, &promises);
     assert!(outcomes.iter().all(|o| o.passed), "{outcomes:#?}");
     let parsed = History::from_jsonl(&history.to_jsonl()).expect("parses");
     assert_eq!(parsed, history);
+}
+
+#[test_log::test]
+fn a_message_delivered_again_after_its_ack_succeeded_on_an_exactly_once_subscription_fails() {
+    tracing::info!("arrange: `a` pulled and acked, then delivered again by a later pull");
+    let once = vec!["s-once".to_owned()];
+    let history = Story::default()
+        .pull(1, "s-once", &[("a", 0, 0, 1, 1)])
+        .ack(1, "s-once", &["a"], Kind::Ok)
+        .pull(2, "s-once", &[("a", 0, 0, 2, 1)])
+        .history();
+    let outcomes = no_delivery_after_ack(&history, &once);
+    let outcome = by_property(&outcomes, "no-delivery-after-ack:s-once");
+    assert!(!outcome.passed);
+    assert!(outcome.examples[0].starts_with("a acked"), "{outcome:?}");
+    assert_eq!(outcome.counts["acked"], 1);
+}
+
+#[test_log::test]
+fn a_pull_begun_before_the_ack_replied_a_failed_ack_and_another_subscription_are_not_judged() {
+    tracing::info!(
+        "arrange: a pull in flight across the ack, a failed ack, an at-least-once subscription"
+    );
+    let once = vec!["s-once".to_owned()];
+    let history = Story::default()
+        .pull(1, "s-once", &[("a", 0, 0, 1, 1), ("b", 0, 1, 1, 1)])
+        .pull_begins(2, "s-once")
+        .ack(1, "s-once", &["a"], Kind::Ok)
+        .pull_returns(2, "s-once", None, &[("a", 0, 0, 2, 1)])
+        .ack(3, "s-once", &["b"], Kind::Fail)
+        .pull(4, "s-once", &[("b", 0, 1, 2, 1)])
+        .pull(5, "s-leader", &[("c", 1, 0, 1, 1)])
+        .ack(5, "s-leader", &["c"], Kind::Ok)
+        .pull(6, "s-leader", &[("c", 1, 0, 2, 1)])
+        .history();
+    let outcomes = no_delivery_after_ack(&history, &once);
+    assert_eq!(
+        outcomes.len(),
+        1,
+        "only the exactly-once subscription: {outcomes:?}"
+    );
+    let outcome = by_property(&outcomes, "no-delivery-after-ack:s-once");
+    assert!(outcome.passed, "{outcome:?}");
+    assert_eq!(outcome.counts["deliveries"], 4);
 }

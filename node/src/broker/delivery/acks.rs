@@ -30,6 +30,10 @@ impl Delivery {
     async fn acknowledge_traced(&self, name: &str, ack_ids: &[String]) -> Result<u64, BrokerError> {
         let target = self.target(name).await?;
         let exact = target.subscription.config.delivery_mode == DeliveryMode::ExactlyOnce;
+        #[cfg(feature = "test-breaks")]
+        if exact && crate::test_breaks::active("ack-dropped") {
+            return Ok(0);
+        }
         let now = self.clock.now_millis();
         let mut newly = 0;
         let (groups, mut stale) = self.parse_ack_ids(&target, ack_ids).await?;
