@@ -54,26 +54,27 @@ pub trait Placement: Send + Sync + std::fmt::Debug {
 
     /// [`Placement::serving`] when it can answer without waiting, as it can on
     /// nearly every call: `None` when confirming must wait (a read barrier).
-    /// Always allowed by default, as `serving`.
+    /// `None` by default, so an implementation that overrides only `serving`
+    /// is still asked.
     fn serving_now(&self) -> Option<Result<(), StorageError>> {
-        Some(Ok(()))
+        None
     }
 }
 
 impl dyn Placement {
     /// [`Placement::route`], with this node's right to serve confirmed
-    /// ([`Placement::serving`]) when it is the owner. When confirming had to
-    /// wait, the route is read again after: the wait may have applied owner
-    /// changes.
+    /// ([`Placement::serving`]) when it is the owner. The route is read again
+    /// after: confirming, or another caller's read barrier that finished in
+    /// between, may have applied owner changes.
     pub async fn owner_route(&self, partition: &PartitionRef) -> Result<Route, StorageError> {
         let route = self.route(partition);
         if !matches!(route, Route::Local { .. }) {
             return Ok(route);
         }
-        if let Some(answer) = self.serving_now() {
-            return answer.map(|()| route);
+        match self.serving_now() {
+            Some(answer) => answer?,
+            None => self.serving().await?,
         }
-        self.serving().await?;
         Ok(self.route(partition))
     }
 
