@@ -70,7 +70,13 @@ fn promises() -> Promises {
 
 /// Broker bugs the harness found and that are not fixed yet: the property's
 /// failures are printed and recorded (`KNOWN`), not asserted.
-pub const KNOWN_ISSUES: [(&str, &str); 0] = [];
+pub const KNOWN_ISSUES: [(&str, &str); 1] = [(
+    "no-later-attempt-after-ack:s-once",
+    "found 2026-12-08 under skew, seed 1 (3 of 773 acked): a node whose clock is off \
+     sends its own time with every storage call (now_millis), so a lease made through a \
+     node 30 s behind is born expired, another node's pull leases the message again \
+     (attempt 2), and the ack of attempt 1 still succeeds; not fixed (docs/chaos.md)",
+)];
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
 where

@@ -292,10 +292,10 @@ fn row(name: &str, out: &Path, verdict_of_run: &str) -> String {
         ]),
         verdict(&["group-exclusive"]),
         verdict(&["no-stale-owner"]),
-        verdict(&[&format!(
-            "no-delivery-after-ack:{}",
-            crate::workload::ONCE.0
-        )]),
+        verdict(&[
+            &format!("no-delivery-after-ack:{}", crate::workload::ONCE.0),
+            &format!("no-later-attempt-after-ack:{}", crate::workload::ONCE.0),
+        ]),
         verdict(&["dead-letter", "dead-letter-copied"]),
         count("recovery", "delivery-ms").max(count("recovery", "publish-ms")),
     )

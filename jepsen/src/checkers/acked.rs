@@ -1,12 +1,14 @@
-//! `no-delivery-after-ack:<subscription>`: on an `exactly-once` subscription a
-//! successful ack is final. The broker confirms it only once durable, and
-//! refuses (`409 ACK_EXPIRED`) an ack whose lease expired or that belongs to
-//! an older attempt, so after an ack of attempt `a` succeeded:
+//! On an `exactly-once` subscription a successful ack is final. The broker
+//! confirms it only once durable, and refuses (`409 ACK_EXPIRED`) an ack whose
+//! lease expired or that belongs to an older attempt, so after an ack of
+//! attempt `a` succeeded:
 //!
-//! - no pull that began after the ack's reply delivers the message again, at
-//!   any attempt (not an expired lease, an owner's crash nor a moved partition);
-//! - no pull at all, before or after, delivers it at an attempt later than
-//!   `a`: that delivery would have made the ack be refused.
+//! - `no-delivery-after-ack:<subscription>`: no pull that began after the
+//!   ack's reply delivers the message again, at any attempt (not an expired
+//!   lease, an owner's crash nor a moved partition);
+//! - `no-later-attempt-after-ack:<subscription>`: no other pull, in flight
+//!   across the ack or done before it, delivered it at an attempt later than
+//!   `a`: that delivery should have made the ack be refused.
 //!
 //! A pull in flight across the ack that returns the acked attempt itself is
 //! the delivery being acked (or its twin, which `no-stale-owner` judges). An
@@ -18,11 +20,11 @@ use std::collections::{BTreeMap, HashMap};
 use crate::checkers::Outcome;
 use crate::history::{History, Kind, Op};
 
-/// One outcome per subscription in `exactly_once`.
+/// Two outcomes per subscription in `exactly_once`.
 pub fn no_delivery_after_ack(history: &History, exactly_once: &[String]) -> Vec<Outcome> {
     exactly_once
         .iter()
-        .map(|subscription| check(history, subscription))
+        .flat_map(|subscription| check(history, subscription))
         .collect()
 }
 
@@ -56,8 +58,9 @@ fn paired<'a>(
         })
 }
 
-fn check(history: &History, subscription: &str) -> Outcome {
+fn check(history: &History, subscription: &str) -> [Outcome; 2] {
     let mut outcome = Outcome::new(format!("no-delivery-after-ack:{subscription}"));
+    let mut later = Outcome::new(format!("no-later-attempt-after-ack:{subscription}"));
     // The first successful ack of each value.
     let mut acked: BTreeMap<&str, Acked> = BTreeMap::new();
     for (index, began, event) in paired(history, subscription) {
@@ -67,6 +70,7 @@ fn check(history: &History, subscription: &str) -> Outcome {
         for delivery in &history.events[began].deliveries {
             acked.entry(delivery.value.as_str()).or_insert_with(|| {
                 outcome.count("acked", 1);
+                later.count("acked", 1);
                 Acked {
                     reply: index,
                     attempt: delivery.attempt,
@@ -80,22 +84,28 @@ fn check(history: &History, subscription: &str) -> Outcome {
         }
         for delivery in &event.deliveries {
             outcome.count("deliveries", 1);
+            later.count("deliveries", 1);
             let Some(ack) = acked.get(delivery.value.as_str()) else {
                 continue;
             };
-            if ack.reply < began || delivery.attempt > ack.attempt {
-                outcome.violation(format!(
-                    "{} acked at attempt {} (event {}), delivered again at attempt {} by a pull \
+            let which = if ack.reply < began {
+                &mut outcome
+            } else if delivery.attempt > ack.attempt {
+                &mut later
+            } else {
+                continue;
+            };
+            which.violation(format!(
+                "{} acked at attempt {} (event {}), delivered again at attempt {} by a pull \
                      begun at event {began} (partition {} offset {})",
-                    delivery.value,
-                    ack.attempt,
-                    ack.reply,
-                    delivery.attempt,
-                    delivery.partition,
-                    delivery.offset
-                ));
-            }
+                delivery.value,
+                ack.attempt,
+                ack.reply,
+                delivery.attempt,
+                delivery.partition,
+                delivery.offset
+            ));
         }
     }
-    outcome
+    [outcome, later]
 }
