@@ -72,10 +72,11 @@ fn promises() -> Promises {
 /// failures are printed and recorded (`KNOWN`), not asserted.
 pub const KNOWN_ISSUES: [(&str, &str); 1] = [(
     "no-later-attempt-after-ack:s-once",
-    "found 2026-12-08 under skew, seed 1 (3 of 773 acked): a node whose clock is off \
-     sends its own time with every storage call (now_millis), so a lease made through a \
-     node 30 s behind is born expired, another node's pull leases the message again \
-     (attempt 2), and the ack of attempt 1 still succeeds; not fixed (docs/chaos.md)",
+    "found 2026-12-08 under skew, seed 1 (3 of 773 acked): a storage call carries its \
+     caller's time (now_millis), so a lease made through a node 30 s behind is born \
+     expired and the message is leased again at once (attempt 2); both deliveries' acks \
+     succeed, because an ack of an already acknowledged offset answers success whatever \
+     its attempt; not fixed (docs/chaos.md)",
 )];
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
