@@ -8,7 +8,7 @@
 //! | `no-duplicates` (idempotency keys), `one-value-per-offset` | `duplicates.rs` |
 //! | `per-key-order` (stored), `per-key-delivery-order`, `per-partition-order` (group members) | `order.rs` |
 //! | `delivered:<subscription>`: at least once per subscription | `delivery.rs` |
-//! | `no-delivery-after-ack:<subscription>`: on an `exactly-once` subscription, a successful ack is final | `acked.rs` |
+//! | `no-delivery-after-ack:<subscription>`, `no-later-attempt-after-ack:<subscription>`: on an `exactly-once` subscription, a successful ack is final | `acked.rs` |
 //! | `group-exclusive`: one member per partition per generation | `groups.rs` |
 //! | `no-stale-owner`: no lease under an older epoch after a newer one | `stale_owner.rs` |
 //! | `dead-letter`: each message nacked at its last attempt dead-lettered exactly once; `dead-letter-copied`: and copied to the dead-letter topic | `dead_letter.rs` |
